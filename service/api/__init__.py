@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Routes stay thin: parse, authorise, call one function, shape."""

@@ -1,0 +1,41 @@
+"""The application factory: `fieldnav serve` and the tests build the app here."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from service import __version__
+from service.api.data_version import DataVersion
+from service.api.errors import install_error_handlers
+from service.api.openapi_doc import custom_openapi
+from service.api.responses import CompactJSONResponse
+from service.api.routes import meta
+from service.settings import api_settings
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="fieldnav",
+        version=__version__,
+        summary="Nearest services, offline maps and 211 handoffs for field workers.",
+        default_response_class=CompactJSONResponse,
+        lifespan=lifespan,
+    )
+    if engine is None:
+        from service.db import make_engine
+
+        engine = make_engine()
+    app.state.engine = engine
+    app.state.data_version = DataVersion(engine, api_settings().data_version_ttl_s)
+    install_error_handlers(app)
+    app.include_router(meta.router)
+    app.openapi = lambda: custom_openapi(app)
+    return app

@@ -1,0 +1,121 @@
+"""One map from failures to RFC 9457 problem+json responses, with stable ``type`` URIs.
+
+Every error fieldnav returns goes through here, so clients can branch on ``type`` alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.api.responses import ProblemResponse
+
+log = logging.getLogger("fieldnav.api")
+
+PROBLEM_BASE = "tag:fieldnav.org,2026:problem/"
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_BASE + slug
+
+
+class Problem(Exception):
+    """Raise from anywhere below a route to answer with a problem document."""
+
+    def __init__(self, status: int, slug: str, detail: str, *, title: str | None = None, headers: dict | None = None, **extra):
+        super().__init__(detail)
+        self.status, self.slug, self.detail = status, slug, detail
+        self.title = title or HTTPStatus(status).phrase
+        self.headers, self.extra = headers or {}, extra
+
+
+def problem_response(request: Request, status: int, slug: str, detail: str, *, title: str | None = None,
+                     headers: dict | None = None, **extra) -> ProblemResponse:
+    body = {
+        "type": problem_type(slug),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+_STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
+    503: "unavailable",
+}
+
+
+def _field_name(location: tuple) -> str:
+    return ".".join(str(part) for part in location)
+
+
+async def _validation(request: Request, error: RequestValidationError) -> ProblemResponse:
+    errors = [{"field": _field_name(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in error.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "invalid request"
+    return problem_response(request, 422, "validation-error", detail, title="Invalid request", errors=errors)
+
+
+async def _http(request: Request, error: StarletteHTTPException) -> ProblemResponse:
+    slug = _STATUS_SLUGS.get(error.status_code, "http-error")
+    detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+    return problem_response(request, error.status_code, slug, detail, headers=getattr(error, "headers", None))
+
+
+async def _problem(request: Request, error: Problem) -> ProblemResponse:
+    return problem_response(request, error.status, error.slug, error.detail, title=error.title, headers=error.headers, **error.extra)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> ProblemResponse:
+    log.warning("database unavailable: %s", type(error).__name__)
+    return problem_response(
+        request, 503, "unavailable", "The directory database is not reachable right now; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(request, 500, "internal-error", "Something went wrong on our side; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+# Shared OpenAPI description of problem responses, used by every route's `responses=`.
+PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_responses(*statuses: int) -> dict:
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA_REF}},
+        }
+        for status in statuses
+    }

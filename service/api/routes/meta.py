@@ -1,0 +1,55 @@
+"""Liveness, readiness and the API root."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from service import __version__, migrate
+from service.api.dependencies import DataVersionDep, EngineDep
+from service.api.errors import Problem, problem_responses
+
+router = APIRouter(tags=["meta"])
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"])
+    database: str = Field(description="'ok' when the database answered.", examples=["ok"])
+    migrations: str = Field(description="'current' when the schema is at the latest migration.", examples=["current"])
+
+
+class ApiRoot(BaseModel):
+    name: str = Field(examples=["fieldnav"])
+    version: str = Field(description="fieldnav's software version.", examples=["0.1.0"])
+    data_version: int = Field(description="Changes whenever the directory data changes.", examples=[12])
+
+
+@router.get("/healthz", response_model=Health, summary="Process is up",
+            description="Answers 200 while the process runs; touches no dependency.")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, summary="Ready to serve",
+            description="200 when the database answers and its schema is current; 503 otherwise.",
+            responses=problem_responses(503))
+def readyz(engine: EngineDep) -> Readiness:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        raise Problem(503, "unavailable", "The database is not reachable.", headers={"Retry-After": "5"}) from None
+    if not migrate.is_current(engine):
+        raise Problem(503, "migrations-pending", "The database schema is not current: run `fieldnav db migrate`.")
+    return Readiness(status="ready", database="ok", migrations="current")
+
+
+@router.get("/", response_model=ApiRoot, summary="API name, version and data version",
+            responses=problem_responses(503))
+def root(data_version: DataVersionDep) -> ApiRoot:
+    return ApiRoot(name="fieldnav", version=__version__, data_version=data_version.current())

@@ -1,0 +1,205 @@
+"""The `fieldnav` command: database, import, demo data and the API server."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from service.settings import api_settings, database_settings
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"fieldnav: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.version_option(package_name="fieldnav")
+def main() -> None:
+    """fieldnav: nearest services, offline maps and 211 handoffs for field workers."""
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database: fieldnav's private cluster, or FIELDNAV_DATABASE_URL when set."""
+
+
+def _embedded_or_exit():
+    from service.db import embedded_cluster
+
+    if database_settings().database_url:
+        _fail("FIELDNAV_DATABASE_URL is set: fieldnav uses that server and does not run its own", 0)
+    return embedded_cluster()
+
+
+@db.command("start")
+def db_start() -> None:
+    """Start fieldnav's private PostgreSQL (initialising it on first use)."""
+    from service.embedded_db import EmbeddedDbError
+
+    cluster = _embedded_or_exit()
+    try:
+        cluster.start()
+    except EmbeddedDbError as error:
+        _fail(str(error))
+    status = cluster.status()
+    click.echo(f"database running on 127.0.0.1:{status.port} (data in {status.data_dir})")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop fieldnav's private PostgreSQL."""
+    _embedded_or_exit().stop()
+    click.echo("database stopped")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say whether the database is reachable (exit 1 when it is not)."""
+    from sqlalchemy import text
+
+    from service.db import database_url, make_engine
+
+    if not database_settings().database_url:
+        status = _embedded_or_exit().status()
+        click.echo(f"private cluster: {'running' if status.running else 'stopped'}, port {status.port}, data {status.data_dir}")
+        if not status.running:
+            sys.exit(1)
+    try:
+        engine = make_engine(database_url(), pool_size=1)
+        with engine.connect() as connection:
+            version = connection.execute(text("SELECT postgis_lib_version()")).scalar_one()
+        click.echo(f"database reachable, PostGIS {version}")
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable" here
+        _fail(f"database not reachable: {type(error).__name__}")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the database URL fieldnav uses (it holds a password: keep it private)."""
+    from service.db import database_url
+
+    try:
+        click.echo(database_url())
+    except RuntimeError as error:
+        _fail(str(error))
+
+
+@db.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
+def db_migrate(revision: str) -> None:
+    """Apply database migrations."""
+    from service import migrate
+    from service.db import database_url
+
+    migrate.upgrade(database_url(), revision)
+    click.echo(f"database migrated to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION ('base' removes every fieldnav table)."""
+    from service import migrate
+    from service.db import database_url
+
+    migrate.downgrade(database_url(), revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def _print_report(report, max_problems: int) -> None:
+    for problem in report.problems[:max_problems]:
+        click.echo(f"  {problem}", err=True)
+    if len(report.problems) > max_problems:
+        click.echo(f"  ... and {len(report.problems) - max_problems} more problems", err=True)
+    if report.ignored_files:
+        click.echo(f"  not stored by fieldnav: {', '.join(report.ignored_files)}", err=True)
+    click.echo(report.summary_line())
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--source", help="Name of the source (default: the file or folder name). Re-imports of a source replace it.")
+@click.option("--strict", is_flag=True, help="Refuse the whole import if any row is bad.")
+def import_command(path: Path, source: str | None, strict: bool) -> None:
+    """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON."""
+    from service.db import default_engine
+    from service.importer import ImportRefused, import_path
+    from service.settings import import_settings
+
+    limit = import_settings().max_reported_problems
+    try:
+        report = import_path(default_engine(), path, source=source, strict=strict)
+    except ImportRefused as refused:
+        for problem in refused.problems[:limit]:
+            click.echo(f"  {problem}", err=True)
+        _fail(str(refused), 2)
+    _print_report(report, limit)
+
+
+@main.command("demo-data")
+@click.option("--services", "count", default=5000, show_default=True, type=click.IntRange(1, 2_000_000))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--out", type=click.Path(path_type=Path), help="Write ndjson here instead of importing it.")
+@click.option("--if-empty", is_flag=True, help="Only load when the database holds no services.")
+def demo_data(count: int, seed: int, out: Path | None, if_empty: bool) -> None:
+    """Generate a realistic Ontario data set (and import it as source 'demo')."""
+    from service.demo_data import write_ndjson
+
+    if out is not None:
+        written = write_ndjson(out, count, seed)
+        click.echo(f"wrote {written} services to {out}")
+        return
+    from sqlalchemy import text
+
+    from service.db import default_engine
+    from service.importer import import_path
+
+    engine = default_engine()
+    if if_empty:
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT EXISTS (SELECT 1 FROM service)")).scalar_one():
+                click.echo("demo data: the database already holds services; left as it is")
+                return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo.ndjson"
+        write_ndjson(path, count, seed)
+        report = import_path(engine, path, source="demo")
+    _print_report(report, 20)
+
+
+# --- server -------------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Interface to bind (default FIELDNAV_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default FIELDNAV_PORT, 8000).")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default FIELDNAV_WORKERS, 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the HTTP API in the foreground."""
+    import uvicorn
+
+    settings = api_settings()
+    uvicorn.run(
+        "service.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=True,
+        access_log=False,  # our own middleware logs requests without personal data
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    main()

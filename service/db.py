@@ -1,0 +1,66 @@
+"""Where the database is, and engines to reach it.
+
+``FIELDNAV_DATABASE_URL`` wins; without it fieldnav uses its private cluster under
+``FIELDNAV_HOME/db`` (see ``service.embedded_db``), which ``fieldnav db start`` runs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, text
+
+from service.settings import database_settings, path_settings
+
+
+def embedded_cluster():
+    from service.embedded_db import EmbeddedCluster
+
+    return EmbeddedCluster(path_settings().home / "db")
+
+
+def database_url() -> str:
+    configured = database_settings().database_url
+    if configured:
+        return normalise_url(configured)
+    url = embedded_cluster().url()
+    if url is None:
+        raise RuntimeError(
+            "No database: set FIELDNAV_DATABASE_URL, or run `fieldnav db start` "
+            "to start fieldnav's own PostgreSQL."
+        )
+    return url
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain libpq-style URLs and point SQLAlchemy at psycopg 3."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError("FIELDNAV_DATABASE_URL must be a postgresql:// URL")
+
+
+def make_engine(url: str | None = None, **overrides) -> Engine:
+    settings = database_settings()
+    options = dict(
+        pool_size=settings.pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout_s,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "connect_timeout": 5,
+            "application_name": "fieldnav",
+        },
+    )
+    options.update(overrides)
+    return create_engine(url or database_url(), **options)
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> Engine:
+    return make_engine()
+
+
+def read_data_version(connection) -> int:
+    return connection.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()

@@ -1,0 +1,176 @@
+"""Test fixtures on a real PostGIS.
+
+The suite starts fieldnav's own private cluster under .fieldnav/test-db (fsync off: it is
+thrown away), creates a migrated template database once, and hands each test that asks
+for one a fresh database copied from it. Set FIELDNAV_TEST_ADMIN_URL to a superuser URL of
+another PostGIS 3 server to run the suite there instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine, create_engine, make_url
+
+from service import migrate
+from service.embedded_db import EmbeddedCluster
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+TEMPLATE_DB = f"fieldnav_template_{os.getpid()}"
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _sqlalchemy(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@dataclass
+class TestServer:
+    """A PostGIS server the tests may create databases on."""
+
+    admin_url: str  # superuser, libpq form
+
+    def _admin(self) -> psycopg.Connection:
+        return psycopg.connect(_libpq(self.admin_url), autocommit=True)
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        with self._admin() as connection:
+            query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            connection.execute(query)
+            if not template:
+                with psycopg.connect(self.database_admin_url(name), autocommit=True) as db:
+                    db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        return _sqlalchemy(self.database_admin_url(name))
+
+    def drop_database(self, name: str) -> None:
+        with self._admin() as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def database_admin_url(self, name: str) -> str:
+        url = make_url(_sqlalchemy(self.admin_url)).set(database=name)
+        return _libpq(url.render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[TestServer]:
+    external = os.environ.get("FIELDNAV_TEST_ADMIN_URL")
+    if external:
+        yield TestServer(admin_url=external)
+        return
+    cluster = EmbeddedCluster(PROJECT_ROOT / ".fieldnav" / "test-db", durable=False)
+    cluster.start()
+    yield TestServer(admin_url=cluster.superuser_url())
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: TestServer) -> Iterator[str]:
+    pg_server.drop_database(TEMPLATE_DB)
+    url = pg_server.create_database(TEMPLATE_DB)
+    migrate.upgrade(url)
+    yield TEMPLATE_DB
+    pg_server.drop_database(TEMPLATE_DB)
+
+
+@pytest.fixture
+def database_url(pg_server: TestServer, template_db: str) -> Iterator[str]:
+    """A fresh, migrated, empty database for one test (SQLAlchemy URL)."""
+    name = f"fieldnav_t_{uuid.uuid4().hex[:12]}"
+    url = pg_server.create_database(name, template=template_db)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(pg_server: TestServer) -> Iterator[str]:
+    """A fresh database with PostGIS and no fieldnav tables (for migration tests)."""
+    name = f"fieldnav_e_{uuid.uuid4().hex[:12]}"
+    url = pg_server.create_database(name)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"{SHARED_DATA} is missing: the reference data sets sit beside the project")
+    return SHARED_DATA
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    process: subprocess.Popen
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=10, **kwargs)
+
+
+def start_server(database_url: str, *, workers: int = 1, env: dict | None = None) -> LiveServer:
+    port = free_port()
+    environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **(env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=environment, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline_s = time.monotonic() + 30
+    while time.monotonic() < deadline_s:
+        if process.poll() is not None:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise RuntimeError(f"fieldnav serve exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return LiveServer(base_url, process)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("fieldnav serve did not answer /healthz within 30 s")
+
+
+def stop_server(server: LiveServer) -> str:
+    server.process.terminate()
+    try:
+        output, _ = server.process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        output, _ = server.process.communicate()
+    return output.decode(errors="replace") if output else ""
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[LiveServer]:
+    """`fieldnav serve` in a subprocess on a free port, on this test's database: real HTTP."""
+    server = start_server(database_url)
+    yield server
+    stop_server(server)
