@@ -100,6 +100,26 @@ def db_migrate(revision: str) -> None:
 
     migrate.upgrade(database_url(), revision)
     click.echo(f"database migrated to {revision}")
+    if revision == "head":
+        _rebuild_sites_if_missing()
+
+
+def _rebuild_sites_if_missing() -> None:
+    """Data imported before the service_site table existed gets its sites built once."""
+    from sqlalchemy import text
+
+    from service import sites
+    from service.db import default_engine
+    from service.settings import import_settings
+
+    with default_engine().begin() as connection:
+        missing = connection.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM service) AND NOT EXISTS (SELECT 1 FROM service_site)"
+        )).scalar_one()
+        if missing:
+            for source in sites.all_sources(connection):
+                count = sites.rebuild_sites(connection, source, import_settings().default_timezone)
+                click.echo(f"built {count} service sites for source {source}")
 
 
 @db.command("downgrade")

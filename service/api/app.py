@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
 
 from service import __version__
@@ -12,7 +13,7 @@ from service.api.data_version import DataVersion
 from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
-from service.api.routes import meta
+from service.api.routes import meta, services
 from service.settings import api_settings
 
 
@@ -37,5 +38,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.data_version = DataVersion(engine, api_settings().data_version_ttl_s)
     install_error_handlers(app)
     app.include_router(meta.router)
+    app.include_router(services.router)
+    # Phones on a weak signal: compress anything worth compressing.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.openapi = lambda: custom_openapi(app)
     return app

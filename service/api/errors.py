@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as Poo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.responses import ProblemResponse
+from service.problems import Problem
 
 log = logging.getLogger("fieldnav.api")
 
@@ -22,16 +23,6 @@ PROBLEM_BASE = "tag:fieldnav.org,2026:problem/"
 
 def problem_type(slug: str) -> str:
     return PROBLEM_BASE + slug
-
-
-class Problem(Exception):
-    """Raise from anywhere below a route to answer with a problem document."""
-
-    def __init__(self, status: int, slug: str, detail: str, *, title: str | None = None, headers: dict | None = None, **extra):
-        super().__init__(detail)
-        self.status, self.slug, self.detail = status, slug, detail
-        self.title = title or HTTPStatus(status).phrase
-        self.headers, self.extra = headers or {}, extra
 
 
 def problem_response(request: Request, status: int, slug: str, detail: str, *, title: str | None = None,

@@ -17,3 +17,16 @@ class CompactJSONResponse(JSONResponse):
 
 class ProblemResponse(CompactJSONResponse):
     media_type = "application/problem+json"
+
+
+class RawJSONResponse(JSONResponse):
+    """A response around bytes already serialised (so they are hashed and sent once)."""
+
+    def __init__(self, body: bytes, *, media_type: str = "application/json", headers: dict | None = None, status_code: int = 200):
+        self.media_type = media_type
+        super().__init__(content=None, status_code=status_code, headers=headers)
+        self.body = body
+        self.headers["content-length"] = str(len(body))
+
+    def render(self, content: Any) -> bytes:
+        return b""

@@ -12,11 +12,13 @@ import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from service import sites
 from service.importer import derive, writer
 from service.importer.readers import hsds_json, tabular_legacy, tabular_v3
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import ImportRefused, Problem, SourceData
 from service.importer.validate import validate
+from service.settings import import_settings
 
 __all__ = ["ImportRefused", "ImportReport", "import_path", "read_source"]
 
@@ -89,6 +91,7 @@ def import_path(engine: Engine, path: Path, *, source: str | None = None, strict
     try:
         with engine.begin() as connection:
             changes = writer.replace_source(connection, valid, source)
+            counts["service_site"] = sites.rebuild_sites(connection, source, import_settings().default_timezone)
             writer.record_run(
                 connection, source=source, format=data.format, path=str(path), started_at=started_at,
                 data_version=changes.data_version, counts=counts, problem_count=len(valid.problems),

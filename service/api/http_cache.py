@@ -1,0 +1,41 @@
+"""JSON bodies with ETags: 304 when the client already holds the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import orjson
+from fastapi import Request, Response
+
+from service.api.responses import RawJSONResponse
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def etag_for(body: bytes) -> str:
+    # Weak: the GZip middleware may re-encode the bytes; the content is what we vouch for.
+    return 'W/"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def if_none_match(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag.removeprefix("W/") in wanted
+
+
+def cached_json(request: Request, content, *, cache_control: str, media_type: str = "application/json") -> Response:
+    body = orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    etag = etag_for(body)
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept, Accept-Encoding"}
+    if if_none_match(request, etag):
+        return Response(status_code=304, headers=headers)
+    return RawJSONResponse(body, media_type=media_type, headers=headers)

@@ -1,0 +1,169 @@
+"""Directory reads: nearest, search, one service, categories."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request, Response
+
+from service import directory
+from service.api.dependencies import EngineDep
+from service.api.errors import Problem, problem_responses
+from service.api.http_cache import cached_json
+from service.api.schemas import CategoryList, HsdsService, NearestResponse, ServicePage
+from service.categories import category_codes
+from service.nearest import NearestQuery, find_nearest
+from service.results import feature_collection, nearest_result
+from service.settings import import_settings
+
+router = APIRouter(prefix="/v1", tags=["services"])
+
+GEOJSON = "application/geo+json"
+DIRECTORY_CACHE = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
+# Nearest answers depend on the clock (open now) and reveal where the asker stands.
+NEAREST_CACHE = "private, max-age=15"
+
+CategoryParam = Annotated[
+    list[str] | None,
+    Query(description="Category group code; repeat or comma-separate for several (any of them matches).",
+          examples=["shelter"]),
+]
+
+
+def _categories(values: list[str] | None) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(c.strip() for v in values or [] for c in v.split(",") if c.strip()))
+    unknown = [c for c in codes if c not in category_codes()]
+    if unknown:
+        raise Problem(422, "unknown-category", f"Unknown category {', '.join(unknown)}; use one of: {', '.join(category_codes())}.",
+                      title="Unknown category", errors=[{"field": "query.category", "message": f"unknown: {c}"} for c in unknown])
+    return codes
+
+
+def _languages(values: list[str] | None) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(c.strip().lower() for v in values or [] for c in v.split(",") if c.strip()))
+    bad = [c for c in codes if not (2 <= len(c) <= 3 and c.isalpha())]
+    if bad:
+        raise Problem(422, "validation-error", f"language must be ISO 639 codes such as en or fr, not {', '.join(bad)}.",
+                      title="Invalid request", errors=[{"field": "query.language", "message": f"not a language code: {c}"} for c in bad])
+    return codes
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=ZoneInfo(import_settings().default_timezone))
+    return moment
+
+
+def _wants_geojson(request: Request) -> bool:
+    return GEOJSON in request.headers.get("accept", "")
+
+
+@router.get(
+    "/services/nearest",
+    response_model=NearestResponse,
+    summary="Nearest services that fit the person",
+    description=(
+        "The services nearest to a point by exact geodesic distance, among those passing every filter. "
+        "Confidential sites come with no coordinates and no address, ranked by a coarse distance "
+        "(whole km to the centre of their ~250 km² area) and labelled 'call to connect'. "
+        "Send `Accept: application/geo+json` for an RFC 7946 FeatureCollection."
+    ),
+    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"}, **problem_responses(422, 503)},
+)
+def nearest(
+    request: Request,
+    engine: EngineDep,
+    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, WGS84 degrees.", examples=[43.65107])],
+    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84 degrees.", examples=[-79.347015])],
+    category: CategoryParam = None,
+    open_now: Annotated[bool, Query(description="Only services open at the time of the request.")] = False,
+    open_at: Annotated[datetime | None, Query(description="Only services open at this ISO 8601 time (no offset: America/Toronto).")] = None,
+    language: Annotated[list[str] | None, Query(description="ISO 639 code(s) of a language the service offers.", examples=["fr"])] = None,
+    age: Annotated[int | None, Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.")] = None,
+    accessible: Annotated[bool, Query(description="Only sites with a wheelchair-accessible entry.")] = False,
+    has_capacity: Annotated[bool, Query(description="Only services reporting beds/spaces available (shelters).")] = False,
+    max_distance_m: Annotated[int, Query(ge=1, le=500_000, description="Search radius in metres.")] = 200_000,
+    limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
+) -> Response:
+    now = datetime.now(timezone.utc)
+    when = _aware(open_at) if open_at is not None else (now if open_now else None)
+    query = NearestQuery(
+        lat=lat, lon=lon, limit=limit, max_distance_m=max_distance_m, categories=_categories(category),
+        languages=_languages(language), age=age, accessible=accessible, has_capacity=has_capacity, open_at=when,
+    )
+    with engine.connect() as connection:
+        hits = find_nearest(connection, query)
+    results = [nearest_result(hit.card, hit.distance_m, hit.bearing_deg, when or now) for hit in hits]
+    meta = {"origin": {"lat": round(lat, 5), "lon": round(lon, 5)}, "at": (when or now).isoformat(), "count": len(results)}
+    if _wants_geojson(request):
+        return cached_json(request, feature_collection(results, meta), cache_control=NEAREST_CACHE, media_type=GEOJSON)
+    return cached_json(request, {**meta, "results": results}, cache_control=NEAREST_CACHE)
+
+
+@router.get(
+    "/services",
+    response_model=ServicePage,
+    summary="Search services by keyword, category and area",
+    description=(
+        "Full-text search (English and French stemming) over names and descriptions, with category "
+        "and area filters, in the HSDS `Page` envelope. With `near`, results are ordered by distance."
+    ),
+    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"}, **problem_responses(422, 503)},
+)
+def search(
+    request: Request,
+    engine: EngineDep,
+    q: Annotated[str | None, Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.")] = None,
+    category: CategoryParam = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84).", examples=["-79.6,43.6,-79.2,43.8"])] = None,
+    near: Annotated[str | None, Query(description="lat,lon: order by distance from this point.", examples=["43.65107,-79.347015"])] = None,
+    page: Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
+) -> Response:
+    search_query = directory.SearchQuery(
+        text=(q or "").strip() or None,
+        categories=_categories(category),
+        bbox=directory.parse_bbox(bbox) if bbox else None,
+        near=directory.parse_near(near) if near else None,
+        page=page,
+        per_page=per_page,
+    )
+    with engine.connect() as connection:
+        result = directory.search(connection, search_query, now=datetime.now(timezone.utc))
+    if _wants_geojson(request):
+        return cached_json(request, feature_collection(result["contents"], {k: v for k, v in result.items() if k != "contents"}),
+                           cache_control=DIRECTORY_CACHE, media_type=GEOJSON)
+    return cached_json(request, result, cache_control=DIRECTORY_CACHE)
+
+
+@router.get(
+    "/services/{service_id}",
+    response_model=HsdsService,
+    summary="One service in HSDS 3.x compiled form",
+    description=(
+        "The full service as HSDS 3.0 `service` (compiled), plus HSDS 3.1 `capacities` and fieldnav's "
+        "`category_groups`. Confidential locations carry `address_private: true` and no coordinates or addresses."
+    ),
+    responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
+)
+def service_detail(request: Request, engine: EngineDep, service_id: UUID) -> Response:
+    with engine.connect() as connection:
+        service = directory.compiled_service(connection, service_id)
+    if service is None:
+        raise Problem(404, "not-found", f"No service with id {service_id}.")
+    return cached_json(request, service, cache_control=DIRECTORY_CACHE)
+
+
+@router.get(
+    "/categories",
+    response_model=CategoryList,
+    summary="Category groups with labels (en, fr) and counts",
+    responses={304: {"description": "Not Modified"}, **problem_responses(503)},
+)
+def categories(request: Request, engine: EngineDep) -> Response:
+    with engine.connect() as connection:
+        groups = directory.category_counts(connection)
+    return cached_json(request, {"categories": groups}, cache_control=DIRECTORY_CACHE)

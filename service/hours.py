@@ -1,0 +1,306 @@
+"""Opening hours from HSDS 3 schedule rows: weekly intervals and "open now" status.
+
+Pure and dependency-free (stdlib only). Hours are local wall-clock time in the schedule's
+time zone; a *week minute* counts minutes since Monday 00:00 local time, in [0, WEEK_MINUTES).
+Intervals are half-open [start_min, end_min): open at the opening minute, closed at the closing one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+DAY_MINUTES = 24 * 60
+WEEK_MINUTES = 7 * DAY_MINUTES
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index == date.weekday()
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+# RFC 5545 BYDAY part: optional ordinal ("1MO", "-1FR"), meaningful only for MONTHLY/YEARLY.
+_BYDAY_PART = re.compile(r"^[+-]?\d{0,2}(MO|TU|WE|TH|FR|SA|SU)$")
+
+# Frequencies that describe a plain weekly pattern. DAILY with BYDAY is the same as WEEKLY
+# with BYDAY (RFC 5545 limits DAILY by BYDAY); without BYDAY it is every day.
+_WEEKLY_FREQS = {"", "WEEKLY", "DAILY"}
+
+Interval = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ScheduleRule:
+    """The parts of an HSDS schedule row the weekly engine uses."""
+
+    freq: str | None
+    byday: str | None
+    opens_at: time | None
+    closes_at: time | None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+# --------------------------------------------------------------------------- rules -> intervals
+
+
+def weekly_intervals(rules: Iterable[ScheduleRule], *, on: date | None = None) -> list[Interval] | None:
+    """Sorted, merged, non-overlapping [start, end) week-minute intervals; None if hours are unknown.
+
+    Rules outside their valid_from..valid_to window (inclusive) on `on` are left out. A rule
+    is usable when it is weekly (freq WEEKLY, DAILY or empty) and has days, times, or both.
+    """
+    intervals: list[Interval] = []
+    usable = False
+    for rule in rules:
+        if on is not None and not _valid_on(rule, on):
+            continue
+        rule_intervals = _rule_intervals(rule)
+        if rule_intervals is None:
+            continue
+        usable = True
+        intervals.extend(rule_intervals)
+    if not usable:
+        return None
+    return _merge(intervals)
+
+
+def _valid_on(rule: ScheduleRule, day: date) -> bool:
+    if rule.valid_from is not None and day < rule.valid_from:
+        return False
+    return rule.valid_to is None or day <= rule.valid_to
+
+
+def _rule_intervals(rule: ScheduleRule) -> list[Interval] | None:
+    """Week-minute intervals of one rule, or None when the rule says nothing usable."""
+    if (rule.freq or "").strip().upper() not in _WEEKLY_FREQS:
+        return None  # MONTHLY "2MO" etc. cannot be expressed as a weekly pattern
+    weekdays = _parse_byday(rule.byday)
+    if weekdays == []:
+        return None  # byday given but unreadable: don't guess "every day"
+    has_times = rule.opens_at is not None and rule.closes_at is not None
+    if weekdays is None and not has_times:
+        return None
+    if (rule.opens_at is None) != (rule.closes_at is None):
+        return None  # half a time range: the hours are not known
+    day_span = _day_span_minutes(rule.opens_at, rule.closes_at) if has_times else (0, DAY_MINUTES)
+    intervals: list[Interval] = []
+    for weekday in weekdays if weekdays is not None else range(7):
+        intervals.extend(_wrap(weekday * DAY_MINUTES + day_span[0], weekday * DAY_MINUTES + day_span[1]))
+    return intervals
+
+
+def _parse_byday(byday: str | None) -> list[int] | None:
+    """Weekday indexes (Monday 0) of a BYDAY string; None if absent, [] if nothing readable."""
+    if byday is None or not byday.strip():
+        return None
+    weekdays = set()
+    for part in byday.split(","):
+        match = _BYDAY_PART.match(re.sub(r"\s+", "", part).upper())
+        if match:
+            weekdays.add(WEEKDAY_CODES.index(match.group(1)))
+    return sorted(weekdays)
+
+
+def _day_span_minutes(opens_at: time, closes_at: time) -> Interval:
+    """[start, end) minutes from the opening day's midnight; end may pass 1440 (overnight)."""
+    start_min = opens_at.hour * 60 + opens_at.minute  # floor: seconds of an opening are noise
+    # ceil: a close at 23:59:59 means "until midnight", and the closing second must be inside.
+    end_min = closes_at.hour * 60 + closes_at.minute + (1 if closes_at.second or closes_at.microsecond else 0)
+    if start_min == 0 and end_min == 0:
+        return (0, DAY_MINUTES)  # 00:00-00:00 is the conventional "all day"
+    if end_min <= start_min:
+        end_min += DAY_MINUTES  # closes after midnight, on the next day
+    return (start_min, end_min)
+
+
+def _wrap(start_min: int, end_min: int) -> list[Interval]:
+    """Split an interval that runs past Sunday 24:00 into its end-of-week and start-of-week parts."""
+    if end_min <= WEEK_MINUTES:
+        return [(start_min, end_min)]
+    return [(start_min, WEEK_MINUTES), (0, min(end_min - WEEK_MINUTES, WEEK_MINUTES))]
+
+
+def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sort and join overlapping or touching intervals."""
+    merged: list[list[int]] = []
+    for start_min, end_min in sorted(intervals):
+        if merged and start_min <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end_min)
+        else:
+            merged.append([start_min, end_min])
+    return [(start_min, end_min) for start_min, end_min in merged]
+
+
+def _normalize(intervals: Iterable[Interval]) -> list[Interval]:
+    """Defensive clean-up of caller-supplied intervals: clamp, wrap, drop empties, merge."""
+    cleaned: list[Interval] = []
+    for start_min, end_min in intervals:
+        start_min, end_min = max(0, int(start_min)), int(end_min)
+        if start_min >= WEEK_MINUTES or end_min <= start_min:
+            continue
+        cleaned.extend(_wrap(start_min, min(end_min, start_min + WEEK_MINUTES)))
+    return _merge(cleaned)
+
+
+def is_always_open(intervals: Iterable[Interval] | None) -> bool:
+    """True when the intervals cover the whole week (24/7)."""
+    return intervals is not None and _normalize(intervals) == [(0, WEEK_MINUTES)]
+
+
+# --------------------------------------------------------------------------- clock
+
+
+def week_minute(moment: datetime, tz: str) -> int:
+    """Minutes since Monday 00:00 of `moment`'s local wall time in `tz`; moment must be aware."""
+    local = _local(moment, ZoneInfo(tz))
+    return local.weekday() * DAY_MINUTES + local.hour * 60 + local.minute
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(zone)
+
+
+def _to_aware(wall: datetime, zone: ZoneInfo, not_before: datetime) -> datetime:
+    """The instant a local wall-clock time names, never before `not_before`.
+
+    Ambiguous (fall-back) times take the first occurrence (fold=0) unless it is already past;
+    nonexistent (spring-forward gap) times move forward to the first valid instant.
+    """
+    for fold in (0, 1):
+        candidate = wall.replace(tzinfo=zone, fold=fold)
+        # Compare in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring fold.
+        if _exists(candidate) and candidate.astimezone(timezone.utc) >= not_before.astimezone(timezone.utc):
+            return candidate
+    if not _exists(wall.replace(tzinfo=zone)):
+        return _end_of_gap(wall, zone)
+    return wall.replace(tzinfo=zone)
+
+
+def _exists(candidate: datetime) -> bool:
+    round_trip = candidate.astimezone(timezone.utc).astimezone(candidate.tzinfo)
+    return round_trip.replace(tzinfo=None) == candidate.replace(tzinfo=None)
+
+
+def _end_of_gap(wall: datetime, zone: ZoneInfo) -> datetime:
+    """First instant whose local wall time is at or after a nonexistent `wall` (the transition)."""
+    # fold=0 reads the gap with the old offset, fold=1 with the new: the transition lies between.
+    utc_a = wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    utc_b = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    low_s, high_s = sorted((int(utc_a.timestamp()), int(utc_b.timestamp())))
+    while low_s < high_s:  # smallest second whose wall time has reached `wall`
+        mid_s = (low_s + high_s) // 2
+        mid_wall = datetime.fromtimestamp(mid_s, zone).replace(tzinfo=None)
+        if mid_wall >= wall:
+            high_s = mid_s
+        else:
+            low_s = mid_s + 1
+    return datetime.fromtimestamp(low_s, zone)
+
+
+# --------------------------------------------------------------------------- status
+
+
+@dataclass(frozen=True)
+class OpenStatus:
+    state: str  # "open" | "closed" | "unknown"
+    always_open: bool  # 24/7
+    label: str  # "Open · closes 22:00", "Closed · opens Mon 09:00", "Open 24/7", "Hours unknown"
+    closes_at: str | None  # ISO 8601 with offset of the next close, while open (not 24/7)
+    opens_at: str | None  # ISO 8601 with offset of the next opening, while closed
+    next_change: str | None  # "closes 22:00", "opens Mon 09:00", "24/7", "hours unknown"
+    today: list[str] = field(default_factory=list)  # ["09:00–17:00"], overnight "20:00–08:00"
+
+
+def open_status(intervals: list[Interval] | None, tz: str, now: datetime) -> OpenStatus:
+    """Open/closed state at `now` (aware) for weekly intervals in time zone `tz`."""
+    zone = ZoneInfo(tz)
+    local_now = _local(now, zone)
+    if intervals is None:
+        return OpenStatus("unknown", False, "Hours unknown", None, None, "hours unknown", [])
+    if is_always_open(intervals):
+        return OpenStatus("open", True, "Open 24/7", None, None, "24/7", ["00:00–24:00"])
+
+    runs = _unrolled_runs(_normalize(intervals))
+    now_min = local_now.weekday() * DAY_MINUTES + local_now.hour * 60 + local_now.minute
+    today = _today_hours(runs, local_now.weekday() * DAY_MINUTES)
+    current = next((run for run in runs if run[0] <= now_min < run[1]), None)
+    if current is not None:
+        closes = _instant_at(current[1], local_now, zone)
+        change = f"closes {_when(closes, local_now)}"
+        return OpenStatus("open", False, f"Open · {change}", _iso(closes), None, change, today)
+
+    next_start_min = min((start_min for start_min, _ in runs if start_min > now_min), default=None)
+    if next_start_min is None:  # empty week: no opening ever
+        return OpenStatus("closed", False, "Closed", None, None, None, today)
+    opens = _instant_at(next_start_min, local_now, zone)
+    change = f"opens {_when(opens, local_now)}"
+    return OpenStatus("closed", False, f"Closed · {change}", None, _iso(opens), change, today)
+
+
+def _unrolled_runs(intervals: list[Interval]) -> list[Interval]:
+    """Continuous openings laid over last, this and next week (week minutes may be <0 or >=10080).
+
+    An opening running through Sunday 24:00 into Monday is joined into one run first, so
+    its close is the Monday-morning close, not "24:00".
+    """
+    runs = list(intervals)
+    if len(runs) > 1 and runs[0][0] == 0 and runs[-1][1] == WEEK_MINUTES:
+        runs = runs[1:-1] + [(runs[-1][0], WEEK_MINUTES + runs[0][1])]
+    return sorted((start_min + shift, end_min + shift) for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES)
+                  for start_min, end_min in runs)
+
+
+def _instant_at(target_min: int, local_now: datetime, zone: ZoneInfo) -> datetime:
+    """Aware datetime of week minute `target_min` counted from the Monday of `local_now`'s week."""
+    monday = datetime.combine(local_now.date() - timedelta(days=local_now.weekday()), time())
+    wall = monday + timedelta(minutes=target_min)  # naive arithmetic == wall-clock arithmetic
+    return _to_aware(wall, zone, not_before=local_now)
+
+
+def _when(moment: datetime, local_now: datetime) -> str:
+    """ "22:00" on the same local day, else "Tue 02:00" (a 24:00 close reads as next day 00:00)."""
+    hhmm = moment.strftime("%H:%M")
+    if moment.date() == local_now.date():
+        return hhmm
+    return f"{WEEKDAY_NAMES[moment.weekday()]} {hhmm}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _today_hours(runs: list[Interval], day_start_min: int) -> list[str]:
+    """Today's openings as "HH:MM–HH:MM".
+
+    An opening shows on the day it starts; one that ends within 24 hours of its start reads
+    "20:00–08:00" and is not repeated the next morning. Longer runs are cut at "24:00" each
+    day and carried on as "00:00–..." the next day, so no day of a multi-day run looks closed.
+    """
+    day_end_min = day_start_min + DAY_MINUTES
+    hours = []
+    for start_min, end_min in runs:
+        if end_min <= day_start_min or start_min >= day_end_min:
+            continue
+        if start_min < day_start_min and not _cut_at_midnight(max(start_min, day_start_min - DAY_MINUTES), end_min):
+            continue  # the tail of yesterday's overnight opening, already shown yesterday
+        shown_start_min = max(start_min, day_start_min)
+        if end_min <= day_end_min:
+            shown_end = _hhmm(end_min - day_start_min)
+        elif _cut_at_midnight(shown_start_min, end_min):
+            shown_end = "24:00"
+        else:
+            shown_end = _hhmm(end_min - day_end_min)
+        hours.append(f"{_hhmm(shown_start_min - day_start_min)}–{shown_end}")
+    return hours
+
+
+def _cut_at_midnight(shown_start_min: int, end_min: int) -> bool:
+    # "09:00–09:00" or "00:00–08:00" (next day) would be misread, so runs of a day or more are cut.
+    return end_min - shown_start_min >= DAY_MINUTES
+
+
+def _hhmm(day_min: int) -> str:
+    return f"{day_min // 60:02d}:{day_min % 60:02d}"

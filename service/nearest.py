@@ -1,0 +1,130 @@
+"""The k nearest services that fit a person, from service_site, in one SQL statement.
+
+How it stays exact and fast (DESIGN.md, "Queries that must be fast"):
+1. KNN on the planar GiST index (``geom <-> point``) with every filter in the same scan,
+   bounded by a box around ``max_distance_m`` so a filter that matches nothing cannot walk
+   the whole index; it over-fetches 2k candidates.
+2. The 2k candidates prove that the true k nearest lie within the geodesic distance of the
+   farthest of them (there are 2k matches that close), so a second pass takes every match
+   within that distance and ranks them by exact geodesic distance.
+Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
+rounded up to a whole km, and never expose a position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+from spatial.geodesy import box_half_sizes_deg, round_up_km
+
+OVER_FETCH = 2
+
+
+@dataclass(frozen=True)
+class NearestQuery:
+    lat: float
+    lon: float
+    limit: int = 10
+    max_distance_m: float = 200_000
+    categories: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    age: float | None = None
+    accessible: bool = False
+    has_capacity: bool = False
+    open_at: datetime | None = None  # timezone-aware; "open now" passes the request time
+
+
+def _filters(query: NearestQuery) -> tuple[list[str], dict]:
+    # Constant SQL fragments with bound values: the only way filters reach the statement.
+    clauses, params = ["s.status = 'active'"], {}
+    if query.categories:
+        clauses.append("s.category_groups && CAST(:categories AS text[])")
+        params["categories"] = list(query.categories)
+    if query.languages:
+        clauses.append("s.language_codes && CAST(:languages AS text[])")
+        params["languages"] = list(query.languages)
+    if query.age is not None:
+        clauses.append("(s.minimum_age IS NULL OR s.minimum_age <= :age) AND (s.maximum_age IS NULL OR s.maximum_age >= :age)")
+        params["age"] = query.age
+    if query.accessible:
+        clauses.append("s.accessible")
+    if query.has_capacity:
+        clauses.append("s.capacity_available > 0")
+    if query.open_at is not None:
+        clauses.append("s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone)")
+        params["open_at"] = query.open_at
+    return clauses, params
+
+
+def _public_sql(where: str) -> str:
+    return f"""
+WITH origin AS (
+    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt,
+           ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS gpt
+),
+candidates AS (
+    SELECT ST_Distance(s.geom::geography, o.gpt) AS distance_m
+    FROM service_site s, origin o
+    WHERE NOT s.is_private AND s.geom && ST_Expand(o.pt, :dx_deg, :dy_deg) AND {where}
+    ORDER BY s.geom <-> o.pt
+    LIMIT :over_fetch
+),
+reach AS (
+    SELECT CASE WHEN count(*) < :over_fetch THEN CAST(:max_distance_m AS float8)
+                ELSE least(max(distance_m), CAST(:max_distance_m AS float8)) END AS radius_m
+    FROM candidates
+)
+SELECT s.card, d.distance_m, degrees(ST_Azimuth(o.gpt, s.geom::geography)) AS bearing_deg
+FROM service_site s
+CROSS JOIN origin o
+CROSS JOIN reach r
+CROSS JOIN LATERAL (SELECT ST_Distance(s.geom::geography, o.gpt) AS distance_m) d
+WHERE NOT s.is_private AND s.geom && ST_Expand(o.pt, :dx_deg, :dy_deg) AND {where}
+  AND ST_DWithin(s.geom::geography, o.gpt, r.radius_m)
+ORDER BY d.distance_m, s.id
+LIMIT :limit
+"""
+
+
+def _private_sql(where: str) -> str:
+    return f"""
+WITH origin AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS gpt)
+SELECT s.card, ST_Distance(s.coarse_geom::geography, o.gpt) AS distance_m
+FROM service_site s, origin o
+WHERE s.is_private AND s.coarse_geom IS NOT NULL AND {where}
+  AND ST_DWithin(s.coarse_geom::geography, o.gpt, :max_distance_m)
+ORDER BY distance_m, s.id
+LIMIT :limit
+"""
+
+
+@dataclass(frozen=True)
+class SiteHit:
+    card: dict
+    distance_m: float
+    bearing_deg: float | None
+
+
+def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
+    """Public sites by exact geodesic distance merged with confidential ones by coarse
+    distance; at most ``query.limit``."""
+    clauses, params = _filters(query)
+    where = " AND ".join(clauses)
+    dx_deg, dy_deg = box_half_sizes_deg(query.lat, query.max_distance_m)
+    params.update(
+        lat=query.lat, lon=query.lon, limit=query.limit, over_fetch=query.limit * OVER_FETCH,
+        max_distance_m=query.max_distance_m, dx_deg=dx_deg, dy_deg=dy_deg,
+    )
+    hits = [
+        SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
+        for row in connection.execute(text(_public_sql(where)), params)
+    ]
+    hits += [
+        SiteHit(row.card, float(round_up_km(row.distance_m)), None)
+        for row in connection.execute(text(_private_sql(where)), params)
+    ]
+    hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
+    return hits[: query.limit]

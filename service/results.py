@@ -1,0 +1,56 @@
+"""Shape service_site cards into what the app shows: hours now, distance, bearing, and the
+GeoJSON form. Plain dicts in, plain dicts out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.hours import open_status
+
+CALL_TO_CONNECT = "call to connect"
+
+# Card fields used to compute others and not shown as such.
+_INTERNAL = ("week_intervals",)
+
+
+def hours_now(card: dict, now: datetime) -> dict:
+    status = open_status(card.get("week_intervals"), card["timezone"], now)
+    return {
+        "state": status.state,
+        "always_open": status.always_open,
+        "label": status.label,
+        "next_change": status.next_change,
+        "today": status.today,
+        "opens_at": status.opens_at,
+        "closes_at": status.closes_at,
+        "timezone": card["timezone"],
+    }
+
+
+def service_summary(card: dict, now: datetime) -> dict:
+    summary = {k: v for k, v in card.items() if k not in _INTERNAL}
+    summary["label"] = CALL_TO_CONNECT if card["confidential"] else None
+    summary["hours"] = hours_now(card, now)
+    return summary
+
+
+def nearest_result(card: dict, distance_m: float, bearing_deg: float | None, now: datetime) -> dict:
+    result = service_summary(card, now)
+    result["distance_m"] = int(round(distance_m))
+    result["distance_is_approximate"] = bool(card["confidential"])
+    result["bearing_deg"] = None if bearing_deg is None else int(round(bearing_deg)) % 360
+    return result
+
+
+def feature_collection(items: list[dict], extra: dict | None = None) -> dict:
+    """RFC 7946. Confidential sites are features with a null geometry (allowed by 3.2)."""
+    features = []
+    for item in items:
+        has_point = item.get("lon") is not None and item.get("lat") is not None
+        features.append({
+            "type": "Feature",
+            "id": f"{item['service_id']}:{item['location_id']}",
+            "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]} if has_point else None,
+            "properties": {k: v for k, v in item.items() if k not in ("lon", "lat")},
+        })
+    return {"type": "FeatureCollection", "features": features, **(extra or {})}

@@ -1,0 +1,273 @@
+"""Build ``service_site`` rows (one per service at a location) from the HSDS tables.
+
+Run inside the import's transaction for the imported source, so the nearest query never
+sees a site that disagrees with the data it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from datetime import date
+
+import h3
+import orjson
+import phonenumbers
+from sqlalchemy import Connection, text
+
+from service.hours import ScheduleRule, weekly_intervals
+from service.languages import language_code
+from spatial.points import point_ewkt
+
+DEFAULT_REGION = "CA"
+
+# How a person gets in, read from HSDS application_process text. Order matters: "walk in
+# or call" is a walk-in; "call first, no walk-ins" is call-first.
+_NO_WALK_IN = re.compile(r"\bno walk[- ]?ins?\b|\bnot? (a )?drop[- ]?in\b", re.I)
+_WALK_IN = re.compile(r"\bwalk[- ]?ins?\b|\bdrop[- ]?in\b|\bno appointment\b|\bjust come\b", re.I)
+_REFERRAL = re.compile(r"\breferr", re.I)
+_CALL = re.compile(r"\bcall\b|\bphone\b|\btelephone\b|\bappointment\b|\bbook\b", re.I)
+
+_ACCESSIBLE = re.compile(r"accessib|wheelchair|ramp|elevator|\blift\b", re.I)
+_NOT_ACCESSIBLE = re.compile(r"\bnot\b|\bno\b|inaccessib|\bstairs only\b", re.I)
+
+
+def access_mode(application_process: str | None) -> str:
+    """"walk_in", "call_first", "referral" or "unknown"."""
+    text_ = application_process or ""
+    if _WALK_IN.search(text_) and not _NO_WALK_IN.search(text_):
+        return "walk_in"
+    if _REFERRAL.search(text_):
+        return "referral"
+    if _CALL.search(text_) or _NO_WALK_IN.search(text_):
+        return "call_first"
+    return "unknown"
+
+
+def is_accessible(descriptions: list[str]) -> bool:
+    return any(_ACCESSIBLE.search(d) and not _NOT_ACCESSIBLE.search(d) for d in descriptions)
+
+
+def tel_uri(number: str, extension: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """RFC 3966 tel: URI in E.164, or None when the text is not a dialable number."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    uri = "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    ext = extension or parsed.extension
+    return f"{uri};ext={ext}" if ext else uri
+
+
+def _round5(value) -> float | None:
+    return None if value is None else round(float(value), 5)
+
+
+def _multirange(intervals: list[tuple[int, int]] | None) -> str | None:
+    if intervals is None:
+        return None
+    return "{" + ",".join(f"[{start},{end})" for start, end in intervals) + "}"
+
+
+def _rows(connection: Connection, query: str, source: str) -> list[dict]:
+    return [dict(row._mapping) for row in connection.execute(text(query), {"source": source})]
+
+
+def _group(rows: list[dict], key: str) -> dict[uuid.UUID, list[dict]]:
+    grouped: dict[uuid.UUID, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row.get(key) is not None:
+            grouped[row[key]].append(row)
+    return grouped
+
+
+_SITES_SQL = """
+SELECT sal.id, sal.service_id, sal.location_id, s.name, s.alternate_name, s.status, s.category_groups,
+       s.minimum_age, s.maximum_age, s.eligibility_description, s.application_process, s.assured_date,
+       s.url, s.email, o.name AS organization_name, l.name AS location_name, l.address_private,
+       l.latitude, l.longitude, l.geom IS NOT NULL AS has_geom
+FROM service_at_location sal
+JOIN service s ON s.id = sal.service_id
+JOIN location l ON l.id = sal.location_id
+LEFT JOIN organization o ON o.id = s.organization_id
+WHERE s.source = :source
+"""
+
+_CHILD_SQL = {
+    "phone": "SELECT service_id, location_id, service_at_location_id, number, extension, type, description FROM phone WHERE source = :source ORDER BY id",
+    "schedule": "SELECT service_id, location_id, service_at_location_id, freq, byday, opens_at, closes_at, valid_from, valid_to, timezone FROM schedule WHERE source = :source",
+    "language": "SELECT service_id, location_id, name, code FROM language WHERE source = :source ORDER BY name",
+    "accessibility": "SELECT location_id, description, details FROM accessibility WHERE source = :source ORDER BY id",
+    "address": "SELECT location_id, address_1, address_2, city, state_province, postal_code, country, address_type FROM address WHERE source = :source ORDER BY address_type <> 'physical', id",
+    "capacity": (
+        "SELECT DISTINCT ON (c.service_id, c.unit_id) c.service_id, c.available, c.maximum, c.updated, u.name AS unit "
+        "FROM service_capacity c JOIN unit u ON u.id = c.unit_id WHERE c.source = :source "
+        "ORDER BY c.service_id, c.unit_id, c.updated DESC"
+    ),
+}
+
+
+class _Children:
+    def __init__(self, connection: Connection, source: str):
+        rows = {name: _rows(connection, sql, source) for name, sql in _CHILD_SQL.items()}
+        self.by = {
+            (name, key): _group(rows[name], key)
+            for name, keys in {
+                "phone": ("service_id", "location_id", "service_at_location_id"),
+                "schedule": ("service_id", "location_id", "service_at_location_id"),
+                "language": ("service_id", "location_id"),
+                "accessibility": ("location_id",),
+                "address": ("location_id",),
+                "capacity": ("service_id",),
+            }.items()
+            for key in keys
+        }
+
+    def of(self, name: str, key: str, owner_id) -> list[dict]:
+        return self.by[(name, key)].get(owner_id, [])
+
+
+def _schedules_for(children: _Children, site: dict) -> list[dict]:
+    # The most specific schedules win: this service at this site, then the service, then
+    # the building's own hours.
+    for key, owner in (("service_at_location_id", site["id"]), ("service_id", site["service_id"]), ("location_id", site["location_id"])):
+        found = children.of("schedule", key, owner)
+        if found:
+            return found
+    return []
+
+
+def _phones_for(children: _Children, site: dict) -> list[dict]:
+    seen, phones = set(), []
+    for key, owner in (("service_at_location_id", site["id"]), ("service_id", site["service_id"]), ("location_id", site["location_id"])):
+        for phone in children.of("phone", key, owner):
+            if phone["number"] in seen:
+                continue
+            seen.add(phone["number"])
+            phones.append({
+                "number": phone["number"], "extension": phone["extension"], "type": phone["type"],
+                "description": phone["description"], "tel": tel_uri(phone["number"], phone["extension"]),
+            })
+    return phones
+
+
+def _capacity_for(children: _Children, site: dict) -> dict | None:
+    capacities = children.of("capacity", "service_id", site["service_id"])
+    if not capacities:
+        return None
+    latest = max(capacities, key=lambda c: c["updated"])
+    available = float(latest["available"])
+    return {
+        "available": int(available) if available.is_integer() else available,
+        "maximum": None if latest["maximum"] is None else float(latest["maximum"]),
+        "unit": latest["unit"],
+        "as_of": latest["updated"].isoformat(),
+        "state": "available" if available > 0 else "full",
+    }
+
+
+def build_site(site: dict, children: _Children, default_timezone: str, today: date) -> dict:
+    languages = {}
+    for row in children.of("language", "service_id", site["service_id"]) + children.of("language", "location_id", site["location_id"]):
+        code = row["code"] or language_code(row["name"])
+        if code and code not in languages:
+            languages[code] = row["name"]
+    accessibility = [
+        " — ".join(part for part in (row["description"], row["details"]) if part)
+        for row in children.of("accessibility", "location_id", site["location_id"])
+        if row["description"] or row["details"]
+    ]
+    schedules = _schedules_for(children, site)
+    timezone = next((row["timezone"] for row in schedules if row["timezone"]), None) or default_timezone
+    intervals = weekly_intervals(
+        [ScheduleRule(r["freq"], r["byday"], r["opens_at"], r["closes_at"], r["valid_from"], r["valid_to"]) for r in schedules],
+        on=today,
+    )
+    is_private = bool(site["address_private"])
+    addresses = children.of("address", "location_id", site["location_id"])
+    address = None if is_private or not addresses else {
+        k: addresses[0][k] for k in ("address_1", "address_2", "city", "state_province", "postal_code", "country")
+    }
+    capacity = _capacity_for(children, site)
+    card = {
+        "service_id": str(site["service_id"]),
+        "location_id": str(site["location_id"]),
+        "name": site["name"],
+        "alternate_name": site["alternate_name"],
+        "organization_name": site["organization_name"],
+        "location_name": None if is_private else site["location_name"],
+        "category_groups": list(site["category_groups"]),
+        "confidential": is_private,
+        "lon": None if is_private or not site["has_geom"] else _round5(site["longitude"]),
+        "lat": None if is_private or not site["has_geom"] else _round5(site["latitude"]),
+        "address": address,
+        "phones": _phones_for(children, site),
+        "url": site["url"],
+        "email": site["email"],
+        "eligibility": {
+            "description": site["eligibility_description"],
+            "minimum_age": None if site["minimum_age"] is None else float(site["minimum_age"]),
+            "maximum_age": None if site["maximum_age"] is None else float(site["maximum_age"]),
+        },
+        "languages": [{"code": code, "name": name} for code, name in languages.items()],
+        "accessibility": accessibility,
+        "capacity": capacity,
+        "last_verified": site["assured_date"].isoformat() if site["assured_date"] else None,
+        "access": "call_to_connect" if is_private else access_mode(site["application_process"]),
+        "timezone": timezone,
+        "week_intervals": intervals,
+    }
+    coarse = None
+    if is_private and site["has_geom"]:
+        cell = h3.latlng_to_cell(float(site["latitude"]), float(site["longitude"]), 5)
+        coarse_lat, coarse_lon = h3.cell_to_latlng(cell)
+        coarse = point_ewkt(coarse_lon, coarse_lat)
+    return {
+        "id": site["id"],
+        "service_id": site["service_id"],
+        "location_id": site["location_id"],
+        "geom": point_ewkt(float(site["longitude"]), float(site["latitude"])) if site["has_geom"] else None,
+        "is_private": is_private,
+        "coarse_geom": coarse,
+        "status": site["status"],
+        "category_groups": list(site["category_groups"]),
+        "language_codes": sorted(languages),
+        "minimum_age": site["minimum_age"],
+        "maximum_age": site["maximum_age"],
+        "accessible": is_accessible(accessibility),
+        "capacity_available": None if capacity is None else capacity["available"],
+        "timezone": timezone,
+        "open_week_minutes": _multirange(intervals),
+        "card": orjson.dumps(card).decode(),
+    }
+
+
+SITE_COLUMNS = (
+    "id", "service_id", "location_id", "source", "geom", "is_private", "coarse_geom", "status",
+    "category_groups", "language_codes", "minimum_age", "maximum_age", "accessible",
+    "capacity_available", "timezone", "open_week_minutes", "card",
+)
+
+
+def rebuild_sites(connection: Connection, source: str, default_timezone: str) -> int:
+    """Replace the source's service_site rows; returns how many were written."""
+    connection.execute(text("DELETE FROM service_site WHERE source = :source"), {"source": source})
+    children = _Children(connection, source)
+    today = date.today()
+    # Read everything before COPY starts: the connection can do nothing else during COPY.
+    site_rows = _rows(connection, _SITES_SQL, source)
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY service_site ({', '.join(SITE_COLUMNS)}) FROM STDIN") as copy:
+            for site in site_rows:
+                row = build_site(site, children, default_timezone, today)
+                row["source"] = source
+                copy.write_row([row[c] for c in SITE_COLUMNS])
+    return len(site_rows)
+
+
+def all_sources(connection: Connection) -> list[str]:
+    return list(connection.execute(text("SELECT DISTINCT source FROM service")).scalars())
