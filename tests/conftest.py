@@ -174,3 +174,30 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
     server = start_server(database_url)
     yield server
     stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def demo_database_url(pg_server: TestServer, template_db: str) -> Iterator[str]:
+    """A module's own database holding 1,500 demo services (seed 11), for read-only tests."""
+    from service.demo_data import write_ndjson
+    from service.importer import import_path
+
+    name = f"fieldnav_demo_{uuid.uuid4().hex[:12]}"
+    url = pg_server.create_database(name, template=template_db)
+    engine = create_engine(url)
+    folder = PROJECT_ROOT / ".fieldnav" / "test-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ndjson"
+    write_ndjson(path, 1500, 11)
+    import_path(engine, path, source="demo")
+    path.unlink()
+    engine.dispose()
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_database_url: str) -> Iterator[LiveServer]:
+    server = start_server(demo_database_url)
+    yield server
+    stop_server(server)

@@ -1,0 +1,384 @@
+"""What every fieldnav benchmark needs: a private database cluster, demo data loaded once and
+reused, a real `fieldnav serve` subprocess, a wrk load generator on loopback, percentiles,
+and the RESULTS.md writer.
+
+Nothing here talks to anything but 127.0.0.1. Every loop is bounded (a count or a deadline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from sqlalchemy import Engine, make_url, text
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:  # `python bench/x.py` puts bench/, not the project, on the path
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from service import migrate  # noqa: E402
+from service.db import make_engine  # noqa: E402
+from service.demo_data import generate_services  # noqa: E402
+from service.embedded_db import EmbeddedCluster, EmbeddedDbError  # noqa: E402
+from service.importer import import_path  # noqa: E402
+
+BENCH_DB_DIR = PROJECT_DIR / ".fieldnav" / "bench-db"
+BENCH_DATA_DIR = PROJECT_DIR / ".fieldnav" / "bench-data"
+BENCH_OUT_DIR = PROJECT_DIR / "bench" / "out"  # logs and scratch files (gitignored)
+RESULTS_FILE = PROJECT_DIR / "bench" / "RESULTS.md"
+FIELDNAV_BIN = PROJECT_DIR / ".venv" / "bin" / "fieldnav"
+
+# The importer keeps a whole source in memory (~1-2 GB per 100k services): big data sets are
+# loaded as several sources of this size, one after another.
+SERVICES_PER_SOURCE = 100_000
+SOURCE_SEED_BASE = 1000
+
+SIZES = {"100k": 100_000, "1m": 1_000_000}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_summary() -> str:
+    total_ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total_ram_gb:.0f} GB RAM, {platform.platform()}"
+
+
+def git_revision() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
+                                text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return result.stdout.strip() + (" (uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+# --------------------------------------------------------------------------- database
+
+
+def start_bench_cluster() -> EmbeddedCluster:
+    """The bench's own cluster in .fieldnav/bench-db (never the dev or test cluster)."""
+    cluster = EmbeddedCluster(BENCH_DB_DIR, durable=False)
+    cluster.start()
+    return cluster
+
+
+def database_url(cluster: EmbeddedCluster, name: str) -> str:
+    """URL of database ``name``, created (with PostGIS) and migrated when needed."""
+    try:
+        url = cluster.create_database(name)
+        log(f"created database {name}")
+    except EmbeddedDbError as error:
+        if "already exists" not in str(error):
+            raise
+        url = make_url(cluster.url()).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    return url
+
+
+def source_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT source, count(*) FROM service GROUP BY source")).all()
+    return {source: count for source, count in rows}
+
+
+def site_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM service_site")).scalar_one()
+
+
+def demo_sources(total_services: int) -> list[tuple[str, int, int]]:
+    """(source name, seed, service count) of the sources that make up ``total_services``."""
+    sources, remaining, index = [], total_services, 0
+    while remaining > 0:
+        count = min(SERVICES_PER_SOURCE, remaining)
+        sources.append((f"demo-{index}", SOURCE_SEED_BASE + index, count))
+        remaining -= count
+        index += 1
+    return sources
+
+
+def load_demo_services(url: str, total_services: int, *, reload: bool = False) -> None:
+    """Make the database hold exactly ``total_services`` demo services, importing only the
+    sources that are missing or incomplete (all of them with ``reload``), then ANALYZE."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        wanted = demo_sources(total_services)
+        present = source_counts(engine)
+        extra = sorted(set(present) - {name for name, _, _ in wanted})
+        if extra:
+            raise SystemExit(f"{make_url(url).database} holds sources the bench did not make: {extra}; use another "
+                             f"database or drop it")
+        todo = [s for s in wanted if reload or present.get(s[0]) != s[2]]
+        if not todo:
+            log(f"{make_url(url).database}: {total_services} services already loaded")
+            return
+        for name, seed, count in todo:
+            _import_demo_source(engine, name, seed, count)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            started_s = time.monotonic()
+            connection.execute(text("VACUUM ANALYZE"))
+            log(f"VACUUM ANALYZE in {time.monotonic() - started_s:.0f} s")
+    finally:
+        engine.dispose()
+
+
+def _import_demo_source(engine: Engine, source: str, seed: int, count: int) -> None:
+    BENCH_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = BENCH_DATA_DIR / f"{source}.ndjson"
+    started_s = time.monotonic()
+    try:
+        write_demo_ndjson(path, count, seed, source)
+        report = import_path(engine, path, source=source)
+    finally:
+        path.unlink(missing_ok=True)
+    log(f"{report.summary_line()} (with generation: {time.monotonic() - started_s:.0f} s)")
+
+
+# Demo data gives shared objects (organizations, taxonomy terms, the bed unit) the same uuid5
+# in every data set, and an HSDS id belongs to one source only: a second demo source would be
+# refused. Each source gets its own copy of those objects by renaming every version-5 UUID
+# (service-specific ids are version 4 and stay as they are).
+_UUID5 = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def write_demo_ndjson(path: Path, count: int, seed: int, source: str) -> int:
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"https://fieldnav.example.org/bench/{source}")
+    renamed: dict[bytes, bytes] = {}
+
+    def rename(match: re.Match) -> bytes:
+        old = match.group(0)
+        if old not in renamed:
+            renamed[old] = str(uuid.uuid5(namespace, old.decode())).encode()
+        return renamed[old]
+
+    written = 0
+    with open(path, "wb") as out:
+        for service in generate_services(count, seed):
+            out.write(_UUID5.sub(rename, orjson.dumps(service)) + b"\n")
+            written += 1
+    return written
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+@contextlib.contextmanager
+def fieldnav_server(database_url_: str, *, workers: int, label: str, ready_timeout_s: float = 60.0,
+                    extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`fieldnav serve --workers N` on a free loopback port, ready (GET /readyz is 200)."""
+    port = free_port()
+    BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = BENCH_OUT_DIR / f"server-{label}.log"
+    env = {**os.environ, "FIELDNAV_DATABASE_URL": database_url_, **(extra_env or {})}
+    command = [str(FIELDNAV_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True, cwd=PROJECT_DIR)
+    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        _wait_ready(server, ready_timeout_s)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _wait_ready(server: Server, timeout_s: float) -> None:
+    deadline_s = time.monotonic() + timeout_s
+    while time.monotonic() < deadline_s:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"fieldnav serve exited with {server.process.returncode}; see {server.log_path}")
+        try:
+            with urllib.request.urlopen(server.base_url + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"fieldnav serve not ready after {timeout_s:.0f} s; see {server.log_path}")
+
+
+def _stop(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    # Our own process group (start_new_session): the uvicorn supervisor and its workers.
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout_s)
+
+
+def get_json(url: str, timeout_s: float = 10.0) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+# --------------------------------------------------------------------------- wrk
+
+# Requests cycle through a file of precomputed paths (each thread from its own offset), every
+# non-2xx answer is counted, and done() prints one JSON line with the summary.
+_WRK_SCRIPT = r"""
+local threads = {}
+local paths = {}
+local next_index = 0
+non2xx = 0
+
+function setup(thread)
+  thread:set("thread_number", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  next_index = (thread_number * 7919) % #paths
+end
+
+function request()
+  next_index = next_index % #paths + 1
+  return wrk.format("GET", paths[next_index])
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("non2xx") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
+    summary.requests, summary.duration, bad, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
+"""
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    requests: int
+    duration_s: float
+    errors: int  # non-2xx answers + socket errors
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def qps(self) -> float:
+        return self.requests / self.duration_s
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk not found: install it (apt-get install -y wrk) and run again")
+    return wrk
+
+
+def run_wrk(base_url: str, paths: Sequence[str], *, connections: int, threads: int, duration_s: float,
+            label: str) -> HttpResult:
+    """One wrk run against ``base_url`` over ``paths``; bounded by ``duration_s``."""
+    wrk = require_wrk()
+    BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
+    script_path = BENCH_OUT_DIR / "cycle_paths.lua"
+    script_path.write_text(_WRK_SCRIPT)
+    paths_path = BENCH_OUT_DIR / f"paths-{label}.txt"
+    paths_path.write_text("\n".join(paths) + "\n")
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s",
+               "-s", str(script_path), base_url, "--", str(paths_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
+    line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
+    if result.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    return HttpResult(
+        requests=data["requests"], duration_s=data["duration_us"] / 1e6,
+        errors=data["non2xx"] + data["socket_errors"],
+        p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+    )
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (fraction in 0..1); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-fraction * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 0.5) if len(values) % 2 else _even_median(values)
+
+
+def _even_median(values: Sequence[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+# --------------------------------------------------------------------------- RESULTS.md
+
+
+def replace_results_section(title: str, body: str, path: Path = RESULTS_FILE) -> None:
+    """Replace the ``## {title}`` section of RESULTS.md (up to the next ``## ``), or append it."""
+    heading = f"## {title}"
+    existing = path.read_text() if path.exists() else "# Benchmark results\n\nWritten by the scripts in bench/ (see bench/README.md).\n"
+    lines = existing.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    section = [heading, "", *body.strip("\n").splitlines(), ""]
+    if start is None:
+        new_lines = [*lines, "", *section] if lines and lines[-1].strip() else [*lines, *section]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new_lines = [*lines[:start], *section, *lines[end:]]
+    path.write_text("\n".join(new_lines).rstrip("\n") + "\n")

@@ -1,0 +1,227 @@
+"""GET /v1/services/nearest over real HTTP on a real PostGIS, checked against a brute-force
+computation over the whole data set."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service.hours import open_status
+from spatial.geodesy import round_up_km
+
+TORONTO = ZoneInfo("America/Toronto")
+
+FILTER_CASES = [
+    {},
+    {"category": "shelter"},
+    {"category": "food,mental_health"},
+    {"language": "fr"},
+    {"age": 15},
+    {"accessible": "true"},
+    {"has_capacity": "true", "category": "shelter"},
+    {"open_at": "2026-11-25T02:00:00-05:00"},
+    {"open_at": "2026-11-28T14:30:00-05:00", "category": "food"},
+    {"category": "crisis", "open_at": "2026-11-25T02:00:00-05:00", "language": "en"},
+    {"category": "senior_support", "max_distance_m": 25_000},
+]
+
+
+@pytest.fixture(scope="module")
+def sites(demo_database_url):
+    """Every site with what the brute force needs, read straight from the tables."""
+    engine = create_engine(demo_database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("""
+            SELECT s.service_id::text AS service_id, s.location_id::text AS location_id, s.is_private, s.status,
+                   s.category_groups, s.language_codes, s.minimum_age, s.maximum_age, s.accessible,
+                   s.capacity_available, s.timezone, s.card -> 'week_intervals' AS week_intervals,
+                   ST_AsText(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END) AS wkt
+            FROM service_site s
+        """)).mappings().all()
+    engine.dispose()
+    return [dict(r) for r in rows]
+
+
+def _passes(site: dict, params: dict) -> bool:
+    if site["status"] != "active":
+        return False
+    if "category" in params and not set(params["category"].split(",")) & set(site["category_groups"]):
+        return False
+    if "language" in params and params["language"] not in site["language_codes"]:
+        return False
+    if "age" in params:
+        age = params["age"]
+        if site["minimum_age"] is not None and site["minimum_age"] > age:
+            return False
+        if site["maximum_age"] is not None and site["maximum_age"] < age:
+            return False
+    if params.get("accessible") == "true" and not site["accessible"]:
+        return False
+    if params.get("has_capacity") == "true" and not (site["capacity_available"] or 0) > 0:
+        return False
+    if "open_at" in params:
+        intervals = [tuple(i) for i in site["week_intervals"]] if site["week_intervals"] is not None else None
+        if open_status(intervals, site["timezone"], datetime.fromisoformat(params["open_at"])).state != "open":
+            return False
+    return True
+
+
+def brute_force(engine, sites: list[dict], lat: float, lon: float, params: dict) -> list[tuple[str, str, int]]:
+    """Geodesic distance from the point to every site, by PostGIS, no index, no cleverness."""
+    max_distance_m = params.get("max_distance_m", 200_000)
+    limit = params.get("limit", 10)
+    with engine.connect() as connection:
+        distances = dict(connection.execute(text("""
+            SELECT s.service_id::text || '/' || s.location_id::text,
+                   ST_Distance(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END::geography,
+                               ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+            FROM service_site s WHERE s.geom IS NOT NULL
+        """), {"lat": lat, "lon": lon}).all())
+    ranked = []
+    for site in sites:
+        key = f"{site['service_id']}/{site['location_id']}"
+        if key not in distances or distances[key] > max_distance_m or not _passes(site, params):
+            continue
+        distance_m = round_up_km(distances[key]) if site["is_private"] else distances[key]
+        ranked.append((distance_m, site["service_id"], site["location_id"]))
+    ranked.sort()
+    return [(service_id, location_id, int(round(d))) for d, service_id, location_id in ranked[:limit]]
+
+
+def _probe_points(sites: list[dict], count: int, seed: int) -> list[tuple[float, float]]:
+    rng = random.Random(seed)
+    coordinates = [tuple(map(float, s["wkt"][6:-1].split())) for s in sites if s["wkt"]]
+    lons, lats = [c[0] for c in coordinates], [c[1] for c in coordinates]
+    points = []
+    for _ in range(count):
+        lon, lat = rng.choice(coordinates)  # in a town, a few km off a site
+        points.append((lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)))
+    # The edges of the data, and empty places (Hudson Bay coast, Lake Superior, far north).
+    points += [(min(lats), lons[lats.index(min(lats))]), (max(lats), lons[lats.index(max(lats))]),
+               (lats[lons.index(min(lons))], min(lons)), (lats[lons.index(max(lons))], max(lons)),
+               (55.0, -85.0), (47.5, -87.5), (52.0, -91.0), (44.0, -66.0)]
+    return points
+
+
+@pytest.mark.parametrize("params", FILTER_CASES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "no-filter")
+def test_nearest_equals_brute_force(demo_server, demo_database_url, sites, params):
+    engine = create_engine(demo_database_url)
+    points = _probe_points(sites, 14, seed=len(str(params)))
+    answered = 0
+    with demo_server.client() as client:
+        for lat, lon in points:
+            response = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, **params})
+            assert response.status_code == 200, response.text
+            got = [(r["service_id"], r["location_id"], r["distance_m"]) for r in response.json()["results"]]
+            expected = brute_force(engine, sites, lat, lon, params)
+            assert [g[:2] for g in got] == [e[:2] for e in expected], f"at {lat},{lon} with {params}"
+            assert all(abs(g[2] - e[2]) <= 1 for g, e in zip(got, expected))
+            answered += bool(got)
+    engine.dispose()
+    assert answered >= len(points) // 2, "most probes are in towns: they must find something"
+
+
+def test_results_carry_what_a_field_worker_needs(demo_server):
+    with demo_server.client() as client:
+        body = client.get("/v1/services/nearest", params={"lat": 43.6532, "lon": -79.3832, "limit": 50}).json()
+    assert body["count"] == len(body["results"]) == 50
+    distances = [r["distance_m"] for r in body["results"]]
+    assert distances == sorted(distances)
+    public = [r for r in body["results"] if not r["confidential"]]
+    for result in public:
+        assert {"service_id", "location_id", "name", "category_groups", "distance_m", "bearing_deg", "lon", "lat",
+                "address", "phones", "hours", "eligibility", "languages", "accessibility", "capacity",
+                "last_verified", "access"} <= set(result)
+        assert result["lon"] == round(result["lon"], 5) and 0 <= result["bearing_deg"] < 360
+        assert result["access"] in {"walk_in", "call_first", "referral", "unknown"}
+        assert result["hours"]["state"] in {"open", "closed", "unknown"}
+        assert all(p["tel"] is None or p["tel"].startswith("tel:+1") for p in result["phones"])
+    labels = {r["hours"]["next_change"] for r in body["results"]}
+    assert "24/7" in labels or any(r["hours"]["always_open"] for r in body["results"])
+
+
+def test_confidential_sites_never_reveal_where_they_are(demo_server, sites):
+    private = [s for s in sites if s["is_private"]]
+    assert private, "the demo data set has confidential sites"
+    lon, lat = map(float, private[0]["wkt"][6:-1].split())  # standing right at the cell centre
+    with demo_server.client() as client:
+        body = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, "category": "shelter", "limit": 50}).json()
+        geo = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, "category": "shelter", "limit": 50},
+                         headers={"Accept": "application/geo+json"}).json()
+    confidential = [r for r in body["results"] if r["confidential"]]
+    assert confidential
+    for result in confidential:
+        assert result["lat"] is None and result["lon"] is None and result["address"] is None
+        assert result["location_name"] is None and result["bearing_deg"] is None
+        assert result["label"] == "call to connect" and result["access"] == "call_to_connect"
+        assert result["distance_is_approximate"] and result["distance_m"] % 1000 == 0
+        assert result["phones"], "a confidential site must still be callable"
+    features = [f for f in geo["features"] if f["properties"]["confidential"]]
+    assert features and all(f["geometry"] is None for f in features)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"lat": 91, "lon": -79}, "query.lat"),
+    ({"lat": 43, "lon": -181}, "query.lon"),
+    ({"lat": "north", "lon": -79}, "query.lat"),
+    ({"lon": -79}, "query.lat"),
+    ({"lat": 43, "lon": -79, "limit": 51}, "query.limit"),
+    ({"lat": 43, "lon": -79, "limit": 0}, "query.limit"),
+    ({"lat": 43, "lon": -79, "max_distance_m": 0}, "query.max_distance_m"),
+    ({"lat": 43, "lon": -79, "max_distance_m": 10_000_000}, "query.max_distance_m"),
+    ({"lat": 43, "lon": -79, "open_at": "tomorrow-ish"}, "query.open_at"),
+    ({"lat": 43, "lon": -79, "age": -3}, "query.age"),
+    ({"lat": 43, "lon": -79, "language": "12"}, "query.language"),
+    ({"lat": 43, "lon": -79, "category": "shelter,unicorns"}, "query.category"),
+    ({"lat": "NaN", "lon": -79}, "query.lat"),
+])
+def test_bad_parameters_get_problem_json(demo_server, params, field):
+    with demo_server.client() as client:
+        response = client.get("/v1/services/nearest", params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 422 and body["type"].startswith("tag:fieldnav.org,2026:problem/")
+    assert field in [e["field"] for e in body["errors"]], body
+
+
+def test_unknown_category_names_the_valid_ones(demo_server):
+    with demo_server.client() as client:
+        body = client.get("/v1/services/nearest", params={"lat": 43, "lon": -79, "category": "unicorns"}).json()
+    assert body["type"].endswith("/unknown-category") and "shelter" in body["detail"]
+
+
+def test_geojson_etag_and_gzip(demo_server):
+    params = {"lat": 45.4215, "lon": -75.6972, "limit": 20}
+    with demo_server.client() as client:
+        geo = client.get("/v1/services/nearest", params=params, headers={"Accept": "application/geo+json"})
+        assert geo.headers["content-type"].startswith("application/geo+json")
+        collection = geo.json()
+        assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 20
+        plain = client.get("/v1/services/nearest", params=params).json()
+        for feature, result in zip(collection["features"], plain["results"]):
+            if feature["geometry"]:
+                assert feature["geometry"]["coordinates"] == [result["lon"], result["lat"]]
+
+        raw = client.get("/v1/services/nearest", params=params, headers={"Accept-Encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+        # httpx decodes the body; content-length is what crossed the wire.
+        assert int(raw.headers["content-length"]) < len(raw.content) / 2
+
+        etag = raw.headers["etag"]
+        again = client.get("/v1/services/nearest", params={**params, "open_at": "2026-11-25T12:00:00-05:00"})
+        assert again.status_code == 200
+        cached = client.get("/v1/services/nearest", params={**params, "open_at": "2026-11-25T12:00:00-05:00"},
+                            headers={"If-None-Match": again.headers["etag"]})
+        assert cached.status_code == 304 and cached.content == b"" and cached.headers["etag"] == again.headers["etag"]
+        assert etag.startswith('W/"')
+
+
+def test_empty_areas_answer_with_no_results_not_an_error(demo_server):
+    with demo_server.client() as client:
+        body = client.get("/v1/services/nearest", params={"lat": 55.0, "lon": -85.0, "max_distance_m": 1000}).json()
+    assert body["count"] == 0 and body["results"] == []
