@@ -1,0 +1,60 @@
+"""The `fieldnav` command as a user runs it, pointed at a server by FIELDNAV_DATABASE_URL."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def fieldnav(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FIELDNAV_DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_import_prints_problems_and_a_summary(database_url, shared_data):
+    result = fieldnav(database_url, "import", str(shared_data / "hsds-miami-2019/open211-miami-hsds1.zip"), "--source", "miami")
+    assert result.returncode == 0, result.stderr
+    assert "imported miami (hsds-1-tabular): 4089 services, 4089 locations (2260 on the map)" in result.stdout
+    assert "eligibility.csv row 2, service_id: missing" in result.stderr
+
+
+def test_strict_import_exits_2_and_writes_nothing(database_url, tmp_path):
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    with (folder / "services.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name", "status", "minimum_age"])
+        writer.writerow(["s1", "Good", "active", ""])
+        writer.writerow(["s2", "Bad", "active", "twelve"])
+    result = fieldnav(database_url, "import", str(folder), "--strict")
+    assert result.returncode == 2
+    assert "services.csv row 3, minimum_age" in result.stderr and "nothing was imported" in result.stderr
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM service")).scalar_one() == 0
+    engine.dispose()
+
+
+def test_demo_data_loads_only_when_empty(database_url):
+    first = fieldnav(database_url, "demo-data", "--services", "200", "--seed", "3", "--if-empty")
+    assert first.returncode == 0 and "imported demo (hsds-3-json): 200 services" in first.stdout
+    second = fieldnav(database_url, "demo-data", "--services", "200", "--if-empty")
+    assert second.returncode == 0 and "already holds services" in second.stdout
+
+
+def test_db_commands_with_an_external_server(database_url):
+    status = fieldnav(database_url, "db", "status")
+    assert status.returncode == 0 and "PostGIS" in status.stdout
+    assert fieldnav(database_url, "db", "url").stdout.strip().startswith("postgresql+psycopg://")
+    start = fieldnav(database_url, "db", "start")
+    assert start.returncode == 0 and "does not run its own" in start.stderr
+    migrate = fieldnav(database_url, "db", "migrate")
+    assert migrate.returncode == 0, migrate.stderr
