@@ -98,6 +98,14 @@ def database_url(cluster: EmbeddedCluster, name: str) -> str:
     return url
 
 
+def loading_engine(url: str) -> Engine:
+    """An engine for imports: the app's engines carry the API's statement_timeout (10 s by
+    default), which a COPY of 100k service sites can exceed on a busy 2-core machine."""
+    return make_engine(url, pool_size=1, connect_args={
+        "options": "-c statement_timeout=0", "connect_timeout": 5, "application_name": "fieldnav-bench-load",
+    })
+
+
 def source_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT source, count(*) FROM service GROUP BY source")).all()
@@ -123,7 +131,7 @@ def demo_sources(total_services: int) -> list[tuple[str, int, int]]:
 def load_demo_services(url: str, total_services: int, *, reload: bool = False) -> None:
     """Make the database hold exactly ``total_services`` demo services, importing only the
     sources that are missing or incomplete (all of them with ``reload``), then ANALYZE."""
-    engine = make_engine(url, pool_size=1)
+    engine = loading_engine(url)
     try:
         wanted = demo_sources(total_services)
         present = source_counts(engine)

@@ -98,28 +98,32 @@ def db_migrate(revision: str) -> None:
     from service import migrate
     from service.db import database_url
 
+    from service.db import default_engine
+
+    before = migrate.current_revision(default_engine())
     migrate.upgrade(database_url(), revision)
-    click.echo(f"database migrated to {revision}")
-    if revision == "head":
-        _rebuild_sites_if_missing()
+    after = migrate.current_revision(default_engine())
+    click.echo(f"database migrated to {after}")
+    if before is not None and after != before and after == migrate.head_revision(database_url()):
+        _rebuild_sites()
 
 
-def _rebuild_sites_if_missing() -> None:
-    """Data imported before the service_site table existed gets its sites built once."""
-    from sqlalchemy import text
+@db.command("rebuild-sites")
+def db_rebuild_sites() -> None:
+    """Rebuild the derived service_site rows (nearest, tiles) from the HSDS tables."""
+    _rebuild_sites()
 
+
+def _rebuild_sites() -> None:
+    """Derived rows follow the schema: after a migration, rebuild them from the HSDS tables."""
     from service import sites
     from service.db import default_engine
     from service.settings import import_settings
 
     with default_engine().begin() as connection:
-        missing = connection.execute(text(
-            "SELECT EXISTS (SELECT 1 FROM service) AND NOT EXISTS (SELECT 1 FROM service_site)"
-        )).scalar_one()
-        if missing:
-            for source in sites.all_sources(connection):
-                count = sites.rebuild_sites(connection, source, import_settings().default_timezone)
-                click.echo(f"built {count} service sites for source {source}")
+        for source in sites.all_sources(connection):
+            count = sites.rebuild_sites(connection, source, import_settings().default_timezone)
+            click.echo(f"built {count} service sites for source {source}")
 
 
 @db.command("downgrade")

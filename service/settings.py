@@ -50,6 +50,57 @@ class ImportSettings(BaseSettings):
     max_reported_problems: int = Field(default=200, ge=0)
 
 
+class TileSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_TILES_", extra="ignore")
+
+    # From this zoom up, tiles hold one point per service location; below, H3 clusters.
+    points_min_zoom: int = Field(default=13, ge=0, le=22)
+    max_zoom: int = Field(default=18, ge=0, le=22)
+    # Most features one tile may hold (points layer): bounds the size of a crowded tile.
+    max_features: int = Field(default=2000, ge=1)
+    # In-process tile cache per worker, in bytes (0 turns it off).
+    cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # Cache-Control max-age of unversioned tile URLs.
+    max_age_s: int = Field(default=60, ge=0)
+
+
+class PackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_PACKS_", extra="ignore")
+
+    # Where offline pack archives are kept (default FIELDNAV_HOME/packs).
+    dir: Path | None = None
+    max_tiles: int = Field(default=20_000, ge=1)
+    max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    min_zoom: int = Field(default=0, ge=0, le=22)
+    max_zoom: int = Field(default=16, ge=0, le=22)
+    # Packs not downloaded for this long, or built for an older data version and older than
+    # this, are removed by the garbage collector.
+    keep_days: float = Field(default=14, gt=0)
+
+
+class SyncSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_SYNC_", extra="ignore")
+
+    # Change log entries older than this are pruned; cursors from before get 410 Gone.
+    retention_days: float = Field(default=30, gt=0)
+    page_size: int = Field(default=500, ge=1, le=5000)
+
+
+@lru_cache(maxsize=1)
+def tile_settings() -> TileSettings:
+    return TileSettings()
+
+
+@lru_cache(maxsize=1)
+def pack_settings() -> PackSettings:
+    return PackSettings()
+
+
+@lru_cache(maxsize=1)
+def sync_settings() -> SyncSettings:
+    return SyncSettings()
+
+
 @lru_cache(maxsize=1)
 def database_settings() -> DatabaseSettings:
     return DatabaseSettings()

@@ -88,7 +88,8 @@ _SITES_SQL = """
 SELECT sal.id, sal.service_id, sal.location_id, s.name, s.alternate_name, s.status, s.category_groups,
        s.minimum_age, s.maximum_age, s.eligibility_description, s.application_process, s.assured_date,
        s.url, s.email, o.name AS organization_name, l.name AS location_name, l.address_private,
-       l.latitude, l.longitude, l.geom IS NOT NULL AS has_geom
+       l.latitude, l.longitude, l.geom IS NOT NULL AS has_geom,
+       l.h3_r4, l.h3_r5, l.h3_r6, l.h3_r7, l.h3_r8
 FROM service_at_location sal
 JOIN service s ON s.id = sal.service_id
 JOIN location l ON l.id = sal.location_id
@@ -242,13 +243,18 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "timezone": timezone,
         "open_week_minutes": _multirange(intervals),
         "card": orjson.dumps(card).decode(),
+        # Confidential sites are never in tiles, so they need no cluster cells.
+        **{f"h3_r{res}": None if is_private else site[f"h3_r{res}"] for res in CLUSTER_RESOLUTIONS},
     }
 
+
+CLUSTER_RESOLUTIONS = (4, 5, 6, 7, 8)
 
 SITE_COLUMNS = (
     "id", "service_id", "location_id", "source", "geom", "is_private", "coarse_geom", "status",
     "category_groups", "language_codes", "minimum_age", "maximum_age", "accessible",
     "capacity_available", "timezone", "open_week_minutes", "card",
+    *(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS),
 )
 
 
@@ -266,7 +272,28 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
                 row = build_site(site, children, default_timezone, today)
                 row["source"] = source
                 copy.write_row([row[c] for c in SITE_COLUMNS])
+    _add_cell_centres(connection, site_rows)
     return len(site_rows)
+
+
+def _add_cell_centres(connection: Connection, site_rows: list[dict]) -> None:
+    """Record the centre of every cluster cell the sites use (kept across imports: a cell's
+    centre never changes)."""
+    cells = {site[f"h3_r{res}"] for site in site_rows if not site["address_private"]
+             for res in CLUSTER_RESOLUTIONS if site[f"h3_r{res}"] is not None}
+    if not cells:
+        return
+    known = set(connection.execute(text("SELECT cell FROM h3_cell WHERE cell = ANY(:cells)"), {"cells": list(cells)}).scalars())
+    missing = cells - known
+    if not missing:
+        return
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy("COPY h3_cell (cell, resolution, centre) FROM STDIN") as copy:
+            for cell in missing:
+                address = h3.int_to_str(cell)
+                lat, lon = h3.cell_to_latlng(address)
+                copy.write_row([cell, h3.get_resolution(address), point_ewkt(lon, lat)])
 
 
 def all_sources(connection: Connection) -> list[str]:

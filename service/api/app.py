@@ -13,7 +13,7 @@ from service.api.data_version import DataVersion
 from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
-from service.api.routes import meta, services
+from service.api.routes import meta, offline, services, sync, tiles
 from service.settings import api_settings
 
 
@@ -39,6 +39,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(services.router)
+    app.include_router(tiles.router)
+    app.include_router(offline.router)
+    app.include_router(sync.router)
     # Phones on a weak signal: compress anything worth compressing.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.openapi = lambda: custom_openapi(app)

@@ -1,0 +1,579 @@
+"""Benchmark of GET /v1/services/nearest against the raw SQL floor, at 100k and 1M services.
+
+    .venv/bin/python bench/nearest.py [--sizes 100k,1m] [--duration-s 20] [--workers 2,3]
+                                      [--runs 3] [--reload]
+
+For each data set size, in one run on one machine:
+
+* floor, 16 connections: 16 processes, one database connection each, call
+  ``service.nearest.find_nearest`` (the exact statements the endpoint runs, no HTTP, no
+  JSON) for ``--duration-s``; queries per second and per-query latency;
+* floor, 1 connection: the same, one process; latency per filter too;
+* HTTP: ``fieldnav serve --workers W`` with wrk on loopback, 16 connections, the same
+  seeded query list as URLs; throughput, p50/p99, errors (any non-2xx);
+* no full walk: a filter that matches nothing, in an empty area and in Toronto, with
+  EXPLAIN (ANALYZE, BUFFERS).
+
+Every measurement is repeated ``--runs`` times (interleaved) and medians are reported. The
+"Nearest" section of bench/RESULTS.md is replaced with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import random
+import sys
+import time
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (also puts the project on sys.path)
+from common import log, median, percentile  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+
+from service.db import make_engine  # noqa: E402
+from service.demo_data import load_places  # noqa: E402
+from service.nearest import NearestQuery, find_nearest  # noqa: E402
+
+CONNECTIONS = 16
+WRK_THREADS = 2
+LIMIT = 10
+QUERY_COUNT = 4000
+QUERY_SEED = 20260
+JITTER_RADIUS_KM = 5.0
+KM_PER_DEG_LAT = 111.32
+FLOOR_WARMUP_S = 3.0
+HTTP_WARMUP_S = 5.0
+SINGLE_CONNECTION_DURATION_S = 10.0
+NO_WALK_REPEATS = 30
+NO_WALK_MAX_S = 20.0  # per point: fewer repeats when each one is slow
+
+# Query-string filters, picked uniformly for each query.
+FILTER_MIX: dict[str, dict[str, str]] = {
+    "none": {},
+    "shelter": {"category": "shelter"},
+    "food|mental_health": {"category": "food,mental_health"},
+    "open_now": {"open_now": "true"},
+    "fr": {"language": "fr"},
+    "age17": {"age": "17"},
+    "shelter+capacity": {"category": "shelter", "has_capacity": "true"},
+    "accessible": {"accessible": "true"},
+    "crisis+open_now": {"category": "crisis", "open_now": "true"},
+}
+
+# A filter that matches nothing: it must not make the query walk the whole table.
+NOTHING_FILTER = {"category": "legal", "language": "cr", "age": "3"}
+NO_WALK_POINTS = {"empty area (51.0, -90.0)": (51.0, -90.0), "Toronto (43.6535, -79.3839)": (43.65348, -79.38393)}
+
+GOALS = {"http_floor_qps_ratio_min": 0.30, "p99_ms_max": 25.0, "latency_growth_max": 1.5}
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class BenchQuery:
+    lat: float
+    lon: float
+    filter_name: str
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"lat": f"{self.lat:.5f}", "lon": f"{self.lon:.5f}", "limit": str(LIMIT), **FILTER_MIX[self.filter_name]}
+
+    def path(self) -> str:
+        return "/v1/services/nearest?" + urlencode(self.params)
+
+    def nearest_query(self, now: datetime) -> NearestQuery:
+        return nearest_query_from_params(self.params, now)
+
+
+def nearest_query_from_params(params: dict[str, str], now: datetime) -> NearestQuery:
+    """What the endpoint builds from these query parameters (open_now: the request time)."""
+    def codes(name: str) -> tuple[str, ...]:
+        return tuple(c for c in params.get(name, "").split(",") if c)
+
+    return NearestQuery(
+        lat=float(params["lat"]), lon=float(params["lon"]), limit=int(params.get("limit", LIMIT)),
+        categories=codes("category"), languages=codes("language"),
+        age=int(params["age"]) if "age" in params else None,
+        accessible=params.get("accessible") == "true", has_capacity=params.get("has_capacity") == "true",
+        open_at=now if params.get("open_now") == "true" else None,
+    )
+
+
+def make_query_mix(count: int = QUERY_COUNT, seed: int = QUERY_SEED) -> list[BenchQuery]:
+    """Random points around Ontario places (picked by population, jittered within a few km)
+    with a filter from FILTER_MIX; the same list for the same seed."""
+    rng = random.Random(seed)
+    places = load_places()
+    weights = [place.population for place in places]
+    filter_names = list(FILTER_MIX)
+    queries = []
+    for place in rng.choices(places, weights=weights, k=count):
+        distance_km = JITTER_RADIUS_KM * math.sqrt(rng.random())
+        angle_rad = rng.uniform(0, 2 * math.pi)
+        lat = place.lat + distance_km * math.cos(angle_rad) / KM_PER_DEG_LAT
+        lon = place.lon + distance_km * math.sin(angle_rad) / (KM_PER_DEG_LAT * math.cos(math.radians(place.lat)))
+        queries.append(BenchQuery(round(lat, 5), round(lon, 5), rng.choice(filter_names)))
+    return queries
+
+
+# --------------------------------------------------------------------------- SQL floor
+
+
+@dataclass
+class FloorResult:
+    queries: int
+    duration_s: float
+    errors: int
+    latencies_ms: list[float]
+    by_filter_ms: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def qps(self) -> float:
+        return self.queries / self.duration_s
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.50)
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.99)
+
+
+def _floor_worker(url: str, queries: list[BenchQuery], worker_index: int, warmup_s: float, duration_s: float,
+                  barrier, results) -> None:
+    """One connection calling find_nearest back to back: warm-up, then ``duration_s`` measured."""
+    try:
+        engine = make_engine(url, pool_size=1)
+        latencies_ms: list[float] = []
+        by_filter_ms: dict[str, list[float]] = defaultdict(list)
+        errors = 0
+        with engine.connect() as connection:
+            barrier.wait(timeout=120)
+            started_s = time.monotonic()
+            measure_from_s, stop_at_s = started_s + warmup_s, started_s + warmup_s + duration_s
+            index = worker_index * 997
+            while (now_s := time.monotonic()) < stop_at_s:
+                query = queries[index % len(queries)]
+                index += 1
+                try:
+                    find_nearest(connection, query.nearest_query(datetime.now(timezone.utc)))
+                    connection.rollback()  # as the endpoint: one short transaction per request
+                except Exception:  # noqa: BLE001 - counted, the run goes on
+                    errors += 1
+                    connection.rollback()
+                    continue
+                done_s = time.monotonic()
+                if now_s >= measure_from_s and done_s <= stop_at_s:
+                    latency_ms = (done_s - now_s) * 1000
+                    latencies_ms.append(latency_ms)
+                    by_filter_ms[query.filter_name].append(latency_ms)
+        engine.dispose()
+        results.put((latencies_ms, dict(by_filter_ms), errors))
+    except Exception:  # noqa: BLE001 - reported by the parent
+        results.put(traceback.format_exc())
+
+
+def run_floor(url: str, queries: list[BenchQuery], *, connections: int, duration_s: float,
+              warmup_s: float = FLOOR_WARMUP_S) -> FloorResult:
+    """``connections`` processes (not threads: the GIL would cap the floor), one connection each."""
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(connections)
+    results = context.Queue()
+    workers = [
+        context.Process(target=_floor_worker, args=(url, queries, i, warmup_s, duration_s, barrier, results))
+        for i in range(connections)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=warmup_s + duration_s + 180) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    failures = [o for o in outcomes if isinstance(o, str)]
+    if failures:
+        raise RuntimeError("floor worker failed:\n" + failures[0])
+    merged = FloorResult(queries=0, duration_s=duration_s, errors=0, latencies_ms=[])
+    by_filter: dict[str, list[float]] = defaultdict(list)
+    for latencies_ms, by_filter_ms, errors in outcomes:
+        merged.latencies_ms += latencies_ms
+        merged.errors += errors
+        for name, values in by_filter_ms.items():
+            by_filter[name] += values
+    merged.queries = len(merged.latencies_ms)
+    merged.by_filter_ms = dict(by_filter)
+    return merged
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def check_endpoint(server: common.Server, queries: list[BenchQuery]) -> None:
+    """One request per filter must answer 200 with results, before any load."""
+    seen: set[str] = set()
+    for query in queries:
+        if query.filter_name in seen:
+            continue
+        seen.add(query.filter_name)
+        status, body = common.get_json(server.base_url + query.path(), timeout_s=30)
+        if status != 200:
+            raise RuntimeError(f"{query.path()} answered {status}: {body}")
+    if seen != set(FILTER_MIX):
+        raise RuntimeError(f"query mix lacks filters {set(FILTER_MIX) - seen}")
+
+
+def run_http(url: str, queries: list[BenchQuery], *, workers: int, duration_s: float, label: str) -> common.HttpResult:
+    paths = [query.path() for query in queries]
+    with common.fieldnav_server(url, workers=workers, label=label) as server:
+        check_endpoint(server, queries)
+        common.run_wrk(server.base_url, paths, connections=CONNECTIONS, threads=WRK_THREADS,
+                       duration_s=HTTP_WARMUP_S, label=label)
+        return common.run_wrk(server.base_url, paths, connections=CONNECTIONS, threads=WRK_THREADS,
+                              duration_s=duration_s, label=label)
+
+
+# --------------------------------------------------------------------------- no full walk
+
+
+@dataclass
+class NoWalkResult:
+    where: str
+    hits: int
+    p50_ms: float
+    max_ms: float
+    shared_buffers: int  # hit + read, both statements
+    execution_ms: float  # EXPLAIN ANALYZE, both statements
+    rows_scanned: int  # rows the index scans returned before the filters
+
+
+def capture_statements(engine, query: NearestQuery) -> list[tuple[str, dict]]:
+    """The statements and parameters find_nearest sends for ``query``, as sent."""
+    captured: list[tuple[str, dict]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with engine.connect() as connection:
+            find_nearest(connection, query)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    return captured
+
+
+def explain(engine, statements: list[tuple[str, dict]]) -> list[dict]:
+    plans = []
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters)
+            plans.append(cursor.fetchone()[0][0])
+        connection.rollback()
+    return plans
+
+
+def explain_text(engine, statements: list[tuple[str, dict]]) -> str:
+    chunks = []
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            chunks.append("\n".join(row[0] for row in cursor.fetchall()))
+        connection.rollback()
+    return "\n\n".join(chunks)
+
+
+def _scan_rows(node: dict) -> int:
+    own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) + node.get("Rows Removed by Filter", 0)
+    scanned = own if "Scan" in node.get("Node Type", "") else 0
+    return scanned + sum(_scan_rows(child) for child in node.get("Plans", []))
+
+
+def run_no_walk(url: str, size_label: str) -> list[NoWalkResult]:
+    engine = make_engine(url, pool_size=1)
+    results = []
+    try:
+        for where, (lat, lon) in NO_WALK_POINTS.items():
+            params = {"lat": str(lat), "lon": str(lon), "limit": str(LIMIT), **NOTHING_FILTER}
+            query = nearest_query_from_params(params, datetime.now(timezone.utc))
+            latencies_ms, hits = [], 0
+            with engine.connect() as connection:
+                stop_at_s = time.monotonic() + NO_WALK_MAX_S
+                for _ in range(NO_WALK_REPEATS):
+                    if latencies_ms and time.monotonic() > stop_at_s:
+                        break
+                    started_s = time.monotonic()
+                    hits = len(find_nearest(connection, query))
+                    latencies_ms.append((time.monotonic() - started_s) * 1000)
+                    connection.rollback()
+            statements = capture_statements(engine, query)
+            plans = explain(engine, statements)
+            _write_explain(size_label, where, explain_text(engine, statements))
+            results.append(NoWalkResult(
+                where=where, hits=hits, p50_ms=percentile(latencies_ms, 0.5), max_ms=max(latencies_ms),
+                shared_buffers=sum(p["Plan"].get("Shared Hit Blocks", 0) + p["Plan"].get("Shared Read Blocks", 0) for p in plans),
+                execution_ms=sum(p["Execution Time"] for p in plans),
+                rows_scanned=sum(_scan_rows(p["Plan"]) for p in plans),
+            ))
+    finally:
+        engine.dispose()
+    return results
+
+
+def _write_explain(size_label: str, where: str, plan_text: str) -> None:
+    common.BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
+    slug = "".join(c if c.isalnum() else "-" for c in where.split(" (")[0].lower())
+    (common.BENCH_OUT_DIR / f"explain-nearest-{size_label}-{slug}.txt").write_text(plan_text + "\n")
+
+
+# --------------------------------------------------------------------------- one size
+
+
+@dataclass
+class SizeResults:
+    label: str
+    services: int
+    sites: int
+    floor16: list[FloorResult] = field(default_factory=list)
+    floor1: list[FloorResult] = field(default_factory=list)
+    http: dict[int, list[common.HttpResult]] = field(default_factory=lambda: defaultdict(list))
+    no_walk: list[NoWalkResult] = field(default_factory=list)
+
+
+def bench_size(cluster, label: str, queries: list[BenchQuery], args) -> SizeResults:
+    services = common.SIZES[label]
+    url = common.database_url(cluster, f"bench_{label}")
+    common.load_demo_services(url, services, reload=args.reload)
+    engine = make_engine(url, pool_size=1)
+    results = SizeResults(label, services, common.site_count(engine))
+    engine.dispose()
+    duration_s = args.duration_s
+    for run in range(1, args.runs + 1):
+        log(f"{label} run {run}/{args.runs}: SQL floor, {CONNECTIONS} connections, {duration_s:.0f} s")
+        results.floor16.append(run_floor(url, queries, connections=CONNECTIONS, duration_s=duration_s))
+        log(f"  {_floor_line(results.floor16[-1])}")
+        log(f"{label} run {run}/{args.runs}: SQL floor, 1 connection, {SINGLE_CONNECTION_DURATION_S:.0f} s")
+        results.floor1.append(run_floor(url, queries, connections=1, duration_s=SINGLE_CONNECTION_DURATION_S))
+        log(f"  {_floor_line(results.floor1[-1])}")
+        for workers in args.workers:
+            log(f"{label} run {run}/{args.runs}: HTTP, {workers} workers, {CONNECTIONS} connections, {duration_s:.0f} s")
+            http = run_http(url, queries, workers=workers, duration_s=duration_s, label=f"{label}-w{workers}")
+            results.http[workers].append(http)
+            log(f"  {http.qps:.0f} req/s, p50 {http.p50_ms:.1f} ms, p99 {http.p99_ms:.1f} ms, errors {http.errors}")
+    log(f"{label}: no-full-walk check")
+    results.no_walk = run_no_walk(url, label)
+    return results
+
+
+def _floor_line(result: FloorResult) -> str:
+    return f"{result.qps:.0f} q/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors}"
+
+
+# --------------------------------------------------------------------------- report
+
+
+def med(values) -> float:
+    return median(list(values))
+
+
+@dataclass
+class Summary:
+    floor16_qps: float
+    floor16_p50_ms: float
+    floor16_p99_ms: float
+    floor1_p50_ms: float
+    floor1_p99_ms: float
+    http_qps: dict[int, float]
+    http_p50_ms: dict[int, float]
+    http_p99_ms: dict[int, float]
+    http_errors: dict[int, int]
+
+
+def summarise(results: SizeResults) -> Summary:
+    return Summary(
+        floor16_qps=med(r.qps for r in results.floor16),
+        floor16_p50_ms=med(r.p50_ms for r in results.floor16),
+        floor16_p99_ms=med(r.p99_ms for r in results.floor16),
+        floor1_p50_ms=med(r.p50_ms for r in results.floor1),
+        floor1_p99_ms=med(r.p99_ms for r in results.floor1),
+        http_qps={w: med(r.qps for r in runs) for w, runs in results.http.items()},
+        http_p50_ms={w: med(r.p50_ms for r in runs) for w, runs in results.http.items()},
+        http_p99_ms={w: med(r.p99_ms for r in runs) for w, runs in results.http.items()},
+        http_errors={w: sum(r.errors for r in runs) for w, runs in results.http.items()},
+    )
+
+
+def _runs_text(values, fmt: str = "{:.0f}") -> str:
+    return ", ".join(fmt.format(v) for v in values)
+
+
+def results_table(all_results: list[SizeResults], workers: list[int]) -> str:
+    lines = [
+        "| size | sites | what | connections | queries/s | p50 ms | p99 ms | errors | runs (queries/s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for results in all_results:
+        s = summarise(results)
+        prefix = f"| {results.label} ({results.services:,} services) | {results.sites:,} "
+        lines.append(prefix + f"| SQL floor | 1 | {med(r.qps for r in results.floor1):.0f} | {s.floor1_p50_ms:.1f} | "
+                     f"{s.floor1_p99_ms:.1f} | {sum(r.errors for r in results.floor1)} | {_runs_text(r.qps for r in results.floor1)} |")
+        lines.append(prefix + f"| SQL floor | {CONNECTIONS} | {s.floor16_qps:.0f} | {s.floor16_p50_ms:.1f} | "
+                     f"{s.floor16_p99_ms:.1f} | {sum(r.errors for r in results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |")
+        for w in workers:
+            runs = results.http[w]
+            lines.append(prefix + f"| HTTP, {w} workers | {CONNECTIONS} | {s.http_qps[w]:.0f} | {s.http_p50_ms[w]:.1f} | "
+                         f"{s.http_p99_ms[w]:.1f} | {s.http_errors[w]} | {_runs_text(r.qps for r in runs)} |")
+    return "\n".join(lines)
+
+
+def per_filter_table(all_results: list[SizeResults]) -> str:
+    header = "| filter | " + " | ".join(f"{r.label} p50 / p99 ms (1 conn)" for r in all_results) + " |"
+    lines = [header, "|---|" + "---|" * len(all_results)]
+    for name in FILTER_MIX:
+        cells = []
+        for results in all_results:
+            values = [v for run in results.floor1 for v in run.by_filter_ms.get(name, [])]
+            cells.append(f"{percentile(values, 0.5):.1f} / {percentile(values, 0.99):.1f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def no_walk_table(all_results: list[SizeResults]) -> str:
+    lines = [
+        "| size | where | results | p50 ms | max ms | EXPLAIN ms | shared buffers | rows scanned |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for results in all_results:
+        for r in results.no_walk:
+            lines.append(f"| {results.label} | {r.where} | {r.hits} | {r.p50_ms:.1f} | {r.max_ms:.1f} | {r.execution_ms:.1f} | "
+                         f"{r.shared_buffers:,} | {r.rows_scanned:,} |")
+    return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def goals_text(all_results: list[SizeResults], workers: list[int]) -> str:
+    by_label = {r.label: summarise(r) for r in all_results}
+    lines = []
+    small, large = by_label.get("100k"), by_label.get("1m")
+    for w in workers:
+        lines.append(f"**{w} workers**")
+        lines.append("")
+        if small:
+            ratio = small.http_qps[w] / small.floor16_qps
+            lines.append(f"- HTTP / SQL floor throughput at 100k: {small.http_qps[w]:.0f} / {small.floor16_qps:.0f} = "
+                         f"**{ratio:.2f}** (goal >= {GOALS['http_floor_qps_ratio_min']:.2f}): {_verdict(ratio >= GOALS['http_floor_qps_ratio_min'])}")
+        for label, s in by_label.items():
+            p99 = s.http_p99_ms[w]
+            lines.append(f"- HTTP p99 at {CONNECTIONS} connections, {label}: **{p99:.1f} ms** "
+                         f"(goal <= {GOALS['p99_ms_max']:.0f} ms): {_verdict(p99 <= GOALS['p99_ms_max'])}")
+        if small and large:
+            p50_growth = large.http_p50_ms[w] / small.http_p50_ms[w]
+            p99_growth = large.http_p99_ms[w] / small.http_p99_ms[w]
+            ok = max(p50_growth, p99_growth) <= GOALS["latency_growth_max"]
+            lines.append(f"- HTTP latency 1M / 100k: p50 {large.http_p50_ms[w]:.1f} / {small.http_p50_ms[w]:.1f} = **{p50_growth:.2f}**, "
+                         f"p99 {large.http_p99_ms[w]:.1f} / {small.http_p99_ms[w]:.1f} = **{p99_growth:.2f}** "
+                         f"(goal <= {GOALS['latency_growth_max']}): {_verdict(ok)}")
+        errors = sum(s.http_errors[w] for s in by_label.values())
+        lines.append(f"- HTTP errors (non-2xx or socket): {errors}: {_verdict(errors == 0)}")
+        lines.append("")
+    if small and large:
+        growth = large.floor1_p50_ms / small.floor1_p50_ms
+        lines.append(f"SQL floor, 1 connection, p50 1M / 100k: {large.floor1_p50_ms:.1f} / {small.floor1_p50_ms:.1f} = **{growth:.2f}**; "
+                     f"p99 {large.floor1_p99_ms:.1f} / {small.floor1_p99_ms:.1f} = **{large.floor1_p99_ms / small.floor1_p99_ms:.2f}**.")
+    return "\n".join(lines).rstrip()
+
+
+def report(all_results: list[SizeResults], args, started_at: datetime, elapsed_s: float) -> str:
+    sizes = ", ".join(f"{r.label} = {r.services:,} services ({r.sites:,} sites)" for r in all_results)
+    return f"""
+Date: {started_at.strftime('%Y-%m-%d %H:%M %Z')} ({elapsed_s / 60:.0f} min) — code at {common.git_revision()}
+
+Command: `{args.command}`
+
+Data sets: {sizes}; demo data (`service.demo_data`, sources of 100k, seeds {common.SOURCE_SEED_BASE}+), `VACUUM ANALYZE` after loading.
+Private cluster `.fieldnav/bench-db` (PostgreSQL defaults: shared_buffers 128 MB, non-durable).
+
+Machine: {common.machine_summary()}. Everything shares these CPUs: PostgreSQL, the uvicorn workers,
+and the load generator (wrk, {WRK_THREADS} threads) or the 16 floor processes. Numbers are medians of {args.runs}
+interleaved runs of {args.duration_s:.0f} s each (after a warm-up), so a noisy neighbour moves single runs, not the medians.
+
+Query mix: {QUERY_COUNT} seeded queries (seed {QUERY_SEED}), points population-weighted around Ontario places, jittered
+up to {JITTER_RADIUS_KM:.0f} km, limit={LIMIT}, filters picked uniformly from: {', '.join(f'`{n}`' for n in FILTER_MIX)}.
+The same list, in the same order, for the SQL floor and for HTTP.
+
+- SQL floor: N processes, one connection each, calling `service.nearest.find_nearest` back to back
+  (both statements, then ROLLBACK, as the endpoint does; no HTTP, no JSON, no pool check-out).
+- HTTP: `fieldnav serve --workers W` (uvicorn), wrk on loopback, {CONNECTIONS} connections, `GET /v1/services/nearest?...`.
+  Latency is measured by wrk, client side.
+
+{results_table(all_results, args.workers)}
+
+### Goals
+
+{goals_text(all_results, args.workers)}
+
+### Latency by filter (SQL floor, 1 connection, all runs pooled)
+
+{per_filter_table(all_results)}
+
+### No full walk: a filter that matches nothing
+
+`{'&'.join(f'{k}={v}' for k, v in NOTHING_FILTER.items())}`, SQL floor, 1 connection, up to {NO_WALK_REPEATS} repeats ({NO_WALK_MAX_S:.0f} s); buffers and
+rows from `EXPLAIN (ANALYZE, BUFFERS)` of both statements (plans in `bench/out/explain-nearest-*.txt`).
+
+{no_walk_table(all_results)}
+"""
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100k,1m", help="comma-separated: 100k, 1m")
+    parser.add_argument("--duration-s", type=float, default=20.0, help="measured seconds per load run")
+    parser.add_argument("--workers", default="2,3", help="comma-separated uvicorn worker counts to try")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported")
+    parser.add_argument("--reload", action="store_true", help="reload the demo data even if present")
+    parser.add_argument("--no-results-file", action="store_true", help="print only, leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in args.sizes if s not in common.SIZES]
+    if unknown:
+        parser.error(f"unknown sizes {unknown}; use {', '.join(common.SIZES)}")
+    args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    if not 1 <= args.runs <= 20 or not 1 <= args.duration_s <= 600:
+        parser.error("--runs must be 1..20 and --duration-s 1..600")
+    args.command = "python bench/nearest.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    common.require_wrk()
+    started_at, started_s = datetime.now(timezone.utc).astimezone(), time.monotonic()
+    cluster = common.start_bench_cluster()
+    queries = make_query_mix()
+    all_results = [bench_size(cluster, label, queries, args) for label in args.sizes]
+    text_ = report(all_results, args, started_at, time.monotonic() - started_s)
+    print(text_)
+    if not args.no_results_file:
+        common.replace_results_section("Nearest", text_)
+        log(f"wrote the Nearest section of {common.RESULTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()
