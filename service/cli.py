@@ -201,6 +201,55 @@ def demo_data(count: int, seed: int, out: Path | None, if_empty: bool) -> None:
     _print_report(report, 20)
 
 
+# --- identity -----------------------------------------------------------------------------
+
+
+def _parse_ttl(value: str):
+    from datetime import timedelta
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = value[:-1], value[-1:].lower()
+    if unit not in units or not number.replace(".", "", 1).isdigit():
+        raise click.BadParameter("use a number and a unit: 90m, 8h, 2d")
+    return timedelta(seconds=float(number) * units[unit])
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens signed by fieldnav's own key (development, agencies without an IdP)."""
+
+
+@token.command("create")
+@click.option("--agency", required=True, help="Agency id (a navigator's agency is its centre id).")
+@click.option("--role", required=True, type=click.Choice(["field_worker", "supervisor", "navigator", "admin"]))
+@click.option("--subject", required=True, help="The user's stable id at that agency (not their name).")
+@click.option("--ttl", default="8h", show_default=True, help="Lifetime: 90m, 8h, 2d ...")
+def token_create(agency: str, role: str, subject: str, ttl: str) -> None:
+    """Print a signed token (on stdout) and its id (on stderr, for revocation)."""
+    from service.auth.principal import Role
+    from service.auth.tokens import create_token
+
+    try:
+        signed, token_id = create_token(agency=agency, role=Role(role), subject=subject, ttl=_parse_ttl(ttl))
+    except ValueError as error:
+        _fail(str(error), 2)
+    click.echo(signed)
+    click.echo(f"token id (jti): {token_id}", err=True)
+
+
+@token.command("revoke")
+@click.argument("jti")
+@click.option("--reason", default=None, help="Why, for the record (e.g. 'device lost').")
+def token_revoke(jti: str, reason: str | None) -> None:
+    """Revoke a token by its id; every worker refuses it within FIELDNAV_AUTH_REVOCATION_CACHE_S."""
+    from service.auth.revocation import revoke
+    from service.db import default_engine
+
+    with default_engine().begin() as connection:
+        newly = revoke(connection, jti, reason=reason)
+    click.echo(f"token {jti} {'revoked' if newly else 'was already revoked'}")
+
+
 # --- server -------------------------------------------------------------------------------
 
 

@@ -86,6 +86,53 @@ class SyncSettings(BaseSettings):
     page_size: int = Field(default=500, ge=1, le=5000)
 
 
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_AUTH_", extra="ignore")
+
+    # The issuer and audience of tokens fieldnav signs itself (`fieldnav token create`).
+    issuer: str = "fieldnav"
+    audience: str = "fieldnav-api"
+    # PEM private key (Ed25519) fieldnav signs with; generated under FIELDNAV_HOME/keys
+    # on first use when unset.
+    signing_key_file: Path | None = None
+    # JSON/YAML file listing the agencies' identity providers we trust:
+    # [{issuer, audience, jwks_file | jwks_url, agencies: [..]}] (README, "Identity").
+    issuers_file: Path | None = None
+    # true: directory reads, tiles, packs and sync need no token (open deployments).
+    public_reads: bool = False
+    # Seconds a "not revoked" answer is reused before asking the database again.
+    revocation_cache_s: float = Field(default=5.0, ge=0)
+    # Longest lifetime `fieldnav token create` accepts, in hours.
+    max_token_ttl_h: float = Field(default=24 * 30, gt=0)
+    # Clock skew tolerated on exp/nbf/iat, seconds.
+    leeway_s: int = Field(default=30, ge=0, le=300)
+
+
+class LimitSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_LIMIT_", extra="ignore")
+
+    # Requests per window per principal (per client address when anonymous).
+    requests_per_min: int = Field(default=600, ge=1)
+    # Expensive operations (offline pack builds) per window per principal.
+    expensive_per_min: int = Field(default=10, ge=1)
+    # Length of a rate-limit window in seconds (the limits above are per window).
+    window_s: int = Field(default=60, ge=1, le=3600)
+    # Largest request body accepted, in bytes.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Origins allowed by CORS (comma-separated); empty: no cross-origin browser access.
+    cors_origins: str = ""
+
+
+@lru_cache(maxsize=1)
+def auth_settings() -> AuthSettings:
+    return AuthSettings()
+
+
+@lru_cache(maxsize=1)
+def limit_settings() -> LimitSettings:
+    return LimitSettings()
+
+
 @lru_cache(maxsize=1)
 def tile_settings() -> TileSettings:
     return TileSettings()

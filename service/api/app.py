@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
 
@@ -13,8 +14,10 @@ from service.api.data_version import DataVersion
 from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
-from service.api.routes import meta, offline, services, sync, tiles
-from service.settings import api_settings
+from service.api.middleware import BodySizeLimit, SecurityHeaders
+from service.api.routes import me, meta, offline, services, sync, tiles
+from service.api.security import authorize
+from service.settings import api_settings, limit_settings
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -29,6 +32,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         summary="Nearest services, offline maps and 211 handoffs for field workers.",
         default_response_class=CompactJSONResponse,
         lifespan=lifespan,
+        # Every route passes the access policy table (service/api/policies.py).
+        dependencies=[Depends(authorize)],
     )
     if engine is None:
         from service.db import make_engine
@@ -38,11 +43,20 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.data_version = DataVersion(engine, api_settings().data_version_ttl_s)
     install_error_handlers(app)
     app.include_router(meta.router)
+    app.include_router(me.router)
     app.include_router(services.router)
     app.include_router(tiles.router)
     app.include_router(offline.router)
     app.include_router(sync.router)
     # Phones on a weak signal: compress anything worth compressing.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    limits = limit_settings()
+    origins = [o.strip() for o in limits.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PATCH"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+                           expose_headers=["ETag", "Retry-After", "Location"], max_age=600)
+    app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: even a 413 carries them
     app.openapi = lambda: custom_openapi(app)
     return app

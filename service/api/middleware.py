@@ -1,0 +1,91 @@
+"""Thin pure-ASGI middleware: request body cap and security headers."""
+
+from __future__ import annotations
+
+import orjson
+
+from service.api.errors import problem_type
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-site"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+    (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
+]
+# The API serves data, never pages: nothing in a response may run or load anything.
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    def __init__(self, app, *, csp_exempt_prefixes: tuple[str, ...] = ("/docs", "/redoc", "/app")):
+        self.app, self.csp_exempt_prefixes = app, csp_exempt_prefixes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        with_csp = not scope["path"].startswith(self.csp_exempt_prefixes)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", [])}
+                extra = [h for h in SECURITY_HEADERS if h[0] not in present]
+                if with_csp and API_CSP[0] not in present:
+                    extra.append(API_CSP)
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuses bodies over ``max_body_bytes`` with 413, whether Content-Length says so or
+    a chunked body grows past it, before any route reads it all into memory."""
+
+    def __init__(self, app, *, max_body_bytes: int):
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            return await self._refuse(scope, send)
+        received_bytes = 0
+        response_started = False
+
+        async def counting_receive():
+            nonlocal received_bytes
+            message = await receive()
+            if message["type"] == "http.request":
+                received_bytes += len(message.get("body", b""))
+                if received_bytes > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not response_started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope, send):
+        body = orjson.dumps({
+            "type": problem_type("payload-too-large"), "title": "Content Too Large", "status": 413,
+            "detail": f"Request bodies are limited to {self.max_body_bytes} bytes.", "instance": scope["path"],
+        })
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,62 @@
+"""Create and verify bearer tokens (JWT, PyJWT)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+
+from service.auth.keys import ALLOWED_ALGORITHMS, load_or_create_signing_key, trusted_issuers, verification_key
+from service.auth.principal import Principal, Role
+from service.settings import auth_settings
+
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
+
+
+class InvalidToken(Exception):
+    """Any reason a token is not accepted. The reason is for logs only: clients are told
+    "invalid token" and nothing more."""
+
+
+def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: datetime | None = None) -> tuple[str, str]:
+    """(token, jti) signed with fieldnav's own key."""
+    settings = auth_settings()
+    if ttl <= timedelta(0) or ttl > timedelta(hours=settings.max_token_ttl_h):
+        raise ValueError(f"ttl must be between 0 and {settings.max_token_ttl_h:g} hours")
+    issued = now or datetime.now(timezone.utc)
+    token_id = str(uuid.uuid4())
+    claims = {
+        "iss": settings.issuer, "aud": settings.audience, "sub": subject, "agency": agency,
+        "role": role.value, "jti": token_id, "iat": issued, "nbf": issued, "exp": issued + ttl,
+    }
+    return jwt.encode(claims, load_or_create_signing_key(), algorithm="EdDSA"), token_id
+
+
+def verify_token(token: str) -> tuple[Principal, datetime]:
+    """The principal and the token's expiry, or InvalidToken."""
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        issuer = trusted_issuers().get(unverified.get("iss"))
+        if issuer is None:
+            raise InvalidToken("untrusted issuer")
+        claims = jwt.decode(
+            token, verification_key(issuer, token), algorithms=ALLOWED_ALGORITHMS,
+            audience=issuer.audience, issuer=issuer.issuer, leeway=auth_settings().leeway_s,
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except InvalidToken:
+        raise
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+        raise InvalidToken(type(error).__name__) from None
+    agency, role, subject = claims.get("agency"), claims.get("role"), claims.get("sub")
+    if not isinstance(agency, str) or not agency or not isinstance(subject, str) or not subject:
+        raise InvalidToken("agency or subject missing")
+    if issuer.agencies is not None and agency not in issuer.agencies:
+        raise InvalidToken("issuer may not speak for this agency")
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        raise InvalidToken("unknown role") from None
+    principal = Principal(subject=subject, agency=agency, role=parsed_role, token_id=str(claims["jti"]), issuer=issuer.issuer)
+    return principal, datetime.fromtimestamp(claims["exp"], timezone.utc)
