@@ -15,7 +15,7 @@ from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
 from service.api.middleware import BodySizeLimit, SecurityHeaders
-from service.api.routes import me, meta, offline, services, sync, tiles
+from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.security import authorize
 from service.settings import api_settings, limit_settings
 
@@ -48,6 +48,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(offline.router)
     app.include_router(sync.router)
+    app.include_router(handoffs.router)
+    app.include_router(navigator.router)
+    app.include_router(stats.router)
     # Phones on a weak signal: compress anything worth compressing.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     limits = limit_settings()
