@@ -43,6 +43,8 @@ BENCH_DATA_DIR = PROJECT_DIR / ".fieldnav" / "bench-data"
 BENCH_OUT_DIR = PROJECT_DIR / "bench" / "out"  # logs and scratch files (gitignored)
 RESULTS_FILE = PROJECT_DIR / "bench" / "RESULTS.md"
 FIELDNAV_BIN = PROJECT_DIR / ".venv" / "bin" / "fieldnav"
+# The bench server's FIELDNAV_HOME: its own signing key, never the dev one in .fieldnav/keys.
+BENCH_HOME = PROJECT_DIR / ".fieldnav" / "bench-home"
 
 # The importer keeps a whole source in memory (~1-2 GB per 100k services): big data sets are
 # loaded as several sources of this size, one after another.
@@ -213,7 +215,7 @@ def fieldnav_server(database_url_: str, *, workers: int, label: str, ready_timeo
     port = free_port()
     BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
     log_path = BENCH_OUT_DIR / f"server-{label}.log"
-    env = {**os.environ, "FIELDNAV_DATABASE_URL": database_url_, **(extra_env or {})}
+    env = {**os.environ, **server_env(database_url_), **(extra_env or {})}
     command = [str(FIELDNAV_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
@@ -224,6 +226,38 @@ def fieldnav_server(database_url_: str, *, workers: int, label: str, ready_timeo
         yield server
     finally:
         _stop(process)
+
+
+def server_env(database_url_: str) -> dict[str, str]:
+    """Environment of the bench server. The rate limit is raised out of the way (it is still
+    counted, in the database, on every request, as in production): a load generator is a
+    handful of clients sending what thousands of phones would."""
+    return {
+        "FIELDNAV_DATABASE_URL": database_url_,
+        "FIELDNAV_HOME": str(BENCH_HOME),
+        "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000000",
+    }
+
+
+def make_tokens(count: int, *, ttl_h: float = 4.0) -> list[str]:
+    """``count`` bearer tokens (role field_worker, subjects bench-0..), signed with the bench
+    home's key, so each request can come from one of many field workers."""
+    program = (
+        "import sys\n"
+        "from datetime import timedelta\n"
+        "from service.auth.principal import Role\n"
+        "from service.auth.tokens import create_token\n"
+        "for i in range(int(sys.argv[1])):\n"
+        "    token, _ = create_token(agency='bench', role=Role.FIELD_WORKER, subject=f'bench-{i}', ttl=timedelta(hours=float(sys.argv[2])))\n"
+        "    print(token)\n"
+    )
+    env = {**os.environ, "FIELDNAV_HOME": str(BENCH_HOME)}
+    result = subprocess.run([sys.executable, "-c", program, str(count), str(ttl_h)], env=env, cwd=PROJECT_DIR,
+                            capture_output=True, text=True, timeout=120, check=True)
+    tokens = result.stdout.split()
+    if len(tokens) != count:
+        raise RuntimeError(f"expected {count} tokens, got {len(tokens)}: {result.stderr}")
+    return tokens
 
 
 def _wait_ready(server: Server, timeout_s: float) -> None:
@@ -254,9 +288,10 @@ def _stop(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
             process.wait(timeout_s)
 
 
-def get_json(url: str, timeout_s: float = 10.0) -> tuple[int, dict]:
+def get_json(url: str, timeout_s: float = 10.0, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
@@ -264,11 +299,12 @@ def get_json(url: str, timeout_s: float = 10.0) -> tuple[int, dict]:
 
 # --------------------------------------------------------------------------- wrk
 
-# Requests cycle through a file of precomputed paths (each thread from its own offset), every
+# Requests cycle through a file of "path token" lines (each thread from its own offset), every
 # non-2xx answer is counted, and done() prints one JSON line with the summary.
 _WRK_SCRIPT = r"""
 local threads = {}
 local paths = {}
+local tokens = {}
 local next_index = 0
 non2xx = 0
 
@@ -278,13 +314,17 @@ function setup(thread)
 end
 
 function init(args)
-  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  for line in io.lines(args[1]) do
+    local path, token = line:match("^(%S+) (%S+)$")
+    paths[#paths + 1] = path
+    tokens[#tokens + 1] = token
+  end
   next_index = (thread_number * 7919) % #paths
 end
 
 function request()
   next_index = next_index % #paths + 1
-  return wrk.format("GET", paths[next_index])
+  return wrk.format("GET", paths[next_index], {["Authorization"] = "Bearer " .. tokens[next_index]})
 end
 
 function response(status, headers, body)
@@ -326,15 +366,16 @@ def require_wrk() -> str:
     return wrk
 
 
-def run_wrk(base_url: str, paths: Sequence[str], *, connections: int, threads: int, duration_s: float,
-            label: str) -> HttpResult:
-    """One wrk run against ``base_url`` over ``paths``; bounded by ``duration_s``."""
+def run_wrk(base_url: str, paths: Sequence[str], tokens: Sequence[str], *, connections: int, threads: int,
+            duration_s: float, label: str) -> HttpResult:
+    """One wrk run against ``base_url`` over ``paths``, request i with bearer token
+    ``tokens[i % len(tokens)]``; bounded by ``duration_s``."""
     wrk = require_wrk()
     BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
     script_path = BENCH_OUT_DIR / "cycle_paths.lua"
     script_path.write_text(_WRK_SCRIPT)
     paths_path = BENCH_OUT_DIR / f"paths-{label}.txt"
-    paths_path.write_text("\n".join(paths) + "\n")
+    paths_path.write_text("".join(f"{path} {tokens[i % len(tokens)]}\n" for i, path in enumerate(paths)))
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s",
                "-s", str(script_path), base_url, "--", str(paths_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
@@ -342,6 +383,8 @@ def run_wrk(base_url: str, paths: Sequence[str], *, connections: int, threads: i
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     data = json.loads(line.removeprefix("WRK_JSON "))
+    if data["requests"] == 0:  # no latency was recorded: wrk's percentiles mean nothing
+        data.update(p50_us=float("nan"), p90_us=float("nan"), p99_us=float("nan"), max_us=float("nan"))
     return HttpResult(
         requests=data["requests"], duration_s=data["duration_us"] / 1e6,
         errors=data["non2xx"] + data["socket_errors"],

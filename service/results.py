@@ -34,6 +34,14 @@ def service_summary(card: dict, now: datetime) -> dict:
     return summary
 
 
+def offline_summary(card: dict, now: datetime) -> dict:
+    """A summary for phones working offline: with the weekly hours rule (local week minutes,
+    Monday 00:00 = 0) so the app can tell "open now" without a signal."""
+    summary = service_summary(card, now)
+    summary["week_intervals"] = card.get("week_intervals")
+    return summary
+
+
 def nearest_result(card: dict, distance_m: float, bearing_deg: float | None, now: datetime) -> dict:
     result = service_summary(card, now)
     result["distance_m"] = int(round(distance_m))

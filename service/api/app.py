@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from sqlalchemy import Engine
 
 from service import __version__
@@ -52,7 +52,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(navigator.router)
     app.include_router(stats.router)
     # Phones on a weak signal: compress anything worth compressing.
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Not the pack archives: their tiles are gzipped already, and Range needs the raw bytes.
+    app.add_middleware(GZipMiddleware, minimum_size=1024,
+                       exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ("application/vnd.pmtiles",))
     limits = limit_settings()
     origins = [o.strip() for o in limits.cors_origins.split(",") if o.strip()]
     if origins:

@@ -6,9 +6,9 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, text
 
 from service.api.policies import Policy, policy_for
+from service.api.rate_limit import DATABASE_DOWN, RateLimiter
 from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.revocation import RevocationCheck
 from service.auth.tokens import InvalidToken, verify_token
@@ -37,7 +37,7 @@ def _revocations(request: Request) -> RevocationCheck:
     return state.revocations
 
 
-def authenticate(request: Request) -> Principal | None:
+def authenticate(request: Request, policy: Policy) -> Principal | None:
     token = _bearer(request)
     if token is None:
         return None
@@ -46,7 +46,17 @@ def authenticate(request: Request) -> Principal | None:
     except InvalidToken as error:
         log.info("token refused: %s", error)  # the reason stays in our logs, never in the answer
         raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN) from None
-    if _revocations(request).is_revoked(principal.token_id):
+    try:
+        revoked = _revocations(request).is_revoked(principal.token_id)
+    except DATABASE_DOWN:
+        # Without the database we cannot know. Reads of the public directory (and its
+        # cached tiles) go on with a valid signature; anything touching personal data stops.
+        if not policy.directory_read:
+            raise Problem(503, "unavailable", "The database is not reachable right now; try again shortly.",
+                          headers={"Retry-After": "5"}) from None
+        log.warning("revocation check skipped: database unreachable")
+        revoked = False
+    if revoked:
         log.info("token refused: revoked")
         raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN)
     return principal
@@ -56,21 +66,11 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _count_hit(engine: Engine, bucket: str, window_s: int) -> tuple[int, int]:
-    """(hits in the current window, seconds until it ends), shared by every process.
-    Fixed windows: simple, one row per caller per window, good enough against abuse."""
-    with engine.begin() as connection:
-        row = connection.execute(text("""
-            WITH w AS (SELECT to_timestamp(floor(extract(epoch FROM now()) / :window_s) * :window_s) AS start)
-            INSERT INTO rate_limit_window (bucket, window_start, hits)
-            SELECT :bucket, w.start, 1 FROM w
-            ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_window.hits + 1
-            RETURNING hits, ceil(extract(epoch FROM window_start + make_interval(secs => :window_s) - now()))::int
-        """), {"bucket": bucket, "window_s": window_s}).one()
-        if row[0] == 1:  # first hit of a window: forget windows that are over
-            connection.execute(text("DELETE FROM rate_limit_window WHERE bucket = :bucket AND window_start < now() - make_interval(secs => :window_s)"),
-                               {"bucket": bucket, "window_s": window_s})
-    return row[0], max(1, row[1])
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    if getattr(state, "rate_limiter", None) is None:
+        state.rate_limiter = RateLimiter(state.engine, limit_settings().window_s)
+    return state.rate_limiter
 
 
 def rate_limit(request: Request, principal: Principal | None, policy: Policy) -> None:
@@ -80,10 +80,10 @@ def rate_limit(request: Request, principal: Principal | None, policy: Policy) ->
     if policy.expensive:
         buckets.append((key + "|expensive", limits.expensive_per_min))
     for bucket, limit in buckets:
-        hits, retry_after_s = _count_hit(request.app.state.engine, bucket, limits.window_s)
-        if hits > limit:
-            raise Problem(429, "rate-limited", f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {retry_after_s} s.",
-                          title="Too Many Requests", headers={"Retry-After": str(retry_after_s)})
+        verdict = _limiter(request).hit(bucket, limit)
+        if not verdict.allowed:
+            raise Problem(429, "rate-limited", f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {verdict.retry_after_s} s.",
+                          title="Too Many Requests", headers={"Retry-After": str(verdict.retry_after_s)})
 
 
 def authorize(request: Request) -> Principal | None:
@@ -94,7 +94,7 @@ def authorize(request: Request) -> Principal | None:
         raise Problem(403, "forbidden", "This operation has no access policy and is refused.")
     if policy.roles is None:
         return None
-    principal = authenticate(request)
+    principal = authenticate(request, policy)
     open_read = policy.directory_read and auth_settings().public_reads
     if principal is None and not open_read:
         raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})

@@ -1,7 +1,268 @@
-"""Placeholder router: filled in by the tiles work (issue 4)."""
+"""Vector tiles for the map: ``GET /v1/tiles/{z}/{x}/{y}.mvt`` and ``GET /v1/tiles.json``.
+
+Rendering, the tile cache and the version bookkeeping live in service/tiles.py; this module
+parses, picks the cache policy and shapes responses. The cache and the version memory are
+per worker process, on ``app.state``, created on first use.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import threading
+from typing import Annotated
+from urllib.parse import urlencode
 
-router = APIRouter(prefix="/v1", tags=["tiles"])
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from service import tiles
+from service.api.dependencies import EngineDep
+from service.api.errors import Problem, problem_responses
+from service.api.http_cache import cached_json, etag_for, if_none_match
+from service.api.routes.services import CategoryParam, _categories
+from service.db import read_data_version
+from service.settings import tile_settings
+from spatial.tiles import TileOutOfRange, check_tile
+
+MVT = tiles.MVT_MEDIA_TYPE
+# A versioned URL (v = the current data version) names bytes that never change.
+IMMUTABLE = "public, max-age=31536000, immutable"
+STALE_WHILE_REVALIDATE_S = 300
+STALE_IF_ERROR_S = 86_400
+ATTRIBUTION = "Community services data: 211 and partner agencies (Open Referral HSDS)"
+
+
+def short_cache_control() -> str:
+    """Unversioned or stale-version URLs: a short max-age, then revalidate with the ETag;
+    meanwhile (and while we are down) a cache may serve the old tile."""
+    return (f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
+            f"stale-if-error={STALE_IF_ERROR_S}")
+
+
+def _handler_for(request: Request, error: Exception):
+    handlers = request.app.exception_handlers
+    for cls in type(error).__mro__:
+        if cls in handlers:
+            return handlers[cls]
+    return None
+
+
+class NoStoreErrorsRoute(APIRoute):
+    """Problem responses of tile routes carry ``Cache-Control: no-store``: a 404 or 503 must
+    never stick in a phone's or a CDN's cache in place of a tile. Errors are turned into
+    problem documents by the app's own handlers (service/api/errors.py), as everywhere."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as error:
+                to_problem = _handler_for(request, error)
+                if to_problem is None:
+                    raise
+                response = await to_problem(request, error)
+                response.headers["Cache-Control"] = "no-store"
+                return response
+
+        return route_handler
+
+
+router = APIRouter(prefix="/v1", tags=["tiles"], route_class=NoStoreErrorsRoute)
+
+_STATE_LOCK = threading.Lock()
+
+
+def get_tile_cache(request: Request) -> tiles.TileCache:
+    """This worker's tile cache (bounded in bytes by FIELDNAV_TILES_CACHE_BYTES)."""
+    state = request.app.state
+    cache = getattr(state, "tile_cache", None)
+    if cache is None:
+        with _STATE_LOCK:
+            cache = getattr(state, "tile_cache", None)
+            if cache is None:
+                cache = state.tile_cache = tiles.TileCache(tile_settings().cache_bytes)
+    return cache
+
+
+def get_tile_version(request: Request) -> tiles.LastKnownVersion:
+    """This worker's view of the data version, remembering the last one read (see
+    service.tiles.LastKnownVersion)."""
+    app = request.app
+    known = getattr(app.state, "tile_version", None)
+    if known is None:
+        with _STATE_LOCK:
+            known = getattr(app.state, "tile_version", None)
+            if known is None:
+                def read_fresh() -> int:
+                    with app.state.engine.connect() as connection:
+                        return read_data_version(connection)
+
+                known = app.state.tile_version = tiles.LastKnownVersion(lambda: app.state.data_version.current(), read_fresh)
+    return known
+
+
+TileCacheDep = Annotated[tiles.TileCache, Depends(get_tile_cache)]
+TileVersionDep = Annotated[tiles.LastKnownVersion, Depends(get_tile_version)]
+
+_UNAVAILABLE = "The directory database is not reachable right now and this tile is not cached; try again shortly."
+
+
+def _version(known: tiles.LastKnownVersion, at_least: int | None = None) -> tuple[int, bool]:
+    try:
+        return known.get(at_least)
+    except tiles.VersionUnknown:
+        raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"}) from None
+
+
+def _mvt_example() -> dict:
+    return {
+        "summary": "A z14 tile of the services layer (decoded)",
+        "description": (
+            "Binary protobuf on the wire. Decoded, e.g. with `mapbox_vector_tile.decode`:\n\n"
+            "```json\n"
+            '{"services": {"extent": 4096, "version": 2, "features": [{"geometry": {"type": "Point", "coordinates": [1520, 2311]}, '
+            '"properties": {"id": "3e8ee36a-07e9-4e6d-bf71-eef65b7117bd", "location_id": "f727ee90-1ba1-48b8-a384-0e2b60b61367", '
+            '"name": "Youth Wellness Hub – East York", "groups": "mental_health,youth", "open_24_7": false, "capacity": "none"}}]}}\n'
+            "```\n\n"
+            "Below the points zoom, layer `clusters`: "
+            '`{"cell": "872b9bd55ffffff", "count": 23, "food": 5, "shelter": 2, ...}` at the cell centre.'
+        ),
+    }
+
+
+TILE_DESCRIPTION = f"""\
+A Mapbox Vector Tile 2.1 (Web Mercator, XYZ scheme, extent 4096, buffer 64) of public service
+locations. Confidential sites are never in a tile. One layer per tile:
+
+- `services` (zoom >= `points_min_zoom`, 13 by default): one point per public service location, with
+  properties `id` (service id), `location_id`, `name`, `groups` (comma-separated category codes),
+  `open_24_7` (bool) and `capacity` (`available`, `full` or `none`); at most `max_features` (2,000) per tile;
+- `clusters` (lower zooms): one point per H3 cell holding public locations (r4 at z<=5, r5 at z6-7,
+  r6 at z8-9, r7 at z10-11, r8 at z12), at the cell centre pulled into the tile, with `cell` (H3 index,
+  hex), `count`, and one integer property per category group present (e.g. `shelter`, `food`). A
+  location is counted in exactly one tile per zoom, so a tile's counts are the sums of its four
+  children's.
+
+With `category`, only locations in any of the groups are drawn, and clusters count only those groups.
+
+Caching: the `ETag` is a hash of the content (`If-None-Match` gives 304). Use the URL template from
+`/v1/tiles.json`: it carries `v`, the data version, and such URLs are `immutable`. Without `v`, or with
+a `v` that is not the current version, the current data is served with a short max-age
+(`stale-while-revalidate`, `stale-if-error`). An empty tile is 204 with no body. Errors are `no-store`.
+While the database is unreachable, tiles this server has cached are still served; others are 503."""
+
+
+@router.get(
+    "/tiles/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    summary="Vector tile of services (points) or clusters",
+    description=TILE_DESCRIPTION,
+    responses={
+        200: {
+            "description": "The tile.",
+            "content": {MVT: {"schema": {"type": "string", "format": "binary"}, "examples": {"services": _mvt_example()}}},
+            "headers": {
+                "ETag": {"description": "Content hash; send back in If-None-Match.", "schema": {"type": "string"}},
+                "Cache-Control": {"description": "`immutable` for the current versioned URL, else short.", "schema": {"type": "string"}},
+            },
+        },
+        204: {"description": "No Content: nothing on the map in this tile (no body)."},
+        304: {"description": "Not Modified: the ETag in If-None-Match is still current."},
+        **problem_responses(404, 422, 503),
+    },
+)
+def tile(
+    request: Request,
+    engine: EngineDep,
+    cache: TileCacheDep,
+    known_version: TileVersionDep,
+    z: Annotated[int, Path(description="Zoom, 0 to `max_zoom` (18 by default).", examples=[14])],
+    x: Annotated[int, Path(description="Column, 0 to 2^z - 1, from the antimeridian eastwards.", examples=[4579])],
+    y: Annotated[int, Path(description="Row, 0 to 2^z - 1, from the north edge southwards.", examples=[5979])],
+    category: CategoryParam = None,
+    v: Annotated[int | None, Query(ge=0, description="Data version, as in the `/v1/tiles.json` URL template.", examples=[42])] = None,
+) -> Response:
+    settings = tile_settings()
+    try:
+        check_tile(z, x, y, settings.max_zoom)
+    except TileOutOfRange as error:
+        raise Problem(404, "not-found", str(error), title="No such tile") from None
+    categories = _categories(category)
+    version, live = _version(known_version, at_least=v)
+    key = tiles.TileKey.of(version, z, x, y, categories)
+    if live:
+        found = tiles.get_or_render(engine.connect, cache, key, etag_for=etag_for, settings=settings)
+    else:
+        found = cache.get(key)
+        if found is None:
+            raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"})
+    # (No Vary here: the GZip middleware adds "Vary: Accept-Encoding" to what it compresses.)
+    headers = {"Cache-Control": IMMUTABLE if v == version else short_cache_control()}
+    if found.body is None:
+        return Response(status_code=204, headers=headers)
+    headers["ETag"] = found.etag
+    if if_none_match(request, found.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=found.body, media_type=MVT, headers=headers)
+
+
+class VectorLayer(BaseModel):
+    id: str = Field(examples=["services"])
+    description: str
+    minzoom: int = Field(examples=[13])
+    maxzoom: int = Field(examples=[18])
+    fields: dict[str, str] = Field(description="Property name -> type and meaning.")
+
+
+class TileJSON(BaseModel):
+    tilejson: str = Field(examples=["3.0.0"])
+    name: str = Field(examples=["fieldnav services"])
+    description: str
+    version: str = Field(examples=["1.0.0"])
+    attribution: str
+    scheme: str = Field(examples=["xyz"])
+    tiles: list[str] = Field(description="Tile URL template carrying the data version (and the category filter).",
+                             examples=[["https://api.example.org/v1/tiles/{z}/{x}/{y}.mvt?v=42"]])
+    minzoom: int = Field(examples=[0])
+    maxzoom: int = Field(examples=[18])
+    bounds: list[float] = Field(description="west, south, east, north of the public locations (WGS84).",
+                                examples=[[-94.5359, 42.0153, -74.5913, 55.9888]])
+    vector_layers: list[VectorLayer]
+    data_version: int = Field(description="fieldnav extension: the data version the tile URLs are for.", examples=[42])
+
+
+def _bounds(request: Request, engine, version: int, live: bool) -> tuple[float, ...]:
+    state = request.app.state
+    memo = getattr(state, "tile_bounds", None)  # (version, bounds) of the last tiles.json
+    if memo is not None and memo[0] == version:
+        return memo[1]
+    if not live:
+        return memo[1] if memo is not None else tiles.DEFAULT_BOUNDS
+    with engine.connect() as connection:
+        bounds = tiles.data_bounds(connection)
+    state.tile_bounds = (version, bounds)
+    return bounds
+
+
+@router.get(
+    "/tiles.json",
+    response_model=TileJSON,
+    summary="TileJSON 3.0 for the map (MapLibre source)",
+    description=(
+        "Point a MapLibre vector source at this URL. `tiles` carries the data version (`v`), so every import "
+        "gives new tile URLs and tiles under a URL never change (they are cached as `immutable`). With "
+        "`category`, the tile URLs draw only those category groups. This document itself is cached briefly."
+    ),
+    responses={304: {"description": "Not Modified"}, **problem_responses(422, 503)},
+)
+def tilejson(request: Request, engine: EngineDep, known_version: TileVersionDep, category: CategoryParam = None) -> Response:
+    settings = tile_settings()
+    categories = sorted(_categories(category))
+    version, live = _version(known_version)
+    query = {"v": version, **({"category": ",".join(categories)} if categories else {})}
+    base = str(request.base_url).rstrip("/")
+    template = f"{base}{router.prefix}/tiles/{{z}}/{{x}}/{{y}}.mvt?{urlencode(query, safe=',')}"
+    document = tiles.tilejson(template, version, _bounds(request, engine, version, live), settings, ATTRIBUTION)
+    return cached_json(request, document, cache_control=short_cache_control())

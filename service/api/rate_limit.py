@@ -1,0 +1,87 @@
+"""Per-principal rate limits shared by every process, without a database write per request.
+
+Counts live in the database (UNLOGGED table ``rate_limit_window``, fixed windows) so all
+workers and replicas share them. Each process batches its hits and adds them to the shared
+count every ``batch`` hits, or on every hit once the caller is near the limit, so the limit
+stays exact where it matters and costs one write per ~limit/20 requests elsewhere. If the
+database is unreachable the limiter fails open: serving cached tiles during an outage
+matters more than counting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+
+log = logging.getLogger("fieldnav.rate_limit")
+
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+@dataclass
+class _Window:
+    start_s: int
+    shared_hits: int = 0  # the total last read from the database
+    pending_hits: int = 0  # ours, not yet added to it
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after_s: int
+
+
+class RateLimiter:
+    def __init__(self, engine: Engine, window_s: int):
+        self._engine, self._window_s = engine, window_s
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, bucket: str, limit: int) -> Verdict:
+        now_s = time.time()
+        start_s = int(now_s // self._window_s * self._window_s)
+        retry_after_s = max(1, math.ceil(start_s + self._window_s - now_s))
+        batch = max(1, limit // 20)
+        with self._lock:
+            window = self._windows.get(bucket)
+            if window is None or window.start_s != start_s:
+                window = self._windows[bucket] = _Window(start_s)
+                self._forget_old(start_s)
+            window.pending_hits += 1
+            estimate = window.shared_hits + window.pending_hits
+            must_sync = window.pending_hits >= batch or estimate >= limit - batch
+            pending = window.pending_hits if must_sync else 0
+            if must_sync:
+                window.pending_hits = 0
+        if must_sync:
+            try:
+                shared = self._add(bucket, start_s, pending)
+            except DATABASE_DOWN:
+                log.warning("rate limiter: database unreachable, not limiting")
+                return Verdict(True, retry_after_s)
+            with self._lock:
+                window.shared_hits = max(window.shared_hits, shared)
+                estimate = window.shared_hits + window.pending_hits
+        return Verdict(estimate <= limit, retry_after_s)
+
+    def _forget_old(self, current_start_s: int) -> None:
+        for bucket in [b for b, w in self._windows.items() if w.start_s < current_start_s]:
+            del self._windows[bucket]
+
+    def _add(self, bucket: str, start_s: int, hits: int) -> int:
+        with self._engine.begin() as connection:
+            total = connection.execute(text("""
+                INSERT INTO rate_limit_window (bucket, window_start, hits) VALUES (:bucket, to_timestamp(:start_s), :hits)
+                ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_window.hits + EXCLUDED.hits
+                RETURNING hits
+            """), {"bucket": bucket, "start_s": start_s, "hits": hits}).scalar_one()
+            if total == hits:  # first write of this window: forget this caller's finished ones
+                connection.execute(text("DELETE FROM rate_limit_window WHERE bucket = :bucket AND window_start < to_timestamp(:start_s)"),
+                                   {"bucket": bucket, "start_s": start_s})
+        return total

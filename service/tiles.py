@@ -1,0 +1,367 @@
+"""Vector tiles of the service directory: the SQL that renders them, the in-process tile
+cache, and the data version tiles are keyed by.
+
+One tile holds one layer (DESIGN.md, "Queries that must be fast"):
+
+- ``services`` from ``points_min_zoom`` (13) up: one point per public service location
+  (a ``service_site`` row) with compact properties;
+- ``clusters`` below it: public sites counted per H3 cell (the resolution follows the zoom,
+  see ``spatial.tiles.cluster_resolution``), with a count per category group, drawn at the
+  cell centre. A site is counted in the one tile holding its point (half-open edges), so a
+  tile's counts are exactly the sum of its four children's, and no tile grows with the data.
+
+Confidential sites (``is_private``) and inactive services are never in a tile. Each layer is
+one constant SQL statement with bound parameters (psycopg prepares it on the server after a
+few executions). Rows are found with the GiST index on ``geom`` (EPSG:4326) through the tile
+envelope widened by the MVT buffer and transformed to 4326.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cachetools
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+
+from service.categories import category_codes
+from service.settings import TileSettings, tile_settings
+from spatial.tiles import BUFFER, BUFFER_FRACTION, EXTENT, ZOOM_LIMIT, check_tile, cluster_resolution, CLUSTER_RESOLUTIONS
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+SERVICES_LAYER = "services"
+CLUSTERS_LAYER = "clusters"
+# What a tile of each layer holds, for TileJSON's vector_layers and the API docs.
+SERVICES_FIELDS = {
+    "id": "String: service id (UUID)",
+    "location_id": "String: location id (UUID)",
+    "name": "String: service name (at most 80 characters)",
+    "groups": "String: category group codes, comma-separated",
+    "open_24_7": "Boolean: open every hour of the week",
+    "capacity": "String: available, full or none (no capacity reported)",
+}
+CLUSTERS_FIELDS_FIXED = {
+    "cell": "String: H3 cell index (hex)",
+    "count": "Number: public service locations in the cell and tile",
+}
+# Fallback bounds (west, south, east, north) when no public site is on the map yet: Ontario.
+DEFAULT_BOUNDS = (-95.2, 41.6, -74.3, 57.0)
+NAME_MAX_CHARS = 80
+
+# Failures meaning "the database cannot be reached": tiles then come from the cache.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
+
+_ENVELOPES = f"""
+WITH bounds AS (
+    SELECT ST_TileEnvelope(CAST(:z AS integer), CAST(:x AS integer), CAST(:y AS integer)) AS env,
+           ST_Transform(ST_TileEnvelope(CAST(:z AS integer), CAST(:x AS integer), CAST(:y AS integer),
+                                        margin => {BUFFER_FRACTION!r}), 4326) AS wide_4326
+)"""
+
+# Sites shown on a map: public, active, located, and in the category filter (empty: all).
+_VISIBLE = """
+    NOT s.is_private AND s.status = 'active' AND s.geom && b.wide_4326
+    AND (cardinality(CAST(:categories AS text[])) = 0 OR s.category_groups && CAST(:categories AS text[]))"""
+
+POINTS_SQL = _ENVELOPES + f"""
+SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom') FROM (
+    SELECT s.service_id::text AS id, s.location_id::text AS location_id,
+           left(s.card ->> 'name', {NAME_MAX_CHARS}) AS name,
+           array_to_string(s.category_groups, ',') AS groups,
+           coalesce(s.card -> 'week_intervals' = '[[0, 10080]]'::jsonb, false) AS open_24_7,
+           CASE WHEN s.capacity_available IS NULL THEN 'none'
+                WHEN s.capacity_available > 0 THEN 'available' ELSE 'full' END AS capacity,
+           m.geom
+    FROM bounds b
+    JOIN service_site s ON {_VISIBLE}
+    CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(ST_Transform(s.geom, 3857), b.env, {EXTENT}, {BUFFER}, true) AS geom) m
+    WHERE m.geom IS NOT NULL
+    -- With more sites than the cap, those inside the tile go before those in its buffer.
+    ORDER BY (ST_X(m.geom) < 0 OR ST_X(m.geom) >= {EXTENT} OR ST_Y(m.geom) < 0 OR ST_Y(m.geom) >= {EXTENT}), s.id
+    LIMIT :max_features
+) t
+"""
+
+
+def _clusters_sql(resolution: int) -> str:
+    # The column name comes from a fixed list of resolutions, never from the request.
+    column = f"h3_r{int(resolution)}"
+    return _ENVELOPES + f""",
+inside AS (
+    SELECT s.{column} AS cell, s.category_groups
+    FROM bounds b
+    JOIN service_site s ON {_VISIBLE}
+    CROSS JOIN LATERAL (SELECT ST_Transform(s.geom, 3857) AS p) m
+    -- Half-open, so every point is in exactly one tile at each zoom.
+    WHERE s.{column} IS NOT NULL
+      AND ST_X(m.p) >= ST_XMin(b.env) AND ST_X(m.p) < ST_XMax(b.env)
+      AND ST_Y(m.p) > ST_YMin(b.env) AND ST_Y(m.p) <= ST_YMax(b.env)
+),
+per_group AS (
+    SELECT cell, jsonb_object_agg(grp, n) AS counts
+    FROM (SELECT i.cell, g.grp, count(*) AS n
+          FROM inside i CROSS JOIN LATERAL unnest(i.category_groups) AS g(grp)
+          WHERE cardinality(CAST(:categories AS text[])) = 0 OR g.grp = ANY(CAST(:categories AS text[]))
+          GROUP BY i.cell, g.grp) AS c
+    GROUP BY cell
+),
+cells AS (
+    SELECT cell, count(*) AS count FROM inside GROUP BY cell
+)
+SELECT ST_AsMVT(t, '{CLUSTERS_LAYER}', {EXTENT}, 'geom') FROM (
+    SELECT to_hex(c.cell) AS cell, c.count, coalesce(p.counts, '{{}}'::jsonb) AS counts,
+           -- At the cell centre, pulled into the tile that holds the cell's points.
+           ST_AsMVTGeom(ST_ClosestPoint(b.env, ST_Transform(h.centre, 3857)), b.env, {EXTENT}, {BUFFER}, true) AS geom
+    FROM cells c
+    JOIN h3_cell h ON h.cell = c.cell
+    LEFT JOIN per_group p ON p.cell = c.cell
+    CROSS JOIN bounds b
+    ORDER BY c.count DESC, c.cell
+    LIMIT :max_features
+) t
+"""
+
+
+CLUSTERS_SQL: dict[int, str] = {resolution: _clusters_sql(resolution) for resolution in CLUSTER_RESOLUTIONS}
+
+
+def layer_for_zoom(z: int, points_min_zoom: int) -> str:
+    return SERVICES_LAYER if z >= points_min_zoom else CLUSTERS_LAYER
+
+
+def render_tile(connection: Connection, z: int, x: int, y: int, categories: tuple[str, ...] | list[str] = (), *,
+                settings: TileSettings | None = None) -> bytes | None:
+    """The Mapbox Vector Tile (2.1) at z/x/y, or None when it holds no feature.
+
+    ``categories``: category group codes (already validated); a site matches when it has any
+    of them; empty means every site. Raises ``spatial.tiles.TileOutOfRange`` for an address
+    that names no tile. Offline packs call this directly, one tile after another.
+    """
+    settings = settings or tile_settings()
+    check_tile(z, x, y, ZOOM_LIMIT)
+    params = {"z": z, "x": x, "y": y, "categories": sorted(set(categories)), "max_features": settings.max_features}
+    sql = POINTS_SQL if z >= settings.points_min_zoom else CLUSTERS_SQL[cluster_resolution(z)]
+    body = connection.execute(text(sql), params).scalar()
+    return bytes(body) if body else None
+
+
+def cluster_fields() -> dict[str, str]:
+    return {**CLUSTERS_FIELDS_FIXED,
+            **{code: f"Number: locations in the cell with category group {code}" for code in category_codes()}}
+
+
+def data_bounds(connection: Connection) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of the public sites on the map, rounded outwards to 4
+    decimals; DEFAULT_BOUNDS when there are none."""
+    row = connection.execute(text(
+        "SELECT floor(ST_XMin(e) * 1e4) / 1e4, floor(ST_YMin(e) * 1e4) / 1e4, ceil(ST_XMax(e) * 1e4) / 1e4, ceil(ST_YMax(e) * 1e4) / 1e4 "
+        "FROM (SELECT ST_Extent(geom) AS e FROM service_site WHERE NOT is_private AND status = 'active') AS x"
+    )).one()
+    if row[0] is None:
+        return DEFAULT_BOUNDS
+    return tuple(float(v) for v in row)  # type: ignore[return-value]
+
+
+def tilejson(tiles_url: str, data_version: int, bounds, settings: TileSettings, attribution: str) -> dict:
+    """TileJSON 3.0.0 describing the tiles at ``tiles_url`` (a {z}/{x}/{y} template)."""
+    layers = []
+    if settings.points_min_zoom > 0:
+        layers.append({
+            "id": CLUSTERS_LAYER,
+            "description": "Public service locations counted per H3 cell, at the cell centre.",
+            "minzoom": 0, "maxzoom": min(settings.points_min_zoom, settings.max_zoom + 1) - 1,
+            "fields": cluster_fields(),
+        })
+    if settings.points_min_zoom <= settings.max_zoom:
+        layers.append({
+            "id": SERVICES_LAYER,
+            "description": "One point per public service location.",
+            "minzoom": settings.points_min_zoom, "maxzoom": settings.max_zoom,
+            "fields": dict(SERVICES_FIELDS),
+        })
+    return {
+        "tilejson": "3.0.0",
+        "name": "fieldnav services",
+        "description": "Community services for field workers: points from zoom "
+                       f"{settings.points_min_zoom}, H3 clusters below. Confidential sites are never shown.",
+        "version": "1.0.0",
+        "attribution": attribution,
+        "scheme": "xyz",
+        "tiles": [tiles_url],
+        "minzoom": 0,
+        "maxzoom": settings.max_zoom,
+        "bounds": [round(float(v), 4) for v in bounds],
+        "vector_layers": layers,
+        "data_version": data_version,
+    }
+
+
+# --------------------------------------------------------------------------- the tile cache
+
+
+@dataclass(frozen=True)
+class TileKey:
+    """What a tile's bytes depend on. ``categories`` is sorted, so 'food,shelter' and
+    'shelter,food' share an entry; ``data_version`` makes every import a fresh key space."""
+
+    data_version: int
+    z: int
+    x: int
+    y: int
+    categories: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, data_version: int, z: int, x: int, y: int, categories=()) -> "TileKey":
+        return cls(data_version, z, x, y, tuple(sorted(set(categories))))
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A rendered tile: ``body`` None for an empty tile (answered 204)."""
+
+    body: bytes | None
+    etag: str | None
+
+
+# What an entry costs besides the tile bytes (key, ETag, objects), counted so that empty
+# tiles are not free and the bound stays honest.
+ENTRY_OVERHEAD_BYTES = 256
+
+
+def entry_size(tile: Tile) -> int:
+    return ENTRY_OVERHEAD_BYTES + (len(tile.body) if tile.body else 0)
+
+
+class TileCache:
+    """LRU cache of rendered tiles bounded in bytes (``entry_size``), safe across threads.
+
+    Entries are keyed by data version, so after an import every lookup misses until the new
+    tiles are rendered; entries of older versions are dropped as soon as a newer version is
+    stored. A tile larger than the whole cache is simply not kept; ``max_bytes`` 0 keeps
+    nothing.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._lru: cachetools.LRUCache = cachetools.LRUCache(maxsize=max_bytes, getsizeof=entry_size)
+        self._lock = threading.Lock()
+        self._newest_version: int | None = None
+        self.hits = self.misses = 0
+
+    def get(self, key: TileKey) -> Tile | None:
+        with self._lock:
+            tile = self._lru.get(key)
+            if tile is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return tile
+
+    def put(self, key: TileKey, tile: Tile) -> bool:
+        """Keep a tile; False when it is not kept (larger than the cache, or of a data
+        version older than one already stored: nobody will ask for it again)."""
+        size = entry_size(tile)
+        with self._lock:
+            if self._newest_version is not None and key.data_version < self._newest_version:
+                return False
+            if self._newest_version is None or key.data_version > self._newest_version:
+                self._newest_version = key.data_version
+                for old in [k for k in self._lru if k.data_version < key.data_version]:
+                    del self._lru[old]
+            if size > self.max_bytes:
+                return False
+            self._lru[key] = tile  # evicts the least recently used entries to make room
+            return True
+
+    @property
+    def bytes_used(self) -> int:
+        return self._lru.currsize
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+
+def get_or_render(connect: Callable[[], Connection], cache: TileCache, key: TileKey, *,
+                  etag_for: Callable[[bytes], str], settings: TileSettings | None = None) -> Tile:
+    """The tile from the cache, else rendered (on a connection from ``connect``) and cached.
+    Database failures propagate: a tile not in the cache cannot be made without it."""
+    tile = cache.get(key)
+    if tile is not None:
+        return tile
+    with connect() as connection:
+        body = render_tile(connection, key.z, key.x, key.y, key.categories, settings=settings)
+    tile = Tile(body, etag_for(body) if body else None)
+    cache.put(key, tile)
+    return tile
+
+
+# --------------------------------------------------------------------------- the data version
+
+
+class VersionUnknown(Exception):
+    """The database cannot be read and this worker has never known a data version."""
+
+
+class LastKnownVersion:
+    """The data version tiles are keyed by, read through ``read`` (the app's DataVersion, TTL
+    cached), remembering the last value so tiles can be served from the cache while the
+    database is unreachable.
+
+    - ``at_least``: a client asking for a version newer than this worker knows (a versioned
+      URL from a newer TileJSON) makes it re-read the version at once with ``read_fresh``,
+      at most once per ``refresh_interval_s``, so a stale worker catches up immediately.
+    - After a failed read, the database is not asked again for ``retry_after_s``, and then by
+      one request at a time: the others get the last known version at once instead of
+      queueing on a dead connection.
+
+    Data versions only go up (each import increments the single row), so the largest value
+    seen is the current one.
+    """
+
+    def __init__(self, read: Callable[[], int], read_fresh: Callable[[], int], *,
+                 refresh_interval_s: float = 0.1, retry_after_s: float = 1.0):
+        self._read, self._read_fresh = read, read_fresh
+        self._refresh_interval_s, self._retry_after_s = refresh_interval_s, retry_after_s
+        self._known: int | None = None
+        self._failed_at_s: float | None = None  # set while the database is unreachable
+        self._refreshed_at_s = float("-inf")
+        self._lock = threading.Lock()
+        self._probe = threading.Lock()
+
+    @property
+    def last_known(self) -> int | None:
+        return self._known
+
+    def get(self, at_least: int | None = None) -> tuple[int, bool]:
+        """(version, live): live is False when the database could not be read and the
+        version is the last one this worker knew. Raises VersionUnknown if there is none."""
+        failed_at_s, known = self._failed_at_s, self._known
+        if failed_at_s is not None and known is not None:
+            if time.monotonic() - failed_at_s < self._retry_after_s or not self._probe.acquire(blocking=False):
+                return known, False
+            try:
+                return self._read_now(at_least)
+            finally:
+                self._probe.release()
+        return self._read_now(at_least)
+
+    def _read_now(self, at_least: int | None) -> tuple[int, bool]:
+        try:
+            version = self._read()
+            if at_least is not None and at_least > max(version, self._known or version):
+                with self._lock:
+                    if time.monotonic() - self._refreshed_at_s >= self._refresh_interval_s:
+                        self._refreshed_at_s = time.monotonic()
+                        version = max(version, self._read_fresh())
+        except DATABASE_DOWN:
+            self._failed_at_s = time.monotonic()
+            if self._known is None:
+                raise VersionUnknown from None
+            return self._known, False
+        with self._lock:
+            self._failed_at_s = None
+            self._known = version if self._known is None else max(self._known, version)
+            return self._known, True
