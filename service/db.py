@@ -9,8 +9,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 
 from service.settings import database_settings, path_settings
+
+
+# What "the database is unreachable" looks like from SQLAlchemy: refused or dropped
+# connections, and no free connection in the pool within its timeout.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 def embedded_cluster():

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from service.tiles import ENTRY_OVERHEAD_BYTES, LastKnownVersion, Tile, TileCache, TileKey, VersionUnknown, entry_size
+from service.api.data_version import LastKnownVersion, VersionUnknown
+from service.tiles import ENTRY_OVERHEAD_BYTES, Tile, TileCache, TileKey, entry_size
 from spatial.tiles import tile_for_lonlat
 from tests.conftest import start_server, stop_server
 from tests.test_tiles import TORONTO, import_services, service_json

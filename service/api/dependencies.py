@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
-from service.api.data_version import DataVersion
+from service.api.data_version import DataVersion, LastKnownVersion
+from service.db import read_data_version
 
 
 def get_engine(request: Request) -> Engine:
@@ -18,5 +20,26 @@ def get_data_version(request: Request) -> DataVersion:
     return request.app.state.data_version
 
 
+_STATE_LOCK = threading.Lock()
+
+
+def get_version_tracker(request: Request) -> LastKnownVersion:
+    """This worker's view of the data version that remembers the last one read, so cached
+    responses (tiles, service details) can still be served while the database is down."""
+    app = request.app
+    tracker = getattr(app.state, "version_tracker", None)
+    if tracker is None:
+        with _STATE_LOCK:
+            tracker = getattr(app.state, "version_tracker", None)
+            if tracker is None:
+                def read_fresh() -> int:
+                    with app.state.engine.connect() as connection:
+                        return read_data_version(connection)
+
+                tracker = app.state.version_tracker = LastKnownVersion(lambda: app.state.data_version.current(), read_fresh)
+    return tracker
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 DataVersionDep = Annotated[DataVersion, Depends(get_data_version)]
+VersionTrackerDep = Annotated[LastKnownVersion, Depends(get_version_tracker)]

@@ -32,8 +32,15 @@ def if_none_match(request: Request, etag: str) -> bool:
     return etag.removeprefix("W/") in wanted
 
 
+def json_body(content) -> bytes:
+    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
 def cached_json(request: Request, content, *, cache_control: str, media_type: str = "application/json") -> Response:
-    body = orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    return cached_body(request, json_body(content), cache_control=cache_control, media_type=media_type)
+
+
+def cached_body(request: Request, body: bytes, *, cache_control: str, media_type: str = "application/json") -> Response:
     etag = etag_for(body)
     headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept, Accept-Encoding"}
     if if_none_match(request, etag):

@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+
+from service.db import DATABASE_DOWN
 
 log = logging.getLogger("fieldnav.rate_limit")
-
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 @dataclass

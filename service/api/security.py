@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.api.policies import Policy, policy_for
-from service.api.rate_limit import DATABASE_DOWN, RateLimiter
+from service.api.rate_limit import RateLimiter
 from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.revocation import RevocationCheck
 from service.auth.tokens import InvalidToken, verify_token
+from service.db import DATABASE_DOWN
 from service.problems import Problem
 from service.settings import auth_settings, limit_settings
 

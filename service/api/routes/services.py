@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request, Response
 
 from service import directory
-from service.api.dependencies import EngineDep
+from service.api.data_version import VersionUnknown
+from service.api.dependencies import EngineDep, VersionTrackerDep
 from service.api.errors import Problem, problem_responses
-from service.api.http_cache import cached_json
+from service.api.http_cache import cached_body, cached_json, json_body
+from service.api.response_cache import BodyCache
 from service.api.schemas import CategoryList, HsdsService, NearestResponse, ServicePage
 from service.categories import category_codes
 from service.nearest import NearestQuery, find_nearest
@@ -25,6 +27,8 @@ GEOJSON = "application/geo+json"
 DIRECTORY_CACHE = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
 # Nearest answers depend on the clock (open now) and reveal where the asker stands.
 NEAREST_CACHE = "private, max-age=15"
+# Rendered service details kept per worker (bytes), keyed by data version.
+DETAIL_CACHE_BYTES = 16 * 1024 * 1024
 
 CategoryParam = Annotated[
     list[str] | None,
@@ -149,12 +153,32 @@ def search(
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
 )
-def service_detail(request: Request, engine: EngineDep, service_id: UUID) -> Response:
-    with engine.connect() as connection:
-        service = directory.compiled_service(connection, service_id)
-    if service is None:
-        raise Problem(404, "not-found", f"No service with id {service_id}.")
-    return cached_json(request, service, cache_control=DIRECTORY_CACHE)
+def service_detail(request: Request, engine: EngineDep, versions: VersionTrackerDep, service_id: UUID) -> Response:
+    try:
+        version, live = versions.get()
+    except VersionUnknown:
+        raise Problem(503, "unavailable", "The directory database is not reachable right now; try again shortly.",
+                      headers={"Retry-After": "5"}) from None
+    cache, key = _detail_cache(request), (version, service_id)
+    body = cache.get(key)
+    if body is None:
+        if not live:
+            raise Problem(503, "unavailable", "The directory database is not reachable right now and this service "
+                          "is not cached; try again shortly.", headers={"Retry-After": "5"})
+        with engine.connect() as connection:
+            service = directory.compiled_service(connection, service_id)
+        if service is None:
+            raise Problem(404, "not-found", f"No service with id {service_id}.")
+        body = json_body(service)
+        cache.put(key, body)
+    return cached_body(request, body, cache_control=DIRECTORY_CACHE)
+
+
+def _detail_cache(request: Request) -> BodyCache:
+    state = request.app.state
+    if getattr(state, "detail_cache", None) is None:
+        state.detail_cache = BodyCache("service_detail", DETAIL_CACHE_BYTES)
+    return state.detail_cache
 
 
 @router.get(

@@ -16,11 +16,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from service import tiles
-from service.api.dependencies import EngineDep
+from service.api.data_version import LastKnownVersion, VersionUnknown
+from service.api.dependencies import EngineDep, VersionTrackerDep
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_json, etag_for, if_none_match
 from service.api.routes.services import CategoryParam, _categories
-from service.db import read_data_version
 from service.settings import tile_settings
 from spatial.tiles import TileOutOfRange, check_tile
 
@@ -86,33 +86,15 @@ def get_tile_cache(request: Request) -> tiles.TileCache:
     return cache
 
 
-def get_tile_version(request: Request) -> tiles.LastKnownVersion:
-    """This worker's view of the data version, remembering the last one read (see
-    service.tiles.LastKnownVersion)."""
-    app = request.app
-    known = getattr(app.state, "tile_version", None)
-    if known is None:
-        with _STATE_LOCK:
-            known = getattr(app.state, "tile_version", None)
-            if known is None:
-                def read_fresh() -> int:
-                    with app.state.engine.connect() as connection:
-                        return read_data_version(connection)
-
-                known = app.state.tile_version = tiles.LastKnownVersion(lambda: app.state.data_version.current(), read_fresh)
-    return known
-
-
 TileCacheDep = Annotated[tiles.TileCache, Depends(get_tile_cache)]
-TileVersionDep = Annotated[tiles.LastKnownVersion, Depends(get_tile_version)]
 
 _UNAVAILABLE = "The directory database is not reachable right now and this tile is not cached; try again shortly."
 
 
-def _version(known: tiles.LastKnownVersion, at_least: int | None = None) -> tuple[int, bool]:
+def _version(known: LastKnownVersion, at_least: int | None = None) -> tuple[int, bool]:
     try:
         return known.get(at_least)
-    except tiles.VersionUnknown:
+    except VersionUnknown:
         raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"}) from None
 
 
@@ -177,7 +159,7 @@ def tile(
     request: Request,
     engine: EngineDep,
     cache: TileCacheDep,
-    known_version: TileVersionDep,
+    known_version: VersionTrackerDep,
     z: Annotated[int, Path(description="Zoom, 0 to `max_zoom` (18 by default).", examples=[14])],
     x: Annotated[int, Path(description="Column, 0 to 2^z - 1, from the antimeridian eastwards.", examples=[4579])],
     y: Annotated[int, Path(description="Row, 0 to 2^z - 1, from the north edge southwards.", examples=[5979])],
@@ -257,7 +239,7 @@ def _bounds(request: Request, engine, version: int, live: bool) -> tuple[float, 
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(422, 503)},
 )
-def tilejson(request: Request, engine: EngineDep, known_version: TileVersionDep, category: CategoryParam = None) -> Response:
+def tilejson(request: Request, engine: EngineDep, known_version: VersionTrackerDep, category: CategoryParam = None) -> Response:
     settings = tile_settings()
     categories = sorted(_categories(category))
     version, live = _version(known_version)
