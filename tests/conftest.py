@@ -138,7 +138,7 @@ class LiveServer:
     process: subprocess.Popen
 
     def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=10, **kwargs)
+        return httpx.Client(base_url=self.base_url, **{"timeout": 10, **kwargs})
 
 
 def start_server(database_url: str, *, workers: int = 1, env: dict | None = None) -> LiveServer:

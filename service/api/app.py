@@ -14,7 +14,7 @@ from service.api.data_version import DataVersion
 from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
-from service.api.middleware import BodySizeLimit, SecurityHeaders
+from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.security import authorize
 from service.settings import api_settings, limit_settings
@@ -62,6 +62,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
                            expose_headers=["ETag", "Retry-After", "Location"], max_age=600)
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
+    app.add_middleware(QueryStringCheck)
     app.add_middleware(SecurityHeaders)  # outermost: even a 413 carries them
     app.openapi = lambda: custom_openapi(app)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 import orjson
 
 from service.api.errors import problem_type
@@ -89,3 +91,30 @@ class BodySizeLimit:
             (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+class QueryStringCheck:
+    """Refuses query strings that are not UTF-8 text or hold NUL characters with a 400,
+    instead of letting them turn into replacement characters or database errors."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("query_string"):
+            raw = unquote_to_bytes(scope["query_string"].replace(b"+", b" "))
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return await _problem(send, scope, 400, "bad-request", "The query string is not valid UTF-8.")
+            if "\x00" in text:
+                return await _problem(send, scope, 400, "bad-request", "The query string holds a NUL character.")
+        await self.app(scope, receive, send)
+
+
+async def _problem(send, scope, status: int, slug: str, detail: str) -> None:
+    body = orjson.dumps({"type": problem_type(slug), "title": "Bad Request", "status": status, "detail": detail,
+                         "instance": scope["path"]})
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
