@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 
 from service.settings import database_settings, path_settings
@@ -68,5 +70,36 @@ def default_engine() -> Engine:
     return make_engine()
 
 
+def make_read_engine(primary: Engine) -> Engine:
+    """The engine for read-only queries: the replica when one is configured."""
+    read_url = database_settings().database_read_url
+    if not read_url:
+        return primary
+    return make_engine(normalise_url(read_url), connect_args={
+        "options": f"-c statement_timeout={database_settings().statement_timeout_ms} -c default_transaction_read_only=on",
+        "connect_timeout": 5,
+        "application_name": "fieldnav-read",
+    })
+
+
 def read_data_version(connection) -> int:
     return connection.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
+
+
+@contextmanager
+def read_connection(read_engine: Engine, primary: Engine, *, min_version: int | None = None) -> Iterator[Connection]:
+    """A connection for read-only work: the replica when it is reachable and (for answers
+    cached under a data version) has replayed at least ``min_version``; else the primary.
+    A cache keyed by version N therefore never holds data older than N."""
+    if read_engine is not primary:
+        try:
+            connection = read_engine.connect()
+        except DATABASE_DOWN:
+            connection = None
+        if connection is not None:
+            with connection:
+                if min_version is None or read_data_version(connection) >= min_version:
+                    yield connection
+                    return
+    with primary.connect() as connection:
+        yield connection

@@ -156,7 +156,8 @@ class EmbeddedCluster:
                 self._check_running_port()
             else:
                 self._start_server(bindir)
-            self._ensure_app_database()
+            if not self.is_standby():  # a standby is read-only: it gets all of this by replication
+                self._ensure_app_database()
         url = self.url()
         assert url is not None
         return url
@@ -190,6 +191,30 @@ class EmbeddedCluster:
         if port is None or not self._password_file.exists() or not self._is_initialised():
             return None
         return self._app_url(port)
+
+    def is_standby(self) -> bool:
+        return (self.data_dir / "standby.signal").is_file()
+
+    def create_standby(self, base_dir: Path, *, durable: bool = False) -> "EmbeddedCluster":
+        """A streaming-replication standby of this (running) cluster in ``base_dir``, made
+        with pg_basebackup; start it with ``.start()``. Its URL has the same role and
+        password as ours (they are replicated)."""
+        self._require_running()
+        standby = EmbeddedCluster(base_dir, durable=durable)
+        standby._prepare_base_dir()
+        scratch = standby.base_dir / "data.init"
+        shutil.rmtree(scratch, ignore_errors=True)
+        bindir = find_pg_bindir()
+        result = self._run_as_db_user(
+            [str(bindir / "pg_basebackup"), "-D", str(scratch), "-R", "-X", "stream", "-c", "fast",
+             "-h", str(self._socket_dir()), "-p", str(self._require_port()), "-U", SUPERUSER],
+            timeout_s=300,
+        )
+        if result.returncode != 0:
+            raise EmbeddedDbError(f"pg_basebackup failed: {result.stderr.strip()[-2000:]}")
+        scratch.rename(standby.data_dir)
+        standby._write_private(standby._password_file, self._read_password() + "\n")
+        return standby
 
     def superuser_url(self) -> str:
         """URL for the superuser over the private unix socket (for tests and admin tasks)."""
@@ -332,6 +357,7 @@ class EmbeddedCluster:
             "# fieldnav private cluster (written by service/embedded_db.py)\n"
             "# TYPE  DATABASE  USER  ADDRESS       METHOD\n"
             "local   all       all                 trust\n"
+            "local   replication  all              trust\n"
             f"host    all       all   {LISTEN_HOST}/32  scram-sha-256\n"
         )
         self._chown_to_db_user(hba)

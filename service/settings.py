@@ -19,6 +19,9 @@ class DatabaseSettings(BaseSettings):
 
     # Unset: fieldnav runs its own private cluster under FIELDNAV_HOME/db.
     database_url: str | None = None
+    # A streaming replica for read-only queries (nearest, search, tiles, sync); unset: the
+    # primary serves reads too.
+    database_read_url: str | None = None
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_timeout_s: float = Field(default=5.0, gt=0)
     statement_timeout_ms: int = Field(default=10_000, ge=100)
@@ -86,6 +89,14 @@ class SyncSettings(BaseSettings):
     page_size: int = Field(default=500, ge=1, le=5000)
 
 
+class BasemapSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_BASEMAP_", extra="ignore", populate_by_name=True)
+
+    # A PMTiles v3 archive (vector or raster) served at /v1/basemap/{z}/{x}/{y} and copied,
+    # for the pack's area, into offline packs (service/basemap.py). Unset: no basemap.
+    basemap_pmtiles: Path | None = Field(default=None, validation_alias="FIELDNAV_BASEMAP_PMTILES")
+
+
 class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDNAV_AUTH_", extra="ignore")
 
@@ -121,6 +132,37 @@ class LimitSettings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Origins allowed by CORS (comma-separated); empty: no cross-origin browser access.
     cors_origins: str = ""
+
+
+class HandoffSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_HANDOFF_", extra="ignore")
+
+    # Fernet keys for personal data at rest, comma-separated, the first one active (encrypts);
+    # the others only decrypt (key rotation, README "Handoffs"). Unset: a key file.
+    keys: str | None = None
+    # Key file used when FIELDNAV_HANDOFF_KEYS is unset (one key a line, first active);
+    # default FIELDNAV_HOME/keys/handoff-fernet.keys, created 0600 on first use.
+    key_file: Path | None = None
+    # Centre a handoff goes to when no centre's area contains its location.
+    default_centre: str = "211-ontario"
+    # Region used to read callback phone numbers written without a country code.
+    phone_region: str = Field(default="CA", min_length=2, max_length=2)
+    # Hours an Idempotency-Key (and the response it replays) is kept.
+    idempotency_ttl_h: float = Field(default=24, gt=0, le=24 * 30)
+    # Days after a handoff closes before `fieldnav purge` removes its personal data.
+    retention_days: float = Field(default=30, ge=0)
+    # k-anonymity of GET /v1/stats/handoffs: groups counting fewer handoffs are suppressed.
+    stats_min_count: int = Field(default=10, ge=1)
+    # Webhooks (`fieldnav worker`): attempts before an event is dead-lettered, exponential
+    # backoff (base doubling up to the cap, "equal jitter"), per-request timeout, polling interval.
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100)
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=3600.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    worker_poll_s: float = Field(default=2.0, gt=0)
+    worker_batch_size: int = Field(default=20, ge=1, le=1000)
+    # Time zone of statistics weeks (Monday to Sunday, local).
+    stats_timezone: str = "America/Toronto"
 
 
 @lru_cache(maxsize=1)
@@ -166,3 +208,13 @@ def api_settings() -> ApiSettings:
 @lru_cache(maxsize=1)
 def import_settings() -> ImportSettings:
     return ImportSettings()
+
+
+@lru_cache(maxsize=1)
+def handoff_settings() -> HandoffSettings:
+    return HandoffSettings()
+
+
+@lru_cache(maxsize=1)
+def basemap_settings() -> BasemapSettings:
+    return BasemapSettings()

@@ -20,11 +20,13 @@ from service.api.security import authorize
 from service.settings import api_settings, limit_settings
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, read_engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
         app.state.engine.dispose()
+        if app.state.read_engine is not app.state.engine:
+            app.state.read_engine.dispose()
 
     app = FastAPI(
         title="fieldnav",
@@ -40,6 +42,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
         engine = make_engine()
     app.state.engine = engine
+    if read_engine is None:
+        from service.db import make_read_engine
+
+        read_engine = make_read_engine(engine)
+    app.state.read_engine = read_engine
     app.state.data_version = DataVersion(engine, api_settings().data_version_ttl_s)
     install_error_handlers(app)
     app.include_router(meta.router)

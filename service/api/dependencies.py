@@ -16,6 +16,11 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+def get_read_engine(request: Request) -> Engine:
+    """Read-only queries go here: the replica when configured, else the primary."""
+    return request.app.state.read_engine
+
+
 def get_data_version(request: Request) -> DataVersion:
     return request.app.state.data_version
 
@@ -41,5 +46,6 @@ def get_version_tracker(request: Request) -> LastKnownVersion:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
 DataVersionDep = Annotated[DataVersion, Depends(get_data_version)]
 VersionTrackerDep = Annotated[LastKnownVersion, Depends(get_version_tracker)]

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from service import directory
 from service.api.data_version import VersionUnknown
-from service.api.dependencies import EngineDep, VersionTrackerDep
+from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
+from service.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_body, cached_json, json_body
 from service.api.response_cache import BodyCache
@@ -80,6 +81,7 @@ def _wants_geojson(request: Request) -> bool:
 def nearest(
     request: Request,
     engine: EngineDep,
+    read_engine: ReadEngineDep,
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, WGS84 degrees.", examples=[43.65107])],
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84 degrees.", examples=[-79.347015])],
     category: CategoryParam = None,
@@ -98,7 +100,7 @@ def nearest(
         lat=lat, lon=lon, limit=limit, max_distance_m=max_distance_m, categories=_categories(category),
         languages=_languages(language), age=age, accessible=accessible, has_capacity=has_capacity, open_at=when,
     )
-    with engine.connect() as connection:
+    with read_connection(read_engine, engine) as connection:
         hits = find_nearest(connection, query)
     results = [nearest_result(hit.card, hit.distance_m, hit.bearing_deg, when or now) for hit in hits]
     meta = {"origin": {"lat": round(lat, 5), "lon": round(lon, 5)}, "at": (when or now).isoformat(), "count": len(results)}
@@ -120,6 +122,7 @@ def nearest(
 def search(
     request: Request,
     engine: EngineDep,
+    read_engine: ReadEngineDep,
     q: Annotated[str | None, Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.")] = None,
     category: CategoryParam = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84).", examples=["-79.6,43.6,-79.2,43.8"])] = None,
@@ -135,7 +138,7 @@ def search(
         page=page,
         per_page=per_page,
     )
-    with engine.connect() as connection:
+    with read_connection(read_engine, engine) as connection:
         result = directory.search(connection, search_query, now=datetime.now(timezone.utc))
     if _wants_geojson(request):
         return cached_json(request, feature_collection(result["contents"], {k: v for k, v in result.items() if k != "contents"}),
@@ -153,7 +156,8 @@ def search(
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
 )
-def service_detail(request: Request, engine: EngineDep, versions: VersionTrackerDep, service_id: UUID) -> Response:
+def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineDep, versions: VersionTrackerDep,
+                   service_id: UUID) -> Response:
     try:
         version, live = versions.get()
     except VersionUnknown:
@@ -165,7 +169,7 @@ def service_detail(request: Request, engine: EngineDep, versions: VersionTracker
         if not live:
             raise Problem(503, "unavailable", "The directory database is not reachable right now and this service "
                           "is not cached; try again shortly.", headers={"Retry-After": "5"})
-        with engine.connect() as connection:
+        with read_connection(read_engine, engine, min_version=version) as connection:
             service = directory.compiled_service(connection, service_id)
         if service is None:
             raise Problem(404, "not-found", f"No service with id {service_id}.")
@@ -187,7 +191,7 @@ def _detail_cache(request: Request) -> BodyCache:
     summary="Category groups with labels (en, fr) and counts",
     responses={304: {"description": "Not Modified"}, **problem_responses(503)},
 )
-def categories(request: Request, engine: EngineDep) -> Response:
-    with engine.connect() as connection:
+def categories(request: Request, engine: EngineDep, read_engine: ReadEngineDep) -> Response:
+    with read_connection(read_engine, engine) as connection:
         groups = directory.category_counts(connection)
     return cached_json(request, {"categories": groups}, cache_control=DIRECTORY_CACHE)

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from service import tiles
 from service.api.data_version import LastKnownVersion, VersionUnknown
-from service.api.dependencies import EngineDep, VersionTrackerDep
+from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
+from service.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_json, etag_for, if_none_match
 from service.api.routes.services import CategoryParam, _categories
@@ -158,6 +159,7 @@ While the database is unreachable, tiles this server has cached are still served
 def tile(
     request: Request,
     engine: EngineDep,
+    read_engine: ReadEngineDep,
     cache: TileCacheDep,
     known_version: VersionTrackerDep,
     z: Annotated[int, Path(description="Zoom, 0 to `max_zoom` (18 by default).", examples=[14])],
@@ -175,7 +177,10 @@ def tile(
     version, live = _version(known_version, at_least=v)
     key = tiles.TileKey.of(version, z, x, y, categories)
     if live:
-        found = tiles.get_or_render(engine.connect, cache, key, etag_for=etag_for, settings=settings)
+        def connect():
+            return read_connection(read_engine, engine, min_version=version)
+
+        found = tiles.get_or_render(connect, cache, key, etag_for=etag_for, settings=settings)
     else:
         found = cache.get(key)
         if found is None:
