@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from spatial.geodesy import box_half_sizes_deg, round_up_km
+from spatial.geodesy import box_half_sizes_deg
 
 OVER_FETCH = 2
 
@@ -59,44 +59,47 @@ def _filters(query: NearestQuery) -> tuple[list[str], dict]:
     return clauses, params
 
 
-def _public_sql(where: str) -> str:
+def _ranked_sql(where: str, *, confidential: bool) -> str:
+    """The two-pass nearest statement over public sites (by their point, exact metres) or
+    confidential ones (by their coarse cell centre, whole km rounded up).
+
+    The point is written out in each place rather than taken from a CTE: only an ORDER BY
+    against a value known at scan time lets the GiST index return rows nearest first."""
+    geom = "s.coarse_geom" if confidential else "s.geom"
+    which = "s.is_private" if confidential else "NOT s.is_private"
+    point = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+    # Rounding up to whole km keeps the order, but ties must be broken the same way for
+    # everyone, so the second pass keeps every site within the rounded reach.
+    reach = "ceil(max(distance_m) / 1000.0) * 1000.0" if confidential else "max(distance_m)"
+    ranked = "ceil(d.distance_m / 1000.0) * 1000.0" if confidential else "d.distance_m"
+    bearing = "NULL::float8" if confidential else f"degrees(ST_Azimuth({point}::geography, s.geom::geography))"
     return f"""
-WITH origin AS (
-    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt,
-           ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS gpt
-),
-candidates AS (
-    SELECT ST_Distance(s.geom::geography, o.gpt) AS distance_m
-    FROM service_site s, origin o
-    WHERE NOT s.is_private AND s.geom && ST_Expand(o.pt, :dx_deg, :dy_deg) AND {where}
-    ORDER BY s.geom <-> o.pt
+WITH candidates AS (
+    SELECT ST_Distance({geom}::geography, {point}::geography) AS distance_m
+    FROM service_site s
+    WHERE {which} AND {geom} && ST_Expand({point}, :dx_deg, :dy_deg) AND {where}
+    ORDER BY {geom} <-> {point}
     LIMIT :over_fetch
 ),
 reach AS (
     SELECT CASE WHEN count(*) < :over_fetch THEN CAST(:max_distance_m AS float8)
-                ELSE least(max(distance_m), CAST(:max_distance_m AS float8)) END AS radius_m
+                ELSE least({reach}, CAST(:max_distance_m AS float8)) END AS radius_m
     FROM candidates
+),
+-- The box around the reach, so the second pass reads only the few sites inside it from
+-- the index (same over-sizing rule as spatial.geodesy.box_half_sizes_deg).
+reach_box AS (
+    SELECT radius_m, ST_Expand({point},
+               radius_m / (111320.0 * cos(radians(least(89.9, abs(:lat) + radius_m / 110574.0 * 1.01)))) * 1.01,
+               radius_m / 110574.0 * 1.01) AS box
+    FROM reach
 )
-SELECT s.card, d.distance_m, degrees(ST_Azimuth(o.gpt, s.geom::geography)) AS bearing_deg
-FROM service_site s
-CROSS JOIN origin o
-CROSS JOIN reach r
-CROSS JOIN LATERAL (SELECT ST_Distance(s.geom::geography, o.gpt) AS distance_m) d
-WHERE NOT s.is_private AND s.geom && ST_Expand(o.pt, :dx_deg, :dy_deg) AND {where}
-  AND ST_DWithin(s.geom::geography, o.gpt, r.radius_m)
-ORDER BY d.distance_m, s.id
-LIMIT :limit
-"""
-
-
-def _private_sql(where: str) -> str:
-    return f"""
-WITH origin AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS gpt)
-SELECT s.card, ST_Distance(s.coarse_geom::geography, o.gpt) AS distance_m
-FROM service_site s, origin o
-WHERE s.is_private AND s.coarse_geom IS NOT NULL AND {where}
-  AND ST_DWithin(s.coarse_geom::geography, o.gpt, :max_distance_m)
-ORDER BY distance_m, s.id
+SELECT s.card, {ranked} AS distance_m, {bearing} AS bearing_deg
+FROM reach_box r
+JOIN service_site s ON {geom} && r.box
+CROSS JOIN LATERAL (SELECT ST_Distance({geom}::geography, {point}::geography) AS distance_m) d
+WHERE {which} AND {where} AND d.distance_m <= r.radius_m
+ORDER BY 2, s.service_id, s.location_id
 LIMIT :limit
 """
 
@@ -120,11 +123,8 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     )
     hits = [
         SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
-        for row in connection.execute(text(_public_sql(where)), params)
-    ]
-    hits += [
-        SiteHit(row.card, float(round_up_km(row.distance_m)), None)
-        for row in connection.execute(text(_private_sql(where)), params)
+        for confidential in (False, True)
+        for row in connection.execute(text(_ranked_sql(where, confidential=confidential)), params)
     ]
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]
