@@ -66,6 +66,34 @@ def machine_summary() -> str:
     return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total_ram_gb:.0f} GB RAM, {platform.platform()}"
 
 
+def load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg()) + " (1/5/15 min)"
+
+
+def code_snapshot() -> dict[str, str]:
+    """{path: content hash} of the application's code and migrations: others may edit them
+    while a benchmark runs, and a run that straddles a change measures two programs."""
+    import hashlib
+
+    snapshot = {}
+    for folder in ("service", "spatial", "migrations"):
+        for path in sorted((PROJECT_DIR / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".sql", ".yaml", ".csv"):
+                snapshot[str(path.relative_to(PROJECT_DIR))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return snapshot
+
+
+def code_fingerprint(snapshot: dict[str, str] | None = None) -> str:
+    import hashlib
+
+    items = sorted((snapshot if snapshot is not None else code_snapshot()).items())
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:12]
+
+
+def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
 def git_revision() -> str:
     try:
         result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
@@ -112,6 +140,16 @@ def source_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT source, count(*) FROM service GROUP BY source")).all()
     return {source: count for source, count in rows}
+
+
+def schema_summary(engine: Engine) -> tuple[str, tuple[str, ...]]:
+    """(alembic revision, index names on service_site): two databases migrated while the
+    migrations were being edited can claim the same revision and still differ."""
+    with engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        indexes = connection.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'service_site' ORDER BY indexname")).scalars().all()
+    return revision, tuple(indexes)
 
 
 def site_count(engine: Engine) -> int:
@@ -359,6 +397,11 @@ class HttpResult:
         return self.requests / self.duration_s
 
 
+# wrk leaves answers slower than its timeout out of the latency histogram (it counts them as
+# timeouts), so the timeout is well above the server's own statement timeout (10 s).
+WRK_TIMEOUT_S = 30
+
+
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -376,14 +419,14 @@ def run_wrk(base_url: str, paths: Sequence[str], tokens: Sequence[str], *, conne
     script_path.write_text(_WRK_SCRIPT)
     paths_path = BENCH_OUT_DIR / f"paths-{label}.txt"
     paths_path.write_text("".join(f"{path} {tokens[i % len(tokens)]}\n" for i, path in enumerate(paths)))
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s",
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", f"{WRK_TIMEOUT_S}s",
                "-s", str(script_path), base_url, "--", str(paths_path)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + WRK_TIMEOUT_S + 60)
     line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     data = json.loads(line.removeprefix("WRK_JSON "))
-    if data["requests"] == 0:  # no latency was recorded: wrk's percentiles mean nothing
+    if data["max_us"] == 0:  # no latency was recorded: wrk's percentiles mean nothing
         data.update(p50_us=float("nan"), p90_us=float("nan"), p99_us=float("nan"), max_us=float("nan"))
     return HttpResult(
         requests=data["requests"], duration_s=data["duration_us"] / 1e6,

@@ -261,18 +261,37 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the HTTP API in the foreground."""
     import uvicorn
 
+    import os
+    import shutil
+
+    from service.observability.logs import configure as configure_logs
+    from service.settings import path_settings
+
     settings = api_settings()
+    worker_count = workers or settings.workers
+    if worker_count > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several processes: each writes its metrics to files that /metrics adds up.
+        metrics_dir = path_settings().home / f"metrics-{os.getpid()}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    configure_logs()
     uvicorn.run(
         "service.api.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=worker_count,
         proxy_headers=True,
-        access_log=False,  # our own middleware logs requests without personal data
+        access_log=False,  # our own middleware logs requests without personal data or query strings
+        log_config=None,  # keep our JSON logging
         log_level="info",
     )
 
+
+from service.cli_packs import register  # noqa: E402 - the packs/sync commands live beside their code
+
+register(main)
 
 if __name__ == "__main__":
     main()

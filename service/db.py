@@ -48,15 +48,18 @@ def normalise_url(url: str) -> str:
     raise ValueError("FIELDNAV_DATABASE_URL must be a postgresql:// URL")
 
 
-def make_engine(url: str | None = None, **overrides) -> Engine:
+def make_engine(url: str | None = None, *, statement_timeout_ms: int | None = None, **overrides) -> Engine:
+    """An engine for the API: every statement is capped (FIELDNAV_STATEMENT_TIMEOUT_MS)
+    so no request can hang. Jobs pass ``statement_timeout_ms=0`` (no cap)."""
     settings = database_settings()
+    timeout_ms = settings.statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
     options = dict(
         pool_size=settings.pool_size,
         max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "options": f"-c statement_timeout={timeout_ms}",
             "connect_timeout": 5,
             "application_name": "fieldnav",
         },
@@ -67,7 +70,9 @@ def make_engine(url: str | None = None, **overrides) -> Engine:
 
 @lru_cache(maxsize=1)
 def default_engine() -> Engine:
-    return make_engine()
+    """The engine of command-line jobs (imports, purge, worker): a large import may
+    rightly run for minutes, so no statement cap."""
+    return make_engine(statement_timeout_ms=0)
 
 
 def make_read_engine(primary: Engine) -> Engine:

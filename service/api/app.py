@@ -17,6 +17,7 @@ from service.api.responses import CompactJSONResponse
 from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.security import authorize
+from service.observability.middleware import RequestObservation
 from service.settings import api_settings, limit_settings
 
 
@@ -70,6 +71,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
                            expose_headers=["ETag", "Retry-After", "Location"], max_age=600)
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(QueryStringCheck)
-    app.add_middleware(SecurityHeaders)  # outermost: even a 413 carries them
+    app.add_middleware(SecurityHeaders)  # even a 413 carries them
+    app.add_middleware(RequestObservation)  # outermost: every request is counted and logged
     app.openapi = lambda: custom_openapi(app)
     return app

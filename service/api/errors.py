@@ -9,6 +9,7 @@ import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from psycopg.errors import QueryCanceled
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -76,6 +77,12 @@ async def _problem(request: Request, error: Problem) -> ProblemResponse:
 
 
 async def _database_unavailable(request: Request, error: Exception) -> ProblemResponse:
+    if isinstance(getattr(error, "orig", None), QueryCanceled):
+        log.warning("query cancelled by the statement timeout")
+        return problem_response(
+            request, 503, "query-timeout", "The query took too long and was stopped; try again, or narrow it.",
+            headers={"Retry-After": "2"},
+        )
     log.warning("database unavailable: %s", type(error).__name__)
     return problem_response(
         request, 503, "unavailable", "The directory database is not reachable right now; try again shortly.",

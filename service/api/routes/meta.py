@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
@@ -53,3 +53,16 @@ def readyz(engine: EngineDep) -> Readiness:
             responses=problem_responses(503))
 def root(data_version: DataVersionDep) -> ApiRoot:
     return ApiRoot(name="fieldnav", version=__version__, data_version=data_version.current())
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            description="Requests and latency by route template, cache hits, pool use, job runs. "
+                        "Restrict it to your monitoring network at the load balancer.",
+            responses={200: {"content": {"text/plain; version=0.0.4": {}}}})
+def metrics(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from service.observability.metrics import observe_pool, render
+
+    observe_pool(request.app.state.engine)
+    return Response(render(), media_type=CONTENT_TYPE_LATEST)
