@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -136,6 +137,7 @@ TEST_SERVER_ENV = {"FIELDNAV_AUTH_PUBLIC_READS": "true", "FIELDNAV_LIMIT_REQUEST
 class LiveServer:
     base_url: str
     process: subprocess.Popen
+    log_file: object = None
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, **{"timeout": 10, **kwargs})
@@ -144,33 +146,43 @@ class LiveServer:
 def start_server(database_url: str, *, workers: int = 1, env: dict | None = None) -> LiveServer:
     port = free_port()
     environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **TEST_SERVER_ENV, **(env or {})}
+    # Output goes to a file, not a pipe: a pipe nobody reads fills up (access logs) and
+    # the server then blocks on its next log line.
+    log_file = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=environment, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=environment, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline_s = time.monotonic() + 30
     while time.monotonic() < deadline_s:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"fieldnav serve exited with {process.returncode}:\n{output}")
+            raise RuntimeError(f"fieldnav serve exited with {process.returncode}:\n{_read_log(log_file)}")
         try:
             if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return LiveServer(base_url, process)
+                return LiveServer(base_url, process, log_file)
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("fieldnav serve did not answer /healthz within 30 s")
 
 
+def _read_log(log_file) -> str:
+    log_file.seek(0)
+    return log_file.read().decode(errors="replace")
+
+
 def stop_server(server: LiveServer) -> str:
+    """Stop the server; returns everything it wrote."""
     server.process.terminate()
     try:
-        output, _ = server.process.communicate(timeout=15)
+        server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
-        output, _ = server.process.communicate()
-    return output.decode(errors="replace") if output else ""
+        server.process.wait()
+    output = _read_log(server.log_file)
+    server.log_file.close()
+    return output
 
 
 @pytest.fixture
