@@ -12,6 +12,7 @@ DEMO_SERVICES ?= 5000
 
 run: setup
 	$(FIELDNAV) demo-data --services $(DEMO_SERVICES) --if-empty
+	$(FIELDNAV) centres load service/data/centres/ontario.json
 	$(FIELDNAV) serve
 
 test: os-deps venv

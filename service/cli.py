@@ -250,6 +250,166 @@ def token_revoke(jti: str, reason: str | None) -> None:
     click.echo(f"token {jti} {'revoked' if newly else 'was already revoked'}")
 
 
+# --- handoffs -----------------------------------------------------------------------------
+
+
+def _parse_moment(value: str | None, name: str):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T08:00-05:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@main.group()
+def centres() -> None:
+    """Navigator centres (211): who serves which area, their line, hours and webhook."""
+
+
+@centres.command("load")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def centres_load(file: Path) -> None:
+    """Load (insert or update) the centres of a JSON/YAML FILE in one transaction."""
+    from service.db import default_engine
+    from service.handoffs.centres import CentreFileError, load_centres
+    from service.settings import handoff_settings
+
+    try:
+        loaded = load_centres(default_engine(), file)
+    except CentreFileError as error:
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+        _fail(f"{file}: nothing was loaded", 2)
+    for centre_id, created in loaded:
+        click.echo(f"  {centre_id}: {'added' if created else 'updated'}")
+    default = handoff_settings().default_centre
+    click.echo(f"loaded {len(loaded)} navigator centres from {file.name}")
+    from sqlalchemy import text
+
+    with default_engine().connect() as connection:
+        if not connection.execute(text("SELECT EXISTS (SELECT 1 FROM navigator_centre WHERE id = :id)"), {"id": default}).scalar_one():
+            click.echo(f"warning: the default centre {default!r} (FIELDNAV_HANDOFF_DEFAULT_CENTRE) is not loaded; "
+                       "handoffs outside every centre's area will be refused", err=True)
+
+
+@centres.command("list")
+def centres_list() -> None:
+    """List the centres loaded."""
+    from service.db import default_engine
+    from service.handoffs.centres import list_centres
+
+    with default_engine().connect() as connection:
+        rows = list_centres(connection)
+    for row in rows:
+        click.echo(f"{row['id']}{' (default)' if row['default'] else ''}: {row['name_en']} / {row['name_fr']}, line {row['phone']}, "
+                   f"{row['area_km2']:.0f} km², webhook {'yes' if row['has_webhook'] else 'no'}, {row['open_handoffs']} open handoffs")
+    if not rows:
+        click.echo("no navigator centres loaded (fieldnav centres load FILE)")
+
+
+@main.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Remove handoff personal data FIELDNAV_HANDOFF_RETENTION_DAYS after the handoff closed
+    (anonymous statistics stay), expired idempotency keys and old delivered webhook events."""
+    from service.db import default_engine
+    from service.handoffs import purge
+    from service.settings import handoff_settings
+
+    retention_days = handoff_settings().retention_days
+    if dry_run:
+        click.echo(purge.count_due(default_engine(), retention_days).summary_line(dry_run=True))
+        return
+    click.echo(purge.purge(default_engine(), retention_days).summary_line())
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--requeue-dead", is_flag=True, help="Put dead-lettered webhook events back in the queue, then exit.")
+def worker_command(once: bool, requeue_dead: bool) -> None:
+    """Deliver webhook events to the navigator centres (signed, retried with backoff)."""
+    import logging
+    import signal
+    import threading
+
+    from service.db import default_engine
+    from service.handoffs import webhooks
+    from service.settings import handoff_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = default_engine()
+    if requeue_dead:
+        click.echo(f"re-queued {webhooks.requeue_dead(engine)} dead webhook events")
+        return
+    settings = handoff_settings()
+    if once:
+        report = webhooks.run_once(engine, settings)
+        click.echo(f"webhooks: {report.delivered} delivered, {report.retried} to retry, {report.dead} dead")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"webhook worker running (poll every {settings.worker_poll_s:g} s); Ctrl-C to stop")
+    webhooks.run_forever(engine, settings, stop)
+    click.echo("webhook worker stopped")
+
+
+@main.group()
+def handoffs() -> None:
+    """Handoff encryption keys."""
+
+
+@handoffs.command("rotate-keys")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+def handoffs_rotate_keys(batch_size: int) -> None:
+    """Re-encrypt all handoff personal data with the active (first) key. Put the new key first
+    in FIELDNAV_HANDOFF_KEYS (or the key file), run this, then remove the old key."""
+    from service.db import default_engine
+    from service.handoffs import rotation
+    from service.handoffs.crypto import KeyRingError, key_ring
+
+    try:
+        ring = key_ring()
+        report = rotation.rotate(default_engine(), ring, batch_size=batch_size)
+    except KeyRingError as error:
+        _fail(str(error))
+    click.echo(report.summary_line())
+    if len(ring.keys) > 1:
+        click.echo(f"all values are on the active key: the {len(ring.keys) - 1} older key(s) may now be removed")
+
+
+@handoffs.command("generate-key")
+def handoffs_generate_key() -> None:
+    """Print a new Fernet key (to put first in FIELDNAV_HANDOFF_KEYS for a rotation)."""
+    from service.handoffs.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@main.group()
+def audit() -> None:
+    """The audit log of handoff personal data."""
+
+
+@audit.command("export")
+@click.option("--since", help="ISO 8601 date or time (inclusive); default: the beginning.")
+@click.option("--until", help="ISO 8601 date or time (exclusive); default: now.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="File to write.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file name (.csv, else JSON lines).")
+def audit_export(since: str | None, until: str | None, out: Path, fmt: str | None) -> None:
+    """Export audit entries (who, what, when, why) as CSV or JSON lines; the export is itself audited."""
+    from service.db import default_engine
+    from service.handoffs import audit as audit_log
+
+    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "jsonl")
+    count = audit_log.export(default_engine(), out, since=_parse_moment(since, "--since"), until=_parse_moment(until, "--until"), fmt=fmt)
+    click.echo(f"exported {count} audit entries to {out} ({fmt})")
+
+
 # --- server -------------------------------------------------------------------------------
 
 

@@ -27,9 +27,12 @@ PUBLIC = Policy(roles=None)
 DIRECTORY = Policy(roles=ALL_ROLES, directory_read=True)
 ANY_USER = Policy(roles=ALL_ROLES)
 HANDOFF_CREATE = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR}))
-HANDOFF_READ = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR, Role.NAVIGATOR, Role.ADMIN}))
 NAVIGATOR = Policy(roles=frozenset({Role.NAVIGATOR}))
 ADMIN = Policy(roles=frozenset({Role.ADMIN}))
+# The requesting side follows its own handoffs (object-level rules in service/handoffs/access.py).
+HANDOFF_REFERRER = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR}))
+# Planners: anonymous, k-suppressed statistics (supervisors: their agency's; admins: all).
+PLANNER = Policy(roles=frozenset({Role.SUPERVISOR, Role.ADMIN}))
 
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/"): PUBLIC,
@@ -52,6 +55,20 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/offline/packs/{pack_id}.pmtiles"): DIRECTORY,
     ("GET", "/v1/offline/packs/{pack_id}/services.json"): DIRECTORY,
     ("GET", "/v1/sync/services"): DIRECTORY,
+    # Handoffs to 211 navigators. Admins read no cases: they run centres, audit and statistics.
+    ("POST", "/v1/handoffs"): HANDOFF_CREATE,
+    ("GET", "/v1/handoffs"): HANDOFF_REFERRER,
+    ("GET", "/v1/handoffs/{handoff_id}"): HANDOFF_REFERRER,
+    ("POST", "/v1/handoffs/{handoff_id}/transitions"): HANDOFF_REFERRER,
+    ("GET", "/v1/navigator/queue"): NAVIGATOR,
+    ("GET", "/v1/navigator/handoffs/{handoff_id}"): NAVIGATOR,
+    ("POST", "/v1/navigator/handoffs/{handoff_id}/claim"): NAVIGATOR,
+    ("POST", "/v1/navigator/handoffs/{handoff_id}/transitions"): NAVIGATOR,
+    ("POST", "/v1/navigator/handoffs/{handoff_id}/notes"): NAVIGATOR,
+    ("GET", "/v1/stats/handoffs"): PLANNER,
+    ("GET", "/v1/audit"): ADMIN,
+    ("GET", "/v1/admin/centres"): ADMIN,
+    ("GET", "/v1/admin/webhook-deliveries"): ADMIN,
 }
 
 

@@ -1,7 +1,191 @@
-"""Placeholder router: filled in by the handoff work (issue 6)."""
+"""Handoffs, referrer side: one tap to hand a person over to a 211 navigator, then follow it.
+
+Also the admin's audit log read (GET /v1/audit). Logs name handoff ids and statuses only.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy import Connection, Engine
+
+from service.api.dependencies import EngineDep
+from service.api.errors import problem_responses
+from service.api.responses import RawJSONResponse
+from service.api.security import PrincipalDep
+from service.auth.principal import Principal
+from service.handoffs import audit, commands, idempotency, queries
+from service.handoffs.model import HandoffCreate, TransitionRequest
+from service.handoffs.schemas import AuditPage, Handoff, HandoffCreated, HandoffPage, StatusChange
+from service.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
+log = logging.getLogger("fieldnav.handoffs")
+
+NO_STORE = "no-store"
+
+# Read here, enforced by idempotency.parse_key (400 when missing, not FastAPI's 422), and
+# documented as required through IDEMPOTENCY_KEY_DOC.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)]
+IDEMPOTENCY_KEY_DOC = {"parameters": [{
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "A fresh value (a UUID) per user action, sent again unchanged on every retry of it "
+                   "(IETF draft-ietf-httpapi-idempotency-key-header). Scoped to the caller; kept 24 h "
+                   "(FIELDNAV_HANDOFF_IDEMPOTENCY_TTL_H). Missing: 400.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 257, "examples": ["8e03978e-40d5-43e8-bc93-6894a57f9324"]},
+}]}
+
+IDEMPOTENT_RESPONSES = {
+    400: problem_responses(400)[400] | {"description": "Idempotency-Key missing or malformed"},
+    409: problem_responses(409)[409] | {"description": "A request with this key is still in flight (Retry-After: 1), "
+                                                       "or the change conflicts with the handoff's state"},
+    422: problem_responses(422)[422] | {"description": "Invalid body, or this key was used for another request"},
+}
+
+
+def json_response(content, status_code: int = 200, headers: dict | None = None) -> Response:
+    return RawJSONResponse(orjson.dumps(content), status_code=status_code,
+                           headers={"Cache-Control": NO_STORE, **(headers or {})})
+
+
+def idempotent_post(request: Request, engine: Engine, principal: Principal, key_header: str | None, body: dict | None,
+                    work: Callable[[Connection], tuple[int, dict, dict]], action: str) -> Response:
+    """Run ``work`` once per (caller, Idempotency-Key) and answer with its response, or the
+    stored one on a retry (``Idempotent-Replayed: true``)."""
+    key = idempotency.parse_key(key_header)
+    material = idempotency.request_material(request.method, request.url.path, body)
+
+    def stored(connection: Connection) -> idempotency.StoredResponse:
+        status, content, headers = work(connection)
+        return idempotency.StoredResponse(status, orjson.dumps(content), headers)
+
+    outcome = idempotency.run(engine, principal.key, key, material, stored)
+    content = orjson.loads(outcome.response.body)
+    handoff_id = content.get("handoff_id") or content.get("id")
+    # Ids and statuses only: never bodies, phone numbers, names or notes.
+    log.info("handoff %s %s: status %s%s", handoff_id, action, content.get("status", "-"),
+             " (replayed)" if outcome.replayed else "", extra={"handoff_id": handoff_id, "event": f"handoff.{action}"})
+    headers = {**outcome.response.headers, "Cache-Control": NO_STORE}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return RawJSONResponse(outcome.response.body, status_code=outcome.response.status, headers=headers)
+
+
+@router.post(
+    "/handoffs",
+    status_code=201,
+    response_model=HandoffCreated,
+    summary="Hand a person over to a 211 navigator (one tap)",
+    description=(
+        "Creates a handoff routed to the navigator centre serving the location (else the default centre) and "
+        "answers with the navigator line (tel: URI) and the expected callback window. Requires an "
+        "`Idempotency-Key`: retries with the same key and body replay the first response, so a phone retrying "
+        "a queued tap creates one handoff. Without `contact` consent no phone number, name or contact details "
+        "are kept (the handoff is anonymous); the exact location is kept only with `location` consent when "
+        "`navigator_must_attend`. Imminent danger is 911: the answer says so."
+    ),
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}, **IDEMPOTENT_RESPONSES,
+               **problem_responses(401, 403, 429, 503)},
+)
+def create_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, body: HandoffCreate,
+                   idempotency_key: IdempotencyKey = None) -> Response:
+    def work(connection: Connection):
+        created = commands.create(connection, principal, body)
+        return 201, created, {"Location": created["links"]["self"]}
+
+    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work, "created")
+
+
+def _aware(moment: datetime | None, name: str) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise Problem(422, "validation-error", f"{name} needs a UTC offset, e.g. 2026-11-26T09:00:00-05:00.",
+                      title="Invalid request", errors=[{"field": f"query.{name}", "message": "no UTC offset"}])
+    return moment
+
+
+@router.get(
+    "/handoffs",
+    response_model=HandoffPage,
+    summary="My handoffs (field worker) or my agency's (supervisor), changed since a time",
+    description=(
+        "Status and history of the caller's own handoffs (a supervisor: their agency's), oldest change first. "
+        "No personal data of the person and never navigator notes. Page with `cursor`; on the last page "
+        "`sync_from` is the `updated_after` to use next time."
+    ),
+    responses=problem_responses(401, 403, 422, 429),
+)
+def list_handoffs(
+    engine: EngineDep,
+    principal: PrincipalDep,
+    updated_after: Annotated[datetime | None, Query(description="ISO 8601 with offset: only handoffs changed after it.")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    query = queries.ReferrerListQuery(_aware(updated_after, "updated_after"), cursor, limit)
+    with engine.begin() as connection:
+        return json_response(queries.referrer_list(connection, principal, query))
+
+
+@router.get(
+    "/handoffs/{handoff_id}",
+    response_model=Handoff,
+    summary="One of my handoffs: status and history",
+    description="The referrer view: no personal data of the person, never navigator notes. 404 for a handoff "
+                "the caller may not see (whether or not it exists).",
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+def get_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: UUID) -> Response:
+    with engine.begin() as connection:
+        return json_response(queries.referrer_detail(connection, principal, handoff_id))
+
+
+@router.post(
+    "/handoffs/{handoff_id}/transitions",
+    response_model=StatusChange,
+    summary="Cancel a handoff, or mark it entered in error (requesting agency)",
+    description="The requesting side may move a handoff to `cancelled` (reason required) while it is open, or "
+                "to `entered-in-error` at any time. Other changes are the navigator's (403); changes the state "
+                "machine does not have get 409. Requires an `Idempotency-Key`.",
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+    responses={**IDEMPOTENT_RESPONSES, **problem_responses(401, 403, 404, 429)},
+)
+def referrer_transition(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: UUID,
+                        body: TransitionRequest, idempotency_key: IdempotencyKey = None) -> Response:
+    def work(connection: Connection):
+        return 200, commands.transition(connection, principal, handoff_id, body), {}
+
+    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work, "transition")
+
+
+@router.get(
+    "/audit",
+    response_model=AuditPage,
+    tags=["audit"],
+    summary="The audit log of handoff personal data (admin)",
+    description="Every read and change of handoff personal data: who, what (fields), when, why. Append-only. "
+                "Page with `after_id`. `fieldnav audit export` writes the same as CSV or JSON lines.",
+    responses=problem_responses(401, 403, 422, 429),
+)
+def audit_log(
+    engine: EngineDep,
+    since: Annotated[datetime | None, Query(description="ISO 8601 with offset (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601 with offset (exclusive).")] = None,
+    handoff_id: Annotated[UUID | None, Query()] = None,
+    after_id: Annotated[int, Query(ge=0, description="From `next_after_id` of the previous page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Response:
+    with engine.connect() as connection:
+        entries = audit.read_entries(connection, since=_aware(since, "since"), until=_aware(until, "until"),
+                                     handoff_id=handoff_id, after_id=after_id, limit=limit + 1)
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return json_response({"entries": entries, "next_after_id": entries[-1]["id"] if more else None})

@@ -1,7 +1,66 @@
-"""Placeholder router: filled in by the handoff work (issue 6)."""
+"""Anonymous handoff statistics for planners (supervisors: their agency's; admins: all)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Response
+
+from service.api.dependencies import EngineDep
+from service.api.errors import problem_responses
+from service.api.routes.handoffs import json_response
+from service.api.security import PrincipalDep
+from service.auth.principal import Role
+from service.categories import category_codes
+from service.handoffs.schemas import HandoffStats
+from service.handoffs.stats import StatsQuery, handoff_counts
+from service.problems import Problem
+from service.settings import handoff_settings
 
 router = APIRouter(prefix="/v1", tags=["stats"])
+
+MAX_RANGE = timedelta(days=2 * 366)
+
+
+@router.get(
+    "/stats/handoffs",
+    response_model=HandoffStats,
+    summary="Handoff counts by need, week and H3 cell, k-anonymous",
+    description=(
+        "Counts of handoffs by need group, week (Monday, local time) and H3 cell (`resolution` 4-7). Groups with "
+        "fewer than k handoffs (FIELDNAV_HANDOFF_STATS_MIN_COUNT, default 10) are suppressed; only how many were "
+        "suppressed is said. Supervisors see their own agency's referrals; admins see all (or one `agency`). "
+        "Default range: the last 12 weeks."
+    ),
+    responses=problem_responses(401, 403, 422, 429),
+)
+def handoff_stats(
+    engine: EngineDep,
+    principal: PrincipalDep,
+    since: Annotated[date | None, Query(description="First day (its week is included). Default: 12 weeks ago.")] = None,
+    until: Annotated[date | None, Query(description="Last day (inclusive). Default: today.")] = None,
+    resolution: Annotated[int, Query(ge=4, le=7, description="H3 resolution of the cells (7: ~5 km², 5: ~250 km²).")] = 7,
+    need: Annotated[list[str] | None, Query(description="Only these need groups (repeat or comma-separate).")] = None,
+    agency: Annotated[str | None, Query(max_length=100, description="Admins: only this requesting agency.")] = None,
+) -> Response:
+    settings = handoff_settings()
+    today = datetime.now(ZoneInfo(settings.stats_timezone)).date()
+    until = until or today
+    since = since or until - timedelta(weeks=12)
+    if since > until or until - since > MAX_RANGE:
+        raise Problem(422, "validation-error", "since must be on or before until, at most two years apart.",
+                      title="Invalid request", errors=[{"field": "query.since", "message": "bad range"}])
+    needs = tuple(dict.fromkeys(c.strip() for v in need or [] for c in v.split(",") if c.strip()))
+    unknown = [c for c in needs if c not in category_codes()]
+    if unknown:
+        raise Problem(422, "unknown-category", f"Unknown need group {', '.join(unknown)}.", title="Unknown category",
+                      errors=[{"field": "query.need", "message": f"unknown: {c}"} for c in unknown])
+    if principal.role is Role.SUPERVISOR:
+        if agency is not None and agency != principal.agency:
+            raise Problem(403, "forbidden", "Supervisors see their own agency's statistics only.")
+        agency = principal.agency
+    query = StatsQuery(since=since, until=until, resolution=resolution, agency=agency, needs=needs)
+    with engine.connect() as connection:
+        return json_response(handoff_counts(connection, query, settings.stats_min_count))

@@ -1,0 +1,185 @@
+"""What a handoff is: statuses, urgencies, and the request bodies the API accepts.
+
+A handoff follows FHIR's ServiceRequest + Task as the Gravity Project's SDOH referral
+pattern uses them: *what* is needed (``needs``: category groups and a short note), *for whom*
+(the person, possibly anonymous, with a language), *requested by* (worker and agency),
+*owned by* a navigator centre (and, once claimed, a navigator), and a Task-like ``status``
+with its history.
+
+Personal fields (callback phone, name, note, contact details, exact location) are validated
+here and encrypted before they reach the database; they never appear in logs or in error
+messages (validators never echo input).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from service.categories import category_codes
+from service.handoffs.contact import InvalidPhone, normalise_phone
+from service.settings import handoff_settings
+
+
+class Status(StrEnum):
+    """FHIR Task statuses fieldnav uses (``draft``, ``received`` and ``ready`` are not needed)."""
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IN_PROGRESS = "in-progress"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+FINAL_STATUSES = frozenset({Status.REJECTED, Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.ENTERED_IN_ERROR})
+OPEN_STATUSES = tuple(s for s in Status if s not in FINAL_STATUSES)
+
+
+class Urgency(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+
+
+class ConsentScope(StrEnum):
+    CONTACT = "contact"  # keep the callback phone, name and contact details; call back
+    LOCATION = "location"  # keep the exact location (only when a navigator must go there)
+
+
+class ContactMethod(StrEnum):
+    PHONE = "phone"
+    DO_NOT_CONTACT = "do_not_contact"
+    NONE = "none"  # anonymous: nothing kept to reach the person
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Strict(BaseModel):
+    # A typo in a consent or contact field must not be silently dropped.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Needs(_Strict):
+    groups: list[str] = Field(min_length=1, max_length=10, description="Category group codes (GET /v1/categories).",
+                              examples=[["shelter", "mental_health"]])
+    note: str | None = Field(default=None, max_length=500,
+                             description="A short note for the navigator. Personal data: encrypted at rest, "
+                                         "shown to the navigator only, purged after the handoff closes.")
+
+    @field_validator("groups")
+    @classmethod
+    def _known_groups(cls, groups: list[str]) -> list[str]:
+        codes = [g.strip() for g in groups]
+        unknown = sorted({c for c in codes if c not in category_codes()})
+        if unknown:
+            raise ValueError(f"unknown category group(s) {', '.join(unknown)}; use codes from GET /v1/categories")
+        return list(dict.fromkeys(codes))
+
+    @field_validator("note")
+    @classmethod
+    def _blank_is_none(cls, note: str | None) -> str | None:
+        return note or None
+
+
+class Consent(_Strict):
+    """What the person agreed to, as the worker recorded it (FHIR Consent, reduced)."""
+
+    type: Literal["verbal", "written", "electronic"]
+    scope: list[ConsentScope] = Field(min_length=1, description="`contact`: keep a way to call back; "
+                                                                 "`location`: keep the exact location.")
+    script_version: str = Field(min_length=1, max_length=40, description="Version of the consent script read out.",
+                                examples=["on-211-2026.1"])
+    recorded_by: str | None = Field(default=None, max_length=200,
+                                    description="Who recorded it (a worker id); default: the caller.")
+    recorded_at: AwareDatetime | None = Field(default=None, description="When; default: when the server receives it.")
+
+    @field_validator("scope")
+    @classmethod
+    def _dedupe(cls, scope: list[ConsentScope]) -> list[ConsentScope]:
+        return list(dict.fromkeys(scope))
+
+
+class SafeTime(_Strict):
+    days: list[Weekday] = Field(min_length=1, max_length=7)
+    start: time = Field(description="Local time (the centre's time zone), HH:MM.")
+    end: time
+
+
+class Contact(_Strict):
+    phone: str | None = Field(default=None, max_length=40,
+                              description="Callback number; normalised to E.164. Kept only with `contact` consent.")
+    name: str | None = Field(default=None, max_length=100, description="What to call the person. Kept only with consent.")
+    safe_times: list[SafeTime] = Field(default_factory=list, max_length=14, description="When it is safe to call.")
+    voicemail_ok: bool = False
+    do_not_contact: bool = Field(default=False, description="The person must not be contacted; say how instead.")
+    alternative: str | None = Field(default=None, max_length=300,
+                                    description="With `do_not_contact`: how the navigator may follow up instead.")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, phone: str | None) -> str | None:
+        if not phone:
+            return None
+        try:
+            return normalise_phone(phone, handoff_settings().phone_region)
+        except InvalidPhone as error:
+            raise ValueError(str(error)) from None  # the message never contains the number
+
+    @model_validator(mode="after")
+    def _one_way_to_follow_up(self) -> "Contact":
+        if self.do_not_contact and self.phone:
+            raise ValueError("do_not_contact and a callback phone contradict each other; send one of them")
+        if self.do_not_contact and not self.alternative:
+            raise ValueError("do_not_contact needs an alternative (how the navigator may follow up)")
+        return self
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    navigator_must_attend: bool = Field(default=False, description="A navigator must go there in person. The exact "
+                                                                   "point is kept only then, and only with `location` consent.")
+
+
+class HandoffCreate(_Strict):
+    needs: Needs
+    urgency: Urgency = Urgency.ROUTINE
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$", description="ISO 639 code of the preferred language.")
+    interpreter_needed: bool = False
+    consent: Consent | None = Field(default=None, description="Without consent the handoff is anonymous: no phone, "
+                                                              "name, contact details or exact location are kept.")
+    contact: Contact | None = None
+    location: Location | None = Field(default=None, description="Kept as a coarse H3 cell (resolution 7, ~5 km²) by default.")
+    suggested_services: list[UUID] = Field(default_factory=list, max_length=10,
+                                           description="Directory service ids the worker suggests.")
+
+    def has_scope(self, scope: ConsentScope) -> bool:
+        return self.consent is not None and scope in self.consent.scope
+
+
+class TransitionRequest(_Strict):
+    status: Status
+    reason: str | None = Field(default=None, max_length=500,
+                               description="Required for rejected, on-hold, failed and cancelled. Encrypted at rest.")
+
+    @field_validator("reason")
+    @classmethod
+    def _blank_is_none(cls, reason: str | None) -> str | None:
+        return reason or None
+
+
+class ClaimRequest(_Strict):
+    take_over: bool = Field(default=False, description="Take the handoff over from another navigator of the centre.")
+
+
+class NoteRequest(_Strict):
+    text: str = Field(min_length=1, max_length=2000, description="Seen by the centre's navigators only. Encrypted at rest.")
