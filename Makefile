@@ -8,20 +8,43 @@ STAMP     := $(VENV)/.installed-stamp
 PYTHON    ?= python3
 DEMO_SERVICES ?= 5000
 
-.PHONY: run test setup os-deps venv db spec clean-db
+# The field client (web/, served at /app/): npm packages and the vite build into web/dist.
+WEB_LOCK    := web/node_modules/.package-lock.json
+WEB_BUILD   := web/dist/index.html
+WEB_SOURCES := web/index.html web/vite.config.js $(wildcard web/src/*) $(wildcard web/public/*.*) $(wildcard web/public/icons/*)
+DEMO_TOKEN_TTL ?= 12h
 
-run: setup
+.PHONY: run test setup os-deps os-deps-test venv db spec clean-db web
+
+run: setup web
 	$(FIELDNAV) demo-data --services $(DEMO_SERVICES) --if-empty
 	$(FIELDNAV) centres load service/data/centres/ontario.json
+	-@$(FIELDNAV) token create --agency demo --role field_worker --subject demo-worker --ttl $(DEMO_TOKEN_TTL) 2>/dev/null \
+		| $(PY) -m service.api.routes.app_static
 	$(FIELDNAV) serve
 
-test: os-deps venv
+# Browser tests drive Debian's Chromium (tests/test_browser.py): os-deps-test installs it.
+test: os-deps-test venv web
 	$(PY) -m pytest
 
 setup: os-deps venv db
 
 os-deps:
 	@bash scripts/ensure-os-deps.sh
+
+os-deps-test:
+	@bash scripts/ensure-os-deps.sh chromium
+
+# npm ci when the lock file changed, the build when any source did.
+web: $(WEB_BUILD)
+
+$(WEB_LOCK): web/package.json $(wildcard web/package-lock.json)
+	cd web && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@touch $@
+
+$(WEB_BUILD): $(WEB_LOCK) $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $@
 
 venv: $(STAMP)
 

@@ -4,7 +4,8 @@
 #   scripts/ensure-os-deps.sh [extra-apt-package ...]
 #
 # Needs: python3 >= 3.11 with the venv module (ensurepip), PostgreSQL server binaries >= 15
-# (initdb) and the PostGIS 3 extension files for that PostgreSQL; extra arguments are apt
+# (initdb) and the PostGIS 3 extension files for that PostgreSQL, Node.js 20.19+/22.12+ with
+# npm (to build the field client in web/); extra arguments are apt
 # package names checked with dpkg -s (e.g. chromium chromium-driver).
 # All present: prints "os deps: ok" and exits 0 (fast: no apt, no network).
 # Missing, root with apt-get: apt-get update + install, then checks again.
@@ -117,6 +118,41 @@ check_postgres() {
   fi
 }
 
+# 0 when Node.js version $1 (e.g. v20.20.2) is new enough for vite 7 (^20.19 or >= 22.12),
+# which builds the field client in web/.
+node_version_ok() {
+  local major minor
+  IFS=. read -r major minor _ <<<"${1#v}"
+  ((major == 20 && minor >= 19)) || ((major == 22 && minor >= 12)) || ((major > 22))
+}
+
+check_node() {
+  local candidate
+  if command -v node >/dev/null 2>&1; then
+    if ! node_version_ok "$(node --version)"; then
+      problems+=("Node.js $(node --version) is too old for the field client build: install Node.js 20.19+ or 22.12+ (e.g. from NodeSource)")
+      unfixable=1
+    elif ! command -v npm >/dev/null 2>&1; then
+      problems+=("npm not found (the field client in web/ is built with npm)")
+      add_pkg npm
+    fi
+    return
+  fi
+  candidate=""
+  if command -v apt-cache >/dev/null 2>&1; then
+    candidate="$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: *\([0-9][0-9.]*\).*/\1/p')"
+  fi
+  problems+=("Node.js not found (the field client in web/ is built with npm)")
+  if [[ -n "$candidate" ]] && node_version_ok "$candidate"; then
+    add_pkg nodejs
+    # NodeSource's nodejs carries npm; Debian's does not.
+    apt-cache policy nodejs 2>/dev/null | grep -q nodesource || add_pkg npm
+  else
+    problems+=("this system's nodejs package (${candidate:-none}) is too old: install Node.js 20.19+ or 22.12+ (e.g. from NodeSource)")
+    unfixable=1
+  fi
+}
+
 check_extra_packages() {
   local pkg
   for pkg in "$@"; do
@@ -144,6 +180,7 @@ report_problems() {
 main() {
   check_python
   check_postgres
+  check_node
   check_extra_packages "$@"
 
   if ((${#problems[@]} == 0)); then

@@ -52,6 +52,10 @@ Files (under ``PackSettings.dir``, default ``FIELDNAV_HOME/packs``)
       once HTTP decoding is done); it is stored gzipped so it is served compressed with a
       strong ETag and byte ranges that stay valid.
 
+    - ``<id>.basemap.pmtiles`` and ``<id>.basemap.json``: the basemap's tiles of the area and
+      their description, when a basemap is configured (service/basemap.py explains why a
+      separate archive); the manifest then has ``basemap`` and ``urls.basemap``.
+
     Pack ids are random (uuid4), never derived from the request: a pack's files never
     change for an id, so they are served ``immutable``; a rebuild gets a new id.
 
@@ -73,7 +77,7 @@ import logging
 import math
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -85,6 +89,7 @@ from pmtiles.writer import Writer, optimize_directories
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection, Engine, text
 
+from service import basemap as basemap_parts
 from service.categories import category_codes
 from service.db import read_data_version
 from service.problems import Problem
@@ -206,10 +211,15 @@ class PackPlan:
     max_zoom: int
     categories: tuple[str, ...]
     tile_count: int
+    # The configured basemap (service/basemap.py), whose tiles of the area go in the pack too.
+    basemap: basemap_parts.Basemap | None = field(default=None, compare=False, repr=False)
 
     def canonical(self) -> dict:
-        return {"bbox": list(self.bbox), "categories": list(self.categories), "format": PACK_FORMAT,
-                "max_zoom": self.max_zoom, "min_zoom": self.min_zoom}
+        canonical = {"bbox": list(self.bbox), "categories": list(self.categories), "format": PACK_FORMAT,
+                     "max_zoom": self.max_zoom, "min_zoom": self.min_zoom}
+        if self.basemap is not None:  # a new basemap archive never reuses a pack built without it
+            canonical["basemap"] = self.basemap.version
+        return canonical
 
     @property
     def request_key(self) -> str:
@@ -254,7 +264,7 @@ def plan_pack(request: PackRequest, settings: PackSettings) -> PackPlan:
         advice, extra = _shrink_advice(bbox, request.min_zoom, request.max_zoom, settings.max_tiles)
         raise _too_large(f"This pack would hold {count} tiles, more than the {settings.max_tiles} allowed: {advice}.",
                          tile_count=count, max_tiles=settings.max_tiles, **extra)
-    return PackPlan(bbox, request.min_zoom, request.max_zoom, codes, count)
+    return PackPlan(bbox, request.min_zoom, request.max_zoom, codes, count, basemap_parts.basemap_for_packs())
 
 
 # --- files --------------------------------------------------------------------------------------
@@ -470,9 +480,17 @@ def _build_files(reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data_ve
         archive_bytes = archive.stat().st_size
         if archive_bytes + snapshot.stat().st_size > settings.max_bytes:
             raise _bytes_too_large(plan, settings, None)
+        if plan.basemap is not None:
+            left = settings.max_bytes - archive_bytes - snapshot.stat().st_size
+            try:
+                basemap_parts.write_pack_part(plan.basemap, directory, pack_id, plan.bbox, plan.min_zoom, plan.max_zoom,
+                                              max_bytes=left)
+            except basemap_parts.PartTooLarge:
+                raise _bytes_too_large(plan, settings, None) from None
         return _Built(tiles, archive_bytes, _sha256_file(archive), count, snapshot_bytes, snapshot_sha)
     except BaseException:
         _unlink(archive, snapshot)
+        basemap_parts.remove_part(directory, pack_id)
         raise
 
 
@@ -483,10 +501,11 @@ _COLUMNS = ("id, request_key, data_version, request, tile_count, archive_bytes, 
             "snapshot_bytes, snapshot_sha256, created_at, last_used_at")
 
 
-def manifest(row) -> dict:
+def manifest(row, directory: Path | None = None) -> dict:
     pack_id = str(row.id)
     request = row.request
-    return {
+    basemap = basemap_parts.read_part_info(directory, pack_id) if directory is not None else None
+    result = {
         "id": pack_id,
         "data_version": row.data_version,
         "bbox": request["bbox"],
@@ -503,7 +522,12 @@ def manifest(row) -> dict:
             "manifest": f"/v1/offline/packs/{pack_id}",
         },
         "created_at": row.created_at.isoformat(),
+        # The basemap tiles of the area (service/basemap.py), when the server has a basemap.
+        "basemap": basemap,
     }
+    if basemap is not None:
+        result["urls"]["basemap"] = f"/v1/offline/packs/{pack_id}/basemap.pmtiles"
+    return result
 
 
 def _lock_key(request_key: str) -> int:
@@ -523,6 +547,7 @@ def _reuse(guard: Connection, plan: PackPlan, data_version: int, directory: Path
     # Its files are gone (removed by hand, or a lost disk): forget it and build again.
     guard.execute(text("DELETE FROM offline_pack WHERE id = :id"), {"id": row.id})
     _unlink(archive_path(directory, row.id), snapshot_path(directory, row.id))
+    basemap_parts.remove_part(directory, row.id)
     return None
 
 
@@ -540,7 +565,7 @@ def build_or_reuse(engine: Engine, request: PackRequest, *, settings: PackSettin
             data_version = read_data_version(reader)
             existing = _reuse(guard, plan, data_version, directory, now)
             if existing is not None:
-                return manifest(existing), False
+                return manifest(existing, directory), False
             pack_id = uuid.uuid4()
             built = _build_files(reader, plan, pack_id, data_version, directory, settings, now)
         try:
@@ -555,8 +580,9 @@ def build_or_reuse(engine: Engine, request: PackRequest, *, settings: PackSettin
             ).one()
         except BaseException:
             _unlink(archive_path(directory, pack_id), snapshot_path(directory, pack_id))
+            basemap_parts.remove_part(directory, pack_id)
             raise
-    result = manifest(row)
+    result = manifest(row, directory)
     try:
         with engine.begin() as connection:
             collect_garbage(connection, directory, now, settings.keep_days)
@@ -602,7 +628,7 @@ def pack_manifest(engine: Engine, pack_id: uuid.UUID, *, directory: Path) -> dic
     if row is None or not archive_path(directory, row.id).is_file():
         raise Problem(404, "not-found", f"No offline pack {pack_id}: it never existed or was removed after a "
                       "long time unused. Ask for a new one with POST /v1/offline/packs.")
-    return manifest(row)
+    return manifest(row, directory)
 
 
 # --- garbage collection -------------------------------------------------------------------------
@@ -630,6 +656,7 @@ def collect_garbage(connection: Connection, pack_dir: Path, now: datetime, keep_
             if path.exists():
                 _unlink(path)
                 files += 1
+        files += basemap_parts.remove_part(pack_dir, pack_id)
     if pack_dir.is_dir():
         known = {str(i) for i in connection.execute(text("SELECT id FROM offline_pack")).scalars()}
         old = (now - ORPHAN_GRACE).timestamp()
@@ -639,7 +666,7 @@ def collect_garbage(connection: Connection, pack_dir: Path, now: datetime, keep_
             name = path.name
             is_temp = TEMP_MARK in name
             pack_id = name.split(".", 1)[0]
-            ours = is_temp or name.endswith(ARCHIVE_SUFFIX) or name.endswith(SNAPSHOT_SUFFIX)
+            ours = is_temp or name.endswith((ARCHIVE_SUFFIX, SNAPSHOT_SUFFIX, basemap_parts.INFO_SUFFIX))
             if not ours or (not is_temp and pack_id in known):
                 continue
             try:

@@ -16,6 +16,7 @@ from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
 from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
+from service.api.routes import app_static, basemap
 from service.api.security import authorize
 from service.observability.middleware import RequestObservation
 from service.settings import api_settings, limit_settings
@@ -59,6 +60,8 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(handoffs.router)
     app.include_router(navigator.router)
     app.include_router(stats.router)
+    app.include_router(basemap.router)
+    app.include_router(app_static.router)  # the field client (web/) at /app/
     # Phones on a weak signal: compress anything worth compressing.
     # Not the pack archives: their tiles are gzipped already, and Range needs the raw bytes.
     app.add_middleware(GZipMiddleware, minimum_size=1024,

@@ -69,6 +69,14 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/admin/centres"): ADMIN,
     ("GET", "/v1/admin/webhook-deliveries"): ADMIN,
+    # The optional basemap (service/basemap.py) is read like the directory's own tiles.
+    ("GET", "/v1/basemap.json"): DIRECTORY,
+    ("GET", "/v1/basemap/{z}/{x}/{y}"): DIRECTORY,
+    ("GET", "/v1/offline/packs/{pack_id}/basemap.pmtiles"): DIRECTORY,
+    # The field client's files (web/, service/api/routes/app_static.py): the app asks for a token itself.
+    ("GET", "/app"): PUBLIC,
+    ("GET", "/app/"): PUBLIC,
+    ("GET", "/app/{path:path}"): PUBLIC,
 }
 
 

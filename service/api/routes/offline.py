@@ -36,6 +36,20 @@ class PackUrls(BaseModel):
     archive: str = Field(examples=["/v1/offline/packs/6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b.pmtiles"])
     services: str = Field(examples=["/v1/offline/packs/6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b/services.json"])
     manifest: str = Field(examples=["/v1/offline/packs/6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])
+    basemap: str | None = Field(
+        default=None, description="The area's basemap tiles (PMTiles v3); only when the server has a basemap.",
+        examples=["/v1/offline/packs/6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b/basemap.pmtiles"])
+
+
+class PackBasemapInfo(BaseModel):
+    tile_count: int = Field(description="Basemap tiles in the part archive.")
+    bytes: int = Field(description="Size of the basemap part archive.")
+    sha256: str = Field(description="SHA-256 of the basemap part archive, hex (also its ETag).")
+    format: str = Field(description="TileJSON format of the tiles: pbf, png, jpg, webp or avif.", examples=["pbf"])
+    type: str = Field(description="MapLibre source type: vector or raster.", examples=["vector"])
+    min_zoom: int
+    max_zoom: int = Field(description="Top zoom of the part; may be below the pack's (MapLibre overzooms).")
+    layers: list[str] = Field(description="Vector layer ids (empty for rasters).")
 
 
 class PackManifest(BaseModel):
@@ -49,6 +63,8 @@ class PackManifest(BaseModel):
     bytes: int = Field(description="Size of the PMTiles archive.")
     sha256: str = Field(description="SHA-256 of the PMTiles archive, hex (also its ETag).")
     services: PackFileInfo
+    basemap: PackBasemapInfo | None = Field(
+        default=None, description="The area's basemap part (service/basemap.py); null when no basemap is configured.")
     urls: PackUrls
     created_at: str
 

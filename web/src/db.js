@@ -1,0 +1,70 @@
+// The phone's own storage (IndexedDB): what the app needs without a network.
+//
+//   meta      key -> value: the token, the sync cursor, the categories, the last origin
+//   sites     one service site of the saved area (a /v1/services/nearest result without the
+//             distance, plus week_intervals), key "service_id:location_id", index service_id
+//   packs     the saved offline area: manifest + PMTiles archive (Blob) + basemap (Blob|null)
+//   outbox    handoffs tapped but not yet accepted by the server, key = their Idempotency-Key
+//   handoffs  handoffs the server accepted, as last seen (status, centre, callback window)
+
+const NAME = 'fieldnav';
+const VERSION = 1;
+
+let opening = null;
+
+export function openDb() {
+  if (!opening) {
+    opening = new Promise((resolve, reject) => {
+      const request = indexedDB.open(NAME, VERSION);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        db.createObjectStore('meta');
+        const sites = db.createObjectStore('sites', { keyPath: 'key' });
+        sites.createIndex('service_id', 'service_id');
+        db.createObjectStore('packs', { keyPath: 'id' });
+        db.createObjectStore('outbox', { keyPath: 'key' });
+        db.createObjectStore('handoffs', { keyPath: 'id' });
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+      request.onblocked = () => reject(new Error('storage is blocked by another tab of the app'));
+    });
+  }
+  return opening;
+}
+
+export function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function finished(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error || new Error('transaction aborted'));
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+// Run `work(stores)` in one transaction; resolves with work's result once committed.
+// `work` may await requests of this transaction only (never a fetch or a timer).
+export async function transaction(names, mode, work) {
+  const db = await openDb();
+  const tx = db.transaction(names, mode);
+  const stores = Object.fromEntries(names.map((name) => [name, tx.objectStore(name)]));
+  const result = await work(stores, tx);
+  await finished(tx);
+  return result;
+}
+
+export const get = (store, key) => transaction([store], 'readonly', (s) => done(s[store].get(key)));
+export const all = (store) => transaction([store], 'readonly', (s) => done(s[store].getAll()));
+export const count = (store) => transaction([store], 'readonly', (s) => done(s[store].count()));
+export const put = (store, value, key) =>
+  transaction([store], 'readwrite', (s) => done(key === undefined ? s[store].put(value) : s[store].put(value, key)));
+export const del = (store, key) => transaction([store], 'readwrite', (s) => done(s[store].delete(key)));
+
+export const getMeta = (key) => get('meta', key);
+export const setMeta = (key, value) => put('meta', value, key);

@@ -1,0 +1,94 @@
+// One service site in full: hours, capacity, eligibility, languages, phones, directions.
+import { ApiError, NetworkError, api } from './api.js';
+import { directionsUrl, haversineM } from './geo.js';
+import { hoursAt, hoursLabel } from './hours.js';
+import { categoryLabel, formatDateTime, formatDistance, lang, t } from './i18n.js';
+import { capacityText, primaryPhone } from './nearest.js';
+import { localSite } from './offline.js';
+import { state, emit } from './state.js';
+import { $, h, replace } from './ui.js';
+
+const sameSite = (a, b) => a.service_id === b.service_id && a.location_id === b.location_id;
+
+// A tapped map point carries only ids and a position: find the site's full summary.
+export async function findSite(ref) {
+  const shown = state.results.find((site) => sameSite(site, ref));
+  if (shown) return shown;
+  const local = await localSite(ref.service_id, ref.location_id);
+  if (local) return { ...local, hours: hoursAt(local.week_intervals, local.timezone || 'America/Toronto') };
+  if (!state.online) return null;
+  try {
+    // The nearest services at the point itself hold the one tapped.
+    const params = new URLSearchParams({ lat: ref.lat.toFixed(5), lon: ref.lon.toFixed(5), limit: '50', max_distance_m: '200' });
+    const { results } = await api(`/v1/services/nearest?${params}`);
+    return results.find((site) => sameSite(site, ref)) || null;
+  } catch (error) {
+    if (error instanceof NetworkError || error instanceof ApiError) return null;
+    throw error;
+  }
+}
+
+function section(title, ...content) {
+  const body = content.flat().filter(Boolean);
+  if (!body.length) return null;
+  return h('section', { class: 'detail-section' }, h('h3', { text: title }), ...body);
+}
+
+function ages(eligibility) {
+  const min = eligibility?.minimum_age, max = eligibility?.maximum_age;
+  if (min != null && max != null) return t('detail.ages', { min, max });
+  if (min != null) return t('detail.agesFrom', { min });
+  if (max != null) return t('detail.agesTo', { max });
+  return null;
+}
+
+function addressLines(address) {
+  if (!address) return [];
+  return [address.address_1, address.address_2, [address.city, address.state_province, address.postal_code].filter(Boolean).join(', ')].filter(Boolean);
+}
+
+export function showSite(site) {
+  const view = $('#detail');
+  if (!site) {
+    replace($('#detail-body'), h('p', { class: 'empty', text: t('detail.notFound') }));
+    view.hidden = false;
+    return;
+  }
+  const distance = site.distance_m ?? (state.origin && site.lat != null ? haversineM(state.origin.lat, state.origin.lon, site.lat, site.lon) : null);
+  const phone = primaryPhone(site);
+  const capacity = capacityText(site.capacity);
+  const groups = (site.category_groups || []).map((code) => state.categories.find((c) => c.code === code) || { code, label_en: code, label_fr: code });
+  replace($('#detail-body'),
+    h('h2', { id: 'detail-name', text: site.name }),
+    h('p', { class: 'detail-org', text: [...new Set([site.organization_name, site.location_name].filter(Boolean))].join(' · ') }),
+    h('p', { class: 'detail-tags' }, groups.map((g) => h('span', { class: 'tag', text: categoryLabel(g) }))),
+    h('p', { class: 'result-meta' },
+      distance != null && h('span', { class: 'distance', text: formatDistance(distance) }),
+      h('span', { class: `badge hours-${site.hours?.state || 'unknown'}`, text: hoursLabel(site.hours) }),
+      capacity && h('span', { class: 'badge capacity', text: capacity }),
+      site.access && site.access !== 'unknown' && h('span', { class: 'badge', text: t(`access.${site.access}`) }),
+    ),
+    h('div', { class: 'detail-actions' },
+      phone && h('a', { class: 'btn btn-call btn-large', href: phone.tel, text: `${t('result.call')} ${phone.number || ''}` }),
+      !site.confidential && site.lat != null && h('a', { class: 'btn btn-large', href: directionsUrl(state.origin, site), target: '_blank', rel: 'noopener', text: t('result.directions') }),
+      h('button', { class: 'btn btn-primary btn-large', type: 'button', onclick: () => emit('handoff-for', site), text: t('detail.handoff') }),
+    ),
+    section(t('detail.hours'), site.hours?.today?.length ? h('p', { text: t('detail.today', { hours: site.hours.today.join(', ') }) }) : h('p', { text: hoursLabel(site.hours) })),
+    section(t('detail.capacity'), capacity && h('p', { text: `${capacity}${site.capacity?.as_of ? ` (${t('capacity.asOf', { time: formatDateTime(site.capacity.as_of) })})` : ''}` })),
+    section(t('detail.eligibility'), site.eligibility?.description && h('p', { text: site.eligibility.description }), ages(site.eligibility) && h('p', { text: ages(site.eligibility) })),
+    section(t('detail.languages'), (site.languages || []).length && h('p', { text: site.languages.map((l) => l.name || l.code).join(', ') })),
+    section(t('detail.accessibility'), (site.accessibility || []).length && h('ul', {}, site.accessibility.map((a) => h('li', { text: a.description || a.details || a.url || JSON.stringify(a) })))),
+    section(t('detail.address'), addressLines(site.address).map((line) => h('p', { text: line }))),
+    section(t('detail.phones'), (site.phones || []).map((p) => h('p', {}, h('a', { class: 'phone-link', href: p.tel, text: p.number }), p.description ? ` · ${p.description}` : ''))),
+    section(t('detail.web'), site.url && h('p', {}, h('a', { href: site.url, target: '_blank', rel: 'noopener', text: site.url }))),
+    section(t('detail.email'), site.email && h('p', {}, h('a', { href: `mailto:${site.email}`, text: site.email }))),
+    site.last_verified && h('p', { class: 'muted', text: t('detail.verified', { date: new Intl.DateTimeFormat(lang() === 'fr' ? 'fr-CA' : 'en-CA', { dateStyle: 'medium' }).format(new Date(`${site.last_verified}T12:00:00`)) }) }),
+  );
+  view.dataset.serviceId = site.service_id;
+  view.hidden = false;
+  $('#detail-back').focus();
+}
+
+export function hideSite() {
+  $('#detail').hidden = true;
+}

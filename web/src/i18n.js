@@ -1,0 +1,422 @@
+// English and French. Category labels come from the server (/v1/categories label_en,
+// label_fr); everything else is here. Elements with data-i18n="key" get their text set,
+// data-i18n-placeholder / data-i18n-aria their placeholder / aria-label.
+
+const STRINGS = {
+  en: {
+    'app.title': 'fieldnav',
+    'net.online': 'Online',
+    'net.offline': 'Offline',
+    'net.offlinePack': 'Offline · saved area',
+    'net.pending': '{n} to send',
+    'lang.switch': 'FR',
+    'lang.switchLabel': 'Passer au français',
+    'tab.nearby': 'Nearby',
+    'tab.handoff': '211',
+    'tab.offline': 'Offline',
+    'tab.account': 'Account',
+
+    'signin.title': 'Sign in',
+    'signin.text': 'Paste the access token your agency gave you.',
+    'signin.token': 'Access token',
+    'signin.submit': 'Sign in',
+    'signin.demo': 'Local demo: open the link that `make run` prints.',
+    'signin.refused': 'This token was refused (expired, revoked or not for this server). Ask for a new one.',
+    'signin.unreachable': 'Cannot reach the server. Check the connection and try again.',
+    'signin.empty': 'Paste a token first.',
+    'account.title': 'Account',
+    'account.who': 'Signed in as {sub}',
+    'account.role': 'Role: {role} · agency: {agency}',
+    'account.expires': 'Token valid until {time}',
+    'account.language': 'Language',
+    'account.signout': 'Sign out',
+    'account.signoutPending': '{n} handoff(s) are not sent yet and will be deleted. Sign out anyway?',
+
+    'chips.label': 'Categories',
+    'chips.more': 'More',
+    'chips.fewer': 'Fewer',
+
+    'place.refused': 'Location unavailable. Choose a place:',
+    'place.choose': 'Choose a place',
+    'place.mapCentre': 'Use map centre',
+    'place.locate': 'Use my location',
+    'place.fromDevice': 'from your location',
+    'place.fromPlace': 'from {place}',
+    'place.mapCentreName': 'the map centre',
+
+    'list.title': 'Nearest services',
+    'list.titleCategory': 'Nearest: {category}',
+    'list.expand': 'Full list',
+    'list.collapse': 'Show map',
+    'list.loading': 'Loading…',
+    'list.empty': 'No matching services nearby.',
+    'list.offlineNoPack': 'You are offline and no area is saved on this phone. Save an area while online to search offline.',
+    'list.offlineData': 'Offline data from {date}',
+    'list.error': 'Could not load the list: {detail}',
+    'list.noOrigin': 'Choose a place to see the nearest services.',
+
+    'result.call': 'Call',
+    'result.directions': 'Directions',
+    'result.details': 'Details',
+    'result.callToConnect': 'Call to connect',
+    'result.approx': 'about {d}',
+
+    'hours.open': 'Open',
+    'hours.closed': 'Closed',
+    'hours.unknown': 'Hours unknown',
+    'hours.always': 'Open 24/7',
+    'hours.closes': 'closes {time}',
+    'hours.opens': 'opens {time}',
+
+    'capacity.free': '{n} {unit} free',
+    'capacity.full': 'Full',
+    'capacity.asOf': 'as of {time}',
+    'unit.beds': 'beds',
+    'unit.spaces': 'spaces',
+    'unit.rooms': 'rooms',
+
+    'access.walk_in': 'Walk-in',
+    'access.call_first': 'Call first',
+    'access.referral': 'Referral needed',
+    'access.call_to_connect': 'Call to connect',
+
+    'detail.back': 'Back',
+    'detail.hours': 'Hours',
+    'detail.today': 'Today: {hours}',
+    'detail.capacity': 'Capacity',
+    'detail.eligibility': 'Eligibility',
+    'detail.ages': 'Ages {min}–{max}',
+    'detail.agesFrom': 'Ages {min} and up',
+    'detail.agesTo': 'Ages up to {max}',
+    'detail.languages': 'Languages',
+    'detail.accessibility': 'Accessibility',
+    'detail.address': 'Address',
+    'detail.phones': 'Phones',
+    'detail.web': 'Website',
+    'detail.email': 'Email',
+    'detail.verified': 'Last verified {date}',
+    'detail.handoff': 'Hand over to 211',
+    'detail.notFound': 'This service is not available offline.',
+
+    'handoff.title': 'Hand over to 211',
+    'handoff.danger': 'Imminent danger? Call 911.',
+    'handoff.consent': '1. Consent',
+    'handoff.script': '“I can pass your situation to 211, a free and confidential service. A navigator will call you back to help you find services. I will share only what is needed. Do you agree?”',
+    'handoff.consentYes': 'Agrees (verbal consent)',
+    'handoff.consentNo': 'Declines: anonymous handoff',
+    'handoff.needs': '2. Needs',
+    'handoff.note': 'Note for the navigator (optional)',
+    'handoff.urgency': '3. Urgency',
+    'handoff.routine': 'Routine',
+    'handoff.urgent': 'Urgent',
+    'handoff.callback': '4. Callback',
+    'handoff.callbackPhone': 'Call back at this number',
+    'handoff.anonymous': 'Anonymous: no callback',
+    'handoff.phone': 'Callback number',
+    'handoff.language': 'Preferred language',
+    'handoff.interpreter': 'Interpreter needed',
+    'handoff.attend': 'A navigator must come to this place',
+    'handoff.suggested': 'Suggested: {name}',
+    'handoff.send': 'Send to 211',
+    'handoff.errConsent': 'Record the person’s answer to the consent question.',
+    'handoff.errNeeds': 'Choose at least one need.',
+    'handoff.errPhone': 'Enter a callback number, or choose anonymous.',
+    'handoff.queued': 'Handoff saved. It will be sent as soon as the network is back.',
+    'handoff.sent': 'Handoff sent to {centre}.',
+    'handoff.mine': 'My handoffs',
+    'handoff.none': 'No handoffs yet.',
+    'handoff.waiting': 'Waiting for network: will be sent automatically',
+    'handoff.sending': 'Sending…',
+    'handoff.rejected': 'Not accepted: {detail}',
+    'handoff.discard': 'Discard',
+    'handoff.line': 'Navigator line',
+    'handoff.window': 'Callback expected by {time}',
+    'handoff.anonymousShort': 'Anonymous',
+    'handoff.signin': 'Sign in again to send it.',
+    'status.requested': 'Sent, waiting for a navigator',
+    'status.accepted': 'Accepted by a navigator',
+    'status.in-progress': 'In progress',
+    'status.on-hold': 'On hold',
+    'status.completed': 'Completed',
+    'status.rejected': 'Declined by 211',
+    'status.failed': 'Could not be completed',
+    'status.cancelled': 'Cancelled',
+    'status.entered-in-error': 'Entered in error',
+    'urgency.routine': 'Routine',
+    'urgency.urgent': 'Urgent',
+
+    'offline.title': 'Offline area',
+    'offline.text': 'Save the area shown on the map: the map, the filters and the nearest list then work without a network, and updates arrive when it returns.',
+    'offline.save': 'Save this area for offline',
+    'offline.saving': 'Saving: {step}',
+    'offline.step.build': 'preparing the pack',
+    'offline.step.map': 'downloading the map',
+    'offline.step.basemap': 'downloading the basemap',
+    'offline.step.services': 'downloading the services',
+    'offline.step.sync': 'getting ready for updates',
+    'offline.saved': 'Area saved',
+    'offline.summary': '{count} services · {size} · zoom {min}–{max}',
+    'offline.savedAt': 'Saved {time}',
+    'offline.withBasemap': 'with basemap',
+    'offline.synced': 'Updated {time}',
+    'offline.none': 'No area saved yet.',
+    'offline.sync': 'Update now',
+    'offline.delete': 'Delete saved area',
+    'offline.needNetwork': 'You need a network connection to save an area.',
+    'offline.tooLarge': 'This area is too large: zoom in and try again.',
+    'offline.failed': 'Could not save the area: {detail}',
+    'offline.showArea': 'Show on map',
+
+    'error.network': 'No network',
+    'error.generic': 'Something went wrong ({status}).',
+  },
+  fr: {
+    'app.title': 'fieldnav',
+    'net.online': 'En ligne',
+    'net.offline': 'Hors ligne',
+    'net.offlinePack': 'Hors ligne · zone enregistrée',
+    'net.pending': '{n} à envoyer',
+    'lang.switch': 'EN',
+    'lang.switchLabel': 'Switch to English',
+    'tab.nearby': 'À proximité',
+    'tab.handoff': '211',
+    'tab.offline': 'Hors ligne',
+    'tab.account': 'Compte',
+
+    'signin.title': 'Connexion',
+    'signin.text': 'Collez le jeton d’accès fourni par votre organisme.',
+    'signin.token': 'Jeton d’accès',
+    'signin.submit': 'Se connecter',
+    'signin.demo': 'Démo locale : ouvrez le lien affiché par `make run`.',
+    'signin.refused': 'Ce jeton a été refusé (expiré, révoqué ou destiné à un autre serveur). Demandez-en un nouveau.',
+    'signin.unreachable': 'Impossible de joindre le serveur. Vérifiez la connexion et réessayez.',
+    'signin.empty': 'Collez d’abord un jeton.',
+    'account.title': 'Compte',
+    'account.who': 'Connecté : {sub}',
+    'account.role': 'Rôle : {role} · organisme : {agency}',
+    'account.expires': 'Jeton valide jusqu’à {time}',
+    'account.language': 'Langue',
+    'account.signout': 'Se déconnecter',
+    'account.signoutPending': '{n} transfert(s) pas encore envoyé(s) seront supprimés. Se déconnecter quand même?',
+
+    'chips.label': 'Catégories',
+    'chips.more': 'Plus',
+    'chips.fewer': 'Moins',
+
+    'place.refused': 'Position indisponible. Choisissez un lieu :',
+    'place.choose': 'Choisir un lieu',
+    'place.mapCentre': 'Centre de la carte',
+    'place.locate': 'Ma position',
+    'place.fromDevice': 'depuis votre position',
+    'place.fromPlace': 'depuis {place}',
+    'place.mapCentreName': 'le centre de la carte',
+
+    'list.title': 'Services les plus proches',
+    'list.titleCategory': 'Plus proches : {category}',
+    'list.expand': 'Liste complète',
+    'list.collapse': 'Voir la carte',
+    'list.loading': 'Chargement…',
+    'list.empty': 'Aucun service correspondant à proximité.',
+    'list.offlineNoPack': 'Vous êtes hors ligne et aucune zone n’est enregistrée sur ce téléphone. Enregistrez une zone en ligne pour chercher hors ligne.',
+    'list.offlineData': 'Données hors ligne du {date}',
+    'list.error': 'Impossible de charger la liste : {detail}',
+    'list.noOrigin': 'Choisissez un lieu pour voir les services les plus proches.',
+
+    'result.call': 'Appeler',
+    'result.directions': 'Itinéraire',
+    'result.details': 'Détails',
+    'result.callToConnect': 'Appeler pour être mis en relation',
+    'result.approx': 'environ {d}',
+
+    'hours.open': 'Ouvert',
+    'hours.closed': 'Fermé',
+    'hours.unknown': 'Heures inconnues',
+    'hours.always': 'Ouvert 24 h/24, 7 j/7',
+    'hours.closes': 'ferme à {time}',
+    'hours.opens': 'ouvre {time}',
+
+    'capacity.free': '{n} {unit} libres',
+    'capacity.full': 'Complet',
+    'capacity.asOf': 'au {time}',
+    'unit.beds': 'lits',
+    'unit.spaces': 'places',
+    'unit.rooms': 'chambres',
+
+    'access.walk_in': 'Sans rendez-vous',
+    'access.call_first': 'Appeler avant',
+    'access.referral': 'Recommandation requise',
+    'access.call_to_connect': 'Appeler pour être mis en relation',
+
+    'detail.back': 'Retour',
+    'detail.hours': 'Heures',
+    'detail.today': 'Aujourd’hui : {hours}',
+    'detail.capacity': 'Capacité',
+    'detail.eligibility': 'Admissibilité',
+    'detail.ages': '{min} à {max} ans',
+    'detail.agesFrom': '{min} ans et plus',
+    'detail.agesTo': 'Jusqu’à {max} ans',
+    'detail.languages': 'Langues',
+    'detail.accessibility': 'Accessibilité',
+    'detail.address': 'Adresse',
+    'detail.phones': 'Téléphones',
+    'detail.web': 'Site Web',
+    'detail.email': 'Courriel',
+    'detail.verified': 'Vérifié le {date}',
+    'detail.handoff': 'Transférer au 211',
+    'detail.notFound': 'Ce service n’est pas disponible hors ligne.',
+
+    'handoff.title': 'Transférer au 211',
+    'handoff.danger': 'Danger immédiat? Composez le 911.',
+    'handoff.consent': '1. Consentement',
+    'handoff.script': '« Je peux transmettre votre situation au 211, un service gratuit et confidentiel. Un intervenant vous rappellera pour vous aider à trouver des services. Je ne transmettrai que ce qui est nécessaire. Êtes-vous d’accord? »',
+    'handoff.consentYes': 'Accepte (consentement verbal)',
+    'handoff.consentNo': 'Refuse : transfert anonyme',
+    'handoff.needs': '2. Besoins',
+    'handoff.note': 'Note pour l’intervenant (facultatif)',
+    'handoff.urgency': '3. Urgence',
+    'handoff.routine': 'Courant',
+    'handoff.urgent': 'Urgent',
+    'handoff.callback': '4. Rappel',
+    'handoff.callbackPhone': 'Rappeler à ce numéro',
+    'handoff.anonymous': 'Anonyme : pas de rappel',
+    'handoff.phone': 'Numéro de rappel',
+    'handoff.language': 'Langue préférée',
+    'handoff.interpreter': 'Interprète requis',
+    'handoff.attend': 'Un intervenant doit se rendre sur place',
+    'handoff.suggested': 'Suggéré : {name}',
+    'handoff.send': 'Envoyer au 211',
+    'handoff.errConsent': 'Indiquez la réponse de la personne à la question de consentement.',
+    'handoff.errNeeds': 'Choisissez au moins un besoin.',
+    'handoff.errPhone': 'Entrez un numéro de rappel ou choisissez anonyme.',
+    'handoff.queued': 'Transfert enregistré. Il sera envoyé dès le retour du réseau.',
+    'handoff.sent': 'Transfert envoyé à {centre}.',
+    'handoff.mine': 'Mes transferts',
+    'handoff.none': 'Aucun transfert pour l’instant.',
+    'handoff.waiting': 'En attente du réseau : envoi automatique',
+    'handoff.sending': 'Envoi…',
+    'handoff.rejected': 'Refusé : {detail}',
+    'handoff.discard': 'Supprimer',
+    'handoff.line': 'Ligne du 211',
+    'handoff.window': 'Rappel prévu d’ici {time}',
+    'handoff.anonymousShort': 'Anonyme',
+    'handoff.signin': 'Reconnectez-vous pour l’envoyer.',
+    'status.requested': 'Envoyé, en attente d’un intervenant',
+    'status.accepted': 'Pris en charge par un intervenant',
+    'status.in-progress': 'En cours',
+    'status.on-hold': 'En attente',
+    'status.completed': 'Terminé',
+    'status.rejected': 'Refusé par le 211',
+    'status.failed': 'N’a pas pu aboutir',
+    'status.cancelled': 'Annulé',
+    'status.entered-in-error': 'Saisi par erreur',
+    'urgency.routine': 'Courant',
+    'urgency.urgent': 'Urgent',
+
+    'offline.title': 'Zone hors ligne',
+    'offline.text': 'Enregistrez la zone affichée sur la carte : la carte, les filtres et la liste fonctionnent alors sans réseau, et les mises à jour arrivent à son retour.',
+    'offline.save': 'Enregistrer cette zone hors ligne',
+    'offline.saving': 'Enregistrement : {step}',
+    'offline.step.build': 'préparation',
+    'offline.step.map': 'téléchargement de la carte',
+    'offline.step.basemap': 'téléchargement du fond de carte',
+    'offline.step.services': 'téléchargement des services',
+    'offline.step.sync': 'préparation des mises à jour',
+    'offline.saved': 'Zone enregistrée',
+    'offline.summary': '{count} services · {size} · zoom {min} à {max}',
+    'offline.savedAt': 'Enregistrée le {time}',
+    'offline.withBasemap': 'avec fond de carte',
+    'offline.synced': 'Mise à jour le {time}',
+    'offline.none': 'Aucune zone enregistrée.',
+    'offline.sync': 'Mettre à jour',
+    'offline.delete': 'Supprimer la zone',
+    'offline.needNetwork': 'Une connexion est requise pour enregistrer une zone.',
+    'offline.tooLarge': 'Cette zone est trop grande : zoomez et réessayez.',
+    'offline.failed': 'Impossible d’enregistrer la zone : {detail}',
+    'offline.showArea': 'Voir sur la carte',
+
+    'error.network': 'Pas de réseau',
+    'error.generic': 'Une erreur est survenue ({status}).',
+  },
+};
+
+export const LANGUAGES = ['en', 'fr'];
+const STORAGE_KEY = 'fieldnav.lang';
+
+function initialLanguage() {
+  const stored = localStorage.getItem(STORAGE_KEY);
+  if (LANGUAGES.includes(stored)) return stored;
+  return (navigator.language || 'en').toLowerCase().startsWith('fr') ? 'fr' : 'en';
+}
+
+let current = initialLanguage();
+const listeners = [];
+
+export function lang() {
+  return current;
+}
+
+export function t(key, vars = {}) {
+  const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] ?? `{${name}}`));
+}
+
+export function setLanguage(code) {
+  if (!LANGUAGES.includes(code) || code === current) return;
+  current = code;
+  localStorage.setItem(STORAGE_KEY, code);
+  applyStatic(document);
+  for (const fn of listeners) fn(code);
+}
+
+export function onLanguageChange(fn) {
+  listeners.push(fn);
+}
+
+export function applyStatic(root) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+}
+
+export function categoryLabel(category) {
+  if (!category) return '';
+  return (current === 'fr' ? category.label_fr : category.label_en) || category.label_en || category.code;
+}
+
+const locale = () => (current === 'fr' ? 'fr-CA' : 'en-CA');
+
+export function formatDistance(metres) {
+  if (metres == null) return '';
+  if (metres < 1000) return `${Math.round(metres / 10) * 10 || Math.round(metres)} m`;
+  const km = metres / 1000;
+  return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: km < 10 ? 1 : 0 }).format(km)} km`;
+}
+
+export function formatBytes(bytes) {
+  const mb = bytes / 1_000_000;
+  if (mb >= 1) return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(mb)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1000))} kB`;
+}
+
+export function formatDateTime(value) {
+  if (!value) return '';
+  const date = value instanceof Date ? value : new Date(value);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+// "22:00" today, else "Tue 09:00", in the service's own time zone.
+export function formatClock(value, timeZone, now = new Date()) {
+  const date = value instanceof Date ? value : new Date(value);
+  const dayOf = (d) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  const time = new Intl.DateTimeFormat(locale(), { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(date);
+  if (dayOf(date) === dayOf(now)) return time;
+  const day = new Intl.DateTimeFormat(locale(), { timeZone, weekday: 'short' }).format(date);
+  return `${day} ${time}`;
+}
+
+export function unitLabel(unit) {
+  const key = `unit.${unit}`;
+  const text = t(key);
+  return text === key ? unit || '' : text;
+}

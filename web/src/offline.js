@@ -1,0 +1,205 @@
+// The saved offline area: an offline pack (PMTiles archive + basemap part + services
+// snapshot) kept in IndexedDB, the nearest list computed on the phone from it, and delta
+// sync (/v1/sync/services) when the network returns.
+//
+// One saved area per phone: saving another replaces it. The sites of the area are kept up
+// to date by sync: the first run pages through the directory once (keeping only the sites
+// in the area) to reach a delta cursor; later runs fetch only what changed since.
+import { ApiError, api, request } from './api.js';
+import { done, getMeta, transaction } from './db.js';
+import { haversineM, inBbox } from './geo.js';
+import { hoursAt } from './hours.js';
+import { state, emit } from './state.js';
+
+const PACK_MAX_ZOOM = 16;
+
+export async function loadSavedArea() {
+  const packs = await transaction(['packs'], 'readonly', (s) => done(s.packs.getAll()));
+  state.pack = packs.sort((a, b) => b.savedAt - a.savedAt)[0] || null;
+  return state.pack;
+}
+
+function zoomsFor(zoom) {
+  const z = Math.max(0, Math.min(PACK_MAX_ZOOM, Math.floor(zoom)));
+  return { min_zoom: Math.max(0, z - 4), max_zoom: Math.min(PACK_MAX_ZOOM, Math.max(z + 2, 14)) };
+}
+
+async function download(url) {
+  const response = await request(url);
+  return response.blob();
+}
+
+async function sha256Hex(blob) {
+  if (!globalThis.crypto?.subtle) return null; // insecure context: no digest; sizes still checked
+  const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function verified(blob, expected, what) {
+  if (blob.size !== expected.bytes) throw new Error(`${what}: ${blob.size} bytes instead of ${expected.bytes}`);
+  const digest = await sha256Hex(blob);
+  if (digest && digest !== expected.sha256) throw new Error(`${what}: checksum mismatch`);
+  return blob;
+}
+
+function siteKey(site) {
+  return `${site.service_id}:${site.location_id}`;
+}
+
+// Build (or reuse) the pack of the visible area and keep it, with its services, on the phone.
+export async function saveArea({ bbox, zoom }, progress = () => {}) {
+  progress('build');
+  let zooms = zoomsFor(zoom);
+  let manifest;
+  try {
+    manifest = await api('/v1/offline/packs', { method: 'POST', body: { bbox, ...zooms } });
+  } catch (error) {
+    const suggested = error instanceof ApiError && error.problem?.type?.endsWith('/pack-too-large') ? error.problem.suggested_max_zoom : null;
+    if (suggested == null || suggested < zooms.min_zoom) throw error;
+    zooms = { ...zooms, max_zoom: suggested };
+    manifest = await api('/v1/offline/packs', { method: 'POST', body: { bbox, ...zooms } });
+  }
+  progress('map');
+  const archive = await verified(await download(manifest.urls.archive), manifest, 'map archive');
+  let basemap = null;
+  if (manifest.basemap && manifest.urls.basemap) {
+    progress('basemap');
+    basemap = await verified(await download(manifest.urls.basemap), manifest.basemap, 'basemap archive');
+  }
+  progress('services');
+  const snapshot = await api(manifest.urls.services);
+  const pack = { id: manifest.id, manifest, archive, basemap, savedAt: Date.now(), syncedAt: Date.now() };
+  await transaction(['packs', 'sites', 'meta'], 'readwrite', async (s) => {
+    await done(s.packs.clear());
+    await done(s.sites.clear());
+    for (const site of snapshot.services) await done(s.sites.put({ ...site, key: siteKey(site) }));
+    await done(s.packs.put(pack));
+    // The pack holds data_version N; the first sync pages through once to get a delta cursor.
+    await done(s.meta.put(null, 'syncCursor'));
+    await done(s.meta.put(snapshot.data_version, 'dataVersion'));
+  });
+  state.pack = pack;
+  emit('pack', pack);
+  try {
+    await persistStorage();
+  } catch {
+    /* best effort */
+  }
+  progress('sync');
+  try {
+    await syncServices();
+  } catch (error) {
+    console.warn('first sync failed; it runs again when the network returns', error);
+  }
+  return pack;
+}
+
+async function persistStorage() {
+  if (navigator.storage?.persist && !(await navigator.storage.persisted())) await navigator.storage.persist();
+}
+
+export async function deleteArea() {
+  await transaction(['packs', 'sites', 'meta'], 'readwrite', async (s) => {
+    await done(s.packs.clear());
+    await done(s.sites.clear());
+    await done(s.meta.put(null, 'syncCursor'));
+  });
+  state.pack = null;
+  emit('pack', null);
+}
+
+// --- delta sync ------------------------------------------------------------------------------
+
+let syncing = null;
+
+export function syncServices() {
+  if (!syncing) syncing = runSync().finally(() => { syncing = null; });
+  return syncing;
+}
+
+async function runSync() {
+  if (!state.pack) return { pages: 0 };
+  const area = state.pack.manifest.bbox;
+  let cursor = await getMeta('syncCursor');
+  let pages = 0;
+  let restarted = false;
+  for (;;) {
+    let page;
+    try {
+      page = await api(`/v1/sync/services${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 410 || error.status === 400) && !restarted) {
+        // Too old (or not ours): start over from a full pass, as the server advises.
+        cursor = null;
+        restarted = true;
+        continue;
+      }
+      throw error;
+    }
+    const changed = await applyPage(page, area);
+    pages += 1;
+    cursor = page.next_cursor;
+    if (changed) emit('sites-changed');
+    if (!page.has_more) break;
+  }
+  state.pack = { ...state.pack, syncedAt: Date.now() };
+  await transaction(['packs'], 'readwrite', (s) => done(s.packs.put(state.pack)));
+  emit('synced', { pages });
+  return { pages };
+}
+
+// Apply one page in one transaction with its cursor: a page is either all applied or not.
+async function applyPage(page, area) {
+  return transaction(['sites', 'meta'], 'readwrite', async (s) => {
+    let changed = 0;
+    const index = s.sites.index('service_id');
+    const removeService = async (id) => {
+      const keys = await done(index.getAllKeys(id));
+      for (const key of keys) await done(s.sites.delete(key));
+      return keys.length;
+    };
+    for (const service of page.services) {
+      const had = await removeService(service.id);
+      for (const site of service.sites) {
+        // Public sites in the area; confidential sites (no position) of services known here.
+        const keep = site.lat != null && site.lon != null ? inBbox(site.lon, site.lat, area) : had > 0;
+        if (keep) {
+          await done(s.sites.put({ ...site, key: siteKey(site) }));
+          changed += 1;
+        }
+      }
+      changed += had;
+    }
+    for (const tombstone of page.tombstones) changed += await removeService(tombstone.id);
+    await done(s.meta.put(page.next_cursor, 'syncCursor'));
+    await done(s.meta.put(page.data_version, 'dataVersion'));
+    return changed;
+  });
+}
+
+// --- the nearest list without a network -------------------------------------------------------
+
+export async function localNearest(origin, category, limit = 10, now = new Date()) {
+  const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.getAll()));
+  const matching = sites.filter((site) => !category || (site.category_groups || []).includes(category));
+  const placed = matching
+    .filter((site) => site.lat != null && site.lon != null)
+    .map((site) => ({ site, distance: haversineM(origin.lat, origin.lon, site.lat, site.lon) }))
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, limit)
+    .map(({ site, distance }) => ({ ...site, distance_m: Math.round(distance), distance_is_approximate: false }));
+  // Confidential sites have no position on the phone: listed after, as "call to connect".
+  const confidential = matching.filter((site) => site.confidential).slice(0, 3);
+  return [...placed, ...confidential.map((site) => ({ ...site, distance_m: null, distance_is_approximate: true }))].map(
+    (site) => ({ ...site, hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now) }),
+  );
+}
+
+export async function localSite(serviceId, locationId) {
+  return transaction(['sites'], 'readonly', (s) => done(s.sites.get(`${serviceId}:${locationId}`)));
+}
+
+export async function localSiteCount() {
+  return transaction(['sites'], 'readonly', (s) => done(s.sites.count()));
+}
+
