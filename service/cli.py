@@ -96,34 +96,23 @@ def db_url() -> None:
 def db_migrate(revision: str) -> None:
     """Apply database migrations."""
     from service import migrate
-    from service.db import database_url
+    from service.db import database_url, default_engine
 
-    from service.db import default_engine
-
-    before = migrate.current_revision(default_engine())
-    migrate.upgrade(database_url(), revision)
-    after = migrate.current_revision(default_engine())
-    click.echo(f"database migrated to {after}")
-    if before is not None and after != before and after == migrate.head_revision(database_url()):
-        _rebuild_sites()
+    migrate.upgrade(database_url(), revision, on_rebuilt=_echo_rebuilt)
+    click.echo(f"database migrated to {migrate.current_revision(default_engine())}")
 
 
 @db.command("rebuild-sites")
 def db_rebuild_sites() -> None:
     """Rebuild the derived service_site rows (nearest, tiles) from the HSDS tables."""
-    _rebuild_sites()
-
-
-def _rebuild_sites() -> None:
-    """Derived rows follow the schema: after a migration, rebuild them from the HSDS tables."""
-    from service import sites
+    from service import migrate
     from service.db import default_engine
-    from service.settings import import_settings
 
-    with default_engine().begin() as connection:
-        for source in sites.all_sources(connection):
-            count = sites.rebuild_sites(connection, source, import_settings().default_timezone)
-            click.echo(f"built {count} service sites for source {source}")
+    migrate.rebuild_derived(default_engine(), _echo_rebuilt)
+
+
+def _echo_rebuilt(source: str, count: int) -> None:
+    click.echo(f"built {count} service sites for source {source}")
 
 
 @db.command("downgrade")

@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -21,8 +22,31 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, on_rebuilt=None) -> None:
+    """Apply migrations up to ``revision``. When that moves an existing database to the head,
+    the derived rows (service_site, map_point) are rebuilt from the HSDS tables, as a new
+    schema may derive them differently; ``on_rebuilt(source, sites)`` hears of each source."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        before = current_revision(engine)
+        command.upgrade(alembic_config(url), revision)
+        after = current_revision(engine)
+        if before is not None and after != before and after == head_revision(url):
+            rebuild_derived(engine, on_rebuilt)
+    finally:
+        engine.dispose()
+
+
+def rebuild_derived(engine: Engine, on_rebuilt=None) -> None:
+    """Rebuild every source's service sites and map points, in one transaction."""
+    from service import sites
+    from service.settings import import_settings
+
+    with engine.begin() as connection:
+        for source in sites.all_sources(connection):
+            count = sites.rebuild_sites(connection, source, import_settings().default_timezone)
+            if on_rebuilt is not None:
+                on_rebuilt(source, count)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -41,7 +41,11 @@ def _filters(query: NearestQuery) -> tuple[list[str], dict]:
     # Constant SQL fragments with bound values: the only way filters reach the statement.
     clauses, params = ["s.status = 'active'"], {}
     if query.categories:
-        clauses.append("s.category_groups && CAST(:categories AS text[])")
+        # "IS TRUE" keeps the GIN index on category_groups (for keyword search) out of this
+        # statement: both passes read a few sites nearest first or in a small box, where a
+        # per-row check is cheap, while a bitmap of every site in the group is not (228,000
+        # rows for "shelter" at 1M services: 30 ms before the first result).
+        clauses.append("(s.category_groups && CAST(:categories AS text[])) IS TRUE")
         params["categories"] = list(query.categories)
     if query.languages:
         clauses.append("s.language_codes && CAST(:languages AS text[])")

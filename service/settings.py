@@ -58,6 +58,10 @@ class TileSettings(BaseSettings):
 
     # From this zoom up, tiles hold one point per service location; below, H3 clusters.
     points_min_zoom: int = Field(default=13, ge=0, le=22)
+    # From this zoom up, points carry their name and location id too. Below it a point has
+    # only id, groups, open_24_7 and capacity: a z13 tile of a city centre holds 500+ points,
+    # too many to label, and the two strings would double its bytes (bench/RESULTS.md, Tiles).
+    labels_min_zoom: int = Field(default=14, ge=0, le=22)
     max_zoom: int = Field(default=18, ge=0, le=22)
     # Most features one tile may hold (points layer): bounds the size of a crowded tile.
     max_features: int = Field(default=2000, ge=1)

@@ -17,6 +17,7 @@ import phonenumbers
 from sqlalchemy import Connection, text
 
 from service.hours import ScheduleRule, weekly_intervals
+from service import tiles
 from service.languages import language_code
 from spatial.points import point_ewkt
 
@@ -259,7 +260,11 @@ SITE_COLUMNS = (
 
 
 def rebuild_sites(connection: Connection, source: str, default_timezone: str) -> int:
-    """Replace the source's service_site rows; returns how many were written."""
+    """Replace the source's service_site rows and their map points; returns how many sites
+    were written."""
+    # (The cascade from service_site would do this row by row.)
+    connection.execute(text("DELETE FROM map_point p USING service_site s WHERE s.id = p.site_id AND s.source = :source"),
+                       {"source": source})
     connection.execute(text("DELETE FROM service_site WHERE source = :source"), {"source": source})
     children = _Children(connection, source)
     today = date.today()
@@ -272,6 +277,7 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
                 row = build_site(site, children, default_timezone, today)
                 row["source"] = source
                 copy.write_row([row[c] for c in SITE_COLUMNS])
+    connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
     _add_cell_centres(connection, site_rows)
     return len(site_rows)
 

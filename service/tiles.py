@@ -10,10 +10,11 @@ One tile holds one layer (DESIGN.md, "Queries that must be fast"):
   cell centre. A site is counted in the one tile holding its point (half-open edges), so a
   tile's counts are exactly the sum of its four children's, and no tile grows with the data.
 
-Confidential sites (``is_private``) and inactive services are never in a tile. Each layer is
-one constant SQL statement with bound parameters (psycopg prepares it on the server after a
-few executions). Rows are found with the GiST index on ``geom`` (EPSG:4326) through the tile
-envelope widened by the MVT buffer and transformed to 4326.
+Both layers read ``map_point`` (migration 0006): narrow rows of the public, active, located
+sites, in Web Mercator, found with its GiST index through the tile envelope widened by the MVT
+buffer. Confidential sites and inactive services are never in it, so never in a tile. Each
+layer is one constant SQL statement with bound parameters (psycopg prepares it on the server
+after a few executions).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ CLUSTERS_LAYER = "clusters"
 # What a tile of each layer holds, for TileJSON's vector_layers and the API docs.
 SERVICES_FIELDS = {
     "id": "String: service id (UUID)",
-    "location_id": "String: location id (UUID)",
-    "name": "String: service name (at most 80 characters)",
+    "location_id": "String: location id (UUID); from labels_min_zoom (14) up",
+    "name": "String: service name (at most 80 characters); from labels_min_zoom (14) up",
     "groups": "String: category group codes, comma-separated",
     "open_24_7": "Boolean: open every hour of the week",
     "capacity": "String: available, full or none (no capacity reported)",
@@ -49,37 +50,54 @@ CLUSTERS_FIELDS_FIXED = {
 DEFAULT_BOUNDS = (-95.2, 41.6, -74.3, 57.0)
 NAME_MAX_CHARS = 80
 
-# Failures meaning "the database cannot be reached": tiles then come from the cache.
+# The rows tiles are drawn from (migration 0006 says why a table of its own): one per public,
+# active, located site, with what a tile shows. service/sites.py runs this after writing a
+# source's service_site rows (its old map points went with its old sites, ON DELETE CASCADE);
+# rows go in geohash order so a tile's points sit on few pages.
+MAP_POINTS_FROM_SITES_SQL = f"""
+INSERT INTO map_point (site_id, service_id, location_id, geom_3857, category_groups, name, open_24_7, capacity,
+                       {", ".join(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS)})
+SELECT s.id, s.service_id, s.location_id, ST_Transform(s.geom, 3857), s.category_groups,
+       left(coalesce(s.card ->> 'name', ''), {NAME_MAX_CHARS}),
+       coalesce(s.card -> 'week_intervals' = '[[0, 10080]]'::jsonb, false),
+       CASE WHEN s.capacity_available IS NULL THEN 'none' WHEN s.capacity_available > 0 THEN 'available' ELSE 'full' END,
+       {", ".join(f"s.h3_r{res}" for res in CLUSTER_RESOLUTIONS)}
+FROM service_site s
+WHERE s.source = :source AND NOT s.is_private AND s.status = 'active' AND s.geom IS NOT NULL
+ORDER BY ST_GeoHash(s.geom)
+"""
 
 _ENVELOPES = f"""
 WITH bounds AS (
     SELECT ST_TileEnvelope(CAST(:z AS integer), CAST(:x AS integer), CAST(:y AS integer)) AS env,
-           ST_Transform(ST_TileEnvelope(CAST(:z AS integer), CAST(:x AS integer), CAST(:y AS integer),
-                                        margin => {BUFFER_FRACTION!r}), 4326) AS wide_4326
+           ST_TileEnvelope(CAST(:z AS integer), CAST(:x AS integer), CAST(:y AS integer),
+                           margin => {BUFFER_FRACTION!r}) AS wide
 )"""
 
-# Sites shown on a map: public, active, located, and in the category filter (empty: all).
+# Map points in the tile and its buffer, in the category filter (empty: all).
 _VISIBLE = """
-    NOT s.is_private AND s.status = 'active' AND s.geom && b.wide_4326
-    AND (cardinality(CAST(:categories AS text[])) = 0 OR s.category_groups && CAST(:categories AS text[]))"""
+    p.geom_3857 && b.wide
+    AND (cardinality(CAST(:categories AS text[])) = 0 OR p.category_groups && CAST(:categories AS text[]))"""
 
+# The cap picks points by a cheap key first (inside the tile before the buffer, then by site
+# id: an even thinning, not one corner of the tile), and only the kept rows are encoded.
 POINTS_SQL = _ENVELOPES + f"""
 SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom') FROM (
-    SELECT s.service_id::text AS id, s.location_id::text AS location_id,
-           left(s.card ->> 'name', {NAME_MAX_CHARS}) AS name,
-           array_to_string(s.category_groups, ',') AS groups,
-           coalesce(s.card -> 'week_intervals' = '[[0, 10080]]'::jsonb, false) AS open_24_7,
-           CASE WHEN s.capacity_available IS NULL THEN 'none'
-                WHEN s.capacity_available > 0 THEN 'available' ELSE 'full' END AS capacity,
-           m.geom
+    -- (ST_AsMVT leaves NULL properties out of the feature.)
+    SELECT p.service_id::text AS id,
+           CASE WHEN CAST(:labels AS boolean) THEN p.location_id::text END AS location_id,
+           CASE WHEN CAST(:labels AS boolean) THEN p.name END AS name,
+           array_to_string(p.category_groups, ',') AS groups, p.open_24_7, p.capacity,
+           ST_AsMVTGeom(p.geom_3857, b.env, {EXTENT}, {BUFFER}, true) AS geom
     FROM bounds b
-    JOIN service_site s ON {_VISIBLE}
-    CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(ST_Transform(s.geom, 3857), b.env, {EXTENT}, {BUFFER}, true) AS geom) m
-    WHERE m.geom IS NOT NULL
-    -- With more sites than the cap, those inside the tile go before those in its buffer.
-    ORDER BY (ST_X(m.geom) < 0 OR ST_X(m.geom) >= {EXTENT} OR ST_Y(m.geom) < 0 OR ST_Y(m.geom) >= {EXTENT}), s.id
-    LIMIT :max_features
+    CROSS JOIN LATERAL (
+        SELECT p.* FROM map_point p
+        WHERE {_VISIBLE}
+        ORDER BY NOT (p.geom_3857 && b.env), p.site_id
+        LIMIT :max_features
+    ) p
 ) t
+WHERE t.geom IS NOT NULL
 """
 
 
@@ -88,14 +106,13 @@ def _clusters_sql(resolution: int) -> str:
     column = f"h3_r{int(resolution)}"
     return _ENVELOPES + f""",
 inside AS (
-    SELECT s.{column} AS cell, s.category_groups
+    SELECT p.{column} AS cell, p.category_groups
     FROM bounds b
-    JOIN service_site s ON {_VISIBLE}
-    CROSS JOIN LATERAL (SELECT ST_Transform(s.geom, 3857) AS p) m
+    JOIN map_point p ON {_VISIBLE}
     -- Half-open, so every point is in exactly one tile at each zoom.
-    WHERE s.{column} IS NOT NULL
-      AND ST_X(m.p) >= ST_XMin(b.env) AND ST_X(m.p) < ST_XMax(b.env)
-      AND ST_Y(m.p) > ST_YMin(b.env) AND ST_Y(m.p) <= ST_YMax(b.env)
+    WHERE p.{column} IS NOT NULL
+      AND ST_X(p.geom_3857) >= ST_XMin(b.env) AND ST_X(p.geom_3857) < ST_XMax(b.env)
+      AND ST_Y(p.geom_3857) > ST_YMin(b.env) AND ST_Y(p.geom_3857) <= ST_YMax(b.env)
 ),
 per_group AS (
     SELECT cell, jsonb_object_agg(grp, n) AS counts
@@ -140,7 +157,10 @@ def render_tile(connection: Connection, z: int, x: int, y: int, categories: tupl
     settings = settings or tile_settings()
     check_tile(z, x, y, ZOOM_LIMIT)
     params = {"z": z, "x": x, "y": y, "categories": sorted(set(categories)), "max_features": settings.max_features}
-    sql = POINTS_SQL if z >= settings.points_min_zoom else CLUSTERS_SQL[cluster_resolution(z)]
+    if z >= settings.points_min_zoom:
+        sql, params["labels"] = POINTS_SQL, z >= settings.labels_min_zoom
+    else:
+        sql = CLUSTERS_SQL[cluster_resolution(z)]
     body = connection.execute(text(sql), params).scalar()
     return bytes(body) if body else None
 
@@ -175,7 +195,7 @@ def tilejson(tiles_url: str, data_version: int, bounds, settings: TileSettings, 
     if settings.points_min_zoom <= settings.max_zoom:
         layers.append({
             "id": SERVICES_LAYER,
-            "description": "One point per public service location.",
+            "description": f"One point per public service location; name and location_id from zoom {settings.labels_min_zoom}.",
             "minzoom": settings.points_min_zoom, "maxzoom": settings.max_zoom,
             "fields": dict(SERVICES_FIELDS),
         })

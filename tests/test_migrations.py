@@ -56,3 +56,38 @@ def test_readiness_knows_when_migrations_are_pending(empty_database_url):
         assert migrate.is_current(engine)
     finally:
         engine.dispose()
+
+
+def test_an_upgrade_of_a_loaded_database_rebuilds_sites_and_map_points(database_url, tmp_path):
+    """Derived rows follow the schema: moving a database with data to the head rebuilds them,
+    whoever runs the migration (`fieldnav db migrate`, the test setup, the benches)."""
+    from service.demo_data import write_ndjson
+    from service.importer import import_path
+
+    path = tmp_path / "demo.ndjson"
+    write_ndjson(path, 120, 5)
+    engine = create_engine(database_url)
+    try:
+        import_path(engine, path, source="demo")
+        with engine.begin() as connection:
+            public = connection.execute(text(
+                "SELECT count(*) FROM service_site WHERE NOT is_private AND status = 'active' AND geom IS NOT NULL")).scalar_one()
+            assert connection.execute(text("SELECT count(*) FROM map_point")).scalar_one() == public > 0
+        migrate.downgrade(database_url, "0005_handoffs")
+        with engine.begin() as connection:  # as an older build left it: cluster cells not derived yet
+            connection.execute(text("UPDATE service_site SET h3_r8 = NULL"))
+        rebuilt = []
+        migrate.upgrade(database_url, on_rebuilt=lambda source, sites: rebuilt.append((source, sites)))
+        with engine.connect() as connection:
+            sites = connection.execute(text("SELECT count(*) FROM service_site")).scalar_one()
+            assert rebuilt == [("demo", sites)]
+            assert connection.execute(text("SELECT count(*) FROM service_site WHERE h3_r8 IS NULL AND geom IS NOT NULL AND NOT is_private")).scalar_one() == 0
+            assert connection.execute(text("SELECT count(*) FROM map_point")).scalar_one() == public
+            assert connection.execute(text(
+                "SELECT count(*) FROM map_point m JOIN service_site s ON s.id = m.site_id "
+                "WHERE s.is_private OR m.name <> left(s.card ->> 'name', 80)")).scalar_one() == 0
+        # Already at the head: nothing to rebuild.
+        migrate.upgrade(database_url, on_rebuilt=lambda source, sites: rebuilt.append((source, sites)))
+        assert len(rebuilt) == 1
+    finally:
+        engine.dispose()

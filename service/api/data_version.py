@@ -22,6 +22,12 @@ class DataVersion:
         self._read_at_s = float("-inf")
         self._lock = threading.Lock()
 
+    def cached(self) -> int | None:
+        """The version while it is fresh (younger than the TTL), else None; never blocks."""
+        if self._value is not None and time.monotonic() - self._read_at_s < self._ttl_s:
+            return self._value
+        return None
+
     def current(self) -> int:
         now_s = time.monotonic()
         if self._value is not None and now_s - self._read_at_s < self._ttl_s:
@@ -55,8 +61,9 @@ class LastKnownVersion:
     """
 
     def __init__(self, read: Callable[[], int], read_fresh: Callable[[], int], *,
+                 cached: Callable[[], int | None] = lambda: None,
                  refresh_interval_s: float = 0.1, retry_after_s: float = 1.0):
-        self._read, self._read_fresh = read, read_fresh
+        self._read, self._read_fresh, self._cached = read, read_fresh, cached
         self._refresh_interval_s, self._retry_after_s = refresh_interval_s, retry_after_s
         self._known: int | None = None
         self._failed_at_s: float | None = None  # set while the database is unreachable
@@ -80,6 +87,21 @@ class LastKnownVersion:
             finally:
                 self._probe.release()
         return self._read_now(at_least)
+
+    def peek(self, at_least: int | None = None) -> tuple[int, bool] | None:
+        """What ``get`` would answer when that needs no database read, else None. For the
+        event loop: a cached tile is then answered without a hop to a worker thread."""
+        failed_at_s, known = self._failed_at_s, self._known
+        if failed_at_s is not None:
+            if known is not None and time.monotonic() - failed_at_s < self._retry_after_s:
+                return known, False
+            return None
+        version = self._cached()
+        if version is None or (at_least is not None and at_least > max(version, known or version)):
+            return None
+        with self._lock:
+            self._known = version if self._known is None else max(self._known, version)
+            return self._known, True
 
     def _read_now(self, at_least: int | None) -> tuple[int, bool]:
         try:

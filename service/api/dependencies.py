@@ -12,23 +12,25 @@ from service.api.data_version import DataVersion, LastKnownVersion
 from service.db import read_data_version
 
 
-def get_engine(request: Request) -> Engine:
+# These never block, so they are ``async``: FastAPI then calls them in the event loop instead
+# of handing each to a worker thread (a thread hop per dependency per request).
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_read_engine(request: Request) -> Engine:
+async def get_read_engine(request: Request) -> Engine:
     """Read-only queries go here: the replica when configured, else the primary."""
     return request.app.state.read_engine
 
 
-def get_data_version(request: Request) -> DataVersion:
+async def get_data_version(request: Request) -> DataVersion:
     return request.app.state.data_version
 
 
 _STATE_LOCK = threading.Lock()
 
 
-def get_version_tracker(request: Request) -> LastKnownVersion:
+async def get_version_tracker(request: Request) -> LastKnownVersion:
     """This worker's view of the data version that remembers the last one read, so cached
     responses (tiles, service details) can still be served while the database is down."""
     app = request.app
@@ -41,7 +43,9 @@ def get_version_tracker(request: Request) -> LastKnownVersion:
                     with app.state.engine.connect() as connection:
                         return read_data_version(connection)
 
-                tracker = app.state.version_tracker = LastKnownVersion(lambda: app.state.data_version.current(), read_fresh)
+                data_version = app.state.data_version
+                tracker = app.state.version_tracker = LastKnownVersion(
+                    data_version.current, read_fresh, cached=data_version.cached)
     return tracker
 
 

@@ -4,24 +4,30 @@ import { directionsUrl, haversineM } from './geo.js';
 import { hoursAt, hoursLabel } from './hours.js';
 import { categoryLabel, formatDateTime, formatDistance, lang, t } from './i18n.js';
 import { capacityText, primaryPhone } from './nearest.js';
-import { localSite } from './offline.js';
+import { localSite, nearestTo } from './offline.js';
 import { state, emit } from './state.js';
 import { $, h, replace } from './ui.js';
 
-const sameSite = (a, b) => a.service_id === b.service_id && a.location_id === b.location_id;
+// A tapped map point carries ids and a position; below the labels zoom (14) no location id,
+// and then it is the service's site at the tapped position.
+function pick(sites, ref) {
+  const ofService = (sites || []).filter((site) => site.service_id === ref.service_id);
+  if (ref.location_id) return ofService.find((site) => site.location_id === ref.location_id) || null;
+  return nearestTo(ofService, ref);
+}
 
-// A tapped map point carries only ids and a position: find the site's full summary.
+// Find the tapped site's full summary: on screen, in the saved area, else from the API.
 export async function findSite(ref) {
-  const shown = state.results.find((site) => sameSite(site, ref));
+  const shown = pick(state.results, ref);
   if (shown) return shown;
-  const local = await localSite(ref.service_id, ref.location_id);
+  const local = await localSite(ref.service_id, ref.location_id, ref);
   if (local) return { ...local, hours: hoursAt(local.week_intervals, local.timezone || 'America/Toronto') };
   if (!state.online) return null;
   try {
     // The nearest services at the point itself hold the one tapped.
     const params = new URLSearchParams({ lat: ref.lat.toFixed(5), lon: ref.lon.toFixed(5), limit: '50', max_distance_m: '200' });
     const { results } = await api(`/v1/services/nearest?${params}`);
-    return results.find((site) => sameSite(site, ref)) || null;
+    return pick(results, ref);
   } catch (error) {
     if (error instanceof NetworkError || error instanceof ApiError) return null;
     throw error;

@@ -213,7 +213,7 @@ export function createMap(container) {
     const feature = e.features?.[0];
     if (!feature) return;
     const [lon, lat] = feature.geometry.coordinates;
-    emit('select-site', { service_id: feature.properties.id, location_id: feature.properties.location_id, name: feature.properties.name, lon, lat });
+    emit('select-site', { service_id: feature.properties.id, location_id: feature.properties.location_id || null, name: feature.properties.name || null, lon, lat });
   });
   for (const layer of ['clusters', 'services']) {
     map.on('mouseenter', layer, () => { map.getCanvas().style.cursor = 'pointer'; });

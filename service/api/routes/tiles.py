@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from service import tiles
@@ -75,7 +76,7 @@ router = APIRouter(prefix="/v1", tags=["tiles"], route_class=NoStoreErrorsRoute)
 _STATE_LOCK = threading.Lock()
 
 
-def get_tile_cache(request: Request) -> tiles.TileCache:
+async def get_tile_cache(request: Request) -> tiles.TileCache:
     """This worker's tile cache (bounded in bytes by FIELDNAV_TILES_CACHE_BYTES)."""
     state = request.app.state
     cache = getattr(state, "tile_cache", None)
@@ -120,8 +121,9 @@ A Mapbox Vector Tile 2.1 (Web Mercator, XYZ scheme, extent 4096, buffer 64) of p
 locations. Confidential sites are never in a tile. One layer per tile:
 
 - `services` (zoom >= `points_min_zoom`, 13 by default): one point per public service location, with
-  properties `id` (service id), `location_id`, `name`, `groups` (comma-separated category codes),
-  `open_24_7` (bool) and `capacity` (`available`, `full` or `none`); at most `max_features` (2,000) per tile;
+  properties `id` (service id), `groups` (comma-separated category codes), `open_24_7` (bool) and
+  `capacity` (`available`, `full` or `none`), plus `location_id` and `name` from `labels_min_zoom` (14 by
+  default; a city-centre tile below it holds too many points to label); at most `max_features` (2,000) per tile;
 - `clusters` (lower zooms): one point per H3 cell holding public locations (r4 at z<=5, r5 at z6-7,
   r6 at z8-9, r7 at z10-11, r8 at z12), at the cell centre pulled into the tile, with `cell` (H3 index,
   hex), `count`, and one integer property per category group present (e.g. `shelter`, `food`). A
@@ -156,7 +158,7 @@ While the database is unreachable, tiles this server has cached are still served
         **problem_responses(404, 422, 503),
     },
 )
-def tile(
+async def tile(
     request: Request,
     engine: EngineDep,
     read_engine: ReadEngineDep,
@@ -174,17 +176,35 @@ def tile(
     except TileOutOfRange as error:
         raise Problem(404, "not-found", str(error), title="No such tile") from None
     categories = _categories(category)
+    # Most requests are for a cached tile while the data version is fresh: answer those here,
+    # in the event loop; only a database read or a render goes to a worker thread.
+    peeked = known_version.peek(at_least=v)
+    if peeked is not None:
+        version = peeked[0]
+        found = cache.get(tiles.TileKey.of(version, z, x, y, categories))
+        if found is not None:
+            return _tile_response(request, found, version, v)
+    version, found = await run_in_threadpool(_find_tile, engine, read_engine, cache, known_version, z, x, y, categories, v)
+    return _tile_response(request, found, version, v)
+
+
+def _find_tile(engine, read_engine, cache: tiles.TileCache, known_version: LastKnownVersion,
+               z: int, x: int, y: int, categories, v: int | None) -> tuple[int, tiles.Tile]:
+    """(data version, tile): from the cache, else rendered, else (database down, not cached) 503."""
     version, live = _version(known_version, at_least=v)
     key = tiles.TileKey.of(version, z, x, y, categories)
     if live:
         def connect():
             return read_connection(read_engine, engine, min_version=version)
 
-        found = tiles.get_or_render(connect, cache, key, etag_for=etag_for, settings=settings)
-    else:
-        found = cache.get(key)
-        if found is None:
-            raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"})
+        return version, tiles.get_or_render(connect, cache, key, etag_for=etag_for, settings=tile_settings())
+    found = cache.get(key)
+    if found is None:
+        raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"})
+    return version, found
+
+
+def _tile_response(request: Request, found: tiles.Tile, version: int, v: int | None) -> Response:
     # (No Vary here: the GZip middleware adds "Vary: Accept-Encoding" to what it compresses.)
     headers = {"Cache-Control": IMMUTABLE if v == version else short_cache_control()}
     if found.body is None:
