@@ -17,3 +17,122 @@ class Problem(Exception):
         self.status, self.slug, self.detail = status, slug, detail
         self.title = title or HTTPStatus(status).phrase
         self.headers, self.extra = headers or {}, extra
+
+
+class ProblemType:
+    """One documented problem type: its usual status, title and what a client should do."""
+
+    __slots__ = ("slug", "status", "title", "meaning", "example")
+
+    def __init__(self, slug: str, status: int, title: str, meaning: str, example: str):
+        self.slug, self.status, self.title, self.meaning, self.example = slug, status, title, meaning, example
+
+
+# Every ``type`` fieldnav answers with (the slug after tag:fieldnav.org,2026:problem/). The spec's
+# Problem schema lists them (service/api/openapi_doc.py) and tests/test_schemathesis.py checks
+# that the code raises no other. Add a type here in the same change that first raises it.
+PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
+    # --- the request itself
+    ProblemType("bad-request", 400, "Bad Request",
+                "The request cannot be read: a query string that is not UTF-8 or holds a NUL character.",
+                "The query string holds a NUL character."),
+    ProblemType("validation-error", 422, "Invalid request",
+                "A parameter or body field is invalid; `errors` names each field. Fix the request; do not retry it as is.",
+                "query.lat: Input should be less than or equal to 90"),
+    ProblemType("unknown-category", 422, "Unknown category",
+                "A category group code that does not exist; the detail lists the codes (also GET /v1/categories).",
+                "Unknown category shelters; use one of: shelter, housing, food, mental_health, crisis."),
+    ProblemType("bbox-too-large", 422, "Area too large",
+                "A search area larger than the server searches at once; search a smaller area.",
+                "bbox covers more than 100 square degrees; zoom in or use near=."),
+    ProblemType("pack-too-large", 422, "Pack too large",
+                "An offline pack over the size cap; the detail says how to shrink it (smaller area, lower max_zoom, fewer categories).",
+                "This pack would hold 31,200 tiles (at most 20,000): lower max_zoom to 15 or choose a smaller area."),
+    ProblemType("payload-too-large", 413, "Content Too Large",
+                "The request body is larger than the server accepts (FIELDNAV_LIMIT_MAX_BODY_BYTES).",
+                "Request bodies are limited to 65536 bytes."),
+    ProblemType("unsupported-media-type", 415, "Unsupported Media Type",
+                "The body's Content-Type is not one the operation reads (application/json).",
+                "Unsupported Media Type"),
+    ProblemType("not-acceptable", 406, "Not Acceptable",
+                "None of the media types in Accept can be produced.", "Not Acceptable"),
+    ProblemType("method-not-allowed", 405, "Method Not Allowed",
+                "The path exists but not with this method; `Allow` lists the methods it has.", "Method Not Allowed"),
+    # --- identity and limits
+    ProblemType("unauthorized", 401, "Unauthorized",
+                "No bearer token, or one that is invalid, expired or revoked (the detail never says which). Sign in again.",
+                "A bearer token is required."),
+    ProblemType("forbidden", 403, "Forbidden",
+                "The caller's role (or agency) may not do this.", "The navigator role may not do this."),
+    ProblemType("rate-limited", 429, "Too Many Requests",
+                "Too many requests in the window; wait `Retry-After` seconds.",
+                "Too many requests: at most 600 every 60 s. Try again in 12 s."),
+    # --- resources
+    ProblemType("not-found", 404, "Not Found",
+                "Nothing with this id (or nothing the caller may see: handoffs of others are 404 too).",
+                "No service with id 6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b."),
+    ProblemType("basemap-not-configured", 404, "No basemap",
+                "This server has no basemap (FIELDNAV_BASEMAP_PMTILES unset); draw services over a plain background.",
+                "This server has no basemap."),
+    ProblemType("range-not-satisfiable", 416, "Range Not Satisfiable",
+                "A byte range that starts past the end of the file; `Content-Range: bytes */size` says its size.",
+                "The file has 2411520 bytes; ask for a range that starts within it."),
+    ProblemType("invalid-cursor", 400, "Invalid cursor",
+                "A sync cursor this server did not issue; send next_cursor back exactly, or start over without one.",
+                "The cursor is not one this server issued; send back next_cursor exactly as received, or start over without a cursor."),
+    ProblemType("cursor-expired", 410, "Cursor expired",
+                "A sync cursor older than the change history kept; download a fresh offline pack and restart sync without a cursor.",
+                "This cursor is older than the change history the server keeps. Download a fresh offline pack for your area, then restart sync without a cursor."),
+    # --- handoffs
+    ProblemType("idempotency-key-missing", 400, "Idempotency-Key missing",
+                "A POST that changes a handoff needs an Idempotency-Key header (a fresh UUID per user action).",
+                "This request needs an Idempotency-Key header (a fresh UUID per user action, reused on retries)."),
+    ProblemType("idempotency-key-invalid", 400, "Idempotency-Key invalid",
+                "The Idempotency-Key is not 1 to 255 visible ASCII characters (optionally in double quotes).",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters."),
+    ProblemType("idempotency-key-reused", 422, "Unprocessable Entity",
+                "The Idempotency-Key was used for another request (another body or endpoint); use a new key for a new action.",
+                "This Idempotency-Key was already used for a different request; use a new key for a new action."),
+    ProblemType("request-in-progress", 409, "Conflict",
+                "A request with this Idempotency-Key is still running; retry after `Retry-After` seconds for its answer.",
+                "A request with this Idempotency-Key is still being processed; retry shortly for its response."),
+    ProblemType("invalid-transition", 409, "Conflict",
+                "The handoff's state machine has no such change from its current status (`current_status`).",
+                "A handoff cannot go from requested to completed. From requested: accepted, rejected, cancelled, entered-in-error."),
+    ProblemType("transition-forbidden", 403, "Forbidden",
+                "The change exists but is the other side's to make (navigators accept and complete; referrers cancel).",
+                "Only the navigator centre may move a handoff from requested to accepted."),
+    ProblemType("reason-required", 422, "Unprocessable Entity",
+                "This change needs a `reason` (rejected, on-hold, failed, cancelled).",
+                "A reason is required to make a handoff cancelled."),
+    ProblemType("claimed-by-another", 409, "Claimed by another navigator",
+                "Another navigator of the centre owns the handoff; claim it with `take_over: true` to act on it.",
+                "Handoff 6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b is claimed by another navigator; claim it with take_over to act on it."),
+    ProblemType("purged", 409, "Conflict",
+                "The handoff's personal data was purged after it closed; nothing can be added to it.",
+                "This handoff's personal data was purged after it closed; notes can no longer be added."),
+    ProblemType("conflict", 409, "Conflict", "The request conflicts with the resource's current state.", "Conflict"),
+    ProblemType("gone", 410, "Gone", "The resource existed and is gone for good.", "Gone"),
+    # --- the server
+    ProblemType("unavailable", 503, "Service Unavailable",
+                "The database (or basemap) cannot be reached right now; retry after `Retry-After` seconds. "
+                "Cached directory reads go on where they can.",
+                "The directory database is not reachable right now; try again shortly."),
+    ProblemType("query-timeout", 503, "Service Unavailable",
+                "The query ran past the statement timeout and was stopped; retry, or narrow the request.",
+                "The query took too long and was stopped; try again, or narrow it."),
+    ProblemType("migrations-pending", 503, "Service Unavailable",
+                "The database schema is not current (readiness only); an operator must run `fieldnav db migrate`.",
+                "The database schema is not current: run `fieldnav db migrate`."),
+    ProblemType("no-navigator-centre", 503, "Service Unavailable",
+                "No navigator centre serves the area and the default centre is not loaded; an administrator must load centres.",
+                "No navigator centre serves this area and the default centre is not loaded; an administrator must run `fieldnav centres load`."),
+    ProblemType("app-not-built", 503, "Field client not built",
+                "The field client (/app/) is not built on this server.",
+                "The field client is not built on this server: run `make web`, then reload."),
+    ProblemType("internal-error", 500, "Internal Server Error",
+                "A bug on the server's side; it has been logged. Retrying may not help.",
+                "Something went wrong on our side; it has been logged."),
+    ProblemType("http-error", 400, "Bad Request",
+                "Any other HTTP error without a type of its own; `status` says which.", "Bad Request"),
+)}

@@ -13,9 +13,10 @@ from psycopg.errors import QueryCanceled
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from service.api.responses import ProblemResponse
-from service.problems import Problem
+from service.problems import PROBLEM_TYPES, Problem
 
 log = logging.getLogger("fieldnav.api")
 
@@ -66,10 +67,24 @@ async def _validation(request: Request, error: RequestValidationError) -> Proble
     return problem_response(request, 422, "validation-error", detail, title="Invalid request", errors=errors)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the path has. Starlette's 405 names only the methods of the first route
+    whose path matched, and a path often has several routes (GET and POST /v1/handoffs)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "type": "http"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 async def _http(request: Request, error: StarletteHTTPException) -> ProblemResponse:
     slug = _STATUS_SLUGS.get(error.status_code, "http-error")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
-    return problem_response(request, error.status_code, slug, detail, headers=getattr(error, "headers", None))
+    headers = getattr(error, "headers", None)
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return problem_response(request, error.status_code, slug, detail, headers=headers)
 
 
 async def _problem(request: Request, error: Problem) -> ProblemResponse:
@@ -107,13 +122,40 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Shared OpenAPI description of problem responses, used by every route's `responses=`.
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
+# The problem types any operation may answer with for a status, besides its own (`types=`).
+_COMMON_TYPES = {
+    400: ("bad-request",), 401: ("unauthorized",), 403: ("forbidden",), 404: ("not-found",), 405: ("method-not-allowed",),
+    413: ("payload-too-large",), 422: ("validation-error",), 429: ("rate-limited",), 500: ("internal-error",),
+    503: ("unavailable", "query-timeout"),
+}
 
 
-def problem_responses(*statuses: int) -> dict:
+def problem_example(slug: str) -> dict:
+    """An OpenAPI example of one problem type (from service/problems.py's catalogue)."""
+    known = PROBLEM_TYPES[slug]
     return {
-        status: {
-            "description": HTTPStatus(status).phrase,
-            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA_REF}},
-        }
-        for status in statuses
+        "summary": f"{slug} ({known.status})",
+        "description": known.meaning,
+        "value": {"type": problem_type(slug), "title": known.title, "status": known.status, "detail": known.example},
     }
+
+
+def problem_responses(*statuses: int, types: tuple[str, ...] = ()) -> dict:
+    """`responses=` entries for problem documents with these statuses, each with an example of
+    every problem type it may carry: the status's common type(s), plus the route's own `types`
+    (slugs of service/problems.py's PROBLEM_TYPES, placed under their status)."""
+    unknown = [slug for slug in types if slug not in PROBLEM_TYPES]
+    if unknown:
+        raise ValueError(f"undocumented problem types {unknown}: add them to service/problems.py")
+    stray = [slug for slug in types if PROBLEM_TYPES[slug].status not in statuses]
+    if stray:
+        raise ValueError(f"problem types {stray} have a status this operation does not document")
+    responses = {}
+    for status in statuses:
+        slugs = [*_COMMON_TYPES.get(status, ()), *(s for s in types if PROBLEM_TYPES[s].status == status)]
+        content = {"schema": PROBLEM_SCHEMA_REF}
+        if slugs:
+            # The examples themselves are in components.examples (service/api/openapi_doc.py).
+            content["examples"] = {slug: {"$ref": f"#/components/examples/{slug}"} for slug in dict.fromkeys(slugs)}
+        responses[status] = {"description": HTTPStatus(status).phrase, "content": {"application/problem+json": content}}
+    return responses

@@ -6,7 +6,32 @@ dicts, and the API tests check real responses against the contract.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from service.categories import category_codes
+
+# Query parameters typed as dates and times take ISO 8601 text only. Pydantic would also read
+# a bare number as a Unix timestamp (`0.5` as 1970-01-01T00:00:00.5Z, in UTC), which the spec
+# does not offer and which hides a client's mistake.
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value):
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date or time such as 2026-11-26T09:00:00-05:00, not a number")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+
+# A category group code (service/data/category_groups.yaml), documented as the list of codes.
+# Validation stays the route's: it also splits comma-separated codes and names unknown ones.
+CategoryCode = Annotated[str, WithJsonSchema({"type": "string", "enum": list(category_codes())})]
 
 
 class _Open(BaseModel):
@@ -14,19 +39,19 @@ class _Open(BaseModel):
 
 
 class Address(BaseModel):
-    address_1: str | None = None
-    address_2: str | None = None
-    city: str | None = None
-    state_province: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+    address_1: str | None = Field(default=None, examples=["20 Gerrard St E"])
+    address_2: str | None = Field(default=None, examples=[None])
+    city: str | None = Field(default=None, examples=["Toronto"])
+    state_province: str | None = Field(default=None, examples=["ON"])
+    postal_code: str | None = Field(default=None, examples=["M5B 2P3"])
+    country: str | None = Field(default=None, examples=["CA"])
 
 
 class Phone(BaseModel):
     number: str = Field(examples=["416-555-0134"])
-    extension: str | None = None
+    extension: str | None = Field(default=None, examples=["204"])
     type: str | None = Field(default=None, examples=["voice"])
-    description: str | None = None
+    description: str | None = Field(default=None, examples=["Intake line"])
     tel: str | None = Field(default=None, description="RFC 3966 tel: URI in E.164, ready to dial; null if not dialable.",
                             examples=["tel:+14165550134"])
 
@@ -38,15 +63,17 @@ class Hours(BaseModel):
     next_change: str | None = Field(description="'closes 22:00', 'opens Mon 09:00', '24/7' or 'hours unknown'.",
                                     examples=["closes 22:00"])
     today: list[str] = Field(description="Today's opening hours, local time.", examples=[["09:00–22:00"]])
-    opens_at: str | None = Field(default=None, description="Next opening, ISO 8601 with offset.")
-    closes_at: str | None = Field(default=None, description="Next closing, ISO 8601 with offset.")
+    opens_at: str | None = Field(
+        examples=["2026-11-26T09:00:00-05:00"], default=None, description="Next opening, ISO 8601 with offset.")
+    closes_at: str | None = Field(
+        examples=["2026-11-25T22:00:00-05:00"], default=None, description="Next closing, ISO 8601 with offset.")
     timezone: str = Field(examples=["America/Toronto"])
 
 
 class Eligibility(BaseModel):
-    description: str | None = None
-    minimum_age: float | None = None
-    maximum_age: float | None = None
+    description: str | None = Field(default=None, examples=["Youth 16 to 24"])
+    minimum_age: float | None = Field(default=None, examples=[16])
+    maximum_age: float | None = Field(default=None, examples=[24])
 
 
 class Language(BaseModel):
@@ -58,17 +85,18 @@ class Capacity(BaseModel):
     available: float = Field(examples=[4])
     maximum: float | None = Field(default=None, examples=[40])
     unit: str = Field(examples=["beds"])
-    as_of: str = Field(description="When the count was reported, ISO 8601 with offset.")
+    as_of: str = Field(
+        examples=["2026-11-24T22:00:00-05:00"], description="When the count was reported, ISO 8601 with offset.")
     state: str = Field(description="available or full.", examples=["available"])
 
 
 class ServiceSummary(BaseModel):
-    service_id: str
-    location_id: str
+    service_id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])
+    location_id: str = Field(examples=["77aa0c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"])
     name: str = Field(examples=["Scarborough Emergency Shelter"])
-    alternate_name: str | None = None
-    organization_name: str | None = None
-    location_name: str | None = None
+    alternate_name: str | None = Field(default=None, examples=[None])
+    organization_name: str | None = Field(default=None, examples=["Covenant House Toronto"])
+    location_name: str | None = Field(default=None, examples=["Downtown site"])
     category_groups: list[str] = Field(examples=[["shelter"]])
     confidential: bool = Field(description="A confidential site: no coordinates, no address; call to connect.")
     label: str | None = Field(description="'call to connect' for confidential sites.", examples=[None])
@@ -76,17 +104,19 @@ class ServiceSummary(BaseModel):
     lat: float | None = Field(examples=[43.77251])
     address: Address | None = None
     phones: list[Phone]
-    url: str | None = None
-    email: str | None = None
+    url: str | None = Field(default=None, examples=["https://example.org/shelter"])
+    email: str | None = Field(default=None, examples=["intake@example.org"])
     eligibility: Eligibility
     languages: list[Language]
-    accessibility: list[str]
+    accessibility: list[str] = Field(examples=[["Wheelchair accessible entrance"]])
     capacity: Capacity | None = None
-    last_verified: str | None = Field(description="Date the record was last verified (HSDS assured_date).")
+    last_verified: str | None = Field(
+        examples=["2026-09-14"], description="Date the record was last verified (HSDS assured_date).")
     access: str = Field(description="walk_in, call_first, referral, call_to_connect or unknown.", examples=["walk_in"])
-    timezone: str
+    timezone: str = Field(examples=["America/Toronto"])
     hours: Hours
-    distance_m: int | None = Field(default=None, description="Geodesic distance in metres (search with near=).")
+    distance_m: int | None = Field(
+        examples=[640], default=None, description="Geodesic distance in metres (search with near=).")
 
 
 class NearestResult(ServiceSummary):
@@ -98,24 +128,26 @@ class NearestResult(ServiceSummary):
 
 
 class Origin(BaseModel):
-    lat: float
-    lon: float
+    lat: float = Field(examples=[43.6534])
+    lon: float = Field(examples=[-79.3839])
 
 
 class NearestResponse(BaseModel):
     origin: Origin
-    at: str = Field(description="The time the hours and the open filter refer to, ISO 8601.")
-    count: int
+    at: str = Field(
+        description="The time the hours and the open filter refer to, ISO 8601.",
+        examples=["2026-11-25T21:03:11.512000-05:00"])
+    count: int = Field(examples=[3])
     results: list[NearestResult]
 
 
 class ServicePage(BaseModel):
     """The HSDS Page envelope."""
 
-    total_items: int
-    total_pages: int
-    page_number: int
-    size: int
+    total_items: int = Field(examples=[312])
+    total_pages: int = Field(examples=[16])
+    page_number: int = Field(examples=[1])
+    size: int = Field(examples=[20])
     first_page: bool
     last_page: bool
     empty: bool
@@ -137,10 +169,10 @@ class HsdsService(_Open):
     """An HSDS 3.0 compiled service (see the HSDS schema service.json), plus HSDS 3.1
     `capacities`, fieldnav's `category_groups`, and `address_private` on locations."""
 
-    id: str
-    name: str
-    status: str
-    category_groups: list[str]
+    id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])
+    name: str = Field(examples=["Downtown Youth Emergency Shelter"])
+    status: str = Field(examples=["active"])
+    category_groups: list[str] = Field(examples=[["shelter", "youth"]])
     organization: dict | None = None
     phones: list[dict]
     schedules: list[dict]

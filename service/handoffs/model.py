@@ -13,12 +13,16 @@ messages (validators never echo input).
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, WithJsonSchema, field_validator,
+    model_validator,
+)
 
 from service.categories import category_codes
 from service.handoffs.contact import InvalidPhone, normalise_phone
@@ -63,13 +67,39 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+# A category group code, documented as the list of codes (validated below, with a better message).
+CategoryCode = Annotated[str, WithJsonSchema({"type": "string", "enum": list(category_codes())})]
+
+
+def _not_a_number(value):
+    # Pydantic would read a number as a Unix timestamp; the contract says ISO 8601 text.
+    if isinstance(value, (int, float)):
+        raise ValueError("expected an ISO 8601 time with offset, e.g. 2026-11-26T09:00:00-05:00")
+    return value
+
+
+_LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _local_time_text(value):
+    # Pydantic would also read a number (seconds since midnight) or a time with an offset.
+    if not isinstance(value, time) and not (isinstance(value, str) and re.fullmatch(_LOCAL_TIME, value)):
+        raise ValueError("expected a local time HH:MM (24 h), e.g. 09:30")
+    return value
+
+
+LocalTime = Annotated[time, BeforeValidator(_local_time_text),
+                      WithJsonSchema({"type": "string", "pattern": _LOCAL_TIME, "examples": ["09:30"]})]
+
+
 class _Strict(BaseModel):
-    # A typo in a consent or contact field must not be silently dropped.
+    # A typo in a consent or contact field must not be silently dropped, nor a number or a
+    # string taken for a yes/no (StrictBool) or a string for a coordinate (StrictFloat).
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Needs(_Strict):
-    groups: list[str] = Field(min_length=1, max_length=10, description="Category group codes (GET /v1/categories).",
+    groups: list[CategoryCode] = Field(min_length=1, max_length=10, description="Category group codes (GET /v1/categories).",
                               examples=[["shelter", "mental_health"]])
     note: str | None = Field(default=None, max_length=500,
                              description="A short note for the navigator. Personal data: encrypted at rest, "
@@ -100,7 +130,8 @@ class Consent(_Strict):
                                 examples=["on-211-2026.1"])
     recorded_by: str | None = Field(default=None, max_length=200,
                                     description="Who recorded it (a worker id); default: the caller.")
-    recorded_at: AwareDatetime | None = Field(default=None, description="When; default: when the server receives it.")
+    recorded_at: Annotated[AwareDatetime, BeforeValidator(_not_a_number)] | None = Field(
+        default=None, description="When; default: when the server receives it.")
 
     @field_validator("scope")
     @classmethod
@@ -109,9 +140,9 @@ class Consent(_Strict):
 
 
 class SafeTime(_Strict):
-    days: list[Weekday] = Field(min_length=1, max_length=7)
-    start: time = Field(description="Local time (the centre's time zone), HH:MM.")
-    end: time
+    days: list[Weekday] = Field(min_length=1, max_length=7, examples=[["mon", "tue", "wed"]])
+    start: LocalTime = Field(description="Local time (the centre's time zone), HH:MM.")
+    end: LocalTime = Field(description="Local time (the centre's time zone), HH:MM.")
 
 
 class Contact(_Strict):
@@ -119,8 +150,8 @@ class Contact(_Strict):
                               description="Callback number; normalised to E.164. Kept only with `contact` consent.")
     name: str | None = Field(default=None, max_length=100, description="What to call the person. Kept only with consent.")
     safe_times: list[SafeTime] = Field(default_factory=list, max_length=14, description="When it is safe to call.")
-    voicemail_ok: bool = False
-    do_not_contact: bool = Field(default=False, description="The person must not be contacted; say how instead.")
+    voicemail_ok: StrictBool = False
+    do_not_contact: StrictBool = Field(default=False, description="The person must not be contacted; say how instead.")
     alternative: str | None = Field(default=None, max_length=300,
                                     description="With `do_not_contact`: how the navigator may follow up instead.")
 
@@ -144,17 +175,30 @@ class Contact(_Strict):
 
 
 class Location(_Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    navigator_must_attend: bool = Field(default=False, description="A navigator must go there in person. The exact "
+    lat: StrictFloat = Field(ge=-90, le=90, examples=[43.6534])
+    lon: StrictFloat = Field(ge=-180, le=180, examples=[-79.3839])
+    navigator_must_attend: StrictBool = Field(default=False, description="A navigator must go there in person. The exact "
                                                                    "point is kept only then, and only with `location` consent.")
 
 
 class HandoffCreate(_Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "needs": {"groups": ["shelter", "mental_health"], "note": "Needs a bed tonight; anxious in crowds."},
+        "urgency": "urgent",
+        "language": "fr",
+        "interpreter_needed": False,
+        "consent": {"type": "verbal", "scope": ["contact"], "script_version": "on-211-2026.1"},
+        "contact": {"phone": "+1 416 555 0199", "name": "Sam",
+                    "safe_times": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"}],
+                    "voicemail_ok": False},
+        "location": {"lat": 43.6534, "lon": -79.3839, "navigator_must_attend": False},
+        "suggested_services": ["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"],
+    }]})
+
     needs: Needs
     urgency: Urgency = Urgency.ROUTINE
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}$", description="ISO 639 code of the preferred language.")
-    interpreter_needed: bool = False
+    interpreter_needed: StrictBool = False
     consent: Consent | None = Field(default=None, description="Without consent the handoff is anonymous: no phone, "
                                                               "name, contact details or exact location are kept.")
     contact: Contact | None = None
@@ -167,6 +211,11 @@ class HandoffCreate(_Strict):
 
 
 class TransitionRequest(_Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "cancelled", "reason": "The person found a bed with family."},
+        {"status": "in-progress"},
+    ]})
+
     status: Status
     reason: str | None = Field(default=None, max_length=500,
                                description="Required for rejected, on-hold, failed and cancelled. Encrypted at rest.")
@@ -178,8 +227,12 @@ class TransitionRequest(_Strict):
 
 
 class ClaimRequest(_Strict):
-    take_over: bool = Field(default=False, description="Take the handoff over from another navigator of the centre.")
+    model_config = ConfigDict(json_schema_extra={"examples": [{"take_over": False}]})
+
+    take_over: StrictBool = Field(default=False, description="Take the handoff over from another navigator of the centre.")
 
 
 class NoteRequest(_Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Called back at 14:10; bed held at Seaton House."}]})
+
     text: str = Field(min_length=1, max_length=2000, description="Seen by the centre's navigators only. Encrypted at rest.")

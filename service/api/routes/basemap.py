@@ -5,19 +5,19 @@
 from __future__ import annotations
 
 import gzip
-import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from starlette.responses import FileResponse
 
 from service import basemap, packs
 from service.api.dependencies import EngineDep
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_json, etag_for, if_none_match
-from service.api.routes.offline import IMMUTABLE as PACK_IMMUTABLE, PMTILES, _accepts_gzip
+from service.api.routes.offline import (
+    IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, RangeFileResponse, _accepts_gzip,
+)
 from service.api.routes.tiles import IMMUTABLE, NoStoreErrorsRoute, short_cache_control
 from service.settings import pack_settings
 from spatial.tiles import ZOOM_LIMIT, TileOutOfRange, check_tile
@@ -66,7 +66,7 @@ class BasemapTileJSON(BaseModel):
         "raster). 404 `basemap-not-configured` when there is none: draw services over a plain background. Tile "
         "URLs carry `v`, the archive's fingerprint, and are `immutable`."
     ),
-    responses={304: {"description": "Not Modified"}, **problem_responses(404, 503)},
+    responses={304: {"description": "Not Modified"}, **problem_responses(404, 503, types=("basemap-not-configured",))},
 )
 def basemap_tilejson(request: Request) -> Response:
     found = _basemap()
@@ -90,7 +90,7 @@ def basemap_tilejson(request: Request) -> Response:
                                                        "image/jpeg": {}, "image/webp": {}, "image/avif": {}}},
         204: {"description": "No Content: the archive holds no tile here."},
         304: {"description": "Not Modified"},
-        **problem_responses(404, 422, 503),
+        **problem_responses(404, 422, 503, types=("basemap-not-configured",)),
     },
 )
 def basemap_tile(
@@ -98,7 +98,8 @@ def basemap_tile(
     z: Annotated[int, Path(description="Zoom.", examples=[12])],
     x: Annotated[int, Path(description="Column.", examples=[1143])],
     y: Annotated[int, Path(description="Row.", examples=[1493])],
-    v: Annotated[str | None, Query(max_length=64, description="Archive fingerprint, as in the `/v1/basemap.json` URL template.")] = None,
+    v: Annotated[str | None, Query(max_length=64, description="Archive fingerprint, as in the `/v1/basemap.json` URL template.",
+                                    examples=["3f9a1c2b7d4e5a60"])] = None,
 ) -> Response:
     try:
         check_tile(z, x, y, ZOOM_LIMIT)
@@ -129,11 +130,10 @@ def basemap_tile(
         "`If-None-Match` (304; the ETag is its SHA-256), immutable. 404 when the pack has no basemap part."
     ),
     response_class=Response,
-    responses={200: {"content": {PMTILES: {}}}, 206: {"description": "Partial Content", "content": {PMTILES: {}}},
-               304: {"description": "Not Modified"}, 416: {"description": "Range Not Satisfiable"},
+    responses={200: {"content": {PMTILES: {}}}, **RANGE_RESPONSES, 304: {"description": "Not Modified"},
                **problem_responses(404, 422, 503)},
 )
-def pack_basemap(request: Request, engine: EngineDep, pack_id: uuid.UUID) -> Response:
+def pack_basemap(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
     directory = packs.pack_dir(pack_settings())
     # Checks the pack exists and marks it used, like its other files.
     packs.open_pack_file(engine, pack_id, "archive", directory=directory, now=datetime.now(timezone.utc))
@@ -144,4 +144,4 @@ def pack_basemap(request: Request, engine: EngineDep, pack_id: uuid.UUID) -> Res
     headers = {"ETag": etag, "Cache-Control": PACK_IMMUTABLE}
     if if_none_match(request, etag):
         return Response(status_code=304, headers=headers)
-    return FileResponse(basemap.part_path(directory, pack_id), media_type=PMTILES, headers=headers)
+    return RangeFileResponse(basemap.part_path(directory, pack_id), media_type=PMTILES, headers=headers)

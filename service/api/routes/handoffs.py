@@ -12,18 +12,19 @@ from typing import Annotated
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sqlalchemy import Connection, Engine
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.responses import RawJSONResponse
+from service.api.schemas import IsoDateTime
 from service.api.security import PrincipalDep
 from service.auth.principal import Principal
 from service.handoffs import audit, commands, idempotency, queries
 from service.handoffs.model import HandoffCreate, TransitionRequest
 from service.handoffs.schemas import AuditPage, Handoff, HandoffCreated, HandoffPage, StatusChange
-from service.problems import Problem
+from service.problems import PROBLEM_TYPES, Problem
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 log = logging.getLogger("fieldnav.handoffs")
@@ -38,17 +39,32 @@ IDEMPOTENCY_KEY_DOC = {"parameters": [{
     "in": "header",
     "required": True,
     "description": "A fresh value (a UUID) per user action, sent again unchanged on every retry of it "
-                   "(IETF draft-ietf-httpapi-idempotency-key-header). Scoped to the caller; kept 24 h "
-                   "(FIELDNAV_HANDOFF_IDEMPOTENCY_TTL_H). Missing: 400.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 257, "examples": ["8e03978e-40d5-43e8-bc93-6894a57f9324"]},
+                   "(IETF draft-ietf-httpapi-idempotency-key-header): 1 to 255 visible ASCII characters other "
+                   "than `\"`, optionally in double quotes (a structured-field string). Scoped to the caller; kept "
+                   "24 h (FIELDNAV_HANDOFF_IDEMPOTENCY_TTL_H). Missing: 400 `idempotency-key-missing`; malformed: "
+                   "400 `idempotency-key-invalid`.",
+    "schema": {"type": "string", "pattern": r'^(?:"[!#-~]{1,255}"|[!#-~]{1,255})$',
+               "examples": ["8e03978e-40d5-43e8-bc93-6894a57f9324"]},
+    "example": "8e03978e-40d5-43e8-bc93-6894a57f9324",
 }]}
 
-IDEMPOTENT_RESPONSES = {
-    400: problem_responses(400)[400] | {"description": "Idempotency-Key missing or malformed"},
-    409: problem_responses(409)[409] | {"description": "A request with this key is still in flight (Retry-After: 1), "
-                                                       "or the change conflicts with the handoff's state"},
-    422: problem_responses(422)[422] | {"description": "Invalid body, or this key was used for another request"},
-}
+
+def idempotent_responses(*types: str) -> dict:
+    """The answers of a POST with an Idempotency-Key, plus the operation's own problem `types`."""
+    problems = problem_responses(400, 409, 422, types=(
+        "idempotency-key-missing", "idempotency-key-invalid", "request-in-progress", "idempotency-key-reused",
+        *(t for t in types if PROBLEM_TYPES[t].status in (400, 409, 422))))
+    return {
+        400: problems[400] | {"description": "Idempotency-Key missing or malformed"},
+        409: problems[409] | {"description": "A request with this key is still in flight (Retry-After: 1), "
+                                             "or the change conflicts with the handoff's state"},
+        422: problems[422] | {"description": "Invalid body, or this key was used for another request"},
+        **problem_responses(401, 403, 404, 429, 503, types=tuple(
+            t for t in types if PROBLEM_TYPES[t].status in (401, 403, 404, 429, 503))),
+    }
+
+
+HandoffId = Annotated[UUID, Path(description="The handoff's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]
 
 
 def json_response(content, status_code: int = 200, headers: dict | None = None) -> Response:
@@ -93,8 +109,9 @@ def idempotent_post(request: Request, engine: Engine, principal: Principal, key_
         "`navigator_must_attend`. Imminent danger is 911: the answer says so."
     ),
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}, **IDEMPOTENT_RESPONSES,
-               **problem_responses(401, 403, 429, 503)},
+    responses={201: {"headers": {"Location": {"description": "The handoff's URL (GET /v1/handoffs/{id}).",
+                                              "schema": {"type": "string"}}}},
+               **{s: r for s, r in idempotent_responses("no-navigator-centre").items() if s != 404}},
 )
 def create_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, body: HandoffCreate,
                    idempotency_key: IdempotencyKey = None) -> Response:
@@ -126,8 +143,10 @@ def _aware(moment: datetime | None, name: str) -> datetime | None:
 def list_handoffs(
     engine: EngineDep,
     principal: PrincipalDep,
-    updated_after: Annotated[datetime | None, Query(description="ISO 8601 with offset: only handoffs changed after it.")] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor` of the previous page.")] = None,
+    updated_after: Annotated[IsoDateTime | None, Query(description="ISO 8601 with offset: only handoffs changed after it.",
+                                                       examples=["2026-11-25T09:00:00-05:00"])] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor` of the previous page.",
+                                        examples=["WyIyMDI2LTExLTI1VDE0OjAzOjAwKzAwOjAwIiwiNWIwZTNjMWUtOGE0Zi00YjZlLTlkMmEtMWYzYzVlN2E5YjBkIl0"])] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     query = queries.ReferrerListQuery(_aware(updated_after, "updated_after"), cursor, limit)
@@ -143,7 +162,7 @@ def list_handoffs(
                 "the caller may not see (whether or not it exists).",
     responses=problem_responses(401, 403, 404, 422, 429),
 )
-def get_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: UUID) -> Response:
+def get_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId) -> Response:
     with engine.begin() as connection:
         return json_response(queries.referrer_detail(connection, principal, handoff_id))
 
@@ -156,9 +175,9 @@ def get_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: UUID) ->
                 "to `entered-in-error` at any time. Other changes are the navigator's (403); changes the state "
                 "machine does not have get 409. Requires an `Idempotency-Key`.",
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={**IDEMPOTENT_RESPONSES, **problem_responses(401, 403, 404, 429)},
+    responses=idempotent_responses("invalid-transition", "transition-forbidden", "reason-required"),
 )
-def referrer_transition(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: UUID,
+def referrer_transition(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId,
                         body: TransitionRequest, idempotency_key: IdempotencyKey = None) -> Response:
     def work(connection: Connection):
         return 200, commands.transition(connection, principal, handoff_id, body), {}
@@ -177,9 +196,12 @@ def referrer_transition(request: Request, engine: EngineDep, principal: Principa
 )
 def audit_log(
     engine: EngineDep,
-    since: Annotated[datetime | None, Query(description="ISO 8601 with offset (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601 with offset (exclusive).")] = None,
-    handoff_id: Annotated[UUID | None, Query()] = None,
+    since: Annotated[IsoDateTime | None, Query(description="ISO 8601 with offset (inclusive).",
+                                               examples=["2026-11-01T00:00:00-04:00"])] = None,
+    until: Annotated[IsoDateTime | None, Query(description="ISO 8601 with offset (exclusive).",
+                                               examples=["2026-12-01T00:00:00-05:00"])] = None,
+    handoff_id: Annotated[UUID | None, Query(description="Only entries about this handoff.",
+                                                examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])] = None,
     after_id: Annotated[int, Query(ge=0, description="From `next_after_id` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:

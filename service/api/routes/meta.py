@@ -37,7 +37,7 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, summary="Ready to serve",
             description="200 when the database answers and its schema is current; 503 otherwise.",
-            responses=problem_responses(503))
+            responses=problem_responses(503, types=("migrations-pending",)))
 def readyz(engine: EngineDep) -> Readiness:
     try:
         with engine.connect() as connection:

@@ -8,7 +8,6 @@ deliveries, dead letters included.
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import Connection
@@ -16,7 +15,7 @@ from sqlalchemy import Connection
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.routes.handoffs import (
-    IDEMPOTENCY_KEY_DOC, IDEMPOTENT_RESPONSES, IdempotencyKey, idempotent_post, json_response,
+    IDEMPOTENCY_KEY_DOC, HandoffId, IdempotencyKey, idempotent_post, idempotent_responses, json_response,
 )
 from service.api.security import PrincipalDep
 from service.handoffs import centres, commands, queries, webhooks
@@ -63,9 +62,10 @@ def navigator_queue(
     principal: PrincipalDep,
     status: Annotated[list[str] | None, Query(description="Status(es) to show.", examples=["requested"])] = None,
     urgency: Annotated[Urgency | None, Query()] = None,
-    language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$", description="ISO 639 code.")] = None,
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$", description="ISO 639 code.", examples=["fr"])] = None,
     region: Annotated[str | None, Query(max_length=20, description="H3 cell (resolution 0-7).", examples=["852b9bcbfffffff"])] = None,
-    cursor: Annotated[str | None, Query(max_length=300)] = None,
+    cursor: Annotated[str | None, Query(max_length=300, description="From `next_cursor` of the previous page.", examples=[
+        "WzEsIjIwMjYtMTEtMjVUMTQ6MDM6MDArMDA6MDAiLCI1YjBlM2MxZS04YTRmLTRiNmUtOWQyYS0xZjNjNWU3YTliMGQiXQ"])] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     query = queries.QueueQuery(_statuses(status), urgency.value if urgency else None, language, _region(region), cursor, limit)
@@ -81,7 +81,7 @@ def navigator_queue(
                 "history with reasons and navigator notes. Every read is written to the audit log.",
     responses=problem_responses(401, 403, 404, 422, 429),
 )
-def navigator_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: UUID) -> Response:
+def navigator_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId) -> Response:
     with engine.begin() as connection:
         return json_response(queries.navigator_detail(connection, principal, handoff_id))
 
@@ -93,9 +93,9 @@ def navigator_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: UU
     description="Claiming an open handoff already owned by another navigator needs `take_over: true` (409 "
                 "otherwise). Claiming one's own again changes nothing. Requires an `Idempotency-Key`.",
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={**IDEMPOTENT_RESPONSES, **problem_responses(401, 403, 404, 429)},
+    responses=idempotent_responses("invalid-transition", "claimed-by-another"),
 )
-def claim_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: UUID,
+def claim_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId,
                   body: Annotated[ClaimRequest | None, Body()] = None, idempotency_key: IdempotencyKey = None) -> Response:
     claim = body or ClaimRequest()
 
@@ -114,9 +114,10 @@ def claim_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, 
                 "entered-in-error) get 403; a handoff claimed by another navigator gets 409. Requires an "
                 "`Idempotency-Key`.",
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={**IDEMPOTENT_RESPONSES, **problem_responses(401, 403, 404, 429)},
+    responses=idempotent_responses("invalid-transition", "transition-forbidden", "reason-required",
+                                   "claimed-by-another"),
 )
-def navigator_transition(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: UUID,
+def navigator_transition(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId,
                          body: TransitionRequest, idempotency_key: IdempotencyKey = None) -> Response:
     def work(connection: Connection):
         return 200, commands.transition(connection, principal, handoff_id, body), {}
@@ -131,9 +132,9 @@ def navigator_transition(request: Request, engine: EngineDep, principal: Princip
     summary="Add a navigator note (never shown to the referring agency)",
     description="Encrypted at rest, purged with the handoff's other personal data. Requires an `Idempotency-Key`.",
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={**IDEMPOTENT_RESPONSES, **problem_responses(401, 403, 404, 429)},
+    responses=idempotent_responses("purged"),
 )
-def add_note(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: UUID, body: NoteRequest,
+def add_note(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId, body: NoteRequest,
              idempotency_key: IdempotencyKey = None) -> Response:
     def work(connection: Connection):
         return 201, commands.add_note(connection, principal, handoff_id, body.text), {}
@@ -164,7 +165,8 @@ def list_centres(engine: EngineDep) -> Response:
 )
 def webhook_deliveries(
     engine: EngineDep,
-    state: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
+    state: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$", description="Only events in this state.",
+                                       examples=["dead"])] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     return json_response({"deliveries": webhooks.deliveries(engine, state, limit)})

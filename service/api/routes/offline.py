@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import gzip
+import os
 import uuid
 from datetime import datetime, timezone
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
-from starlette.responses import FileResponse
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
 from service import packs
 from service.api.dependencies import EngineDep
-from service.api.errors import problem_responses
+from service.api.errors import problem_responses, problem_type
 from service.api.http_cache import if_none_match
-from service.api.responses import RawJSONResponse
+from service.api.responses import ProblemResponse, RawJSONResponse
 from service.settings import pack_settings
 
 router = APIRouter(prefix="/v1", tags=["offline"])
@@ -27,9 +31,11 @@ MANIFEST_CACHE = "private, no-cache"
 
 
 class PackFileInfo(BaseModel):
-    count: int = Field(description="Sites in the snapshot.")
-    bytes: int = Field(description="Size of the snapshot JSON (as decoded).")
-    sha256: str = Field(description="SHA-256 of the snapshot JSON (as decoded), hex.")
+    count: int = Field(examples=[412], description="Sites in the snapshot.")
+    bytes: int = Field(examples=[389120], description="Size of the snapshot JSON (as decoded).")
+    sha256: str = Field(
+        description="SHA-256 of the snapshot JSON (as decoded), hex.",
+        examples=["9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"])
 
 
 class PackUrls(BaseModel):
@@ -42,31 +48,41 @@ class PackUrls(BaseModel):
 
 
 class PackBasemapInfo(BaseModel):
-    tile_count: int = Field(description="Basemap tiles in the part archive.")
-    bytes: int = Field(description="Size of the basemap part archive.")
-    sha256: str = Field(description="SHA-256 of the basemap part archive, hex (also its ETag).")
+    tile_count: int = Field(examples=[96], description="Basemap tiles in the part archive.")
+    bytes: int = Field(examples=[1843200], description="Size of the basemap part archive.")
+    sha256: str = Field(
+        description="SHA-256 of the basemap part archive, hex (also its ETag).",
+        examples=["9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"])
     format: str = Field(description="TileJSON format of the tiles: pbf, png, jpg, webp or avif.", examples=["pbf"])
     type: str = Field(description="MapLibre source type: vector or raster.", examples=["vector"])
-    min_zoom: int
-    max_zoom: int = Field(description="Top zoom of the part; may be below the pack's (MapLibre overzooms).")
-    layers: list[str] = Field(description="Vector layer ids (empty for rasters).")
+    min_zoom: int = Field(examples=[10])
+    max_zoom: int = Field(
+        examples=[14], description="Top zoom of the part; may be below the pack's (MapLibre overzooms).")
+    layers: list[str] = Field(examples=[["land", "water"]], description="Vector layer ids (empty for rasters).")
 
 
 class PackManifest(BaseModel):
-    id: str
-    data_version: int = Field(description="Data version the pack holds; sync deltas from it.")
-    bbox: list[float] = Field(description="min_lon, min_lat, max_lon, max_lat the pack covers.")
-    min_zoom: int
-    max_zoom: int
-    categories: list[str] = Field(description="Category groups the pack is limited to; empty: all.")
-    tile_count: int = Field(description="Tiles in the archive (empty tiles are left out).")
-    bytes: int = Field(description="Size of the PMTiles archive.")
-    sha256: str = Field(description="SHA-256 of the PMTiles archive, hex (also its ETag).")
+    id: str = Field(examples=["6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])
+    data_version: int = Field(examples=[42], description="Data version the pack holds; sync deltas from it.")
+    bbox: list[float] = Field(
+        examples=[[-79.42, 43.63, -79.36, 43.68]], description="min_lon, min_lat, max_lon, max_lat the pack covers.")
+    min_zoom: int = Field(examples=[10])
+    max_zoom: int = Field(examples=[16])
+    categories: list[str] = Field(
+        examples=[["shelter", "food"]], description="Category groups the pack is limited to; empty: all.")
+    tile_count: int = Field(examples=[1180], description="Tiles in the archive (empty tiles are left out).")
+    bytes: int = Field(examples=[2411520], description="Size of the PMTiles archive.")
+    sha256: str = Field(
+        description="SHA-256 of the PMTiles archive, hex (also its ETag).",
+        examples=["9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"])
     services: PackFileInfo
     basemap: PackBasemapInfo | None = Field(
         default=None, description="The area's basemap part (service/basemap.py); null when no basemap is configured.")
     urls: PackUrls
-    created_at: str
+    created_at: str = Field(examples=["2026-11-25T14:03:11+00:00"])
+
+
+PackId = Annotated[uuid.UUID, Path(description="The pack's id (from its manifest).", examples=["6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])]
 
 
 def _pack_dir():
@@ -90,7 +106,7 @@ def _json(content: dict, status_code: int = 200, headers: dict | None = None) ->
         "the size cap gets 422 `pack-too-large`, whose detail says how to shrink the request."
     ),
     responses={200: {"description": "The same pack, already built", "model": PackManifest},
-               **problem_responses(422, 503)},
+               **problem_responses(422, 503, types=("pack-too-large", "unknown-category"))},
 )
 def create_pack(engine: EngineDep, body: packs.PackRequest) -> Response:
     settings = pack_settings()
@@ -100,11 +116,49 @@ def create_pack(engine: EngineDep, body: packs.PackRequest) -> Response:
     return _json(manifest, status_code=201 if created else 200, headers=headers)
 
 
+class RangeFileResponse(FileResponse):
+    """A file with byte ranges whose refusals are problem documents, like every other answer.
+
+    Starlette answers a malformed `Range` with a text/plain 400 and one past the end with a bare
+    416. Here a malformed `Range` is ignored, as RFC 9110 (14.2) allows: the whole file, 200. One
+    no byte of the file satisfies is 416 `range-not-satisfiable`, with `Content-Range: bytes */size`."""
+
+    def __init__(self, path, **kwargs):
+        super().__init__(path, stat_result=os.stat(path), **kwargs)
+
+    async def __call__(self, scope, receive, send):
+        headers = Headers(scope=scope)
+        http_range, http_if_range = headers.get("range"), headers.get("if-range")
+        if http_range is not None and (http_if_range is None or self._should_use_range(http_if_range)):
+            size = self.stat_result.st_size
+            try:
+                self._parse_range_header(http_range, size)
+            except MalformedRangeHeader:
+                scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
+            except RangeNotSatisfiable:
+                refusal = ProblemResponse({
+                    "type": problem_type("range-not-satisfiable"), "title": "Range Not Satisfiable", "status": 416,
+                    "detail": f"The file has {size} bytes; ask for a range that starts within it.",
+                    "instance": scope["path"],
+                }, status_code=416, headers={"Content-Range": f"bytes */{size}", "Cache-Control": "no-store"})
+                return await refusal(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
 def _serve(request: Request, path, *, etag: str, media_type: str, headers: dict | None = None) -> Response:
     common = {"ETag": etag, "Cache-Control": IMMUTABLE, **(headers or {})}
     if if_none_match(request, etag):
         return Response(status_code=304, headers=common)
-    return FileResponse(path, media_type=media_type, headers=common)
+    return RangeFileResponse(path, media_type=media_type, headers=common)
+
+
+# Byte ranges of an archive: one range is 206 with the bytes, several are 206 multipart/byteranges.
+RANGE_RESPONSES = {
+    206: {"description": "Partial Content: the ranges asked for (`Content-Range`); several ranges come as "
+                         "multipart/byteranges.",
+          "content": {PMTILES: {}, "multipart/byteranges": {}}},
+    **problem_responses(416, types=("range-not-satisfiable",)),
+}
 
 
 @router.get(
@@ -115,11 +169,10 @@ def _serve(request: Request, path, *, etag: str, media_type: str, headers: dict 
         "ETag is the archive's SHA-256. Tiles are gzip-compressed MVT, as MapLibre's pmtiles protocol reads them."
     ),
     response_class=Response,
-    responses={200: {"content": {PMTILES: {}}}, 206: {"description": "Partial Content", "content": {PMTILES: {}}},
-               304: {"description": "Not Modified"}, 416: {"description": "Range Not Satisfiable"},
+    responses={200: {"content": {PMTILES: {}}}, **RANGE_RESPONSES, 304: {"description": "Not Modified"},
                **problem_responses(404, 422, 503)},
 )
-def pack_archive(request: Request, engine: EngineDep, pack_id: uuid.UUID) -> Response:
+def pack_archive(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
     found = packs.open_pack_file(engine, pack_id, "archive", directory=_pack_dir(), now=datetime.now(timezone.utc))
     # The GZip middleware leaves application/vnd.pmtiles alone (app.py): tiles are gzipped
     # already, and byte offsets must be the file's (a strong ETag promises the same bytes).
@@ -148,10 +201,13 @@ def _accepts_gzip(request: Request) -> bool:
         "encoding and 304 on `If-None-Match`. Immutable for this id."
     ),
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not Modified"},
-               **problem_responses(404, 422, 503)},
+    responses={200: {"content": {"application/json": {}}},
+               206: {"description": "Partial Content: byte ranges of the gzip stream (when served gzip-encoded).",
+                     "content": {"application/json": {}, "multipart/byteranges": {}}},
+               304: {"description": "Not Modified"},
+               **problem_responses(404, 416, 422, 503, types=("range-not-satisfiable",))},
 )
-def pack_services(request: Request, engine: EngineDep, pack_id: uuid.UUID) -> Response:
+def pack_services(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
     found = packs.open_pack_file(engine, pack_id, "services", directory=_pack_dir(), now=datetime.now(timezone.utc))
     vary = {"Vary": "Accept-Encoding"}
     if _accepts_gzip(request):
@@ -170,5 +226,5 @@ def pack_services(request: Request, engine: EngineDep, pack_id: uuid.UUID) -> Re
     summary="An offline pack's manifest",
     responses={**problem_responses(404, 422, 503)},
 )
-def pack_manifest(engine: EngineDep, pack_id: uuid.UUID) -> Response:
+def pack_manifest(engine: EngineDep, pack_id: PackId) -> Response:
     return _json(packs.pack_manifest(engine, pack_id, directory=_pack_dir()))

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from service import directory
 from service.api.data_version import VersionUnknown
@@ -16,7 +16,7 @@ from service.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_body, cached_json, json_body
 from service.api.response_cache import BodyCache
-from service.api.schemas import CategoryList, HsdsService, NearestResponse, ServicePage
+from service.api.schemas import CategoryCode, CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.categories import category_codes
 from service.nearest import NearestQuery, find_nearest
 from service.results import feature_collection, nearest_result
@@ -32,9 +32,10 @@ NEAREST_CACHE = "private, max-age=15"
 DETAIL_CACHE_BYTES = 16 * 1024 * 1024
 
 CategoryParam = Annotated[
-    list[str] | None,
-    Query(description="Category group code; repeat or comma-separate for several (any of them matches).",
-          examples=["shelter"]),
+    list[CategoryCode] | None,
+    Query(description="Category group code (GET /v1/categories); repeat it for several (any of them matches). "
+                      "A comma-separated list in one value is read too.",
+          examples=[["shelter"]]),
 ]
 
 
@@ -76,7 +77,8 @@ def _wants_geojson(request: Request) -> bool:
         "(whole km to the centre of their ~250 km² area) and labelled 'call to connect'. "
         "Send `Accept: application/geo+json` for an RFC 7946 FeatureCollection."
     ),
-    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"}, **problem_responses(422, 503)},
+    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"},
+               **problem_responses(422, 503, types=("unknown-category",))},
 )
 def nearest(
     request: Request,
@@ -86,9 +88,11 @@ def nearest(
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84 degrees.", examples=[-79.347015])],
     category: CategoryParam = None,
     open_now: Annotated[bool, Query(description="Only services open at the time of the request.")] = False,
-    open_at: Annotated[datetime | None, Query(description="Only services open at this ISO 8601 time (no offset: America/Toronto).")] = None,
-    language: Annotated[list[str] | None, Query(description="ISO 639 code(s) of a language the service offers.", examples=["fr"])] = None,
-    age: Annotated[int | None, Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.")] = None,
+    open_at: Annotated[IsoDateTime | None, Query(description="Only services open at this ISO 8601 time (no offset: America/Toronto).",
+                                                 examples=["2026-11-25T21:30:00-05:00"])] = None,
+    language: Annotated[list[str] | None, Query(description="ISO 639 code(s) of a language the service offers.", examples=[["fr"]])] = None,
+    age: Annotated[int | None, Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.",
+                                      examples=[17])] = None,
     accessible: Annotated[bool, Query(description="Only sites with a wheelchair-accessible entry.")] = False,
     has_capacity: Annotated[bool, Query(description="Only services reporting beds/spaces available (shelters).")] = False,
     max_distance_m: Annotated[int, Query(ge=1, le=500_000, description="Search radius in metres.")] = 200_000,
@@ -117,13 +121,15 @@ def nearest(
         "Full-text search (English and French stemming) over names and descriptions, with category "
         "and area filters, in the HSDS `Page` envelope. With `near`, results are ordered by distance."
     ),
-    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"}, **problem_responses(422, 503)},
+    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"},
+               **problem_responses(422, 503, types=("unknown-category", "bbox-too-large"))},
 )
 def search(
     request: Request,
     engine: EngineDep,
     read_engine: ReadEngineDep,
-    q: Annotated[str | None, Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.",
+                                   examples=["food bank"])] = None,
     category: CategoryParam = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84).", examples=["-79.6,43.6,-79.2,43.8"])] = None,
     near: Annotated[str | None, Query(description="lat,lon: order by distance from this point.", examples=["43.65107,-79.347015"])] = None,
@@ -157,7 +163,7 @@ def search(
     responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
 )
 def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineDep, versions: VersionTrackerDep,
-                   service_id: UUID) -> Response:
+                   service_id: Annotated[UUID, Path(description="The service's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]) -> Response:
     try:
         version, live = versions.get()
     except VersionUnknown:

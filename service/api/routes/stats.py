@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
+from service.api.schemas import CategoryCode, IsoDate
 from service.api.routes.handoffs import json_response
 from service.api.security import PrincipalDep
 from service.auth.principal import Role
@@ -34,16 +35,19 @@ MAX_RANGE = timedelta(days=2 * 366)
         "suppressed is said. Supervisors see their own agency's referrals; admins see all (or one `agency`). "
         "Default range: the last 12 weeks."
     ),
-    responses=problem_responses(401, 403, 422, 429),
+    responses=problem_responses(401, 403, 422, 429, types=("unknown-category",)),
 )
 def handoff_stats(
     engine: EngineDep,
     principal: PrincipalDep,
-    since: Annotated[date | None, Query(description="First day (its week is included). Default: 12 weeks ago.")] = None,
-    until: Annotated[date | None, Query(description="Last day (inclusive). Default: today.")] = None,
+    since: Annotated[IsoDate | None, Query(description="First day (its week is included). Default: 12 weeks ago.",
+                                           examples=["2026-09-01"])] = None,
+    until: Annotated[IsoDate | None, Query(description="Last day (inclusive). Default: today.", examples=["2026-11-30"])] = None,
     resolution: Annotated[int, Query(ge=4, le=7, description="H3 resolution of the cells (7: ~5 km², 5: ~250 km²).")] = 7,
-    need: Annotated[list[str] | None, Query(description="Only these need groups (repeat or comma-separate).")] = None,
-    agency: Annotated[str | None, Query(max_length=100, description="Admins: only this requesting agency.")] = None,
+    need: Annotated[list[CategoryCode] | None, Query(description="Only these need groups (repeat, or comma-separate).",
+                                                      examples=[["shelter"]])] = None,
+    agency: Annotated[str | None, Query(max_length=100, description="Admins: only this requesting agency.",
+                                        examples=["toronto-police"])] = None,
 ) -> Response:
     settings = handoff_settings()
     today = datetime.now(ZoneInfo(settings.stats_timezone)).date()
