@@ -277,21 +277,23 @@ def server_env(database_url_: str) -> dict[str, str]:
     }
 
 
-def make_tokens(count: int, *, ttl_h: float = 4.0) -> list[str]:
-    """``count`` bearer tokens (role field_worker, subjects bench-0..), signed with the bench
-    home's key, so each request can come from one of many field workers."""
+def make_tokens(count: int, *, ttl_h: float = 4.0, role: str = "field_worker", agency: str = "bench",
+                subject_prefix: str = "bench") -> list[str]:
+    """``count`` bearer tokens (by default role field_worker, agency bench, subjects bench-0..),
+    signed with the bench home's key, so each request can come from one of many field workers.
+    A navigator's agency is its centre id (e.g. ``role="navigator", agency="211-ontario"``)."""
     program = (
         "import sys\n"
         "from datetime import timedelta\n"
         "from service.auth.principal import Role\n"
         "from service.auth.tokens import create_token\n"
         "for i in range(int(sys.argv[1])):\n"
-        "    token, _ = create_token(agency='bench', role=Role.FIELD_WORKER, subject=f'bench-{i}', ttl=timedelta(hours=float(sys.argv[2])))\n"
+        "    token, _ = create_token(agency=sys.argv[4], role=Role(sys.argv[3]), subject=f'{sys.argv[5]}-{i}', ttl=timedelta(hours=float(sys.argv[2])))\n"
         "    print(token)\n"
     )
     env = {**os.environ, "FIELDNAV_HOME": str(BENCH_HOME)}
-    result = subprocess.run([sys.executable, "-c", program, str(count), str(ttl_h)], env=env, cwd=PROJECT_DIR,
-                            capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run([sys.executable, "-c", program, str(count), str(ttl_h), role, agency, subject_prefix], env=env,
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=True)
     tokens = result.stdout.split()
     if len(tokens) != count:
         raise RuntimeError(f"expected {count} tokens, got {len(tokens)}: {result.stderr}")
@@ -324,6 +326,44 @@ def _stop(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout_s)
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The uvicorn worker processes of a `fieldnav serve` master: its children started by
+    multiprocessing's ``spawn_main`` (not the resource tracker). With one worker uvicorn serves
+    from the master itself, so that is the list."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the name in parentheses may hold spaces
+        if parent == master_pid and b"spawn_main" in cmdline:
+            workers.append(int(entry.name))
+    return sorted(workers) or [master_pid]
+
+
+MEMORY_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM")
+
+
+def process_memory_kib(pid: int) -> dict[str, int]:
+    """Resident memory of one process from /proc/<pid>/status, in KiB: VmRSS (the total),
+    RssAnon (heap: where a growing cache or a leak shows), RssFile, RssShmem (e.g. the
+    multiprocess metrics files), VmHWM (peak). Empty when the process is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    values = {}
+    for line in lines:
+        name, _, rest = line.partition(":")
+        if name in MEMORY_FIELDS:
+            values[name] = int(rest.split()[0])
+    return values
 
 
 def get_json(url: str, timeout_s: float = 10.0, token: str | None = None) -> tuple[int, dict]:
@@ -380,6 +420,28 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
 end
 """
+
+
+@dataclass
+class FloorResult:
+    """Work done straight against PostgreSQL (no HTTP) by several processes in one window."""
+
+    completed: int  # queries or tiles finished inside the measured window
+    duration_s: float
+    errors: dict[str, int]  # exception class name -> count
+    latencies_ms: list[float]
+
+    @property
+    def qps(self) -> float:
+        return self.completed / self.duration_s
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.50)
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.99)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (also puts the project on sys.path)
-from common import log, median, percentile  # noqa: E402
+from common import FloorResult, log, median, percentile  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from service.db import make_engine  # noqa: E402
@@ -138,24 +138,6 @@ def make_query_mix(count: int = QUERY_COUNT, seed: int = QUERY_SEED) -> list[Ben
 # --------------------------------------------------------------------------- SQL floor
 
 
-@dataclass
-class FloorResult:
-    queries: int
-    duration_s: float
-    errors: dict[str, int]  # exception class name -> count
-    latencies_ms: list[float]
-
-    @property
-    def qps(self) -> float:
-        return self.queries / self.duration_s
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(self.latencies_ms, 0.50)
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.latencies_ms, 0.99)
 
 
 def _floor_worker(url: str, queries: list[BenchQuery], worker_index: int, warmup_s: float, duration_s: float,
@@ -205,12 +187,12 @@ def run_floor(url: str, queries: list[BenchQuery], *, connections: int, duration
     failures = [o for o in outcomes if isinstance(o, str)]
     if failures:
         raise RuntimeError("floor worker failed:\n" + failures[0])
-    merged = FloorResult(queries=0, duration_s=duration_s, errors=defaultdict(int), latencies_ms=[])
+    merged = FloorResult(completed=0, duration_s=duration_s, errors=defaultdict(int), latencies_ms=[])
     for latencies_ms, errors in outcomes:
         merged.latencies_ms += latencies_ms
         for name, count in errors.items():
             merged.errors[name] += count
-    merged.queries = len(merged.latencies_ms)
+    merged.completed = len(merged.latencies_ms)
     merged.errors = dict(merged.errors)
     return merged
 
