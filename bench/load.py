@@ -61,6 +61,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 from sqlalchemy import make_url, text  # noqa: E402
 
+from service.api.routes.services import DETAIL_CACHE_BYTES  # noqa: E402
 from service.handoffs.centres import load_centres  # noqa: E402
 from service.settings import tile_settings  # noqa: E402
 
@@ -75,6 +76,12 @@ HTTP_TIMEOUT_S = 30.0
 SAMPLE_EVERY_S = 10.0  # memory samples during the measured window
 PROGRESS_EVERY_S = 15.0
 GOAL_MEMORY_GROWTH = 0.10
+# Priming (before the warm-up): each tile URL is fetched this often on a fresh connection, so
+# every worker very likely caches it ((1/2)^6 = 1.6% miss per URL with 2 workers); service
+# details are fetched until this many times the bytes every worker's detail cache holds.
+PRIME_TILE_PASSES = 6
+PRIME_DETAIL_CACHE_FILLS = 3
+PRIME_CONCURRENCY = 16
 QUEUE_FILTERS = ({}, {"urgency": "urgent"}, {"language": "fr"}, {"status": "requested"})
 
 # Endpoint -> weight (share of requests, in %). Each has the statuses that count as success.
@@ -297,6 +304,75 @@ class Workload:
         await self._send(connection, "navigator queue", "GET", f"/v1/navigator/queue?{query}", rng.choice(self.plan.navigator_tokens))
 
 
+# --------------------------------------------------------------------------- priming
+
+
+@dataclass
+class Priming:
+    requests: int = 0
+    failures: Counter = field(default_factory=Counter)  # "endpoint status" -> count
+    seconds: float = 0.0
+    detail_ids: int = 0
+
+
+async def prime_caches(workload: Workload, workers: int) -> Priming:
+    """Bring the workers' bounded caches to their steady state before memory is measured: every
+    nearest query of the plan once (which also gives the pool of service ids the details are
+    drawn from), every tile URL PRIME_TILE_PASSES times, and service details until each
+    worker's detail cache has been filled PRIME_DETAIL_CACHE_FILLS times over. Every request
+    goes on a fresh connection (``Connection: close``), so they spread over the workers. What
+    grows after this is not a cache filling up."""
+    started_s, priming = time.monotonic(), Priming()
+    limits = httpx.Limits(max_connections=PRIME_CONCURRENCY, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=workload.base_url, limits=limits, timeout=HTTP_TIMEOUT_S) as client:
+        async def fetch(endpoint: str, url: str, token: str) -> httpx.Response | None:
+            priming.requests += 1
+            try:
+                response = await client.get(url, headers={"Authorization": f"Bearer {token}", "Connection": "close"})
+            except httpx.HTTPError as error:
+                priming.failures[f"{endpoint} {type(error).__name__}"] += 1
+                return None
+            if response.status_code not in EXPECTED[endpoint]:
+                priming.failures[f"{endpoint} {response.status_code}"] += 1
+                return None
+            return response
+
+        async def run_all(jobs) -> list:
+            gate = asyncio.Semaphore(PRIME_CONCURRENCY)
+
+            async def one(job):
+                async with gate:
+                    return await fetch(*job)
+            return await asyncio.gather(*(one(job) for job in jobs))
+
+        tokens = workload.plan.tokens
+        pool: dict[str, None] = {}
+        log(f"priming: {len(workload.plan.nearest_paths):,} nearest queries")
+        for response in await run_all([("nearest", path, tokens[i % len(tokens)])
+                                       for i, path in enumerate(workload.plan.nearest_paths)]):
+            if response is not None:
+                pool.update((r["service_id"], None) for r in orjson.loads(response.content)["results"])
+        distinct_urls = list(dict.fromkeys(workload.plan.tile_urls))
+        log(f"priming: {len(distinct_urls):,} tile URLs x {PRIME_TILE_PASSES}")
+        await run_all([("tile", url, tokens[i % len(tokens)])
+                       for i, url in enumerate(distinct_urls * PRIME_TILE_PASSES)])
+        ids = list(pool)
+        random.Random(len(ids)).shuffle(ids)
+        wanted_bytes, fetched_bytes, batch = PRIME_DETAIL_CACHE_FILLS * DETAIL_CACHE_BYTES * workers, 0, 0
+        while fetched_bytes < wanted_bytes and batch * 500 < len(ids):
+            chunk = ids[batch * 500:(batch + 1) * 500]
+            batch += 1
+            responses = await run_all([("service detail", f"/v1/services/{sid}", tokens[i % len(tokens)])
+                                       for i, sid in enumerate(chunk)])
+            fetched_bytes += sum(len(r.content) for r in responses if r is not None)
+        priming.detail_ids = min(len(ids), batch * 500)
+        log(f"priming: {priming.detail_ids:,} service details ({fetched_bytes / 1e6:.1f} MB)")
+    # The measured clients draw details from the ids the priming used.
+    workload.service_ids = deque(ids[:priming.detail_ids], maxlen=max(5000, priming.detail_ids))
+    priming.seconds = time.monotonic() - started_s
+    return priming
+
+
 # --------------------------------------------------------------------------- memory and CPU of the workers
 
 
@@ -384,10 +460,14 @@ class Run:
     server_log: Path = Path()
     machine_busy: float = float("nan")  # share of all CPUs busy during the measured window (everyone's work)
     cpu_owners: dict[str, float] = field(default_factory=dict)  # CPU seconds in the measured window, cpu_by_owner
+    priming: "Priming" = field(default_factory=lambda: Priming())
 
 
 async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args) -> Run:
     workload = Workload(base_url, plan, args.requests_per_connection, args.mix)
+    priming = await prime_caches(workload, args.workers) if args.prime else Priming()
+    if priming.failures:
+        log(f"priming failures: {dict(priming.failures)}")
     started_s = time.monotonic()
     warm_end_s = started_s + args.warmup_s
     end_s = warm_end_s + args.duration_s
@@ -423,7 +503,7 @@ async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args)
     client_cpu_s = (usage_after.ru_utime + usage_after.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
     return Run(workload.samples, warm_end_s, end_s, traces, workers_at_end, client_cpu_s, "",
                len(set(workload.service_ids)), len(workload.etags), cacheable_after_warmup, cacheable_at_end,
-               machine_busy=machine_busy, cpu_owners=cpu_owners)
+               machine_busy=machine_busy, cpu_owners=cpu_owners, priming=priming)
 
 
 async def _progress_until(when_s: float, workload: Workload, phase: str) -> None:
@@ -505,12 +585,14 @@ def max_growth(run: Run) -> float:
 
 
 def goals(run: Run, total: EndpointStats, warmup_failures: list[Sample]) -> tuple[bool, str]:
-    errors = total.errors + len(warmup_failures)
+    priming_failures = sum(run.priming.failures.values())
+    errors = total.errors + len(warmup_failures) + priming_failures
     growth = max_growth(run)
     restarted = sorted(set(run.workers_at_end) ^ {t.pid for t in run.workers})
     errors_ok, memory_ok = errors == 0, growth < GOAL_MEMORY_GROWTH and not restarted
     lines = [
-        f"- errors: **{total.errors}** in the measured window, {len(warmup_failures)} in the warm-up (goal: 0): "
+        f"- errors: **{total.errors}** in the measured window, {len(warmup_failures)} in the warm-up, {priming_failures} "
+        f"while priming (goal: 0): "
         f"{'met' if errors_ok else 'NOT met'}",
         f"- worker memory growth after warm-up: max **{growth:+.1%}** (goal: under {GOAL_MEMORY_GROWTH:.0%}): "
         f"{'met' if memory_ok else 'NOT met'}",
@@ -518,6 +600,15 @@ def goals(run: Run, total: EndpointStats, warmup_failures: list[Sample]) -> tupl
     if restarted:
         lines.append(f"- **worker processes changed during the run** (died or restarted): {restarted}")
     return errors_ok and memory_ok, "\n".join(lines)
+
+
+def _priming_text(priming: Priming) -> str:
+    if not priming.requests:
+        return "Priming: skipped (`--no-prime`): the memory growth includes the caches filling up."
+    return (f"Priming (before the warm-up, so the bounded caches are at their steady state when memory is first read): "
+            f"{priming.requests:,} requests in {priming.seconds:.0f} s, each on a fresh connection: every nearest query once, "
+            f"every tile URL {PRIME_TILE_PASSES} times, {priming.detail_ids:,} service details (then the pool details are drawn "
+            f"from); failures: {dict(priming.failures) or 'none'}.")
 
 
 def _owners_text(run: Run, duration_s: float) -> str:
@@ -607,6 +698,7 @@ Errors: any status but the endpoint's expected one(s) (200; tile 200/204; revali
 
 {endpoint_table(rows, total, args.mix)}
 
+{_priming_text(run.priming)}
 Warm-up: {sum(1 for s in run.samples if s.started_s < run.warm_end_s):,} requests, failures: {dict(warmup_errors) or 'none'}.
 Server log (`bench/out/{run.server_log.name}`): {_log_text(run.server_log)}.
 
@@ -652,6 +744,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--requests-per-connection", type=int, default=100,
                         help="a client reconnects after this many requests on average (0: one connection for the whole run)")
     parser.add_argument("--seed", type=int, default=20262)
+    parser.add_argument("--no-prime", dest="prime", action="store_false",
+                        help="skip priming the caches before the warm-up (memory growth then includes caches filling)")
     parser.add_argument("--mix", help="endpoint=weight,... instead of the default mix (for diagnosis), e.g. "
                                       "'sync first page=1,sync next page=2'; endpoints: " + ", ".join(MIX))
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from spatial.geodesy import box_half_sizes_deg
 
@@ -61,6 +62,12 @@ def _filters(query: NearestQuery) -> tuple[list[str], dict]:
         clauses.append("s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone)")
         params["open_at"] = query.open_at
     return clauses, params
+
+
+@lru_cache(maxsize=512)
+def _ranked_statement(where: str, confidential: bool) -> TextClause:
+    # A handful of filter combinations, each built once (text() parses its SQL every time).
+    return text(_ranked_sql(where, confidential=confidential))
 
 
 def _ranked_sql(where: str, *, confidential: bool) -> str:
@@ -128,7 +135,7 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     hits = [
         SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
         for confidential in (False, True)
-        for row in connection.execute(text(_ranked_sql(where, confidential=confidential)), params)
+        for row in connection.execute(_ranked_statement(where, confidential), params)
     ]
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]

@@ -140,6 +140,9 @@ SELECT ST_AsMVT(t, '{CLUSTERS_LAYER}', {EXTENT}, 'geom') FROM (
 
 
 CLUSTERS_SQL: dict[int, str] = {resolution: _clusters_sql(resolution) for resolution in CLUSTER_RESOLUTIONS}
+# text() scans its SQL for bind names whenever one is built: build each statement once.
+_POINTS_STATEMENT = text(POINTS_SQL)
+_CLUSTERS_STATEMENTS = {resolution: text(sql) for resolution, sql in CLUSTERS_SQL.items()}
 
 
 def layer_for_zoom(z: int, points_min_zoom: int) -> str:
@@ -158,10 +161,10 @@ def render_tile(connection: Connection, z: int, x: int, y: int, categories: tupl
     check_tile(z, x, y, ZOOM_LIMIT)
     params = {"z": z, "x": x, "y": y, "categories": sorted(set(categories)), "max_features": settings.max_features}
     if z >= settings.points_min_zoom:
-        sql, params["labels"] = POINTS_SQL, z >= settings.labels_min_zoom
+        statement, params["labels"] = _POINTS_STATEMENT, z >= settings.labels_min_zoom
     else:
-        sql = CLUSTERS_SQL[cluster_resolution(z)]
-    body = connection.execute(text(sql), params).scalar()
+        statement = _CLUSTERS_STATEMENTS[cluster_resolution(z)]
+    body = connection.execute(statement, params).scalar()
     return bytes(body) if body else None
 
 

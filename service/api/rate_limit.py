@@ -42,19 +42,44 @@ class RateLimiter:
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
-    def hit(self, bucket: str, limit: int) -> Verdict:
+    def _clock(self) -> tuple[int, int]:
+        """(start of the current window, seconds until the next), both whole seconds."""
         now_s = time.time()
         start_s = int(now_s // self._window_s * self._window_s)
-        retry_after_s = max(1, math.ceil(start_s + self._window_s - now_s))
+        return start_s, max(1, math.ceil(start_s + self._window_s - now_s))
+
+    def _window(self, bucket: str, start_s: int) -> _Window:
+        # (Called with the lock held.)
+        window = self._windows.get(bucket)
+        if window is None or window.start_s != start_s:
+            window = self._windows[bucket] = _Window(start_s)
+            self._forget_old(start_s)
+        return window
+
+    @staticmethod
+    def _must_sync(window: _Window, limit: int) -> bool:
         batch = max(1, limit // 20)
+        return window.pending_hits >= batch or window.shared_hits + window.pending_hits >= limit - batch
+
+    def try_hit(self, bucket: str, limit: int) -> Verdict | None:
+        """Count the hit and answer without the database, or None (nothing counted) when this
+        hit must be added to the shared count: then call ``hit``, which may block."""
+        start_s, retry_after_s = self._clock()
         with self._lock:
-            window = self._windows.get(bucket)
-            if window is None or window.start_s != start_s:
-                window = self._windows[bucket] = _Window(start_s)
-                self._forget_old(start_s)
+            window = self._window(bucket, start_s)
+            window.pending_hits += 1
+            if self._must_sync(window, limit):
+                window.pending_hits -= 1
+                return None
+            return Verdict(window.shared_hits + window.pending_hits <= limit, retry_after_s)
+
+    def hit(self, bucket: str, limit: int) -> Verdict:
+        start_s, retry_after_s = self._clock()
+        with self._lock:
+            window = self._window(bucket, start_s)
             window.pending_hits += 1
             estimate = window.shared_hits + window.pending_hits
-            must_sync = window.pending_hits >= batch or estimate >= limit - batch
+            must_sync = self._must_sync(window, limit)
             pending = window.pending_hits if must_sync else 0
             if must_sync:
                 window.pending_hits = 0

@@ -1,4 +1,10 @@
-"""The one dependency that authenticates, authorises and rate-limits every request."""
+"""The one dependency that authenticates, authorises and rate-limits every request.
+
+It runs in the event loop (``async``): checking a signature and reading the per-process
+revocation and rate-limit memory never block. Only when the database must be asked (a token
+id not seen for ``revocation_cache_s``, or a batch of hits to add to the shared count) does
+that step go to a worker thread. A thread hop per request cost as much as a cached tile.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,13 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from service.api.policies import Policy, policy_for
 from service.api.rate_limit import RateLimiter
 from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.revocation import RevocationCheck
-from service.auth.tokens import InvalidToken, verify_token
+from service.auth.tokens import InvalidToken, may_fetch_keys, verify_token
 from service.db import DATABASE_DOWN
 from service.problems import Problem
 from service.settings import auth_settings, limit_settings
@@ -38,17 +45,20 @@ def _revocations(request: Request) -> RevocationCheck:
     return state.revocations
 
 
-def authenticate(request: Request, policy: Policy) -> Principal | None:
-    token = _bearer(request)
-    if token is None:
-        return None
+def _verified(token: str) -> Principal:
+    """The token's principal, or 401."""
     try:
         principal, _ = verify_token(token)
     except InvalidToken as error:
         log.info("token refused: %s", error)  # the reason stays in our logs, never in the answer
         raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN) from None
+    return principal
+
+
+def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
+    """Asks the database (blocking) unless the answer is cached."""
     try:
-        revoked = _revocations(request).is_revoked(principal.token_id)
+        return _revocations(request).is_revoked(principal.token_id)
     except DATABASE_DOWN:
         # Without the database we cannot know. Reads of the public directory (and its
         # cached tiles) go on with a valid signature; anything touching personal data stops.
@@ -56,7 +66,17 @@ def authenticate(request: Request, policy: Policy) -> Principal | None:
             raise Problem(503, "unavailable", "The database is not reachable right now; try again shortly.",
                           headers={"Retry-After": "5"}) from None
         log.warning("revocation check skipped: database unreachable")
-        revoked = False
+        return False
+
+
+async def authenticate(request: Request, policy: Policy) -> Principal | None:
+    token = _bearer(request)
+    if token is None:
+        return None
+    principal = await run_in_threadpool(_verified, token) if may_fetch_keys(token) else _verified(token)
+    revoked = _revocations(request).known(principal.token_id)
+    if revoked is None:
+        revoked = await run_in_threadpool(_is_revoked, request, principal, policy)
     if revoked:
         log.info("token refused: revoked")
         raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN)
@@ -74,20 +94,21 @@ def _limiter(request: Request) -> RateLimiter:
     return state.rate_limiter
 
 
-def rate_limit(request: Request, principal: Principal | None, policy: Policy) -> None:
+async def rate_limit(request: Request, principal: Principal | None, policy: Policy) -> None:
     limits = limit_settings()
     key = principal.key if principal else ANONYMOUS_KEY_PREFIX + _client_address(request)
     buckets = [(key, limits.requests_per_min)]
     if policy.expensive:
         buckets.append((key + "|expensive", limits.expensive_per_min))
+    limiter = _limiter(request)
     for bucket, limit in buckets:
-        verdict = _limiter(request).hit(bucket, limit)
+        verdict = limiter.try_hit(bucket, limit) or await run_in_threadpool(limiter.hit, bucket, limit)
         if not verdict.allowed:
             raise Problem(429, "rate-limited", f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {verdict.retry_after_s} s.",
                           title="Too Many Requests", headers={"Retry-After": str(verdict.retry_after_s)})
 
 
-def authorize(request: Request) -> Principal | None:
+async def authorize(request: Request) -> Principal | None:
     """Applied to every route: find its policy, check the token, the role, the rate."""
     route = request.scope.get("route")
     policy = policy_for(request.method, getattr(route, "path", ""))
@@ -95,18 +116,18 @@ def authorize(request: Request) -> Principal | None:
         raise Problem(403, "forbidden", "This operation has no access policy and is refused.")
     if policy.roles is None:
         return None
-    principal = authenticate(request, policy)
+    principal = await authenticate(request, policy)
     open_read = policy.directory_read and auth_settings().public_reads
     if principal is None and not open_read:
         raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     if principal is not None and principal.role not in policy.roles:
         raise Problem(403, "forbidden", f"The {principal.role.value} role may not do this.")
     request.state.principal = principal
-    rate_limit(request, principal, policy)
+    await rate_limit(request, principal, policy)
     return principal
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})

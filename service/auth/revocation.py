@@ -29,11 +29,18 @@ class RevocationCheck:
         self._not_revoked = TTLCache(maxsize=100_000, ttl=cache_s, timer=time.monotonic) if cache_s > 0 else None
         self._revoked: set[str] = set()
 
-    def is_revoked(self, token_id: str) -> bool:
+    def known(self, token_id: str) -> bool | None:
+        """The cached answer, without touching the database; None when it must be asked."""
         if token_id in self._revoked:
             return True
         if self._not_revoked is not None and token_id in self._not_revoked:
             return False
+        return None
+
+    def is_revoked(self, token_id: str) -> bool:
+        known = self.known(token_id)
+        if known is not None:
+            return known
         with self._engine.connect() as connection:
             revoked = connection.execute(text("SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = :jti)"), {"jti": token_id}).scalar_one()
         if revoked:

@@ -33,6 +33,17 @@ def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: 
     return jwt.encode(claims, load_or_create_signing_key(), algorithm="EdDSA"), token_id
 
 
+def may_fetch_keys(token: str) -> bool:
+    """True when checking this token can fetch its issuer's JWKS over the network (an agency
+    identity provider named by URL): verify it off the event loop then."""
+    try:
+        issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return False
+    issuer = trusted_issuers().get(issuer_name)
+    return issuer is not None and issuer.jwks_url is not None
+
+
 def verify_token(token: str) -> tuple[Principal, datetime]:
     """The principal and the token's expiry, or InvalidToken."""
     try:
