@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 
 from service.settings import database_settings, path_settings
 
@@ -20,6 +21,12 @@ from service.settings import database_settings, path_settings
 # estimated cost can still pass jit_above_cost (a z10 tile over 15,000 sites), and compiling
 # them costs more (up to 700 ms) than running them.
 SESSION_OPTIONS = "-c jit=off"
+
+# A pooled connection idle for longer than this is pinged before it is handed out. One that
+# was returned a moment ago is not: pinging every checkout (pool_pre_ping) was a round trip
+# per request, as many as the tile or nearest statement itself. A connection broken within this
+# window fails its request (503) and the pool is renewed, as pre-ping would have done.
+PING_AFTER_IDLE_S = 2.0
 
 # What "the database is unreachable" looks like from SQLAlchemy: refused or dropped
 # connections, and no free connection in the pool within its timeout.
@@ -62,7 +69,7 @@ def make_engine(url: str | None = None, *, statement_timeout_ms: int | None = No
         pool_size=settings.pool_size,
         max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
-        pool_pre_ping=True,
+        pool_pre_ping=False,  # _ping_when_idle instead
         connect_args={
             "options": f"{SESSION_OPTIONS} -c statement_timeout={timeout_ms}",
             "connect_timeout": 5,
@@ -70,7 +77,28 @@ def make_engine(url: str | None = None, *, statement_timeout_ms: int | None = No
         },
     )
     options.update(overrides)
-    return create_engine(url or database_url(), **options)
+    engine = create_engine(url or database_url(), **options)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a connection at checkout when it has been idle for PING_AFTER_IDLE_S; a failed ping
+    makes the pool discard it and connect afresh (SQLAlchemy retries the checkout)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection, record) -> None:
+        record.info["idle_since_s"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, proxy) -> None:
+        idle_since_s = record.info.get("idle_since_s")
+        if idle_since_s is None or time.monotonic() - idle_since_s <= PING_AFTER_IDLE_S:
+            return  # new, or just returned
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure: this connection is not to be used
+            raise DisconnectionError(str(error)) from error
 
 
 @lru_cache(maxsize=1)
