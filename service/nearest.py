@@ -65,9 +65,12 @@ def _filters(query: NearestQuery) -> tuple[list[str], dict]:
 
 
 @lru_cache(maxsize=512)
-def _ranked_statement(where: str, confidential: bool) -> TextClause:
-    # A handful of filter combinations, each built once (text() parses its SQL every time).
-    return text(_ranked_sql(where, confidential=confidential))
+def _nearest_statement(where: str) -> TextClause:
+    """Both rankings in one statement (one round trip); each keeps its own index scan and
+    LIMIT. A handful of filter combinations exist, each statement is built once (text()
+    parses its SQL every time)."""
+    public, confidential = (_ranked_sql(where, confidential=c) for c in (False, True))
+    return text(f"({public}) UNION ALL ({confidential})")
 
 
 def _ranked_sql(where: str, *, confidential: bool) -> str:
@@ -78,6 +81,8 @@ def _ranked_sql(where: str, *, confidential: bool) -> str:
     against a value known at scan time lets the GiST index return rows nearest first."""
     geom = "s.coarse_geom" if confidential else "s.geom"
     which = "s.is_private" if confidential else "NOT s.is_private"
+    # Each part's CTEs have their own names, so both parts fit in one statement.
+    part = "private" if confidential else "public"
     point = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
     # Rounding up to whole km keeps the order, but ties must be broken the same way for
     # everyone, so the second pass keeps every site within the rounded reach.
@@ -85,28 +90,28 @@ def _ranked_sql(where: str, *, confidential: bool) -> str:
     ranked = "ceil(d.distance_m / 1000.0) * 1000.0" if confidential else "d.distance_m"
     bearing = "NULL::float8" if confidential else f"degrees(ST_Azimuth({point}::geography, s.geom::geography))"
     return f"""
-WITH candidates AS (
+WITH {part}_candidates AS (
     SELECT ST_Distance({geom}::geography, {point}::geography) AS distance_m
     FROM service_site s
     WHERE {which} AND {geom} && ST_Expand({point}, :dx_deg, :dy_deg) AND {where}
     ORDER BY {geom} <-> {point}
     LIMIT :over_fetch
 ),
-reach AS (
+{part}_reach AS (
     SELECT CASE WHEN count(*) < :over_fetch THEN CAST(:max_distance_m AS float8)
                 ELSE least({reach}, CAST(:max_distance_m AS float8)) END AS radius_m
-    FROM candidates
+    FROM {part}_candidates
 ),
 -- The box around the reach, so the second pass reads only the few sites inside it from
 -- the index (same over-sizing rule as spatial.geodesy.box_half_sizes_deg).
-reach_box AS (
+{part}_reach_box AS (
     SELECT radius_m, ST_Expand({point},
                radius_m / (111320.0 * cos(radians(least(89.9, abs(:lat) + radius_m / 110574.0 * 1.01)))) * 1.01,
                radius_m / 110574.0 * 1.01) AS box
-    FROM reach
+    FROM {part}_reach
 )
 SELECT s.card, {ranked} AS distance_m, {bearing} AS bearing_deg
-FROM reach_box r
+FROM {part}_reach_box r
 JOIN service_site s ON {geom} && r.box
 CROSS JOIN LATERAL (SELECT ST_Distance({geom}::geography, {point}::geography) AS distance_m) d
 WHERE {which} AND {where} AND d.distance_m <= r.radius_m
@@ -134,8 +139,7 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     )
     hits = [
         SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
-        for confidential in (False, True)
-        for row in connection.execute(_ranked_statement(where, confidential), params)
+        for row in connection.execute(_nearest_statement(where), params)
     ]
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]
