@@ -25,17 +25,11 @@ from service.settings import database_settings, path_settings
 #   than running them.
 # - No parallel workers: forking two processes per statement costs more than these
 #   statements do, and they compete with the requests for the same cores.
-# - Generic plans for prepared statements (psycopg prepares a statement from its 5th run on a
-#   connection): planned with the values at hand, a nearest query with a rare category and
-#   "open now" is misestimated at a few dozen matches in the 200 km box and runs as a full scan
-#   and sort (70 ms at 100k services), where the generic plan walks the KNN index (3 ms).
-SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_generic_plan"
+SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
 # jsonb columns (service cards: every nearest, detail, sync and pack row) are parsed with
 # orjson, several times faster than the standard library's json that psycopg uses by default.
 set_json_loads(orjson.loads)
-
-PREPARE_THRESHOLD = 1
 
 # A pooled connection idle for longer than this is pinged before it is handed out. One that
 # was returned a moment ago is not: pinging every checkout (pool_pre_ping) was a round trip
@@ -89,9 +83,6 @@ def make_engine(url: str | None = None, *, statement_timeout_ms: int | None = No
             "options": f"{SESSION_OPTIONS} -c statement_timeout={timeout_ms}",
             "connect_timeout": 5,
             "application_name": "fieldnav",
-            # Prepare a statement from its second run on a connection (psycopg's default: the
-            # sixth), so repeated statements run on generic plans (SESSION_OPTIONS) at once.
-            "prepare_threshold": PREPARE_THRESHOLD,
         },
     )
     options.update(overrides)
@@ -136,7 +127,6 @@ def make_read_engine(primary: Engine) -> Engine:
                     "-c default_transaction_read_only=on"),
         "connect_timeout": 5,
         "application_name": "fieldnav-read",
-        "prepare_threshold": PREPARE_THRESHOLD,
     })
 
 
