@@ -6,9 +6,13 @@ import csv
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from service.cli import MALLOC_ARENA_MAX
+from tests.conftest import start_server, stop_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +62,34 @@ def test_db_commands_with_an_external_server(database_url):
     assert start.returncode == 0 and "does not run its own" in start.stderr
     migrate = fieldnav(database_url, "db", "migrate")
     assert migrate.returncode == 0, migrate.stderr
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def test_serve_workers_keep_to_two_malloc_arenas(database_url):
+    """Several workers: each is a fresh process, so glibc reads MALLOC_ARENA_MAX (service/cli.py)."""
+    server = start_server(database_url, workers=2)
+    try:
+        workers = []
+        deadline_s = time.monotonic() + 20
+        while len(workers) < 2 and time.monotonic() < deadline_s:
+            workers = [pid for pid in _children(server.process.pid)
+                       if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            time.sleep(0.2)
+        assert len(workers) == 2
+        for pid in workers:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"MALLOC_ARENA_MAX={MALLOC_ARENA_MAX}".encode() in environ
+    finally:
+        stop_server(server)
