@@ -63,8 +63,9 @@ def _filters(query: NearestQuery) -> tuple[list[str], dict]:
         clauses.append("s.capacity_available > 0")
     if query.open_at is not None:
         # coalesce() hides the containment from the planner's selectivity estimate (0.5% for
-        # any range containment of a computed value, where about half the sites are open): with
-        # it, "crisis, open now" was estimated at a few dozen sites and planned as a full scan.
+        # any range containment of a computed value, where about half the sites are open; the
+        # planner then takes 50%). Without it, "crisis, open now" was estimated at a few dozen
+        # sites in the box and planned as a full scan and sort.
         clauses.append("coalesce(s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone), false)")
         params["open_at"] = query.open_at
     return clauses, params
