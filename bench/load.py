@@ -460,7 +460,7 @@ class Run:
     server_log: Path = Path()
     machine_busy: float = float("nan")  # share of all CPUs busy during the measured window (everyone's work)
     cpu_owners: dict[str, float] = field(default_factory=dict)  # CPU seconds in the measured window, cpu_by_owner
-    priming: "Priming" = field(default_factory=lambda: Priming())
+    priming: Priming = field(default_factory=Priming)
 
 
 async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args) -> Run:

@@ -16,7 +16,7 @@ from service.api.rate_limit import RateLimiter
 from service.auth import keys
 from service.auth.principal import Role
 from service.auth.revocation import RevocationCheck, revoke
-from service.auth.tokens import create_token, may_fetch_keys
+from service.auth.tokens import InvalidToken, create_token, token_issuer
 from service.settings import auth_settings
 
 
@@ -107,9 +107,10 @@ def test_only_tokens_whose_keys_come_from_a_url_are_verified_off_the_loop(issuer
     import jwt
 
     own = create_token(agency="a", role=Role.FIELD_WORKER, subject="s", ttl=timedelta(minutes=5))[0]
-    assert not may_fetch_keys(own)
+    assert not token_issuer(own).jwks_url
     by_url = jwt.encode({"iss": "https://idp.example", "sub": "x"}, "k" * 32, "HS256")
     by_file = jwt.encode({"iss": "https://file-idp.example", "sub": "x"}, "k" * 32, "HS256")
-    assert may_fetch_keys(by_url)
-    assert not may_fetch_keys(by_file)
-    assert not may_fetch_keys("not.a.jwt")
+    assert token_issuer(by_url).jwks_url
+    assert not token_issuer(by_file).jwks_url
+    with pytest.raises(InvalidToken):  # refused before any key is looked for
+        token_issuer("not.a.jwt")

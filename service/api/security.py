@@ -18,7 +18,8 @@ from service.api.policies import Policy, policy_for
 from service.api.rate_limit import RateLimiter
 from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.revocation import RevocationCheck
-from service.auth.tokens import InvalidToken, may_fetch_keys, verify_token
+from service.auth.keys import TrustedIssuer
+from service.auth.tokens import InvalidToken, token_issuer, verify_token
 from service.db import DATABASE_DOWN
 from service.problems import Problem
 from service.settings import auth_settings, limit_settings
@@ -45,13 +46,17 @@ def _revocations(request: Request) -> RevocationCheck:
     return state.revocations
 
 
-def _verified(token: str) -> Principal:
+def _refused(error: InvalidToken) -> Problem:
+    log.info("token refused: %s", error)  # the reason stays in our logs, never in the answer
+    return Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN)
+
+
+def _verified(token: str, issuer: TrustedIssuer) -> Principal:
     """The token's principal, or 401."""
     try:
-        principal, _ = verify_token(token)
+        principal, _ = verify_token(token, issuer)
     except InvalidToken as error:
-        log.info("token refused: %s", error)  # the reason stays in our logs, never in the answer
-        raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN) from None
+        raise _refused(error) from None
     return principal
 
 
@@ -73,7 +78,12 @@ async def authenticate(request: Request, policy: Policy) -> Principal | None:
     token = _bearer(request)
     if token is None:
         return None
-    principal = await run_in_threadpool(_verified, token) if may_fetch_keys(token) else _verified(token)
+    try:
+        issuer = token_issuer(token)
+    except InvalidToken as error:
+        raise _refused(error) from None
+    # Keys named by URL may be fetched over the network: not in the event loop.
+    principal = await run_in_threadpool(_verified, token, issuer) if issuer.jwks_url else _verified(token, issuer)
     revoked = _revocations(request).known(principal.token_id)
     if revoked is None:
         revoked = await run_in_threadpool(_is_revoked, request, principal, policy)

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 
-from service.auth.keys import ALLOWED_ALGORITHMS, load_or_create_signing_key, trusted_issuers, verification_key
+from service.auth.keys import (
+    ALLOWED_ALGORITHMS, TrustedIssuer, load_or_create_signing_key, trusted_issuers, verification_key,
+)
 from service.auth.principal import Principal, Role
 from service.settings import auth_settings
 
@@ -33,31 +35,29 @@ def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: 
     return jwt.encode(claims, load_or_create_signing_key(), algorithm="EdDSA"), token_id
 
 
-def may_fetch_keys(token: str) -> bool:
-    """True when checking this token can fetch its issuer's JWKS over the network (an agency
-    identity provider named by URL): verify it off the event loop then."""
+def token_issuer(token: str) -> TrustedIssuer:
+    """The trusted issuer a token names (read before its signature is checked), or
+    InvalidToken. Its ``jwks_url`` tells whether checking the token can fetch keys over the
+    network (then the caller verifies it off the event loop)."""
     try:
-        issuer_name = jwt.decode(token, options={"verify_signature": False}).get("iss")
-    except jwt.PyJWTError:
-        return False
-    issuer = trusted_issuers().get(issuer_name)
-    return issuer is not None and issuer.jwks_url is not None
+        issuer = trusted_issuers().get(jwt.decode(token, options={"verify_signature": False}).get("iss"))
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
+        raise InvalidToken(type(error).__name__) from None
+    if issuer is None:
+        raise InvalidToken("untrusted issuer")
+    return issuer
 
 
-def verify_token(token: str) -> tuple[Principal, datetime]:
-    """The principal and the token's expiry, or InvalidToken."""
+def verify_token(token: str, issuer: TrustedIssuer | None = None) -> tuple[Principal, datetime]:
+    """The principal and the token's expiry, or InvalidToken. ``issuer``: the token's, when the
+    caller has read it already (token_issuer)."""
+    issuer = issuer or token_issuer(token)
     try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
-        issuer = trusted_issuers().get(unverified.get("iss"))
-        if issuer is None:
-            raise InvalidToken("untrusted issuer")
         claims = jwt.decode(
             token, verification_key(issuer, token), algorithms=ALLOWED_ALGORITHMS,
             audience=issuer.audience, issuer=issuer.issuer, leeway=auth_settings().leeway_s,
             options={"require": REQUIRED_CLAIMS},
         )
-    except InvalidToken:
-        raise
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
         raise InvalidToken(type(error).__name__) from None
     agency, role, subject = claims.get("agency"), claims.get("role"), claims.get("sub")
