@@ -1,15 +1,18 @@
 """The k nearest services that fit a person, from service_site, in one SQL statement.
 
 How it stays exact and fast (DESIGN.md, "Queries that must be fast"):
-1. KNN on the planar GiST index (``geom <-> point``) with every filter in the same scan,
-   bounded by a box around ``max_distance_m`` so a filter that matches nothing cannot walk
-   the whole index; it over-fetches 2k candidates.
-2. The 2k candidates prove that the true k nearest lie within the geodesic distance of the
-   farthest of them (there are 2k matches that close), so a second pass takes every match
-   within that distance and ranks them by exact geodesic distance. Fewer than 2k candidates
-   are every match in the box: the second pass then reads just them.
+1. KNN on the planar GiST index (``geom <-> point``, degrees) with every filter in the same
+   scan, bounded by a box around ``max_distance_m`` so a filter that matches nothing cannot
+   walk the whole index; it over-fetches 4k candidates, nearest first in degrees.
+2. Among them, the k-th nearest by geodesic distance is ``kth_m`` away: the true k nearest
+   are all within ``kth_m``. Every site the walk did not reach is at least ``walked_deg``
+   away in degrees, which is at least ``walked_deg`` times the shortest metres per degree
+   around the point: when that exceeds ``kth_m``, the candidates hold the answer. Otherwise
+   (rare with 4k candidates) a second pass takes every match within ``kth_m`` from the box
+   around it and ranks them by exact geodesic distance. Fewer than 4k candidates are every
+   match in the box, and the answer.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
-rounded up to a whole km, and never expose a position.
+rounded up to a whole km, and never expose a position; both passes go cell by cell.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sqlalchemy import Connection, TextClause, text
 
 from spatial.geodesy import box_half_sizes_deg
 
-OVER_FETCH = 2
+OVER_FETCH = 4  # candidates per result; 2 made the second pass run for half the queries
 
 
 @dataclass(frozen=True)
@@ -41,18 +44,34 @@ class NearestQuery:
     open_at: datetime | None = None  # timezone-aware; "open now" passes the request time
 
 
-def _filters(query: NearestQuery) -> tuple[list[str], dict]:
-    # Constant SQL fragments with bound values: the only way filters reach the statement.
-    clauses, params = ["s.status = 'active'"], {}
+@dataclass(frozen=True)
+class _Where:
+    """The filters as three WHERE clauses over different rows (see _filters)."""
+    indexed: str  # sites, the category and language tests open to their GIN indexes
+    per_row: str  # sites, every test checked row by row
+    cell: str  # private_cell rows: could the cell hold a match at all
+
+
+def _filters(query: NearestQuery) -> tuple[_Where, dict]:
+    """The WHERE clauses of the statement's parts, and the bound values.
+
+    Constant SQL fragments with bound values are the only way filters reach the statement.
+    The category and language overlap tests can be answered by their GIN indexes. The first
+    pass lets the planner use them: for a filter that matches few sites near the point
+    (statistics tell it so, planned with the values) intersecting the two posting lists beats
+    reading the whole box. The second pass reads a few sites in a small box, where a per-row
+    check is cheap and a bitmap of every site in a common group is not (228,000 rows for
+    "shelter" at 1M services: 30 ms), so there "IS TRUE" hides the indexes from the planner.
+    Confidential sites are read cell by cell; a cell whose sites offer none of the groups or
+    languages asked for is skipped."""
+    clauses, indexed, cell, params = ["s.status = 'active'"], [], ["true"], {}
     if query.categories:
-        # "IS TRUE" keeps the GIN index on category_groups (for keyword search) out of this
-        # statement: both passes read a few sites nearest first or in a small box, where a
-        # per-row check is cheap, while a bitmap of every site in the group is not (228,000
-        # rows for "shelter" at 1M services: 30 ms before the first result).
-        clauses.append("(s.category_groups && CAST(:categories AS text[])) IS TRUE")
+        indexed.append("s.category_groups && CAST(:categories AS text[])")
+        cell.append("c.category_groups && CAST(:categories AS text[])")
         params["categories"] = list(query.categories)
     if query.languages:
-        clauses.append("s.language_codes && CAST(:languages AS text[])")
+        indexed.append("s.language_codes && CAST(:languages AS text[])")
+        cell.append("c.language_codes && CAST(:languages AS text[])")
         params["languages"] = list(query.languages)
     if query.age is not None:
         clauses.append("(s.minimum_age IS NULL OR s.minimum_age <= :age) AND (s.maximum_age IS NULL OR s.maximum_age >= :age)")
@@ -68,62 +87,130 @@ def _filters(query: NearestQuery) -> tuple[list[str], dict]:
         # sites in the box and planned as a full scan and sort.
         clauses.append("coalesce(s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone), false)")
         params["open_at"] = query.open_at
-    return clauses, params
+    where = _Where(
+        indexed=" AND ".join(clauses + indexed),
+        per_row=" AND ".join(clauses + [f"({clause}) IS TRUE" for clause in indexed]),
+        cell=" AND ".join(cell),
+    )
+    return where, params
 
 
 @lru_cache(maxsize=512)
-def _nearest_statement(where: str) -> TextClause:
-    """Both rankings in one statement (one round trip); each keeps its own index scan and
+def _nearest_statement(where: _Where) -> TextClause:
+    """Both rankings in one statement (one round trip); each keeps its own index scans and
     LIMIT. A handful of filter combinations exist, each statement is built once (text()
     parses its SQL every time)."""
-    public, confidential = (_ranked_sql(where, confidential=c) for c in (False, True))
-    return text(f"({public}) UNION ALL ({confidential})")
+    return text(f"({_public_sql(where)}) UNION ALL ({_confidential_sql(where)})")
 
 
-def _ranked_sql(where: str, *, confidential: bool) -> str:
-    """The two-pass nearest statement over public sites (by their point, exact metres) or
-    confidential ones (by their coarse cell centre, whole km rounded up).
+# The point is written out in each place rather than taken from a CTE: only an ORDER BY
+# against a value known at scan time lets the GiST index return rows nearest first.
+_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
 
-    The point is written out in each place rather than taken from a CTE: only an ORDER BY
-    against a value known at scan time lets the GiST index return rows nearest first."""
-    geom = "s.coarse_geom" if confidential else "s.geom"
-    which = "s.is_private" if confidential else "NOT s.is_private"
-    # Each part's CTEs have their own names, so both parts fit in one statement.
-    part = "private" if confidential else "public"
-    point = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
-    # Rounding up to whole km keeps the order, but ties must be broken the same way for
-    # everyone, so the second pass keeps every site within the rounded reach.
-    reach = "ceil(max(distance_m) / 1000.0) * 1000.0" if confidential else "max(distance_m)"
-    ranked = "ceil(d.distance_m / 1000.0) * 1000.0" if confidential else "d.distance_m"
-    bearing = "NULL::float8" if confidential else f"degrees(ST_Azimuth({point}::geography, s.geom::geography))"
+
+def _box_around(radius_m: str) -> str:
+    """A box holding the circle of ``radius_m`` (an SQL expression) around the point: the
+    same over-sizing rule as spatial.geodesy.box_half_sizes_deg."""
+    return (f"ST_Expand({_POINT}, "
+            f"{radius_m} / (111320.0 * cos(radians(least(89.9, abs(:lat) + {radius_m} / 110574.0 * 1.01)))) * 1.01, "
+            f"{radius_m} / 110574.0 * 1.01)")
+
+
+# The fewest metres a degree of the planar walk can be near the point (a degree of
+# longitude at the walk's farthest latitude, or of latitude at the equator, whichever is
+# less), less 1% for the spheroid and for a geodesic being shorter than its parallel.
+def _min_metres(walked_deg: str) -> str:
+    return (f"{walked_deg} * least(110574.0, 111320.0 * cos(radians(least(89.9, abs(:lat) + {walked_deg})))) * 0.99")
+
+
+def _public_sql(where: _Where) -> str:
+    """Public sites by exact geodesic distance. Each part's CTEs have their own names, so
+    both parts fit in one statement."""
     return f"""
-WITH {part}_candidates AS (
-    SELECT ST_Distance({geom}::geography, {point}::geography) AS distance_m
+WITH public_candidates AS (
+    SELECT s.card, s.service_id, s.location_id, s.geom,
+           ST_Distance(s.geom::geography, {_POINT}::geography) AS distance_m,
+           s.geom <-> {_POINT} AS walked_deg
     FROM service_site s
-    WHERE {which} AND {geom} && ST_Expand({point}, :dx_deg, :dy_deg) AND {where}
-    ORDER BY {geom} <-> {point}
+    WHERE NOT s.is_private AND s.geom && ST_Expand({_POINT}, :dx_deg, :dy_deg) AND {where.indexed}
+    ORDER BY s.geom <-> {_POINT}
     LIMIT :over_fetch
 ),
--- Fewer than 2k candidates means they are every match in the box, so their reach holds
--- them all too (none: radius 0, the second pass reads nothing rather than the whole box).
-{part}_reach AS (
-    SELECT least(coalesce({reach}, 0), CAST(:max_distance_m AS float8)) AS radius_m
-    FROM {part}_candidates
+public_reach AS (
+    SELECT count(*) AS found, max(walked_deg) AS walked_deg,
+           (array_agg(distance_m ORDER BY distance_m))[CAST(:limit AS integer)] AS kth_m
+    FROM public_candidates
 ),
--- The box around the reach, so the second pass reads only the few sites inside it from
--- the index (same over-sizing rule as spatial.geodesy.box_half_sizes_deg).
-{part}_reach_box AS (
-    SELECT radius_m, ST_Expand({point},
-               radius_m / (111320.0 * cos(radians(least(89.9, abs(:lat) + radius_m / 110574.0 * 1.01)))) * 1.01,
-               radius_m / 110574.0 * 1.01) AS box
-    FROM {part}_reach
+-- A second pass only when the walk stopped short (4k candidates) and cannot prove that no
+-- site beyond it is nearer than the k-th candidate.
+public_plan AS (
+    SELECT found = :over_fetch AND {_min_metres("walked_deg")} <= kth_m AS second_pass,
+           least(kth_m, CAST(:max_distance_m AS float8)) AS radius_m
+    FROM public_reach
+),
+public_ranked AS (
+    SELECT c.card, c.service_id, c.location_id, c.geom, c.distance_m
+    FROM public_candidates c
+    WHERE NOT (SELECT second_pass FROM public_plan) AND c.distance_m <= :max_distance_m
+    UNION ALL
+    SELECT s.card, s.service_id, s.location_id, s.geom, d.distance_m
+    FROM public_plan p
+    JOIN service_site s ON s.geom && {_box_around("p.radius_m")}
+    CROSS JOIN LATERAL (SELECT ST_Distance(s.geom::geography, {_POINT}::geography) AS distance_m) d
+    WHERE p.second_pass AND NOT s.is_private AND {where.per_row} AND d.distance_m <= p.radius_m
 )
-SELECT s.card, {ranked} AS distance_m, {bearing} AS bearing_deg
-FROM {part}_reach_box r
-JOIN service_site s ON {geom} && r.box
-CROSS JOIN LATERAL (SELECT ST_Distance({geom}::geography, {point}::geography) AS distance_m) d
-WHERE {which} AND {where} AND d.distance_m <= r.radius_m
-ORDER BY 2, s.service_id, s.location_id
+SELECT card, distance_m, degrees(ST_Azimuth({_POINT}::geography, geom::geography)) AS bearing_deg
+FROM public_ranked
+ORDER BY distance_m, service_id, location_id
+LIMIT :limit
+"""
+
+
+def _confidential_sql(where: _Where) -> str:
+    """Confidential sites by the distance to their cell centre, whole km rounded up, ties by
+    (service_id, location_id). Every confidential site of a cell shares its centre, so both
+    passes go cell by cell (private_cell, migration 0007), nearest first, and take at most
+    so many matches from each, in key order from service_site_private_by_cell."""
+    return f"""
+WITH private_candidates AS (
+    SELECT c.distance_m
+    FROM (SELECT c.centre, ST_Distance(c.centre::geography, {_POINT}::geography) AS distance_m
+          FROM private_cell c
+          WHERE c.centre && ST_Expand({_POINT}, :dx_deg, :dy_deg) AND {where.cell}
+          ORDER BY c.centre <-> {_POINT}) c
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM service_site s
+        WHERE s.is_private AND s.coarse_geom = c.centre AND {where.per_row}
+        LIMIT :over_fetch
+    ) x
+    LIMIT :over_fetch
+),
+-- The k-th candidate (or the farthest, when there are fewer) bounds the answer. Rounding up
+-- to whole km keeps the order, but ties must be broken the same way for everyone, so the
+-- second pass keeps every cell within the rounded reach (no candidate: radius 0).
+private_reach AS (
+    SELECT least(coalesce(ceil(coalesce((array_agg(distance_m ORDER BY distance_m))[CAST(:limit AS integer)],
+                                        max(distance_m)) / 1000.0) * 1000.0, 0),
+                 CAST(:max_distance_m AS float8)) AS radius_m
+    FROM private_candidates
+),
+private_cells AS (
+    SELECT c.centre, d.distance_m
+    FROM private_reach r
+    JOIN private_cell c ON c.centre && {_box_around("r.radius_m")}
+    CROSS JOIN LATERAL (SELECT ST_Distance(c.centre::geography, {_POINT}::geography) AS distance_m) d
+    WHERE {where.cell} AND d.distance_m <= r.radius_m
+)
+SELECT x.card, ceil(c.distance_m / 1000.0) * 1000.0 AS distance_m, NULL::float8 AS bearing_deg
+FROM private_cells c
+CROSS JOIN LATERAL (
+    SELECT s.card, s.service_id, s.location_id
+    FROM service_site s
+    WHERE s.is_private AND s.coarse_geom = c.centre AND {where.per_row}
+    ORDER BY s.service_id, s.location_id
+    LIMIT :limit
+) x
+ORDER BY 2, x.service_id, x.location_id
 LIMIT :limit
 """
 
@@ -156,8 +243,7 @@ def _planned_with_values(connection: Connection) -> Iterator[None]:
 def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     """Public sites by exact geodesic distance merged with confidential ones by coarse
     distance; at most ``query.limit``."""
-    clauses, params = _filters(query)
-    where = " AND ".join(clauses)
+    where, params = _filters(query)
     dx_deg, dy_deg = box_half_sizes_deg(query.lat, query.max_distance_m)
     params.update(
         lat=query.lat, lon=query.lon, limit=query.limit, over_fetch=query.limit * OVER_FETCH,

@@ -279,7 +279,30 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
                 copy.write_row([row[c] for c in SITE_COLUMNS])
     connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
     _add_cell_centres(connection, site_rows)
+    for statement in _REFRESH_PRIVATE_CELLS:
+        connection.execute(statement)
     return len(site_rows)
+
+
+# What nearest walks confidential sites by (migration 0007): one row per coarse point, with
+# the union of its confidential sites' category groups and languages. Rewritten whole, from
+# every source: a few ms per 1,000 confidential sites, and a cell that lost a group must lose
+# it here too, or nearest would skip sites (a cell keeping a stale group only costs a probe).
+# Imports hold the import lock, so no two rewrites race; readers keep their snapshot.
+_REFRESH_PRIVATE_CELLS = (
+    text("DELETE FROM private_cell"),
+    text("""
+INSERT INTO private_cell (centre, category_groups, language_codes)
+SELECT c.centre, coalesce(g.category_groups, '{}'), coalesce(l.language_codes, '{}')
+FROM (SELECT DISTINCT coarse_geom AS centre FROM service_site WHERE is_private AND coarse_geom IS NOT NULL) c
+LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT g.code ORDER BY g.code) AS category_groups
+           FROM service_site s CROSS JOIN LATERAL unnest(s.category_groups) AS g(code)
+           WHERE s.is_private GROUP BY s.coarse_geom) g ON g.coarse_geom = c.centre
+LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT l.code ORDER BY l.code) AS language_codes
+           FROM service_site s CROSS JOIN LATERAL unnest(s.language_codes) AS l(code)
+           WHERE s.is_private GROUP BY s.coarse_geom) l ON l.coarse_geom = c.centre
+"""),
+)
 
 
 def _add_cell_centres(connection: Connection, site_rows: list[dict]) -> None:

@@ -151,6 +151,44 @@ def test_fieldnav_extensions_from_json(engine, tmp_path):
     assert scalar(engine, "SELECT count(*) FROM service_capacity sc JOIN unit u ON u.id = sc.unit_id WHERE u.name = 'beds'") > 0
 
 
+PRIVATE_CELLS_FROM_SITES = """
+SELECT ST_AsText(s.coarse_geom) AS centre,
+       (SELECT array_agg(DISTINCT g ORDER BY g) FROM service_site t, unnest(t.category_groups) g
+        WHERE t.is_private AND t.coarse_geom = s.coarse_geom) AS groups,
+       (SELECT array_agg(DISTINCT l ORDER BY l) FROM service_site t, unnest(t.language_codes) l
+        WHERE t.is_private AND t.coarse_geom = s.coarse_geom) AS languages
+FROM service_site s WHERE s.is_private AND s.coarse_geom IS NOT NULL GROUP BY s.coarse_geom ORDER BY 1
+"""
+
+
+def test_private_cells_follow_every_import_of_every_source(engine, tmp_path):
+    """Nearest skips a confidential cell whose summary lacks the groups asked for, so the
+    summary must be exactly what the cell's sites offer after each import, including a
+    re-import that takes services away."""
+    from service.demo_data import generate_services
+
+    def import_demo(count: int, seed: int, source: str) -> None:
+        path = tmp_path / f"{source}-{count}.json"
+        path.write_text(json.dumps(list(generate_services(count, seed=seed))))
+        import_path(engine, path, source=source)
+
+    def cells() -> list[tuple]:
+        with engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(text(
+                "SELECT ST_AsText(centre), category_groups, language_codes FROM private_cell ORDER BY 1")).all()]
+
+    def expected() -> list[tuple]:
+        with engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(text(PRIVATE_CELLS_FROM_SITES)).all()]
+
+    import_demo(600, 21, "demo")
+    full = cells()
+    assert full == expected() and len(full) >= 5
+    import_demo(80, 22, "demo")  # most services gone, the rest changed
+    assert cells() == expected()
+    assert len(cells()) < len(full)
+
+
 # --- bad rows -----------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ computation over the whole data set."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -162,6 +163,26 @@ def test_confidential_sites_never_reveal_where_they_are(demo_server, sites):
         assert result["phones"], "a confidential site must still be callable"
     features = [f for f in geo["features"] if f["properties"]["confidential"]]
     assert features and all(f["geometry"] is None for f in features)
+
+
+def test_confidential_sites_of_a_crowded_cell_come_in_key_order(demo_server, demo_database_url, sites):
+    """Confidential sites of one cell tie on distance; the second pass takes at most `limit`
+    per cell, so the limit must cut each cell's ties in (service_id, location_id) order and
+    still merge cells (and public sites) exactly as the brute force does."""
+    per_cell = Counter(s["wkt"] for s in sites if s["is_private"] and s["status"] == "active")
+    (crowded, crowd), (other, _) = per_cell.most_common(2)
+    assert crowd >= 3, "the demo data set has a cell with several confidential sites"
+    points = [tuple(map(float, crowded[6:-1].split())), tuple(map(float, other[6:-1].split()))]
+    points.append(((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2))  # between two cells
+    engine = create_engine(demo_database_url)
+    with demo_server.client() as client:
+        for lon, lat in points:
+            for params in ({"limit": 1}, {"limit": 2}, {"limit": crowd - 1}, {"limit": crowd + 3}, {"limit": 50},
+                           {"limit": 2, "language": "en"}):
+                got = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, **params}).json()["results"]
+                expected = brute_force(engine, sites, lat, lon, params)
+                assert [(r["service_id"], r["location_id"]) for r in got] == [e[:2] for e in expected], (lat, lon, params)
+    engine.dispose()
 
 
 @pytest.mark.parametrize("params, field", [
