@@ -41,11 +41,13 @@ COLLECTION_ID = f"{PEER_SCHEMA}.{PEER_VIEW}"
 TILE_PATH = "/collections/" + COLLECTION_ID + "/tiles/WebMercatorQuad/{z}/{x}/{y}"
 
 # The same rows and the same properties as fieldnav's points layer (service/tiles.py,
-# POINTS_SQL): public, active, located sites. `id` is the service id, as in fieldnav's tiles;
+# POINTS_SQL): public, active, located sites. `id` is the site key, fieldnav's feature id;
 # tipg takes it as the feature key (its fallback key names include "id") and orders by it.
+# (Dropped first: a view's columns cannot change in place.)
 VIEW_SQL = f"""
-CREATE OR REPLACE VIEW {PEER_SCHEMA}.{PEER_VIEW} AS
-SELECT s.service_id::text AS id, s.location_id::text AS location_id,
+DROP VIEW IF EXISTS {PEER_SCHEMA}.{PEER_VIEW};
+CREATE VIEW {PEER_SCHEMA}.{PEER_VIEW} AS
+SELECT s.site_key AS id,
        left(s.card ->> 'name', {NAME_MAX_CHARS}) AS name,
        array_to_string(s.category_groups, ',') AS groups,
        coalesce(s.card -> 'week_intervals' = '[[0, 10080]]'::jsonb, false) AS open_24_7,

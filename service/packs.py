@@ -100,7 +100,7 @@ from spatial import tiles as tiles_math
 log = logging.getLogger("fieldnav.packs")
 
 # Bump when the archive or snapshot layout changes: old packs then stop being reused.
-PACK_FORMAT = 1
+PACK_FORMAT = 2  # 2: tile points keyed by site_key, snapshot sites without hours of the moment
 MAX_H3_CELLS = 500
 MAX_CATEGORIES = 50
 SUPERSEDED_GRACE = timedelta(days=1)

@@ -36,8 +36,10 @@ def service_summary(card: dict, now: datetime) -> dict:
 
 def offline_summary(card: dict, now: datetime) -> dict:
     """A summary for phones working offline: with the weekly hours rule (local week minutes,
-    Monday 00:00 = 0) so the app can tell "open now" without a signal."""
+    Monday 00:00 = 0) so the app can tell "open now" without a signal, and without the hours
+    of the moment it was made (stale once stored; 7% of a pack's snapshot)."""
     summary = service_summary(card, now)
+    del summary["hours"]
     summary["week_intervals"] = card.get("week_intervals")
     return summary
 

@@ -197,6 +197,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
     card = {
         "service_id": str(site["service_id"]),
         "location_id": str(site["location_id"]),
+        "site_key": site["site_key"],
         "name": site["name"],
         "alternate_name": site["alternate_name"],
         "organization_name": site["organization_name"],
@@ -231,6 +232,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "id": site["id"],
         "service_id": site["service_id"],
         "location_id": site["location_id"],
+        "site_key": site["site_key"],
         "geom": point_ewkt(float(site["longitude"]), float(site["latitude"])) if site["has_geom"] else None,
         "is_private": is_private,
         "coarse_geom": coarse,
@@ -252,7 +254,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
 CLUSTER_RESOLUTIONS = (4, 5, 6, 7, 8)
 
 SITE_COLUMNS = (
-    "id", "service_id", "location_id", "source", "geom", "is_private", "coarse_geom", "status",
+    "id", "service_id", "location_id", "site_key", "source", "geom", "is_private", "coarse_geom", "status",
     "category_groups", "language_codes", "minimum_age", "maximum_age", "accessible",
     "capacity_available", "timezone", "open_week_minutes", "card",
     *(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS),
@@ -270,6 +272,9 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
     today = date.today()
     # Read everything before COPY starts: the connection can do nothing else during COPY.
     site_rows = _rows(connection, _SITES_SQL, source)
+    keys = _site_keys(connection, [(site["service_id"], site["location_id"]) for site in site_rows])
+    for site in site_rows:
+        site["site_key"] = keys[(site["service_id"], site["location_id"])]
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY service_site ({', '.join(SITE_COLUMNS)}) FROM STDIN") as copy:
@@ -282,6 +287,26 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
     for statement in _REFRESH_PRIVATE_CELLS:
         connection.execute(statement)
     return len(site_rows)
+
+
+# Keys are handed out in (service_id, location_id) order, once: a pair keeps its key across
+# imports, and a key is never given to another pair (migration 0009).
+_NEW_SITE_KEYS = text("""
+INSERT INTO site_key (service_id, location_id)
+SELECT * FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[])) ORDER BY 1, 2
+ON CONFLICT DO NOTHING
+""")
+_SITE_KEYS = text("""
+SELECT k.service_id, k.location_id, k.key
+FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[])) AS p(service_id, location_id)
+JOIN site_key k USING (service_id, location_id)
+""")
+
+
+def _site_keys(connection: Connection, pairs: list[tuple]) -> dict[tuple, int]:
+    params = {"service_ids": [p[0] for p in pairs], "location_ids": [p[1] for p in pairs]}
+    connection.execute(_NEW_SITE_KEYS, params)
+    return {(row.service_id, row.location_id): row.key for row in connection.execute(_SITE_KEYS, params)}
 
 
 # What nearest walks confidential sites by (migration 0007): one row per coarse point, with

@@ -34,9 +34,9 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 SERVICES_LAYER = "services"
 CLUSTERS_LAYER = "clusters"
 # What a tile of each layer holds, for TileJSON's vector_layers and the API docs.
+# A point's id is its MVT feature id, the site's ``site_key`` (migration 0009: UUID strings
+# were most of a pack's bytes); results, details, packs and sync carry the same key.
 SERVICES_FIELDS = {
-    "id": "String: service id (UUID)",
-    "location_id": "String: location id (UUID); from labels_min_zoom (14) up",
     "name": "String: service name (at most 80 characters); from labels_min_zoom (14) up",
     "groups": "String: category group codes, comma-separated",
     "open_24_7": "Boolean: open every hour of the week",
@@ -55,9 +55,9 @@ NAME_MAX_CHARS = 80
 # source's service_site rows (its old map points went with its old sites, ON DELETE CASCADE);
 # rows go in geohash order so a tile's points sit on few pages.
 MAP_POINTS_FROM_SITES_SQL = f"""
-INSERT INTO map_point (site_id, service_id, location_id, geom_3857, category_groups, name, open_24_7, capacity,
+INSERT INTO map_point (site_id, service_id, location_id, site_key, geom_3857, category_groups, name, open_24_7, capacity,
                        {", ".join(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS)})
-SELECT s.id, s.service_id, s.location_id, ST_Transform(s.geom, 3857), s.category_groups,
+SELECT s.id, s.service_id, s.location_id, s.site_key, ST_Transform(s.geom, 3857), s.category_groups,
        left(coalesce(s.card ->> 'name', ''), {NAME_MAX_CHARS}),
        coalesce(s.card -> 'week_intervals' = '[[0, 10080]]'::jsonb, false),
        CASE WHEN s.capacity_available IS NULL THEN 'none' WHEN s.capacity_available > 0 THEN 'available' ELSE 'full' END,
@@ -82,10 +82,9 @@ _VISIBLE = """
 # The cap picks points by a cheap key first (inside the tile before the buffer, then by site
 # id: an even thinning, not one corner of the tile), and only the kept rows are encoded.
 POINTS_SQL = _ENVELOPES + f"""
-SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom') FROM (
-    -- (ST_AsMVT leaves NULL properties out of the feature.)
-    SELECT p.service_id::text AS id,
-           CASE WHEN CAST(:labels AS boolean) THEN p.location_id::text END AS location_id,
+SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom', 'site_key') FROM (
+    -- (ST_AsMVT leaves NULL properties out of the feature; site_key is the feature id.)
+    SELECT p.site_key,
            CASE WHEN CAST(:labels AS boolean) THEN p.name END AS name,
            array_to_string(p.category_groups, ',') AS groups, p.open_24_7, p.capacity,
            ST_AsMVTGeom(p.geom_3857, b.env, {EXTENT}, {BUFFER}, true) AS geom
@@ -198,7 +197,8 @@ def tilejson(tiles_url: str, data_version: int, bounds, settings: TileSettings, 
     if settings.points_min_zoom <= settings.max_zoom:
         layers.append({
             "id": SERVICES_LAYER,
-            "description": f"One point per public service location; name and location_id from zoom {settings.labels_min_zoom}.",
+            "description": f"One point per public service location, its feature id the site_key of results, packs and "
+                           f"sync; name from zoom {settings.labels_min_zoom}.",
             "minzoom": settings.points_min_zoom, "maxzoom": settings.max_zoom,
             "fields": dict(SERVICES_FIELDS),
         })

@@ -178,19 +178,22 @@ def test_map_loads_over_the_basemap_and_its_tiles_answer_200_or_204(server, phon
         for (const f of map.queryRenderedFeatures({layers: ['services']})) {
             const p = map.project(f.geometry.coordinates);
             if (p.x > 70 && p.x < canvas.width - 70 && p.y > 70 && p.y < canvas.height - 40)
-                return {x: canvas.left + p.x, y: canvas.top + p.y, id: f.properties.id, name: f.properties.name ?? null,
-                        zoom: map.getZoom()};
+                return {x: canvas.left + p.x, y: canvas.top + p.y, key: f.id, name: f.properties.name ?? null,
+                        zoom: map.getZoom(), lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1]};
         }
         return null;
     }""")
     assert target, "a point away from the map's controls"
     page.touchscreen.tap(target["x"], target["y"])
     page.wait_for_selector("#detail:not([hidden])", timeout=WAIT_MS)
-    assert page.locator("#detail").get_attribute("data-service-id") == target["id"]
-    # Below the labels zoom (14) a point carries no name: the app finds the site by its service
-    # id and position, and shows the service's name.
+    # A point's feature id is its site key: the app finds the site by it (below the labels zoom,
+    # 14, a point carries no name) and shows that service.
+    at_point = api.get("/v1/services/nearest", params={"lat": round(target["lat"], 5), "lon": round(target["lon"], 5),
+                                                       "limit": 50, "max_distance_m": 200}).json()["results"]
+    site = next(r for r in at_point if r["site_key"] == target["key"])
+    assert page.locator("#detail").get_attribute("data-service-id") == site["service_id"]
     assert target["zoom"] >= 14 or target["name"] is None
-    assert page.locator("#detail-name").text_content() == api.get(f"/v1/services/{target['id']}").json()["name"]
+    assert page.locator("#detail-name").text_content() == site["name"]
     tap(page, "#detail-back")
 
     # Further out: H3 clusters instead of points.

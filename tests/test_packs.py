@@ -124,9 +124,11 @@ def test_services_snapshot_has_the_nearest_fields_of_every_site_in_the_area(serv
     sites = snapshot["services"]
     assert len(sites) == downtown["services"]["count"] > 0
 
-    # The nearest fields minus distance, plus the weekly hours rule for "open now" offline.
-    expected_keys = set(nearest["results"][0]) - {"distance_m", "distance_is_approximate", "bearing_deg"} | {"week_intervals"}
+    # The nearest fields minus distance and the hours of the moment (stale once stored), plus
+    # the weekly hours rule for "open now" offline; the site key finds a tapped tile point.
+    expected_keys = set(nearest["results"][0]) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {"week_intervals"}
     assert all(set(site) == expected_keys for site in sites)
+    assert "site_key" in expected_keys and len({site["site_key"] for site in sites}) == len(sites)
     public = [s for s in sites if not s["confidential"]]
     assert all(DOWNTOWN[0] <= s["lon"] <= DOWNTOWN[2] and DOWNTOWN[1] <= s["lat"] <= DOWNTOWN[3] for s in public)
     assert all(s["lat"] is None and s["lon"] is None and s["address"] is None for s in sites if s["confidential"])

@@ -102,7 +102,7 @@ def sites(demo_database_url) -> list[dict]:
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
         rows = connection.execute(text("""
-            SELECT service_id::text AS id, location_id::text AS location_id, is_private, status, category_groups,
+            SELECT service_id::text AS id, location_id::text AS location_id, site_key, is_private, status, category_groups,
                    capacity_available, card ->> 'name' AS name, card -> 'week_intervals' AS week_intervals,
                    ST_X(geom) AS lon, ST_Y(geom) AS lat,
                    ST_X(ST_Transform(geom, 3857)) AS x_m, ST_Y(ST_Transform(geom, 3857)) AS y_m
@@ -130,28 +130,21 @@ def _inside(site: dict, z: int, x: int, y: int) -> bool:
     return xmin <= site["x_m"] < xmax and ymin < site["y_m"] <= ymax
 
 
-LABELS_MIN_ZOOM = 14  # the default: name and location_id from here up
+LABELS_MIN_ZOOM = 14  # the default: names from here up
 
 
 def _site_keys(features: list[dict], sites: list[dict], z: int, x: int, y: int) -> list[tuple[str, str]]:
-    """(service id, location id) of each point. Below LABELS_MIN_ZOOM a point carries no
-    location_id: it is the one site of its service drawn at its position."""
-    by_service: dict[str, list[dict]] = {}
-    for site in sites:
-        by_service.setdefault(site["id"], []).append(site)
+    """(service id, location id) of each point, from its feature id (the site key), which
+    every point has at every zoom, and no other id property."""
+    by_key = {site["site_key"]: site for site in sites}
     keys = []
     for feature in features:
         props = feature["properties"]
-        if z >= LABELS_MIN_ZOOM:
-            assert "location_id" in props and "name" in props
-            keys.append((props["id"], props["location_id"]))
-            continue
-        assert "location_id" not in props and "name" not in props, "no labels below labels_min_zoom"
-        gx, gy = feature["geometry"]["coordinates"]
-        at = [s for s in by_service[props["id"]]
-              if abs(_pixel(s, z, x, y)[0] - gx) <= 1 and abs(_pixel(s, z, x, y)[1] - gy) <= 1]
-        assert len(at) == 1, (props, at)
-        keys.append((props["id"], at[0]["location_id"]))
+        assert isinstance(feature.get("id"), int), feature
+        assert "id" not in props and "location_id" not in props
+        assert ("name" in props) == (z >= LABELS_MIN_ZOOM), "labels from labels_min_zoom only"
+        site = by_key[feature["id"]]
+        keys.append((site["id"], site["location_id"]))
     return keys
 
 
@@ -413,7 +406,7 @@ def test_tilejson_is_valid_and_versioned(demo_server, sites):
         layers = {layer["id"]: layer for layer in document["vector_layers"]}
         assert (layers["clusters"]["minzoom"], layers["clusters"]["maxzoom"]) == (0, 12)
         assert (layers["services"]["minzoom"], layers["services"]["maxzoom"]) == (13, 18)
-        assert set(layers["services"]["fields"]) == {"id", "location_id", "name", "groups", "open_24_7", "capacity"}
+        assert set(layers["services"]["fields"]) == {"name", "groups", "open_24_7", "capacity"}
         assert {"cell", "count", "shelter", "food"} <= set(layers["clusters"]["fields"])
         west, south, east, north = document["bounds"]
         public = [s for s in sites if _visible(s)]

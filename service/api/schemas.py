@@ -90,9 +90,13 @@ class Capacity(BaseModel):
     state: str = Field(description="available or full.", examples=["available"])
 
 
-class ServiceSummary(BaseModel):
+class SiteFields(BaseModel):
+    """What every shape of a service site carries (results, details, packs, sync)."""
     service_id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])
     location_id: str = Field(examples=["77aa0c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"])
+    site_key: int = Field(examples=[48213], description=(
+        "A small number for this (service_id, location_id), never reused: the feature id of the site's point in "
+        "map tiles (`/v1/tiles`), so the app finds a tapped point among results, pack and sync sites."))
     name: str = Field(examples=["Scarborough Emergency Shelter"])
     alternate_name: str | None = Field(default=None, examples=[None])
     organization_name: str | None = Field(default=None, examples=["Covenant House Toronto"])
@@ -114,9 +118,20 @@ class ServiceSummary(BaseModel):
         examples=["2026-09-14"], description="Date the record was last verified (HSDS assured_date).")
     access: str = Field(description="walk_in, call_first, referral, call_to_connect or unknown.", examples=["walk_in"])
     timezone: str = Field(examples=["America/Toronto"])
+
+
+class ServiceSummary(SiteFields):
     hours: Hours
     distance_m: int | None = Field(
         examples=[640], default=None, description="Geodesic distance in metres (search with near=).")
+
+
+class OfflineSite(SiteFields):
+    """A site as stored on the phone (pack snapshot, sync): no hours of the moment, which
+    would be stale once stored, but the weekly rule they are computed from."""
+    week_intervals: list[list[int]] | None = Field(examples=[[[540, 1020], [1980, 2460]]], description=(
+        "Open intervals as [start, end) minutes of the site's local week (Monday 00:00 = 0, 10080 = a week); "
+        "[[0, 10080]] is 24/7, null is hours unknown."))
 
 
 class NearestResult(ServiceSummary):

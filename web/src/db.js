@@ -2,13 +2,14 @@
 //
 //   meta      key -> value: the token, the sync cursor, the categories, the last origin
 //   sites     one service site of the saved area (a /v1/services/nearest result without the
-//             distance, plus week_intervals), key "service_id:location_id", index service_id
+//             distance, plus week_intervals), key "service_id:location_id", indexes service_id
+//             and site_key (a tapped map point's feature id; version 2)
 //   packs     the saved offline area: manifest + PMTiles archive (Blob) + basemap (Blob|null)
 //   outbox    handoffs tapped but not yet accepted by the server, key = their Idempotency-Key
 //   handoffs  handoffs the server accepted, as last seen (status, centre, callback window)
 
 const NAME = 'fieldnav';
-const VERSION = 1;
+const VERSION = 2;
 
 let opening = null;
 
@@ -16,14 +17,17 @@ export function openDb() {
   if (!opening) {
     opening = new Promise((resolve, reject) => {
       const request = indexedDB.open(NAME, VERSION);
-      request.onupgradeneeded = () => {
+      request.onupgradeneeded = (event) => {
         const db = request.result;
-        db.createObjectStore('meta');
-        const sites = db.createObjectStore('sites', { keyPath: 'key' });
-        sites.createIndex('service_id', 'service_id');
-        db.createObjectStore('packs', { keyPath: 'id' });
-        db.createObjectStore('outbox', { keyPath: 'key' });
-        db.createObjectStore('handoffs', { keyPath: 'id' });
+        if (event.oldVersion < 1) {
+          db.createObjectStore('meta');
+          const sites = db.createObjectStore('sites', { keyPath: 'key' });
+          sites.createIndex('service_id', 'service_id');
+          db.createObjectStore('packs', { keyPath: 'id' });
+          db.createObjectStore('outbox', { keyPath: 'key' });
+          db.createObjectStore('handoffs', { keyPath: 'id' });
+        }
+        if (event.oldVersion < 2) request.transaction.objectStore('sites').createIndex('site_key', 'site_key');
       };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);

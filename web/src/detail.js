@@ -4,23 +4,21 @@ import { directionsUrl, haversineM } from './geo.js';
 import { hoursAt, hoursLabel } from './hours.js';
 import { categoryLabel, formatDateTime, formatDistance, lang, t } from './i18n.js';
 import { capacityText, primaryPhone } from './nearest.js';
-import { localSite, nearestTo } from './offline.js';
+import { localSite } from './offline.js';
 import { state, emit } from './state.js';
 import { $, h, replace } from './ui.js';
 
-// A tapped map point carries ids and a position; below the labels zoom (14) no location id,
-// and then it is the service's site at the tapped position.
+// A tapped map point carries its site key (the tile's feature id) and its position.
 function pick(sites, ref) {
-  const ofService = (sites || []).filter((site) => site.service_id === ref.service_id);
-  if (ref.location_id) return ofService.find((site) => site.location_id === ref.location_id) || null;
-  return nearestTo(ofService, ref);
+  if (ref.site_key == null) return null;
+  return (sites || []).find((site) => site.site_key === ref.site_key) || null;
 }
 
 // Find the tapped site's full summary: on screen, in the saved area, else from the API.
 export async function findSite(ref) {
   const shown = pick(state.results, ref);
   if (shown) return shown;
-  const local = await localSite(ref.service_id, ref.location_id, ref);
+  const local = await localSite(ref.site_key);
   if (local) return { ...local, hours: hoursAt(local.week_intervals, local.timezone || 'America/Toronto') };
   if (!state.online) return null;
   try {

@@ -213,7 +213,8 @@ export function createMap(container) {
     const feature = e.features?.[0];
     if (!feature) return;
     const [lon, lat] = feature.geometry.coordinates;
-    emit('select-site', { service_id: feature.properties.id, location_id: feature.properties.location_id || null, name: feature.properties.name || null, lon, lat });
+    // The feature id is the site's site_key (service/tiles.py), at every zoom.
+    emit('select-site', { site_key: feature.id ?? null, name: feature.properties.name || null, lon, lat });
   });
   for (const layer of ['clusters', 'services']) {
     map.on('mouseenter', layer, () => { map.getCanvas().style.cursor = 'pointer'; });

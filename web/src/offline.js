@@ -197,22 +197,10 @@ export async function localNearest(origin, category, limit = 10, now = new Date(
 
 // A site of the saved area: by its ids, or (a map point below the labels zoom carries no
 // location id) the service's site nearest to where the point was tapped.
-export async function localSite(serviceId, locationId, at = null) {
-  if (locationId) return transaction(['sites'], 'readonly', (s) => done(s.sites.get(`${serviceId}:${locationId}`)));
-  const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.index('service_id').getAll(serviceId)));
-  return nearestTo(sites, at);
-}
-
-// The site closest to ``at`` (lat, lon) among those with a position, within SAME_POINT_M.
-const SAME_POINT_M = 50;
-export function nearestTo(sites, at) {
-  let best = null, bestM = SAME_POINT_M;
-  for (const site of sites || []) {
-    if (!at || site.lat == null || site.lon == null) continue;
-    const distanceM = haversineM(at.lat, at.lon, site.lat, site.lon);
-    if (distanceM <= bestM) [best, bestM] = [site, distanceM];
-  }
-  return best;
+// A saved site by its site key (what a tapped tile point carries).
+export async function localSite(siteKey) {
+  if (siteKey == null) return null;
+  return (await transaction(['sites'], 'readonly', (s) => done(s.sites.index('site_key').get(siteKey)))) || null;
 }
 
 export async function localSiteCount() {

@@ -12,7 +12,7 @@ from service import sync
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.http_cache import cached_json
-from service.api.schemas import ServiceSummary
+from service.api.schemas import OfflineSite
 from service.settings import sync_settings
 
 router = APIRouter(prefix="/v1", tags=["sync"])
@@ -24,8 +24,9 @@ SYNC_CACHE = "private, no-cache"
 class SyncService(BaseModel):
     id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"], description="Service id (UUID).")
     op: Literal["upsert"] = Field(description="Replace every site the client holds for this service with `sites`.")
-    sites: list[ServiceSummary] = Field(description="The service's active sites, each as a `/v1/services/nearest` "
-                                                    "result without the distance fields.")
+    sites: list[OfflineSite] = Field(description="The service's active sites, each as a `/v1/services/nearest` "
+                                                 "result without the distance fields and the hours of the moment, "
+                                                 "with the weekly hours rule.")
 
 
 class SyncTombstone(BaseModel):

@@ -106,9 +106,8 @@ def _mvt_example() -> dict:
         "description": (
             "Binary protobuf on the wire. Decoded, e.g. with `mapbox_vector_tile.decode`:\n\n"
             "```json\n"
-            '{"services": {"extent": 4096, "version": 2, "features": [{"geometry": {"type": "Point", "coordinates": [1520, 2311]}, '
-            '"properties": {"id": "3e8ee36a-07e9-4e6d-bf71-eef65b7117bd", "location_id": "f727ee90-1ba1-48b8-a384-0e2b60b61367", '
-            '"name": "Youth Wellness Hub – East York", "groups": "mental_health,youth", "open_24_7": false, "capacity": "none"}}]}}\n'
+            '{"services": {"extent": 4096, "version": 2, "features": [{"id": 48213, "geometry": {"type": "Point", "coordinates": [1520, 2311]}, '
+            '"properties": {"name": "Youth Wellness Hub – East York", "groups": "mental_health,youth", "open_24_7": false, "capacity": "none"}}]}}\n'
             "```\n\n"
             "Below the points zoom, layer `clusters`: "
             '`{"cell": "872b9bd55ffffff", "count": 23, "food": 5, "shelter": 2, ...}` at the cell centre.'
@@ -120,10 +119,12 @@ TILE_DESCRIPTION = f"""\
 A Mapbox Vector Tile 2.1 (Web Mercator, XYZ scheme, extent 4096, buffer 64) of public service
 locations. Confidential sites are never in a tile. One layer per tile:
 
-- `services` (zoom >= `points_min_zoom`, 13 by default): one point per public service location, with
-  properties `id` (service id), `groups` (comma-separated category codes), `open_24_7` (bool) and
-  `capacity` (`available`, `full` or `none`), plus `location_id` and `name` from `labels_min_zoom` (14 by
-  default; a city-centre tile below it holds too many points to label); at most `max_features` (2,000) per tile;
+- `services` (zoom >= `points_min_zoom`, 13 by default): one point per public service location. Its MVT
+  feature id is the site's `site_key` (as in nearest results, pack snapshots and sync: a number, 3 bytes
+  in a tile where the two UUIDs took 40), with properties `groups` (comma-separated category codes),
+  `open_24_7` (bool) and `capacity` (`available`, `full` or `none`), plus `name` from `labels_min_zoom`
+  (14 by default; a city-centre tile below it holds too many points to label); at most `max_features`
+  (2,000) per tile;
 - `clusters` (lower zooms): one point per H3 cell holding public locations (r4 at z<=5, r5 at z6-7,
   r6 at z8-9, r7 at z10-11, r8 at z12), at the cell centre pulled into the tile, with `cell` (H3 index,
   hex), `count`, and one integer property per category group present (e.g. `shelter`, `food`). A
