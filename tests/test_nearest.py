@@ -165,6 +165,25 @@ def test_confidential_sites_never_reveal_where_they_are(demo_server, sites):
     assert features and all(f["geometry"] is None for f in features)
 
 
+@pytest.mark.parametrize("over_fetch", [1, 2])
+def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_database_url, sites, monkeypatch, over_fetch):
+    """With 4k candidates the walk almost always proves its answer and skips the second pass;
+    with k or 2k it often cannot, so this runs the second pass (the box around the k-th
+    candidate's reach) and checks it against the brute force as well."""
+    from service import nearest
+
+    monkeypatch.setattr(nearest, "OVER_FETCH", over_fetch)
+    engine = create_engine(demo_database_url)
+    cases = [({}, {}), ({"category": "shelter"}, {"categories": ("shelter",)}), ({"language": "fr"}, {"languages": ("fr",)})]
+    with engine.connect() as connection:
+        for params, query_fields in cases:
+            for lat, lon in _probe_points(sites, 10, seed=over_fetch):
+                hits = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon, **query_fields))
+                got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
+                assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, params)], (lat, lon, params)
+    engine.dispose()
+
+
 def test_confidential_sites_of_a_crowded_cell_come_in_key_order(demo_server, demo_database_url, sites):
     """Confidential sites of one cell tie on distance; the second pass takes at most `limit`
     per cell, so the limit must cut each cell's ties in (service_id, location_id) order and
