@@ -101,12 +101,19 @@ def test_delivery_is_signed_retried_after_a_failure_and_carries_no_personal_data
             # Backoff: the retry is due between half and all of the 2 s base later; not before.
             delay_s = (event["next_attempt_at"] - event["last_attempt_at"]).total_seconds()
             assert 1.0 <= delay_s <= 2.0, delay_s
+            due_at = event["next_attempt_at"]
             early = fieldnav(database_url, "worker", "--once", env=WORKER_ENV)
-            assert "0 delivered, 0 to retry" in early.stdout or time.time() >= event["next_attempt_at"].timestamp()
-            time.sleep(max(0.0, event["next_attempt_at"].timestamp() - time.time()) + 0.1)
-            second = fieldnav(database_url, "worker", "--once", env=WORKER_ENV)
-            assert "1 delivered, 0 to retry, 0 dead" in second.stdout, second.stdout + second.stderr
+            # On a busy machine the worker can take longer to start than the backoff: then this
+            # run is the retry, and it must not have come before it was due.
+            runs = [first, early]
+            if "1 delivered" not in early.stdout:
+                assert "0 delivered, 0 to retry" in early.stdout, early.stdout + early.stderr
+                time.sleep(max(0.0, due_at.timestamp() - time.time()) + 0.1)
+                second = fieldnav(database_url, "worker", "--once", env=WORKER_ENV)
+                assert "1 delivered, 0 to retry, 0 dead" in second.stdout, second.stdout + second.stderr
+                runs.append(second)
             [event] = _outbox(database_url)
+            assert event["last_attempt_at"] >= due_at
             assert event["state"] == "delivered" and event["attempts"] == 2 and event["delivered_at"] is not None
 
             assert len(receiver.requests) == 2
@@ -137,7 +144,7 @@ def test_delivery_is_signed_retried_after_a_failure_and_carries_no_personal_data
             changed = json.loads(receiver.requests[-1]["body"])
             assert changed["type"] == "handoff.status_changed" and changed["handoff"]["status"] == "accepted"
             assert changed["handoff"]["version"] == 2
-            assert "CANARY" not in first.stdout + first.stderr + second.stdout + second.stderr
+            assert not any("CANARY" in run.stdout + run.stderr for run in runs)
     finally:
         stop_server(server)
 
