@@ -291,21 +291,25 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
 
 # Keys are handed out in (service_id, location_id) order, once: a pair keeps its key across
 # imports, and a key is never given to another pair (migration 0009).
-_NEW_SITE_KEYS = text("""
-INSERT INTO site_key (service_id, location_id)
-SELECT * FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[])) ORDER BY 1, 2
-ON CONFLICT DO NOTHING
-""")
+# One statement, the pairs sent once: the new keys come from RETURNING (the SELECT of the
+# same statement cannot see rows its INSERT adds), the existing ones from the table.
 _SITE_KEYS = text("""
-SELECT k.service_id, k.location_id, k.key
-FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[])) AS p(service_id, location_id)
-JOIN site_key k USING (service_id, location_id)
+WITH pairs AS (
+    SELECT * FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[])) AS p(service_id, location_id)
+), added AS (
+    INSERT INTO site_key (service_id, location_id)
+    SELECT service_id, location_id FROM pairs ORDER BY 1, 2
+    ON CONFLICT DO NOTHING
+    RETURNING service_id, location_id, key
+)
+SELECT service_id, location_id, key FROM added
+UNION ALL
+SELECT k.service_id, k.location_id, k.key FROM pairs JOIN site_key k USING (service_id, location_id)
 """)
 
 
 def _site_keys(connection: Connection, pairs: list[tuple]) -> dict[tuple, int]:
     params = {"service_ids": [p[0] for p in pairs], "location_ids": [p[1] for p in pairs]}
-    connection.execute(_NEW_SITE_KEYS, params)
     return {(row.service_id, row.location_id): row.key for row in connection.execute(_SITE_KEYS, params)}
 
 
