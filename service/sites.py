@@ -96,6 +96,10 @@ JOIN service s ON s.id = sal.service_id
 JOIN location l ON l.id = sal.location_id
 LEFT JOIN organization o ON o.id = s.organization_id
 WHERE s.source = :source
+-- Sites near each other are written next to each other, so a nearest-first walk reads a few
+-- heap pages rather than one page per site (at 1M sites the table is 2 GB, far larger
+-- than shared_buffers): the same order as map_point.
+ORDER BY ST_GeoHash(l.geom), sal.id
 """
 
 _CHILD_SQL = {
