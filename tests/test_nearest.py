@@ -184,6 +184,32 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
     engine.dispose()
 
 
+def test_only_statements_without_index_choices_are_prepared(demo_database_url, sites):
+    """A statement whose plan cannot depend on the values (no category or language test) is
+    prepared and, after a few runs, runs on PostgreSQL's generic plan; one whose plan does
+    (GIN posting lists or a KNN walk) is planned with its values every time. Both stay exact."""
+    from service import nearest
+
+    engine = create_engine(demo_database_url)
+    prepared_sql = text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%public_candidates%'")
+    generic_sql = text("SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
+                       "WHERE statement LIKE '%public_candidates%'")
+    points = _probe_points(sites, 14, seed=7)
+    with engine.connect() as connection:
+        for lat, lon in points:
+            hits = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon, categories=("shelter",)))
+            got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
+            assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, {"category": "shelter"})]
+        assert connection.execute(prepared_sql).scalar() == 0
+        for lat, lon in points:
+            hits = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon, age=15))
+            got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
+            assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, {"age": 15})]
+        assert connection.execute(prepared_sql).scalar() == 1
+        assert connection.execute(generic_sql).scalar() > 0
+    engine.dispose()
+
+
 def test_confidential_sites_of_a_crowded_cell_come_in_key_order(demo_server, demo_database_url, sites):
     """Confidential sites of one cell tie on distance; the second pass takes at most `limit`
     per cell, so the limit must cut each cell's ties in (service_id, location_id) order and
