@@ -8,6 +8,7 @@ per worker process, on ``app.state``, created on first use.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,10 +16,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from service import tiles
 from service.api.data_version import LastKnownVersion, VersionUnknown
-from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
+from service.api.dependencies import EngineDep, VersionTrackerDep, get_engine, get_read_engine, get_version_tracker
 from service.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_json, etag_for, if_none_match
@@ -76,19 +78,34 @@ router = APIRouter(prefix="/v1", tags=["tiles"], route_class=NoStoreErrorsRoute)
 _STATE_LOCK = threading.Lock()
 
 
-async def get_tile_cache(request: Request) -> tiles.TileCache:
-    """This worker's tile cache (bounded in bytes by FIELDNAV_TILES_CACHE_BYTES)."""
+@dataclass(frozen=True)
+class TileContext:
+    """What a tile request needs from the app, resolved as one dependency: FastAPI solves each
+    dependency of each request anew, and for a cached tile solving four took longer than the
+    endpoint itself (py-spy, bench/README.md)."""
+
+    engine: Engine
+    read_engine: Engine
+    cache: tiles.TileCache  # this worker's, bounded by FIELDNAV_TILES_CACHE_BYTES
+    known_version: LastKnownVersion
+
+
+async def get_tile_context(request: Request) -> TileContext:
+    """This worker's tile context, made on first use (every part lives as long as the app)."""
     state = request.app.state
-    cache = getattr(state, "tile_cache", None)
-    if cache is None:
+    context = getattr(state, "tile_context", None)
+    if context is None:
+        engine, read_engine = await get_engine(request), await get_read_engine(request)
+        known_version = await get_version_tracker(request)
         with _STATE_LOCK:
-            cache = getattr(state, "tile_cache", None)
-            if cache is None:
-                cache = state.tile_cache = tiles.TileCache(tile_settings().cache_bytes)
-    return cache
+            context = getattr(state, "tile_context", None)
+            if context is None:
+                context = state.tile_context = TileContext(
+                    engine, read_engine, tiles.TileCache(tile_settings().cache_bytes), known_version)
+    return context
 
 
-TileCacheDep = Annotated[tiles.TileCache, Depends(get_tile_cache)]
+TileContextDep = Annotated[TileContext, Depends(get_tile_context)]
 
 _UNAVAILABLE = "The directory database is not reachable right now and this tile is not cached; try again shortly."
 
@@ -161,10 +178,7 @@ While the database is unreachable, tiles this server has cached are still served
 )
 async def tile(
     request: Request,
-    engine: EngineDep,
-    read_engine: ReadEngineDep,
-    cache: TileCacheDep,
-    known_version: VersionTrackerDep,
+    context: TileContextDep,
     z: Annotated[int, Path(description="Zoom, 0 to `max_zoom` (18 by default).", examples=[14])],
     x: Annotated[int, Path(description="Column, 0 to 2^z - 1, from the antimeridian eastwards.", examples=[4579])],
     y: Annotated[int, Path(description="Row, 0 to 2^z - 1, from the north edge southwards.", examples=[5979])],
@@ -179,27 +193,26 @@ async def tile(
     categories = _categories(category)
     # Most requests are for a cached tile while the data version is fresh: answer those here,
     # in the event loop; only a database read or a render goes to a worker thread.
-    peeked = known_version.peek(at_least=v)
+    peeked = context.known_version.peek(at_least=v)
     if peeked is not None:
         version = peeked[0]
-        found = cache.get(tiles.TileKey.of(version, z, x, y, categories))
+        found = context.cache.get(tiles.TileKey.of(version, z, x, y, categories))
         if found is not None:
             return _tile_response(request, found, version, v)
-    version, found = await run_in_threadpool(_find_tile, engine, read_engine, cache, known_version, z, x, y, categories, v)
+    version, found = await run_in_threadpool(_find_tile, context, z, x, y, categories, v)
     return _tile_response(request, found, version, v)
 
 
-def _find_tile(engine, read_engine, cache: tiles.TileCache, known_version: LastKnownVersion,
-               z: int, x: int, y: int, categories, v: int | None) -> tuple[int, tiles.Tile]:
+def _find_tile(context: TileContext, z: int, x: int, y: int, categories, v: int | None) -> tuple[int, tiles.Tile]:
     """(data version, tile): from the cache, else rendered, else (database down, not cached) 503."""
-    version, live = _version(known_version, at_least=v)
+    version, live = _version(context.known_version, at_least=v)
     key = tiles.TileKey.of(version, z, x, y, categories)
     if live:
         def connect():
-            return read_connection(read_engine, engine, min_version=version)
+            return read_connection(context.read_engine, context.engine, min_version=version)
 
-        return version, tiles.get_or_render(connect, cache, key, etag_for=etag_for, settings=tile_settings())
-    found = cache.get(key)
+        return version, tiles.get_or_render(connect, context.cache, key, etag_for=etag_for, settings=tile_settings())
+    found = context.cache.get(key)
     if found is None:
         raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"})
     return version, found
