@@ -18,7 +18,7 @@ rounded up to a whole km, and never expose a position; both passes go cell by ce
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -50,12 +50,9 @@ class _Where:
     indexed: str  # sites, the category and language tests open to their GIN indexes
     per_row: str  # sites, every test checked row by row
     cell: str  # private_cell rows: could the cell hold a match at all
-
-    @property
-    def plan_with_values(self) -> bool:
-        """With a category or language test, the values decide between the GIN indexes and
-        the KNN walk (see _planned_with_values); without one, every value plans a KNN walk."""
-        return self.indexed != self.per_row
+    # A category or language test: the values decide between its GIN index and the KNN walk
+    # (see _planning); without one, every value plans the walk.
+    index_choice: bool
 
 
 def _filters(query: NearestQuery) -> tuple[_Where, dict]:
@@ -97,6 +94,7 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
         indexed=" AND ".join(clauses + indexed),
         per_row=" AND ".join(clauses + [f"({clause}) IS TRUE" for clause in indexed]),
         cell=" AND ".join(cell),
+        index_choice=bool(indexed),
     )
     return where, params
 
@@ -229,11 +227,11 @@ class SiteHit:
 
 
 @contextmanager
-def _planned_with_values(connection: Connection) -> Iterator[None]:
-    """Run the statement unprepared, so PostgreSQL plans it with the values at hand every time.
-    psycopg prepares a statement from its 6th run on a connection, and PostgreSQL then moves a
-    prepared statement to a generic plan after 5 more runs when it looks no costlier. With a
-    category or language test, only the values tell a filter that matches a few sites in the
+def _planning(connection: Connection, where: _Where) -> Iterator[None]:
+    """With an index choice, run the statement unprepared, so PostgreSQL plans it with the
+    values at hand every time. psycopg prepares a statement from its 6th run on a connection,
+    and PostgreSQL then moves a prepared statement to a generic plan after 5 more runs when it
+    looks no costlier. With a category or language test, only the values tell a filter that matches a few sites in the
     200 km box (intersect the GIN posting lists with the box) from one that matches many (walk
     the KNN index a few hundred sites); the generic plan always walks: 474 ms instead of 5 for
     a filter that matches nothing in Toronto at 100k services.
@@ -241,6 +239,9 @@ def _planned_with_values(connection: Connection) -> Iterator[None]:
     Without such a test the plan is a KNN walk whatever the values, and a prepared statement
     saves parsing and planning this long statement: 2.3 ms instead of 5.6 per query with no
     filter at 100k services (bench/README.md)."""
+    if not where.index_choice:
+        yield
+        return
     driver = connection.connection.driver_connection
     threshold = driver.prepare_threshold
     driver.prepare_threshold = None  # psycopg: never prepare
@@ -259,7 +260,7 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
         lat=query.lat, lon=query.lon, limit=query.limit, over_fetch=query.limit * OVER_FETCH,
         max_distance_m=query.max_distance_m, dx_deg=dx_deg, dy_deg=dy_deg,
     )
-    with _planned_with_values(connection) if where.plan_with_values else nullcontext():
+    with _planning(connection, where):
         rows = connection.execute(_nearest_statement(where), params).all()
     hits = [SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
             for row in rows]

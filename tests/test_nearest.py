@@ -165,6 +165,15 @@ def test_confidential_sites_never_reveal_where_they_are(demo_server, sites):
     assert features and all(f["geometry"] is None for f in features)
 
 
+def _assert_exact(connection, engine, sites, lat: float, lon: float, params: dict, **query_fields) -> None:
+    """find_nearest on ``connection`` gives the brute force's sites, in its order."""
+    from service.nearest import NearestQuery, find_nearest
+
+    hits = find_nearest(connection, NearestQuery(lat=lat, lon=lon, **query_fields))
+    got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
+    assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, params)], (lat, lon, params)
+
+
 @pytest.mark.parametrize("over_fetch", [1, 2])
 def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_database_url, sites, monkeypatch, over_fetch):
     """With 4k candidates the walk almost always proves its answer and skips the second pass;
@@ -178,9 +187,7 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
     with engine.connect() as connection:
         for params, query_fields in cases:
             for lat, lon in _probe_points(sites, 10, seed=over_fetch):
-                hits = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon, **query_fields))
-                got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
-                assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, params)], (lat, lon, params)
+                _assert_exact(connection, engine, sites, lat, lon, params, **query_fields)
     engine.dispose()
 
 
@@ -188,25 +195,20 @@ def test_only_statements_without_index_choices_are_prepared(demo_database_url, s
     """A statement whose plan cannot depend on the values (no category or language test) is
     prepared and, after a few runs, runs on PostgreSQL's generic plan; one whose plan does
     (GIN posting lists or a KNN walk) is planned with its values every time. Both stay exact."""
-    from service import nearest
-
     engine = create_engine(demo_database_url)
-    prepared_sql = text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%public_candidates%'")
-    generic_sql = text("SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
-                       "WHERE statement LIKE '%public_candidates%'")
+    # (statements prepared, runs on a generic plan) of nearest statements on this connection
+    prepared_sql = text("SELECT count(*), coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
+                        "WHERE statement LIKE '%public_candidates%'")
     points = _probe_points(sites, 14, seed=7)
     with engine.connect() as connection:
         for lat, lon in points:
-            hits = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon, categories=("shelter",)))
-            got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
-            assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, {"category": "shelter"})]
-        assert connection.execute(prepared_sql).scalar() == 0
+            _assert_exact(connection, engine, sites, lat, lon, {"category": "shelter"}, categories=("shelter",))
+        assert connection.execute(prepared_sql).one()[0] == 0
         for lat, lon in points:
-            hits = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon, age=15))
-            got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
-            assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, {"age": 15})]
-        assert connection.execute(prepared_sql).scalar() == 1
-        assert connection.execute(generic_sql).scalar() > 0
+            _assert_exact(connection, engine, sites, lat, lon, {"age": 15}, age=15)
+        prepared, generic_runs = connection.execute(prepared_sql).one()
+        assert prepared == 1
+        assert generic_runs > 0
     engine.dispose()
 
 
