@@ -18,6 +18,7 @@ from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHead
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.routes import app_static, basemap
 from service.api.security import authorize
+from service.api.tile_fast_path import TileFastPath
 from service.observability.middleware import RequestObservation
 from service.settings import api_settings, limit_settings
 
@@ -62,6 +63,8 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(stats.router)
     app.include_router(basemap.router)
     app.include_router(app_static.router)  # the field client (web/) at /app/
+    # Innermost: plain tile requests skip the router, with every middleware below still applied.
+    app.add_middleware(TileFastPath)
     # Phones on a weak signal: compress anything worth compressing.
     # Not the pack archives: their tiles are gzipped already, and Range needs the raw bytes.
     app.add_middleware(GZipMiddleware, minimum_size=1024,

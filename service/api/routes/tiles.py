@@ -2,7 +2,9 @@
 
 Rendering, the tile cache and the version bookkeeping live in service/tiles.py; this module
 parses, picks the cache policy and shapes responses. The cache and the version memory are
-per worker process, on ``app.state``, created on first use.
+per worker process, on ``app.state``, created on first use. Plain tile requests reach
+``answer_tile`` through service/api/tile_fast_path.py, ahead of FastAPI's router; the FastAPI
+operation below is the documented one and takes the rest.
 """
 
 from __future__ import annotations
@@ -51,10 +53,21 @@ def _handler_for(request: Request, error: Exception):
     return None
 
 
+async def no_store_problem(request: Request, error: Exception) -> Response:
+    """The problem document for a failure of a tile route, marked ``Cache-Control: no-store``:
+    a 404 or 503 must never stick in a phone's or a CDN's cache in place of a tile. Errors are
+    turned into problem documents by the app's own handlers (service/api/errors.py), as
+    everywhere. Re-raises what no handler takes."""
+    to_problem = _handler_for(request, error)
+    if to_problem is None:
+        raise error
+    response = await to_problem(request, error)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 class NoStoreErrorsRoute(APIRoute):
-    """Problem responses of tile routes carry ``Cache-Control: no-store``: a 404 or 503 must
-    never stick in a phone's or a CDN's cache in place of a tile. Errors are turned into
-    problem documents by the app's own handlers (service/api/errors.py), as everywhere."""
+    """Tile routes answer every failure with ``no_store_problem``."""
 
     def get_route_handler(self):
         handler = super().get_route_handler()
@@ -63,12 +76,7 @@ class NoStoreErrorsRoute(APIRoute):
             try:
                 return await handler(request)
             except Exception as error:
-                to_problem = _handler_for(request, error)
-                if to_problem is None:
-                    raise
-                response = await to_problem(request, error)
-                response.headers["Cache-Control"] = "no-store"
-                return response
+                return await no_store_problem(request, error)
 
         return route_handler
 
@@ -157,8 +165,11 @@ a `v` that is not the current version, the current data is served with a short m
 While the database is unreachable, tiles this server has cached are still served; others are 503."""
 
 
+TILE_PATH = "/v1/tiles/{z}/{x}/{y}.mvt"  # also answered by service/api/tile_fast_path.py
+
+
 @router.get(
-    "/tiles/{z}/{x}/{y}.mvt",
+    TILE_PATH.removeprefix(router.prefix),
     response_class=Response,
     summary="Vector tile of services (points) or clusters",
     description=TILE_DESCRIPTION,
@@ -185,12 +196,18 @@ async def tile(
     category: CategoryParam = None,
     v: Annotated[int | None, Query(ge=0, description="Data version, as in the `/v1/tiles.json` URL template.", examples=[42])] = None,
 ) -> Response:
-    settings = tile_settings()
+    return await answer_tile(request, context, z, x, y, category, v)
+
+
+async def answer_tile(request: Request, context: TileContext, z: int, x: int, y: int,
+                      category_values: list[str] | None, v: int | None) -> Response:
+    """The tile operation once its parameters are read: by the FastAPI route above, or ahead
+    of it by the fast path (service/api/tile_fast_path.py) for plain requests."""
     try:
-        check_tile(z, x, y, settings.max_zoom)
+        check_tile(z, x, y, tile_settings().max_zoom)
     except TileOutOfRange as error:
         raise Problem(404, "not-found", str(error), title="No such tile") from None
-    categories = _categories(category)
+    categories = _categories(category_values)
     # Most requests are for a cached tile while the data version is fresh: answer those here,
     # in the event loop; only a database read or a render goes to a worker thread.
     peeked = context.known_version.peek(at_least=v)

@@ -1,0 +1,191 @@
+"""The tile fast path (service/api/tile_fast_path.py) answers exactly as the FastAPI operation.
+
+Two apps on the same database, each served by uvicorn over real HTTP: the app as built, and
+the same app without its fast path, so every tile request goes through FastAPI's router. Every
+request below must get the same status, headers and body from both; and the fast path must
+have answered the plain ones itself, leaving only the odd ones to the router.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+import uvicorn
+
+from service.api.app import create_app
+from service.api.tile_fast_path import TileFastPath, plain_query
+from service.auth.principal import Role
+from service.auth.tokens import create_token
+from service.db import make_engine
+from service.settings import limit_settings
+from spatial.tiles import tile_for_lonlat
+from tests.conftest import free_port
+
+TORONTO = (-79.3832, 43.6532)
+HUDSON_BAY = (-85.0, 60.0)
+# What differs between any two responses, whoever answers.
+PER_RESPONSE_HEADERS = {"date", "server", "x-request-id"}
+
+
+@pytest.mark.parametrize("query, expected", [
+    (b"", ([], None)),
+    (b"v=42", ([], 42)),
+    (b"v=%34%32", ([], 42)),  # percent-decoded first, as Starlette does
+    (b"category=food&category=shelter,crisis", (["food", "shelter,crisis"], None)),
+    (b"category=", ([""], None)),
+    (b"category=food&v=7&utm_source=x", (["food"], 7)),  # parameters the operation lacks are ignored
+    (b"v=", None),
+    (b"v=abc", None),
+    (b"v=-1", None),
+    (b"v=+1", None),
+    (b"v=1&v=2", None),  # FastAPI's choice of one of them is FastAPI's
+    (b"v=" + b"9" * 19, None),
+])
+def test_which_queries_the_fast_path_reads_itself(query, expected):
+    assert plain_query(query) == expected
+
+
+def _without_fast_path(app):
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not TileFastPath]
+    return app
+
+
+def _record_routed(app) -> list[str]:
+    """Builds the app's middleware now, and returns the list of the tile requests that its
+    fast path hands on to FastAPI's router (path?query), filled as they come."""
+    app.middleware_stack = layer = app.build_middleware_stack()
+    while not isinstance(layer, TileFastPath):
+        layer = layer.app
+    routed, downstream = [], layer.app
+
+    async def recording(scope, receive, send):
+        if scope["path"].startswith("/v1/tiles/"):
+            routed.append(scope["path"] + ("?" + scope["query_string"].decode() if scope.get("query_string") else ""))
+        await downstream(scope, receive, send)
+
+    layer.app = recording
+    return routed
+
+
+@contextmanager
+def _serving(app):
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline_s = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline_s:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start within 10 s"
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}", timeout=20) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def both_apps(demo_database_url):
+    """(client of the app with its fast path, client of the app without, routed requests of the first)."""
+    fast_app = create_app(make_engine(demo_database_url))
+    routed = _record_routed(fast_app)
+    with _serving(fast_app) as fast, _serving(_without_fast_path(create_app(make_engine(demo_database_url)))) as plain:
+        yield fast, plain, routed
+
+
+def _token(subject: str) -> dict:
+    token = create_token(agency="agency-a", role=Role.FIELD_WORKER, subject=subject, ttl=timedelta(hours=1))[0]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _comparable(response: httpx.Response) -> tuple:
+    origin = str(response.request.url.copy_with(path="/", query=None)).rstrip("/")  # the servers' ports differ
+    headers = sorted((name, value.replace(origin, "")) for name, value in response.headers.multi_items()
+                     if name not in PER_RESPONSE_HEADERS)
+    return response.status_code, headers, response.content
+
+
+def test_the_fast_path_answers_as_the_routed_operation(both_apps):
+    fast, plain, routed = both_apps
+    auth = _token("fast-path-equivalence")
+    z = 14
+    x, y = tile_for_lonlat(*TORONTO, z)
+    tile = f"/v1/tiles/{z}/{x}/{y}.mvt"
+    hx, hy = tile_for_lonlat(*HUDSON_BAY, z)
+    version = fast.get("/").json()["data_version"]
+    etag = plain.get(tile, headers=auth).headers["etag"]
+    gzip = {"Accept-Encoding": "gzip"}
+
+    answered_by_fast_path = [
+        (tile, {}),  # no token: 401
+        (tile, {"Authorization": "Bearer not.a.jwt"}),
+        (tile, {"Authorization": "Basic dXNlcjpwYXNz"}),
+        (tile, auth),
+        (tile, {**auth, **gzip}),
+        (f"{tile}?v={version}", auth),
+        (f"{tile}?v={version - 1}", auth),
+        (f"{tile}?v={version + 1000}", auth),
+        (f"{tile}?category=food", auth),
+        (f"{tile}?category=food&category=shelter", auth),
+        (f"{tile}?category=shelter,food&v={version}", auth),
+        (f"{tile}?category=", auth),
+        (f"{tile}?category=nope", auth),  # 422 unknown-category
+        (f"{tile}?utm_source=x", auth),
+        (f"/v1/tiles/{z}/{hx}/{hy}.mvt", auth),  # 204
+        (f"/v1/tiles/10/{x // 16}/{y // 16}.mvt", auth),  # clusters
+        ("/v1/tiles/19/0/0.mvt", auth),  # 404
+        ("/v1/tiles/3/0/8.mvt", auth),
+        (f"{tile}?v={version}", {**auth, "If-None-Match": etag}),  # 304
+        (tile, {**auth, "If-None-Match": "*"}),
+        (tile, {**auth, "If-None-Match": '"something-else"'}),
+    ]
+    answered_by_router = [
+        "/v1/tiles/a/0/0.mvt",
+        "/v1/tiles/-1/0/0.mvt",
+        "/v1/tiles/3/0.5/0.mvt",
+        f"{tile}?v=abc",
+        f"{tile}?v=1&v=2",
+        "/v1/tiles/14/0/0.mvt/",
+    ]
+    requests = answered_by_fast_path + [(path, auth) for path in answered_by_router]
+    for path, headers in requests:
+        from_fast, from_router = fast.get(path, headers=headers), plain.get(path, headers=headers)
+        assert _comparable(from_fast) == _comparable(from_router), path
+    statuses = {fast.get(path, headers=headers).status_code for path, headers in answered_by_fast_path}
+    assert statuses == {200, 204, 304, 401, 404, 422}
+    assert routed == answered_by_router, "plain tile requests must not reach the router"
+
+    for method in ("HEAD", "POST", "DELETE"):  # not GET: the router's, with its 405 and Allow
+        from_fast, from_router = fast.request(method, tile, headers=auth), plain.request(method, tile, headers=auth)
+        assert _comparable(from_fast) == _comparable(from_router), method
+    assert routed[len(answered_by_router):] == [tile] * 3
+
+
+@pytest.fixture
+def five_requests_a_minute(monkeypatch):
+    monkeypatch.setenv("FIELDNAV_LIMIT_REQUESTS_PER_MIN", "5")
+    limit_settings.cache_clear()
+    yield
+    monkeypatch.delenv("FIELDNAV_LIMIT_REQUESTS_PER_MIN")
+    limit_settings.cache_clear()
+
+
+def test_the_fast_path_keeps_the_rate_limit(five_requests_a_minute, both_apps):
+    fast, plain, routed = both_apps
+    z = 14
+    x, y = tile_for_lonlat(*TORONTO, z)
+    refused = []
+    # The limit is counted in the database, shared by both apps: one caller each.
+    for client, auth in ((fast, _token("fast-path-limit-a")), (plain, _token("fast-path-limit-b"))):
+        statuses = [client.get(f"/v1/tiles/{z}/{x}/{y}.mvt", headers=auth) for _ in range(7)]
+        assert [r.status_code for r in statuses] == [200] * 5 + [429] * 2
+        refused.append(statuses[-1])
+    from_fast, from_router = refused
+    assert from_fast.headers["cache-control"] == "no-store" and int(from_fast.headers["retry-after"]) >= 1
+    assert from_fast.json() == from_router.json()
+    assert routed == []
