@@ -12,7 +12,8 @@ errors into the same no-store problem documents.
 
 Everything else goes on to the FastAPI operation, which stays the documented one and the
 reference behaviour: other methods, a z/x/y or ``v`` that FastAPI would have to parse or
-refuse, and apps with dependency overrides (tests replace ``authorize`` there).
+refuse, a path under an ASGI ``root_path``, and apps with dependency overrides (tests
+replace ``authorize`` there).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class TileFastPath:
         z, x, y = (int(part) for part in match.groups())
         category_values, version = query
         scope["route"] = _TILE_ROUTE
-        scope["path_params"] = {"z": z, "x": x, "y": y}
+        scope["path_params"] = dict(zip(("z", "x", "y"), match.groups()))  # text, as the router leaves them
         request = Request(scope, receive)
         try:
             await authorize(request)
