@@ -13,9 +13,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +128,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serve_in_thread(app) -> Iterator[httpx.Client]:
+    """``app`` served by uvicorn in a thread of this process (real HTTP on a free port, with
+    the app as the test built it: dependency overrides, a changed middleware stack); yields a
+    client for it."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline_s = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline_s:
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start within 10 s"
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}", timeout=20) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 # Most tests are about data, not identity: directory reads are public and the rate limit

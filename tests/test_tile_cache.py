@@ -243,38 +243,25 @@ def test_cached_tiles_are_served_while_the_database_is_down_in_process(pg_server
     (which needs the database for its rate limit, see the end-to-end test below) taken out.
     With a dependency override the tile fast path steps aside, so this covers the FastAPI
     operation; the end-to-end test below covers the fast path."""
-    import uvicorn
-
     from service.api.app import create_app
     from service.api.security import authorize
     from service.db import make_engine
-    from tests.conftest import free_port
+    from tests.conftest import serve_in_thread
 
     app = create_app(make_engine(seeded_database))
     app.dependency_overrides[authorize] = lambda: None
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline_s = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline_s:
-            time.sleep(0.05)
-        lon, lat = TORONTO
-        z = 15
-        x, y = tile_for_lonlat(lon, lat, z)
-        cached, uncached = f"/v1/tiles/{z}/{x}/{y}.mvt", f"/v1/tiles/{z}/{x + 1}/{y}.mvt"
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}", timeout=20) as client:
-            assert client.get(cached).status_code == 200
-            tilejson = client.get("/v1/tiles.json").json()
-            pg_server.drop_database(seeded_database.rsplit("/", 1)[1].split("?")[0])
-            time.sleep(1.2)  # past the default data version TTL (1 s)
-            _check_served_while_down(client, cached, uncached)
-            still = client.get("/v1/tiles.json")
-            assert still.status_code == 200 and still.json() == tilejson, "the map can still start"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
+    lon, lat = TORONTO
+    z = 15
+    x, y = tile_for_lonlat(lon, lat, z)
+    cached, uncached = f"/v1/tiles/{z}/{x}/{y}.mvt", f"/v1/tiles/{z}/{x + 1}/{y}.mvt"
+    with serve_in_thread(app) as client:
+        assert client.get(cached).status_code == 200
+        tilejson = client.get("/v1/tiles.json").json()
+        pg_server.drop_database(seeded_database.rsplit("/", 1)[1].split("?")[0])
+        time.sleep(1.2)  # past the default data version TTL (1 s)
+        _check_served_while_down(client, cached, uncached)
+        still = client.get("/v1/tiles.json")
+        assert still.status_code == 200 and still.json() == tilejson, "the map can still start"
 
 def test_cached_tiles_are_served_while_the_database_is_down(pg_server, seeded_database, tmp_path):
     server = start_server(seeded_database, env={"FIELDNAV_DATA_VERSION_TTL_S": "0.2"})

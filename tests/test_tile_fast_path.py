@@ -8,14 +8,10 @@ have answered the plain ones itself, leaving only the odd ones to the router.
 
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 
 from service.api.app import create_app
 from service.api.tile_fast_path import TileFastPath, plain_query
@@ -24,7 +20,7 @@ from service.auth.tokens import create_token
 from service.db import make_engine
 from service.settings import limit_settings
 from spatial.tiles import tile_for_lonlat
-from tests.conftest import free_port
+from tests.conftest import serve_in_thread
 
 TORONTO = (-79.3832, 43.6532)
 HUDSON_BAY = (-85.0, 60.0)
@@ -72,29 +68,12 @@ def _record_routed(app) -> list[str]:
     return routed
 
 
-@contextmanager
-def _serving(app):
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline_s = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline_s:
-            time.sleep(0.02)
-        assert server.started, "uvicorn did not start within 10 s"
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}", timeout=20) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 @pytest.fixture
 def both_apps(demo_database_url):
     """(client of the app with its fast path, client of the app without, routed requests of the first)."""
     fast_app = create_app(make_engine(demo_database_url))
     routed = _record_routed(fast_app)
-    with _serving(fast_app) as fast, _serving(_without_fast_path(create_app(make_engine(demo_database_url)))) as plain:
+    with serve_in_thread(fast_app) as fast, serve_in_thread(_without_fast_path(create_app(make_engine(demo_database_url)))) as plain:
         yield fast, plain, routed
 
 
