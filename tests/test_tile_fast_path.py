@@ -32,6 +32,7 @@ PER_RESPONSE_HEADERS = {"date", "server", "x-request-id"}
     (b"", ([], None)),
     (b"v=42", ([], 42)),
     (b"v=%34%32", ([], 42)),  # percent-decoded first, as Starlette does
+    (b"v=007", ([], 7)),  # as pydantic reads it
     (b"category=food&category=shelter,crisis", (["food", "shelter,crisis"], None)),
     (b"category=", ([""], None)),
     (b"category=food&v=7&utm_source=x", (["food"], 7)),  # parameters the operation lacks are ignored
@@ -107,6 +108,7 @@ def test_the_fast_path_answers_as_the_routed_operation(both_apps):
         (tile, auth),
         (tile, {**auth, **gzip}),
         (f"{tile}?v={version}", auth),
+        (f"{tile}?v=0{version}", auth),
         (f"{tile}?v={version - 1}", auth),
         (f"{tile}?v={version + 1000}", auth),
         (f"{tile}?category=food", auth),
