@@ -231,10 +231,10 @@ def _planning(connection: Connection, where: _Where) -> Iterator[None]:
     """With an index choice, run the statement unprepared, so PostgreSQL plans it with the
     values at hand every time. psycopg prepares a statement from its 6th run on a connection,
     and PostgreSQL then moves a prepared statement to a generic plan after 5 more runs when it
-    looks no costlier. With a category or language test, only the values tell a filter that matches a few sites in the
-    200 km box (intersect the GIN posting lists with the box) from one that matches many (walk
-    the KNN index a few hundred sites); the generic plan always walks: 474 ms instead of 5 for
-    a filter that matches nothing in Toronto at 100k services.
+    looks no costlier. With a category or language test, only the values tell a filter that
+    matches a few sites in the 200 km box (intersect the GIN posting lists with the box) from
+    one that matches many (walk the KNN index a few hundred sites); the generic plan always
+    walks: 474 ms instead of 5 for a filter that matches nothing in Toronto at 100k services.
 
     Without such a test the plan is a KNN walk whatever the values, and a prepared statement
     saves parsing and planning this long statement: 2.3 ms instead of 5.6 per query with no

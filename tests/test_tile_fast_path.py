@@ -134,11 +134,13 @@ def test_the_fast_path_answers_as_the_routed_operation(both_apps):
         "/v1/tiles/14/0/0.mvt/",
     ]
     requests = answered_by_fast_path + [(path, auth) for path in answered_by_router]
-    for path, headers in requests:
+    fast_path_statuses = set()
+    for index, (path, headers) in enumerate(requests):
         from_fast, from_router = fast.get(path, headers=headers), plain.get(path, headers=headers)
         assert _comparable(from_fast) == _comparable(from_router), path
-    statuses = {fast.get(path, headers=headers).status_code for path, headers in answered_by_fast_path}
-    assert statuses == {200, 204, 304, 401, 404, 422}
+        if index < len(answered_by_fast_path):
+            fast_path_statuses.add(from_fast.status_code)
+    assert fast_path_statuses == {200, 204, 304, 401, 404, 422}
     assert routed == answered_by_router, "plain tile requests must not reach the router"
 
     for method in ("HEAD", "POST", "DELETE"):  # not GET: the router's, with its 405 and Allow

@@ -38,14 +38,13 @@ def plain_query(query_string: bytes) -> tuple[list[str], int | None] | None:
     parameters the operation does not have are ignored, as FastAPI ignores them."""
     categories: list[str] = []
     version: int | None = None
-    seen_version = False
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if name == "category":
             categories.append(value)
         elif name == "v":
-            if seen_version or not _VERSION.fullmatch(value):
+            if version is not None or not _VERSION.fullmatch(value):
                 return None
-            seen_version, version = True, int(value)
+            version = int(value)
     return categories, version
 
 
@@ -74,7 +73,7 @@ class TileFastPath:
         try:
             await authorize(request)
             context = await tile_routes.get_tile_context(request)
-            response = await tile_routes.answer_tile(request, context, z, x, y, category_values or None, version)
+            response = await tile_routes.answer_tile(request, context, z, x, y, category_values, version)
         except Exception as error:
             response = await tile_routes.no_store_problem(request, error)
         await response(scope, receive, send)
