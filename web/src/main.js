@@ -1,5 +1,6 @@
 // fieldnav's reference field client: start-up, sign-in, views, and what ties the parts together.
 import './styles.css';
+import './theme.css';
 import { ApiError, NetworkError, api } from './api.js';
 import { checkToken, claims, clearToken, expired, loadToken, storeToken, takeTokenFromFragment } from './auth.js';
 import { done, getMeta, setMeta, transaction } from './db.js';
@@ -10,6 +11,7 @@ import { centreOn, createMap, fitArea, fitResults, getMap, mapCentre, refreshMap
 import { refreshNearest, rerenderNearest } from './nearest.js';
 import { deleteArea, loadSavedArea, localSiteCount, saveArea, syncServices } from './offline.js';
 import { emit, on, setOnline, state } from './state.js';
+import { initTheme } from './theme.js';
 import { $, $$, h, replace, toast } from './ui.js';
 
 // The categories a field worker reaches for first; the others are behind "More".
@@ -345,6 +347,7 @@ function registerServiceWorker() {
 window.fieldnavDebug = { state, renderedServices, sourceMode, syncServices, flushOutbox, getMap, emit };
 
 async function boot() {
+  initTheme();
   applyStatic(document);
   wire();
   updateNet();
