@@ -1,5 +1,8 @@
-// Calls to the fieldnav API: the bearer token, problem+json errors, network failures.
-import { state, emit } from './state.js';
+// Calls to the fieldnav API: the bearer token (renewed once on a 401), the app's language,
+// problem+json errors, network failures.
+import { markAuthLost, renewToken } from './auth.js';
+import { lang } from './i18n.js';
+import { state } from './state.js';
 
 export class ApiError extends Error {
   constructor(status, problem, retryAfterS) {
@@ -13,8 +16,10 @@ export class ApiError extends Error {
 // fetch itself failed: no network, server down, or the request was refused by the browser.
 export class NetworkError extends Error {}
 
+// Problem details come back in the app's language (the server reads Accept-Language).
 export function authHeaders(extra = {}) {
-  return state.token ? { Authorization: `Bearer ${state.token}`, ...extra } : { ...extra };
+  const base = { 'Accept-Language': lang() };
+  return state.token ? { ...base, Authorization: `Bearer ${state.token}`, ...extra } : { ...base, ...extra };
 }
 
 export function retryAfterSeconds(response, fallbackS = 1) {
@@ -23,10 +28,9 @@ export function retryAfterSeconds(response, fallbackS = 1) {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : fallbackS;
 }
 
-export async function request(path, { method = 'GET', body, headers = {}, signal } = {}) {
-  let response;
+async function send(path, { method, body, headers, signal }) {
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method,
       signal,
       headers: authHeaders(body === undefined ? headers : { 'Content-Type': 'application/json', ...headers }),
@@ -36,7 +40,16 @@ export async function request(path, { method = 'GET', body, headers = {}, signal
     if (error.name === 'AbortError') throw error;
     throw new NetworkError(error.message);
   }
-  if (response.status === 401) emit('unauthorized');
+}
+
+export async function request(path, { method = 'GET', body, headers = {}, signal } = {}) {
+  let response = await send(path, { method, body, headers, signal });
+  if (response.status === 401 && state.token) {
+    // An expired token: renew it with this phone's key and ask once more; else the app goes
+    // on from what the phone holds until the worker signs in again.
+    if (await renewToken()) response = await send(path, { method, body, headers, signal });
+    if (response.status === 401) markAuthLost();
+  }
   if (!response.ok) {
     let problem = null;
     try {

@@ -1,11 +1,19 @@
-// The bearer token: from the sign-in screen or the demo link's fragment (#token=...),
-// kept on the phone (IndexedDB) so the app and its outbox work after a restart offline.
-import { ApiError, NetworkError, api } from './api.js';
+// The bearer token: from the sign-in screen or a sign-in link's fragment (#token=...), kept on
+// the phone (IndexedDB) so the app and its outbox work after a restart offline, and renewed
+// through this phone's registered key (device.js) before it ends.
+//
+// An expired or refused token never locks the worker out of the phone's own data: the app
+// goes on from the saved area, queues what it must send, and asks for a sign-in only to talk
+// to the server again (state.authLost).
 import { getMeta, setMeta } from './db.js';
-import { state } from './state.js';
+import { forgetDevice, loadDevice, registerDevice, renewWithDevice, revokeDevice } from './device.js';
+import { emit, state } from './state.js';
 
-// The demo sign-in link carries the token in the fragment, which browsers never send to a
-// server. Take it, and remove it from the address bar (and from the history entry).
+export const RENEW_BEFORE_S = 30 * 60; // renew this long before the token ends
+export const WARN_BEFORE_S = 60 * 60; // and warn this long before, when it cannot be renewed
+
+// A sign-in link carries the token in the fragment, which browsers never send to a server.
+// Take it, and remove it from the address bar (and from the history entry).
 export async function takeTokenFromFragment() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!match) return false;
@@ -21,7 +29,9 @@ export async function loadToken() {
 
 export async function storeToken(token) {
   state.token = token.trim();
+  state.authLost = false;
   await setMeta('token', state.token);
+  emit('auth', 'signed-in');
 }
 
 export async function clearToken() {
@@ -40,23 +50,75 @@ export function claims(token = state.token) {
   }
 }
 
-export function expired(token = state.token) {
+// Seconds until the token ends (negative once it has), or null when it names no end.
+export function secondsLeft(token = state.token, now = Date.now()) {
   const exp = claims(token)?.exp;
-  return typeof exp === 'number' && exp * 1000 < Date.now();
+  return typeof exp === 'number' ? exp - now / 1000 : null;
 }
 
-// 'ok' (state.me set), 'refused' (401) or 'unreachable' (no answer: trust the stored token).
-export async function checkToken() {
+export function expired(token = state.token) {
+  const left = secondsLeft(token);
+  return left !== null && left <= 0;
+}
+
+// May the app talk to the server as someone right now?
+export function signedIn() {
+  return Boolean(state.token) && !state.authLost && !expired();
+}
+
+export function markAuthLost() {
+  if (state.authLost) return;
+  state.authLost = true;
+  emit('auth', 'lost');
+}
+
+// After a sign-in the server accepted: register this phone so the next renewals need no
+// typing. Best effort: an agency identity provider's token is renewed by that provider.
+export async function ensureDevice(subject) {
+  const device = await loadDevice();
+  if (device && device.subject === subject) return device;
+  if (device) await forgetDevice();
   try {
-    state.me = await api('/v1/me');
-    await setMeta('me', state.me);
-    return 'ok';
+    return await registerDevice(state.token, subject);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return 'refused';
-    if (error instanceof NetworkError || (error instanceof ApiError && error.status >= 500)) {
-      state.me = (await getMeta('me')) || null;
-      return 'unreachable';
-    }
-    throw error;
+    console.warn('device registration', error);
+    return null;
   }
+}
+
+let renewing = null;
+
+// One renewal at a time, whoever asks (a 401, the timer, coming back online). Resolves true
+// when a new token is stored.
+export function renewToken() {
+  if (!renewing) renewing = runRenew().finally(() => { renewing = null; });
+  return renewing;
+}
+
+async function runRenew() {
+  const device = await loadDevice();
+  if (!device) return false;
+  let outcome;
+  try {
+    outcome = await renewWithDevice(device);
+  } catch {
+    return false; // no network: the token stays as it is; the app runs from the phone
+  }
+  if (outcome.token) {
+    await storeToken(outcome.token);
+    return true;
+  }
+  return false;
+}
+
+// Renew when the end is near and the network is there.
+export async function renewIfDue() {
+  const left = secondsLeft();
+  if (!state.online || !state.token || left === null || left > RENEW_BEFORE_S) return false;
+  return renewToken();
+}
+
+export async function forgetSignIn() {
+  await revokeDevice(await loadDevice(), state.token);
+  await clearToken();
 }

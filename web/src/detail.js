@@ -1,9 +1,9 @@
 // One service site in full: hours, capacity, eligibility, languages, phones, directions.
 import { ApiError, NetworkError, api } from './api.js';
-import { directionsUrl, haversineM } from './geo.js';
-import { hoursAt, hoursLabel } from './hours.js';
-import { categoryLabel, formatDateTime, formatDistance, lang, t } from './i18n.js';
-import { capacityText, primaryPhone } from './nearest.js';
+import { directionsUrl, haversineM, webDirectionsUrl } from './geo.js';
+import { formatSpan, hoursAt, hoursLabel } from './hours.js';
+import { categoryLabel, formatAge, formatDistance, lang, languageName, t } from './i18n.js';
+import { agesText, capacityStale, capacityText, primaryPhone } from './nearest.js';
 import { localSite } from './offline.js';
 import { state, emit } from './state.js';
 import { $, h, replace } from './ui.js';
@@ -38,17 +38,25 @@ function section(title, ...content) {
   return h('section', { class: 'detail-section' }, h('h3', { text: title }), ...body);
 }
 
-function ages(eligibility) {
-  const min = eligibility?.minimum_age, max = eligibility?.maximum_age;
-  if (min != null && max != null) return t('detail.ages', { min, max });
-  if (min != null) return t('detail.agesFrom', { min });
-  if (max != null) return t('detail.agesTo', { max });
-  return null;
-}
-
 function addressLines(address) {
   if (!address) return [];
   return [address.address_1, address.address_2, [address.city, address.state_province, address.postal_code].filter(Boolean).join(', ')].filter(Boolean);
+}
+
+// An accessibility entry is text in a snapshot and an object in the API: show the words only.
+function accessibilityText(entry) {
+  if (typeof entry === 'string') return entry.trim();
+  return [entry?.description, entry?.details].filter(Boolean).join(' · ') || entry?.url || '';
+}
+
+function directionsLinks(site) {
+  if (site.confidential || site.lat == null) return null;
+  const to = { lat: site.lat, lon: site.lon, name: site.name };
+  const route = directionsUrl(state.origin, to);
+  return [
+    h('a', { class: 'btn btn-large', id: 'detail-directions', href: route.href, ...(route.app ? {} : { target: '_blank', rel: 'noopener' }), text: t('result.directions') }),
+    route.app && h('a', { class: 'btn', href: webDirectionsUrl(state.origin, to), target: '_blank', rel: 'noopener', text: t('detail.webMap') }),
+  ];
 }
 
 export function showSite(site) {
@@ -69,19 +77,19 @@ export function showSite(site) {
     h('p', { class: 'result-meta' },
       distance != null && h('span', { class: 'distance', text: formatDistance(distance) }),
       h('span', { class: `badge hours-${site.hours?.state || 'unknown'}`, text: hoursLabel(site.hours) }),
-      capacity && h('span', { class: 'badge capacity', text: capacity }),
+      capacity && h('span', { class: `badge capacity ${capacityStale(site.capacity) ? 'stale' : site.capacity.available > 0 ? 'free' : 'full'}`, text: capacity }),
       site.access && site.access !== 'unknown' && h('span', { class: 'badge', text: t(`access.${site.access}`) }),
     ),
     h('div', { class: 'detail-actions' },
       phone && h('a', { class: 'btn btn-call btn-large', href: phone.tel, text: `${t('result.call')} ${phone.number || ''}` }),
-      !site.confidential && site.lat != null && h('a', { class: 'btn btn-large', href: directionsUrl(state.origin, site), target: '_blank', rel: 'noopener', text: t('result.directions') }),
+      directionsLinks(site),
       h('button', { class: 'btn btn-primary btn-large', type: 'button', onclick: () => emit('handoff-for', site), text: t('detail.handoff') }),
     ),
-    section(t('detail.hours'), site.hours?.today?.length ? h('p', { text: t('detail.today', { hours: site.hours.today.join(', ') }) }) : h('p', { text: hoursLabel(site.hours) })),
-    section(t('detail.capacity'), capacity && h('p', { text: `${capacity}${site.capacity?.as_of ? ` (${t('capacity.asOf', { time: formatDateTime(site.capacity.as_of) })})` : ''}` })),
-    section(t('detail.eligibility'), site.eligibility?.description && h('p', { text: site.eligibility.description }), ages(site.eligibility) && h('p', { text: ages(site.eligibility) })),
-    section(t('detail.languages'), (site.languages || []).length && h('p', { text: site.languages.map((l) => l.name || l.code).join(', ') })),
-    section(t('detail.accessibility'), (site.accessibility || []).length && h('ul', {}, site.accessibility.map((a) => h('li', { text: a.description || a.details || a.url || JSON.stringify(a) })))),
+    section(t('detail.hours'), h('p', { text: hoursLabel(site.hours) }), site.hours?.today?.length && !site.hours.always_open && h('p', { text: t('detail.today', { hours: site.hours.today.map(formatSpan).join(', ') }) })),
+    section(t('detail.capacity'), capacity && h('p', { text: `${capacity} · ${site.capacity?.as_of ? formatAge(site.capacity.as_of) : t('capacity.noDate')}` })),
+    section(t('detail.eligibility'), site.eligibility?.description && h('p', { text: site.eligibility.description }), agesText(site.eligibility) && h('p', { text: agesText(site.eligibility) })),
+    section(t('detail.languages'), (site.languages || []).length && h('p', { text: site.languages.map((l) => languageName(l.code, l.name || l.code)).join(', ') })),
+    section(t('detail.accessibility'), (site.accessibility || []).length && h('ul', {}, site.accessibility.map((a) => h('li', { text: accessibilityText(a) })).filter((li) => li.textContent))),
     section(t('detail.address'), addressLines(site.address).map((line) => h('p', { text: line }))),
     section(t('detail.phones'), (site.phones || []).map((p) => h('p', {}, h('a', { class: 'phone-link', href: p.tel, text: p.number }), p.description ? ` · ${p.description}` : ''))),
     section(t('detail.web'), site.url && h('p', {}, h('a', { href: site.url, target: '_blank', rel: 'noopener', text: site.url }))),

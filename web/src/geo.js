@@ -14,8 +14,22 @@ export function inBbox(lon, lat, [minLon, minLat, maxLon, maxLat]) {
   return lon >= minLon && lon <= maxLon && lat >= minLat && lat <= maxLat;
 }
 
-// Where a route can be asked for: a link anyone's phone can open.
-export function directionsUrl(from, to) {
+// Where a route can be asked for: the website anyone's phone can open...
+export function webDirectionsUrl(from, to) {
   const route = from ? `${from.lat},${from.lon};${to.lat},${to.lon}` : `;${to.lat},${to.lon}`;
   return `https://www.openstreetmap.org/directions?route=${encodeURIComponent(route)}`;
+}
+
+// ...and the phone's own maps app, which knows traffic and transit: a geo: URI (RFC 5870)
+// on Android, Apple Maps on iOS, else the website. {href, app: true when it opens an app}.
+export function directionsUrl(from, to, userAgent = navigator.userAgent) {
+  const point = `${to.lat},${to.lon}`;
+  if (/Android/i.test(userAgent)) {
+    return { href: `geo:${point}?q=${point}(${encodeURIComponent(to.name || '')})`, app: true };
+  }
+  if (/iPhone|iPad|iPod/i.test(userAgent)) {
+    const start = from ? `&saddr=${from.lat},${from.lon}` : '';
+    return { href: `https://maps.apple.com/?daddr=${point}${start}&dirflg=d`, app: true };
+  }
+  return { href: webDirectionsUrl(from, to), app: false };
 }

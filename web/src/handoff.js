@@ -1,137 +1,274 @@
-// "Hand over to 211": consent, needs, urgency, callback (or anonymous), then POST /v1/handoffs.
+// "Hand over to 211": consent first, then needs, urgency, callback (or anonymous); then
+// POST /v1/handoffs, and the handoff's status as the navigator moves it.
 //
 // Exactly once, with or without a network: a tap is first written to the outbox (IndexedDB)
 // with its own Idempotency-Key, made once, at tap time. The outbox is sent whenever the
-// network is there (at once, on the `online` event, at start, and every 20 s while anything
-// waits); every retry of an item sends the same key and body, so the server creates one
-// handoff however many times the request (or its answer) is lost. An item leaves the outbox
-// only on a 2xx answer (a replayed answer is one); 409 (the same key still in flight) and
-// 429/503 wait for Retry-After and try again; 400/422 are kept, shown, and may be discarded.
-// Then the app follows the handoff's status (GET /v1/handoffs) as the navigator moves it.
-import { api, authHeaders, retryAfterSeconds } from './api.js';
+// server can be reached (at once, on the `online` event, after a new sign-in, at start, and
+// every 20 s while anything waits); every retry of an item sends the same key and body, so the
+// server creates one handoff however many times the request (or its answer) is lost. An item
+// leaves the outbox on a 2xx answer (a replayed answer is one); 409 (the same key still in
+// flight) and 429/503 wait for Retry-After; 401 waits for a sign-in (never counted as refused).
+// 400/422 mean the request itself is wrong: the form gets every field back with the server's
+// message next to the one at fault, and the item is no longer counted as waiting.
+//
+// The form forgives: what the worker typed lives in `form` and survives every re-render, a
+// language change and a refusal. The label of a handoff (e.g. "Queen St, 2 a.m.") stays on
+// this phone: it is never sent, and it is not the person's name unless the worker writes it.
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
+import { authHeaders, retryAfterSeconds } from './api.js';
+import { markAuthLost, renewToken } from './auth.js';
 import { done, transaction } from './db.js';
 import { categoryLabel, formatClock, formatDateTime, lang, t } from './i18n.js';
-import { state, emit } from './state.js';
+import { emit, serverUsable, state } from './state.js';
 import { $, h, replace, sleep, toast, uuid4 } from './ui.js';
 
 export const SCRIPT_VERSION = 'fieldnav-web-2026.1';
 const FINAL = new Set(['rejected', 'completed', 'failed', 'cancelled', 'entered-in-error']);
 const MAX_TRIES_PER_FLUSH = 6;
 const MAX_WAIT_S = 30;
+const PHONE_REGION = 'CA'; // as the server's FIELDNAV_HANDOFF_PHONE_REGION default
+const LANGUAGES = ['en', 'fr', 'es', 'ar', 'zh', 'pt', 'ta', 'uk'];
 
-let form = { consent: null, needs: new Set(), suggested: [], callback: 'phone' };
+// Which form field a server error names (`errors[].field`), for showing it in the right place.
+const FIELD_OF = [
+  [/^body\.contact\.phone/, 'phone'],
+  [/^body\.needs\.note/, 'note'],
+  [/^body\.needs/, 'needs'],
+  [/^body\.consent/, 'consent'],
+  [/^body\.contact/, 'callback'],
+  [/^body\.language/, 'language'],
+];
+
+function emptyForm() {
+  return {
+    consent: null, needs: new Set(), suggested: [], callback: null, phone: '', note: '', urgency: 'routine',
+    language: lang(), interpreter: false, attend: false, label: '', errors: {},
+  };
+}
+
+let form = emptyForm();
+let lastSent = null; // the answer to the last handoff sent from this form, shown above it
 
 // --- the form ----------------------------------------------------------------------------------
 
 export function prefill(site) {
-  form = { ...form, needs: new Set((site?.category_groups || []).filter((g) => state.categories.some((c) => c.code === g)).slice(0, 3)), suggested: site ? [{ id: site.service_id, name: site.name }] : [] };
+  form.needs = new Set((site?.category_groups || []).filter((g) => state.categories.some((c) => c.code === g)).slice(0, 3));
+  form.suggested = site ? [{ id: site.service_id, name: site.name }] : [];
   if (!form.needs.size && state.category) form.needs.add(state.category);
   renderForm();
 }
 
-function choice(name, value, label, checked, onchange) {
+function choice(name, value, label, checked, onchange, disabled = false) {
   return h('label', { class: 'choice' },
-    h('input', { type: 'radio', name, value, checked, onchange }),
+    h('input', { type: 'radio', name, value, checked, onchange, disabled }),
     h('span', { text: label }));
+}
+
+function fieldError(name) {
+  const message = form.errors[name];
+  return message ? h('p', { class: 'error field-error', id: `handoff-error-${name}`, role: 'alert', text: message }) : null;
+}
+
+const described = (name) => (form.errors[name] ? { 'aria-describedby': `handoff-error-${name}`, 'aria-invalid': 'true' } : {});
+
+function rerenderKeepingFocus() {
+  const id = document.activeElement?.id;
+  renderForm();
+  if (id) document.getElementById(id)?.focus();
 }
 
 export function renderForm() {
   const root = $('#handoff-form');
   if (!form.needs.size && state.category) form.needs.add(state.category);
-  const consentGiven = form.consent === 'yes';
-  if (!consentGiven) form.callback = 'anonymous';
-  replace(root,
+  const asked = form.consent !== null; // nothing else is chosen before consent is answered
+  const agreed = form.consent === 'yes';
+  const steps = [
     h('p', { class: 'danger' }, h('a', { href: 'tel:911', text: t('handoff.danger') })),
-    h('fieldset', { class: 'step' },
+    lastSent && sentPanel(lastSent),
+    h('fieldset', { class: 'step', id: 'handoff-consent' },
       h('legend', { text: t('handoff.consent') }),
-      h('blockquote', { class: 'script', text: t('handoff.script') }),
-      choice('consent', 'yes', t('handoff.consentYes'), form.consent === 'yes', () => { form.consent = 'yes'; form.callback = 'phone'; renderForm(); }),
-      choice('consent', 'no', t('handoff.consentNo'), form.consent === 'no', () => { form.consent = 'no'; renderForm(); }),
+      h('p', { class: 'script', text: t('handoff.script') }),
+      choice('consent', 'yes', t('handoff.consentYes'), form.consent === 'yes', () => { form.consent = 'yes'; form.callback = 'phone'; clearError('consent'); renderForm(); }),
+      choice('consent', 'no', t('handoff.consentNo'), form.consent === 'no', () => { form.consent = 'no'; form.callback = 'anonymous'; clearError('consent'); renderForm(); }),
+      fieldError('consent'),
+      !asked && h('p', { class: 'muted', text: t('handoff.consentFirst') }),
     ),
-    h('fieldset', { class: 'step' },
-      h('legend', { text: t('handoff.needs') }),
-      h('div', { class: 'need-chips' }, state.categories.map((c) => h('button', {
-        type: 'button', class: 'chip', 'aria-pressed': String(form.needs.has(c.code)), dataset: { code: c.code },
-        onclick: (e) => { form.needs.has(c.code) ? form.needs.delete(c.code) : form.needs.add(c.code); e.currentTarget.setAttribute('aria-pressed', String(form.needs.has(c.code))); },
-        text: categoryLabel(c),
-      }))),
-      form.suggested.length ? h('p', { class: 'muted', text: t('handoff.suggested', { name: form.suggested.map((s) => s.name).join(', ') }) }) : null,
-      h('label', { class: 'field' }, h('span', { text: t('handoff.note') }), h('textarea', { id: 'handoff-note', rows: 2, maxlength: 500 })),
-    ),
-    h('fieldset', { class: 'step' },
-      h('legend', { text: t('handoff.urgency') }),
-      h('div', { class: 'segmented' },
-        choice('urgency', 'routine', t('handoff.routine'), true),
-        choice('urgency', 'urgent', t('handoff.urgent'), false)),
-    ),
-    h('fieldset', { class: 'step' },
-      h('legend', { text: t('handoff.callback') }),
-      consentGiven && choice('callback', 'phone', t('handoff.callbackPhone'), form.callback === 'phone', () => { form.callback = 'phone'; renderForm(); }),
-      consentGiven && form.callback === 'phone' && h('label', { class: 'field' },
-        h('span', { text: t('handoff.phone') }),
-        h('input', { id: 'handoff-phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', placeholder: '416 555 0199', maxlength: 40 })),
-      choice('callback', 'anonymous', t('handoff.anonymous'), form.callback === 'anonymous', () => { form.callback = 'anonymous'; renderForm(); }),
-      h('label', { class: 'field' }, h('span', { text: t('handoff.language') }),
-        h('select', { id: 'handoff-language' },
-          [['en', 'English'], ['fr', 'Français'], ['es', 'Español'], ['ar', 'العربية'], ['zh', '中文'], ['pt', 'Português'], ['ta', 'தமிழ்'], ['uk', 'Українська']]
-            .map(([code, name]) => h('option', { value: code, selected: code === lang(), text: name })))),
-      h('label', { class: 'check' }, h('input', { id: 'handoff-interpreter', type: 'checkbox' }), h('span', { text: t('handoff.interpreter') })),
-      consentGiven && h('label', { class: 'check' }, h('input', { id: 'handoff-attend', type: 'checkbox' }), h('span', { text: t('handoff.attend') })),
-    ),
-    h('p', { id: 'handoff-error', class: 'error', role: 'alert', hidden: true }),
-    h('button', { id: 'handoff-send', class: 'btn btn-primary btn-large', type: 'submit', text: t('handoff.send') }),
-  );
+  ];
+  if (asked) {
+    steps.push(
+      h('fieldset', { class: 'step', id: 'handoff-needs' },
+        h('legend', { text: t('handoff.needs') }),
+        h('div', { class: 'need-chips' }, state.categories.map((c) => h('button', {
+          type: 'button', class: 'chip', 'aria-pressed': String(form.needs.has(c.code)), dataset: { code: c.code },
+          onclick: (e) => {
+            if (form.needs.has(c.code)) form.needs.delete(c.code); else form.needs.add(c.code);
+            e.currentTarget.setAttribute('aria-pressed', String(form.needs.has(c.code)));
+            clearError('needs');
+          },
+          text: categoryLabel(c),
+        }))),
+        fieldError('needs'),
+        form.suggested.length ? h('p', { class: 'muted', text: t('handoff.suggested', { name: form.suggested.map((s) => s.name).join(', ') }) }) : null,
+        h('label', { class: 'field' }, h('span', { text: t('handoff.note') }),
+          h('textarea', { id: 'handoff-note', rows: 2, maxlength: 500, ...described('note'), oninput: (e) => { form.note = e.target.value; } }, form.note)),
+        fieldError('note'),
+      ),
+      h('fieldset', { class: 'step' },
+        h('legend', { text: t('handoff.urgency') }),
+        h('div', { class: 'segmented' },
+          choice('urgency', 'routine', t('handoff.routine'), form.urgency === 'routine', () => { form.urgency = 'routine'; }),
+          choice('urgency', 'urgent', t('handoff.urgent'), form.urgency === 'urgent', () => { form.urgency = 'urgent'; })),
+      ),
+      h('fieldset', { class: 'step', id: 'handoff-callback' },
+        h('legend', { text: t('handoff.callback') }),
+        agreed && choice('callback', 'phone', t('handoff.callbackPhone'), form.callback === 'phone', () => { form.callback = 'phone'; renderForm(); }),
+        agreed && form.callback === 'phone' && h('label', { class: 'field' },
+          h('span', { text: t('handoff.phone') }),
+          h('input', {
+            id: 'handoff-phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', placeholder: '416 555 0199', maxlength: 40,
+            value: form.phone, ...described('phone'),
+            oninput: (e) => { form.phone = e.target.value; },
+            onblur: () => { const problem = phoneProblem(form.phone); if (problem !== (form.errors.phone || null)) { setError('phone', problem); rerenderKeepingFocus(); } },
+          })),
+        fieldError('phone'),
+        choice('callback', 'anonymous', t('handoff.anonymous'), form.callback === 'anonymous', () => { form.callback = 'anonymous'; clearError('phone'); renderForm(); }),
+        fieldError('callback'),
+        h('label', { class: 'field' }, h('span', { text: t('handoff.language') }),
+          h('select', { id: 'handoff-language', onchange: (e) => { form.language = e.target.value; } },
+            LANGUAGES.map((code) => h('option', { value: code, selected: code === form.language, text: languageOption(code) })))),
+        h('label', { class: 'check' }, h('input', { id: 'handoff-interpreter', type: 'checkbox', checked: form.interpreter, onchange: (e) => { form.interpreter = e.target.checked; } }), h('span', { text: t('handoff.interpreter') })),
+        agreed && h('label', { class: 'check' }, h('input', { id: 'handoff-attend', type: 'checkbox', checked: form.attend, onchange: (e) => { form.attend = e.target.checked; } }), h('span', { text: t('handoff.attend') })),
+      ),
+      h('fieldset', { class: 'step' },
+        h('legend', { text: t('handoff.labelStep') }),
+        h('label', { class: 'field' }, h('span', { text: t('handoff.label') }),
+          h('input', { id: 'handoff-label', type: 'text', autocomplete: 'off', maxlength: 60, value: form.label, 'aria-describedby': 'handoff-label-help', oninput: (e) => { form.label = e.target.value; } })),
+        h('p', { id: 'handoff-label-help', class: 'muted', text: t('handoff.labelHelp') }),
+      ),
+      h('p', { id: 'handoff-error', class: 'error', role: 'alert', hidden: !form.errors.general, text: form.errors.general || '' }),
+      h('button', { id: 'handoff-send', class: 'btn btn-primary btn-large', type: 'submit', text: t('handoff.send') }),
+    );
+  }
+  replace(root, steps);
 }
 
-function formError(text) {
-  const el = $('#handoff-error');
-  el.textContent = text;
-  el.hidden = false;
-  el.scrollIntoView({ block: 'center' });
+// A language in its own name, then in the app's ("العربية · Arabic").
+function languageOption(code) {
+  const own = new Intl.DisplayNames([code], { type: 'language' }).of(code);
+  const here = new Intl.DisplayNames([lang()], { type: 'language' }).of(code);
+  const cap = (text, locale) => text.charAt(0).toLocaleUpperCase(locale) + text.slice(1);
+  return own === here ? cap(own, code) : `${cap(own, code)} · ${cap(here, lang())}`;
+}
+
+function setError(name, message) {
+  if (message) form.errors[name] = message;
+  else delete form.errors[name];
+}
+
+function clearError(name) {
+  setError(name, null);
+  $(`#handoff-error-${name}`)?.remove();
+}
+
+// null when the number can be called back, else what to fix (checked as the server checks it).
+export function phoneProblem(text) {
+  const value = text.trim();
+  if (!value) return t('handoff.errPhone');
+  const parsed = parsePhoneNumberFromString(value, PHONE_REGION);
+  return parsed && parsed.isValid() ? null : t('handoff.errPhoneInvalid');
+}
+
+function validate() {
+  form.errors = {};
+  if (!form.consent) setError('consent', t('handoff.errConsent'));
+  if (!form.needs.size) setError('needs', t('handoff.errNeeds'));
+  if (form.consent === 'yes' && form.callback === 'phone') setError('phone', phoneProblem(form.phone));
+  return Object.keys(form.errors).length === 0;
 }
 
 function buildBody() {
-  if (!form.consent) return formError(t('handoff.errConsent'));
-  if (!form.needs.size) return formError(t('handoff.errNeeds'));
-  const phone = $('#handoff-phone')?.value.trim();
-  if (form.consent === 'yes' && form.callback === 'phone' && !phone) return formError(t('handoff.errPhone'));
-  const attend = $('#handoff-attend')?.checked || false;
   const body = {
     needs: { groups: [...form.needs] },
-    urgency: $('input[name="urgency"]:checked', $('#handoff-form'))?.value || 'routine',
-    language: $('#handoff-language').value,
-    interpreter_needed: $('#handoff-interpreter').checked,
+    urgency: form.urgency,
+    language: form.language,
+    interpreter_needed: form.interpreter,
     suggested_services: form.suggested.map((s) => s.id),
   };
-  const note = $('#handoff-note').value.trim();
+  const note = form.note.trim();
   if (note) body.needs.note = note;
   if (form.consent === 'yes') {
-    body.consent = { type: 'verbal', scope: attend ? ['contact', 'location'] : ['contact'], script_version: SCRIPT_VERSION, recorded_at: new Date().toISOString() };
-    if (form.callback === 'phone') body.contact = { phone };
+    body.consent = { type: 'verbal', scope: form.attend ? ['contact', 'location'] : ['contact'], script_version: SCRIPT_VERSION, recorded_at: new Date().toISOString() };
+    if (form.callback === 'phone') body.contact = { phone: form.phone.trim() };
   }
   // Routing needs only the area: the server keeps a coarse cell unless a navigator must attend.
-  if (state.origin) body.location = { lat: Number(state.origin.lat.toFixed(5)), lon: Number(state.origin.lon.toFixed(5)), navigator_must_attend: attend };
+  if (state.origin) body.location = { lat: Number(state.origin.lat.toFixed(5)), lon: Number(state.origin.lon.toFixed(5)), navigator_must_attend: form.attend };
   return body;
+}
+
+function focusFirstError() {
+  const first = ['consent', 'needs', 'note', 'phone', 'callback', 'general'].find((name) => form.errors[name]);
+  const target = first && ($(`#handoff-error-${first}`) || $('#handoff-error'));
+  target?.scrollIntoView({ block: 'center' });
+  if (first === 'phone') $('#handoff-phone')?.focus();
+}
+
+// The form as typed, kept with the outbox item so a refusal can give it back whole.
+function snapshot() {
+  return { ...form, needs: [...form.needs], errors: {} };
+}
+
+function restore(saved, errors) {
+  form = { ...emptyForm(), ...saved, needs: new Set(saved.needs), errors };
+  renderForm();
+  focusFirstError();
 }
 
 export async function submit(event) {
   event.preventDefault();
-  $('#handoff-error').hidden = true;
-  const body = buildBody();
-  if (!body) return;
+  if (!validate()) {
+    renderForm();
+    focusFirstError();
+    return;
+  }
   // The tap gets its Idempotency-Key now, once: every retry of it sends the same key.
-  const item = { key: uuid4(), body, createdAt: Date.now(), state: 'queued', tries: 0, error: null };
+  const item = { key: uuid4(), body: buildBody(), form: snapshot(), label: form.label.trim(), createdAt: Date.now(), state: 'queued', tries: 0, error: null };
   await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.put(item)));
-  form = { consent: null, needs: new Set(), suggested: [], callback: 'phone' };
+  form = emptyForm();
+  lastSent = null;
   renderForm();
   await renderMine();
-  $('#view-handoff').scrollTop = 0; // the new item is at the top of "My handoffs"
   emit('outbox');
-  if (state.online) {
-    flushOutbox();
-  } else {
-    toast(t('handoff.queued'));
+  if (!serverUsable()) {
+    toast(state.authLost ? t('handoff.queuedSignIn') : t('handoff.queued'));
+    $('#view-handoff').scrollTop = 0; // the new item is at the top of "My handoffs"
+    return;
   }
+  await flushOutbox();
+  const after = await transaction(['outbox'], 'readonly', (s) => done(s.outbox.get(item.key)));
+  if (after?.state === 'rejected') await fix(after.key); // refused as typed: the form comes back whole
+  else $('#view-handoff').scrollTop = 0;
+}
+
+// Put a refused item back in the form, with the server's messages by its fields.
+export async function fix(key) {
+  const item = await transaction(['outbox'], 'readonly', (s) => done(s.outbox.get(key)));
+  if (!item) return;
+  await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.delete(key)));
+  restore(item.form || { needs: item.body.needs.groups }, item.fieldErrors || { general: item.error });
+  await renderMine();
+  emit('outbox');
+}
+
+// The server's problem, as messages by form field (its `errors[].message` is in the app's
+// language: the request said Accept-Language).
+function problemErrors(problem, status) {
+  const errors = {};
+  for (const entry of problem?.errors || []) {
+    const name = (FIELD_OF.find(([pattern]) => pattern.test(entry.field || '')) || [null, 'general'])[1];
+    errors[name] = errors[name] ? `${errors[name]} ${entry.message}` : entry.message;
+  }
+  if (!Object.keys(errors).length) errors.general = problem?.detail || t('error.generic', { status });
+  return errors;
 }
 
 // --- the outbox ----------------------------------------------------------------------------
@@ -156,6 +293,7 @@ let retryTimer = null;
 let retryDelayMs = 2000;
 
 async function runFlush() {
+  if (!serverUsable()) return 0; // offline, or signed out: everything waits, nothing is refused
   const items = (await transaction(['outbox'], 'readonly', (s) => done(s.outbox.getAll()))).sort((a, b) => a.createdAt - b.createdAt);
   let sent = 0;
   let unsettled = false;
@@ -179,6 +317,14 @@ async function runFlush() {
   return sent;
 }
 
+function post(item) {
+  return fetch('/v1/handoffs', {
+    method: 'POST',
+    headers: authHeaders({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key }),
+    body: JSON.stringify(item.body),
+  });
+}
+
 async function sendOne(item) {
   for (let attempt = 0; attempt < MAX_TRIES_PER_FLUSH; attempt++) {
     item.tries += 1;
@@ -187,11 +333,9 @@ async function sendOne(item) {
     renderMine();
     let response;
     try {
-      response = await fetch('/v1/handoffs', {
-        method: 'POST',
-        headers: authHeaders({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key }),
-        body: JSON.stringify(item.body),
-      });
+      response = await post(item);
+      // An ended token: renew it with this phone's key and send the same request again.
+      if (response.status === 401 && (await renewToken())) response = await post(item);
     } catch {
       item.state = 'queued';
       await updateItem(item);
@@ -200,13 +344,15 @@ async function sendOne(item) {
     if (response.ok) {
       const created = await response.json();
       const record = {
-        ...created, key: item.key, needs: item.body.needs.groups, anonymous: !item.body.contact,
+        ...created, key: item.key, needs: item.body.needs.groups, anonymous: !item.body.contact, label: item.label || '',
         replayed: response.headers.get('Idempotent-Replayed') === 'true', sentAt: Date.now(),
       };
       await transaction(['outbox', 'handoffs'], 'readwrite', async (s) => {
         await done(s.handoffs.put(record));
         await done(s.outbox.delete(item.key));
       });
+      lastSent = record;
+      renderForm();
       toast(t('handoff.sent', { centre: lang() === 'fr' ? created.centre?.name_fr : created.centre?.name_en }));
       return 'sent';
     }
@@ -217,10 +363,10 @@ async function sendOne(item) {
       problem = null;
     }
     if (response.status === 401) {
-      item.state = 'queued';
-      item.error = t('handoff.signin');
+      item.state = 'queued'; // waits for the next sign-in: never refused for it
+      item.error = null;
       await updateItem(item);
-      emit('unauthorized');
+      markAuthLost();
       return 'unauthorized';
     }
     if ([409, 429, 503].includes(response.status)) {
@@ -230,7 +376,8 @@ async function sendOne(item) {
     }
     if (response.status >= 400 && response.status < 500) {
       item.state = 'rejected';
-      item.error = problem?.detail || `HTTP ${response.status}`;
+      item.fieldErrors = problemErrors(problem, response.status);
+      item.error = Object.values(item.fieldErrors).join(' ');
       await updateItem(item);
       return 'rejected';
     }
@@ -247,8 +394,10 @@ export async function discard(key) {
   emit('outbox');
 }
 
+// What waits to be sent: refused items wait for the worker, not for the network.
 export async function pendingCount() {
-  return transaction(['outbox'], 'readonly', (s) => done(s.outbox.count()));
+  const items = await transaction(['outbox'], 'readonly', (s) => done(s.outbox.getAll()));
+  return items.filter((item) => item.state !== 'rejected').length;
 }
 
 // --- following the handoffs ---------------------------------------------------------------
@@ -261,27 +410,50 @@ export function pollStatuses() {
 }
 
 async function runPoll() {
-  if (!state.online || !state.token) return;
+  if (!serverUsable() || !state.token) return;
   const known = await transaction(['handoffs'], 'readonly', (s) => done(s.handoffs.getAll()));
   const open = known.filter((x) => !FINAL.has(x.status));
   if (!open.length) return;
   let changed = false;
   for (const handoff of open) {
-    let current;
+    let response;
     try {
-      current = await api(`/v1/handoffs/${handoff.id}`);
+      response = await fetch(`/v1/handoffs/${handoff.id}`, { headers: authHeaders() });
     } catch {
-      return; // offline or refused: try again at the next tick
+      return; // offline: try again at the next tick
     }
+    if (!response.ok) return; // refused or ended: the next sign-in picks it up
+    const current = await response.json();
     if (current.status !== handoff.status || current.version !== handoff.version) {
       changed = true;
       await transaction(['handoffs'], 'readwrite', (s) => done(s.handoffs.put({
         ...handoff, status: current.status, version: current.version, updated_at: current.updated_at,
         history: current.history, callback_window: current.contact?.callback_window ?? handoff.callback_window,
+        reference: current.reference ?? handoff.reference,
       })));
     }
   }
   if (changed) await renderMine();
+}
+
+const needsText = (codes) => (codes || []).map((code) => categoryLabel(state.categories.find((c) => c.code === code) || { code, label_en: code })).join(', ');
+
+function nextSteps(handoff) {
+  const steps = handoff.next_steps;
+  return steps ? (lang() === 'fr' ? steps.fr : steps.en) || steps.en : null;
+}
+
+// Just sent: what happens next, and the code to read out to the person.
+function sentPanel(handoff) {
+  const centre = handoff.centre || {};
+  return h('section', { class: 'sent card', id: 'handoff-sent', 'aria-labelledby': 'handoff-sent-title' },
+    h('h3', { id: 'handoff-sent-title', text: t('handoff.sentTitle', { centre: (lang() === 'fr' ? centre.name_fr : centre.name_en) || '211' }) }),
+    handoff.reference && h('p', { class: 'reference' }, h('span', { text: t('handoff.reference') }), ' ',
+      h('strong', { id: 'handoff-reference', text: handoff.reference })),
+    handoff.reference && h('p', { class: 'muted', text: t('handoff.referenceHelp') }),
+    nextSteps(handoff) && h('p', { id: 'handoff-next-steps', text: nextSteps(handoff) }),
+    handoff.navigator_line && h('a', { class: 'btn btn-call', href: handoff.navigator_line, text: t('handoff.line') }),
+  );
 }
 
 function statusItem(handoff) {
@@ -291,7 +463,10 @@ function statusItem(handoff) {
     h('div', { class: 'handoff-head' },
       h('strong', { class: 'handoff-status', text: t(`status.${handoff.status}`) }),
       h('span', { class: `badge urgency-${handoff.urgency}`, text: t(`urgency.${handoff.urgency}`) })),
-    h('p', { class: 'muted', text: [(handoff.needs || []).map((code) => categoryLabel(state.categories.find((c) => c.code === code) || { code, label_en: code })).join(', '), formatDateTime(handoff.created_at)].filter(Boolean).join(' · ') }),
+    h('p', { class: 'handoff-what' },
+      handoff.label && h('strong', { class: 'handoff-label', text: `${handoff.label} · ` }),
+      h('span', { class: 'handoff-needs', text: needsText(handoff.needs) })),
+    h('p', { class: 'muted', text: [handoff.reference && t('handoff.referenceShort', { code: handoff.reference }), formatDateTime(handoff.created_at)].filter(Boolean).join(' · ') }),
     window && !FINAL.has(handoff.status) && h('p', { text: t('handoff.window', { time: formatClock(window.latest, centre.timezone || 'America/Toronto') }) }),
     handoff.anonymous && h('p', { class: 'muted', text: t('handoff.anonymousShort') }),
     handoff.navigator_line && h('p', {}, h('a', { class: 'btn btn-call', href: handoff.navigator_line, text: `${t('handoff.line')}: ${lang() === 'fr' ? centre.name_fr || centre.name_en : centre.name_en || ''}` })),
@@ -299,14 +474,20 @@ function statusItem(handoff) {
 }
 
 function outboxItem(item) {
-  const text = item.state === 'rejected' ? t('handoff.rejected', { detail: item.error }) : item.state === 'sending' ? t('handoff.sending') : t('handoff.waiting');
+  const text = item.state === 'rejected' ? t('handoff.needsFix') : item.state === 'sending' ? t('handoff.sending')
+    : state.authLost ? t('handoff.waitingSignIn') : t('handoff.waiting');
   return h('li', { class: `handoff outbox state-${item.state}`, dataset: { key: item.key, state: item.state } },
     h('div', { class: 'handoff-head' },
       h('strong', { class: 'handoff-status', text }),
       h('span', { class: `badge urgency-${item.body.urgency}`, text: t(`urgency.${item.body.urgency}`) })),
-    h('p', { class: 'muted', text: [item.body.needs.groups.map((code) => categoryLabel(state.categories.find((c) => c.code === code) || { code, label_en: code })).join(', '), formatDateTime(item.createdAt)].join(' · ') }),
-    item.error && item.state !== 'rejected' && h('p', { class: 'error', text: item.error }),
-    item.state === 'rejected' && h('button', { class: 'btn', type: 'button', onclick: () => discard(item.key), text: t('handoff.discard') }),
+    h('p', { class: 'handoff-what' },
+      item.label && h('strong', { class: 'handoff-label', text: `${item.label} · ` }),
+      h('span', { class: 'handoff-needs', text: needsText(item.body.needs.groups) })),
+    h('p', { class: 'muted', text: formatDateTime(item.createdAt) }),
+    item.state === 'rejected' && h('p', { class: 'error', text: item.error }),
+    item.state === 'rejected' && h('div', { class: 'row' },
+      h('button', { class: 'btn btn-primary', type: 'button', onclick: () => fix(item.key), text: t('handoff.fix') }),
+      h('button', { class: 'btn', type: 'button', onclick: () => discard(item.key), text: t('handoff.discard') })),
   );
 }
 
@@ -320,7 +501,7 @@ export async function renderMine() {
   } else {
     replace(list, queued.map(outboxItem), sent.map(statusItem));
   }
-  list.dataset.queued = String(queued.length);
+  list.dataset.queued = String(queued.filter((item) => item.state !== 'rejected').length);
   list.dataset.sent = String(sent.length);
 }
 
@@ -328,7 +509,6 @@ export function initHandoff() {
   $('#handoff-form').addEventListener('submit', submit);
   renderForm();
   renderMine();
-  setInterval(() => { if (state.online) pendingCount().then((n) => n && flushOutbox()); }, 20_000);
-  setInterval(() => { if (state.online && document.visibilityState === 'visible') pollStatuses(); }, 4_000);
+  setInterval(() => { if (serverUsable()) pendingCount().then((n) => n && flushOutbox()); }, 20_000);
+  setInterval(() => { if (serverUsable() && document.visibilityState === 'visible') pollStatuses(); }, 4_000);
 }
-

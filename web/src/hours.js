@@ -1,7 +1,7 @@
 // "Open now" on the phone, from a site's weekly hours (week_intervals: [start, end) minutes
 // since Monday 00:00 local time in the site's time zone), as service/hours.py computes it
 // on the server. Used offline; online results carry the server's `hours`.
-import { t, formatClock } from './i18n.js';
+import { formatClock, formatHmText, t } from './i18n.js';
 
 const DAY_MIN = 24 * 60;
 const WEEK_MIN = 7 * DAY_MIN;
@@ -63,4 +63,13 @@ export function hoursLabel(hours, now = new Date()) {
     return hours.closes_at ? `${t('hours.open')} · ${t('hours.closes', { time: formatClock(hours.closes_at, hours.timezone, now) })}` : t('hours.open');
   }
   return hours.opens_at ? `${t('hours.closed')} · ${t('hours.opens', { time: formatClock(hours.opens_at, hours.timezone, now) })}` : t('hours.closed');
+}
+
+// Today's opening "19:00–07:00" (the API's and hoursAt's form) in the app's time format;
+// a whole day is "all day".
+export function formatSpan(span) {
+  const [from, to] = String(span).split('–');
+  if (to === undefined) return span;
+  if (from === '00:00' && (to === '24:00' || to === '00:00')) return t('hours.allDay');
+  return `${formatHmText(from)}–${formatHmText(to)}`;
 }

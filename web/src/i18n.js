@@ -97,6 +97,7 @@ const STRINGS = {
     'detail.verified': 'Last verified {date}',
     'detail.handoff': 'Hand over to 211',
     'detail.notFound': 'This service is not available offline.',
+    'detail.webMap': 'Web map',
 
     'handoff.title': 'Hand over to 211',
     'handoff.danger': 'Imminent danger? Call 911.',
@@ -123,6 +124,19 @@ const STRINGS = {
     'handoff.errPhone': 'Enter a callback number, or choose anonymous.',
     'handoff.queued': 'Handoff saved. It will be sent as soon as the network is back.',
     'handoff.sent': 'Handoff sent to {centre}.',
+    'handoff.consentFirst': 'Ask this first: the rest of the form opens with the answer.',
+    'handoff.errPhoneInvalid': 'This is not a valid phone number. Check the digits (e.g. 416 555 0199), or choose anonymous.',
+    'handoff.labelStep': '5. Your label (stays on this phone)',
+    'handoff.label': 'A label to find it again (not the person’s name)',
+    'handoff.labelHelp': 'For example “Queen St, 2 a.m.”. It is never sent to 211.',
+    'handoff.queuedSignIn': 'Handoff saved. It will be sent as soon as you sign in again.',
+    'handoff.needsFix': 'Not sent: needs a correction',
+    'handoff.fix': 'Correct and send',
+    'handoff.waitingSignIn': 'Waiting for you to sign in: will be sent then',
+    'handoff.sentTitle': 'Sent to {centre}',
+    'handoff.reference': 'Reference:',
+    'handoff.referenceHelp': 'Read it out to the person: they can quote it when they call 211.',
+    'handoff.referenceShort': 'Ref. {code}',
     'handoff.mine': 'My handoffs',
     'handoff.none': 'No handoffs yet.',
     'handoff.waiting': 'Waiting for network: will be sent automatically',
@@ -146,7 +160,7 @@ const STRINGS = {
     'urgency.urgent': 'Urgent',
 
     'offline.title': 'Offline area',
-    'offline.text': 'Save the area shown on the map: the map, the filters and the nearest list then work without a network, and updates arrive when it returns.',
+    'offline.text': 'Keep an area on this phone: the map, the filters, the list and the cards then work without a network, and updates arrive when it returns.',
     'offline.save': 'Save this area for offline',
     'offline.saving': 'Saving: {step}',
     'offline.step.build': 'preparing the pack',
@@ -155,7 +169,7 @@ const STRINGS = {
     'offline.step.services': 'downloading the services',
     'offline.step.sync': 'getting ready for updates',
     'offline.saved': 'Area saved',
-    'offline.summary': '{count} services · {size} · zoom {min}–{max}',
+    'offline.summary': '{count} services · {size}',
     'offline.savedAt': 'Saved {time}',
     'offline.withBasemap': 'with basemap',
     'offline.synced': 'Updated {time}',
@@ -166,6 +180,48 @@ const STRINGS = {
     'offline.tooLarge': 'This area is too large: zoom in and try again.',
     'offline.failed': 'Could not save the area: {detail}',
     'offline.showArea': 'Show on map',
+
+    'session.lost': 'You are signed out of the server. The saved area, the list and the cards still work on this phone.',
+    'session.lostPending': '{n} handoff(s) wait and will be sent once you sign in.',
+    'session.ending': 'Your sign-in ends at {time}. Sign in again before then to keep sending handoffs.',
+    'session.endingRenews': 'Your sign-in ends at {time}. It renews itself as soon as the network is back.',
+    'session.signIn': 'Sign in',
+    'signin.continue': 'Back to the app (saved data)',
+    'net.signedOut': 'Signed out',
+    'account.expired': 'Token ended {time}',
+    'role.field_worker': 'Field worker',
+    'role.supervisor': 'Supervisor',
+    'role.navigator': '211 navigator',
+    'role.admin': 'Administrator',
+    'role.provider': 'Service provider',
+
+    'filters.label': 'Filters',
+    'filters.openNow': 'Open now',
+    'filters.bedsFree': 'Beds free',
+    'filters.age': 'Age',
+    'filters.ageSet': 'Age {age}',
+    'filters.ageLabel': 'Age of the person',
+    'filters.ageApply': 'Apply',
+    'filters.ageClear': 'Any age',
+    'filters.ageHelp': 'Services whose age limits include this age, and those with none.',
+    'list.filtered': 'filtered',
+    'list.signedOutNoPack': 'You are signed out and no area is saved on this phone. Sign in to see the nearest services.',
+    'result.who': 'For:',
+    'result.whoUnknown': 'Eligibility not stated',
+    'result.callName': 'Call {name}',
+    'capacity.noDate': 'date unknown',
+    'hours.allDay': 'all day',
+
+    'offline.what': 'What to keep',
+    'offline.kindContent': 'Around me: at least {n} of each',
+    'offline.categories': 'Categories to keep',
+    'offline.kindView': 'Exactly the map view (my patrol area)',
+    'offline.step.plan': 'measuring the area',
+    'offline.reach': 'Reaches {d} around the chosen place.',
+    'offline.noneOf': 'none in this area',
+    'offline.thin': 'thin',
+    'offline.thinWarning': 'Thin here: {categories}. The nearest others are outside the saved area: save a larger area, or call 211.',
+    'offline.needSignIn': 'Sign in again to save an area.',
 
     'map.zoomIn': 'Zoom in',
     'map.zoomOut': 'Zoom out',
@@ -277,6 +333,7 @@ const STRINGS = {
     'detail.verified': 'Vérifié le {date}',
     'detail.handoff': 'Transférer au 211',
     'detail.notFound': 'Ce service n’est pas disponible hors ligne.',
+    'detail.webMap': 'Carte Web',
 
     'handoff.title': 'Transférer au 211',
     'handoff.danger': 'Danger immédiat? Composez le 911.',
@@ -303,6 +360,19 @@ const STRINGS = {
     'handoff.errPhone': 'Entrez un numéro de rappel ou choisissez anonyme.',
     'handoff.queued': 'Transfert enregistré. Il sera envoyé dès le retour du réseau.',
     'handoff.sent': 'Transfert envoyé à {centre}.',
+    'handoff.consentFirst': 'Posez d’abord cette question : la suite du formulaire s’ouvre avec la réponse.',
+    'handoff.errPhoneInvalid': 'Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres (p. ex. 416 555 0199), ou choisissez anonyme.',
+    'handoff.labelStep': '5. Votre étiquette (reste sur ce téléphone)',
+    'handoff.label': 'Une étiquette pour le retrouver (pas le nom de la personne)',
+    'handoff.labelHelp': 'Par exemple « rue Queen, 2 h ». Elle n’est jamais envoyée au 211.',
+    'handoff.queuedSignIn': 'Transfert enregistré. Il sera envoyé dès que vous vous reconnecterez.',
+    'handoff.needsFix': 'Non envoyé : une correction est nécessaire',
+    'handoff.fix': 'Corriger et envoyer',
+    'handoff.waitingSignIn': 'En attente de votre connexion : sera envoyé ensuite',
+    'handoff.sentTitle': 'Envoyé à {centre}',
+    'handoff.reference': 'Référence :',
+    'handoff.referenceHelp': 'Lisez-la à la personne : elle pourra la donner en appelant le 211.',
+    'handoff.referenceShort': 'Réf. {code}',
     'handoff.mine': 'Mes transferts',
     'handoff.none': 'Aucun transfert pour l’instant.',
     'handoff.waiting': 'En attente du réseau : envoi automatique',
@@ -326,7 +396,7 @@ const STRINGS = {
     'urgency.urgent': 'Urgent',
 
     'offline.title': 'Zone hors ligne',
-    'offline.text': 'Enregistrez la zone affichée sur la carte : la carte, les filtres et la liste fonctionnent alors sans réseau, et les mises à jour arrivent à son retour.',
+    'offline.text': 'Gardez une zone sur ce téléphone : la carte, les filtres, la liste et les fiches fonctionnent alors sans réseau, et les mises à jour arrivent à son retour.',
     'offline.save': 'Enregistrer cette zone hors ligne',
     'offline.saving': 'Enregistrement : {step}',
     'offline.step.build': 'préparation',
@@ -335,7 +405,7 @@ const STRINGS = {
     'offline.step.services': 'téléchargement des services',
     'offline.step.sync': 'préparation des mises à jour',
     'offline.saved': 'Zone enregistrée',
-    'offline.summary': '{count} services · {size} · zoom {min} à {max}',
+    'offline.summary': '{count} services · {size}',
     'offline.savedAt': 'Enregistrée le {time}',
     'offline.withBasemap': 'avec fond de carte',
     'offline.synced': 'Mise à jour le {time}',
@@ -346,6 +416,48 @@ const STRINGS = {
     'offline.tooLarge': 'Cette zone est trop grande : zoomez et réessayez.',
     'offline.failed': 'Impossible d’enregistrer la zone : {detail}',
     'offline.showArea': 'Voir sur la carte',
+
+    'session.lost': 'Vous êtes déconnecté du serveur. La zone enregistrée, la liste et les fiches fonctionnent toujours sur ce téléphone.',
+    'session.lostPending': '{n} transfert(s) en attente seront envoyés dès votre connexion.',
+    'session.ending': 'Votre connexion prend fin à {time}. Reconnectez-vous avant pour continuer à envoyer des transferts.',
+    'session.endingRenews': 'Votre connexion prend fin à {time}. Elle se renouvelle dès le retour du réseau.',
+    'session.signIn': 'Se connecter',
+    'signin.continue': 'Retour à l’application (données enregistrées)',
+    'net.signedOut': 'Déconnecté',
+    'account.expired': 'Jeton expiré le {time}',
+    'role.field_worker': 'Intervenant terrain',
+    'role.supervisor': 'Superviseur',
+    'role.navigator': 'Intervenant du 211',
+    'role.admin': 'Administrateur',
+    'role.provider': 'Fournisseur de services',
+
+    'filters.label': 'Filtres',
+    'filters.openNow': 'Ouvert',
+    'filters.bedsFree': 'Lits libres',
+    'filters.age': 'Âge',
+    'filters.ageSet': '{age} ans',
+    'filters.ageLabel': 'Âge de la personne',
+    'filters.ageApply': 'Appliquer',
+    'filters.ageClear': 'Tout âge',
+    'filters.ageHelp': 'Services dont les limites d’âge incluent cet âge, et ceux qui n’en ont pas.',
+    'list.filtered': 'filtré',
+    'list.signedOutNoPack': 'Vous êtes déconnecté et aucune zone n’est enregistrée sur ce téléphone. Connectez-vous pour voir les services les plus proches.',
+    'result.who': 'Pour :',
+    'result.whoUnknown': 'Admissibilité non précisée',
+    'result.callName': 'Appeler {name}',
+    'capacity.noDate': 'date inconnue',
+    'hours.allDay': 'toute la journée',
+
+    'offline.what': 'Quoi garder',
+    'offline.kindContent': 'Autour de moi : au moins {n} de chaque',
+    'offline.categories': 'Catégories à garder',
+    'offline.kindView': 'Exactement la vue de la carte (mon secteur)',
+    'offline.step.plan': 'calcul de la zone',
+    'offline.reach': 'Couvre {d} autour du lieu choisi.',
+    'offline.noneOf': 'aucun dans cette zone',
+    'offline.thin': 'peu',
+    'offline.thinWarning': 'Peu de résultats ici : {categories}. Les autres sont hors de la zone enregistrée : enregistrez une zone plus grande, ou appelez le 211.',
+    'offline.needSignIn': 'Reconnectez-vous pour enregistrer une zone.',
 
     'map.zoomIn': 'Zoom avant',
     'map.zoomOut': 'Zoom arrière',
@@ -431,14 +543,60 @@ export function formatDateTime(value) {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
 
-// "22:00" today, else "Tue 09:00", in the service's own time zone.
+// One way to write a time in each language: "19:00" in English, "19 h" / "19 h 30" in French
+// (the Office québécois de la langue française's usage), on the list, the card and the banner.
+export function formatHm(hours, minutes) {
+  if (current === 'fr') return minutes ? `${hours} h ${String(minutes).padStart(2, '0')}` : `${hours} h`;
+  return `${String(hours).padStart(2, '0')}:${String(minutes).padStart(2, '0')}`;
+}
+
+// A time of day written "HH:MM" (the API's schedules), in the app's format.
+export function formatHmText(text) {
+  const match = /^(\d{1,2}):(\d{2})$/.exec(text);
+  return match ? formatHm(Number(match[1]), Number(match[2])) : text;
+}
+
+function clockOf(date, timeZone) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone, hour: 'numeric', minute: 'numeric', hourCycle: 'h23' })
+    .formatToParts(date).map((p) => [p.type, p.value]));
+  return formatHm(Number(parts.hour) % 24, Number(parts.minute));
+}
+
+// "22:00" today, else "Tue 22:00", in the service's own time zone.
 export function formatClock(value, timeZone, now = new Date()) {
   const date = value instanceof Date ? value : new Date(value);
   const dayOf = (d) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
-  const time = new Intl.DateTimeFormat(locale(), { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(date);
+  const time = clockOf(date, timeZone);
   if (dayOf(date) === dayOf(now)) return time;
   const day = new Intl.DateTimeFormat(locale(), { timeZone, weekday: 'short' }).format(date);
   return `${day} ${time}`;
+}
+
+// "2 h ago", "3 days ago", "as of Sep 5, 2025": how old a count is.
+export function formatAge(value, now = Date.now()) {
+  const date = value instanceof Date ? value : new Date(value);
+  const minutes = Math.max(0, Math.round((now - date.getTime()) / 60_000));
+  const relative = new Intl.RelativeTimeFormat(locale(), { numeric: 'always', style: 'short' });
+  if (minutes < 60) return relative.format(-Math.max(1, minutes), 'minute');
+  if (minutes < 48 * 60) return relative.format(-Math.round(minutes / 60), 'hour');
+  if (minutes < 14 * 24 * 60) return relative.format(-Math.round(minutes / (24 * 60)), 'day');
+  return t('capacity.asOf', { time: new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(date) });
+}
+
+// A language's name in the app's language ("arabe", "Arabic"), from its ISO 639 code.
+export function languageName(code, fallback = code) {
+  try {
+    const name = new Intl.DisplayNames([locale()], { type: 'language' }).of(code);
+    return name && name !== code ? name.charAt(0).toLocaleUpperCase(locale()) + name.slice(1) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+export function roleLabel(role) {
+  const key = `role.${role}`;
+  const text = t(key);
+  return text === key ? role : text;
 }
 
 export function unitLabel(unit) {

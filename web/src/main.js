@@ -1,21 +1,22 @@
-// fieldnav's reference field client: start-up, sign-in, views, and what ties the parts together.
+// fieldnav's reference field client: start-up, views, and what ties the parts together.
 import './styles.css';
 import './theme.css';
 import { ApiError, NetworkError, api } from './api.js';
-import { checkToken, claims, clearToken, expired, loadToken, storeToken, takeTokenFromFragment } from './auth.js';
+import { claims, forgetSignIn, loadToken } from './auth.js';
+import { renderChips } from './chips.js';
 import { done, getMeta, setMeta, transaction } from './db.js';
 import { findSite, hideSite, showSite } from './detail.js';
 import { flushOutbox, initHandoff, pendingCount, pollStatuses, prefill, renderForm, renderMine } from './handoff.js';
-import { applyStatic, categoryLabel, formatBytes, formatDateTime, lang, onLanguageChange, setLanguage, t } from './i18n.js';
-import { centreOn, createMap, fitArea, fitResults, getMap, mapCentre, refreshMap, renderedServices, resize, sourceMode, viewArea } from './map.js';
+import { applyStatic, formatDateTime, lang, onLanguageChange, roleLabel, setLanguage, t } from './i18n.js';
+import { centreOn, createMap, fitArea, fitResults, getMap, mapCentre, refreshMap, renderedServices, resize, sourceMode } from './map.js';
 import { refreshNearest, rerenderNearest } from './nearest.js';
-import { deleteArea, loadSavedArea, localSiteCount, saveArea, syncServices } from './offline.js';
-import { emit, on, setOnline, state } from './state.js';
+import { loadSavedArea, syncServices } from './offline.js';
+import { onSave, renderOffline } from './offline-view.js';
+import { hideSignIn, keepSessionAlive, renderBanner, resumeSession, showSignIn, signInWith, takeLink } from './session.js';
+import { emit, on, serverUsable, setOnline, state } from './state.js';
 import { initTheme } from './theme.js';
 import { $, $$, h, replace, toast } from './ui.js';
 
-// The categories a field worker reaches for first; the others are behind "More".
-const PRIMARY = ['shelter', 'mental_health', 'senior_support', 'crisis', 'food'];
 // Places to start from when the phone's location is refused or unavailable.
 const PLACES = [
   { name: 'Toronto', lat: 43.6534, lon: -79.3839 },
@@ -38,50 +39,33 @@ const FALLBACK_CATEGORIES = [
 ];
 
 let started = false;
-let showAllChips = false;
 
-// --- network state ---------------------------------------------------------------------------
+// --- network and sign-in state ---------------------------------------------------------------
 
 async function updateNet() {
   const pill = $('#net-status');
   const pending = await pendingCount().catch(() => 0);
-  const base = state.online ? t('net.online') : state.pack ? t('net.offlinePack') : t('net.offline');
+  const base = state.online ? (state.authLost ? t('net.signedOut') : t('net.online')) : state.pack ? t('net.offlinePack') : t('net.offline');
   pill.textContent = pending ? `${base} · ${t('net.pending', { n: pending })}` : base;
   pill.dataset.state = state.online ? 'online' : 'offline';
+  pill.dataset.auth = state.authLost ? 'lost' : 'ok';
   pill.dataset.pending = String(pending);
+  await renderBanner(pending);
 }
 
 // --- categories -----------------------------------------------------------------------------
 
 async function loadCategories() {
-  if (state.online) {
+  if (serverUsable()) {
     try {
       state.categories = (await api('/v1/categories')).categories;
       await setMeta('categories', state.categories);
       return;
     } catch (error) {
-      if (!(error instanceof NetworkError)) console.warn('categories', error);
+      if (!(error instanceof NetworkError || error instanceof ApiError)) console.warn('categories', error);
     }
   }
   state.categories = (await getMeta('categories')) || FALLBACK_CATEGORIES;
-}
-
-function renderChips() {
-  const ordered = [
-    ...PRIMARY.map((code) => state.categories.find((c) => c.code === code)).filter(Boolean),
-    ...state.categories.filter((c) => !PRIMARY.includes(c.code)),
-  ];
-  const shown = showAllChips ? ordered : ordered.filter((c) => PRIMARY.includes(c.code) || c.code === state.category);
-  replace($('#chips'),
-    shown.map((c) => h('button', {
-      type: 'button', class: 'chip', dataset: { code: c.code }, 'aria-pressed': String(state.category === c.code),
-      onclick: () => selectCategory(state.category === c.code ? null : c.code), text: categoryLabel(c),
-    })),
-    ordered.length > PRIMARY.length && h('button', {
-      type: 'button', class: 'chip chip-more', 'aria-expanded': String(showAllChips),
-      onclick: () => { showAllChips = !showAllChips; renderChips(); }, text: showAllChips ? t('chips.fewer') : t('chips.more'),
-    }),
-  );
 }
 
 async function selectCategory(code) {
@@ -134,7 +118,7 @@ function locate() {
 function showView(name) {
   state.view = name;
   $('#app').dataset.view = name;
-  for (const view of $$('main > .view')) view.hidden = view.dataset.view !== name && view.dataset.view !== 'nearby';
+  for (const view of $$('#main > .view')) view.hidden = view.dataset.view !== name && view.dataset.view !== 'nearby';
   for (const button of $$('.tabbar button')) {
     if (button.dataset.tab === name) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
@@ -145,58 +129,14 @@ function showView(name) {
   if (name === 'account') renderAccount();
 }
 
-async function renderOffline() {
-  const area = $('#offline-area');
-  const pack = state.pack;
-  if (!pack) {
-    replace(area, h('p', { class: 'muted', text: t('offline.none') }));
-    return;
-  }
-  const m = pack.manifest;
-  const sites = await localSiteCount();
-  const size = pack.archive.size + (pack.basemap?.size || 0) + m.services.bytes;
-  replace(area,
-    h('h3', { text: t('offline.saved') }),
-    h('p', { id: 'offline-summary', dataset: { packId: pack.id, sites: String(sites) }, text: t('offline.summary', { count: sites, size: formatBytes(size), min: m.min_zoom, max: m.max_zoom }) }),
-    h('p', { class: 'muted', text: [t('offline.savedAt', { time: formatDateTime(pack.savedAt) }), pack.basemap ? t('offline.withBasemap') : null].filter(Boolean).join(' · ') }),
-    pack.syncedAt && h('p', { class: 'muted', text: t('offline.synced', { time: formatDateTime(pack.syncedAt) }) }),
-    h('div', { class: 'row' },
-      h('button', { class: 'btn', type: 'button', onclick: () => { showView('nearby'); fitArea(m.bbox); }, text: t('offline.showArea') }),
-      h('button', { class: 'btn', type: 'button', disabled: !state.online, onclick: () => syncServices().then(renderOffline).catch((e) => toast(e.message, 'error')), text: t('offline.sync') }),
-      h('button', { class: 'btn btn-danger', type: 'button', onclick: () => deleteArea().then(renderOffline), text: t('offline.delete') })),
-  );
-}
-
-async function onSave() {
-  if (!state.online) {
-    toast(t('offline.needNetwork'), 'error');
-    return;
-  }
-  const button = $('#offline-save');
-  const progress = $('#offline-progress');
-  button.disabled = true;
-  progress.dataset.state = 'saving';
-  try {
-    await saveArea(viewArea(), (step) => { progress.textContent = t('offline.saving', { step: t(`offline.step.${step}`) }); });
-    progress.textContent = t('offline.saved');
-    progress.dataset.state = 'saved';
-  } catch (error) {
-    const tooLarge = error instanceof ApiError && error.problem?.type?.endsWith('/pack-too-large');
-    progress.textContent = tooLarge ? t('offline.tooLarge') : t('offline.failed', { detail: error instanceof NetworkError ? t('error.network') : error.message });
-    progress.dataset.state = 'failed';
-  } finally {
-    button.disabled = false;
-    renderOffline();
-  }
-}
-
 function renderAccount() {
   const me = state.me || {};
   const c = claims() || {};
+  const role = me.role || c.role;
   replace($('#account-info'),
     h('p', { text: t('account.who', { sub: me.subject || c.sub || '?' }) }),
-    h('p', { class: 'muted', text: t('account.role', { role: me.role || c.role || '?', agency: me.agency || c.agency || '?' }) }),
-    c.exp && h('p', { class: 'muted', text: t('account.expires', { time: formatDateTime(new Date(c.exp * 1000)) }) }),
+    h('p', { class: 'muted', text: t('account.role', { role: role ? roleLabel(role) : '?', agency: me.agency || c.agency || '?' }) }),
+    c.exp && h('p', { class: 'muted', text: t(c.exp * 1000 > Date.now() ? 'account.expires' : 'account.expired', { time: formatDateTime(new Date(c.exp * 1000)) }) }),
   );
   $('#language-select').value = lang();
 }
@@ -208,54 +148,45 @@ async function signOut() {
     await done(s.outbox.clear());
     await done(s.handoffs.clear());
   });
-  await clearToken();
+  await forgetSignIn();
   location.reload();
 }
 
 // --- sign-in -------------------------------------------------------------------------------
 
-function showSignIn(message = '') {
-  $('#signin').hidden = false;
-  $('#app').hidden = true;
-  const error = $('#signin-error');
-  error.textContent = message;
-  error.hidden = !message;
-}
-
 async function onSignIn(event) {
   event.preventDefault();
-  const token = $('#signin-token').value.trim();
-  if (!token) {
-    showSignIn(t('signin.empty'));
+  const outcome = await signInWith($('#signin-token').value.trim());
+  if (outcome.error) {
+    showSignIn(outcome.error, { over: Boolean(state.token) });
     return;
   }
-  await storeToken(token);
   $('#signin-token').value = '';
-  await startSession();
+  await enterApp();
 }
 
-async function startSession() {
-  const check = state.online ? await checkToken() : 'unreachable';
-  if (check === 'refused') {
-    await clearToken();
-    showSignIn(t('signin.refused'));
-    return;
-  }
-  if (check === 'unreachable' && !state.me) state.me = (await getMeta('me')) || null;
-  $('#signin').hidden = true;
-  $('#app').hidden = false;
+// Show the app (starting it the first time); a new sign-in sends what waited for it.
+async function enterApp() {
+  hideSignIn();
   if (!started) {
     started = true;
     await startApp();
-  } else if (state.online) {
-    flushOutbox();
   }
+  updateNet();
+}
+
+// A sign-in link opened while the app is already open (on either screen).
+async function onHashChange() {
+  const outcome = await takeLink();
+  if (!outcome) return;
+  if (outcome.error) showSignIn(outcome.error, { over: Boolean(state.token) });
+  else await enterApp();
 }
 
 // --- start ---------------------------------------------------------------------------------
 
 async function loadBasemap() {
-  if (!state.online) return;
+  if (!serverUsable()) return;
   try {
     state.basemap = await api('/v1/basemap.json');
   } catch (error) {
@@ -271,19 +202,33 @@ async function startApp() {
   initHandoff();
   updateNet();
   locate();
-  if (state.online) {
+  if (serverUsable()) {
     flushOutbox();
     if (state.pack) syncServices().catch((error) => console.warn('sync', error));
   }
   setInterval(() => {
-    if (state.online && state.pack) syncServices().catch(() => {});
+    if (serverUsable() && state.pack) syncServices().catch(() => {});
   }, 10 * 60_000);
+  keepSessionAlive(updateNet);
+}
+
+// Back in touch with the server (network back, or signed in again): everything that waited.
+async function reconnected() {
+  if (!started) return;
+  await loadBasemap();
+  refreshMap();
+  refreshNearest();
+  if (!serverUsable()) return;
+  flushOutbox();
+  pollStatuses();
+  if (state.pack) syncServices().catch((error) => console.warn('sync', error));
 }
 
 function wire() {
   $('#lang-toggle').addEventListener('click', () => setLanguage(lang() === 'fr' ? 'en' : 'fr'));
   $('#language-select').addEventListener('change', (e) => setLanguage(e.target.value));
   $('#signin-form').addEventListener('submit', onSignIn);
+  $('#signin-close').addEventListener('click', enterApp);
   $('#signout').addEventListener('click', signOut);
   $('#offline-save').addEventListener('click', onSave);
   $('#detail-back').addEventListener('click', hideSite);
@@ -306,26 +251,33 @@ function wire() {
 
   window.addEventListener('online', () => setOnline(true));
   window.addEventListener('offline', () => setOnline(false));
+  window.addEventListener('hashchange', onHashChange);
   on('network', async (online) => {
     updateNet();
     if (!started) return;
-    if (online) await loadBasemap();
-    refreshMap();
-    refreshNearest();
-    if (online) {
-      flushOutbox();
-      pollStatuses();
-      if (state.pack) syncServices().catch((error) => console.warn('sync', error));
+    if (online) await resumeSession();
+    await reconnected();
+  });
+  on('auth', async (kind) => {
+    updateNet();
+    if (kind === 'lost') {
+      refreshMap(); // the saved area draws the map until the worker signs in again
+      refreshNearest();
+    } else if (kind === 'signed-in') {
+      await reconnected();
     }
   });
   on('outbox', updateNet);
+  on('category', selectCategory);
+  on('filters', () => { refreshMap(); refreshNearest(); });
+  on('app-shown', () => setTimeout(resize, 0));
   on('pack', () => { refreshMap(); updateNet(); renderOffline(); });
   on('synced', () => { renderOffline(); if ($('#nearest').dataset.source === 'phone') refreshNearest(); });
   on('sites-changed', () => { if ($('#nearest').dataset.source === 'phone') refreshNearest(); });
   on('select-site', async (ref) => showSite(await findSite(ref)));
   on('show-site', (site) => showSite(site));
+  on('show-area', (bbox) => { showView('nearby'); fitArea(bbox); });
   on('handoff-for', (site) => { showView('handoff'); prefill(site); });
-  on('unauthorized', () => { if (started) showSignIn(t('signin.refused')); });
   onLanguageChange(() => {
     renderChips();
     rerenderNearest();
@@ -350,18 +302,20 @@ async function boot() {
   initTheme();
   applyStatic(document);
   wire();
-  updateNet();
   registerServiceWorker();
-  await takeTokenFromFragment();
+  const link = await takeLink();
   await loadToken();
   if (!state.token) {
-    showSignIn();
-  } else if (expired()) {
-    await clearToken();
-    showSignIn(t('signin.refused'));
-  } else {
-    await startSession();
+    showSignIn(link?.error || '');
+    return;
   }
+  if (!link) await resumeSession();
+  if (link?.error) {
+    // A refused link with an ended token behind it: say so; the app is one tap away.
+    showSignIn(link.error, { over: true });
+    return;
+  }
+  await enterApp();
 }
 
 boot().catch((error) => {

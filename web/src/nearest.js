@@ -1,10 +1,12 @@
-// The "Nearest" list: /v1/services/nearest online, the saved area's sites offline.
+// The "Nearest" list: /v1/services/nearest online, the saved area's sites offline (or when
+// signed out). A row answers the questions that decide the choice at a glance: how far, open
+// or not and until when, beds free and how old that count is, who it is for, and Call.
 import { ApiError, NetworkError, api } from './api.js';
-import { directionsUrl } from './geo.js';
+import { anyFilter, filterParams } from './chips.js';
 import { hoursLabel } from './hours.js';
-import { categoryLabel, formatDateTime, formatDistance, t, unitLabel } from './i18n.js';
+import { categoryLabel, formatAge, formatDateTime, formatDistance, t, unitLabel } from './i18n.js';
 import { localNearest } from './offline.js';
-import { state, emit } from './state.js';
+import { emit, serverUsable, state } from './state.js';
 import { $, h, replace } from './ui.js';
 
 export const LIMIT = 10;
@@ -21,15 +23,50 @@ function renderHeader(source) {
   const category = state.categories.find((c) => c.code === state.category);
   $('#list-title').textContent = category ? t('list.titleCategory', { category: categoryLabel(category) }) : t('list.title');
   const parts = [originText()];
+  if (anyFilter()) parts.push(t('list.filtered'));
   if (source === 'phone' && state.pack) parts.push(t('list.offlineData', { date: formatDateTime(state.pack.syncedAt || state.pack.savedAt) }));
   $('#list-subtitle').textContent = parts.filter(Boolean).join(' · ');
   $('#nearest').dataset.source = source || '';
 }
 
+// A count older than this is shown as such, never in the "free" green.
+export const CAPACITY_STALE_AFTER_H = 12;
+
 export function capacityText(capacity) {
   if (!capacity || capacity.available == null) return null;
   if (capacity.state === 'full' || capacity.available <= 0) return t('capacity.full');
   return t('capacity.free', { n: capacity.available, unit: unitLabel(capacity.unit) });
+}
+
+export function capacityStale(capacity, now = Date.now()) {
+  if (!capacity?.as_of) return true;
+  return now - new Date(capacity.as_of).getTime() > CAPACITY_STALE_AFTER_H * 3_600_000;
+}
+
+// "11 beds free · 2 h ago": the count with its age, coloured only while it is fresh.
+function capacityBadge(capacity) {
+  const text = capacityText(capacity);
+  if (!text) return null;
+  const stale = capacityStale(capacity);
+  const kind = capacity.available > 0 ? 'free' : 'full';
+  const age = capacity.as_of ? formatAge(capacity.as_of) : t('capacity.noDate');
+  return h('span', { class: `badge capacity ${stale ? 'stale' : kind}`, dataset: { stale: String(stale) } }, `${text} · ${age}`);
+}
+
+export function agesText(eligibility) {
+  const min = eligibility?.minimum_age, max = eligibility?.maximum_age;
+  if (min != null && max != null) return t('detail.ages', { min, max });
+  if (min != null) return t('detail.agesFrom', { min });
+  if (max != null) return t('detail.agesTo', { max });
+  return null;
+}
+
+// Who the service is for, in one line: its eligibility text, else its ages.
+export function whoText(site) {
+  const description = site.eligibility?.description?.trim();
+  const ages = agesText(site.eligibility);
+  if (description) return ages && !/\d/.test(description) ? `${description} · ${ages}` : description;
+  return ages || t('result.whoUnknown');
 }
 
 export function primaryPhone(site) {
@@ -38,25 +75,25 @@ export function primaryPhone(site) {
 
 function resultItem(site) {
   const phone = primaryPhone(site);
-  const capacity = capacityText(site.capacity);
   const confidential = site.confidential;
-  const distance = site.distance_m == null ? '' : site.distance_is_approximate
+  const distance = site.distance_m == null ? t('result.callToConnect') : site.distance_is_approximate
     ? t('result.approx', { d: formatDistance(site.distance_m) }) : formatDistance(site.distance_m);
-  const state_ = site.hours?.state || 'unknown';
-  return h('li', { class: 'result', dataset: { serviceId: site.service_id, locationId: site.location_id, distance: site.distance_m ?? '', groups: (site.category_groups || []).join(',') } },
-    h('button', { class: 'result-main', type: 'button', onclick: () => emit('show-site', site) },
-      h('span', { class: 'result-name', text: site.name }),
-      h('span', { class: 'result-org', text: confidential ? t('result.callToConnect') : [...new Set([site.organization_name, site.location_name].filter(Boolean))].join(' · ') }),
-      h('span', { class: 'result-meta' },
-        distance && h('span', { class: 'distance', text: distance }),
-        h('span', { class: `badge hours-${state_}`, text: hoursLabel(site.hours) }),
-        capacity && h('span', { class: `badge capacity ${site.capacity?.available > 0 ? 'free' : 'full'}`, text: capacity }),
-      ),
+  const hoursState = site.hours?.state || 'unknown';
+  return h('li', {
+    class: 'result',
+    dataset: { serviceId: site.service_id, locationId: site.location_id, distance: site.distance_m ?? '', groups: (site.category_groups || []).join(','), hours: hoursState },
+  },
+  h('button', { class: 'result-main', type: 'button', onclick: () => emit('show-site', site) },
+    h('span', { class: 'result-name', text: site.name }),
+    h('span', { class: 'result-meta' },
+      h('span', { class: 'distance', text: distance }),
+      h('span', { class: `badge hours-${hoursState}`, text: hoursLabel(site.hours) }),
+      capacityBadge(site.capacity),
     ),
-    h('div', { class: 'result-actions' },
-      phone && h('a', { class: 'btn btn-call', href: phone.tel, text: t('result.call') }),
-      !confidential && site.lat != null && h('a', { class: 'btn', href: directionsUrl(state.origin, site), target: '_blank', rel: 'noopener', text: t('result.directions') }),
-    ),
+    h('span', { class: 'result-who' }, h('span', { class: 'sr-only', text: `${t('result.who')} ` }), whoText(site)),
+    confidential && h('span', { class: 'result-org', text: t('result.callToConnect') }),
+  ),
+  phone && h('a', { class: 'btn btn-call', href: phone.tel, 'aria-label': t('result.callName', { name: site.name }), text: t('result.call') }),
   );
 }
 
@@ -88,13 +125,14 @@ export async function refreshNearest() {
     }
     let results = null;
     let source = 'network';
-    if (state.online) {
+    if (serverUsable()) {
       const params = new URLSearchParams({ lat: state.origin.lat.toFixed(5), lon: state.origin.lon.toFixed(5), limit: String(LIMIT) });
       if (state.category) params.set('category', state.category);
+      filterParams(params);
       try {
         results = (await api(`/v1/services/nearest?${params}`)).results;
       } catch (error) {
-        if (!(error instanceof NetworkError || (error instanceof ApiError && error.status >= 500))) {
+        if (!(error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 401)))) {
           if (mine === generation) {
             renderHeader(null);
             renderMessage(t('list.error', { detail: error.message }), 'error');
@@ -109,11 +147,11 @@ export async function refreshNearest() {
       if (!state.pack) {
         if (mine === generation) {
           renderHeader(source);
-          renderMessage(t('list.offlineNoPack'));
+          renderMessage(state.authLost ? t('list.signedOutNoPack') : t('list.offlineNoPack'));
         }
         return;
       }
-      results = await localNearest(state.origin, state.category, LIMIT);
+      results = await localNearest(state.origin, state.category, LIMIT, state.filters);
     }
     if (mine !== generation) return; // a newer refresh started meanwhile
     state.results = results;

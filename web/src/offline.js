@@ -12,6 +12,13 @@ import { hoursAt } from './hours.js';
 import { state, emit } from './state.js';
 
 const PACK_MAX_ZOOM = 16;
+// The default saved area holds at least this many of each chosen category (the list's length)...
+export const AREA_MIN_PER_CATEGORY = 10;
+// ...reaching at most this far from the worker (a rural patrol can be thin even then: the
+// save screen says so).
+export const AREA_MAX_RADIUS_M = 30_000;
+const AREA_MIN_RADIUS_M = 1_500;
+const METRES_PER_DEGREE = 111_320;
 
 export async function loadSavedArea() {
   const packs = await transaction(['packs'], 'readonly', (s) => done(s.packs.getAll()));
@@ -46,8 +53,50 @@ function siteKey(site) {
   return `${site.service_id}:${site.location_id}`;
 }
 
+// A square around `origin` reaching `radiusM` each way, as [west, south, east, north].
+export function bboxAround(origin, radiusM) {
+  const dLat = radiusM / METRES_PER_DEGREE;
+  const dLon = radiusM / (METRES_PER_DEGREE * Math.cos((origin.lat * Math.PI) / 180));
+  return [origin.lon - dLon, origin.lat - dLat, origin.lon + dLon, origin.lat + dLat].map((v) => Number(v.toFixed(5)));
+}
+
+// The zoom at which a square of this size fills a phone's screen: the pack's detail.
+function zoomForRadius(radiusM, latDeg) {
+  const metresPerPixelAtZ0 = 156_543 * Math.cos((latDeg * Math.PI) / 180);
+  return Math.log2((metresPerPixelAtZ0 * 360) / (2 * radiusM));
+}
+
+// The area to save so that it holds at least AREA_MIN_PER_CATEGORY of each category: the
+// API's own nearest answer per category tells how far the n-th placed site is.
+// Returns {bbox, zoom, radiusM, reach: {code: sites found within AREA_MAX_RADIUS_M}}.
+export async function planContentArea(origin, categories) {
+  let radiusM = AREA_MIN_RADIUS_M;
+  const reach = {};
+  for (const code of categories) {
+    const params = new URLSearchParams({
+      lat: origin.lat.toFixed(5), lon: origin.lon.toFixed(5), category: code,
+      limit: String(AREA_MIN_PER_CATEGORY), max_distance_m: String(AREA_MAX_RADIUS_M),
+    });
+    const { results } = await api(`/v1/services/nearest?${params}`);
+    const placed = results.filter((r) => r.lat != null && !r.distance_is_approximate);
+    reach[code] = placed.length;
+    if (placed.length) radiusM = Math.max(radiusM, placed[placed.length - 1].distance_m);
+  }
+  // A little beyond the farthest one: distances are to the site, the box is a square.
+  radiusM = Math.min(AREA_MAX_RADIUS_M, Math.ceil(radiusM * 1.1));
+  return { bbox: bboxAround(origin, radiusM), zoom: zoomForRadius(radiusM, origin.lat), radiusM, reach };
+}
+
+// What the saved area holds: sites per category group, from the phone's copy.
+export async function areaContents() {
+  const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.getAll()));
+  const counts = {};
+  for (const site of sites) for (const code of site.category_groups || []) counts[code] = (counts[code] || 0) + 1;
+  return { total: sites.length, counts };
+}
+
 // Build (or reuse) the pack of the visible area and keep it, with its services, on the phone.
-export async function saveArea({ bbox, zoom }, progress = () => {}) {
+export async function saveArea({ bbox, zoom, plan = null }, progress = () => {}) {
   progress('build');
   let zooms = zoomsFor(zoom);
   let manifest;
@@ -68,7 +117,8 @@ export async function saveArea({ bbox, zoom }, progress = () => {}) {
   }
   progress('services');
   const snapshot = await api(manifest.urls.services);
-  const pack = { id: manifest.id, manifest, archive, basemap, savedAt: Date.now(), syncedAt: Date.now() };
+  // `plan`: how the area was chosen ({kind: 'content', categories, radiusM} or {kind: 'view'}).
+  const pack = { id: manifest.id, manifest, archive, basemap, plan, savedAt: Date.now(), syncedAt: Date.now() };
   await transaction(['packs', 'sites', 'meta'], 'readwrite', async (s) => {
     await done(s.packs.clear());
     await done(s.sites.clear());
@@ -179,9 +229,23 @@ async function applyPage(page, area) {
 
 // --- the nearest list without a network -------------------------------------------------------
 
-export async function localNearest(origin, category, limit = 10, now = new Date()) {
+// The filter chips, applied to a site of the snapshot as the API applies them.
+function matchesFilters(site, filters, hours) {
+  if (filters.openNow && hours.state !== 'open') return false;
+  if (filters.bedsFree && !(site.capacity?.available > 0)) return false;
+  if (filters.age != null) {
+    const min = site.eligibility?.minimum_age, max = site.eligibility?.maximum_age;
+    if ((min != null && filters.age < min) || (max != null && filters.age > max)) return false;
+  }
+  return true;
+}
+
+export async function localNearest(origin, category, limit = 10, filters = {}, now = new Date()) {
   const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.getAll()));
-  const matching = sites.filter((site) => !category || (site.category_groups || []).includes(category));
+  const matching = sites
+    .filter((site) => !category || (site.category_groups || []).includes(category))
+    .map((site) => ({ ...site, hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now) }))
+    .filter((site) => matchesFilters(site, filters, site.hours));
   const placed = matching
     .filter((site) => site.lat != null && site.lon != null)
     .map((site) => ({ site, distance: haversineM(origin.lat, origin.lon, site.lat, site.lon) }))
@@ -190,9 +254,7 @@ export async function localNearest(origin, category, limit = 10, now = new Date(
     .map(({ site, distance }) => ({ ...site, distance_m: Math.round(distance), distance_is_approximate: false }));
   // Confidential sites have no position on the phone: listed after, as "call to connect".
   const confidential = matching.filter((site) => site.confidential).slice(0, 3);
-  return [...placed, ...confidential.map((site) => ({ ...site, distance_m: null, distance_is_approximate: true }))].map(
-    (site) => ({ ...site, hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now) }),
-  );
+  return [...placed, ...confidential.map((site) => ({ ...site, distance_m: null, distance_is_approximate: true }))];
 }
 
 // A site of the saved area: by its ids, or (a map point below the labels zoom carries no

@@ -2,10 +2,12 @@
 
 export const state = {
   token: null,
+  authLost: false, // the server refused the token and it could not be renewed: sign in again to go online
   me: null, // {subject, agency, role, issuer} from /v1/me
   online: navigator.onLine,
   categories: [], // [{code, label_en, label_fr, service_count}]
   category: null, // the selected category code, or null for all
+  filters: { openNow: false, bedsFree: false, age: null }, // who and what the list and map must match
   origin: null, // {lat, lon, source: 'device' | 'place' | 'map', name}
   pack: null, // the saved offline area: {id, manifest, archive: Blob, basemap: Blob | null, savedAt, syncedAt}
   basemap: null, // the server's basemap TileJSON, or null when it has none
@@ -28,6 +30,12 @@ export function emit(event, detail) {
       console.error(`${event} listener failed`, error);
     }
   }
+}
+
+// Ask the server, or answer from the phone? Offline, or signed out (an expired token that
+// could not be renewed), the phone answers.
+export function serverUsable() {
+  return state.online && !state.authLost;
 }
 
 // Offline for the app: the browser says so. (A failed request while the browser says

@@ -1,0 +1,141 @@
+// Signing in, and what the worker is told about it: the sign-in screen (first start, or over
+// the app once the token has ended), the banner that warns ahead of the end, and the timer
+// that renews the token through this phone's key before it ends.
+import { ApiError, NetworkError, api } from './api.js';
+import {
+  WARN_BEFORE_S, claims, clearToken, ensureDevice, markAuthLost, renewIfDue, secondsLeft, signedIn, storeToken,
+  takeTokenFromFragment,
+} from './auth.js';
+import { getMeta, setMeta } from './db.js';
+import { loadDevice } from './device.js';
+import { formatClock, t } from './i18n.js';
+import { emit, state } from './state.js';
+import { $, h, replace } from './ui.js';
+
+const CHECK_EVERY_MS = 60_000;
+
+// 'ok' (state.me set), 'refused' (401, even after a renewal) or 'unreachable' (no answer:
+// the stored token is trusted until the server can say).
+export async function checkToken() {
+  try {
+    state.me = await api('/v1/me');
+    await setMeta('me', state.me);
+    return 'ok';
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return 'refused';
+    if (error instanceof NetworkError || (error instanceof ApiError && error.status >= 500)) {
+      state.me = (await getMeta('me')) || null;
+      return 'unreachable';
+    }
+    throw error;
+  }
+}
+
+// --- the sign-in screen ----------------------------------------------------------------------
+
+// `over`: the app is running behind it (a new sign-in after the token ended); the worker may
+// go back to what the phone holds.
+export function showSignIn(message = '', { over = false } = {}) {
+  $('#signin').hidden = false;
+  $('#app').hidden = true;
+  $('#signin-close').hidden = !over;
+  const error = $('#signin-error');
+  error.textContent = message;
+  error.hidden = !message;
+  $('#signin-token').focus();
+}
+
+export function hideSignIn() {
+  $('#signin').hidden = true;
+  $('#app').hidden = false;
+  emit('app-shown');
+}
+
+// --- the banner ---------------------------------------------------------------------------------
+
+export async function renderBanner(pending = 0) {
+  const banner = $('#session-banner');
+  if (!state.token && !state.authLost) {
+    banner.hidden = true;
+    return;
+  }
+  const left = secondsLeft();
+  const device = await loadDevice();
+  let kind = null;
+  if (state.authLost || (left !== null && left <= 0)) kind = 'lost';
+  else if (left !== null && left <= WARN_BEFORE_S && !(device && state.online)) kind = device ? 'ending-renews' : 'ending';
+  banner.hidden = !kind;
+  banner.dataset.kind = kind || '';
+  if (!kind) return;
+  const end = claims()?.exp ? formatClock(new Date(claims().exp * 1000), Intl.DateTimeFormat().resolvedOptions().timeZone) : '';
+  const text = kind === 'lost'
+    ? [t('session.lost'), pending ? t('session.lostPending', { n: pending }) : ''].filter(Boolean).join(' ')
+    : t(kind === 'ending' ? 'session.ending' : 'session.endingRenews', { time: end });
+  replace(banner,
+    h('p', { id: 'session-text', text }),
+    kind !== 'ending-renews' && h('button', {
+      id: 'session-signin', class: 'btn', type: 'button', text: t('session.signIn'),
+      onclick: () => showSignIn('', { over: true }),
+    }),
+  );
+}
+
+// --- start, and signing in again --------------------------------------------------------------
+
+// After the server accepted the token: who it is, and this phone registered for renewals.
+async function accepted() {
+  state.authLost = false;
+  if (state.me?.subject) await ensureDevice(state.me.subject);
+}
+
+// Decide, from the stored token, whether the app can talk to the server. Never refuses the
+// app itself: with a token that ended, it runs from the phone (state.authLost).
+export async function resumeSession() {
+  if (!state.online) {
+    state.me = (await getMeta('me')) || null;
+    if (!signedIn()) markAuthLost();
+    return;
+  }
+  const check = await checkToken();
+  if (check === 'ok') await accepted();
+  else if (check === 'refused') markAuthLost();
+  else if (!signedIn()) markAuthLost();
+}
+
+// The sign-in form: a pasted token. Refused, the screen says so and nothing else changes.
+export async function signInWith(token) {
+  if (!token) return { error: t('signin.empty') };
+  const before = state.token;
+  await storeToken(token);
+  if (!state.online) return { ok: true }; // checked when the network returns
+  const check = await checkToken();
+  if (check === 'refused') {
+    // Keep the ended one, if any: it still names the worker of the queued handoffs.
+    if (before) {
+      state.token = before;
+      await setMeta('token', before);
+      markAuthLost();
+    } else {
+      await clearToken();
+    }
+    return { error: t('signin.refused') };
+  }
+  if (check === 'ok') await accepted();
+  return { ok: true };
+}
+
+// A sign-in link (#token=...) opened while the app runs, on either screen.
+export async function takeLink() {
+  if (!(await takeTokenFromFragment())) return null;
+  return signInWith(state.token);
+}
+
+// Renew before the end while online; warn when it cannot be.
+export function keepSessionAlive(onTick) {
+  const tick = async () => {
+    if (state.token && (await renewIfDue())) emit('auth', 'renewed');
+    onTick();
+  };
+  setInterval(tick, CHECK_EVERY_MS);
+  return tick();
+}
