@@ -121,6 +121,13 @@ class AuthSettings(BaseSettings):
     max_token_ttl_h: float = Field(default=24 * 30, gt=0)
     # Clock skew tolerated on exp/nbf/iat, seconds.
     leeway_s: int = Field(default=30, ge=0, le=300)
+    # Device-bound refresh (service/auth/devices.py, README "Staying signed in on a shift"):
+    # lifetime of an access token issued by POST /v1/auth/refresh (a shift), hours;
+    access_ttl_h: float = Field(default=12, gt=0)
+    # a device not refreshed for this long must sign in again, hours;
+    refresh_idle_h: float = Field(default=72, gt=0)
+    # and every device signs in again this long after the sign-in it was registered from, days.
+    device_max_days: float = Field(default=30, gt=0)
 
 
 class LimitSettings(BaseSettings):

@@ -21,8 +21,10 @@ class InvalidToken(Exception):
     "invalid token" and nothing more."""
 
 
-def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: datetime | None = None) -> tuple[str, str]:
-    """(token, jti) signed with fieldnav's own key."""
+def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: datetime | None = None,
+                 auth_time: datetime | None = None) -> tuple[str, str]:
+    """(token, jti) signed with fieldnav's own key. ``auth_time`` (OIDC's claim): when the user
+    signed in, for a token renewed through a device (service/auth/devices.py) without them."""
     settings = auth_settings()
     if ttl <= timedelta(0) or ttl > timedelta(hours=settings.max_token_ttl_h):
         raise ValueError(f"ttl must be between 0 and {settings.max_token_ttl_h:g} hours")
@@ -32,6 +34,8 @@ def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: 
         "iss": settings.issuer, "aud": settings.audience, "sub": subject, "agency": agency,
         "role": role.value, "jti": token_id, "iat": issued, "nbf": issued, "exp": issued + ttl,
     }
+    if auth_time is not None:
+        claims["auth_time"] = int(auth_time.timestamp())
     return jwt.encode(claims, load_or_create_signing_key(), algorithm="EdDSA"), token_id
 
 
