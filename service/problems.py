@@ -64,6 +64,17 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
                 "A bearer token is required."),
     ProblemType("forbidden", 403, "Forbidden",
                 "The caller's role (or agency) may not do this.", "The navigator role may not do this."),
+    ProblemType("invalid-dpop-proof", 400, "Invalid DPoP proof",
+                "Registering a device needs a `DPoP` header: a fresh RFC 9449 proof (ES256, `htm`, `htu`, `iat`, `jti`) "
+                "signed with the key being registered. Sign a new proof for this request.",
+                "The DPoP proof is missing or invalid: sign a new proof for this request with the key being registered."),
+    ProblemType("renew-with-identity-provider", 403, "Renew through your identity provider",
+                "Tokens of an agency identity provider cannot register devices: renew them through that provider "
+                "(OpenID Connect refresh).",
+                "Your token comes from your agency's identity provider: renew it through that provider (OpenID Connect refresh), not through fieldnav."),
+    ProblemType("device-key-in-use", 409, "Device key in use",
+                "The device key is registered to another user: make a new key pair and register that.",
+                "This key belongs to another user's device: make a new key pair."),
     ProblemType("rate-limited", 429, "Too Many Requests",
                 "Too many requests in the window; wait `Retry-After` seconds.",
                 "Too many requests: at most 600 every 60 s. Try again in 12 s."),

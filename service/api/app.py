@@ -16,7 +16,7 @@ from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
 from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
-from service.api.routes import app_static, basemap
+from service.api.routes import app_static, basemap, devices
 from service.api.security import authorize
 from service.api.tile_fast_path import TileFastPath
 from service.observability.middleware import RequestObservation
@@ -54,6 +54,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(me.router)
+    app.include_router(devices.router)  # device-bound refresh (service/auth/devices.py)
     app.include_router(services.router)
     app.include_router(tiles.router)
     app.include_router(offline.router)
@@ -72,8 +73,8 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     limits = limit_settings()
     origins = [o.strip() for o in limits.cors_origins.split(",") if o.strip()]
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PATCH"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "DPoP", "Idempotency-Key", "If-None-Match"],
                            expose_headers=["ETag", "Retry-After", "Location"], max_age=600)
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(QueryStringCheck)

@@ -33,6 +33,10 @@ ADMIN = Policy(roles=frozenset({Role.ADMIN}))
 HANDOFF_REFERRER = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR}))
 # Planners: anonymous, k-suppressed statistics (supervisors: their agency's; admins: all).
 PLANNER = Policy(roles=frozenset({Role.SUPERVISOR, Role.ADMIN}))
+# Renewing an access token through a registered device (service/auth/devices.py) needs no
+# bearer token, which may have expired: the refresh token and the device key's DPoP proof are
+# the credentials. The route counts it against the caller's address, as anonymous requests are.
+TOKEN_REFRESH = Policy(roles=None)
 
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/"): PUBLIC,
@@ -44,6 +48,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/v1/me"): ANY_USER,
+    # Device-bound refresh: any signed-in user registers and signs out their own devices.
+    ("POST", "/v1/auth/devices"): ANY_USER,
+    ("DELETE", "/v1/auth/devices/{device_id}"): ANY_USER,
+    ("POST", "/v1/auth/refresh"): TOKEN_REFRESH,
     ("GET", "/v1/services/nearest"): DIRECTORY,
     ("GET", "/v1/services"): DIRECTORY,
     ("GET", "/v1/services/{service_id}"): DIRECTORY,
@@ -69,6 +77,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/admin/centres"): ADMIN,
     ("GET", "/v1/admin/webhook-deliveries"): ADMIN,
+    ("GET", "/v1/admin/devices"): ADMIN,
+    ("POST", "/v1/admin/devices/{device_id}/revoke"): ADMIN,
     # The optional basemap (service/basemap.py) is read like the directory's own tiles.
     ("GET", "/v1/basemap.json"): DIRECTORY,
     ("GET", "/v1/basemap/{z}/{x}/{y}"): DIRECTORY,
