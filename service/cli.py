@@ -239,6 +239,47 @@ def token_revoke(jti: str, reason: str | None) -> None:
     click.echo(f"token {jti} {'revoked' if newly else 'was already revoked'}")
 
 
+@token.command("devices")
+@click.option("--subject", default=None, help="Only this user's devices.")
+@click.option("--agency", default=None, help="Only this agency's devices.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+def token_devices(subject: str | None, agency: str | None, limit: int) -> None:
+    """List devices registered for refresh (POST /v1/auth/devices), newest first."""
+    from service.auth.devices import list_devices
+    from service.db import default_engine
+
+    with default_engine().connect() as connection:
+        rows = list_devices(connection, subject=subject, agency=agency, limit=limit)
+    for row in rows:
+        until = f"revoked {row['revoked_at']} ({row['revoked_reason']})" if row["revoked_at"] else f"until {row['expires_at']}"
+        click.echo(f"{row['device_id']}  {row['state']:<7}  {row['role']} {row['subject']} of {row['agency']} "
+                   f"({row['issuer']}), last used {row['last_used_at'] or 'never'}, {until}")
+    if not rows:
+        click.echo("no devices")
+
+
+@token.command("revoke-device")
+@click.argument("device_id")
+@click.option("--reason", required=True, help="Why, for the record (e.g. 'phone stolen').")
+def token_revoke_device(device_id: str, reason: str) -> None:
+    """Revoke a device and its current access token (refused by every worker within
+    FIELDNAV_AUTH_REVOCATION_CACHE_S)."""
+    import uuid
+
+    from service.auth.devices import revoke
+    from service.db import default_engine
+
+    try:
+        parsed = uuid.UUID(device_id)
+    except ValueError:
+        raise click.BadParameter("not a device id (a UUID)", param_hint="DEVICE_ID") from None
+    with default_engine().begin() as connection:
+        device = revoke(connection, parsed, reason)
+    if device is None:
+        _fail(f"no device {device_id}")
+    click.echo(f"device {device_id} revoked ({device['revoked_reason']}), with its current access token")
+
+
 # --- handoffs -----------------------------------------------------------------------------
 
 
