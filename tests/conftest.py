@@ -30,6 +30,9 @@ from sqlalchemy import Engine, create_engine, make_url
 from service import migrate
 from service.embedded_db import EmbeddedCluster
 
+# The browser tests' fixtures (web build, server, Chromium, phone), shared by their modules.
+pytest_plugins = ["tests.browser.fixtures"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 TEMPLATE_DB = f"fieldnav_template_{os.getpid()}"

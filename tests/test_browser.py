@@ -18,144 +18,27 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
 
 import httpx
-import pytest
-from cryptography.fernet import Fernet
-from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
-from service.auth.tokens import create_token
-from service.handoffs.centres import load_centres
-from tests.browser import ensure_web_build, launch, phone_context, screenshot
-from tests.browser.basemap import write_basemap
-from tests.conftest import PROJECT_ROOT, start_server, stop_server
-
-TORONTO = {"latitude": 43.6534, "longitude": -79.3839}
-OTTAWA = (45.4215, -75.6972)
-ONTARIO_CENTRES = PROJECT_ROOT / "service" / "data" / "centres" / "ontario.json"
-NAVIGATOR_CENTRE = "211-ontario"
-WAIT_MS = 30_000
-
-
-# --- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def web_dist():
-    return ensure_web_build()
-
-
-@pytest.fixture(scope="module")
-def field_database_url(demo_database_url):
-    engine = create_engine(demo_database_url)
-    try:
-        load_centres(engine, ONTARIO_CENTRES)
-    finally:
-        engine.dispose()
-    return demo_database_url
-
-
-@pytest.fixture(scope="module")
-def server(field_database_url, web_dist, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser")
-    basemap = folder / "basemap.pmtiles"
-    write_basemap(basemap)
-    live = start_server(field_database_url, env={
-        "FIELDNAV_AUTH_PUBLIC_READS": "false",
-        "FIELDNAV_HANDOFF_KEYS": Fernet.generate_key().decode(),
-        "FIELDNAV_PACKS_DIR": str(folder / "packs"),
-        "FIELDNAV_BASEMAP_PMTILES": str(basemap),
-        "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000",
-        "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
-    })
-    yield live
-    stop_server(live)
-
-
-def _token(role: Role, agency: str, subject: str) -> str:
-    return create_token(agency=agency, role=role, subject=subject, ttl=timedelta(hours=2))[0]
-
-
-@pytest.fixture(scope="module")
-def worker_token() -> str:
-    return _token(Role.FIELD_WORKER, "demo", "officer-4411")
-
-
-@pytest.fixture(scope="module")
-def api(server, worker_token):
-    with httpx.Client(base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {worker_token}"}) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = phone_context(browser, geolocation=TORONTO)
-    yield context
-    context.close()
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def open_app(context, server, token: str):
-    """The demo sign-in link: the token in the fragment, taken by the app and removed."""
-    page = context.new_page()
-    page.goto(f"{server.base_url}/app/#token={token}")
-    page.wait_for_selector("#app:not([hidden])", timeout=WAIT_MS)
-    wait_list(page)
-    return page
-
-
-def wait_list(page, title: str | None = None):
-    page.wait_for_function(
-        """(title) => {
-            const list = document.querySelector('#nearest-list');
-            return list.dataset.loading === 'false' && list.dataset.count !== undefined
-                && (!title || document.querySelector('#list-title').textContent.includes(title));
-        }""", arg=title, timeout=WAIT_MS)
-
-
-def wait_map(page, mode: str | None = None):
-    page.wait_for_function(
-        """(mode) => {
-            const map = document.querySelector('#map');
-            return map.dataset.idle === 'true' && (!mode || map.dataset.mode === mode);
-        }""", arg=mode, timeout=WAIT_MS)
-
-
-def rendered(page, layer: str) -> int:
-    return page.evaluate("(layer) => fieldnavDebug.getMap().queryRenderedFeatures({layers: [layer]}).length", layer)
-
-
-def shown_sites(page) -> list[tuple[str, str]]:
-    return [tuple(pair) for pair in page.eval_on_selector_all(
-        "#nearest-list li.result", "els => els.map(e => [e.dataset.serviceId, e.dataset.locationId])")]
-
-
-def nearest(api, lat: float, lon: float, **params) -> list[dict]:
-    response = api.get("/v1/services/nearest", params={"lat": f"{lat:.5f}", "lon": f"{lon:.5f}", "limit": 10, **params})
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
-
-
-def ids(results) -> list[tuple[str, str]]:
-    return [(r["service_id"], r["location_id"]) for r in results]
-
-
-def tap(page, selector: str):
-    page.locator(selector).first.tap()
-
+from tests.browser import phone_context, screenshot
+from tests.browser.app import (
+    NAVIGATOR_CENTRE,
+    OTTAWA,
+    TORONTO,
+    WAIT_MS,
+    ids,
+    nearest,
+    open_app,
+    rendered,
+    shown_sites,
+    tap,
+    token_for,
+    wait_list,
+    wait_map,
+)
 
 # --- the map -----------------------------------------------------------------------------------
 
@@ -224,7 +107,6 @@ def test_tapping_shelter_lists_the_nearest_shelters_the_api_returns(server, phon
     assert all("shelter" in g.split(",") for g in page.eval_on_selector_all("#nearest-list li.result", "els => els.map(e => e.dataset.groups)"))
     first = page.locator("#nearest-list li.result").first
     assert first.locator("a.btn-call").get_attribute("href") == expected[0]["phones"][0]["tel"]
-    assert "openstreetmap.org/directions" in first.locator("a.btn[target=_blank]").get_attribute("href")
     wait_map(page, "network")  # fitted to the worker and the first shelters: only shelters drawn
     points = page.evaluate("fieldnavDebug.getMap().queryRenderedFeatures({layers: ['services']}).map(f => f.properties.groups)")
     clusters = page.evaluate("fieldnavDebug.getMap().queryRenderedFeatures({layers: ['clusters']}).map(f => f.properties.shelter || 0)")
@@ -236,6 +118,7 @@ def test_tapping_shelter_lists_the_nearest_shelters_the_api_returns(server, phon
     page.wait_for_selector("#detail:not([hidden])")
     assert page.locator("#detail-name").text_content() == expected[0]["name"]
     assert page.locator('#detail a[href^="tel:"]').count() >= 1
+    assert "openstreetmap.org/directions" in page.locator("#detail-directions").get_attribute("href")
     screenshot(page, "service-detail")
 
 
@@ -331,7 +214,7 @@ def test_a_handoff_tapped_offline_arrives_exactly_once_and_follows_the_navigator
     assert _handoff_count(field_database_url) == before + 1, "exactly one handoff arrived"
 
     handoff_id = page.locator('#handoff-list li.handoff[data-status="requested"]').first.get_attribute("data-handoff-id")
-    navigator = {"Authorization": f"Bearer {_token(Role.NAVIGATOR, NAVIGATOR_CENTRE, 'nav-7')}"}
+    navigator = {"Authorization": f"Bearer {token_for(Role.NAVIGATOR, NAVIGATOR_CENTRE, 'nav-7')}"}
     with httpx.Client(base_url=server.base_url, timeout=30, headers=navigator) as client:
         queue = client.get("/v1/navigator/queue").json()["handoffs"]
         mine = [h for h in queue if h["id"] == handoff_id]

@@ -27,11 +27,14 @@ export async function loadToken() {
   return state.token;
 }
 
-export async function storeToken(token) {
+// `kind`: 'signed-in' (the worker did) or 'renewed' (this phone's key did). Either way, a
+// worker who was signed out is back: everything that waited goes (main.js, 'signed-in').
+export async function storeToken(token, kind = 'signed-in') {
+  const wasLost = state.authLost;
   state.token = token.trim();
   state.authLost = false;
   await setMeta('token', state.token);
-  emit('auth', 'signed-in');
+  emit('auth', wasLost ? 'signed-in' : kind);
 }
 
 export async function clearToken() {
@@ -105,7 +108,7 @@ async function runRenew() {
     return false; // no network: the token stays as it is; the app runs from the phone
   }
   if (outcome.token) {
-    await storeToken(outcome.token);
+    await storeToken(outcome.token, 'renewed');
     return true;
   }
   return false;

@@ -62,18 +62,21 @@ export async function renderBanner(pending = 0) {
   const left = secondsLeft();
   const device = await loadDevice();
   let kind = null;
-  if (state.authLost || (left !== null && left <= 0)) kind = 'lost';
+  if (state.authLost || (left !== null && left <= 0)) kind = device && !state.online ? 'ended-renews' : 'lost';
   else if (left !== null && left <= WARN_BEFORE_S && !(device && state.online)) kind = device ? 'ending-renews' : 'ending';
   banner.hidden = !kind;
   banner.dataset.kind = kind || '';
   if (!kind) return;
   const end = claims()?.exp ? formatClock(new Date(claims().exp * 1000), Intl.DateTimeFormat().resolvedOptions().timeZone) : '';
-  const text = kind === 'lost'
-    ? [t('session.lost'), pending ? t('session.lostPending', { n: pending }) : ''].filter(Boolean).join(' ')
-    : t(kind === 'ending' ? 'session.ending' : 'session.endingRenews', { time: end });
+  const texts = {
+    lost: [t('session.lost'), pending ? t('session.lostPending', { n: pending }) : ''].filter(Boolean).join(' '),
+    'ended-renews': t('session.endedRenews'),
+    ending: t('session.ending', { time: end }),
+    'ending-renews': t('session.endingRenews', { time: end }),
+  };
   replace(banner,
-    h('p', { id: 'session-text', text }),
-    kind !== 'ending-renews' && h('button', {
+    h('p', { id: 'session-text', text: texts[kind] }),
+    !kind.endsWith('-renews') && h('button', {
       id: 'session-signin', class: 'btn', type: 'button', text: t('session.signIn'),
       onclick: () => showSignIn('', { over: true }),
     }),

@@ -1,0 +1,69 @@
+"""What the browser tests do with the field client: open it signed in, wait for the list and
+the map, read what it shows, and ask the API the same question."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from service.auth.principal import Role
+from service.auth.tokens import create_token
+from tests.conftest import PROJECT_ROOT
+
+TORONTO = {"latitude": 43.6534, "longitude": -79.3839}
+OTTAWA = (45.4215, -75.6972)
+ONTARIO_CENTRES = PROJECT_ROOT / "service" / "data" / "centres" / "ontario.json"
+NAVIGATOR_CENTRE = "211-ontario"
+WAIT_MS = 30_000
+
+
+def token_for(role: Role, agency: str, subject: str) -> str:
+    return create_token(agency=agency, role=role, subject=subject, ttl=timedelta(hours=2))[0]
+
+
+def open_app(context, server, token: str):
+    """The demo sign-in link: the token in the fragment, taken by the app and removed."""
+    page = context.new_page()
+    page.goto(f"{server.base_url}/app/#token={token}")
+    page.wait_for_selector("#app:not([hidden])", timeout=WAIT_MS)
+    wait_list(page)
+    return page
+
+
+def wait_list(page, title: str | None = None):
+    page.wait_for_function(
+        """(title) => {
+            const list = document.querySelector('#nearest-list');
+            return list.dataset.loading === 'false' && list.dataset.count !== undefined
+                && (!title || document.querySelector('#list-title').textContent.includes(title));
+        }""", arg=title, timeout=WAIT_MS)
+
+
+def wait_map(page, mode: str | None = None):
+    page.wait_for_function(
+        """(mode) => {
+            const map = document.querySelector('#map');
+            return map.dataset.idle === 'true' && (!mode || map.dataset.mode === mode);
+        }""", arg=mode, timeout=WAIT_MS)
+
+
+def rendered(page, layer: str) -> int:
+    return page.evaluate("(layer) => fieldnavDebug.getMap().queryRenderedFeatures({layers: [layer]}).length", layer)
+
+
+def shown_sites(page) -> list[tuple[str, str]]:
+    return [tuple(pair) for pair in page.eval_on_selector_all(
+        "#nearest-list li.result", "els => els.map(e => [e.dataset.serviceId, e.dataset.locationId])")]
+
+
+def nearest(api, lat: float, lon: float, **params) -> list[dict]:
+    response = api.get("/v1/services/nearest", params={"lat": f"{lat:.5f}", "lon": f"{lon:.5f}", "limit": 10, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def ids(results) -> list[tuple[str, str]]:
+    return [(r["service_id"], r["location_id"]) for r in results]
+
+
+def tap(page, selector: str):
+    page.locator(selector).first.tap()

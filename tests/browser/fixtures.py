@@ -1,0 +1,76 @@
+"""Fixtures of the browser tests (a pytest plugin, named in tests/conftest.py): the web build,
+the demo database with the navigator centres, one `fieldnav serve` per test module (directory
+reads closed, real tokens, a generated basemap), Debian's Chromium and a phone context."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from playwright.sync_api import sync_playwright
+from sqlalchemy import create_engine
+
+from service.auth.principal import Role
+from service.handoffs.centres import load_centres
+from tests.browser import ensure_web_build, launch, phone_context
+from tests.browser.app import ONTARIO_CENTRES, TORONTO, token_for
+from tests.browser.basemap import write_basemap
+from tests.conftest import start_server, stop_server
+
+
+@pytest.fixture(scope="module")
+def web_dist():
+    return ensure_web_build()
+
+
+@pytest.fixture(scope="module")
+def field_database_url(demo_database_url):
+    engine = create_engine(demo_database_url)
+    try:
+        load_centres(engine, ONTARIO_CENTRES)
+    finally:
+        engine.dispose()
+    return demo_database_url
+
+
+@pytest.fixture(scope="module")
+def server(field_database_url, web_dist, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    basemap = folder / "basemap.pmtiles"
+    write_basemap(basemap)
+    live = start_server(field_database_url, env={
+        "FIELDNAV_AUTH_PUBLIC_READS": "false",
+        "FIELDNAV_HANDOFF_KEYS": Fernet.generate_key().decode(),
+        "FIELDNAV_PACKS_DIR": str(folder / "packs"),
+        "FIELDNAV_BASEMAP_PMTILES": str(basemap),
+        "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000",
+        "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
+    })
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture(scope="module")
+def worker_token() -> str:
+    return token_for(Role.FIELD_WORKER, "demo", "officer-4411")
+
+
+@pytest.fixture(scope="module")
+def api(server, worker_token):
+    with httpx.Client(base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {worker_token}"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = phone_context(browser, geolocation=TORONTO)
+    yield context
+    context.close()
