@@ -10,12 +10,22 @@ from http import HTTPStatus
 
 
 class Problem(Exception):
-    """Raise from anywhere below a route to answer with a problem document."""
+    """Raise from anywhere below a route to answer with a problem document.
 
-    def __init__(self, status: int, slug: str, detail: str, *, title: str | None = None, headers: dict | None = None, **extra):
+    The answer is in the request's language (service/api/errors.py): ``detail`` and ``title``
+    in English, ``detail_fr`` and ``title_fr`` in French. Give ``detail_fr`` where ``detail``
+    carries values (ids, limits, counts); without it a French answer says the type's default
+    (service/problem_texts.py), as it does for a missing ``title_fr``. ``errors`` items are
+    ``service.problem_texts.field_problem(field, code, **ctx)``: their messages are written
+    in the request's language from their ``code``.
+    """
+
+    def __init__(self, status: int, slug: str, detail: str, *, title: str | None = None, headers: dict | None = None,
+                 detail_fr: str | None = None, title_fr: str | None = None, **extra):
         super().__init__(detail)
-        self.status, self.slug, self.detail = status, slug, detail
+        self.status, self.slug, self.detail, self.detail_fr = status, slug, detail, detail_fr
         self.title = title or HTTPStatus(status).phrase
+        self.title_fr = title_fr
         self.headers, self.extra = headers or {}, extra
 
 
@@ -38,7 +48,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
                 "The query string holds a NUL character."),
     ProblemType("validation-error", 422, "Invalid request",
                 "A parameter or body field is invalid; `errors` names each field. Fix the request; do not retry it as is.",
-                "query.lat: Input should be less than or equal to 90"),
+                "query.lat: The value must be 90 or less."),
     ProblemType("unknown-category", 422, "Unknown category",
                 "A category group code that does not exist; the detail lists the codes (also GET /v1/categories).",
                 "Unknown category shelters; use one of: shelter, housing, food, mental_health, crisis."),
