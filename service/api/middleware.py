@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-import orjson
-
-from service.api.errors import problem_type
+from service.api.errors import send_problem
+from service.problem_texts import fr_number
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -83,14 +82,9 @@ class BodySizeLimit:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope, send):
-        body = orjson.dumps({
-            "type": problem_type("payload-too-large"), "title": "Content Too Large", "status": 413,
-            "detail": f"Request bodies are limited to {self.max_body_bytes} bytes.", "instance": scope["path"],
-        })
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await _problem(send, scope, 413, "payload-too-large", f"Request bodies are limited to {self.max_body_bytes} bytes.",
+                       detail_fr=f"Le corps d’une requête est limité à {fr_number(self.max_body_bytes)} octets.",
+                       title="Content Too Large", headers={"Connection": "close"})
 
 
 class QueryStringCheck:
@@ -106,15 +100,14 @@ class QueryStringCheck:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                return await _problem(send, scope, 400, "bad-request", "The query string is not valid UTF-8.")
+                return await _problem(send, scope, 400, "bad-request", "The query string is not valid UTF-8.",
+                                      detail_fr="La chaîne de requête n’est pas en UTF-8 valide.")
             if "\x00" in text:
-                return await _problem(send, scope, 400, "bad-request", "The query string holds a NUL character.")
+                return await _problem(send, scope, 400, "bad-request", "The query string holds a NUL character.",
+                                      detail_fr="La chaîne de requête contient un caractère NUL.")
         await self.app(scope, receive, send)
 
 
-async def _problem(send, scope, status: int, slug: str, detail: str) -> None:
-    body = orjson.dumps({"type": problem_type(slug), "title": "Bad Request", "status": status, "detail": detail,
-                         "instance": scope["path"]})
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def _problem(send, scope, status: int, slug: str, detail: str, *, detail_fr: str, title: str = "Bad Request",
+                   headers: dict | None = None) -> None:
+    await send_problem(send, scope, status, slug, detail, title=title, detail_fr=detail_fr, headers=headers)

@@ -89,10 +89,13 @@ def _serve(request: Request, relative: str) -> Response:
     root = DIST_DIR.resolve()
     if not (root / "index.html").is_file():
         return _problem(request, 503, "app-not-built", f"The field client is not built on this server: run {BUILD_HINT}, "
-                        "then reload.", title="Field client not built")
+                        "then reload.", title="Field client not built",
+                        detail_fr=f"L’application terrain n’est pas construite sur ce serveur : exécutez {BUILD_HINT}, "
+                        "puis rechargez la page.")
     target = (root / relative).resolve()
     if not target.is_relative_to(root) or not target.is_file():
-        return _problem(request, 404, "not-found", f"No file /app/{relative} in the field client.")
+        return _problem(request, 404, "not-found", f"No file /app/{relative} in the field client.",
+                        detail_fr=f"Aucun fichier /app/{relative} dans l’application terrain.")
     name = target.relative_to(root).as_posix()
     if name.startswith("assets/"):
         cache = IMMUTABLE  # content-hashed names (vite)

@@ -17,9 +17,10 @@ from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSati
 
 from service import packs
 from service.api.dependencies import EngineDep
-from service.api.errors import problem_responses, problem_type
+from service.api.errors import problem_response, problem_responses
 from service.api.http_cache import if_none_match
-from service.api.responses import ProblemResponse, RawJSONResponse
+from service.api.responses import RawJSONResponse
+from service.problem_texts import fr_number
 from service.settings import pack_settings
 
 router = APIRouter(prefix="/v1", tags=["offline"])
@@ -136,11 +137,11 @@ class RangeFileResponse(FileResponse):
             except MalformedRangeHeader:
                 scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
             except RangeNotSatisfiable:
-                refusal = ProblemResponse({
-                    "type": problem_type("range-not-satisfiable"), "title": "Range Not Satisfiable", "status": 416,
-                    "detail": f"The file has {size} bytes; ask for a range that starts within it.",
-                    "instance": scope["path"],
-                }, status_code=416, headers={"Content-Range": f"bytes */{size}", "Cache-Control": "no-store"})
+                refusal = problem_response(
+                    Request(scope), 416, "range-not-satisfiable", f"The file has {size} bytes; ask for a range that starts within it.",
+                    title="Range Not Satisfiable",
+                    detail_fr=f"Le fichier compte {fr_number(size)} octets ; demandez une plage qui commence avant sa fin.",
+                    headers={"Content-Range": f"bytes */{size}", "Cache-Control": "no-store"})
                 return await refusal(scope, receive, send)
         await super().__call__(scope, receive, send)
 
