@@ -92,6 +92,7 @@ from sqlalchemy import Connection, Engine, text
 from service import basemap as basemap_parts
 from service.categories import category_codes
 from service.db import read_data_version
+from service.problem_texts import field_error, field_problem, fr_number, message
 from service.problems import Problem
 from service.results import offline_summary
 from service.settings import PackSettings, path_settings, tile_settings
@@ -139,9 +140,9 @@ class PackRequest(BaseModel):
             return None
         min_lon, min_lat, max_lon, max_lat = bbox
         if not all(math.isfinite(v) for v in bbox):
-            raise ValueError("bbox values must be finite numbers")
+            raise field_error("bbox_not_finite")
         if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
-            raise ValueError("bbox must be [min_lon, min_lat, max_lon, max_lat] in degrees with min < max")
+            raise field_error("bbox_invalid")
         return bbox
 
     @field_validator("h3_cells")
@@ -151,15 +152,15 @@ class PackRequest(BaseModel):
             return None
         bad = [c for c in cells if not h3.is_valid_cell(c)]
         if bad:
-            raise ValueError(f"not H3 cells: {', '.join(bad[:5])}")
+            raise field_error("h3_cells_invalid", cells=", ".join(bad[:5]))
         return [c.lower() for c in cells]
 
     @model_validator(mode="after")
     def _one_area(self) -> PackRequest:
         if (self.bbox is None) == (self.h3_cells is None):
-            raise ValueError("give exactly one of bbox and h3_cells")
+            raise field_error("area_one_of")
         if self.min_zoom > self.max_zoom:
-            raise ValueError("min_zoom must not be greater than max_zoom")
+            raise field_error("zoom_range_invalid")
         return self
 
 
@@ -226,43 +227,55 @@ class PackPlan:
         return hashlib.sha256(orjson.dumps(self.canonical(), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(422, "validation-error", f"{field}: {message}", title="Invalid request",
-                   errors=[{"field": field, "message": message}])
+def _invalid(field: str, code: str, **ctx) -> Problem:
+    return Problem(422, "validation-error", f"{field}: {message(code, ctx, 'en')}", title="Invalid request",
+                   detail_fr=f"{field} : {message(code, ctx, 'fr')}", errors=[field_problem(field, code, **ctx)])
 
 
-def _too_large(detail: str, **extra) -> Problem:
-    return Problem(422, "pack-too-large", detail, title="Pack too large", **extra)
+def _too_large(detail: str, detail_fr: str, **extra) -> Problem:
+    return Problem(422, "pack-too-large", detail, title="Pack too large", detail_fr=detail_fr, **extra)
 
 
-def _shrink_advice(bbox: BBox, min_zoom: int, max_zoom: int, max_tiles: int) -> tuple[str, dict]:
+def _shrink_advice(bbox: BBox, min_zoom: int, max_zoom: int, max_tiles: int) -> tuple[str, str, dict]:
     fits = [z for z in range(min_zoom, max_zoom) if tile_count(bbox, min_zoom, z) <= max_tiles]
     if fits:
         best = fits[-1]
-        return (f"lower max_zoom to {best} ({tile_count(bbox, min_zoom, best)} tiles), or ask for a smaller area "
-                "(several smaller packs cover the same ground)"), {"suggested_max_zoom": best}
+        kept = tile_count(bbox, min_zoom, best)
+        return ((f"lower max_zoom to {best} ({kept} tiles), or ask for a smaller area "
+                "(several smaller packs cover the same ground)"),
+                (f"abaissez max_zoom à {best} ({fr_number(kept)} tuiles), ou choisissez une zone plus petite "
+                "(plusieurs petites zones couvrent le même territoire)"),
+                {"suggested_max_zoom": best})
     share = max_tiles / tile_count(bbox, min_zoom, min_zoom)
     side = max(1, math.floor(math.sqrt(share) * 100))
-    return (f"even zoom {min_zoom} alone needs more tiles than allowed: ask for a smaller area, each side at most "
-            f"about {side}% of this one, or a lower min_zoom"), {"suggested_max_zoom": None}
+    return ((f"even zoom {min_zoom} alone needs more tiles than allowed: ask for a smaller area, each side at most "
+            f"about {side}% of this one, or a lower min_zoom"),
+            (f"le zoom {min_zoom} à lui seul demande plus de tuiles que permis : choisissez une zone plus petite, "
+            f"dont chaque côté mesure au plus environ {side} % de celle-ci, ou un min_zoom plus bas"),
+            {"suggested_max_zoom": None})
 
 
 def plan_pack(request: PackRequest, settings: PackSettings) -> PackPlan:
     """Check a request against the settings and count its tiles. Raises Problem 422."""
     if request.min_zoom < settings.min_zoom:
-        raise _invalid("body.min_zoom", f"must be at least {settings.min_zoom}")
+        raise _invalid("body.min_zoom", "greater_than_equal", ge=settings.min_zoom)
     if request.max_zoom > settings.max_zoom:
-        raise _invalid("body.max_zoom", f"must be at most {settings.max_zoom}")
+        raise _invalid("body.max_zoom", "less_than_equal", le=settings.max_zoom)
     codes = tuple(sorted({c.strip() for c in request.categories or [] if c.strip()}))
     unknown = [c for c in codes if c not in category_codes()]
     if unknown:
         raise Problem(422, "unknown-category", f"Unknown category {', '.join(unknown)}; use one of: {', '.join(category_codes())}.",
-                      title="Unknown category", errors=[{"field": "body.categories", "message": f"unknown: {c}"} for c in unknown])
+                      title="Unknown category",
+                      detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {', '.join(category_codes())}.",
+                      errors=[field_problem("body.categories", "unknown_category", codes=[c], choices=", ".join(category_codes()))
+                              for c in unknown])
     bbox = _outward(tuple(request.bbox) if request.bbox is not None else cells_bbox(request.h3_cells))
     count = tile_count(bbox, request.min_zoom, request.max_zoom)
     if count > settings.max_tiles:
-        advice, extra = _shrink_advice(bbox, request.min_zoom, request.max_zoom, settings.max_tiles)
+        advice, advice_fr, extra = _shrink_advice(bbox, request.min_zoom, request.max_zoom, settings.max_tiles)
         raise _too_large(f"This pack would hold {count} tiles, more than the {settings.max_tiles} allowed: {advice}.",
+                         f"Cette zone compterait {fr_number(count)} tuiles, plus que les {fr_number(settings.max_tiles)} "
+                         f"permises : {advice_fr}.",
                          tile_count=count, max_tiles=settings.max_tiles, **extra)
     return PackPlan(bbox, request.min_zoom, request.max_zoom, codes, count, basemap_parts.basemap_for_packs())
 
@@ -429,11 +442,14 @@ def _bytes_too_large(plan: PackPlan, settings: PackSettings, zoom: int | None) -
     megabytes = settings.max_bytes / 1_000_000
     if zoom is not None and zoom > plan.min_zoom:
         advice = f"lower max_zoom to {zoom - 1}, or ask for a smaller area or fewer categories"
+        advice_fr = f"abaissez max_zoom à {zoom - 1}, ou choisissez une zone plus petite ou moins de catégories"
         extra = {"suggested_max_zoom": zoom - 1}
     else:
         advice = "ask for a smaller area or fewer categories"
+        advice_fr = "choisissez une zone plus petite ou moins de catégories"
         extra = {"suggested_max_zoom": None}
     return _too_large(f"This pack would be larger than the {megabytes:g} MB allowed: {advice}.",
+                      f"Cette zone dépasserait la taille permise de {fr_number(megabytes)} Mo : {advice_fr}.",
                       max_bytes=settings.max_bytes, **extra)
 
 
@@ -616,7 +632,9 @@ def open_pack_file(engine: Engine, pack_id: uuid.UUID, kind: str, *, directory: 
         path = archive_path(directory, row.id) if kind == "archive" else snapshot_path(directory, row.id)
     if path is None or not path.is_file():
         raise Problem(404, "not-found", f"No offline pack {pack_id}: it never existed or was removed after a "
-                      "long time unused. Ask for a new one with POST /v1/offline/packs.")
+                      "long time unused. Ask for a new one with POST /v1/offline/packs.",
+                      detail_fr=f"Aucune zone hors ligne {pack_id} : elle n’a jamais existé, ou elle a été supprimée après "
+                      "une longue période sans usage. Demandez-en une nouvelle avec POST /v1/offline/packs.")
     if kind == "archive":
         return PackFile(path, row.archive_sha256, row.archive_bytes)
     return PackFile(path, row.snapshot_sha256, row.snapshot_bytes)
@@ -627,7 +645,9 @@ def pack_manifest(engine: Engine, pack_id: uuid.UUID, *, directory: Path) -> dic
         row = find_pack(connection, pack_id)
     if row is None or not archive_path(directory, row.id).is_file():
         raise Problem(404, "not-found", f"No offline pack {pack_id}: it never existed or was removed after a "
-                      "long time unused. Ask for a new one with POST /v1/offline/packs.")
+                      "long time unused. Ask for a new one with POST /v1/offline/packs.",
+                      detail_fr=f"Aucune zone hors ligne {pack_id} : elle n’a jamais existé, ou elle a été supprimée après "
+                      "une longue période sans usage. Demandez-en une nouvelle avec POST /v1/offline/packs.")
     return manifest(row, directory)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from service.categories import category_codes
+from service.problem_texts import field_error
 
 # Query parameters typed as dates and times take ISO 8601 text only. Pydantic would also read
 # a bare number as a Unix timestamp (`0.5` as 1970-01-01T00:00:00.5Z, in UTC), which the spec
@@ -22,7 +23,7 @@ _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
 def _iso_text(value):
     if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
-        raise ValueError("expected an ISO 8601 date or time such as 2026-11-26T09:00:00-05:00, not a number")
+        raise field_error("not_a_number_time")
     return value
 
 

@@ -26,6 +26,7 @@ from pydantic import (
 
 from service.categories import category_codes
 from service.handoffs.contact import InvalidPhone, normalise_phone
+from service.problem_texts import field_error
 from service.settings import handoff_settings
 
 
@@ -74,7 +75,7 @@ CategoryCode = Annotated[str, WithJsonSchema({"type": "string", "enum": list(cat
 def _not_a_number(value):
     # Pydantic would read a number as a Unix timestamp; the contract says ISO 8601 text.
     if isinstance(value, (int, float)):
-        raise ValueError("expected an ISO 8601 time with offset, e.g. 2026-11-26T09:00:00-05:00")
+        raise field_error("not_a_number_time")
     return value
 
 
@@ -84,7 +85,7 @@ _LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 def _local_time_text(value):
     # Pydantic would also read a number (seconds since midnight) or a time with an offset.
     if not isinstance(value, time) and not (isinstance(value, str) and re.fullmatch(_LOCAL_TIME, value)):
-        raise ValueError("expected a local time HH:MM (24 h), e.g. 09:30")
+        raise field_error("local_time_invalid")
     return value
 
 
@@ -111,7 +112,7 @@ class Needs(_Strict):
         codes = [g.strip() for g in groups]
         unknown = sorted({c for c in codes if c not in category_codes()})
         if unknown:
-            raise ValueError(f"unknown category group(s) {', '.join(unknown)}; use codes from GET /v1/categories")
+            raise field_error("unknown_need_group", codes=unknown)
         return list(dict.fromkeys(codes))
 
     @field_validator("note")
@@ -163,14 +164,14 @@ class Contact(_Strict):
         try:
             return normalise_phone(phone, handoff_settings().phone_region)
         except InvalidPhone as error:
-            raise ValueError(str(error)) from None  # the message never contains the number
+            raise field_error("phone_invalid") from None  # the message never contains the number
 
     @model_validator(mode="after")
     def _one_way_to_follow_up(self) -> "Contact":
         if self.do_not_contact and self.phone:
-            raise ValueError("do_not_contact and a callback phone contradict each other; send one of them")
+            raise field_error("do_not_contact_with_phone")
         if self.do_not_contact and not self.alternative:
-            raise ValueError("do_not_contact needs an alternative (how the navigator may follow up)")
+            raise field_error("do_not_contact_needs_alternative")
         return self
 
 
