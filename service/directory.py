@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
+from service.problem_texts import field_problem, fr_number
 from service.problems import Problem
 from service.categories import category_groups
 from service.results import service_summary
@@ -36,7 +37,8 @@ def _numbers(value: str, count: int, field: str) -> list[float]:
         numbers = []
     if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
         raise Problem(422, "validation-error", f"{field} must be {count} comma-separated numbers.",
-                      errors=[{"field": f"query.{field}", "message": f"expected {count} numbers"}])
+                      detail_fr=f"{field} doit contenir {count} nombres séparés par des virgules.",
+                      errors=[field_problem(f"query.{field}", "numbers_expected", count=count)])
     return numbers
 
 
@@ -44,10 +46,14 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
     min_lon, min_lat, max_lon, max_lat = _numbers(value, 4, "bbox")
     if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
         raise Problem(422, "validation-error", "bbox must be min_lon,min_lat,max_lon,max_lat with min < max, in degrees.",
-                      errors=[{"field": "query.bbox", "message": "not a valid box"}])
+                      detail_fr="bbox doit être min_lon,min_lat,max_lon,max_lat en degrés, avec min < max.",
+                      errors=[field_problem("query.bbox", "bbox_invalid")])
     if (max_lon - min_lon) * (max_lat - min_lat) > MAX_BBOX_AREA_DEG2:
         raise Problem(422, "bbox-too-large", f"bbox covers more than {MAX_BBOX_AREA_DEG2:g} square degrees; zoom in or use near=.",
-                      title="Area too large", errors=[{"field": "query.bbox", "message": "too large"}])
+                      title="Area too large",
+                      detail_fr=f"bbox couvre plus de {fr_number(MAX_BBOX_AREA_DEG2)} degrés carrés : faites un zoom avant, "
+                      "ou utilisez near=.",
+                      errors=[field_problem("query.bbox", "bbox_too_large", max_area=MAX_BBOX_AREA_DEG2)])
     return min_lon, min_lat, max_lon, max_lat
 
 
@@ -55,7 +61,8 @@ def parse_near(value: str) -> tuple[float, float]:
     lat, lon = _numbers(value, 2, "near")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise Problem(422, "validation-error", "near must be lat,lon in degrees.",
-                      errors=[{"field": "query.near", "message": "not a valid point"}])
+                      detail_fr="near doit être lat,lon en degrés.",
+                      errors=[field_problem("query.near", "point_invalid")])
     return lat, lon
 
 

@@ -54,6 +54,7 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Connection, Engine, text
 
+from service.problem_texts import field_problem
 from service.problems import Problem
 from service.results import offline_summary
 
@@ -72,7 +73,7 @@ def encode_cursor(cursor: Cursor) -> str:
 def _bad_cursor() -> Problem:
     return Problem(400, "invalid-cursor", "The cursor is not one this server issued; send back next_cursor exactly as "
                    "received, or start over without a cursor.", title="Invalid cursor",
-                   errors=[{"field": "query.cursor", "message": "not a cursor"}])
+                   errors=[field_problem("query.cursor", "cursor_invalid")])
 
 
 def decode_cursor(token: str) -> Cursor:
@@ -94,11 +95,13 @@ def decode_cursor(token: str) -> Cursor:
     return Cursor(seq, position)
 
 
-def _expired(detail: str) -> Problem:
+def _expired(detail: str, detail_fr: str) -> Problem:
     return Problem(
         410, "cursor-expired",
         f"{detail} Download a fresh offline pack for your area, then restart sync without a cursor "
         "(or restart sync without a cursor to receive the whole directory again).",
+        detail_fr=f"{detail_fr} Téléchargez de nouveau la zone hors ligne, puis recommencez la synchronisation sans "
+        "curseur (ou recommencez-la sans curseur pour recevoir de nouveau tout le répertoire).",
         title="Cursor expired",
     )
 
@@ -110,9 +113,11 @@ def _log_bounds(connection: Connection) -> tuple[int | None, int]:
 
 def _check_cursor(cursor: Cursor, min_seq: int | None, max_seq: int) -> None:
     if cursor.seq > max_seq:
-        raise _expired("This cursor does not belong to this server's change log (the directory was rebuilt).")
+        raise _expired("This cursor does not belong to this server's change log (the directory was rebuilt).",
+                       "Ce curseur ne correspond pas au journal des changements de ce serveur (le répertoire a été reconstruit).")
     if min_seq is not None and cursor.seq < min_seq - 1:
-        raise _expired("This cursor is older than the change history the server keeps.")
+        raise _expired("This cursor is older than the change history the server keeps.",
+                       "Ce curseur est plus ancien que l’historique des changements que le serveur conserve.")
 
 
 _SITES_OF = """

@@ -21,12 +21,15 @@ from service.auth.revocation import RevocationCheck
 from service.auth.keys import TrustedIssuer
 from service.auth.tokens import InvalidToken, token_issuer, verify_token
 from service.db import DATABASE_DOWN
+from service.problem_texts import fr_number
 from service.problems import Problem
 from service.settings import auth_settings, limit_settings
 
 log = logging.getLogger("fieldnav.auth")
 
 INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+# The English detail stays terse (clients and tests match it); the French one says what to do.
+INVALID_TOKEN_FR = "Ce jeton d’accès n’est pas valide. Reconnectez-vous pour en obtenir un nouveau."
 
 
 def _bearer(request: Request) -> str | None:
@@ -35,7 +38,7 @@ def _bearer(request: Request) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN)
+        raise Problem(401, "unauthorized", "invalid token", detail_fr=INVALID_TOKEN_FR, headers=INVALID_TOKEN)
     return token.strip()
 
 
@@ -48,7 +51,7 @@ def _revocations(request: Request) -> RevocationCheck:
 
 def _refused(error: InvalidToken) -> Problem:
     log.info("token refused: %s", error)  # the reason stays in our logs, never in the answer
-    return Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN)
+    return Problem(401, "unauthorized", "invalid token", detail_fr=INVALID_TOKEN_FR, headers=INVALID_TOKEN)
 
 
 def _verified(token: str, issuer: TrustedIssuer) -> Principal:
@@ -69,6 +72,7 @@ def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
         # cached tiles) go on with a valid signature; anything touching personal data stops.
         if not policy.directory_read:
             raise Problem(503, "unavailable", "The database is not reachable right now; try again shortly.",
+                          detail_fr="La base de données n’est pas joignable pour le moment ; réessayez dans un instant.",
                           headers={"Retry-After": "5"}) from None
         log.warning("revocation check skipped: database unreachable")
         return False
@@ -89,7 +93,7 @@ async def authenticate(request: Request, policy: Policy) -> Principal | None:
         revoked = await run_in_threadpool(_is_revoked, request, principal, policy)
     if revoked:
         log.info("token refused: revoked")
-        raise Problem(401, "unauthorized", "invalid token", headers=INVALID_TOKEN)
+        raise Problem(401, "unauthorized", "invalid token", detail_fr=INVALID_TOKEN_FR, headers=INVALID_TOKEN)
     return principal
 
 
@@ -115,6 +119,8 @@ async def rate_limit(request: Request, principal: Principal | None, policy: Poli
         verdict = limiter.try_hit(bucket, limit) or await run_in_threadpool(limiter.hit, bucket, limit)
         if not verdict.allowed:
             raise Problem(429, "rate-limited", f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {verdict.retry_after_s} s.",
+                          detail_fr=f"Trop de requêtes : au plus {fr_number(limit)} toutes les {fr_number(limits.window_s)} s. "
+                                    f"Réessayez dans {fr_number(verdict.retry_after_s)} s.",
                           title="Too Many Requests", headers={"Retry-After": str(verdict.retry_after_s)})
 
 
@@ -123,15 +129,18 @@ async def authorize(request: Request) -> Principal | None:
     route = request.scope.get("route")
     policy = policy_for(request.method, getattr(route, "path", ""))
     if policy is None:
-        raise Problem(403, "forbidden", "This operation has no access policy and is refused.")
+        raise Problem(403, "forbidden", "This operation has no access policy and is refused.",
+                      detail_fr="Cette opération n’a pas de règle d’accès : elle est refusée.")
     if policy.roles is None:
         return None
     principal = await authenticate(request, policy)
     open_read = policy.directory_read and auth_settings().public_reads
     if principal is None and not open_read:
-        raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"},
+                      detail_fr="Un jeton d’accès est requis. Connectez-vous, puis réessayez.")
     if principal is not None and principal.role not in policy.roles:
-        raise Problem(403, "forbidden", f"The {principal.role.value} role may not do this.")
+        raise Problem(403, "forbidden", f"The {principal.role.value} role may not do this.",
+                      detail_fr=f"Le rôle « {principal.role.value} » ne permet pas cette action.")
     request.state.principal = principal
     await rate_limit(request, principal, policy)
     return principal
@@ -140,7 +149,8 @@ async def authorize(request: Request) -> Principal | None:
 async def current_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
-        raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"},
+                      detail_fr="Un jeton d’accès est requis. Connectez-vous, puis réessayez.")
     return principal
 
 

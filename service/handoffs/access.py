@@ -32,4 +32,5 @@ def visible(principal: Principal, alias: str = "h") -> tuple[str, dict]:
 
 
 def not_found(handoff_id) -> Problem:
-    return Problem(404, "not-found", f"No handoff with id {handoff_id}.")
+    return Problem(404, "not-found", f"No handoff with id {handoff_id}.",
+                   detail_fr=f"Aucun transfert ne porte l’identifiant {handoff_id}.")

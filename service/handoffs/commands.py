@@ -25,6 +25,7 @@ from service.handoffs.model import (
     ConsentScope, ContactMethod, HandoffCreate, OPEN_STATUSES, Status, TransitionRequest,
 )
 from service.handoffs.transitions import ACTOR_OF_ROLE, Actor, Refusal, check, is_final
+from service.problem_texts import status_fr
 from service.problems import Problem
 from service.settings import handoff_settings
 
@@ -145,6 +146,7 @@ def create(connection: Connection, principal: Principal, request: HandoffCreate)
         raise Problem(503, "no-navigator-centre",
                       "No navigator centre serves this area and the default centre is not loaded; "
                       "an administrator must run `fieldnav centres load`.", title="No navigator centre",
+                      title_fr="Aucun centre du 211",
                       headers={"Retry-After": "300"})
     method = _contact_method(request)
     keep_contact = request.has_scope(ConsentScope.CONTACT)
@@ -227,7 +229,10 @@ def _owned_by(row: dict, principal: Principal) -> bool:
 
 def _claimed_by_another(handoff_id) -> Problem:
     return Problem(409, "claimed-by-another", f"Handoff {handoff_id} is claimed by another navigator; "
-                   "claim it with take_over to act on it.", title="Claimed by another navigator")
+                   "claim it with take_over to act on it.", title="Claimed by another navigator",
+                   title_fr="Pris en charge par un autre intervenant",
+                   detail_fr=f"Un autre intervenant s’occupe du transfert {handoff_id} ; reprenez-le avec take_over "
+                   "pour agir.")
 
 
 def _change_response(row: dict, previous: str, changed: bool = True) -> dict:
@@ -263,7 +268,7 @@ def transition(connection: Connection, principal: Principal, handoff_id: uuid.UU
     verdict = check(current, request.status, actor, request.reason)
     if not verdict.allowed:
         raise Problem(_REFUSAL_STATUS[verdict.refusal], verdict.refusal.value, verdict.detail,
-                      current_status=current.value)
+                      detail_fr=verdict.detail_fr, current_status=current.value)
     owner = (row["owner_issuer"], row["owner_subject"])
     if actor is Actor.NAVIGATOR:
         if current is Status.REQUESTED and request.status is Status.ACCEPTED:
@@ -289,6 +294,7 @@ def claim(connection: Connection, principal: Principal, handoff_id: uuid.UUID, t
         return _change_response(updated, current.value)
     if current not in OPEN_STATUSES:
         raise Problem(409, Refusal.NO_SUCH_TRANSITION.value, f"The handoff is {current} (closed); it cannot be claimed.",
+                      detail_fr=f"Ce transfert est {status_fr(current)} (fermé) ; personne ne peut plus le prendre en charge.",
                       current_status=current.value)
     if _owned_by(row, principal):
         return _change_response(row, current.value, changed=False)
@@ -314,7 +320,9 @@ def add_note(connection: Connection, principal: Principal, handoff_id: uuid.UUID
         raise not_found(handoff_id)
     row = _lock(connection, principal, handoff_id)
     if row["purged_at"] is not None:
-        raise Problem(409, "purged", "This handoff's personal data was purged after it closed; notes can no longer be added.")
+        raise Problem(409, "purged", "This handoff's personal data was purged after it closed; notes can no longer be added.",
+                      detail_fr="Les données personnelles de ce transfert ont été supprimées après sa fermeture ; "
+                      "on ne peut plus y ajouter de notes.")
     note_id = uuid.uuid4()
     created_at = connection.execute(text("""
         INSERT INTO handoff_note (id, handoff_id, author_issuer, author_subject, author_agency, text_enc)

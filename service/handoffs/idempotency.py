@@ -61,13 +61,14 @@ def parse_key(header: str | None) -> str:
     if header is None or not header.strip():
         raise Problem(400, "idempotency-key-missing",
                       "This request needs an Idempotency-Key header (a fresh UUID per user action, reused on retries).",
-                      title="Idempotency-Key missing", headers={"Link": f'<{DOCS}>; rel="describedby"'})
+                      title="Idempotency-Key missing", title_fr="En-tête Idempotency-Key manquant",
+                      headers={"Link": f'<{DOCS}>; rel="describedby"'})
     value = header.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     if not _KEY.match(value):
         raise Problem(400, "idempotency-key-invalid", "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                      title="Idempotency-Key invalid")
+                      title="Idempotency-Key invalid", title_fr="En-tête Idempotency-Key non valide")
     return value
 
 
@@ -110,13 +111,13 @@ _RELEASE = text("""
 def _in_flight() -> Problem:
     return Problem(409, "request-in-progress",
                    "A request with this Idempotency-Key is still being processed; retry shortly for its response.",
-                   title="Request in progress", headers={"Retry-After": "1"})
+                   title="Request in progress", title_fr="Requête en cours", headers={"Retry-After": "1"})
 
 
 def _reused() -> Problem:
     return Problem(422, "idempotency-key-reused",
                    "This Idempotency-Key was already used for a different request; use a new key for a new action.",
-                   title="Idempotency-Key reused")
+                   title="Idempotency-Key reused", title_fr="Clé Idempotency-Key déjà utilisée")
 
 
 class _LostLease(Exception):

@@ -32,6 +32,7 @@ from service.handoffs.contact import line_tel_uri
 from service.handoffs.crypto import key_ring
 from service.handoffs.location import cell_text
 from service.handoffs.model import OPEN_STATUSES, Status
+from service.problem_texts import field_problem
 from service.problems import Problem
 from service.settings import handoff_settings
 
@@ -70,7 +71,8 @@ def decode_cursor(cursor: str, arity: int) -> list:
         return values
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
         raise Problem(422, "validation-error", "cursor is not one this API returned; start again without it.",
-                      title="Invalid request", errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from None
+                      title="Invalid request", detail_fr="Ce curseur ne vient pas de cette API : recommencez sans curseur.",
+                      errors=[field_problem("query.cursor", "cursor_invalid")]) from None
 
 
 # --------------------------------------------------------------------------- history

@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from service.auth.principal import Role
 from service.handoffs.model import FINAL_STATUSES, Status
+from service.problem_texts import status_fr
 
 
 class Actor(StrEnum):
@@ -69,6 +70,7 @@ class Verdict:
     allowed: bool
     refusal: Refusal | None = None
     detail: str = ""
+    detail_fr: str = ""
 
 
 def check(current: Status, target: Status, actor: Actor, reason: str | None) -> Verdict:
@@ -77,14 +79,21 @@ def check(current: Status, target: Status, actor: Actor, reason: str | None) -> 
     if allowed_actor is None:
         if current in FINAL_STATUSES:
             detail = f"The handoff is {current} (closed); it cannot become {target}."
+            detail_fr = f"Ce transfert est {status_fr(current)} (fermé) ; il ne peut plus passer à {status_fr(target)}."
         else:
-            detail = f"A handoff cannot go from {current} to {target}. From {current}: {', '.join(targets(current)) or 'nothing'}."
-        return Verdict(False, Refusal.NO_SUCH_TRANSITION, detail)
+            reachable = targets(current)
+            detail = f"A handoff cannot go from {current} to {target}. From {current}: {', '.join(reachable) or 'nothing'}."
+            detail_fr = (f"Un transfert ne peut pas passer de {status_fr(current)} à {status_fr(target)}. "
+                         f"À partir de {status_fr(current)} : {', '.join(map(status_fr, reachable)) or 'aucun changement'}.")
+        return Verdict(False, Refusal.NO_SUCH_TRANSITION, detail, detail_fr)
     if allowed_actor is not actor:
         who = "the requesting agency" if allowed_actor is Actor.REQUESTER else "the navigator centre"
-        return Verdict(False, Refusal.NOT_YOURS_TO_MAKE, f"Only {who} may move a handoff from {current} to {target}.")
+        who_fr = "l’organisme demandeur" if allowed_actor is Actor.REQUESTER else "le centre du 211"
+        return Verdict(False, Refusal.NOT_YOURS_TO_MAKE, f"Only {who} may move a handoff from {current} to {target}.",
+                       f"Seul {who_fr} peut faire passer un transfert de {status_fr(current)} à {status_fr(target)}.")
     if target in REASON_REQUIRED and not reason:
-        return Verdict(False, Refusal.REASON_MISSING, f"A reason is required to make a handoff {target}.")
+        return Verdict(False, Refusal.REASON_MISSING, f"A reason is required to make a handoff {target}.",
+                       f"Indiquez un motif pour faire passer le transfert à {status_fr(target)}.")
     return Verdict(True)
 
 

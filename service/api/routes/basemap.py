@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from service import basemap, packs
 from service.api.dependencies import EngineDep
 from service.api.errors import Problem, problem_responses
+from service.problem_texts import no_such_tile_fr
 from service.api.http_cache import cached_json, etag_for, if_none_match
 from service.api.routes.offline import (
     IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, RangeFileResponse, _accepts_gzip,
@@ -26,6 +27,8 @@ router = APIRouter(prefix="/v1", tags=["basemap"], route_class=NoStoreErrorsRout
 
 NOT_CONFIGURED = ("No basemap is configured on this server: draw services over a plain background. "
                   "(Operators: set FIELDNAV_BASEMAP_PMTILES to a PMTiles archive.)")
+NOT_CONFIGURED_FR = ("Aucun fond de carte n’est configuré sur ce serveur : affichez les services sur un fond uni. "
+                     "(Exploitants : donnez à FIELDNAV_BASEMAP_PMTILES le chemin d’une archive PMTiles.)")
 
 
 def _basemap() -> basemap.Basemap:
@@ -34,9 +37,11 @@ def _basemap() -> basemap.Basemap:
     except basemap.BasemapUnavailable:
         # The reason (a path, a format) is for the operator's log, not for clients.
         raise Problem(503, "unavailable", "The basemap cannot be read right now; draw services over a plain "
-                      "background and try again later.", headers={"Retry-After": "60"}) from None
+                      "background and try again later.", headers={"Retry-After": "60"},
+                      detail_fr="Le fond de carte ne peut pas être lu pour le moment ; affichez les services sur un "
+                      "fond uni et réessayez plus tard.") from None
     if found is None:
-        raise Problem(404, "basemap-not-configured", NOT_CONFIGURED, title="No basemap")
+        raise Problem(404, "basemap-not-configured", NOT_CONFIGURED, title="No basemap", detail_fr=NOT_CONFIGURED_FR)
     return found
 
 
@@ -104,7 +109,8 @@ def basemap_tile(
     try:
         check_tile(z, x, y, ZOOM_LIMIT)
     except TileOutOfRange as error:
-        raise Problem(404, "not-found", str(error), title="No such tile") from None
+        raise Problem(404, "not-found", str(error), title="No such tile", title_fr="Tuile inexistante",
+                      detail_fr=no_such_tile_fr(z, x, y, ZOOM_LIMIT)) from None
     found = _basemap()
     headers = {"Cache-Control": IMMUTABLE if v == found.version else short_cache_control(), "Vary": "Accept-Encoding"}
     data = found.tile(z, x, y)
@@ -139,7 +145,9 @@ def pack_basemap(request: Request, engine: EngineDep, pack_id: PackId) -> Respon
     packs.open_pack_file(engine, pack_id, "archive", directory=directory, now=datetime.now(timezone.utc))
     info = basemap.read_part_info(directory, pack_id)
     if info is None:
-        raise Problem(404, "not-found", f"Offline pack {pack_id} has no basemap (the server had none when it was built).")
+        raise Problem(404, "not-found", f"Offline pack {pack_id} has no basemap (the server had none when it was built).",
+                      detail_fr=f"La zone hors ligne {pack_id} n’a pas de fond de carte (le serveur n’en avait pas "
+                      "lorsqu’elle a été préparée).")
     etag = f'"{info["sha256"]}"'
     headers = {"ETag": etag, "Cache-Control": PACK_IMMUTABLE}
     if if_none_match(request, etag):

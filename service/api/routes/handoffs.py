@@ -24,6 +24,7 @@ from service.auth.principal import Principal
 from service.handoffs import audit, commands, idempotency, queries
 from service.handoffs.model import HandoffCreate, TransitionRequest
 from service.handoffs.schemas import AuditPage, Handoff, HandoffCreated, HandoffPage, StatusChange
+from service.problem_texts import field_problem
 from service.problems import PROBLEM_TYPES, Problem
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
@@ -125,7 +126,9 @@ def create_handoff(request: Request, engine: EngineDep, principal: PrincipalDep,
 def _aware(moment: datetime | None, name: str) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         raise Problem(422, "validation-error", f"{name} needs a UTC offset, e.g. 2026-11-26T09:00:00-05:00.",
-                      title="Invalid request", errors=[{"field": f"query.{name}", "message": "no UTC offset"}])
+                      title="Invalid request",
+                      detail_fr=f"{name} doit comporter un décalage UTC, par exemple 2026-11-26T09:00:00-05:00.",
+                      errors=[field_problem(f"query.{name}", "timezone_aware")])
     return moment
 
 

@@ -43,9 +43,11 @@ def readyz(engine: EngineDep) -> Readiness:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any failure means "not ready"
-        raise Problem(503, "unavailable", "The database is not reachable.", headers={"Retry-After": "5"}) from None
+        raise Problem(503, "unavailable", "The database is not reachable.", headers={"Retry-After": "5"},
+                      detail_fr="La base de données n’est pas joignable.") from None
     if not migrate.is_current(engine):
-        raise Problem(503, "migrations-pending", "The database schema is not current: run `fieldnav db migrate`.")
+        raise Problem(503, "migrations-pending", "The database schema is not current: run `fieldnav db migrate`.",
+                      detail_fr="Le schéma de la base de données n’est pas à jour : exécutez `fieldnav db migrate`.")
     return Readiness(status="ready", database="ok", migrations="current")
 
 

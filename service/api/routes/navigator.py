@@ -22,6 +22,7 @@ from service.handoffs import centres, commands, queries, webhooks
 from service.handoffs.location import region_range
 from service.handoffs.model import ClaimRequest, NoteRequest, OPEN_STATUSES, Status, TransitionRequest, Urgency
 from service.handoffs.schemas import CentreList, DeliveryList, Handoff, NoteCreated, QueuePage, StatusChange
+from service.problem_texts import field_problem
 from service.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["navigator"])
@@ -33,8 +34,10 @@ def _statuses(values: list[str] | None) -> tuple[Status, ...]:
         return OPEN_STATUSES
     unknown = [c for c in codes if c not in {s.value for s in Status}]
     if unknown:
-        raise Problem(422, "validation-error", f"Unknown status {', '.join(unknown)}; use {', '.join(s.value for s in Status)}.",
-                      title="Invalid request", errors=[{"field": "query.status", "message": f"unknown: {c}"} for c in unknown])
+        choices = ", ".join(s.value for s in Status)
+        raise Problem(422, "validation-error", f"Unknown status {', '.join(unknown)}; use {choices}.",
+                      title="Invalid request", detail_fr=f"Statut inconnu : {', '.join(unknown)}. Utilisez : {choices}.",
+                      errors=[field_problem("query.status", "unknown_status", codes=[c], choices=choices) for c in unknown])
     return tuple(Status(c) for c in dict.fromkeys(codes))
 
 
@@ -45,7 +48,8 @@ def _region(region: str | None) -> tuple[int, int] | None:
         return region_range(region.strip().lower())
     except ValueError as error:
         raise Problem(422, "validation-error", f"region must be an H3 cell of resolution 0 to 7 ({error}).",
-                      title="Invalid request", errors=[{"field": "query.region", "message": str(error)}]) from None
+                      title="Invalid request", detail_fr="region doit être une cellule H3 de résolution 0 à 7.",
+                      errors=[field_problem("query.region", "region_invalid")]) from None
 
 
 @router.get(

@@ -14,6 +14,7 @@ from service.api.data_version import VersionUnknown
 from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
 from service.db import read_connection
 from service.api.errors import Problem, problem_responses
+from service.problem_texts import field_problem
 from service.api.http_cache import cached_body, cached_json, json_body
 from service.api.response_cache import BodyCache
 from service.api.schemas import CategoryCode, CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
@@ -44,7 +45,10 @@ def _categories(values: list[str] | None) -> tuple[str, ...]:
     unknown = [c for c in codes if c not in category_codes()]
     if unknown:
         raise Problem(422, "unknown-category", f"Unknown category {', '.join(unknown)}; use one of: {', '.join(category_codes())}.",
-                      title="Unknown category", errors=[{"field": "query.category", "message": f"unknown: {c}"} for c in unknown])
+                      title="Unknown category",
+                      detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {', '.join(category_codes())}.",
+                      errors=[field_problem("query.category", "unknown_category", codes=[c], choices=", ".join(category_codes()))
+                              for c in unknown])
     return codes
 
 
@@ -53,7 +57,9 @@ def _languages(values: list[str] | None) -> tuple[str, ...]:
     bad = [c for c in codes if not (2 <= len(c) <= 3 and c.isalpha())]
     if bad:
         raise Problem(422, "validation-error", f"language must be ISO 639 codes such as en or fr, not {', '.join(bad)}.",
-                      title="Invalid request", errors=[{"field": "query.language", "message": f"not a language code: {c}"} for c in bad])
+                      title="Invalid request",
+                      detail_fr=f"language doit contenir des codes ISO 639 comme en ou fr, et non {', '.join(bad)}.",
+                      errors=[field_problem("query.language", "language_code_invalid", codes=[c]) for c in bad])
     return codes
 
 
@@ -168,17 +174,21 @@ def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineD
         version, live = versions.get()
     except VersionUnknown:
         raise Problem(503, "unavailable", "The directory database is not reachable right now; try again shortly.",
+                      detail_fr="La base de données du répertoire n’est pas joignable pour le moment ; réessayez dans un instant.",
                       headers={"Retry-After": "5"}) from None
     cache, key = _detail_cache(request), (version, service_id)
     body = cache.get(key)
     if body is None:
         if not live:
             raise Problem(503, "unavailable", "The directory database is not reachable right now and this service "
-                          "is not cached; try again shortly.", headers={"Retry-After": "5"})
+                          "is not cached; try again shortly.", headers={"Retry-After": "5"},
+                          detail_fr="La base de données du répertoire n’est pas joignable pour le moment et ce service "
+                          "n’est pas en cache ; réessayez dans un instant.")
         with read_connection(read_engine, engine, min_version=version) as connection:
             service = directory.compiled_service(connection, service_id)
         if service is None:
-            raise Problem(404, "not-found", f"No service with id {service_id}.")
+            raise Problem(404, "not-found", f"No service with id {service_id}.",
+                          detail_fr=f"Aucun service ne porte l’identifiant {service_id}.")
         body = json_body(service)
         cache.put(key, body)
     return cached_body(request, body, cache_control=DIRECTORY_CACHE)

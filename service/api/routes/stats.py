@@ -17,6 +17,7 @@ from service.auth.principal import Role
 from service.categories import category_codes
 from service.handoffs.schemas import HandoffStats
 from service.handoffs.stats import StatsQuery, handoff_counts
+from service.problem_texts import field_problem
 from service.problems import Problem
 from service.settings import handoff_settings
 
@@ -55,15 +56,19 @@ def handoff_stats(
     since = since or until - timedelta(weeks=12)
     if since > until or until - since > MAX_RANGE:
         raise Problem(422, "validation-error", "since must be on or before until, at most two years apart.",
-                      title="Invalid request", errors=[{"field": "query.since", "message": "bad range"}])
+                      title="Invalid request",
+                      detail_fr="since doit précéder until (ou lui être égale), avec au plus deux ans d’écart.",
+                      errors=[field_problem("query.since", "date_range_invalid")])
     needs = tuple(dict.fromkeys(c.strip() for v in need or [] for c in v.split(",") if c.strip()))
     unknown = [c for c in needs if c not in category_codes()]
     if unknown:
         raise Problem(422, "unknown-category", f"Unknown need group {', '.join(unknown)}.", title="Unknown category",
-                      errors=[{"field": "query.need", "message": f"unknown: {c}"} for c in unknown])
+                      detail_fr=f"Groupe de besoins inconnu : {', '.join(unknown)}.",
+                      errors=[field_problem("query.need", "unknown_need_group", codes=[c]) for c in unknown])
     if principal.role is Role.SUPERVISOR:
         if agency is not None and agency != principal.agency:
-            raise Problem(403, "forbidden", "Supervisors see their own agency's statistics only.")
+            raise Problem(403, "forbidden", "Supervisors see their own agency's statistics only.",
+                          detail_fr="Les superviseurs ne voient que les statistiques de leur propre organisme.")
         agency = principal.agency
     query = StatsQuery(since=since, until=until, resolution=resolution, agency=agency, needs=needs)
     with engine.connect() as connection:

@@ -25,6 +25,7 @@ from service.api.data_version import LastKnownVersion, VersionUnknown
 from service.api.dependencies import EngineDep, VersionTrackerDep, get_engine, get_read_engine, get_version_tracker
 from service.db import read_connection
 from service.api.errors import Problem, problem_responses
+from service.problem_texts import no_such_tile_fr
 from service.api.http_cache import cached_json, etag_for, if_none_match
 from service.api.routes.services import CategoryParam, _categories
 from service.settings import tile_settings
@@ -116,13 +117,15 @@ async def get_tile_context(request: Request) -> TileContext:
 TileContextDep = Annotated[TileContext, Depends(get_tile_context)]
 
 _UNAVAILABLE = "The directory database is not reachable right now and this tile is not cached; try again shortly."
+_UNAVAILABLE_FR = ("La base de données du répertoire n’est pas joignable pour le moment et cette tuile n’est pas "
+                   "en cache ; réessayez dans un instant.")
 
 
 def _version(known: LastKnownVersion, at_least: int | None = None) -> tuple[int, bool]:
     try:
         return known.get(at_least)
     except VersionUnknown:
-        raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"}) from None
+        raise Problem(503, "unavailable", _UNAVAILABLE, detail_fr=_UNAVAILABLE_FR, headers={"Retry-After": "5"}) from None
 
 
 def _mvt_example() -> dict:
@@ -206,7 +209,8 @@ async def answer_tile(request: Request, context: TileContext, z: int, x: int, y:
     try:
         check_tile(z, x, y, tile_settings().max_zoom)
     except TileOutOfRange as error:
-        raise Problem(404, "not-found", str(error), title="No such tile") from None
+        raise Problem(404, "not-found", str(error), title="No such tile", title_fr="Tuile inexistante",
+                      detail_fr=no_such_tile_fr(z, x, y, tile_settings().max_zoom)) from None
     categories = _categories(category_values)
     # Most requests are for a cached tile while the data version is fresh: answer those here,
     # in the event loop; only a database read or a render goes to a worker thread.
@@ -231,7 +235,7 @@ def _find_tile(context: TileContext, z: int, x: int, y: int, categories, v: int 
         return version, tiles.get_or_render(connect, context.cache, key, etag_for=etag_for, settings=tile_settings())
     found = context.cache.get(key)
     if found is None:
-        raise Problem(503, "unavailable", _UNAVAILABLE, headers={"Retry-After": "5"})
+        raise Problem(503, "unavailable", _UNAVAILABLE, detail_fr=_UNAVAILABLE_FR, headers={"Retry-After": "5"})
     return version, found
 
 
