@@ -97,7 +97,9 @@ def fill_handoff(page, *, number: str, note: str = "Needs a bed tonight", label:
     tap(page, '.tabbar [data-tab="handoff"]')
     form = page.locator("#handoff-form")
     form.get_by_label(re.compile("Agrees|Accepte")).check()
-    form.locator('.chip[data-code="shelter"]').tap()
+    shelter = form.locator('.chip[data-code="shelter"]')
+    if shelter.get_attribute("aria-pressed") != "true":  # the chosen category is a need already
+        shelter.tap()
     form.locator('input[name="urgency"][value="urgent"]').check()
     form.locator("#handoff-phone").fill(number)
     form.locator("#handoff-note").fill(note)
