@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from service.auth.principal import Principal, Role
-from service.handoffs import audit, centres, outbox
+from service.handoffs import audit, centres, outbox, reference
 from service.handoffs.access import not_found, visible
 from service.handoffs.callback import callback_window
 from service.handoffs.crypto import key_ring
@@ -108,19 +108,22 @@ def _next_steps(method: ContactMethod, centre: centres.Centre, window: tuple[dat
             "fr": f"Aucun moyen de joindre la personne n'a été conservé : donnez-lui le numéro {centre.phone}."}
 
 
+# A reference code drawn twice (1 in 729 million per handoff) inserts nothing: draw again.
 _INSERT_HANDOFF = text("""
-    INSERT INTO handoff (id, status, urgency, needs, language, interpreter_needed, centre_id,
+    INSERT INTO handoff (id, reference, status, urgency, needs, language, interpreter_needed, centre_id,
                          requested_by_issuer, requested_by_subject, requested_by_role, requesting_agency,
                          consent, contact_method, phone_enc, name_enc, note_enc, contact_enc, location_enc,
                          location_precision, h3_r7, suggested_services, callback_earliest, callback_latest,
                          created_at, created_week, updated_at)
-    VALUES (:id, 'requested', :urgency, :needs, :language, :interpreter_needed, :centre_id,
+    VALUES (:id, :reference, 'requested', :urgency, :needs, :language, :interpreter_needed, :centre_id,
             :issuer, :subject, :role, :agency,
             CAST(:consent AS jsonb), :contact_method, :phone_enc, :name_enc, :note_enc, :contact_enc, :location_enc,
             :location_precision, :h3_r7, :suggested_services, :callback_earliest, :callback_latest,
             now(), date_trunc('week', now() AT TIME ZONE :week_tz)::date, now())
-    RETURNING id, status, urgency, needs, centre_id, version, created_at, updated_at
+    ON CONFLICT (reference) DO NOTHING
+    RETURNING id, reference, status, urgency, needs, centre_id, version, created_at, updated_at
 """)
+REFERENCE_ATTEMPTS = 5
 
 _INSERT_EVENT = text("""
     INSERT INTO handoff_event (handoff_id, kind, from_status, to_status, owner_subject,
@@ -162,7 +165,7 @@ def create(connection: Connection, principal: Principal, request: HandoffCreate)
         "contact_enc": ring.encrypt(_contact_details(request)),
         "location_enc": ring.encrypt(exact),
     }
-    row = connection.execute(_INSERT_HANDOFF, {
+    params = {
         "id": uuid.uuid4(), "urgency": request.urgency.value, "needs": request.needs.groups, "language": request.language,
         "interpreter_needed": request.interpreter_needed, "centre_id": centre.id, **_actor_params(principal),
         "consent": _consent(request, principal, now), "contact_method": method.value, **values,
@@ -170,7 +173,13 @@ def create(connection: Connection, principal: Principal, request: HandoffCreate)
         "suggested_services": list(request.suggested_services),
         "callback_earliest": window[0] if window else None, "callback_latest": window[1] if window else None,
         "week_tz": handoff_settings().stats_timezone,
-    }).mappings().one()
+    }
+    for _ in range(REFERENCE_ATTEMPTS):
+        row = connection.execute(_INSERT_HANDOFF, {**params, "reference": reference.new_reference()}).mappings().first()
+        if row is not None:
+            break
+    else:
+        raise RuntimeError(f"no free reference code in {REFERENCE_ATTEMPTS} draws")
     handoff_id = row["id"]
     connection.execute(_INSERT_EVENT, {"handoff_id": handoff_id, "kind": "status", "from_status": None,
                                        "to_status": Status.REQUESTED.value, "owner_subject": None,
@@ -182,6 +191,7 @@ def create(connection: Connection, principal: Principal, request: HandoffCreate)
         {"status": "requested", "centre_id": centre.id, "contact_method": method.value, "location": precision})])
     return {
         "id": str(handoff_id),
+        "reference": row["reference"],
         "status": Status.REQUESTED.value,
         "urgency": request.urgency.value,
         "created_at": _iso(row["created_at"]),
@@ -211,7 +221,7 @@ _UPDATE_STATUS = text("""
                        version = version + 1, updated_at = now(),
                        closed_at = CASE WHEN :final THEN coalesce(closed_at, now()) ELSE NULL END
     WHERE id = :id
-    RETURNING id, status, urgency, needs, centre_id, version, created_at, updated_at, closed_at
+    RETURNING id, reference, status, urgency, needs, centre_id, version, created_at, updated_at, closed_at
 """)
 
 
@@ -302,7 +312,7 @@ def claim(connection: Connection, principal: Principal, handoff_id: uuid.UUID, t
         raise _claimed_by_another(handoff_id)
     updated = dict(connection.execute(text("""
         UPDATE handoff SET owner_issuer = :issuer, owner_subject = :subject, version = version + 1, updated_at = now()
-        WHERE id = :id RETURNING id, status, urgency, needs, centre_id, version, created_at, updated_at, closed_at
+        WHERE id = :id RETURNING id, reference, status, urgency, needs, centre_id, version, created_at, updated_at, closed_at
     """), {"id": row["id"], "issuer": me[0], "subject": me[1]}).mappings().one())
     connection.execute(_INSERT_EVENT, {"handoff_id": row["id"], "kind": "owner", "from_status": current.value,
                                        "to_status": current.value, "owner_subject": principal.subject,

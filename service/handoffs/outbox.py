@@ -2,8 +2,8 @@
 (a transactional outbox): an event exists if and only if its change was committed.
 
 Only centres with a ``webhook_url`` get events. The body is fixed when the event is written
-(retries send the same bytes) and carries no personal data: ids, centre, event type,
-status, urgency, need groups and times. The centre fetches details through the API
+(retries send the same bytes) and carries no personal data: ids, the reference code, centre,
+event type, status, urgency, need groups and times. The centre fetches details through the API
 (``GET /v1/navigator/handoffs/{id}``, audited).
 """
 
@@ -36,6 +36,7 @@ def event_body(event_id: uuid.UUID, event_type: str, occurred_at: datetime, hand
         "occurred_at": occurred_at.isoformat(),
         "handoff": {
             "id": str(handoff["id"]),
+            "reference": handoff["reference"],
             "centre_id": handoff["centre_id"],
             "status": handoff["status"],
             "urgency": handoff["urgency"],

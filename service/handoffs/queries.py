@@ -42,7 +42,7 @@ from service.settings import handoff_settings
 SYNC_OVERLAP = timedelta(seconds=60)
 
 _HANDOFF_COLUMNS = """
-    h.id, h.version, h.status, h.urgency, h.needs, h.language, h.interpreter_needed, h.centre_id,
+    h.id, h.reference, h.version, h.status, h.urgency, h.needs, h.language, h.interpreter_needed, h.centre_id,
     h.owner_issuer, h.owner_subject, h.requested_by_issuer, h.requested_by_subject, h.requested_by_role,
     h.requesting_agency, h.consent, h.contact_method, h.location_precision, h.h3_r7, h.suggested_services,
     h.callback_earliest, h.callback_latest, h.created_at, h.updated_at, h.closed_at, h.purged_at,
@@ -118,6 +118,7 @@ def _window(row) -> dict | None:
 def _common(row) -> dict:
     return {
         "id": str(row["id"]),
+        "reference": row["reference"],
         "version": row["version"],
         "status": row["status"],
         "urgency": row["urgency"],
@@ -267,6 +268,7 @@ class QueueQuery:
     region: tuple[int, int] | None = None  # range of r7 cells (service.handoffs.location.region_range)
     cursor: str | None = None
     limit: int = 50
+    reference: str | None = None  # as stored, XXX-XXX (service.handoffs.reference.canonical)
 
 
 QUEUE_FIELDS = ("status", "urgency", "needs_groups", "language", "contact_method", "callback_window", "location_cell", "owner")
@@ -287,6 +289,9 @@ def queue(connection: Connection, principal: Principal, query: QueueQuery) -> di
     if query.region:
         clauses.append("h.h3_r7 BETWEEN :region_lo AND :region_hi")
         params.update(region_lo=query.region[0], region_hi=query.region[1])
+    if query.reference:
+        clauses.append("h.reference = :reference")
+        params["reference"] = query.reference
     rank = "(CASE WHEN h.urgency = 'urgent' THEN 0 ELSE 1 END)"
     if query.cursor:
         last_rank, created_at, last_id = decode_cursor(query.cursor, 3)
@@ -299,7 +304,7 @@ def queue(connection: Connection, principal: Principal, query: QueueQuery) -> di
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     items = [{
-        "id": str(r["id"]), "version": r["version"], "status": r["status"], "urgency": r["urgency"],
+        "id": str(r["id"]), "reference": r["reference"], "version": r["version"], "status": r["status"], "urgency": r["urgency"],
         "needs": {"groups": list(r["needs"]), "has_note": r["has_note"]}, "language": r["language"],
         "interpreter_needed": r["interpreter_needed"], "contact_method": r["contact_method"],
         "callback_window": _window(r), "location": {"precision": r["location_precision"], "cell": cell_text(r["h3_r7"])},

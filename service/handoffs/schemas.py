@@ -6,6 +6,8 @@ document them. Fields that only the navigator view carries are marked so.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 
@@ -49,10 +51,18 @@ class CreatedLocation(BaseModel):
         examples=["cell"], description="none | cell (H3 r7, ~5 km²) | exact (consented, navigator must attend)")
 
 
+# The handoff's reference code (service/handoffs/reference.py), in every view of it.
+Reference = Annotated[str, Field(
+    description="A short code to read out on the phone (no look-alike characters): the navigator finds the handoff "
+                "with GET /v1/navigator/queue?reference=.",
+    pattern=r"^[2-9A-HJKMNP-TV-Z]{3}-[2-9A-HJKMNP-TV-Z]{3}$", examples=["K7M-4QX"])]
+
+
 class HandoffCreated(BaseModel):
     """The answer to one tap. It holds no personal data (it is stored for Idempotency-Key replays)."""
 
     id: str = Field(examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])
+    reference: Reference
     status: str = Field(examples=["requested"])
     urgency: str = Field(examples=["urgent"])
     created_at: str = Field(examples=["2026-11-25T14:03:11-05:00"])
@@ -139,6 +149,7 @@ class Handoff(BaseModel):
     navigator view adds `person`, the contact details, the exact location and `notes`."""
 
     id: str = Field(examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])
+    reference: Reference
     version: int = Field(examples=[3])
     status: str = Field(examples=["accepted"])
     urgency: str = Field(examples=["urgent"])
@@ -172,6 +183,7 @@ class HandoffPage(BaseModel):
 
 class QueueItem(BaseModel):
     id: str = Field(examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])
+    reference: Reference
     version: int = Field(examples=[1])
     status: str = Field(examples=["requested"])
     urgency: str = Field(examples=["urgent"])

@@ -18,7 +18,7 @@ from service.api.routes.handoffs import (
     IDEMPOTENCY_KEY_DOC, HandoffId, IdempotencyKey, idempotent_post, idempotent_responses, json_response,
 )
 from service.api.security import PrincipalDep
-from service.handoffs import centres, commands, queries, webhooks
+from service.handoffs import centres, commands, queries, reference as references, webhooks
 from service.handoffs.location import region_range
 from service.handoffs.model import ClaimRequest, NoteRequest, OPEN_STATUSES, Status, TransitionRequest, Urgency
 from service.handoffs.schemas import CentreList, DeliveryList, Handoff, NoteCreated, QueuePage, StatusChange
@@ -58,7 +58,9 @@ def _region(region: str | None) -> tuple[int, int] | None:
     summary="The centre's handoffs: urgent first, then oldest",
     description="Open handoffs by default (requested, accepted, in-progress, on-hold). Filters: `status` (repeat "
                 "or comma-separate), `urgency`, `language`, `region` (an H3 cell of resolution 0-7: handoffs whose "
-                "r7 cell lies inside it). No personal data: open a handoff to call back (audited).",
+                "r7 cell lies inside it), `reference` (the code a worker reads out, in any case, with or without the "
+                "dash; it looks in every status unless `status` is given). No personal data: open a handoff to call "
+                "back (audited).",
     responses=problem_responses(401, 403, 422, 429),
 )
 def navigator_queue(
@@ -68,11 +70,15 @@ def navigator_queue(
     urgency: Annotated[Urgency | None, Query()] = None,
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$", description="ISO 639 code.", examples=["fr"])] = None,
     region: Annotated[str | None, Query(max_length=20, description="H3 cell (resolution 0-7).", examples=["852b9bcbfffffff"])] = None,
+    reference: Annotated[str | None, Query(pattern=references.QUERY_PATTERN, description="A handoff's reference code.",
+                                           examples=["K7M-4QX"])] = None,
     cursor: Annotated[str | None, Query(max_length=300, description="From `next_cursor` of the previous page.", examples=[
         "WzEsIjIwMjYtMTEtMjVUMTQ6MDM6MDArMDA6MDAiLCI1YjBlM2MxZS04YTRmLTRiNmUtOWQyYS0xZjNjNWU3YTliMGQiXQ"])] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    query = queries.QueueQuery(_statuses(status), urgency.value if urgency else None, language, _region(region), cursor, limit)
+    statuses = _statuses(status) if status or reference is None else tuple(Status)
+    query = queries.QueueQuery(statuses, urgency.value if urgency else None, language, _region(region), cursor, limit,
+                               reference=references.canonical(reference) if reference else None)
     with engine.begin() as connection:
         return json_response(queries.queue(connection, principal, query))
 
