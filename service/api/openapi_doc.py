@@ -38,7 +38,10 @@ SECURITY_SCHEMES = {
 
 def _catalogue() -> str:
     rows = "\n".join(f"| `{t.slug}` | {t.status} | {t.meaning} |" for t in PROBLEM_TYPES.values())
-    return ("RFC 9457 problem details. Branch on `type`; `detail` is for people.\n\n"
+    return ("RFC 9457 problem details. Branch on `type` (and `errors[].code`); `title`, `detail` and `errors[].message` "
+            "are for people, in the request's language: English, or French for `Accept-Language: fr` (fr-CA, fr-FR...; "
+            "q-values honoured). `Content-Language` says which; `type`, `status`, `instance`, field names and codes "
+            "are the same in both.\n\n"
             f"Every type starts with `{PROBLEM_BASE}`:\n\n| type | status | meaning |\n|---|---|---|\n{rows}\n")
 
 
@@ -53,15 +56,24 @@ PROBLEM_SCHEMA = {
                  "examples": [problem_type("validation-error")]},
         "title": {"type": "string", "examples": ["Invalid request"]},
         "status": {"type": "integer", "minimum": 400, "maximum": 599, "examples": [422]},
-        "detail": {"type": "string", "examples": ["query.lat: Input should be less than or equal to 90"]},
+        "detail": {"type": "string", "examples": ["query.lat: The value must be 90 or less."]},
         "instance": {"type": "string", "description": "The path of the request.", "examples": ["/v1/services/nearest"]},
         "errors": {
             "type": "array",
-            "description": "For validation errors: one entry per bad field.",
+            "description": "For validation errors: one entry per bad field, to show its `message` beside that field.",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string", "examples": ["query.lat"]},
-                               "message": {"type": "string", "examples": ["Input should be less than or equal to 90"]}},
+                "required": ["field", "code", "message"],
+                "properties": {
+                    "field": {"type": "string", "description": "Where: `query.`, `path.` or `body.` and the field's path.",
+                              "examples": ["body.contact.phone"]},
+                    "code": {"type": "string", "description": "What is wrong, stable across languages: a pydantic error "
+                             "type (`missing`, `less_than_equal`, ...) or fieldnav's own (`phone_invalid`, ...).",
+                             "examples": ["phone_invalid"]},
+                    "message": {"type": "string", "description": "What to do, in the request's language.",
+                                "examples": [("This is not a valid phone number. Check the digits, or leave it empty "
+                                             "for an anonymous handoff.")]},
+                },
             },
         },
         "current_status": {"type": "string", "description": "Handoff transition refusals: the handoff's status now.",
