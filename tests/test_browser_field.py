@@ -392,7 +392,7 @@ def test_a_refused_number_keeps_the_form_with_a_french_message_by_the_field(serv
     page.locator('#handoff-list li.outbox[data-state="rejected"] .btn-primary').tap()
     page.wait_for_selector("#handoff-error-phone")
     assert page.locator("#handoff-error-phone").text_content() == server_message
-    assert "123" not in server_message
+    assert "123" not in server_message and "valide" in server_message, server_message  # French, as asked
     assert form_values(page) == {**typed, "phone": "123"}
     assert page.locator("#handoff-phone").get_attribute("aria-invalid") == "true"
     screenshot(page, "handoff-refused-fr")

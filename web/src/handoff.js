@@ -71,10 +71,20 @@ function fieldError(name) {
 
 const described = (name) => (form.errors[name] ? { 'aria-describedby': `handoff-error-${name}`, 'aria-invalid': 'true' } : {});
 
-function rerenderKeepingFocus() {
-  const id = document.activeElement?.id;
-  renderForm();
-  if (id) document.getElementById(id)?.focus();
+// One field's message, changed in place: re-rendering the form on a blur would swallow the
+// tap that caused it (on Send, say).
+function showFieldError(name, message) {
+  setError(name, message);
+  const input = $(`#handoff-${name}`);
+  const current = $(`#handoff-error-${name}`);
+  const next = fieldError(name);
+  if (current && next) current.textContent = next.textContent;
+  else if (current) current.remove();
+  else if (next) input?.closest('label')?.after(next);
+  if (input) {
+    for (const [attribute, value] of Object.entries(described(name))) input.setAttribute(attribute, value);
+    if (!message) { input.removeAttribute('aria-invalid'); input.removeAttribute('aria-describedby'); }
+  }
 }
 
 export function renderForm() {
@@ -128,7 +138,7 @@ export function renderForm() {
             id: 'handoff-phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', placeholder: '416 555 0199', maxlength: 40,
             value: form.phone, ...described('phone'),
             oninput: (e) => { form.phone = e.target.value; },
-            onblur: () => { const problem = phoneProblem(form.phone); if (problem !== (form.errors.phone || null)) { setError('phone', problem); rerenderKeepingFocus(); } },
+            onblur: () => showFieldError('phone', phoneProblem(form.phone)),
           })),
         fieldError('phone'),
         choice('callback', 'anonymous', t('handoff.anonymous'), form.callback === 'anonymous', () => { form.callback = 'anonymous'; clearError('phone'); renderForm(); }),
@@ -166,8 +176,7 @@ function setError(name, message) {
 }
 
 function clearError(name) {
-  setError(name, null);
-  $(`#handoff-error-${name}`)?.remove();
+  showFieldError(name, null);
 }
 
 // null when the number can be called back, else what to fix (checked as the server checks it).
