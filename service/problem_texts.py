@@ -409,6 +409,8 @@ MESSAGES: dict[str, dict[str, Template]] = {
                                  "since doit précéder until (ou lui être égale), avec au plus deux ans d’écart."),
     "cursor_invalid": _fixed("This cursor is not one the server gave: start again without it.",
                              "Ce curseur ne vient pas du serveur : recommencez sans curseur."),
+    "public_jwk_invalid": _fixed("Send the device’s EC P-256 public key as a JWK, without private members.",
+                                 "Envoyez la clé publique EC P-256 de l’appareil en JWK, sans membres privés."),
     "value_error": _fixed("This value is not valid.", "Cette valeur n’est pas valide."),
 }
 

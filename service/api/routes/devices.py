@@ -25,6 +25,7 @@ from service.api.responses import RawJSONResponse
 from service.api.security import PrincipalDep, rate_limit
 from service.auth import devices
 from service.auth.dpop import InvalidProof, public_jwk, thumbprint, verify_proof
+from service.problem_texts import field_problem
 from service.problems import Problem
 from service.settings import auth_settings
 
@@ -52,6 +53,7 @@ DPOP_DOC = {"parameters": [{
 }]}
 
 REFRESH_REFUSED = "The refresh was refused: sign in again."
+REFRESH_REFUSED_FR = "Le renouvellement a été refusé : reconnectez-vous."
 DeviceId = Annotated[UUID, Path(description="The device's id (`device_id`).", examples=["0b6f3f8e-2c1d-4e5f-9a8b-7c6d5e4f3a2b"])]
 
 
@@ -177,7 +179,8 @@ def register_device(request: Request, engine: EngineDep, principal: PrincipalDep
         key = public_jwk(body.public_jwk.model_dump())
     except InvalidProof as error:
         raise Problem(422, "validation-error", f"public_jwk: {error}.", title="Invalid request",
-                      errors=[{"field": "body.public_jwk", "message": str(error)}]) from None
+                      detail_fr="public_jwk doit être la clé publique EC P-256 de l’appareil, sans membres privés.",
+                      errors=[field_problem("body.public_jwk", "public_jwk_invalid")]) from None
     try:
         proof = verify_proof(dpop, method=request.method, url=str(request.url))
     except InvalidProof as error:
@@ -192,7 +195,8 @@ def register_device(request: Request, engine: EngineDep, principal: PrincipalDep
         raise Problem(409, "device-key-in-use", "This key belongs to another user's device: make a new key pair.",
                       title="Device key in use") from None
     except devices.SignInTooOld:
-        raise Problem(403, "forbidden", "This sign-in is too old to register a device: sign in again.") from None
+        raise Problem(403, "forbidden", "This sign-in is too old to register a device: sign in again.",
+                      detail_fr="Cette connexion est trop ancienne pour enregistrer un appareil : reconnectez-vous.") from None
     return _json({"device_id": str(registration.device_id), "refresh_token": registration.refresh_token,
                   "refresh_expires_at": registration.refresh_expires_at.isoformat(),
                   "expires_at": registration.expires_at.isoformat()}, 201)
@@ -224,7 +228,7 @@ def refresh(request: Request, engine: EngineDep, body: RefreshRequest, dpop: DPo
         renewal = devices.refresh(engine, body.refresh_token, proof.thumbprint)
     except (InvalidProof, devices.RefreshRefused) as error:
         log.info("refresh refused: %s", error)  # the reason stays in our logs, never in the answer
-        raise Problem(401, "unauthorized", REFRESH_REFUSED, headers={"WWW-Authenticate": 'DPoP algs="ES256"'}) from None
+        raise Problem(401, "unauthorized", REFRESH_REFUSED, detail_fr=REFRESH_REFUSED_FR, headers={"WWW-Authenticate": 'DPoP algs="ES256"'}) from None
     return _json({"access_token": renewal.access_token, "token_type": "Bearer",
                   "expires_at": renewal.access_expires_at.isoformat(), "refresh_token": renewal.refresh_token,
                   "refresh_expires_at": renewal.refresh_expires_at.isoformat()})
@@ -243,7 +247,7 @@ def refresh(request: Request, engine: EngineDep, body: RefreshRequest, dpop: DPo
 def sign_out_device(engine: EngineDep, principal: PrincipalDep, device_id: DeviceId) -> Response:
     with engine.begin() as connection:
         if devices.revoke(connection, device_id, "signed out", owner=principal) is None:
-            raise Problem(404, "not-found", f"No device {device_id}.")
+            raise Problem(404, "not-found", f"No device {device_id}.", detail_fr=f"Aucun appareil {device_id}.")
     return Response(status_code=204, headers=NO_STORE)
 
 
@@ -278,6 +282,6 @@ def admin_revoke_device(engine: EngineDep, device_id: DeviceId, body: RevokeRequ
     with engine.begin() as connection:
         device = devices.revoke(connection, device_id, body.reason)
     if device is None:
-        raise Problem(404, "not-found", f"No device {device_id}.")
+        raise Problem(404, "not-found", f"No device {device_id}.", detail_fr=f"Aucun appareil {device_id}.")
     log.info("device %s revoked by an admin", device_id, extra={"event": "auth.device_revoked_by_admin"})
     return _json(device)
