@@ -140,5 +140,7 @@ export function keepSessionAlive(onTick) {
     onTick();
   };
   setInterval(tick, CHECK_EVERY_MS);
+  // A phone taken out of a pocket: timers were asleep, the token may be near its end.
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') tick(); });
   return tick();
 }
