@@ -5,7 +5,9 @@ import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { PMTiles, Protocol } from 'pmtiles';
+import { categoryLabel, lang, onLanguageChange, t } from './i18n.js';
 import { state, emit } from './state.js';
+import { currentTheme, onThemeChange } from './theme.js';
 
 // The worker is a file of the build (never a third-party URL).
 maplibregl.setWorkerUrl(workerUrl);
@@ -22,8 +24,42 @@ const CATEGORY_COLOURS = [
   ['food', '#2e7d32'],
   ['senior_support', '#ef6c00'],
 ];
+// The same hues, lighter: they stand out of a dark basemap as the others do of a light one.
+const CATEGORY_COLOURS_DARK = [
+  ['crisis', '#ef5350'],
+  ['shelter', '#ce93d8'],
+  ['mental_health', '#64b5f6'],
+  ['food', '#81c784'],
+  ['senior_support', '#ffb74d'],
+];
+
+// The map's colours in each theme (theme.js): light, dark, and outdoor (light, high contrast:
+// points ringed in black, a darker area line).
+const PALETTES = {
+  light: {
+    categories: CATEGORY_COLOURS, other: '#00796b', cluster: '#00796b', clusterCategory: '#0b5e7e',
+    stroke: '#ffffff', strokeWidth: 2, origin: '#1a73e8', originStroke: '#ffffff', area: '#0b5e7e',
+    background: '#eef2f5', basemapBackground: '#efebe3',
+  },
+  dark: {
+    categories: CATEGORY_COLOURS_DARK, other: '#4db6ac', cluster: '#26a69a', clusterCategory: '#4fa8c9',
+    stroke: '#0f1418', strokeWidth: 2, origin: '#4d94ff', originStroke: '#ffffff', area: '#72c7e6',
+    background: '#161c21', basemapBackground: '#1c2226',
+  },
+  outdoor: {
+    categories: CATEGORY_COLOURS, other: '#00796b', cluster: '#00796b', clusterCategory: '#004760',
+    stroke: '#000000', strokeWidth: 2.5, origin: '#1a73e8', originStroke: '#000000', area: '#004760',
+    background: '#eef2f5', basemapBackground: '#efebe3',
+  },
+};
+
+export function mapPalette(theme = currentTheme()) {
+  if (theme.contrast === 'high') return PALETTES.outdoor;
+  return theme.scheme === 'dark' ? PALETTES.dark : PALETTES.light;
+}
 
 let map = null;
+let wired = false;
 
 // A PMTiles archive kept on the phone (a Blob in IndexedDB), read by byte ranges.
 class BlobSource {
@@ -62,8 +98,16 @@ function groupsHave(code) {
   return ['in', `,${code},`, ['concat', ',', ['get', 'groups'], ',']];
 }
 
-function basemapColour(layer, kind) {
+function basemapColour(layer, kind, dark = currentTheme().scheme === 'dark') {
   const name = layer.toLowerCase();
+  if (dark) {
+    if (/water|ocean|sea|lake|river|bay/.test(name)) return kind === 'line' ? '#2f5f80' : '#1d3a4f';
+    if (/park|green|wood|forest|grass|nature|landcover/.test(name)) return '#1f3326';
+    if (/building/.test(name)) return '#2b2f34';
+    if (/road|street|transport|highway|path/.test(name)) return '#454e57';
+    if (/boundar|admin/.test(name)) return '#75628a';
+    return kind === 'line' ? '#3a4046' : '#1c2226';
+  }
   if (/water|ocean|sea|lake|river|bay/.test(name)) return kind === 'line' ? '#8cc3e8' : '#b5d8f2';
   if (/park|green|wood|forest|grass|nature|landcover/.test(name)) return '#d4e9c8';
   if (/building/.test(name)) return '#e3ded6';
@@ -125,8 +169,9 @@ export function buildStyle() {
   if (basemap) sources.basemap = basemap.source;
 
   const category = state.category;
+  const palette = mapPalette();
   const count = category ? ['coalesce', ['get', category], 0] : ['coalesce', ['get', 'count'], 0];
-  const pointColour = ['case', ...CATEGORY_COLOURS.flatMap(([code, colour]) => [groupsHave(code), colour]), '#00796b'];
+  const pointColour = ['case', ...palette.categories.flatMap(([code, colour]) => [groupsHave(code), colour]), palette.other];
   const origin = state.origin;
   const area = state.pack?.manifest?.bbox;
   sources.origin = {
@@ -151,18 +196,18 @@ export function buildStyle() {
     metadata: { 'fieldnav:mode': mode },
     sources,
     layers: [
-      { id: 'background', type: 'background', paint: { 'background-color': basemap ? '#efebe3' : '#eef2f5' } },
+      { id: 'background', type: 'background', paint: { 'background-color': basemap ? palette.basemapBackground : palette.background } },
       ...(basemap ? basemapLayers('basemap', basemap.info) : []),
-      { id: 'area', type: 'line', source: 'area', paint: { 'line-color': '#0b5e7e', 'line-width': 2, 'line-dasharray': [2, 2] } },
+      { id: 'area', type: 'line', source: 'area', paint: { 'line-color': palette.area, 'line-width': 2, 'line-dasharray': [2, 2] } },
       {
         id: 'clusters', type: 'circle', source: 'services', 'source-layer': 'clusters',
         filter: ['>', count, 0],
         paint: {
-          'circle-color': category ? '#0b5e7e' : '#00796b',
+          'circle-color': category ? palette.clusterCategory : palette.cluster,
           'circle-opacity': 0.8,
           'circle-radius': ['interpolate', ['linear'], ['sqrt', count], 1, 6, 10, 20, 40, 34],
-          'circle-stroke-color': '#ffffff',
-          'circle-stroke-width': 2,
+          'circle-stroke-color': palette.stroke,
+          'circle-stroke-width': palette.strokeWidth,
         },
       },
       {
@@ -170,13 +215,13 @@ export function buildStyle() {
         paint: {
           'circle-color': pointColour,
           'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 6, 17, 10],
-          'circle-stroke-color': '#ffffff',
-          'circle-stroke-width': 2,
+          'circle-stroke-color': palette.stroke,
+          'circle-stroke-width': palette.strokeWidth,
         },
       },
       {
         id: 'origin', type: 'circle', source: 'origin',
-        paint: { 'circle-color': '#1a73e8', 'circle-radius': 8, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 },
+        paint: { 'circle-color': palette.origin, 'circle-radius': 8, 'circle-stroke-color': palette.originStroke, 'circle-stroke-width': 3 },
       },
     ],
   };
@@ -188,6 +233,149 @@ function transformRequest(url) {
     return { url, headers: { Authorization: `Bearer ${state.token}` } };
   }
   return { url };
+}
+
+// --- the controls' words --------------------------------------------------------------------
+
+// MapLibre's own control labels (its `locale` table) in the app's language.
+function mapLocale() {
+  const strings = {
+    'NavigationControl.ZoomIn': t('map.zoomIn'),
+    'NavigationControl.ZoomOut': t('map.zoomOut'),
+    'AttributionControl.ToggleAttribution': t('map.attribution'),
+  };
+  // The map itself ('Map' to a screen reader): translated once i18n.js has the string.
+  if (t('map.title') !== 'map.title') strings['Map.Title'] = t('map.title');
+  return strings;
+}
+
+function label(element, text) {
+  if (!element) return;
+  element.title = text;
+  element.setAttribute('aria-label', text);
+}
+
+// A language change: MapLibre has no public way to change its table, and its controls read it
+// only when made, so the buttons are relabelled here and the table patched for later reads.
+function localiseControls() {
+  if (!map) return;
+  const strings = mapLocale();
+  if (map._locale) map._locale = { ...map._locale, ...strings };
+  const root = map.getContainer();
+  label(root.querySelector('.maplibregl-ctrl-zoom-in'), strings['NavigationControl.ZoomIn']);
+  label(root.querySelector('.maplibregl-ctrl-zoom-out'), strings['NavigationControl.ZoomOut']);
+  label(root.querySelector('.maplibregl-ctrl-attrib-button'), strings['AttributionControl.ToggleAttribution']);
+  if (strings['Map.Title']) map.getCanvas().setAttribute('aria-label', strings['Map.Title']);
+  legend?.localise();
+}
+
+// --- the legend ------------------------------------------------------------------------------
+
+// Three dots in the map's colours beside three lines: a key to the map.
+const LEGEND_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">'
+  + '<circle cx="5" cy="5.5" r="3" fill="#c62828"/><circle cx="5" cy="12" r="3" fill="#1565c0"/><circle cx="5" cy="18.5" r="3" fill="#2e7d32"/>'
+  + '<path d="M10 4.5h11v2H10zM10 11h11v2H10zM10 17.5h11v2H10z"/></svg>';
+const CLOSE_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M18.3 5.7 16.9 4.3 12 9.2 7.1 4.3 5.7 5.7 10.6 12l-4.9 4.9 1.4 1.4 4.9-4.9 4.9 4.9 1.4-1.4-4.9-4.9z"/></svg>';
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === 'class') node.className = value;
+    else if (name === 'text') node.textContent = value;
+    else if (name === 'style') Object.assign(node.style, value);
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter(Boolean));
+  return node;
+}
+
+// A map control (a button at the bottom left) and its panel, over the map and the list:
+// what the colours, circles and lines on the map mean, in the app's language and theme.
+class LegendControl {
+  onAdd() {
+    // An icon of coloured dots, the map's own marks: the map is short on a phone, and the
+    // taps on its points keep a free middle (the controls stay in its corners).
+    this.button = el('button', {
+      type: 'button', id: 'map-legend-button', class: 'map-legend-button', 'aria-expanded': 'false', 'aria-controls': 'map-legend',
+    });
+    this.button.innerHTML = LEGEND_ICON;
+    this.button.addEventListener('click', () => (this.isOpen() ? this.close() : this.open()));
+    this.container = el('div', { class: 'maplibregl-ctrl maplibregl-ctrl-group' }, this.button);
+    this.panel = el('section', { id: 'map-legend', class: 'map-legend', role: 'dialog', 'aria-labelledby': 'map-legend-title' });
+    this.panel.hidden = true;
+    this.panel.addEventListener('keydown', (event) => { if (event.key === 'Escape') this.close(); });
+    this.onKey = (event) => { if (event.key === 'Escape' && this.isOpen()) this.close(); };
+    document.addEventListener('keydown', this.onKey);
+    this.localise();
+    return this.container;
+  }
+
+  onRemove() {
+    document.removeEventListener('keydown', this.onKey);
+    this.container.remove();
+    this.panel.remove();
+  }
+
+  // The panel sits beside the map (in the Nearby view), not in it: the map is too short on
+  // a phone to hold it.
+  attach(mapContainer) {
+    mapContainer.after(this.panel);
+  }
+
+  isOpen() {
+    return !this.panel.hidden;
+  }
+
+  open() {
+    this.render();
+    this.panel.hidden = false;
+    this.button.setAttribute('aria-expanded', 'true');
+    this.panel.querySelector('.map-legend-close')?.focus();
+  }
+
+  close() {
+    if (!this.isOpen()) return;
+    this.panel.hidden = true;
+    this.button.setAttribute('aria-expanded', 'false');
+    if (this.button.isConnected && this.button.offsetParent !== null) this.button.focus();
+  }
+
+  localise() {
+    label(this.button, t('map.legend'));
+    if (this.isOpen()) this.render();
+  }
+
+  render() {
+    const palette = mapPalette();
+    const stroke = { borderColor: palette.stroke };
+    const swatch = (child) => el('span', { class: 'legend-swatch', 'aria-hidden': 'true' }, child);
+    const row = (child, text, code) => el('li', code ? { 'data-code': code } : {}, swatch(child), el('span', { text }));
+    const categories = palette.categories.map(([code, colour]) => {
+      const category = state.categories.find((c) => c.code === code);
+      return row(el('span', { class: 'legend-dot', style: { background: colour, ...stroke } }), category ? categoryLabel(category) : code, code);
+    });
+    const close = el('button', { type: 'button', class: 'map-legend-close' });
+    close.innerHTML = CLOSE_ICON;
+    label(close, t('map.legendClose'));
+    close.addEventListener('click', () => this.close());
+    this.panel.setAttribute('lang', lang());
+    this.panel.replaceChildren(
+      el('div', { class: 'map-legend-head' }, el('h2', { id: 'map-legend-title', text: t('map.legend') }), close),
+      el('ul', {},
+        ...categories,
+        row(el('span', { class: 'legend-dot', style: { background: palette.other, ...stroke } }), t('map.other'), 'other'),
+        row(el('span', { class: 'legend-dot legend-cluster', style: { background: state.category ? palette.clusterCategory : palette.cluster, opacity: '0.8', ...stroke } }), t('map.cluster'), 'cluster'),
+        row(el('span', { class: 'legend-dot legend-origin', style: { background: palette.origin, borderColor: palette.originStroke } }), t('map.you'), 'origin'),
+        row(el('span', { class: 'legend-area', style: { borderTopColor: palette.area } }), t('map.savedArea'), 'area'),
+      ),
+    );
+  }
+}
+
+let legend = null;
+
+export function legendControl() {
+  return legend;
 }
 
 export function createMap(container) {
@@ -202,9 +390,19 @@ export function createMap(container) {
     pitchWithRotate: false,
     touchPitch: false,
     attributionControl: { compact: true },
+    locale: mapLocale(),
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  legend = new LegendControl();
+  map.addControl(legend, 'bottom-left');
+  legend.attach(container);
+  if (!wired) {
+    wired = true;
+    onLanguageChange(localiseControls);
+    // A new theme: the map's colours (a diff of paint properties) and the legend's swatches.
+    onThemeChange(() => refreshMap());
+  }
   map.on('click', 'clusters', (e) => {
     const feature = e.features?.[0];
     if (feature) map.easeTo({ center: feature.geometry.coordinates, zoom: Math.min(map.getZoom() + 2, POINTS_MIN_ZOOM) });
@@ -253,6 +451,7 @@ export function refreshMap() {
   map.getContainer().dataset.idle = 'false';
   // A new source (network <-> phone) is a new style; a new filter or point is a diff.
   map.setStyle(next, { diff: !modeChanged });
+  if (legend?.isOpen()) legend.render(); // the cluster colour follows the category
 }
 
 export function centreOn(origin, zoom = POINTS_MIN_ZOOM) {
