@@ -91,14 +91,24 @@ export async function ensureDevice(subject) {
 
 let renewing = null;
 
-// One renewal at a time, whoever asks (a 401, the timer, coming back online). Resolves true
-// when a new token is stored.
+// One renewal at a time, whoever asks (a 401, the timer, coming back online), and across the
+// app's tabs (a Web Lock): two renewals with one refresh token look like a stolen token to
+// the server, which then revokes the device. Resolves true when a new token is stored.
 export function renewToken() {
-  if (!renewing) renewing = runRenew().finally(() => { renewing = null; });
+  if (!renewing) {
+    const run = () => runRenew();
+    renewing = (navigator.locks ? navigator.locks.request('fieldnav-renew', run) : run()).finally(() => { renewing = null; });
+  }
   return renewing;
 }
 
 async function runRenew() {
+  // Another tab may have renewed while this one waited for the lock: take its token.
+  const stored = await getMeta('token');
+  if (stored && stored !== state.token && !expired(stored)) {
+    await storeToken(stored, 'renewed');
+    return true;
+  }
   const device = await loadDevice();
   if (!device) return false;
   let outcome;

@@ -45,13 +45,13 @@ const STRINGS = {
     'place.mapCentreName': 'the map centre',
 
     'list.title': 'Nearest services',
-    'list.titleCategory': 'Nearest: {category}',
-    'list.expand': 'Full list',
-    'list.collapse': 'Show map',
+    'list.titleCategory': '{category} nearby',
+    'list.expand': 'List',
+    'list.collapse': 'Map',
     'list.loading': 'Loading…',
     'list.empty': 'No matching services nearby.',
     'list.offlineNoPack': 'You are offline and no area is saved on this phone. Save an area while online to search offline.',
-    'list.offlineData': 'Offline data from {date}',
+    'list.offlineData': 'offline data of {date}',
     'list.error': 'Could not load the list: {detail}',
     'list.noOrigin': 'Choose a place to see the nearest services.',
 
@@ -282,13 +282,13 @@ const STRINGS = {
     'place.mapCentreName': 'le centre de la carte',
 
     'list.title': 'Services les plus proches',
-    'list.titleCategory': 'Plus proches : {category}',
-    'list.expand': 'Liste complète',
-    'list.collapse': 'Voir la carte',
+    'list.titleCategory': '{category} à proximité',
+    'list.expand': 'Liste',
+    'list.collapse': 'Carte',
     'list.loading': 'Chargement…',
     'list.empty': 'Aucun service correspondant à proximité.',
     'list.offlineNoPack': 'Vous êtes hors ligne et aucune zone n’est enregistrée sur ce téléphone. Enregistrez une zone en ligne pour chercher hors ligne.',
-    'list.offlineData': 'Données hors ligne du {date}',
+    'list.offlineData': 'données hors ligne du {date}',
     'list.error': 'Impossible de charger la liste : {detail}',
     'list.noOrigin': 'Choisissez un lieu pour voir les services les plus proches.',
 
@@ -542,7 +542,14 @@ export function formatBytes(bytes) {
 export function formatDateTime(value) {
   if (!value) return '';
   const date = value instanceof Date ? value : new Date(value);
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+  return `${new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(date)}, ${formatHm(date.getHours(), date.getMinutes())}`;
+}
+
+// "Dec 4, 12:19" (no year: a saved area is days old, not years).
+export function formatShortDateTime(value) {
+  const date = value instanceof Date ? value : new Date(value);
+  const day = new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric' }).format(date);
+  return `${day}, ${formatHm(date.getHours(), date.getMinutes())}`;
 }
 
 // One way to write a time in each language: "19:00" in English, "19 h" / "19 h 30" in French

@@ -4,7 +4,7 @@
 import { ApiError, NetworkError, api } from './api.js';
 import { anyFilter, filterParams } from './chips.js';
 import { hoursLabel } from './hours.js';
-import { categoryLabel, formatAge, formatDateTime, formatDistance, t, unitLabel } from './i18n.js';
+import { categoryLabel, formatAge, formatDistance, formatShortDateTime, t, unitLabel } from './i18n.js';
 import { localNearest } from './offline.js';
 import { emit, serverUsable, state } from './state.js';
 import { $, h, replace } from './ui.js';
@@ -24,7 +24,7 @@ function renderHeader(source) {
   $('#list-title').textContent = category ? t('list.titleCategory', { category: categoryLabel(category) }) : t('list.title');
   const parts = [originText()];
   if (anyFilter()) parts.push(t('list.filtered'));
-  if (source === 'phone' && state.pack) parts.push(t('list.offlineData', { date: formatDateTime(state.pack.syncedAt || state.pack.savedAt) }));
+  if (source === 'phone' && state.pack) parts.push(t('list.offlineData', { date: formatShortDateTime(state.pack.syncedAt || state.pack.savedAt) }));
   $('#list-subtitle').textContent = parts.filter(Boolean).join(' · ');
   $('#nearest').dataset.source = source || '';
 }
