@@ -81,6 +81,70 @@ def test_bad_tokens_get_401_and_learn_nothing(strict_server, case):
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
+def _odd_claim_tokens() -> dict[str, str]:
+    """Validly signed tokens whose claims have the wrong type or hold what cannot be stored
+    (issue 15: each gave 500 on every route)."""
+    own_key = load_or_create_signing_key()
+    now = int(time.time())
+    cases = {
+        "exp as a string": {"exp": str(now + 3600)},
+        "exp as a numeric string": {"exp": "9999999999"},
+        "exp of 10**12": {"exp": 10 ** 12},
+        "exp of 10**12 as a float": {"exp": 1e12},
+        "exp past 9999": {"exp": 253402300800},
+        "exp as true": {"exp": True},
+        "iat as a string": {"iat": str(now)},
+        "iat negative": {"iat": -(10 ** 12)},
+        "nbf as a string": {"nbf": str(now)},
+        "nbf as a list": {"nbf": [now]},
+        "auth_time of 10**13": {"auth_time": 10 ** 13},
+        "auth_time as a string": {"auth_time": "yesterday"},
+        "a NUL in sub": {"sub": "user\u0000-1"},
+        "a NUL in agency": {"agency": "agency-a\u0000"},
+        "a NUL in jti": {"jti": "\u0000" + str(uuid.uuid4())},
+        "a lone surrogate in sub": {"sub": "user-\ud800"},
+        "a newline in agency": {"agency": "agency-a\nforged log line"},
+        "jti as a number": {"jti": 12345},
+        "jti as an object": {"jti": {"id": 1}},
+        "sub as a number": {"sub": 42},
+        "role as a list": {"role": ["admin"]},
+        "sub of 10,000 characters": {"sub": "u" * 10_000},
+    }
+    base = {"iss": "fieldnav", "aud": "fieldnav-api", "sub": "u", "agency": "agency-a", "role": "field_worker",
+            "jti": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + 3600}
+    return {name: jwt.encode({**base, "jti": str(uuid.uuid4()), **change}, own_key, "EdDSA") for name, change in cases.items()}
+
+
+# A directory read, a handoff read, a tile through the fast path (service/api/tile_fast_path.py)
+# and one through FastAPI's router (a query the fast path leaves to it).
+ODD_CLAIM_ROUTES = ["/v1/categories", "/v1/me", "/v1/handoffs", "/v1/tiles/12/1144/1494.mvt",
+                    "/v1/tiles/12/1144/1494.mvt?v=x"]
+
+
+@pytest.mark.parametrize("case", list(_odd_claim_tokens()))
+def test_validly_signed_tokens_with_odd_claims_get_401(strict_server, case):
+    token = _odd_claim_tokens()[case]
+    with strict_server.client() as client:
+        for path in ODD_CLAIM_ROUTES:
+            response = client.get(path, headers=bearer(token))
+            assert response.status_code == 401, (path, response.status_code, response.text[:300])
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["detail"] == "invalid token"
+            assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_odd_claims_leave_no_trace_in_the_server_log(demo_database_url):
+    server = start_server(demo_database_url, env=STRICT_ENV)
+    try:
+        with server.client() as client:
+            for token in _odd_claim_tokens().values():
+                assert client.get("/v1/me", headers=bearer(token)).status_code == 401
+            assert client.get("/v1/me", headers=bearer(token_for(Role.FIELD_WORKER))).status_code == 200
+    finally:
+        output = stop_server(server)
+    assert "Traceback" not in output and "internal-error" not in output, output[-3000:]
+
+
 @pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer x y", "token abc"])
 def test_malformed_authorization_headers_get_401(strict_server, header):
     with strict_server.client() as client:

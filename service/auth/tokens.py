@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +17,13 @@ from service.auth.principal import Principal, Role
 from service.settings import auth_settings
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
+# NumericDate claims (RFC 7519 section 2): numbers of seconds, read as datetimes. The last
+# second of 9999 is the latest a datetime holds; a larger value is no time, not a long life.
+TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
+LATEST_TIME_S = 253402300799  # 9999-12-31T23:59:59Z
+# The claims that name someone or something: stored, logged and compared as text.
+TEXT_CLAIMS = ("sub", "agency", "role", "jti")
+MAX_CLAIM_CHARS = 255
 
 
 class InvalidToken(Exception):
@@ -62,16 +72,38 @@ def verify_token(token: str, issuer: TrustedIssuer | None = None) -> tuple[Princ
             audience=issuer.audience, issuer=issuer.issuer, leeway=auth_settings().leeway_s,
             options={"require": REQUIRED_CLAIMS},
         )
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as error:
         raise InvalidToken(type(error).__name__) from None
-    agency, role, subject = claims.get("agency"), claims.get("role"), claims.get("sub")
-    if not isinstance(agency, str) or not agency or not isinstance(subject, str) or not subject:
-        raise InvalidToken("agency or subject missing")
+    _check_claim_types(claims)
+    agency, role, subject = claims["agency"], claims["role"], claims["sub"]
     if issuer.agencies is not None and agency not in issuer.agencies:
         raise InvalidToken("issuer may not speak for this agency")
     try:
         parsed_role = Role(role)
     except ValueError:
         raise InvalidToken("unknown role") from None
-    principal = Principal(subject=subject, agency=agency, role=parsed_role, token_id=str(claims["jti"]), issuer=issuer.issuer)
+    principal = Principal(subject=subject, agency=agency, role=parsed_role, token_id=claims["jti"], issuer=issuer.issuer)
     return principal, datetime.fromtimestamp(claims["exp"], timezone.utc)
+
+
+def _is_time(value) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and 0 <= value <= LATEST_TIME_S)
+
+
+def _is_name(value) -> bool:
+    """Text PostgreSQL stores and a log line shows as is: no control characters (NUL
+    included) and no lone UTF-16 surrogates."""
+    return (isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_CHARS
+            and not any(unicodedata.category(c) in ("Cc", "Cs") for c in value))
+
+
+def _check_claim_types(claims: dict) -> None:
+    """A validly signed token may still carry claims of the wrong type (an ``exp`` as text,
+    one past the year 9999, a NUL in ``sub``): each is an invalid token, never a 500."""
+    for name in TIME_CLAIMS:
+        if name in claims and not _is_time(claims[name]):
+            raise InvalidToken(f"{name} is not a time")
+    for name in TEXT_CLAIMS:
+        if not _is_name(claims.get(name)):
+            raise InvalidToken(f"{name} missing or not plain text")
