@@ -7,12 +7,14 @@ it): Playwright's own browser download is never used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import PROJECT_ROOT
 
@@ -73,3 +75,52 @@ def screenshot(page, name: str, *, docs: bool = False) -> Path:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, committed)
     return path
+
+
+# --- accessibility: axe-core ----------------------------------------------------------------------
+
+AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+SERIOUS = ("serious", "critical")
+
+
+def axe_findings(page, *, tags: list[str] | None = None, rules: list[str] | None = None, include: str | None = None) -> list[dict]:
+    """axe-core's violations on the page as it is now: [{id, impact, help, nodes: [{target,
+    html, summary}]}]. axe.min.js comes from web/node_modules (axe-core is a dev dependency
+    of the field client). The app's Content-Security-Policy (script-src 'self') refuses an
+    injected <script>; then the same source is evaluated through the DevTools protocol, which
+    the policy does not govern. ``rules`` runs those rules only, instead of ``tags``."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make web` (npm ci installs axe-core).")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        with contextlib.suppress(PlaywrightError):  # refused by the page's CSP: evaluated below
+            page.add_script_tag(path=str(AXE))
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.evaluate(AXE.read_text(encoding="utf-8") + "\n;void 0")
+    run_only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": tags or AXE_TAGS}
+    return page.evaluate(
+        """async ([include, runOnly]) => {
+            const result = await axe.run(include ? {include: [include]} : document, {runOnly, resultTypes: ['violations']});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => ({target: n.target.join(' '), html: n.html.slice(0, 240), summary: n.failureSummary || ''})),
+            }));
+        }""",
+        [include, run_only],
+    )
+
+
+def serious_findings(findings: list[dict]) -> list[dict]:
+    return [f for f in findings if f["impact"] in SERIOUS]
+
+
+def describe_findings(findings: list[dict], screen: str = "") -> str:
+    """One line per rule, one indented line per element: for assertion messages and reports."""
+    lines = []
+    for finding in findings:
+        lines.append(f"{screen + ': ' if screen else ''}[{finding['impact']}] {finding['id']}: {finding['help']}")
+        for node in finding["nodes"]:
+            summary = " ".join(node["summary"].split())
+            lines.append(f"    {node['target']}  {node['html']}\n      {summary}")
+    return "\n".join(lines)
