@@ -30,14 +30,6 @@ from tests.browser import (
 from tests.browser.app import TORONTO, WAIT_MS, open_app, tap, wait_list, wait_map
 
 LOCALES = {"en": "en-CA", "fr": "fr-CA"}
-# Serious findings on elements other parts of the client own, reported to their owners: while
-# one is there, and no other, the axe test is marked xfail with it (pytest -ra prints why);
-# once fixed, the test passes. (rule, element) -> what is wrong.
-KNOWN_ELSEWHERE = {
-    ("label-content-name-mismatch", "#lang-toggle"):
-        "index.html/i18n.js: the language button shows 'FR' ('EN') but its aria-label is 'Passer au français' "
-        "('Switch to English'), which does not contain the visible text (WCAG 2.5.3, label in name)",
-}
 SMALL_PHONE = {"width": 320, "height": 640}
 # The category chips scroll sideways on purpose (the one row that does).
 SIDEWAYS_SCROLLERS = ["#chips"]
@@ -214,11 +206,7 @@ def test_axe_finds_nothing_serious_on_any_screen(server, browser, worker_token, 
     print(f"\naxe, {language}, {display}:\n{report or 'no findings'}")
     serious = [(screen, finding["id"], node["target"]) for screen, found in findings.items()
                for finding in serious_findings(found) for node in finding["nodes"]]
-    unknown = [s for s in serious if s[1:] not in KNOWN_ELSEWHERE]
-    assert not unknown, f"serious or critical findings ({language}, {display}): {unknown}; all findings:\n{report}"
-    known = sorted({s[1:] for s in serious})
-    if known:
-        pytest.xfail("; ".join(f"{rule} on {target}: {KNOWN_ELSEWHERE[(rule, target)]}" for rule, target in known))
+    assert not serious, f"serious or critical findings ({language}, {display}): {serious}; all findings:\n{report}"
 
 
 # --- 320 px, 44 px targets, 14 px text ---------------------------------------------------------

@@ -10,7 +10,7 @@ const STRINGS = {
     'net.offlinePack': 'Offline · saved area',
     'net.pending': '{n} to send',
     'lang.switch': 'FR',
-    'lang.switchLabel': 'Passer au français',
+    'lang.switchLabel': 'FR: passer au français',
     'tab.nearby': 'Nearby',
     'tab.handoff': '211',
     'tab.offline': 'Offline',
@@ -224,6 +224,7 @@ const STRINGS = {
     'offline.thinWarning': 'Thin here: {categories}. The nearest others are outside the saved area: save a larger area, or call 211.',
     'offline.needSignIn': 'Sign in again to save an area.',
 
+    'map.title': 'Map',
     'map.zoomIn': 'Zoom in',
     'map.zoomOut': 'Zoom out',
     'map.attribution': 'Map credits',
@@ -247,7 +248,7 @@ const STRINGS = {
     'net.offlinePack': 'Hors ligne · zone enregistrée',
     'net.pending': '{n} à envoyer',
     'lang.switch': 'EN',
-    'lang.switchLabel': 'Switch to English',
+    'lang.switchLabel': 'EN: switch to English',
     'tab.nearby': 'À proximité',
     'tab.handoff': '211',
     'tab.offline': 'Hors ligne',
@@ -461,6 +462,7 @@ const STRINGS = {
     'offline.thinWarning': 'Peu de résultats ici : {categories}. Les autres sont hors de la zone enregistrée : enregistrez une zone plus grande, ou appelez le 211.',
     'offline.needSignIn': 'Reconnectez-vous pour enregistrer une zone.',
 
+    'map.title': 'Carte',
     'map.zoomIn': 'Zoom avant',
     'map.zoomOut': 'Zoom arrière',
     'map.attribution': 'Sources de la carte',

@@ -279,6 +279,7 @@ function wire() {
   on('show-area', (bbox) => { showView('nearby'); fitArea(bbox); });
   on('handoff-for', (site) => { showView('handoff'); prefill(site); });
   onLanguageChange(() => {
+    labelLanguageButton();
     renderChips();
     rerenderNearest();
     renderForm();
@@ -298,9 +299,15 @@ function registerServiceWorker() {
 // For tests and for curious partners: what the app shows, without reading pixels.
 window.fieldnavDebug = { state, renderedServices, sourceMode, syncServices, flushOutbox, getMap, emit };
 
+// The language button is named in the language it switches to.
+function labelLanguageButton() {
+  $('#lang-toggle').lang = lang() === 'fr' ? 'en' : 'fr';
+}
+
 async function boot() {
   initTheme();
   applyStatic(document);
+  labelLanguageButton();
   wire();
   registerServiceWorker();
   const link = await takeLink();
