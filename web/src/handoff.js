@@ -94,7 +94,6 @@ export function renderForm() {
   const agreed = form.consent === 'yes';
   const steps = [
     h('p', { class: 'danger' }, h('a', { href: 'tel:911', text: t('handoff.danger') })),
-    lastSent && sentPanel(lastSent),
     h('fieldset', { class: 'step', id: 'handoff-consent' },
       h('legend', { text: t('handoff.consent') }),
       h('p', { class: 'script', text: t('handoff.script') }),
@@ -160,6 +159,7 @@ export function renderForm() {
     );
   }
   replace(root, steps);
+  replace($('#handoff-result'), lastSent && sentPanel(lastSent));
 }
 
 // A language in its own name, then in the app's ("العربية · Arabic").
@@ -362,6 +362,7 @@ async function sendOne(item) {
       });
       lastSent = record;
       renderForm();
+      $('#view-handoff').scrollTop = 0; // the reference and next steps, first thing in view
       toast(t('handoff.sent', { centre: lang() === 'fr' ? created.centre?.name_fr : created.centre?.name_en }));
       return 'sent';
     }
