@@ -97,6 +97,7 @@ from service.problems import Problem
 from service.results import offline_summary
 from service.settings import PackSettings, path_settings, tile_settings
 from spatial import tiles as tiles_math
+from spatial.cells import parse_cell
 
 log = logging.getLogger("fieldnav.packs")
 
@@ -150,10 +151,11 @@ class PackRequest(BaseModel):
     def _valid_cells(cls, cells: list[str] | None) -> list[str] | None:
         if cells is None:
             return None
-        bad = [c for c in cells if not h3.is_valid_cell(c)]
+        parsed = [parse_cell(c) for c in cells]
+        bad = [c for c, p in zip(cells, parsed) if p is None]
         if bad:
-            raise field_error("h3_cells_invalid", cells=", ".join(bad[:5]))
-        return [c.lower() for c in cells]
+            raise field_error("h3_cells_invalid", cells=", ".join(c[:20] for c in bad[:5]))
+        return parsed
 
     @model_validator(mode="after")
     def _one_area(self) -> PackRequest:

@@ -411,6 +411,14 @@ MESSAGES: dict[str, dict[str, Template]] = {
                              "Ce curseur ne vient pas du serveur : recommencez sans curseur."),
     "public_jwk_invalid": _fixed("Send the device’s EC P-256 public key as a JWK, without private members.",
                                  "Envoyez la clé publique EC P-256 de l’appareil en JWK, sans membres privés."),
+    "nul_character": _fixed("Remove the NUL character (\\u0000): text cannot hold it.",
+                            "Retirez le caractère NUL (\\u0000) : un texte ne peut pas le contenir."),
+    "unpaired_surrogate": _fixed(
+        "This text holds half of a UTF-16 character (an escape from \\ud800 to \\udfff without its pair): send valid Unicode.",
+        "Ce texte contient la moitié d’un caractère UTF-16 (un échappement de \\ud800 à \\udfff sans son complément) : "
+        "envoyez de l’Unicode valide."),
+    "date_out_of_range": _with("Enter a date from {earliest} to {latest}.",
+                               "Entrez une date comprise entre le {earliest} et le {latest}."),
     "value_error": _fixed("This value is not valid.", "Cette valeur n’est pas valide."),
 }
 

@@ -18,6 +18,7 @@ from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHead
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.routes import app_static, basemap, devices
 from service.api.security import authorize
+from service.api.text_check import RequestTextCheck
 from service.api.tile_fast_path import TileFastPath
 from service.observability.middleware import RequestObservation
 from service.settings import api_settings, limit_settings
@@ -66,6 +67,8 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(app_static.router)  # the field client (web/) at /app/
     # Innermost: plain tile requests skip the router, with every middleware below still applied.
     app.add_middleware(TileFastPath)
+    # NUL in the path or in a JSON body's strings (PostgreSQL cannot store it): refused for every route.
+    app.add_middleware(RequestTextCheck)
     # Phones on a weak signal: compress anything worth compressing.
     # Not the pack archives: their tiles are gzipped already, and Range needs the raw bytes.
     app.add_middleware(GZipMiddleware, minimum_size=1024,

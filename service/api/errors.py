@@ -164,6 +164,23 @@ async def send_problem(send, scope, status: int, slug: str, detail: str, *, titl
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_validation_problem(send, scope, errors: list[dict]) -> None:
+    """A 422 ``validation-error`` answered by pure ASGI middleware: ``errors`` are
+    ``field_problem`` items, written in the request's language as the route's would be."""
+    language = scope_language(scope)
+    localised = localise_errors(errors, language)
+    detail = summary(localised, language)
+    body = problem_document(language, 422, "validation-error", detail, instance=scope["path"], title="Invalid request",
+                            detail_fr=detail)
+    body["errors"] = localised
+    payload = orjson.dumps(body)
+    raw_headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(name.lower().encode("latin-1"), str(value).encode("latin-1"))
+                    for name, value in language_headers(language).items()]
+    await send({"type": "http.response.start", "status": 422, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
 _STATUS_SLUGS = {
     400: "bad-request",
     401: "unauthorized",

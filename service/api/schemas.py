@@ -10,8 +10,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from service import moments
 from service.categories import category_codes
 from service.problem_texts import field_error
 
@@ -27,8 +28,10 @@ def _iso_text(value):
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
-IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+# Both are within service/moments.py's range (1900-01-01 to 2999-12-31): a date near the ends of
+# Python's calendar overflowed in the arithmetic around it.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(moments.bounded)]
+IsoDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(moments.bounded)]
 
 # A category group code (service/data/category_groups.yaml), documented as the list of codes.
 # Validation stays the route's: it also splits comma-separated codes and names unknown ones.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import h3
 
+from spatial.cells import parse_cell
+
 CELL_RESOLUTION = 7
 
 # H3 index layout (64 bits): 1 reserved, 4 mode, 3 mode-dependent, 4 resolution,
@@ -41,7 +43,8 @@ def _digit_shift(resolution: int) -> int:
 def region_range(region: str) -> tuple[int, int]:
     """(lo, hi) of the resolution-7 cells inside ``region`` (an H3 cell, resolution <= 7).
     Raises ValueError for anything else."""
-    if not h3.is_valid_cell(region):
+    region = parse_cell(region)
+    if region is None:
         raise ValueError("not an H3 cell")
     resolution = h3.get_resolution(region)
     if resolution > CELL_RESOLUTION:

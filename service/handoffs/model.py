@@ -20,10 +20,11 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
-    AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, WithJsonSchema, field_validator,
-    model_validator,
+    AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, WithJsonSchema,
+    field_validator, model_validator,
 )
 
+from service import moments
 from service.categories import category_codes
 from service.handoffs.contact import InvalidPhone, normalise_phone
 from service.problem_texts import field_error
@@ -131,7 +132,7 @@ class Consent(_Strict):
                                 examples=["on-211-2026.1"])
     recorded_by: str | None = Field(default=None, max_length=200,
                                     description="Who recorded it (a worker id); default: the caller.")
-    recorded_at: Annotated[AwareDatetime, BeforeValidator(_not_a_number)] | None = Field(
+    recorded_at: Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(moments.bounded)] | None = Field(
         default=None, description="When; default: when the server receives it.")
 
     @field_validator("scope")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -25,6 +26,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection, text
 
+from service import moments
 from service.auth.principal import Principal
 from service.handoffs import audit
 from service.handoffs.access import not_found, visible
@@ -63,13 +65,40 @@ def encode_cursor(*values) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list:
+def cursor_rank(value) -> int:
+    """A queue rank: 0 (urgent) or 1."""
+    if type(value) is not int or value not in (0, 1):
+        raise ValueError("not a rank")
+    return value
+
+
+def cursor_moment(value) -> datetime:
+    """A time the server wrote: ISO 8601 with an offset, within the range of times the API
+    takes (service/moments.py)."""
+    if not isinstance(value, str):
+        raise ValueError("not a time")
+    moment = datetime.fromisoformat(value)  # which stops at a NUL: hence the round trip below
+    if moment.tzinfo is None or not moments.in_range(moment) or moment.isoformat() != value:
+        raise ValueError("not a time the server wrote")
+    return moment
+
+
+def cursor_id(value) -> UUID:
+    if not isinstance(value, str):
+        raise ValueError("not an id")
+    return UUID(value)
+
+
+def decode_cursor(cursor: str, *fields: Callable[[object], object]) -> list:
+    """The values of a cursor made by ``encode_cursor``, each read by its field's parser
+    (``cursor_rank``, ``cursor_moment``, ``cursor_id``): the one place a cursor's text is
+    trusted, so a tampered one is a 422 naming ``query.cursor``, never a database error."""
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(values, list) or len(values) != arity:
-            raise ValueError
-        return values
-    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        if not isinstance(values, list) or len(values) != len(fields):
+            raise ValueError("not a cursor")
+        return [parse(value) for parse, value in zip(fields, values)]
+    except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
         raise Problem(422, "validation-error", "cursor is not one this API returned; start again without it.",
                       title="Invalid request", detail_fr="Ce curseur ne vient pas de cette API : recommencez sans curseur.",
                       errors=[field_problem("query.cursor", "cursor_invalid")]) from None
@@ -236,7 +265,7 @@ def referrer_list(connection: Connection, principal: Principal, query: ReferrerL
     condition, params = visible(principal)
     clauses = [condition]
     if query.cursor:
-        updated_at, last_id = decode_cursor(query.cursor, 2)
+        updated_at, last_id = decode_cursor(query.cursor, cursor_moment, cursor_id)
         clauses.append("(h.updated_at, h.id) > (CAST(:c_updated AS timestamptz), CAST(:c_id AS uuid))")
         params.update(c_updated=updated_at, c_id=last_id)
     elif query.updated_after is not None:
@@ -294,7 +323,7 @@ def queue(connection: Connection, principal: Principal, query: QueueQuery) -> di
         params["reference"] = query.reference
     rank = "(CASE WHEN h.urgency = 'urgent' THEN 0 ELSE 1 END)"
     if query.cursor:
-        last_rank, created_at, last_id = decode_cursor(query.cursor, 3)
+        last_rank, created_at, last_id = decode_cursor(query.cursor, cursor_rank, cursor_moment, cursor_id)
         clauses.append(f"({rank}, h.created_at, h.id) > (CAST(:c_rank AS int), CAST(:c_created AS timestamptz), CAST(:c_id AS uuid))")
         params.update(c_rank=last_rank, c_created=created_at, c_id=last_id)
     rows = connection.execute(text(f"""
