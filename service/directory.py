@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
+from service import confidential
 from service.problem_texts import field_problem, fr_number
 from service.problems import Problem
 from service.categories import category_groups
@@ -71,6 +72,12 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
     rank = "NULL::real"
     if query.text:
         clauses.append("sv.search_vector @@ (websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))")
+        # A confidential service is found by its name only: finding it by a word of text it
+        # withholds would tell that the word is there (service/confidential.py).
+        clauses.append(
+            "(NOT EXISTS (SELECT 1 FROM service_site c WHERE c.service_id = s.service_id AND c.is_private) OR "
+            f"{confidential.SEARCHABLE_SQL.format(service='sv')} @@ "
+            "(websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q)))")
         rank = "ts_rank(sv.search_vector, websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))"
         order = ["rank DESC", *order]
         params["q"] = query.text
@@ -208,17 +215,15 @@ def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | No
     sal_schedules = _by(_fetch(connection, "schedule", "service_at_location_id", sal_ids), "service_at_location_id")
     for sal in sals:
         location = dict(locations[sal["location_id"]])
-        private = location.get("address_private")
         location.update(
-            addresses=[] if private else addresses.get(location["id"], []),
+            addresses=addresses.get(location["id"], []),
             accessibility=accessibility.get(location["id"], []),
             phones=location_phones.get(location["id"], []),
             languages=location_languages.get(location["id"], []),
             schedules=location_schedules.get(location["id"], []),
         )
-        if private:  # confidential site: nothing that places it
-            location.update(latitude=None, longitude=None, name=None, transportation=None)
         sal.update(location=location, phones=sal_phones.get(sal["id"], []), schedules=sal_schedules.get(sal["id"], []))
     service["service_at_locations"] = sals
     service["category_groups"] = category
-    return service
+    # Of a service with a confidential location, only what service/confidential.py allows.
+    return confidential.compiled_service(service)

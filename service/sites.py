@@ -16,8 +16,8 @@ import orjson
 import phonenumbers
 from sqlalchemy import Connection, text
 
+from service import confidential, tiles
 from service.hours import ScheduleRule, weekly_intervals
-from service import tiles
 from service.languages import language_code
 from spatial.points import point_ewkt
 
@@ -89,6 +89,8 @@ _SITES_SQL = """
 SELECT sal.id, sal.service_id, sal.location_id, s.name, s.alternate_name, s.status, s.category_groups,
        s.minimum_age, s.maximum_age, s.eligibility_description, s.application_process, s.assured_date,
        s.url, s.email, o.name AS organization_name, l.name AS location_name, l.address_private,
+       -- A confidential service (service/confidential.py): one of its sites is confidential.
+       bool_or(l.address_private) OVER (PARTITION BY sal.service_id) AS service_private,
        l.latitude, l.longitude, l.geom IS NOT NULL AS has_geom,
        l.h3_r4, l.h3_r5, l.h3_r6, l.h3_r7, l.h3_r8
 FROM service_at_location sal
@@ -194,10 +196,11 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
     )
     is_private = bool(site["address_private"])
     addresses = children.of("address", "location_id", site["location_id"])
-    address = None if is_private or not addresses else {
+    address = None if not addresses else {
         k: addresses[0][k] for k in ("address_1", "address_2", "city", "state_province", "postal_code", "country")
     }
     capacity = _capacity_for(children, site)
+    # Everything about the site; what may be shown of a confidential one is decided below.
     card = {
         "service_id": str(site["service_id"]),
         "location_id": str(site["location_id"]),
@@ -205,11 +208,11 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "name": site["name"],
         "alternate_name": site["alternate_name"],
         "organization_name": site["organization_name"],
-        "location_name": None if is_private else site["location_name"],
+        "location_name": site["location_name"],
         "category_groups": list(site["category_groups"]),
         "confidential": is_private,
-        "lon": None if is_private or not site["has_geom"] else _round5(site["longitude"]),
-        "lat": None if is_private or not site["has_geom"] else _round5(site["latitude"]),
+        "lon": _round5(site["longitude"]) if site["has_geom"] else None,
+        "lat": _round5(site["latitude"]) if site["has_geom"] else None,
         "address": address,
         "phones": _phones_for(children, site),
         "url": site["url"],
@@ -223,10 +226,11 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "accessibility": accessibility,
         "capacity": capacity,
         "last_verified": site["assured_date"].isoformat() if site["assured_date"] else None,
-        "access": "call_to_connect" if is_private else access_mode(site["application_process"]),
+        "access": access_mode(site["application_process"]),
         "timezone": timezone,
         "week_intervals": intervals,
     }
+    card = confidential.site_card(card, site_private=is_private, service_private=bool(site["service_private"]))
     coarse = None
     if is_private and site["has_geom"]:
         cell = h3.latlng_to_cell(float(site["latitude"]), float(site["longitude"]), 5)
