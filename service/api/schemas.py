@@ -106,7 +106,9 @@ class SiteFields(BaseModel):
     organization_name: str | None = Field(default=None, examples=["Covenant House Toronto"])
     location_name: str | None = Field(default=None, examples=["Downtown site"])
     category_groups: list[str] = Field(examples=[["shelter"]])
-    confidential: bool = Field(description="A confidential site: no coordinates, no address; call to connect.")
+    confidential: bool = Field(description=(
+        "A confidential site: call to connect. Only its allow-list is shown (service and organization name, phones, "
+        "hours, languages, eligibility, capacity, ids and keys); every other field is null or empty."))
     label: str | None = Field(description="'call to connect' for confidential sites.", examples=[None])
     lon: float | None = Field(description="WGS84, 5 decimals; null for confidential or unmapped sites.", examples=[-79.25717])
     lat: float | None = Field(examples=[43.77251])
@@ -186,7 +188,10 @@ class CategoryList(BaseModel):
 
 class HsdsService(_Open):
     """An HSDS 3.0 compiled service (see the HSDS schema service.json), plus HSDS 3.1
-    `capacities`, fieldnav's `category_groups`, and `address_private` on locations."""
+    `capacities`, fieldnav's `category_groups`, and `address_private` on locations. Of a
+    service with a confidential location only an allow-list is shown (name, organization
+    name, phones, structured hours, languages, eligibility, capacities, taxonomy terms, ids);
+    every other field is null or empty, and its confidential locations show no more."""
 
     id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])
     name: str = Field(examples=["Downtown Youth Emergency Shelter"])
