@@ -45,7 +45,7 @@ const STRINGS = {
     'place.mapCentreName': 'the map centre',
 
     'list.title': 'Nearest services',
-    'list.titleCategory': '{category} nearby',
+    'list.titleCategory': '{category}',
     'list.expand': 'List',
     'list.collapse': 'Map',
     'list.loading': 'Loading…',
@@ -283,7 +283,7 @@ const STRINGS = {
     'place.mapCentreName': 'le centre de la carte',
 
     'list.title': 'Services les plus proches',
-    'list.titleCategory': '{category} à proximité',
+    'list.titleCategory': '{category}',
     'list.expand': 'Liste',
     'list.collapse': 'Carte',
     'list.loading': 'Chargement…',
