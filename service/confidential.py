@@ -99,10 +99,10 @@ SERVICE = _fields(
 
 # --- keyword search (service/directory.py) ----------------------------------------------------
 
-# What a search may match a confidential service by: its name (``{service}`` is the alias of
-# the service table), with the stemming of service.search_vector (migration 0002).
-SEARCHABLE_SQL = ("(to_tsvector('english', coalesce({service}.name, '')) || "
-                  "to_tsvector('french', coalesce({service}.name, '')))")
+# What a search may match and rank a confidential service by: its name (``{service}`` is the
+# alias of the service table), as service.search_vector holds it (migration 0002).
+SEARCHABLE_SQL = ("(setweight(to_tsvector('english', coalesce({service}.name, '')), 'A') || "
+                  "setweight(to_tsvector('french', coalesce({service}.name, '')), 'A'))")
 
 
 def _withheld(value):

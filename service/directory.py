@@ -69,16 +69,17 @@ def parse_near(value: str) -> tuple[float, float]:
 
 def _search_sql(query: SearchQuery) -> tuple[str, dict]:
     clauses, params, order = ["s.status = 'active'"], {}, ["sv.name", "s.id"]
-    rank = "NULL::real"
+    rank, joins = "NULL::real", ""
     if query.text:
-        clauses.append("sv.search_vector @@ (websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))")
-        # A confidential service is found by its name only: finding it by a word of text it
-        # withholds would tell that the word is there (service/confidential.py).
-        clauses.append(
-            "(NOT EXISTS (SELECT 1 FROM service_site c WHERE c.service_id = s.service_id AND c.is_private) OR "
-            f"{confidential.SEARCHABLE_SQL.format(service='sv')} @@ "
-            "(websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q)))")
-        rank = "ts_rank(sv.search_vector, websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))"
+        words = "(websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))"
+        # A confidential service is found and ranked by its name only: finding it by a word of
+        # text it withholds would tell that the word is there (service/confidential.py).
+        joins = ("CROSS JOIN LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM service_site c WHERE c.service_id = s.service_id "
+                 f"AND c.is_private) THEN {confidential.SEARCHABLE_SQL.format(service='sv')} "
+                 "ELSE sv.search_vector END AS vector) AS searched")
+        clauses.append(f"sv.search_vector @@ {words}")
+        clauses.append(f"searched.vector @@ {words}")
+        rank = f"ts_rank(searched.vector, {words})"
         order = ["rank DESC", *order]
         params["q"] = query.text
     if query.categories:
@@ -96,7 +97,7 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
         order = ["distance_m NULLS LAST", *order]
     sql = f"""
         SELECT s.card, {rank} AS rank, {distance} AS distance_m, count(*) OVER () AS total
-        FROM service_site s JOIN service sv ON sv.id = s.service_id
+        FROM service_site s JOIN service sv ON sv.id = s.service_id {joins}
         WHERE {' AND '.join(clauses)}
         ORDER BY {', '.join(order)}
         LIMIT :limit OFFSET :offset

@@ -238,6 +238,9 @@ def test_no_output_path_shows_a_confidential_sites_free_text(server):
         # A search for a withheld word finds nothing: an answer would tell that the word is there.
         found_by = [field for field, marker in MARKERS.items()
                     if client.get("/v1/services", params={"q": marker}).json()["total_items"]]
+        by_name = client.get("/v1/services", params={"q": "Harbour Refuge"}).json()
+        past = client.get("/v1/services", params={"q": "Harbour Refuge", "page": 50}).json()  # counted on its own
+        assert by_name["total_items"] == past["total_items"] == 1 and past["empty"]
 
         sync, cursor = [], None
         while True:

@@ -227,13 +227,13 @@ class StatsGroup(BaseModel):
     need: str = Field(examples=["shelter"])
     week: str = Field(examples=["2026-11-23"], description="Monday of the week (local time).")
     cell: str | None = Field(
-        examples=["872b9bc9bffffff"], description="H3 cell at the requested resolution; null: no location given.")
+        examples=["872b9bc9bffffff"], description="H3 cell of resolution 7; null: no location given.")
     count: int = Field(examples=[14])
 
 
 class HandoffStats(BaseModel):
     k: int = Field(examples=[10], description="Groups counting fewer handoffs than this are suppressed.")
-    resolution: int = Field(examples=[7])
+    resolution: int = Field(examples=[7], description="H3 resolution of the cells: always 7.")
     since: str = Field(examples=["2026-09-01"])
     until: str = Field(examples=["2026-11-30"])
     groups: list[StatsGroup]

@@ -16,7 +16,7 @@ from service.api.security import PrincipalDep
 from service.auth.principal import Role
 from service.categories import category_codes
 from service.handoffs.schemas import HandoffStats
-from service.handoffs.stats import StatsQuery, handoff_counts
+from service.handoffs.stats import STATS_RESOLUTION, StatsQuery, handoff_counts
 from service.problem_texts import field_problem
 from service.problems import Problem
 from service.settings import handoff_settings
@@ -31,10 +31,13 @@ MAX_RANGE = timedelta(days=2 * 366)
     response_model=HandoffStats,
     summary="Handoff counts by need, week and H3 cell, k-anonymous",
     description=(
-        "Counts of handoffs by need group, week (Monday, local time) and H3 cell (`resolution` 4-7). Groups with "
-        "fewer than k handoffs (FIELDNAV_HANDOFF_STATS_MIN_COUNT, default 10) are suppressed; only how many were "
-        "suppressed is said. Supervisors see their own agency's referrals; admins see all (or one `agency`). "
-        "Default range: the last 12 weeks."
+        "Counts of handoffs by need group, week (Monday, local time) and H3 cell of resolution 7, for finished "
+        "weeks only. Groups with fewer than k handoffs (FIELDNAV_HANDOFF_STATS_MIN_COUNT, default 10) are "
+        "suppressed; only how many were suppressed is said. No totals and no coarser cells are given, a week's "
+        "counts never change once it has ended, and a count over all agencies is shown only when the agencies' "
+        "suppressed counts in it add up to 0 or to k or more: no suppressed count can be found by subtracting one "
+        "answer from another (README, \"Statistics for planners\"). Supervisors see their own agency's referrals; "
+        "admins see all (or one `agency`). Default range: the last 12 weeks."
     ),
     responses=problem_responses(401, 403, 422, 429, types=("unknown-category",)),
 )
@@ -43,8 +46,11 @@ def handoff_stats(
     principal: PrincipalDep,
     since: Annotated[IsoDate | None, Query(description="First day (its week is included). Default: 12 weeks ago.",
                                            examples=["2026-09-01"])] = None,
-    until: Annotated[IsoDate | None, Query(description="Last day (inclusive). Default: today.", examples=["2026-11-30"])] = None,
-    resolution: Annotated[int, Query(ge=4, le=7, description="H3 resolution of the cells (7: ~5 km², 5: ~250 km²).")] = 7,
+    until: Annotated[IsoDate | None, Query(description="Last day (inclusive): its week is counted whole, once it has ended. "
+                                                       "Default: today.", examples=["2026-11-30"])] = None,
+    resolution: Annotated[int, Query(ge=STATS_RESOLUTION, le=STATS_RESOLUTION, description=(
+        "H3 resolution of the cells: 7 (~5 km²) only. Counts at a second resolution would be sums of the first, "
+        "and their differences would give suppressed counts away."))] = STATS_RESOLUTION,
     need: Annotated[list[CategoryCode] | None, Query(description="Only these need groups (repeat, or comma-separate).",
                                                       examples=[["shelter"]])] = None,
     agency: Annotated[str | None, Query(max_length=100, description="Admins: only this requesting agency.",
@@ -70,6 +76,6 @@ def handoff_stats(
             raise Problem(403, "forbidden", "Supervisors see their own agency's statistics only.",
                           detail_fr="Les superviseurs ne voient que les statistiques de leur propre organisme.")
         agency = principal.agency
-    query = StatsQuery(since=since, until=until, resolution=resolution, agency=agency, needs=needs)
+    query = StatsQuery(since=since, until=until, agency=agency, needs=needs)
     with engine.connect() as connection:
-        return json_response(handoff_counts(connection, query, settings.stats_min_count))
+        return json_response(handoff_counts(connection, query, settings.stats_min_count, settings.stats_timezone))
