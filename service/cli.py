@@ -479,6 +479,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         workers=worker_count,
+        # httptools, with a cap on the request head (service/api/http_protocol.py).
+        http="service.api.http_protocol:LimitedHttpToolsProtocol",
         proxy_headers=True,
         access_log=False,  # our own middleware logs requests without personal data or query strings
         log_config=None,  # keep our JSON logging

@@ -86,6 +86,12 @@ CATALOGUE_FR: dict[str, tuple[str, str]] = {
                        "un zoom maximal plus bas ou moins de catégories.")),
     "payload-too-large": ("Contenu trop volumineux",
                           "Le corps de la requête est plus volumineux que ce que le serveur accepte."),
+    "headers-too-large": ("En-têtes trop volumineux",
+                          ("Les en-têtes de la requête dépassent ce que le serveur accepte : "
+                           "envoyez des en-têtes moins nombreux ou plus courts.")),
+    "uri-too-long": ("Adresse trop longue",
+                     ("La ligne de requête dépasse ce que le serveur accepte : "
+                      "envoyez des paramètres moins nombreux ou plus courts.")),
     "unsupported-media-type": ("Type de contenu non pris en charge",
                                "Le serveur ne lit que du JSON (application/json) : envoyez le corps dans ce format."),
     "not-acceptable": ("Format non disponible",

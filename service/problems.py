@@ -61,6 +61,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
     ProblemType("payload-too-large", 413, "Content Too Large",
                 "The request body is larger than the server accepts (FIELDNAV_LIMIT_MAX_BODY_BYTES).",
                 "Request bodies are limited to 65536 bytes."),
+    ProblemType("headers-too-large", 431, "Request Header Fields Too Large",
+                "The request's headers are larger than the server reads (FIELDNAV_LIMIT_MAX_HEADER_BYTES, "
+                "FIELDNAV_LIMIT_MAX_HEADERS fields); the connection is closed. Send fewer or shorter headers.",
+                "Request headers are limited to 32768 bytes and 100 fields."),
+    ProblemType("uri-too-long", 414, "URI Too Long",
+                "The request line is longer than the server reads (FIELDNAV_LIMIT_MAX_HEADER_BYTES); the connection "
+                "is closed. Send fewer or shorter query parameters.",
+                "The request line is limited to 32768 bytes."),
     ProblemType("unsupported-media-type", 415, "Unsupported Media Type",
                 "The body's Content-Type is not one the operation reads (application/json).",
                 "Unsupported Media Type"),

@@ -141,6 +141,10 @@ class LimitSettings(BaseSettings):
     window_s: int = Field(default=60, ge=1, le=3600)
     # Largest request body accepted, in bytes.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Largest request head (request line and headers) `fieldnav serve` reads, in bytes, and
+    # most header fields; over: 431 (414 for the request line), connection closed.
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096, le=1024 * 1024)
+    max_headers: int = Field(default=100, ge=16, le=1000)
     # Origins allowed by CORS (comma-separated); empty: no cross-origin browser access.
     cors_origins: str = ""
 

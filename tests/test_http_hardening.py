@@ -1,0 +1,158 @@
+"""HTTP hardening from the security probe (issue 15), on a real `fieldnav serve` over HTTP.
+
+- request heads are capped: a 64 KB header is refused (431), and connections sending huge
+  unfinished headers leave the worker's memory flat;
+- X-Forwarded-For / -Proto are believed only from FIELDNAV_TRUSTED_PROXIES (default: none);
+- directory reads are `private` unless FIELDNAV_AUTH_PUBLIC_READS=true, /v1/me is `no-store`;
+- a chunked body over FIELDNAV_LIMIT_MAX_BODY_BYTES gets 413, as a declared one does;
+- HEAD follows GET on every GET route.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from service.auth.principal import Role
+from service.auth.tokens import create_token
+from tests.conftest import start_server, stop_server
+
+TORONTO = (-79.3832, 43.6532)
+PROBLEM = "tag:fieldnav.org,2026:problem/"
+# What differs between any two responses to the same request.
+PER_RESPONSE_HEADERS = {"date", "server", "x-request-id"}
+
+
+def _bearer(subject: str = "hardening") -> dict:
+    token = create_token(agency="agency-a", role=Role.FIELD_WORKER, subject=subject, ttl=timedelta(hours=1))[0]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _address(server) -> tuple[str, int]:
+    parts = urlsplit(server.base_url)
+    return parts.hostname, parts.port
+
+
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture(scope="module")
+def pack_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("packs"))  # both servers: they share the database's pack rows
+
+
+@pytest.fixture(scope="module")
+def server(demo_database_url, pack_dir):
+    """Public reads (TEST_SERVER_ENV), one worker: the process started is the one serving."""
+    live = start_server(demo_database_url, env={"FIELDNAV_PACKS_DIR": pack_dir})
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture(scope="module")
+def strict_server(demo_database_url, pack_dir):
+    """A token needed for every read (FIELDNAV_AUTH_PUBLIC_READS=false, the default)."""
+    live = start_server(demo_database_url, env={"FIELDNAV_AUTH_PUBLIC_READS": "false", "FIELDNAV_PACKS_DIR": pack_dir})
+    yield live
+    stop_server(live)
+
+
+# --- 3. request head limits ------------------------------------------------------------------
+
+
+def test_a_64_kb_header_is_refused_with_431(server):
+    with server.client() as client:
+        # (In French: Accept-Language comes before the header that is too large.)
+        refused = client.get("/healthz", headers={"Accept-Language": "fr", "X-Big": "a" * 65536})
+        assert refused.status_code == 431
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["connection"] == "close" and refused.headers["cache-control"] == "no-store"
+        assert refused.json()["type"] == PROBLEM + "headers-too-large"
+        assert refused.json()["title"] == "En-têtes trop volumineux" and refused.headers["content-language"] == "fr"
+        # An 8 MB one too (the probe had it answered 200), and many small headers.
+        assert client.get("/healthz", headers={"X-Big": "a" * (8 << 20)}).status_code == 431
+        many = client.get("/healthz", headers={f"X-Field-{n}": "1" for n in range(150)})
+        assert many.status_code == 431 and "100 fields" in many.json()["detail"]
+        # A request line longer than the cap is 414.
+        long_url = client.get("/healthz?q=" + "a" * 40_000)
+        assert long_url.status_code == 414 and long_url.json()["type"] == PROBLEM + "uri-too-long"
+        # What a real client sends passes: a long token, a few dozen headers, a long query.
+        fine = client.get("/healthz?q=" + "a" * 4000, headers={"Authorization": "Bearer " + "x" * 8000,
+                                                                **{f"X-Field-{n}": "1" * 100 for n in range(60)}})
+        assert fine.status_code == 200
+    # Split across many small writes (a slow client): refused all the same.
+    head = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
+    with socket.create_connection(_address(server), timeout=10) as connection:
+        try:
+            for start in range(0, len(head), 1000):
+                connection.sendall(head[start:start + 1000])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert connection.recv(64).startswith(b"HTTP/1.1 431 ")
+
+
+def test_unfinished_huge_headers_leave_the_workers_memory_flat(server):
+    pid = server.process.pid  # --workers 1: uvicorn serves in this process
+    address = _address(server)
+    connections, per_connection, piece = 8, 16 << 20, b"a" * (1 << 20)
+    with server.client() as client:
+        for _ in range(20):
+            assert client.get("/healthz").status_code == 200
+    before = _rss_bytes(pid)
+    peak = [before]
+    sending = threading.Event()
+    sending.set()
+
+    def sample():
+        while sending.is_set():
+            peak[0] = max(peak[0], _rss_bytes(pid))
+            time.sleep(0.02)
+
+    opened: list[socket.socket] = []
+    answers: list[bytes] = []
+
+    def attack():
+        connection = socket.create_connection(address, timeout=30)
+        opened.append(connection)
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ")
+        try:
+            for _ in range(per_connection // len(piece)):  # and never the end of the line
+                connection.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass
+        try:
+            answers.append(connection.recv(64))
+        except (ConnectionResetError, TimeoutError):
+            answers.append(b"")
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    attackers = [threading.Thread(target=attack) for _ in range(connections)]
+    for thread in attackers:
+        thread.start()
+    for thread in attackers:
+        thread.join(120)
+    time.sleep(0.3)
+    peak[0] = max(peak[0], _rss_bytes(pid))
+    held = _rss_bytes(pid)
+    sending.clear()
+    sampler.join()
+    for connection in opened:
+        connection.close()
+    growth_mb, held_mb = (peak[0] - before) / 2**20, (held - before) / 2**20
+    print(f"worker RSS before {before / 2**20:.1f} MB, peak +{growth_mb:.1f} MB, while connections open +{held_mb:.1f} MB "
+          f"({connections} connections x {per_connection >> 20} MB unfinished header)")
+    assert growth_mb < 24, f"the worker grew by {growth_mb:.0f} MB"
+    assert all(answer.startswith(b"HTTP/1.1 431 ") for answer in answers), answers
+    with server.client() as client:
+        assert client.get("/healthz").status_code == 200
