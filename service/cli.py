@@ -473,6 +473,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # nothing more to cache (+12% in 2 min; +6%, flat after the first 20 s, with 2: bench/load.py).
     os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENA_MAX))
     configure_logs()
+    # X-Forwarded-For/-Proto only from the proxies listed: uvicorn's default (FORWARDED_ALLOW_IPS,
+    # 127.0.0.1) let anything on the host rotate its address past the anonymous rate limit.
+    proxies = settings.trusted_proxy_list()
     uvicorn.run(
         "service.api.app:create_app",
         factory=True,
@@ -481,7 +484,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=worker_count,
         # httptools, with a cap on the request head (service/api/http_protocol.py).
         http="service.api.http_protocol:LimitedHttpToolsProtocol",
-        proxy_headers=True,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         access_log=False,  # our own middleware logs requests without personal data or query strings
         log_config=None,  # keep our JSON logging
         log_level="info",

@@ -5,10 +5,11 @@ Every variable is documented in README.md ("Configuration"); keep the two in ste
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,24 @@ class ApiSettings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     # Seconds the data version read from the database is reused before asking again.
     data_version_ttl_s: float = Field(default=1.0, ge=0)
+    # Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For / -Proto `fieldnav
+    # serve` believes; empty: none, the client is the TCP peer (docs/deploy.md, "Security").
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry:
+                try:
+                    ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.0/8, not 10.0.0.1/8
+                except ValueError:
+                    raise ValueError(f"FIELDNAV_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR "
+                                     "(list proxies explicitly: 10.0.0.0/8, not *)") from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
 
 
 class ImportSettings(BaseSettings):

@@ -16,10 +16,13 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+from pydantic import ValidationError
 
 from service.auth.principal import Role
 from service.auth.tokens import create_token
+from service.settings import ApiSettings
 from tests.conftest import start_server, stop_server
 
 TORONTO = (-79.3832, 43.6532)
@@ -156,3 +159,59 @@ def test_unfinished_huge_headers_leave_the_workers_memory_flat(server):
     assert all(answer.startswith(b"HTTP/1.1 431 ") for answer in answers), answers
     with server.client() as client:
         assert client.get("/healthz").status_code == 200
+
+
+# --- 9. trusted proxies ----------------------------------------------------------------------
+
+
+def _anonymous_statuses(client: httpx.Client, forwarded_for: list[str], extra: dict | None = None) -> list[int]:
+    return [client.get("/v1/categories", headers={"X-Forwarded-For": address, **(extra or {})}).status_code
+            for address in forwarded_for]
+
+
+def _at_window_start(window_s: int) -> None:
+    time.sleep(window_s - time.time() % window_s + 0.05)
+
+
+LIMITED = {"FIELDNAV_LIMIT_REQUESTS_PER_MIN": "5", "FIELDNAV_LIMIT_WINDOW_S": "4"}
+
+
+def test_a_rotating_x_forwarded_for_does_not_escape_the_anonymous_limit(database_url):
+    live = start_server(database_url, env=LIMITED)
+    try:
+        with live.client() as client:
+            _at_window_start(4)
+            rotating = [f"198.51.100.{n}" for n in range(1, 9)]
+            assert _anonymous_statuses(client, rotating) == [200] * 5 + [429] * 3
+            # Nor is X-Forwarded-Proto believed: the TileJSON's URLs keep the scheme of the connection.
+            time.sleep(4.1)
+            template = client.get("/v1/tiles.json", headers={"X-Forwarded-Proto": "https"}).json()["tiles"][0]
+            assert template.startswith("http://127.0.0.1:")
+    finally:
+        stop_server(live)
+
+
+def test_forwarded_headers_are_honoured_from_a_trusted_proxy(database_url):
+    live = start_server(database_url, env={**LIMITED, "FIELDNAV_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"})
+    try:
+        with live.client() as client:
+            _at_window_start(4)
+            # Each address is a client of its own, with a limit of its own.
+            assert _anonymous_statuses(client, [f"203.0.113.{n}" for n in range(1, 9)]) == [200] * 8
+            assert _anonymous_statuses(client, ["192.0.2.7"] * 7) == [200] * 5 + [429] * 2
+            # The proxy's own entry is the client (nginx: $proxy_add_x_forwarded_for appends the peer).
+            assert _anonymous_statuses(client, ["1.2.3.4, 192.0.2.7"]) == [429]
+            time.sleep(4.1)
+            template = client.get("/v1/tiles.json", headers={"X-Forwarded-For": "192.0.2.8",
+                                                             "X-Forwarded-Proto": "https"}).json()["tiles"][0]
+            assert template.startswith("https://127.0.0.1:")
+    finally:
+        stop_server(live)
+
+
+def test_trusted_proxies_must_be_addresses():
+    assert ApiSettings(trusted_proxies="10.0.0.0/8, 127.0.0.1, ::1").trusted_proxy_list() == ["10.0.0.0/8", "127.0.0.1", "::1"]
+    assert ApiSettings().trusted_proxy_list() == []
+    for bad in ("*", "proxy.internal", "10.0.0.1/8"):
+        with pytest.raises(ValidationError, match="FIELDNAV_TRUSTED_PROXIES"):
+            ApiSettings(trusted_proxies=bad)

@@ -12,7 +12,8 @@ browser's WebCrypto makes non-extractable, so the private key cannot be read out
 The key is identified by its RFC 7638 thumbprint. Checked with pyjwt and cryptography.
 
 Behind a reverse proxy the URL the server sees must be the one the client used: pass ``Host``
-and ``X-Forwarded-Proto`` (uvicorn trusts them from FORWARDED_ALLOW_IPS, default 127.0.0.1).
+and ``X-Forwarded-Proto``, and list the proxy in FIELDNAV_TRUSTED_PROXIES (`fieldnav serve`
+believes forwarded headers from no one else; default: no one).
 """
 
 from __future__ import annotations
