@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from service.auth.principal import Role
 from service.auth.tokens import create_token
 from service.settings import ApiSettings
+from spatial.tiles import tile_for_lonlat
 from tests.conftest import start_server, stop_server
 
 TORONTO = (-79.3832, 43.6532)
@@ -215,3 +216,64 @@ def test_trusted_proxies_must_be_addresses():
     for bad in ("*", "proxy.internal", "10.0.0.1/8"):
         with pytest.raises(ValidationError, match="FIELDNAV_TRUSTED_PROXIES"):
             ApiSettings(trusted_proxies=bad)
+
+
+# --- 5. cache headers --------------------------------------------------------------------------
+
+
+def _directory_responses(client: httpx.Client, headers: dict) -> dict[str, httpx.Response]:
+    page = client.get("/v1/services", params={"per_page": 2}, headers=headers)
+    assert page.status_code == 200, page.text
+    service_id = page.json()["contents"][0]["service_id"]
+    version = client.get("/").json()["data_version"]
+    x, y = tile_for_lonlat(*TORONTO, 14)
+    responses = {
+        "services": page,
+        "service": client.get(f"/v1/services/{service_id}", headers=headers),
+        "categories": client.get("/v1/categories", headers=headers),
+        "tile": client.get(f"/v1/tiles/14/{x}/{y}.mvt", headers=headers),
+        "versioned tile": client.get(f"/v1/tiles/14/{x}/{y}.mvt?v={version}", headers=headers),
+        # The router, not the fast path, answers "014".
+        "routed versioned tile": client.get(f"/v1/tiles/014/{x}/{y}.mvt?v={version}", headers=headers),
+        "routed tile": client.get(f"/v1/tiles/014/{x}/{y}.mvt", headers=headers),
+        "tilejson": client.get("/v1/tiles.json", headers=headers),
+    }
+    pack = client.post("/v1/offline/packs", json={"bbox": [-79.39, 43.65, -79.38, 43.66], "min_zoom": 14, "max_zoom": 14},
+                       headers=headers)
+    assert pack.status_code in (200, 201), pack.text
+    responses["pack archive"] = client.get(pack.json()["urls"]["archive"], headers=headers)
+    responses["pack services"] = client.get(pack.json()["urls"]["services"], headers=headers)
+    for name, response in responses.items():
+        assert response.status_code == 200, (name, response.status_code, response.text)
+    return responses
+
+
+IMMUTABLE = ("versioned tile", "routed versioned tile", "pack archive", "pack services")
+
+
+def test_directory_reads_are_private_when_a_token_is_needed(strict_server):
+    with strict_server.client() as client:
+        responses = _directory_responses(client, _bearer())
+        for name, response in responses.items():
+            cache_control = response.headers["cache-control"]
+            assert cache_control.startswith("private, ") and "public" not in cache_control, (name, cache_control)
+            if name in IMMUTABLE:
+                assert cache_control == "private, max-age=31536000, immutable", name
+            else:
+                assert "max-age=60" in cache_control and "immutable" not in cache_control, (name, cache_control)
+        assert responses["routed tile"].headers["cache-control"] == responses["tile"].headers["cache-control"]
+        me = client.get("/v1/me", headers=_bearer())
+        assert me.status_code == 200 and me.headers["cache-control"] == "no-store"
+
+
+def test_directory_reads_are_public_when_anyone_may_read(server):
+    with server.client() as client:
+        responses = _directory_responses(client, {})
+        for name, response in responses.items():
+            cache_control = response.headers["cache-control"]
+            assert cache_control.startswith("public, ") and "private" not in cache_control, (name, cache_control)
+            if name in IMMUTABLE:
+                assert cache_control == "public, max-age=31536000, immutable", name
+        # Who the caller is never sits in any cache, whatever the setting.
+        me = client.get("/v1/me", headers=_bearer())
+        assert me.status_code == 200 and me.headers["cache-control"] == "no-store"

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from functools import lru_cache
 
 import orjson
 from fastapi import Request, Response
 
 from service.api.responses import RawJSONResponse
+from service.settings import auth_settings
 
 
 def _default(value):
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def directory_cache(cache_control: str) -> str:
+    """``Cache-Control`` of a directory read (services, categories, tiles, packs, basemap),
+    written ``public, ...``: as is when anyone may read the directory
+    (FIELDNAV_AUTH_PUBLIC_READS=true), so a CDN may keep it; else ``private, ...`` with the
+    same max-age and immutability, for the caller's own cache only. A shared cache never
+    stores a response to a request with ``Authorization`` unless the response says
+    ``public`` (RFC 9111 section 3.5)."""
+    if auth_settings().public_reads:
+        return cache_control
+    return _private(cache_control)
+
+
+@lru_cache(maxsize=32)
+def _private(cache_control: str) -> str:
+    directives = [d.strip() for d in cache_control.split(",")]
+    return ", ".join(["private"] + [d for d in directives if d not in ("public", "private")])
 
 
 def etag_for(body: bytes) -> str:

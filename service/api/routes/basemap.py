@@ -15,11 +15,11 @@ from service import basemap, packs
 from service.api.dependencies import EngineDep
 from service.api.errors import Problem, problem_responses
 from service.problem_texts import no_such_tile_fr
-from service.api.http_cache import cached_json, etag_for, if_none_match
+from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
 from service.api.routes.offline import (
     IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, RangeFileResponse, _accepts_gzip,
 )
-from service.api.routes.tiles import IMMUTABLE, NoStoreErrorsRoute, short_cache_control
+from service.api.routes.tiles import NoStoreErrorsRoute, immutable_cache_control, short_cache_control
 from service.settings import pack_settings
 from spatial.tiles import ZOOM_LIMIT, TileOutOfRange, check_tile
 
@@ -112,7 +112,8 @@ def basemap_tile(
         raise Problem(404, "not-found", str(error), title="No such tile", title_fr="Tuile inexistante",
                       detail_fr=no_such_tile_fr(z, x, y, ZOOM_LIMIT)) from None
     found = _basemap()
-    headers = {"Cache-Control": IMMUTABLE if v == found.version else short_cache_control(), "Vary": "Accept-Encoding"}
+    headers = {"Cache-Control": immutable_cache_control() if v == found.version else short_cache_control(),
+               "Vary": "Accept-Encoding"}
     data = found.tile(z, x, y)
     if data is None:
         return Response(status_code=204, headers=headers)
@@ -149,7 +150,7 @@ def pack_basemap(request: Request, engine: EngineDep, pack_id: PackId) -> Respon
                       detail_fr=f"La zone hors ligne {pack_id} n’a pas de fond de carte (le serveur n’en avait pas "
                       "lorsqu’elle a été préparée).")
     etag = f'"{info["sha256"]}"'
-    headers = {"ETag": etag, "Cache-Control": PACK_IMMUTABLE}
+    headers = {"ETag": etag, "Cache-Control": directory_cache(PACK_IMMUTABLE)}
     if if_none_match(request, etag):
         return Response(status_code=304, headers=headers)
     return RangeFileResponse(basemap.part_path(directory, pack_id), media_type=PMTILES, headers=headers)

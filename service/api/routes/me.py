@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from service.api.errors import problem_responses
@@ -19,6 +19,9 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me, summary="The caller, as identified by their token",
+            description="Never cached (`Cache-Control: no-store`): it names the token's user, and an app "
+                        "asking it wants to know whether the token works now.",
             responses=problem_responses(401, 429))
-def me(principal: PrincipalDep) -> Me:
+def me(principal: PrincipalDep, response: Response) -> Me:
+    response.headers["Cache-Control"] = "no-store"
     return Me(subject=principal.subject, agency=principal.agency, role=principal.role.value, issuer=principal.issuer)

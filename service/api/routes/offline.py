@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSati
 from service import packs
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_response, problem_responses
-from service.api.http_cache import if_none_match
+from service.api.http_cache import directory_cache, if_none_match
 from service.api.responses import RawJSONResponse
 from service.problem_texts import fr_number
 from service.settings import pack_settings
@@ -26,7 +26,8 @@ from service.settings import pack_settings
 router = APIRouter(prefix="/v1", tags=["offline"])
 
 PMTILES = "application/vnd.pmtiles"
-# A pack id's files never change (a rebuild gets a new id).
+# A pack id's files never change (a rebuild gets a new id). "private" unless anyone may read
+# packs (FIELDNAV_AUTH_PUBLIC_READS=true): directory_cache.
 IMMUTABLE = "public, max-age=31536000, immutable"
 MANIFEST_CACHE = "private, no-cache"
 
@@ -147,7 +148,7 @@ class RangeFileResponse(FileResponse):
 
 
 def _serve(request: Request, path, *, etag: str, media_type: str, headers: dict | None = None) -> Response:
-    common = {"ETag": etag, "Cache-Control": IMMUTABLE, **(headers or {})}
+    common = {"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **(headers or {})}
     if if_none_match(request, etag):
         return Response(status_code=304, headers=common)
     return RangeFileResponse(path, media_type=media_type, headers=common)
@@ -216,9 +217,9 @@ def pack_services(request: Request, engine: EngineDep, pack_id: PackId) -> Respo
                       headers={"Content-Encoding": "gzip", **vary})
     etag = f'"{found.sha256}"'
     if if_none_match(request, etag):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE, **vary})
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **vary})
     body = gzip.decompress(found.path.read_bytes())
-    return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": IMMUTABLE, **vary})
+    return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **vary})
 
 
 @router.get(

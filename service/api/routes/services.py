@@ -15,7 +15,7 @@ from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
 from service.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.problem_texts import field_problem
-from service.api.http_cache import cached_body, cached_json, json_body
+from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
 from service.api.response_cache import BodyCache
 from service.api.schemas import CategoryCode, CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.categories import category_codes
@@ -26,6 +26,7 @@ from service.settings import import_settings
 router = APIRouter(prefix="/v1", tags=["services"])
 
 GEOJSON = "application/geo+json"
+# Made "private" unless FIELDNAV_AUTH_PUBLIC_READS=true (directory_cache).
 DIRECTORY_CACHE = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
 # Nearest answers depend on the clock (open now) and reveal where the asker stands.
 NEAREST_CACHE = "private, max-age=15"
@@ -154,8 +155,8 @@ def search(
         result = directory.search(connection, search_query, now=datetime.now(timezone.utc))
     if _wants_geojson(request):
         return cached_json(request, feature_collection(result["contents"], {k: v for k, v in result.items() if k != "contents"}),
-                           cache_control=DIRECTORY_CACHE, media_type=GEOJSON)
-    return cached_json(request, result, cache_control=DIRECTORY_CACHE)
+                           cache_control=directory_cache(DIRECTORY_CACHE), media_type=GEOJSON)
+    return cached_json(request, result, cache_control=directory_cache(DIRECTORY_CACHE))
 
 
 @router.get(
@@ -191,7 +192,7 @@ def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineD
                           detail_fr=f"Aucun service ne porte l’identifiant {service_id}.")
         body = json_body(service)
         cache.put(key, body)
-    return cached_body(request, body, cache_control=DIRECTORY_CACHE)
+    return cached_body(request, body, cache_control=directory_cache(DIRECTORY_CACHE))
 
 
 def _detail_cache(request: Request) -> BodyCache:
@@ -210,4 +211,4 @@ def _detail_cache(request: Request) -> BodyCache:
 def categories(request: Request, engine: EngineDep, read_engine: ReadEngineDep) -> Response:
     with read_connection(read_engine, engine) as connection:
         groups = directory.category_counts(connection)
-    return cached_json(request, {"categories": groups}, cache_control=DIRECTORY_CACHE)
+    return cached_json(request, {"categories": groups}, cache_control=directory_cache(DIRECTORY_CACHE))

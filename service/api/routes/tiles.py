@@ -26,24 +26,31 @@ from service.api.dependencies import EngineDep, VersionTrackerDep, get_engine, g
 from service.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.problem_texts import no_such_tile_fr
-from service.api.http_cache import cached_json, etag_for, if_none_match
+from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
 from service.api.routes.services import CategoryParam, _categories
 from service.settings import tile_settings
 from spatial.tiles import TileOutOfRange, check_tile
 
 MVT = tiles.MVT_MEDIA_TYPE
-# A versioned URL (v = the current data version) names bytes that never change.
+# A versioned URL (v = the current data version) names bytes that never change. "public"
+# only when anyone may read tiles: immutable_cache_control() and short_cache_control() say
+# "private" when a token is needed (http_cache.directory_cache).
 IMMUTABLE = "public, max-age=31536000, immutable"
 STALE_WHILE_REVALIDATE_S = 300
 STALE_IF_ERROR_S = 86_400
 ATTRIBUTION = "Community services data: 211 and partner agencies (Open Referral HSDS)"
 
 
+def immutable_cache_control() -> str:
+    """The current versioned URL: kept for good (by the caller only, when a token is needed)."""
+    return directory_cache(IMMUTABLE)
+
+
 def short_cache_control() -> str:
     """Unversioned or stale-version URLs: a short max-age, then revalidate with the ETag;
     meanwhile (and while we are down) a cache may serve the old tile."""
-    return (f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
-            f"stale-if-error={STALE_IF_ERROR_S}")
+    return directory_cache(f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
+                           f"stale-if-error={STALE_IF_ERROR_S}")
 
 
 def _handler_for(request: Request, error: Exception):
@@ -241,7 +248,7 @@ def _find_tile(context: TileContext, z: int, x: int, y: int, categories, v: int 
 
 def _tile_response(request: Request, found: tiles.Tile, version: int, v: int | None) -> Response:
     # (No Vary here: the GZip middleware adds "Vary: Accept-Encoding" to what it compresses.)
-    headers = {"Cache-Control": IMMUTABLE if v == version else short_cache_control()}
+    headers = {"Cache-Control": immutable_cache_control() if v == version else short_cache_control()}
     if found.body is None:
         return Response(status_code=204, headers=headers)
     headers["ETag"] = found.etag
