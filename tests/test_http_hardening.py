@@ -277,3 +277,34 @@ def test_directory_reads_are_public_when_anyone_may_read(server):
         # Who the caller is never sits in any cache, whatever the setting.
         me = client.get("/v1/me", headers=_bearer())
         assert me.status_code == 200 and me.headers["cache-control"] == "no-store"
+
+
+# --- 10. chunked bodies ------------------------------------------------------------------------
+
+
+def _chunks(total: int, size: int = 7000):
+    yield b"{"
+    sent = 1
+    while sent < total - 1:
+        part = min(size, total - 1 - sent)
+        yield b" " * part
+        sent += part
+    yield b"}"
+
+
+def test_a_chunked_body_over_the_cap_gets_413(server):
+    with server.client() as client:
+        too_big = client.post("/v1/offline/packs", content=_chunks(70_000), headers={"Content-Type": "application/json"})
+        assert "content-length" not in too_big.request.headers and too_big.request.headers["transfer-encoding"] == "chunked"
+        assert too_big.status_code == 413, too_big.text
+        assert too_big.headers["content-type"] == "application/problem+json"
+        assert too_big.json()["type"] == PROBLEM + "payload-too-large"
+        assert too_big.json()["detail"] == "Request bodies are limited to 65536 bytes."
+        french = client.post("/v1/offline/packs", content=_chunks(70_000),
+                             headers={"Content-Type": "application/json", "Accept-Language": "fr"})
+        assert french.status_code == 413 and french.json()["detail"].startswith("Le corps d’une requête est limité à")
+        # A chunked body within the cap reaches the route whole: {} is read, and lacks the zooms.
+        small = client.post("/v1/offline/packs", content=_chunks(30_000), headers={"Content-Type": "application/json"})
+        assert small.status_code == 422 and "body.min_zoom" in {e["field"] for e in small.json()["errors"]}
+        # The server goes on (the refused connection was closed, a new one is opened).
+        assert client.get("/healthz").status_code == 200

@@ -44,9 +44,26 @@ class BodyTooLarge(Exception):
     pass
 
 
+# Bytes of a chunked body over the cap read and dropped before the 413 (then the connection closes).
+DRAIN_BYTES = 1024 * 1024
+_CLIENT_GONE = object()
+
+
+def _replay(body: bytes, receive):
+    """A receive that hands out ``body`` (read already) once, then defers to ``receive``."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay():
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
 class BodySizeLimit:
     """Refuses bodies over ``max_body_bytes`` with 413, whether Content-Length says so or
-    a chunked body grows past it, before any route reads it all into memory."""
+    a chunked body grows past it, before any route reads it all into memory. A chunked body
+    (no Content-Length) is read here first, up to the cap: FastAPI turns any error raised
+    while a route reads its body into a 400."""
 
     def __init__(self, app, *, max_body_bytes: int):
         self.app, self.max_body_bytes = app, max_body_bytes
@@ -54,9 +71,19 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             return await self._refuse(scope, send)
+        if declared is None and b"transfer-encoding" in headers:
+            # A chunked body says its size only at the end. Read it here, up to the cap: past
+            # it, a route reading the body would turn our error into its own 400.
+            body = await self._read_streamed(receive)
+            if body is _CLIENT_GONE:
+                return None
+            if body is None:
+                return await self._refuse(scope, send)
+            receive = _replay(body, receive)
         received_bytes = 0
         response_started = False
 
@@ -80,6 +107,29 @@ class BodySizeLimit:
         except BodyTooLarge:
             if not response_started:
                 await self._refuse(scope, send)
+
+    async def _read_streamed(self, receive):
+        """The whole body; None when it is over the cap; _CLIENT_GONE on a disconnect. The
+        rest of a body over the cap is read and dropped, up to DRAIN_BYTES: closing on unread
+        bytes resets the connection, and the client might never see the 413."""
+        parts, size, more = [], 0, True
+        while more and size <= self.max_body_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return _CLIENT_GONE  # nobody to answer
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            more = message.get("more_body", False)
+        if size <= self.max_body_bytes:
+            return b"".join(parts)
+        drained = 0
+        while more and drained < DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            drained += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        return None
 
     async def _refuse(self, scope, send):
         await _problem(send, scope, 413, "payload-too-large", f"Request bodies are limited to {self.max_body_bytes} bytes.",
