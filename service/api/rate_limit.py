@@ -5,7 +5,10 @@ workers and replicas share them. Each process batches its hits and adds them to 
 count every ``batch`` hits, or on every hit once the caller is near the limit, so the limit
 stays exact where it matters and costs one write per ~limit/20 requests elsewhere. If the
 database is unreachable the limiter fails open: serving cached tiles during an outage
-matters more than counting.
+matters more than counting. A pool with no free connection is not an outage (the database
+is up, every connection busy): then ``hit`` raises ``PoolTimeoutError``, its hits are kept
+for the next write, and the caller refuses the request (fail closed). Letting requests
+through uncounted exactly when the server is busiest is what a flood wants (issue 15, 2).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
+
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from service.db import DATABASE_DOWN
 
@@ -86,6 +91,11 @@ class RateLimiter:
         if must_sync:
             try:
                 shared = self._add(bucket, start_s, pending)
+            except PoolTimeoutError:
+                with self._lock:  # counted at the next write (this window's, if it still is)
+                    if self._windows.get(bucket) is window:
+                        window.pending_hits += pending
+                raise
             except DATABASE_DOWN:
                 log.warning("rate limiter: database unreachable, not limiting")
                 return Verdict(True, retry_after_s)

@@ -12,6 +12,7 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
 from service.api.policies import Policy, policy_for
@@ -63,10 +64,23 @@ def _verified(token: str, issuer: TrustedIssuer) -> Principal:
     return principal
 
 
+def _too_busy_to_check() -> Problem:
+    """No free database connection for an access check. The database is up, only saturated:
+    skipping the check (as during an outage) would let revoked tokens and floods through
+    exactly when the server is busiest, so the request is refused instead (issue 15, 2)."""
+    log.warning("access check refused: no free database connection")
+    return Problem(503, "unavailable", "The server is too busy to check this request right now; try again shortly.",
+                   detail_fr="Le serveur est trop occupé pour vérifier cette requête pour le moment ; réessayez dans "
+                             "un instant.",
+                   headers={"Retry-After": "2"})
+
+
 def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
     """Asks the database (blocking) unless the answer is cached."""
     try:
         return _revocations(request).is_revoked(principal.token_id)
+    except PoolTimeoutError:  # a busy pool is not an outage: never skip the check
+        raise _too_busy_to_check() from None
     except DATABASE_DOWN:
         # Without the database we cannot know. Reads of the public directory (and its
         # cached tiles) go on with a valid signature; anything touching personal data stops.
@@ -116,7 +130,12 @@ async def rate_limit(request: Request, principal: Principal | None, policy: Poli
         buckets.append((key + "|expensive", limits.expensive_per_min))
     limiter = _limiter(request)
     for bucket, limit in buckets:
-        verdict = limiter.try_hit(bucket, limit) or await run_in_threadpool(limiter.hit, bucket, limit)
+        verdict = limiter.try_hit(bucket, limit)
+        if verdict is None:
+            try:
+                verdict = await run_in_threadpool(limiter.hit, bucket, limit)
+            except PoolTimeoutError:  # a busy pool is not an outage: refuse, never let it through uncounted
+                raise _too_busy_to_check() from None
         if not verdict.allowed:
             raise Problem(429, "rate-limited", f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {verdict.retry_after_s} s.",
                           detail_fr=f"Trop de requêtes : au plus {fr_number(limit)} toutes les {fr_number(limits.window_s)} s. "
