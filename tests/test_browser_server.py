@@ -149,7 +149,8 @@ def test_basemap_tilejson_and_tiles(client, basemap_tiles):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     assert response.headers["content-encoding"] == "gzip"
-    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Read with a token (FIELDNAV_AUTH_PUBLIC_READS=false): kept for good, by the caller only.
+    assert response.headers["cache-control"] == "private, max-age=31536000, immutable"
     assert response.content == expected and "land" in mapbox_vector_tile.decode(response.content)
     assert client.get(path, headers={"If-None-Match": response.headers["etag"]}).status_code == 304
     plain = client.get(path, headers={"Accept-Encoding": "identity"})
