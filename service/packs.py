@@ -35,7 +35,15 @@ Concurrency
     on the reading connection: its snapshot would predate the wait and miss the pack a
     concurrent builder just committed.) Files are written under temporary names and moved
     into place with ``os.replace``; the row is committed last. Identical concurrent POSTs
-    therefore build once; the others wait and reuse it.
+    therefore build once; the others wait and reuse it. A request whose pack exists is
+    answered from one short statement, without the lock (``find_reusable``).
+
+Build queue and storage
+    Builds are bounded (per worker, and database-wide with advisory-lock slots), run on the
+    packs' own connection pool and stop at a deadline: service/pack_queue.py. The files go to
+    a store (service/pack_storage.py): the local folder below, or the database itself when
+    several hosts serve packs (``FIELDNAV_PACKS_STORAGE=database``); ``offline_pack.storage``
+    says which. With the database store the files are written in the row's transaction.
 
 Files (under ``PackSettings.dir``, default ``FIELDNAV_HOME/packs``)
     - ``<id>.pmtiles``: PMTiles v3, tile type MVT, tiles gzip-compressed (what MapLibre's
@@ -76,6 +84,9 @@ import hashlib
 import logging
 import math
 import os
+import shutil
+import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,6 +103,8 @@ from sqlalchemy import Connection, Engine, text
 from service import basemap as basemap_parts
 from service.categories import category_codes
 from service.db import read_data_version
+from service.pack_queue import DeadlineConnection, take_database_slot
+from service.pack_storage import LocalStorage, PackStorage, PackStores
 from service.problem_texts import field_error, field_problem, fr_number, message
 from service.problems import Problem
 from service.results import offline_summary
@@ -295,6 +308,20 @@ def archive_path(directory: Path, pack_id: uuid.UUID | str) -> Path:
 
 def snapshot_path(directory: Path, pack_id: uuid.UUID | str) -> Path:
     return directory / f"{pack_id}{SNAPSHOT_SUFFIX}"
+
+
+def archive_name(pack_id: uuid.UUID | str) -> str:
+    return f"{pack_id}{ARCHIVE_SUFFIX}"
+
+
+def snapshot_name(pack_id: uuid.UUID | str) -> str:
+    return f"{pack_id}{SNAPSHOT_SUFFIX}"
+
+
+def file_names(pack_id: uuid.UUID | str) -> tuple[str, ...]:
+    """Every file a pack may have, in its store."""
+    return (archive_name(pack_id), snapshot_name(pack_id), f"{pack_id}{basemap_parts.PART_SUFFIX}",
+            f"{pack_id}{basemap_parts.INFO_SUFFIX}")
 
 
 def _temp_path(final: Path) -> Path:
@@ -516,13 +543,28 @@ def _build_files(reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data_ve
 
 
 _COLUMNS = ("id, request_key, data_version, request, tile_count, archive_bytes, archive_sha256, service_count, "
-            "snapshot_bytes, snapshot_sha256, created_at, last_used_at")
+            "snapshot_bytes, snapshot_sha256, created_at, last_used_at, storage")
 
 
-def manifest(row, directory: Path | None = None) -> dict:
+def basemap_part_info(storage: PackStorage | Path | None, pack_id: uuid.UUID | str,
+                      connection: Connection | None = None) -> dict | None:
+    """The description of a pack's basemap part (service/basemap.py) in its store, or None."""
+    if storage is None:
+        return None
+    if isinstance(storage, (Path, LocalStorage)):
+        return basemap_parts.read_part_info(storage if isinstance(storage, Path) else storage.directory, pack_id)
+    _, _, part, info = file_names(pack_id)
+    try:
+        described = orjson.loads(storage.read(info, connection=connection))
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return None
+    return described if storage.exists(part, connection) else None
+
+
+def manifest(row, directory: PackStorage | Path | None = None, connection: Connection | None = None) -> dict:
     pack_id = str(row.id)
     request = row.request
-    basemap = basemap_parts.read_part_info(directory, pack_id) if directory is not None else None
+    basemap = basemap_part_info(directory, pack_id, connection)
     result = {
         "id": pack_id,
         "data_version": row.data_version,
@@ -552,7 +594,36 @@ def _lock_key(request_key: str) -> int:
     return int.from_bytes(bytes.fromhex(request_key[:16]), "big", signed=True)
 
 
-def _reuse(guard: Connection, plan: PackPlan, data_version: int, directory: Path, now: datetime):
+def _elsewhere(pack_id: uuid.UUID | str) -> Problem:
+    """A pack whose files are in another host's folder (local storage on several hosts)."""
+    log.warning("offline pack %s is in another host's folder: hosts sharing a database must share pack storage "
+                "(FIELDNAV_PACKS_STORAGE=database)", pack_id)
+    return Problem(503, "pack-storage-not-shared",
+                   f"Offline pack {pack_id} is kept on another server; try again shortly. (Operators: servers that "
+                   "share a database must share pack storage: set FIELDNAV_PACKS_STORAGE=database.)",
+                   title="Pack on another server",
+                   detail_fr=f"La zone hors ligne {pack_id} est gardée sur un autre serveur : réessayez dans un instant. "
+                             "(Exploitants : des serveurs qui partagent une base de données doivent partager le "
+                             "stockage des zones : FIELDNAV_PACKS_STORAGE=database.)",
+                   headers={"Retry-After": "1"})
+
+
+def _store_of(stores: PackStores, row) -> PackStorage:
+    store = stores.for_location(row.storage)
+    if store is None:
+        raise _elsewhere(row.id)
+    return store
+
+
+def _remove_files(store: PackStorage, connection: Connection | None, pack_id: uuid.UUID | str) -> int:
+    return sum(store.delete(connection, name) for name in file_names(pack_id))
+
+
+def _has_files(store: PackStorage, pack_id: uuid.UUID | str, connection: Connection | None = None) -> bool:
+    return store.exists(archive_name(pack_id), connection) and store.exists(snapshot_name(pack_id), connection)
+
+
+def _reuse(guard: Connection, plan: PackPlan, data_version: int, stores: PackStores, now: datetime):
     row = guard.execute(
         text(f"UPDATE offline_pack SET last_used_at = :now WHERE request_key = :key AND data_version = :version "
              f"RETURNING {_COLUMNS}"),
@@ -560,50 +631,101 @@ def _reuse(guard: Connection, plan: PackPlan, data_version: int, directory: Path
     ).one_or_none()
     if row is None:
         return None
-    if archive_path(directory, row.id).is_file() and snapshot_path(directory, row.id).is_file():
+    # In another host's folder: that host serves it; never delete it from here (issue 15, 13).
+    store = _store_of(stores, row)
+    if _has_files(store, row.id, guard):
         return row
-    # Its files are gone (removed by hand, or a lost disk): forget it and build again.
+    # Its files are gone from a store this host reaches (removed by hand, a lost disk):
+    # forget it and build again.
     guard.execute(text("DELETE FROM offline_pack WHERE id = :id"), {"id": row.id})
-    _unlink(archive_path(directory, row.id), snapshot_path(directory, row.id))
-    basemap_parts.remove_part(directory, row.id)
+    _remove_files(store, guard, row.id)
     return None
 
 
+def default_stores(engine: Engine, settings: PackSettings, directory: Path | None = None) -> PackStores:
+    """The stores of a caller that has none of its own (tests, commands): reads of packs in
+    the database go through ``engine``."""
+    return PackStores(settings.storage, directory or pack_dir(settings), engine)
+
+
+def find_reusable(engine: Engine, plan: PackPlan, stores: PackStores, now: datetime) -> dict | None:
+    """The manifest of the pack already built for this plan at the current data version
+    (marked as used), without waiting for any lock or build slot; None when there is none,
+    or when its files are gone (the build under the lock sorts that out)."""
+    with engine.begin() as connection:
+        row = connection.execute(
+            text(f"UPDATE offline_pack SET last_used_at = :now WHERE request_key = :key "
+                 f"AND data_version = (SELECT version FROM data_version WHERE id = 1) RETURNING {_COLUMNS}"),
+            {"now": now, "key": plan.request_key},
+        ).one_or_none()
+        if row is None:
+            return None
+        store = _store_of(stores, row)
+        if not _has_files(store, row.id, connection):
+            return None
+        return manifest(row, store, connection)
+
+
 def build_or_reuse(engine: Engine, request: PackRequest, *, settings: PackSettings, now: datetime,
-                   directory: Path | None = None) -> tuple[dict, bool]:
+                   directory: Path | None = None, stores: PackStores | None = None,
+                   wait_until_s: float | None = None) -> tuple[dict, bool]:
     """The manifest of the pack for this request at the current data version, and whether
-    it was built now (True) or reused (False). Raises Problem 422 for a refused request."""
+    it was built now (True) or reused (False). Raises Problem 422 for a refused request, 503
+    when no database-wide build slot frees up by ``wait_until_s`` (time.monotonic(); default
+    ``queue_wait_s`` from now) or the build outlasts ``build_timeout_s``.
+
+    ``engine`` is the packs' own (service/pack_queue.py); the caller bounds how many builds
+    one process runs."""
     plan = plan_pack(request, settings)
-    directory = directory or pack_dir(settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    with engine.connect() as guard, guard.begin():
-        guard.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(plan.request_key)})
-        reader_options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        with engine.connect().execution_options(**reader_options) as reader, reader.begin():
-            data_version = read_data_version(reader)
-            existing = _reuse(guard, plan, data_version, directory, now)
-            if existing is not None:
-                return manifest(existing, directory), False
-            pack_id = uuid.uuid4()
-            built = _build_files(reader, plan, pack_id, data_version, directory, settings, now)
-        try:
-            row = guard.execute(
-                text(f"""INSERT INTO offline_pack (id, request_key, data_version, request, tile_count, archive_bytes,
-                         archive_sha256, service_count, snapshot_bytes, snapshot_sha256, created_at, last_used_at)
-                         VALUES (:id, :key, :version, CAST(:request AS jsonb), :tile_count, :archive_bytes,
-                         :archive_sha256, :service_count, :snapshot_bytes, :snapshot_sha256, :now, :now)
-                         RETURNING {_COLUMNS}"""),
-                {"id": pack_id, "key": plan.request_key, "version": data_version,
-                 "request": orjson.dumps(plan.canonical()).decode(), "now": now, **built.__dict__},
-            ).one()
-        except BaseException:
-            _unlink(archive_path(directory, pack_id), snapshot_path(directory, pack_id))
-            basemap_parts.remove_part(directory, pack_id)
-            raise
-    result = manifest(row, directory)
+    stores = stores or default_stores(engine, settings, directory)
+    found = find_reusable(engine, plan, stores, now)
+    if found is not None:
+        return found, False
+    if wait_until_s is None:
+        wait_until_s = time.monotonic() + settings.queue_wait_s
+    store = stores.default
+    # Files are made in the local folder (moved into place there), or aside for the database.
+    local = isinstance(store, LocalStorage)
+    staging = store.directory if local else Path(tempfile.mkdtemp(prefix="fieldnav-pack-"))
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        with engine.connect() as guard, guard.begin():
+            guard.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(plan.request_key)})
+            reader_options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            with engine.connect().execution_options(**reader_options) as reader, reader.begin():
+                data_version = read_data_version(reader)
+                existing = _reuse(guard, plan, data_version, stores, now)
+                if existing is not None:
+                    return manifest(existing, _store_of(stores, existing), guard), False
+                take_database_slot(guard, settings.max_concurrent_builds_total, wait_until_s)
+                deadline_s = time.monotonic() + settings.build_timeout_s
+                pack_id = uuid.uuid4()
+                built = _build_files(DeadlineConnection(reader, deadline_s, settings.build_timeout_s), plan, pack_id,
+                                     data_version, staging, settings, now)
+            try:
+                row = guard.execute(
+                    text(f"""INSERT INTO offline_pack (id, request_key, data_version, request, tile_count, archive_bytes,
+                             archive_sha256, service_count, snapshot_bytes, snapshot_sha256, created_at, last_used_at,
+                             storage)
+                             VALUES (:id, :key, :version, CAST(:request AS jsonb), :tile_count, :archive_bytes,
+                             :archive_sha256, :service_count, :snapshot_bytes, :snapshot_sha256, :now, :now, :storage)
+                             RETURNING {_COLUMNS}"""),
+                    {"id": pack_id, "key": plan.request_key, "version": data_version, "storage": store.location,
+                     "request": orjson.dumps(plan.canonical()).decode(), "now": now, **built.__dict__},
+                ).one()
+                for name in file_names(pack_id):
+                    if (staging / name).is_file():
+                        store.put(guard, pack_id, name, staging / name)
+                result = manifest(row, store, guard)
+            except BaseException:
+                _unlink(*(staging / name for name in file_names(pack_id)))
+                raise
+    finally:
+        if not local:
+            shutil.rmtree(staging, ignore_errors=True)
     try:
         with engine.begin() as connection:
-            collect_garbage(connection, directory, now, settings.keep_days)
+            collect_garbage(connection, stores, now, settings.keep_days)
     except Exception:  # noqa: BLE001 - a failed clean-up must not fail the build it follows
         log.exception("offline pack garbage collection failed")
     return result, True
@@ -615,42 +737,64 @@ def find_pack(connection: Connection, pack_id: uuid.UUID):
 
 @dataclass(frozen=True)
 class PackFile:
-    path: Path
+    storage: PackStorage
+    name: str
     sha256: str
-    bytes: int
+    bytes: int  # as stored
+    created_at: datetime | None = None
+
+    @property
+    def path(self) -> Path | None:
+        """The file on this host's disk (local storage), else None."""
+        return self.storage.local_path(self.name)
 
 
-def open_pack_file(engine: Engine, pack_id: uuid.UUID, kind: str, *, directory: Path, now: datetime) -> PackFile:
+def open_pack_file(engine: Engine, pack_id: uuid.UUID, kind: str, *, now: datetime, directory: Path | None = None,
+                   stores: PackStores | None = None) -> PackFile:
     """The file of a pack to serve (``kind`` "archive" or "services"), marking the pack as
-    used (at most every TOUCH_INTERVAL). Raises Problem 404 when the pack is unknown or gone."""
+    used (at most every TOUCH_INTERVAL). Raises Problem 404 when the pack is unknown or gone,
+    503 pack-storage-not-shared when its files are in another host's folder."""
+    stores = stores or default_stores(engine, PackSettings(), directory)
     with engine.begin() as connection:
         row = connection.execute(
             text(f"UPDATE offline_pack SET last_used_at = :now WHERE id = :id AND last_used_at < :stale "
                  f"RETURNING {_COLUMNS}"),
             {"id": pack_id, "now": now, "stale": now - TOUCH_INTERVAL},
         ).one_or_none() or find_pack(connection, pack_id)
-    path = None
+    store = name = size = None
     if row is not None:
-        path = archive_path(directory, row.id) if kind == "archive" else snapshot_path(directory, row.id)
-    if path is None or not path.is_file():
+        store = _store_of(stores, row)
+        name = archive_name(row.id) if kind == "archive" else snapshot_name(row.id)
+        size = store.size(name)
+    if size is None:
         raise Problem(404, "not-found", f"No offline pack {pack_id}: it never existed or was removed after a "
                       "long time unused. Ask for a new one with POST /v1/offline/packs.",
                       detail_fr=f"Aucune zone hors ligne {pack_id} : elle n’a jamais existé, ou elle a été supprimée après "
                       "une longue période sans usage. Demandez-en une nouvelle avec POST /v1/offline/packs.")
-    if kind == "archive":
-        return PackFile(path, row.archive_sha256, row.archive_bytes)
-    return PackFile(path, row.snapshot_sha256, row.snapshot_bytes)
+    # (The size stored: the snapshot's is that of its gzip, not the JSON's of the manifest.)
+    return PackFile(store, name, row.archive_sha256 if kind == "archive" else row.snapshot_sha256, size, row.created_at)
 
 
-def pack_manifest(engine: Engine, pack_id: uuid.UUID, *, directory: Path) -> dict:
+def basemap_part_file(found: PackFile, pack_id: uuid.UUID | str) -> PackFile | None:
+    """A pack's basemap part, in the store of its other files; None when it has none."""
+    info = basemap_part_info(found.storage, pack_id)
+    if info is None:
+        return None
+    return PackFile(found.storage, file_names(pack_id)[2], info["sha256"], info["bytes"], found.created_at)
+
+
+def pack_manifest(engine: Engine, pack_id: uuid.UUID, *, directory: Path | None = None,
+                  stores: PackStores | None = None) -> dict:
+    stores = stores or default_stores(engine, PackSettings(), directory)
     with engine.connect() as connection:
         row = find_pack(connection, pack_id)
-    if row is None or not archive_path(directory, row.id).is_file():
+    store = _store_of(stores, row) if row is not None else None
+    if store is None or not store.exists(archive_name(row.id)):
         raise Problem(404, "not-found", f"No offline pack {pack_id}: it never existed or was removed after a "
                       "long time unused. Ask for a new one with POST /v1/offline/packs.",
                       detail_fr=f"Aucune zone hors ligne {pack_id} : elle n’a jamais existé, ou elle a été supprimée après "
                       "une longue période sans usage. Demandez-en une nouvelle avec POST /v1/offline/packs.")
-    return manifest(row, directory)
+    return manifest(row, store)
 
 
 # --- garbage collection -------------------------------------------------------------------------
@@ -662,23 +806,30 @@ class Collected:
     files: int
 
 
-def collect_garbage(connection: Connection, pack_dir: Path, now: datetime, keep_days: float) -> Collected:
+def collect_garbage(connection: Connection, pack_dir: Path | PackStores, now: datetime, keep_days: float) -> Collected:
     """Remove unused and superseded packs (rows and files) and orphan files; see the module
-    docstring for the rules. Runs in the caller's transaction."""
-    removed = list(connection.execute(
-        text("""DELETE FROM offline_pack
-                WHERE last_used_at < :unused
-                   OR (data_version < (SELECT version FROM data_version WHERE id = 1) AND last_used_at < :superseded)
-                RETURNING id"""),
+    docstring for the rules. Runs in the caller's transaction. ``pack_dir``: this host's
+    stores, or its pack folder. Files in the database go with their rows (in this
+    transaction); those in another host's folder are that host's orphans to remove."""
+    stores = pack_dir if isinstance(pack_dir, PackStores) else PackStores("local", pack_dir, connection.engine)
+    pack_dir = stores.directory
+    removed = connection.execute(
+        text("""WITH gone AS (
+                    DELETE FROM offline_pack
+                    WHERE last_used_at < :unused
+                       OR (data_version < (SELECT version FROM data_version WHERE id = 1) AND last_used_at < :superseded)
+                    RETURNING id, storage)
+                SELECT id, storage, (SELECT count(*) FROM offline_pack_file f WHERE f.pack_id = gone.id) AS stored
+                FROM gone"""),
         {"unused": now - timedelta(days=keep_days), "superseded": now - SUPERSEDED_GRACE},
-    ).scalars())
+    ).all()
     files = 0
-    for pack_id in removed:
-        for path in (archive_path(pack_dir, pack_id), snapshot_path(pack_dir, pack_id)):
-            if path.exists():
-                _unlink(path)
-                files += 1
-        files += basemap_parts.remove_part(pack_dir, pack_id)
+    for pack_id, location, stored in removed:
+        store = stores.for_location(location)
+        if store is stores.database:
+            files += stored  # deleted with the row
+        elif store is not None:
+            files += _remove_files(store, connection, pack_id)
     if pack_dir.is_dir():
         known = {str(i) for i in connection.execute(text("SELECT id FROM offline_pack")).scalars()}
         old = (now - ORPHAN_GRACE).timestamp()
@@ -697,4 +848,4 @@ def collect_garbage(connection: Connection, pack_dir: Path, now: datetime, keep_
                     files += 1
             except FileNotFoundError:
                 continue
-    return Collected(packs=len(removed), files=files)
+    return Collected(packs=len(removed), files=int(files))

@@ -158,6 +158,15 @@ CATALOGUE_FR: dict[str, tuple[str, str]] = {
                     "La base de données n’est pas joignable pour le moment ; réessayez dans un instant."),
     "query-timeout": ("Délai dépassé",
                       "La requête a pris trop de temps et a été arrêtée ; réessayez, ou précisez-la."),
+    "pack-builds-busy": ("Préparation des zones hors ligne saturée",
+                         ("Le serveur prépare déjà autant de zones hors ligne qu’il le peut : réessayez dans "
+                          "quelques secondes. Les zones déjà prêtes restent disponibles.")),
+    "pack-build-timeout": ("Préparation trop longue",
+                           ("La préparation de cette zone hors ligne a pris trop de temps et a été arrêtée : "
+                            "réessayez plus tard, ou choisissez une zone plus petite ou un zoom maximal plus bas.")),
+    "pack-storage-not-shared": ("Zone gardée sur un autre serveur",
+                                ("Les fichiers de cette zone hors ligne sont sur un autre serveur : réessayez dans "
+                                 "un instant.")),
     "migrations-pending": ("Base de données à mettre à jour",
                            ("Le schéma de la base de données n’est pas à jour : un administrateur doit exécuter "
                            "`fieldnav db migrate`.")),

@@ -150,6 +150,18 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
     ProblemType("query-timeout", 503, "Service Unavailable",
                 "The query ran past the statement timeout and was stopped; retry, or narrow the request.",
                 "The query took too long and was stopped; try again, or narrow it."),
+    ProblemType("pack-builds-busy", 503, "Pack builds busy",
+                "Every offline pack build slot is taken and the queue is full (or the wait ran out); retry after "
+                "`Retry-After` seconds. Packs already built are still served.",
+                "The server is building as many offline packs as it can; try again in 15 s."),
+    ProblemType("pack-build-timeout", 503, "Pack build too slow",
+                "Building the pack took longer than the server allows (FIELDNAV_PACKS_BUILD_TIMEOUT_S) and was stopped; "
+                "retry later, or ask for a smaller area or a lower max_zoom.",
+                "Building this pack took longer than 120 s and was stopped; try again later, or ask for a smaller area."),
+    ProblemType("pack-storage-not-shared", 503, "Pack on another server",
+                "The pack's files are in another server's local folder (FIELDNAV_PACKS_STORAGE=local on several hosts); "
+                "retry (another server may answer), and operators should set FIELDNAV_PACKS_STORAGE=database.",
+                "This offline pack is kept on another server; try again shortly."),
     ProblemType("migrations-pending", 503, "Service Unavailable",
                 "The database schema is not current (readiness only); an operator must run `fieldnav db migrate`.",
                 "The database schema is not current: run `fieldnav db migrate`."),

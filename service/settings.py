@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +103,24 @@ class PackSettings(BaseSettings):
     # Packs not downloaded for this long, or built for an older data version and older than
     # this, are removed by the garbage collector.
     keep_days: float = Field(default=14, gt=0)
+    # Where new packs are kept (service/pack_storage.py): "local", the folder above (one host
+    # only), or "database", chunks in PostgreSQL that every host sharing it serves.
+    storage: Literal["local", "database"] = "local"
+    # The build queue (service/pack_queue.py): builds running at once per worker process, and
+    # in the whole deployment (advisory-lock slots in the database; 0: no such cap);
+    max_concurrent_builds: int = Field(default=2, ge=1, le=64)
+    max_concurrent_builds_total: int = Field(default=4, ge=0, le=1024)
+    # builds waiting for a slot per worker, and for how long; over either: 503 pack-builds-busy;
+    queue_size: int = Field(default=8, ge=0, le=1000)
+    queue_wait_s: float = Field(default=30, gt=0)
+    # a build running longer than this is stopped (503 pack-build-timeout);
+    build_timeout_s: float = Field(default=120, gt=0)
+    # connections of the packs' own pool per worker, never the requests' pool (a build holds
+    # two; reads of packs stored in the database one, briefly). Unset: 2 x builds + 2.
+    pool_size: int | None = Field(default=None, ge=2, le=200)
+
+    def pack_pool_size(self) -> int:
+        return self.pool_size or 2 * self.max_concurrent_builds + 2
 
 
 class SyncSettings(BaseSettings):

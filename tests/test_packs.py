@@ -19,6 +19,7 @@ from pmtiles.tile import Compression, TileType
 from sqlalchemy import create_engine, text
 
 from service import packs
+from service.pack_storage import STORE_ID_FILE
 from service.problems import Problem
 from service.settings import PackSettings
 from spatial.tiles import tiles_covering
@@ -368,7 +369,7 @@ def test_packs_gc_command(database_url, tmp_path):
             assert connection.execute(text("SELECT count(*) FROM offline_pack")).scalar_one() == 0
     finally:
         engine.dispose()
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [STORE_ID_FILE]  # the folder's own id (service/pack_storage.py)
 
 
 def test_a_collected_pack_is_404_and_rebuilt_on_request(server, demo_database_url, pack_dir):

@@ -29,6 +29,8 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     async def lifespan(app: FastAPI):
         yield
         app.state.engine.dispose()
+        if getattr(app.state, "packs", None) is not None:  # the packs' own pool (service/pack_queue.py)
+            app.state.packs.dispose()
         if app.state.read_engine is not app.state.engine:
             app.state.read_engine.dispose()
 

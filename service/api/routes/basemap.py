@@ -17,10 +17,9 @@ from service.api.errors import Problem, problem_responses
 from service.problem_texts import no_such_tile_fr
 from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
 from service.api.routes.offline import (
-    IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, RangeFileResponse, _accepts_gzip,
+    IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, _accepts_gzip, file_response, pack_service,
 )
 from service.api.routes.tiles import NoStoreErrorsRoute, immutable_cache_control, short_cache_control
-from service.settings import pack_settings
 from spatial.tiles import ZOOM_LIMIT, TileOutOfRange, check_tile
 
 router = APIRouter(prefix="/v1", tags=["basemap"], route_class=NoStoreErrorsRoute)
@@ -141,16 +140,16 @@ def basemap_tile(
                **problem_responses(404, 422, 503)},
 )
 def pack_basemap(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
-    directory = packs.pack_dir(pack_settings())
-    # Checks the pack exists and marks it used, like its other files.
-    packs.open_pack_file(engine, pack_id, "archive", directory=directory, now=datetime.now(timezone.utc))
-    info = basemap.read_part_info(directory, pack_id)
-    if info is None:
+    # Checks the pack exists and marks it used, like its other files; the part is in their store.
+    archive = packs.open_pack_file(engine, pack_id, "archive", stores=pack_service(request).stores,
+                                   now=datetime.now(timezone.utc))
+    part = packs.basemap_part_file(archive, pack_id)
+    if part is None:
         raise Problem(404, "not-found", f"Offline pack {pack_id} has no basemap (the server had none when it was built).",
                       detail_fr=f"La zone hors ligne {pack_id} n’a pas de fond de carte (le serveur n’en avait pas "
                       "lorsqu’elle a été préparée).")
-    etag = f'"{info["sha256"]}"'
+    etag = f'"{part.sha256}"'
     headers = {"ETag": etag, "Cache-Control": directory_cache(PACK_IMMUTABLE)}
     if if_none_match(request, etag):
         return Response(status_code=304, headers=headers)
-    return RangeFileResponse(basemap.part_path(directory, pack_id), media_type=PMTILES, headers=headers)
+    return file_response(part, media_type=PMTILES, headers=headers)

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
+import threading
+import time
 import uuid
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
+import anyio
 import orjson
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
-from service import packs
+from service import pack_queue, packs
+from service.pack_storage import CHUNK_BYTES
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_response, problem_responses
 from service.api.http_cache import directory_cache, if_none_match
@@ -87,8 +95,22 @@ class PackManifest(BaseModel):
 PackId = Annotated[uuid.UUID, Path(description="The pack's id (from its manifest).", examples=["6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])]
 
 
-def _pack_dir():
-    return packs.pack_dir(pack_settings())
+_SERVICE_LOCK = threading.Lock()
+
+
+def pack_service(request: Request) -> pack_queue.PackService:
+    """This worker's packs: their own engine (not the requests' pool), stores and build queue
+    (service/pack_queue.py), made on first use."""
+    state = request.app.state
+    service = getattr(state, "packs", None)
+    if service is None:
+        with _SERVICE_LOCK:
+            service = getattr(state, "packs", None)
+            if service is None:
+                settings = pack_settings()
+                service = state.packs = pack_queue.PackService(
+                    pack_queue.make_pack_engine(state.engine.url), settings, packs.pack_dir(settings))
+    return service
 
 
 def _json(content: dict, status_code: int = 200, headers: dict | None = None) -> Response:
@@ -105,15 +127,33 @@ def _json(content: dict, status_code: int = 200, headers: dict | None = None) ->
         "Map tiles of a bbox (or of the union of H3 cells) for a zoom range, as one PMTiles v3 archive, plus a "
         "snapshot of the services in the area (the fields of `/v1/services/nearest` results) for offline search. "
         "201 when built now, 200 when the same request was already built at the current data version. A pack over "
-        "the size cap gets 422 `pack-too-large`, whose detail says how to shrink the request."
+        "the size cap gets 422 `pack-too-large`, whose detail says how to shrink the request. Builds are queued: "
+        "when the server builds as many packs as it allows and its queue is full (or the wait runs out), 503 "
+        "`pack-builds-busy` with `Retry-After`; a build stopped by the server's time limit is 503 "
+        "`pack-build-timeout`. A pack already built never waits."
     ),
     responses={200: {"description": "The same pack, already built", "model": PackManifest},
-               **problem_responses(422, 503, types=("pack-too-large", "unknown-category"))},
+               **problem_responses(422, 503, types=("pack-too-large", "unknown-category", "pack-builds-busy",
+                                                    "pack-build-timeout", "pack-storage-not-shared"))},
 )
-def create_pack(engine: EngineDep, body: packs.PackRequest) -> Response:
-    settings = pack_settings()
-    manifest, created = packs.build_or_reuse(engine, body, settings=settings, now=datetime.now(timezone.utc),
-                                             directory=packs.pack_dir(settings))
+async def create_pack(request: Request, body: packs.PackRequest) -> Response:
+    # A pack already built is answered at once; a build waits for a slot of this worker's
+    # queue in the event loop (no thread, no connection held), then runs in a thread on the
+    # packs' own pool (service/pack_queue.py). Over capacity: 503 pack-builds-busy.
+    service = pack_service(request)
+    settings, now, queued_at_s = service.settings, datetime.now(timezone.utc), time.monotonic()
+    try:
+        plan = await run_in_threadpool(packs.plan_pack, body, settings)
+        found = await run_in_threadpool(packs.find_reusable, service.engine, plan, service.stores, now)
+        if found is not None:
+            manifest, created = found, False
+        else:
+            async with service.queue.slot():
+                manifest, created = await run_in_threadpool(
+                    packs.build_or_reuse, service.engine, body, settings=settings, now=now, stores=service.stores,
+                    wait_until_s=queued_at_s + settings.queue_wait_s)
+    except PoolTimeoutError:  # the packs' pool, never the requests': this is the queue being full
+        raise pack_queue.busy() from None
     headers = {"Location": manifest["urls"]["manifest"]} if created else None
     return _json(manifest, status_code=201 if created else 200, headers=headers)
 
@@ -147,11 +187,52 @@ class RangeFileResponse(FileResponse):
         await super().__call__(scope, receive, send)
 
 
-def _serve(request: Request, path, *, etag: str, media_type: str, headers: dict | None = None) -> Response:
+class _StoredFile:
+    """The async file RangeFileResponse reads, over a store's RangeReader (a thread per read)."""
+
+    def __init__(self, reader):
+        self.reader = reader
+
+    async def seek(self, position: int) -> None:
+        self.reader.seek(position)
+
+    async def read(self, n: int) -> bytes:
+        return await anyio.to_thread.run_sync(self.reader.read, n)
+
+
+class StoredFileResponse(RangeFileResponse):
+    """A pack file in a store other than a local folder (the database, service/pack_storage.py):
+    the same ranges, If-Range, 416 and headers as RangeFileResponse, read a chunk at a time,
+    so a range fetches only the chunks it covers."""
+
+    chunk_size = CHUNK_BYTES
+
+    def __init__(self, found: packs.PackFile, **kwargs):
+        self.found = found
+        modified = found.created_at.timestamp() if found.created_at else 0
+        stat_result = os.stat_result((stat.S_IFREG | 0o644, 0, 0, 1, 0, 0, found.bytes, modified, modified, modified))
+        FileResponse.__init__(self, found.name, stat_result=stat_result, **kwargs)
+
+    async def __call__(self, scope, receive, send):
+        extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
+        await super().__call__({**scope, "extensions": extensions}, receive, send)
+
+    @asynccontextmanager
+    async def _open_file(self):
+        yield _StoredFile(self.found.storage.reader(self.found.name, self.found.bytes))
+
+
+def file_response(found: packs.PackFile, **kwargs) -> Response:
+    """A pack file with byte ranges, from whichever store holds it."""
+    path = found.path
+    return RangeFileResponse(path, **kwargs) if path is not None else StoredFileResponse(found, **kwargs)
+
+
+def _serve(request: Request, found: packs.PackFile, *, etag: str, media_type: str, headers: dict | None = None) -> Response:
     common = {"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **(headers or {})}
     if if_none_match(request, etag):
         return Response(status_code=304, headers=common)
-    return RangeFileResponse(path, media_type=media_type, headers=common)
+    return file_response(found, media_type=media_type, headers=common)
 
 
 # Byte ranges of an archive: one range is 206 with the bytes, several are 206 multipart/byteranges.
@@ -172,13 +253,14 @@ RANGE_RESPONSES = {
     ),
     response_class=Response,
     responses={200: {"content": {PMTILES: {}}}, **RANGE_RESPONSES, 304: {"description": "Not Modified"},
-               **problem_responses(404, 422, 503)},
+               **problem_responses(404, 422, 503, types=("pack-storage-not-shared",))},
 )
 def pack_archive(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
-    found = packs.open_pack_file(engine, pack_id, "archive", directory=_pack_dir(), now=datetime.now(timezone.utc))
+    found = packs.open_pack_file(engine, pack_id, "archive", stores=pack_service(request).stores,
+                                 now=datetime.now(timezone.utc))
     # The GZip middleware leaves application/vnd.pmtiles alone (app.py): tiles are gzipped
     # already, and byte offsets must be the file's (a strong ETag promises the same bytes).
-    return _serve(request, found.path, etag=f'"{found.sha256}"', media_type=PMTILES)
+    return _serve(request, found, etag=f'"{found.sha256}"', media_type=PMTILES)
 
 
 def _accepts_gzip(request: Request) -> bool:
@@ -207,18 +289,19 @@ def _accepts_gzip(request: Request) -> bool:
                206: {"description": "Partial Content: byte ranges of the gzip stream (when served gzip-encoded).",
                      "content": {"application/json": {}, "multipart/byteranges": {}}},
                304: {"description": "Not Modified"},
-               **problem_responses(404, 416, 422, 503, types=("range-not-satisfiable",))},
+               **problem_responses(404, 416, 422, 503, types=("range-not-satisfiable", "pack-storage-not-shared"))},
 )
 def pack_services(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
-    found = packs.open_pack_file(engine, pack_id, "services", directory=_pack_dir(), now=datetime.now(timezone.utc))
+    found = packs.open_pack_file(engine, pack_id, "services", stores=pack_service(request).stores,
+                                 now=datetime.now(timezone.utc))
     vary = {"Vary": "Accept-Encoding"}
     if _accepts_gzip(request):
-        return _serve(request, found.path, etag=f'"{found.sha256}.gz"', media_type="application/json",
+        return _serve(request, found, etag=f'"{found.sha256}.gz"', media_type="application/json",
                       headers={"Content-Encoding": "gzip", **vary})
     etag = f'"{found.sha256}"'
     if if_none_match(request, etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **vary})
-    body = gzip.decompress(found.path.read_bytes())
+    body = gzip.decompress(found.storage.read(found.name))
     return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **vary})
 
 
@@ -226,7 +309,7 @@ def pack_services(request: Request, engine: EngineDep, pack_id: PackId) -> Respo
     "/offline/packs/{pack_id}",
     response_model=PackManifest,
     summary="An offline pack's manifest",
-    responses={**problem_responses(404, 422, 503)},
+    responses={**problem_responses(404, 422, 503, types=("pack-storage-not-shared",))},
 )
-def pack_manifest(engine: EngineDep, pack_id: PackId) -> Response:
-    return _json(packs.pack_manifest(engine, pack_id, directory=_pack_dir()))
+def pack_manifest(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
+    return _json(packs.pack_manifest(engine, pack_id, stores=pack_service(request).stores))
