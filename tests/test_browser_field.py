@@ -162,6 +162,7 @@ def test_a_token_that_ends_offline_locks_nothing_and_the_outbox_goes_after_the_n
     phone.set_offline(False)
     page.wait_for_function("() => document.querySelector('#net-status').dataset.state === 'online'")
     page.wait_for_selector('#session-banner[data-kind="lost"] #session-signin', timeout=WAIT_MS)
+    wait_map(page, "pack")  # the server would refuse its tiles: the saved area draws the map
     page.wait_for_timeout(1500)
     assert [item["state"] for item in outbox(page)] == ["queued"]
     assert len(_handoffs(field_database_url)) == before

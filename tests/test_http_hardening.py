@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -308,3 +309,39 @@ def test_a_chunked_body_over_the_cap_gets_413(server):
         assert small.status_code == 422 and "body.min_zoom" in {e["field"] for e in small.json()["errors"]}
         # The server goes on (the refused connection was closed, a new one is opened).
         assert client.get("/healthz").status_code == 200
+
+
+# --- HEAD ----------------------------------------------------------------------------------------
+
+
+def _same_but_body(get: httpx.Response, head: httpx.Response) -> None:
+    def headers(response):
+        return sorted((k, v) for k, v in response.headers.multi_items() if k not in PER_RESPONSE_HEADERS)
+
+    assert head.status_code == get.status_code, (head.request.url, head.status_code, head.text)
+    assert headers(head) == headers(get), head.request.url
+    assert head.content == b""
+
+
+def test_head_follows_get_on_every_get_route(strict_server):
+    auth = _bearer("head")
+    x, y = tile_for_lonlat(*TORONTO, 14)
+    with strict_server.client() as client:
+        version = client.get("/").json()["data_version"]
+        service_id = client.get("/v1/services", params={"per_page": 1}, headers=auth).json()["contents"][0]["service_id"]
+        paths = [
+            f"/v1/tiles/14/{x}/{y}.mvt", f"/v1/tiles/14/{x}/{y}.mvt?v={version}", f"/v1/tiles/014/{x}/{y}.mvt",
+            "/v1/tiles.json", "/v1/services?per_page=3", f"/v1/services/{service_id}", f"/v1/services/{uuid.uuid4()}",
+            "/v1/categories", "/v1/me", "/", "/healthz", "/app/", "/app",
+        ]
+        for path in paths:
+            get = client.get(path, headers=auth)
+            assert get.status_code in (200, 308, 404, 503), (path, get.status_code)
+            _same_but_body(get, client.head(path, headers=auth))
+        assert client.get(f"/v1/tiles/14/{x}/{y}.mvt", headers=auth).content, "a tile with a body"
+        # And HEAD checks what GET checks: the token.
+        _same_but_body(client.get("/v1/categories"), client.head("/v1/categories"))
+        assert client.head("/v1/categories").status_code == 401
+        # A path without GET keeps its 405.
+        refused = client.head("/v1/auth/refresh")
+        assert refused.status_code == 405 and refused.headers["content-type"] == "application/problem+json"

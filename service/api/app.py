@@ -14,7 +14,7 @@ from service.api.data_version import DataVersion
 from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
-from service.api.middleware import BodySizeLimit, QueryStringCheck, SecurityHeaders
+from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.routes import app_static, basemap, devices
 from service.api.security import authorize
@@ -84,6 +84,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(QueryStringCheck)
     app.add_middleware(SecurityHeaders)  # even a 413 carries them
+    app.add_middleware(HeadAsGet)  # every layer below (and the tile fast path) answers a HEAD as its GET
     app.add_middleware(RequestObservation)  # outermost: every request is counted and logged
     app.openapi = lambda: custom_openapi(app)
     return app

@@ -1,4 +1,4 @@
-"""Thin pure-ASGI middleware: request body cap and security headers."""
+"""Thin pure-ASGI middleware: request body cap, security headers, query check, HEAD as GET."""
 
 from __future__ import annotations
 
@@ -156,6 +156,32 @@ class QueryStringCheck:
                 return await _problem(send, scope, 400, "bad-request", "The query string holds a NUL character.",
                                       detail_fr="La chaîne de requête contient un caractère NUL.")
         await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD follows GET on every route (RFC 9110 section 9.3.2): the app below answers it as
+    the GET, the body is dropped here and the headers (Content-Length, ETag, Cache-Control,
+    Content-Encoding) stay those of the GET. FastAPI's routes answer only the methods they
+    name, so HEAD was 405 almost everywhere. The access policy of a HEAD is its GET's."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        as_get = {**scope, "method": "GET"}
+
+        async def without_body(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            if "route" in as_get:  # for the metrics and logs outside, which still say HEAD
+                scope["route"] = as_get["route"]
 
 
 async def _problem(send, scope, status: int, slug: str, detail: str, *, detail_fr: str, title: str = "Bad Request",

@@ -6,7 +6,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { PMTiles, Protocol } from 'pmtiles';
 import { categoryLabel, lang, onLanguageChange, t } from './i18n.js';
-import { state, emit } from './state.js';
+import { emit, serverUsable, state } from './state.js';
 import { currentTheme, onThemeChange } from './theme.js';
 
 // The worker is a file of the build (never a third-party URL).
@@ -89,9 +89,10 @@ function packKeys(pack) {
   return { services: `fieldnav-pack-${pack.id}`, basemap: `fieldnav-basemap-${pack.id}` };
 }
 
-// Offline, with a saved area: draw from the phone. Otherwise from the network.
+// Offline or signed out (the server would refuse the tiles), with a saved area: draw from the
+// phone. Otherwise from the network.
 export function sourceMode() {
-  return !state.online && state.pack ? 'pack' : 'network';
+  return !serverUsable() && state.pack ? 'pack' : 'network';
 }
 
 function groupsHave(code) {
@@ -451,6 +452,7 @@ export function refreshMap() {
   map.getContainer().dataset.idle = 'false';
   // A new source (network <-> phone) is a new style; a new filter or point is a diff.
   map.setStyle(next, { diff: !modeChanged });
+  map.triggerRepaint(); // a diff with nothing new renders nothing, and 'idle' would never come
   if (legend?.isOpen()) legend.render(); // the cluster colour follows the category
 }
 
