@@ -167,6 +167,12 @@ def _common(row) -> dict:
 REFERRER_FIELDS = ("status", "history", "needs_groups", "centre", "callback_window", "contact_method", "location_precision")
 
 
+def referrer_fields(history: list[dict]) -> tuple[str, ...]:
+    """The fields a referrer view shows, for its audit entry: the status reasons too when the
+    history shows any (they are decrypted for it)."""
+    return REFERRER_FIELDS + (("status_reasons",) if any(entry["reason"] for entry in history) else ())
+
+
 def referrer_view(row, history: list[dict]) -> dict:
     return {
         **_common(row),
@@ -235,9 +241,10 @@ def _one(connection: Connection, principal: Principal, handoff_id: UUID, persona
 
 def referrer_detail(connection: Connection, principal: Principal, handoff_id: UUID) -> dict:
     row = _one(connection, principal, handoff_id, personal=False)
-    view = referrer_view(row, _history(connection, [row["id"]], navigator=False).get(row["id"], []))
+    history = _history(connection, [row["id"]], navigator=False).get(row["id"], [])
+    view = referrer_view(row, history)
     audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "read", "referrer follows up on a handoff", row["id"], REFERRER_FIELDS)])
+        "read", "referrer follows up on a handoff", row["id"], referrer_fields(history))])
     return view
 
 
@@ -281,7 +288,8 @@ def referrer_list(connection: Connection, principal: Principal, query: ReferrerL
     history = _history(connection, [r["id"] for r in rows], navigator=False)
     items = [referrer_view(r, history.get(r["id"], [])) for r in rows]
     audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "list", "referrer follows up on their handoffs", r["id"], REFERRER_FIELDS) for r in rows])
+        "list", "referrer follows up on their handoffs", r["id"], referrer_fields(history.get(r["id"], [])))
+        for r in rows])
     return {
         "handoffs": items,
         "next_cursor": encode_cursor(rows[-1]["updated_at"], str(rows[-1]["id"])) if more else None,
