@@ -370,7 +370,11 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     from service.handoffs import webhooks
     from service.settings import handoff_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from service.observability.logs import SafeFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))  # no database values
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     engine = default_engine()
     if requeue_dead:
         click.echo(f"re-queued {webhooks.requeue_dead(engine)} dead webhook events")

@@ -79,6 +79,7 @@ def make_engine(url: str | None = None, *, statement_timeout_ms: int | None = No
         max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=False,  # _ping_when_idle instead
+        hide_parameters=True,  # errors (and so logs) never carry the values of a statement
         connect_args={
             "options": f"{SESSION_OPTIONS} -c statement_timeout={timeout_ms}",
             "connect_timeout": 5,

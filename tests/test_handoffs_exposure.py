@@ -1,15 +1,17 @@
 """Where handoff personal data could slip out: a view that shows a decrypted field must audit
-it."""
+it, and a request that fails in the database must not log the row it was writing."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
+from service.handoffs.location import cell_r7
 from tests.test_handoffs_support import (  # noqa: F401 - fixtures
     EAST_CENTRE,
+    HANDOFF_ENV,
     OTTAWA,
     auth,
     client,
@@ -18,7 +20,10 @@ from tests.test_handoffs_support import (  # noqa: F401 - fixtures
     handoff_database_url,
     handoff_engine,
     handoff_server,
+    load_test_centres,
     navigator_auth,
+    start_server,
+    stop_server,
 )
 
 REASON = "CANARY-reason-went-to-a-cousin"
@@ -57,3 +62,30 @@ def test_the_referrers_reads_audit_the_status_reasons_they_show(client, handoff_
                          (listed[without], _entries(handoff_engine, without, "list", subject)[0])):
         assert _decrypted_fields_of_referrer_view(view) <= set(fields), (view["id"], fields)
     assert "status_reasons" not in _entries(handoff_engine, without, "read", subject)[0]  # nothing decrypted, nothing named
+
+
+def test_a_database_failure_while_creating_a_handoff_logs_no_personal_data(database_url, tmp_path):
+    load_test_centres(database_url, tmp_path)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # every handoff insert now fails in the database
+        connection.execute(text("ALTER TABLE handoff ADD CONSTRAINT zz_forced_failure CHECK (false) NOT VALID"))
+    engine.dispose()
+    subject = f"CANARY-subject-{uuid.uuid4().hex[:6]}"
+    body = handoff_body(phone="613 555 0163", name="Ophelia Canary", note="CANARY-note-under-the-bridge", location=OTTAWA,
+                        consent_scope=("contact", "location"), must_attend=True)
+    body["contact"].update(alternative="CANARY-alternative-drop-in")
+    server = start_server(database_url, env=HANDOFF_ENV)
+    try:
+        with server.client() as http:
+            failed = http.post("/v1/handoffs", json=body, headers=auth(Role.FIELD_WORKER, subject=subject))
+    finally:
+        output = stop_server(server)
+    assert failed.status_code == 500 and failed.json()["type"].endswith("/internal-error")
+    # The failure is logged, with what an operator needs ...
+    assert "unhandled error on POST /v1/handoffs" in output and "CheckViolation" in output and "zz_forced_failure" in output
+    # ... and nothing of the row: no ciphertext (Fernet tokens start gAAAAA; bytea shows them in hex), phone, name,
+    # note, subject, cell or coordinates.
+    cell = cell_r7(OTTAWA["lat"], OTTAWA["lon"])
+    for secret in ("gAAAAA", "674141414141", "6135550163", "555 0163", "Ophelia", "CANARY", subject, str(cell), f"{cell:x}",
+                   str(OTTAWA["lat"]), "[parameters", "Failing row"):
+        assert secret not in output, f"{secret!r} appeared in the server log"
