@@ -12,9 +12,9 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from service.db import database_url
+    from service.db import migration_database_url
 
-    return database_url()
+    return migration_database_url()
 
 
 def run_migrations_offline() -> None:
@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(_url(), poolclass=pool.NullPool)
+    engine = create_engine(_url(), poolclass=pool.NullPool, hide_parameters=True)  # no values in errors
     with engine.connect() as connection:
         context.configure(connection=connection)
         with context.begin_transaction():

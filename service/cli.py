@@ -50,6 +50,29 @@ def db_start() -> None:
         _fail(str(error))
     status = cluster.status()
     click.echo(f"database running on 127.0.0.1:{status.port} (data in {status.data_dir})")
+    _grant_if_migrated(cluster)
+
+
+def _grant_if_migrated(cluster) -> None:
+    """The application role of a schema migrated before that role existed gets its
+    privileges now (`fieldnav db migrate` grants them on every run anyway)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from service import migrate
+    from service.embedded_db import APP_ROLE
+    from service.grants import GrantError
+
+    engine = create_engine(cluster.url(), poolclass=NullPool, hide_parameters=True)
+    try:
+        with engine.connect() as connection:
+            migrated = connection.execute(text("SELECT to_regclass('public.alembic_version') IS NOT NULL")).scalar_one()
+        if migrated:
+            migrate.grant(engine, APP_ROLE)
+    except GrantError as error:
+        _fail(str(error))
+    finally:
+        engine.dispose()
 
 
 @db.command("stop")
@@ -81,12 +104,13 @@ def db_status() -> None:
 
 
 @db.command("url")
-def db_url() -> None:
-    """Print the database URL fieldnav uses (it holds a password: keep it private)."""
-    from service.db import database_url
+@click.option("--migration", is_flag=True, help="The migration role's URL (owner of the schema) instead of the application's.")
+def db_url(migration: bool) -> None:
+    """Print the database URL the API uses (it holds a password: keep it private)."""
+    from service.db import database_url, migration_database_url
 
     try:
-        click.echo(database_url())
+        click.echo(migration_database_url() if migration else database_url())
     except RuntimeError as error:
         _fail(str(error))
 
@@ -94,21 +118,29 @@ def db_url() -> None:
 @db.command("migrate")
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
 def db_migrate(revision: str) -> None:
-    """Apply database migrations."""
+    """Apply database migrations (as the migration role), then grant the application role
+    what it needs (service/grants.py)."""
     from service import migrate
-    from service.db import database_url, default_engine
+    from service.db import app_role, migration_database_url, migration_engine
+    from service.grants import GrantError
 
-    migrate.upgrade(database_url(), revision, on_rebuilt=_echo_rebuilt)
-    click.echo(f"database migrated to {migrate.current_revision(default_engine())}")
+    role = app_role()
+    try:
+        migrate.upgrade(migration_database_url(), revision, on_rebuilt=_echo_rebuilt, app_role=role)
+    except GrantError as error:
+        _fail(str(error))
+    click.echo(f"database migrated to {migrate.current_revision(migration_engine())}")
+    if role:
+        click.echo(f"application role {role}: privileges granted")
 
 
 @db.command("rebuild-sites")
 def db_rebuild_sites() -> None:
     """Rebuild the derived service_site rows (nearest, tiles) from the HSDS tables."""
     from service import migrate
-    from service.db import default_engine
+    from service.db import migration_engine
 
-    migrate.rebuild_derived(default_engine(), _echo_rebuilt)
+    migrate.rebuild_derived(migration_engine(), _echo_rebuilt)
 
 
 def _echo_rebuilt(source: str, count: int) -> None:
@@ -120,9 +152,9 @@ def _echo_rebuilt(source: str, count: int) -> None:
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION ('base' removes every fieldnav table)."""
     from service import migrate
-    from service.db import database_url
+    from service.db import migration_database_url
 
-    migrate.downgrade(database_url(), revision)
+    migrate.downgrade(migration_database_url(), revision)
     click.echo(f"database downgraded to {revision}")
 
 
@@ -145,13 +177,13 @@ def _print_report(report, max_problems: int) -> None:
 @click.option("--strict", is_flag=True, help="Refuse the whole import if any row is bad.")
 def import_command(path: Path, source: str | None, strict: bool) -> None:
     """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON."""
-    from service.db import default_engine
+    from service.db import migration_engine
     from service.importer import ImportRefused, import_path
     from service.settings import import_settings
 
     limit = import_settings().max_reported_problems
     try:
-        report = import_path(default_engine(), path, source=source, strict=strict)
+        report = import_path(migration_engine(), path, source=source, strict=strict)
     except ImportRefused as refused:
         for problem in refused.problems[:limit]:
             click.echo(f"  {problem}", err=True)
@@ -174,10 +206,10 @@ def demo_data(count: int, seed: int, out: Path | None, if_empty: bool) -> None:
         return
     from sqlalchemy import text
 
-    from service.db import default_engine
+    from service.db import migration_engine
     from service.importer import import_path
 
-    engine = default_engine()
+    engine = migration_engine()
     if if_empty:
         with engine.connect() as connection:
             if connection.execute(text("SELECT EXISTS (SELECT 1 FROM service)")).scalar_one():
@@ -304,12 +336,12 @@ def centres() -> None:
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def centres_load(file: Path) -> None:
     """Load (insert or update) the centres of a JSON/YAML FILE in one transaction."""
-    from service.db import default_engine
+    from service.db import migration_engine
     from service.handoffs.centres import CentreFileError, load_centres
     from service.settings import handoff_settings
 
     try:
-        loaded = load_centres(default_engine(), file)
+        loaded = load_centres(migration_engine(), file)
     except CentreFileError as error:
         for problem in error.problems:
             click.echo(f"  {problem}", err=True)
@@ -320,7 +352,7 @@ def centres_load(file: Path) -> None:
     click.echo(f"loaded {len(loaded)} navigator centres from {file.name}")
     from sqlalchemy import text
 
-    with default_engine().connect() as connection:
+    with migration_engine().connect() as connection:
         if not connection.execute(text("SELECT EXISTS (SELECT 1 FROM navigator_centre WHERE id = :id)"), {"id": default}).scalar_one():
             click.echo(f"warning: the default centre {default!r} (FIELDNAV_HANDOFF_DEFAULT_CENTRE) is not loaded; "
                        "handoffs outside every centre's area will be refused", err=True)

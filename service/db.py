@@ -2,6 +2,15 @@
 
 ``FIELDNAV_DATABASE_URL`` wins; without it fieldnav uses its private cluster under
 ``FIELDNAV_HOME/db`` (see ``service.embedded_db``), which ``fieldnav db start`` runs.
+
+Two roles (service/grants.py): the application role (``database_url``: the API, the worker,
+purge and the other day-to-day commands) and the migration role that owns the schema
+(``migration_database_url``: migrations, imports, demo data, centres).
+``FIELDNAV_MIGRATION_DATABASE_URL`` names the latter; without it, on a server of your own,
+both are ``FIELDNAV_DATABASE_URL``'s role, as before.
+
+Every engine hides statement parameters from its errors (``hide_parameters``): they hold
+handoff ciphertexts, H3 cells and subjects, and errors end up in logs.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from functools import lru_cache
 
 import orjson
 from psycopg.types.json import set_json_loads
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 
 from service.settings import database_settings, path_settings
@@ -48,17 +57,43 @@ def embedded_cluster():
     return EmbeddedCluster(path_settings().home / "db")
 
 
+_NO_DATABASE = ("No database: set FIELDNAV_DATABASE_URL, or run `fieldnav db start` "
+                "to start fieldnav's own PostgreSQL.")
+
+
 def database_url() -> str:
+    """The application role's URL: what the API, the worker and purge connect as."""
     configured = database_settings().database_url
     if configured:
         return normalise_url(configured)
+    url = embedded_cluster().app_url()
+    if url is None:
+        raise RuntimeError(_NO_DATABASE)
+    return url
+
+
+def migration_database_url() -> str:
+    """The migration role's URL (owner of the schema): migrations, imports, demo data, centres."""
+    settings = database_settings()
+    if settings.migration_database_url:
+        if not settings.database_url:
+            raise RuntimeError("FIELDNAV_MIGRATION_DATABASE_URL is set without FIELDNAV_DATABASE_URL: "
+                               "set both (the application's role and the schema owner's) or neither")
+        return normalise_url(settings.migration_database_url)
+    if settings.database_url:
+        return normalise_url(settings.database_url)
     url = embedded_cluster().url()
     if url is None:
-        raise RuntimeError(
-            "No database: set FIELDNAV_DATABASE_URL, or run `fieldnav db start` "
-            "to start fieldnav's own PostgreSQL."
-        )
+        raise RuntimeError(_NO_DATABASE)
     return url
+
+
+def app_role() -> str | None:
+    """The role `fieldnav db migrate` grants the application's privileges to: the user of
+    the application URL when it is not the migration URL's; None when both are one role."""
+    app = make_url(database_url()).username
+    owner = make_url(migration_database_url()).username
+    return app if app and app != owner else None
 
 
 def normalise_url(url: str) -> str:
@@ -113,9 +148,16 @@ def _ping_when_idle(engine: Engine) -> None:
 
 @lru_cache(maxsize=1)
 def default_engine() -> Engine:
-    """The engine of command-line jobs (imports, purge, worker): a large import may
-    rightly run for minutes, so no statement cap."""
+    """The engine of command-line jobs run as the application role (purge, worker, token
+    revocation, key rotation, audit export): no statement cap."""
     return make_engine(statement_timeout_ms=0)
+
+
+@lru_cache(maxsize=1)
+def migration_engine() -> Engine:
+    """The engine of jobs run as the migration role (imports, demo data, centres, rebuilds):
+    a large import may rightly run for minutes, so no statement cap."""
+    return make_engine(migration_database_url(), statement_timeout_ms=0)
 
 
 def make_read_engine(primary: Engine) -> Engine:

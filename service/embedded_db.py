@@ -2,14 +2,17 @@
 
 Used when no DATABASE_URL is configured: no system service, no docker. The cluster lives in
 one directory (``base_dir``), listens on 127.0.0.1 and a private unix socket, and serves one
-application role/database named ``fieldnav``.
+database named ``fieldnav`` to two roles (service/grants.py): ``fieldnav``, which owns the
+database and its schema (migrations, imports), and ``fieldnav_app``, the application's role,
+which owns nothing and gets its privileges from ``fieldnav db migrate``.
 
 Layout of ``base_dir``::
 
     data/             PGDATA (created by initdb, owned by the database OS user)
     run/              unix socket directory (or /tmp/fieldnav-pg-<hash> when the path is long)
     port              TCP port, chosen once at init
-    password          password of the ``fieldnav`` role (mode 0600)
+    password          password of the ``fieldnav`` role, the owner (mode 0600)
+    app-password      password of the ``fieldnav_app`` role, the application (mode 0600)
     postgresql.log    server log
     .lock             flock taken by start()/stop() so concurrent callers do not race
 
@@ -39,7 +42,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-APP_ROLE = "fieldnav"
+OWNER_ROLE = "fieldnav"
+APP_ROLE = "fieldnav_app"
 APP_DATABASE = "fieldnav"
 SUPERUSER = "postgres"
 LISTEN_HOST = "127.0.0.1"
@@ -135,6 +139,7 @@ class EmbeddedCluster:
         self.log_file = self.base_dir / "postgresql.log"
         self._port_file = self.base_dir / "port"
         self._password_file = self.base_dir / "password"
+        self._app_password_file = self.base_dir / "app-password"
         self._lock_file = self.base_dir / ".lock"
         self._requested_port = port
         self._durable = durable
@@ -145,7 +150,8 @@ class EmbeddedCluster:
     # ---- public API
 
     def start(self) -> str:
-        """Initialise on first use, start if needed, ensure role/database/PostGIS; return URL."""
+        """Initialise on first use, start if needed, ensure roles/database/PostGIS; return the
+        owner's URL (``app_url()`` is the application role's)."""
         bindir = find_pg_bindir()
         self._prepare_base_dir()
         with self._locked():
@@ -182,15 +188,24 @@ class EmbeddedCluster:
             port = self._pidfile_port() or self._read_port()
         else:
             port = self._read_port()
-        url = self._app_url(port) if pid and port and self._password_file.exists() else None
+        url = self._owner_url(port) if pid and port and self._password_file.exists() else None
         return ClusterStatus(running=bool(pid), data_dir=self.data_dir, port=port, url=url, pid=pid)
 
     def url(self) -> str | None:
-        """URL of the fieldnav database; None if the cluster was never initialised."""
+        """URL of the fieldnav database as its owner (migrations, imports); None if the
+        cluster was never initialised."""
         port = self._read_port()
         if port is None or not self._password_file.exists() or not self._is_initialised():
             return None
-        return self._app_url(port)
+        return self._owner_url(port)
+
+    def app_url(self, dbname: str = APP_DATABASE) -> str | None:
+        """URL of the fieldnav database as the application role (API, worker, purge); None
+        before ``start()`` made that role."""
+        port = self._read_port()
+        if port is None or not self._app_password_file.exists() or not self._is_initialised():
+            return None
+        return self._url_for(APP_ROLE, self._read_password(self._app_password_file), port, dbname)
 
     def is_standby(self) -> bool:
         return (self.data_dir / "standby.signal").is_file()
@@ -214,6 +229,8 @@ class EmbeddedCluster:
             raise EmbeddedDbError(f"pg_basebackup failed: {result.stderr.strip()[-2000:]}")
         scratch.rename(standby.data_dir)
         standby._write_private(standby._password_file, self._read_password() + "\n")
+        if self._app_password_file.exists():
+            standby._write_private(standby._app_password_file, self._read_password(self._app_password_file) + "\n")
         return standby
 
     def superuser_url(self) -> str:
@@ -223,10 +240,10 @@ class EmbeddedCluster:
         return f"postgresql+psycopg://{SUPERUSER}@/postgres?host={host}&port={port}"
 
     def create_database(self, name: str, template: str | None = None) -> str:
-        """Create database ``name`` owned by fieldnav, with PostGIS; return its URL."""
+        """Create database ``name`` owned by fieldnav, with PostGIS; return its (owner's) URL."""
         self._require_running()
         create = sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            sql.Identifier(name), sql.Identifier(APP_ROLE)
+            sql.Identifier(name), sql.Identifier(OWNER_ROLE)
         )
         if template is not None:
             create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
@@ -236,7 +253,7 @@ class EmbeddedCluster:
             except psycopg.errors.DuplicateDatabase as exc:
                 raise EmbeddedDbError(f"database {name!r} already exists") from exc
         self._create_postgis(name)
-        return self._app_url(self._require_port(), dbname=name)
+        return self._owner_url(self._require_port(), dbname=name)
 
     def drop_database(self, name: str) -> None:
         """Drop database ``name`` if it exists, disconnecting its sessions."""
@@ -366,8 +383,9 @@ class EmbeddedCluster:
         if not self._port_file.exists():
             port = self._requested_port or _pick_free_port()
             self._write_private(self._port_file, f"{port}\n")
-        if not self._password_file.exists():
-            self._write_private(self._password_file, secrets.token_urlsafe(24) + "\n")
+        for password_file in (self._password_file, self._app_password_file):
+            if not password_file.exists():
+                self._write_private(password_file, secrets.token_urlsafe(24) + "\n")
 
     def _write_private(self, path: Path, text: str) -> None:
         tmp = path.with_name(path.name + ".tmp")
@@ -447,24 +465,29 @@ class EmbeddedCluster:
     # ---- role, database, extension
 
     def _ensure_app_database(self) -> None:
-        password = self._read_password()
+        # The application role is no superuser, creates nothing and is no member of the
+        # owner: it cannot disable triggers, set session_replication_role or drop tables.
+        limits = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
         with self._superuser_connection() as conn:
-            role_exists = conn.execute(
-                "SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)
-            ).fetchone()
-            verb = "ALTER" if role_exists else "CREATE"
-            conn.execute(
-                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(APP_ROLE), sql.Literal(password)
+            for role, password_file, options in ((OWNER_ROLE, self._password_file, ""),
+                                                 (APP_ROLE, self._app_password_file, " " + limits)):
+                role_exists = conn.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+                ).fetchone()
+                verb = "ALTER" if role_exists else "CREATE"
+                conn.execute(
+                    sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}" + options).format(
+                        sql.Identifier(role), sql.Literal(self._read_password(password_file))
+                    )
                 )
-            )
+            conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(OWNER_ROLE), sql.Identifier(APP_ROLE)))
             db_exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)
             ).fetchone()
             if not db_exists:
                 conn.execute(
                     sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(APP_DATABASE), sql.Identifier(APP_ROLE)
+                        sql.Identifier(APP_DATABASE), sql.Identifier(OWNER_ROLE)
                     )
                 )
         self._create_postgis(APP_DATABASE)
@@ -522,16 +545,20 @@ class EmbeddedCluster:
         if not self._running_pid():
             raise EmbeddedDbError(f"cluster in {self.base_dir} is not running; call start()")
 
-    def _read_password(self) -> str:
-        password = _read_text(self._password_file)
+    def _read_password(self, path: Path | None = None) -> str:
+        path = path or self._password_file
+        password = _read_text(path)
         if not password:
-            raise EmbeddedDbError(f"{self._password_file} is missing or empty")
+            raise EmbeddedDbError(f"{path} is missing or empty")
         return password
 
-    def _app_url(self, port: int, dbname: str = APP_DATABASE) -> str:
-        password = quote(self._read_password(), safe="")
+    def _owner_url(self, port: int, dbname: str = APP_DATABASE) -> str:
+        return self._url_for(OWNER_ROLE, self._read_password(), port, dbname)
+
+    @staticmethod
+    def _url_for(role: str, password: str, port: int, dbname: str) -> str:
         database = quote(dbname, safe="")
-        return f"postgresql+psycopg://{APP_ROLE}:{password}@{LISTEN_HOST}:{port}/{database}"
+        return f"postgresql+psycopg://{role}:{quote(password, safe='')}@{LISTEN_HOST}:{port}/{database}"
 
     # ---- subprocesses
 

@@ -22,19 +22,30 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head", *, on_rebuilt=None) -> None:
-    """Apply migrations up to ``revision``. When that moves an existing database to the head,
-    the derived rows (service_site, map_point) are rebuilt from the HSDS tables, as a new
-    schema may derive them differently; ``on_rebuilt(source, sites)`` hears of each source."""
-    engine = create_engine(url, poolclass=NullPool)
+def upgrade(url: str, revision: str = "head", *, on_rebuilt=None, app_role: str | None = None) -> None:
+    """Apply migrations up to ``revision`` as the role of ``url`` (the migration role). When
+    that moves an existing database to the head, the derived rows (service_site, map_point)
+    are rebuilt from the HSDS tables, as a new schema may derive them differently;
+    ``on_rebuilt(source, sites)`` hears of each source. Then, with ``app_role``, that role
+    gets its privileges on the schema as it now is (service/grants.py), every time."""
+    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         before = current_revision(engine)
         command.upgrade(alembic_config(url), revision)
         after = current_revision(engine)
         if before is not None and after != before and after == head_revision(url):
             rebuild_derived(engine, on_rebuilt)
+        if app_role is not None:
+            grant(engine, app_role)
     finally:
         engine.dispose()
+
+
+def grant(engine: Engine, app_role: str) -> int:
+    """Give the application role its privileges (service/grants.py); idempotent."""
+    from service import grants
+
+    return grants.apply(engine, app_role)
 
 
 def rebuild_derived(engine: Engine, on_rebuilt=None) -> None:

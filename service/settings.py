@@ -19,8 +19,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDNAV_", extra="ignore")
 
-    # Unset: fieldnav runs its own private cluster under FIELDNAV_HOME/db.
+    # Unset: fieldnav runs its own private cluster under FIELDNAV_HOME/db. The application's
+    # role (API, worker, purge): owns nothing, has only the grants of service/grants.py.
     database_url: str | None = None
+    # The role that owns the schema (migrations, imports, demo data, centres); unset: the
+    # role of FIELDNAV_DATABASE_URL does both, as on a server with a single fieldnav role.
+    migration_database_url: str | None = None
     # A streaming replica for read-only queries (nearest, search, tiles, sync); unset: the
     # primary serves reads too.
     database_read_url: str | None = None

@@ -4,6 +4,12 @@ The suite starts fieldnav's own private cluster under .fieldnav/test-db (fsync o
 thrown away), creates a migrated template database once, and hands each test that asks
 for one a fresh database copied from it. Set FIELDNAV_TEST_ADMIN_URL to a superuser URL of
 another PostGIS 3 server to run the suite there instead.
+
+Two roles, as in production (service/grants.py): the template is migrated as
+TEST_OWNER_ROLE, which grants TEST_APP_ROLE the application's privileges; the servers
+(``start_server``) started on a copy of it connect as TEST_APP_ROLE, so every API test runs
+with the grants. Tests themselves get the superuser URL (``database_url``) to set things up
+and look at them; ``app_url_for`` gives the application role's URL of the same database.
 """
 
 from __future__ import annotations
@@ -37,6 +43,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 TEMPLATE_DB = f"fieldnav_template_{os.getpid()}"
 
+TEST_OWNER_ROLE = "fieldnav_test_owner"
+TEST_APP_ROLE = "fieldnav_test_app"
+# Throw-away servers only (and over the private cluster's socket connections are trusted).
+TEST_ROLE_PASSWORD = "fieldnav-test-role"
+_GRANTED_TEMPLATES: set[str] = set()  # migrated as the owner, with the app role's grants
+_APP_URLS: dict[str, str] = {}  # superuser URL of a copy of one of them -> the app role's URL
+
+
+def app_url_for(database_url: str) -> str:
+    """The application role's URL of a database copied from the template (what the API
+    connects as); any other URL as it is."""
+    return _APP_URLS.get(database_url, database_url)
+
 
 def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
@@ -55,20 +74,46 @@ class TestServer:
     def _admin(self) -> psycopg.Connection:
         return psycopg.connect(_libpq(self.admin_url), autocommit=True)
 
-    def create_database(self, name: str, template: str | None = None) -> str:
+    def create_database(self, name: str, template: str | None = None, owner: str | None = None) -> str:
+        """A database (with PostGIS, or a copy of ``template``); its superuser URL. A copy of
+        the migrated template is owned by TEST_OWNER_ROLE and registered for ``app_url_for``."""
+        granted = template in _GRANTED_TEMPLATES
+        owner = owner or (TEST_OWNER_ROLE if granted else None)
         with self._admin() as connection:
             query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if owner:
+                query += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
             if template:
                 query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
             connection.execute(query)
             if not template:
                 with psycopg.connect(self.database_admin_url(name), autocommit=True) as db:
                     db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        return _sqlalchemy(self.database_admin_url(name))
+        url = _sqlalchemy(self.database_admin_url(name))
+        if granted:
+            _APP_URLS[url] = self.role_url(name, TEST_APP_ROLE)
+        return url
 
     def drop_database(self, name: str) -> None:
         with self._admin() as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _APP_URLS.pop(_sqlalchemy(self.database_admin_url(name)), None)
+
+    def ensure_roles(self) -> None:
+        """The owner and application roles (cluster-wide, shared by concurrent sessions, kept)."""
+        with self._admin() as connection:
+            for role, limits in ((TEST_OWNER_ROLE, ""), (TEST_APP_ROLE, " NOSUPERUSER NOCREATEDB NOCREATEROLE")):
+                query = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}" + limits).format(
+                    sql.Identifier(role), sql.Literal(TEST_ROLE_PASSWORD))
+                try:
+                    connection.execute(query)
+                except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                    pass  # made by an earlier or concurrent session
+
+    def role_url(self, name: str, role: str) -> str:
+        """SQLAlchemy URL of database ``name`` as ``role``."""
+        url = make_url(_sqlalchemy(self.admin_url)).set(database=name, username=role, password=TEST_ROLE_PASSWORD)
+        return url.render_as_string(hide_password=False)
 
     def database_admin_url(self, name: str) -> str:
         url = make_url(_sqlalchemy(self.admin_url)).set(database=name)
@@ -89,8 +134,10 @@ def pg_server() -> Iterator[TestServer]:
 @pytest.fixture(scope="session")
 def template_db(pg_server: TestServer) -> Iterator[str]:
     pg_server.drop_database(TEMPLATE_DB)
-    url = pg_server.create_database(TEMPLATE_DB)
-    migrate.upgrade(url)
+    pg_server.ensure_roles()
+    pg_server.create_database(TEMPLATE_DB, owner=TEST_OWNER_ROLE)
+    migrate.upgrade(pg_server.role_url(TEMPLATE_DB, TEST_OWNER_ROLE), app_role=TEST_APP_ROLE)
+    _GRANTED_TEMPLATES.add(TEMPLATE_DB)
     yield TEMPLATE_DB
     pg_server.drop_database(TEMPLATE_DB)
 
@@ -171,8 +218,9 @@ class LiveServer:
 
 
 def start_server(database_url: str, *, workers: int = 1, env: dict | None = None) -> LiveServer:
+    """`fieldnav serve` on ``database_url``: as the application role on a copy of the template."""
     port = free_port()
-    environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **TEST_SERVER_ENV, **(env or {})}
+    environment = {**os.environ, "FIELDNAV_DATABASE_URL": app_url_for(database_url), **TEST_SERVER_ENV, **(env or {})}
     # Output goes to a file, not a pipe: a pipe nobody reads fills up (access logs) and
     # the server then blocks on its next log line.
     log_file = tempfile.TemporaryFile()

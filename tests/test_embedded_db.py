@@ -68,6 +68,25 @@ def test_start_serves_postgis_to_the_app_role(cluster: EmbeddedCluster) -> None:
 def test_secrets_are_private(cluster: EmbeddedCluster) -> None:
     cluster.start()
     assert (cluster.base_dir / "password").stat().st_mode & 0o777 == 0o600
+    assert (cluster.base_dir / "app-password").stat().st_mode & 0o777 == 0o600
+
+
+def test_start_makes_an_application_role_that_owns_nothing(cluster: EmbeddedCluster) -> None:
+    cluster.start()
+    app_url = cluster.app_url()
+    assert app_url is not None and app_url.startswith("postgresql+psycopg://fieldnav_app:")
+    assert app_url.endswith(f"@127.0.0.1:{cluster.status().port}/fieldnav")
+    with psycopg.connect(conninfo(app_url)) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == "fieldnav_app"
+        role = conn.execute("""SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls,
+                                      pg_has_role('fieldnav', 'MEMBER')
+                               FROM pg_roles WHERE rolname = current_user""").fetchone()
+        assert not any(role)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE mine (id int)")
+    with psycopg.connect(conninfo(cluster.url())) as conn:  # the owner's URL is the one it always was
+        assert conn.execute("SELECT current_user, pg_get_userbyid(datdba) FROM pg_database "
+                            "WHERE datname = current_database()").fetchone() == ("fieldnav", "fieldnav")
 
 
 def test_start_is_idempotent(cluster: EmbeddedCluster) -> None:
@@ -178,3 +197,47 @@ def test_root_refuses_a_base_dir_the_db_user_cannot_reach(tmp_path: Path) -> Non
     with pytest.raises(EmbeddedDbError, match="cannot reach"):
         EmbeddedCluster(hidden / "db").start()
     assert time.monotonic() - start < 5
+
+
+def test_db_start_makes_both_roles_and_db_migrate_grants_the_application_one() -> None:
+    """The commands as `make run` runs them: the API's role cannot touch the audit log."""
+    home = SCRATCH_ROOT / f"test-home-{uuid.uuid4().hex[:10]}"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FIELDNAV_DATABASE_URL", "FIELDNAV_MIGRATION_DATABASE_URL", "FIELDNAV_DATABASE_READ_URL")}
+    env["FIELDNAV_HOME"] = str(home)
+
+    def fieldnav(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=PROJECT_ROOT,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    try:
+        fieldnav("db", "start")
+        for name in ("password", "app-password"):
+            assert (home / "db" / name).stat().st_mode & 0o777 == 0o600
+        assert "application role fieldnav_app: privileges granted" in fieldnav("db", "migrate").stdout
+        app_url, owner_url = fieldnav("db", "url").stdout.strip(), fieldnav("db", "url", "--migration").stdout.strip()
+        with psycopg.connect(conninfo(app_url)) as conn:
+            assert conn.execute("SELECT current_user").fetchone()[0] == "fieldnav_app"
+            conn.execute("INSERT INTO handoff_audit (actor_issuer, actor_subject, actor_agency, actor_role, action, purpose) "
+                         "VALUES ('t', 't', 't', 't', 'test', 'a test')")
+            conn.commit()
+            for statement in ("DELETE FROM handoff_audit", "SET session_replication_role = replica",
+                              "ALTER TABLE handoff_audit DISABLE TRIGGER ALL", "DROP TABLE handoff_audit"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
+                conn.rollback()
+        # A schema migrated before the application role existed: `db start` grants it.
+        with psycopg.connect(conninfo(owner_url), autocommit=True) as conn:
+            assert conn.execute("SELECT current_user").fetchone()[0] == "fieldnav"
+            conn.execute("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM fieldnav_app")
+        with psycopg.connect(conninfo(app_url)) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM handoff_audit")
+        fieldnav("db", "start")
+        with psycopg.connect(conninfo(app_url)) as conn:
+            assert conn.execute("SELECT count(*) FROM handoff_audit").fetchone()[0] == 1
+    finally:
+        subprocess.run([sys.executable, "-m", "service.cli", "db", "stop"], env=env, cwd=PROJECT_ROOT,
+                       capture_output=True, timeout=120)
+        shutil.rmtree(home, ignore_errors=True)

@@ -25,7 +25,7 @@ from service.auth.principal import Role
 from service.auth.tokens import create_token
 from service.handoffs.centres import load_centres
 from service.handoffs.crypto import KeyRing
-from tests.conftest import PROJECT_ROOT, TEST_SERVER_ENV, LiveServer, free_port
+from tests.conftest import PROJECT_ROOT, TEST_SERVER_ENV, LiveServer, app_url_for, free_port
 
 # The tests' own key: the servers they start get it through the environment, and the tests
 # use it to check what is stored.
@@ -135,8 +135,14 @@ def set_status(engine, handoff_id: str, status: str, *, owner: str | None = "nav
         """), {"status": status, "owner": owner if status != "requested" else None, "final": final, "id": handoff_id})
 
 
+def roles_env(database_url: str) -> dict:
+    """A command's database settings: the application role (purge, worker, audit export, key
+    rotation) and the migration role (centres load), as in production."""
+    return {"FIELDNAV_DATABASE_URL": app_url_for(database_url), "FIELDNAV_MIGRATION_DATABASE_URL": database_url}
+
+
 def fieldnav(database_url: str, *args: str, env: dict | None = None, timeout_s: float = 120) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **HANDOFF_ENV, **(env or {})}
+    environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **(env or {})}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], env=environment, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=timeout_s)
 
@@ -146,7 +152,7 @@ def start_server(database_url: str, *, workers: int = 1, env: dict | None = None
     """`fieldnav serve` as tests/conftest.py starts it, but with its output going to a file:
     the server logs every request, and a pipe nobody reads fills up (64 KiB) and blocks it."""
     port = free_port()
-    environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **TEST_SERVER_ENV, **(env or {})}
+    environment = {**os.environ, "FIELDNAV_DATABASE_URL": app_url_for(database_url), **TEST_SERVER_ENV, **(env or {})}
     log_file = tempfile.NamedTemporaryFile(prefix="fieldnav-serve-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],

@@ -24,7 +24,7 @@ from tests.conftest import PROJECT_ROOT, free_port
 from tests.test_handoffs_support import (
     start_server, stop_server,
     EAST_CENTRE, HANDOFF_ENV, OTTAWA, TORONTO, WEBHOOK_SECRET, WEBHOOK_SECRET_ENV, auth, create, fieldnav, handoff_body,
-    load_test_centres, navigator_auth,
+    load_test_centres, navigator_auth, roles_env,
 )
 
 WORKER_ENV = {WEBHOOK_SECRET_ENV: WEBHOOK_SECRET, "FIELDNAV_HANDOFF_WEBHOOK_BACKOFF_BASE_S": "2",
@@ -191,7 +191,7 @@ def test_two_workers_deliver_each_event_once(database_url, tmp_path):
         with server.client() as http:
             for _ in range(20):
                 create(http, handoff_body(location=OTTAWA))
-        environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **HANDOFF_ENV, **WORKER_ENV,
+        environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **WORKER_ENV,
                        "FIELDNAV_HANDOFF_WORKER_BATCH_SIZE": "3"}
         workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--once"], env=environment, cwd=PROJECT_ROOT,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -210,7 +210,7 @@ def test_the_long_running_worker_wakes_up_on_new_events_and_stops_cleanly(databa
     receiving = Receiver()
     load_test_centres(database_url, tmp_path, receiving.url)
     server = start_server(database_url, env=HANDOFF_ENV)
-    environment = {**os.environ, "FIELDNAV_DATABASE_URL": database_url, **HANDOFF_ENV, **WORKER_ENV,
+    environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **WORKER_ENV,
                    "FIELDNAV_HANDOFF_WORKER_POLL_S": "30"}  # a NOTIFY must wake it, not the poll
     worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=environment, cwd=PROJECT_ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
