@@ -44,7 +44,8 @@ class ProblemType:
 PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
     # --- the request itself
     ProblemType("bad-request", 400, "Bad Request",
-                "The request cannot be read: a query string that is not UTF-8 or holds a NUL character.",
+                "The request cannot be read: a query string that is not UTF-8 or holds a NUL character, a path "
+                "that holds one.",
                 "The query string holds a NUL character."),
     ProblemType("validation-error", 422, "Invalid request",
                 "A parameter or body field is invalid; `errors` names each field. Fix the request; do not retry it as is.",

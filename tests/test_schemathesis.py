@@ -9,6 +9,13 @@ per operation is bounded and the seed fixed, so a run is quick and repeatable.
 
 Ids that exist (handoffs, an offline pack, services) are mixed into the generated path parameters
 (`before_generate_path_parameters`), so those operations reach their real answers, not only 404.
+
+Hostile values the schema cannot describe (issue 15) are mixed into a quarter of the generated
+requests (`flatmap_query`, `flatmap_body`, `flatmap_path_parameters`): tampered cursors (base64 JSON
+of the wrong shape or types), H3 ids that overflow (`-1`, twenty hex digits), dates and times at
+the ends of the calendar, and a NUL in any string (query parameters, path parameters, every string
+and key of a JSON body). `test_hostile_values_in_every_field_keep_the_contract` then tries each
+class on every field of every operation once, deterministically, and checks the exact refusal.
 The file also checks byte-range answers, and that every problem type the code raises is in the
 spec's catalogue.
 """
@@ -16,11 +23,13 @@ spec's catalogue.
 from __future__ import annotations
 
 import ast
+import base64
 import re
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 import schemathesis
 import yaml
@@ -143,6 +152,158 @@ def before_generate_path_parameters(context, strategy):
     return st.one_of(strategy, st.fixed_dictionaries({name: known}))
 
 
+# --- hostile values (issue 15) ------------------------------------------------------------------
+
+SPEC = yaml.safe_load(SPEC_PATH.read_text())
+
+
+def _b64(value) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
+
+
+_CURSOR_PARTS = st.one_of(
+    st.integers(min_value=-(2 ** 70), max_value=2 ** 70), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+    st.none(), st.text(max_size=30),
+    st.sampled_from(["2026-11-25T14:03:00+00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                     "2026-11-25T14:03:00", str(uuid.UUID(int=0)), "5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d\x00"]),
+)
+# base64 JSON of the wrong shape or types (handoff lists, the queue, sync), or no base64 at all.
+CURSORS = st.one_of(
+    st.lists(_CURSOR_PARTS, max_size=4).map(_b64),
+    st.dictionaries(st.sampled_from(["s", "p", "x"]), _CURSOR_PARTS, max_size=3).map(_b64),
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=!.", max_size=60),
+)
+NOT_CELLS = ["-1", "18446744073709551616", "f" * 20, "0x852b9bcbfffffff", "852b9bcbfffffff1", "8" * 15]
+# H3 ids that are no cells: what made h3 overflow (negative, over 64 bits), prefixes, wrong lengths.
+H3_IDS = st.one_of(
+    st.sampled_from(NOT_CELLS),
+    st.integers(min_value=-(2 ** 80), max_value=2 ** 80).map(str),
+    st.integers(min_value=0, max_value=2 ** 80).map(lambda i: format(i, "x")),
+)
+EXTREME_DATES = ["0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"]
+EXTREME_TIMES = ["0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59Z",
+                 "1899-12-31T23:59:59+00:00"]
+DATES = st.one_of(st.sampled_from(EXTREME_DATES), st.dates().map(date.isoformat))
+TIMES = st.one_of(
+    st.sampled_from(EXTREME_TIMES),
+    st.builds(lambda moment, offset: moment.isoformat() + offset, st.datetimes(),
+              st.sampled_from(["", "Z", "+14:00", "-14:00", "+00:00"])),
+)
+
+
+def _with_nul(value) -> st.SearchStrategy:
+    text = value if isinstance(value, str) and value else "x"
+    return st.integers(min_value=0, max_value=len(text)).map(lambda i: text[:i] + "\x00" + text[i:])
+
+
+def _formats(param_schema: dict) -> set[str]:
+    return {option.get("format") for option in [param_schema, *param_schema.get("anyOf", [])]} - {None}
+
+
+def _special(name: str, param_schema: dict) -> tuple[st.SearchStrategy, list[str]] | None:
+    """The hostile values of a parameter (strategy, and the fixed ones), by what it holds."""
+    if name == "cursor":
+        return CURSORS, [_b64(["x", "y"]), _b64([1, "nope", "nope"]), _b64([True, "2026-11-25T14:03:00+00:00", "x"]),
+                         _b64({"s": -1, "p": "x"}), "!!!"]
+    if name == "region":
+        return H3_IDS, NOT_CELLS
+    if "date" in _formats(param_schema):
+        return DATES, EXTREME_DATES
+    if "date-time" in _formats(param_schema):
+        return TIMES, EXTREME_TIMES
+    return None
+
+
+def _operation(context) -> dict:
+    operation = context.operation
+    if operation is None:
+        return {}
+    return SPEC["paths"].get(operation.path, {}).get(operation.method.lower(), {})
+
+
+def _now_and_then(value, hostile: list[st.SearchStrategy]) -> st.SearchStrategy:
+    """The generated value three times in four, a hostile variant the fourth."""
+    if not hostile:
+        return st.just(value)
+    return st.integers(min_value=0, max_value=3).flatmap(lambda i: st.just(value) if i else st.one_of(*hostile))
+
+
+@schema.hook
+def flatmap_query(context, query):
+    if not isinstance(query, dict):
+        return st.just(query)
+    hostile = []
+    for parameter in _operation(context).get("parameters", []):
+        if parameter["in"] != "query":
+            continue
+        name = parameter["name"]
+        special = _special(name, parameter["schema"])
+        if special is not None:
+            hostile.append(special[0].map(lambda v, name=name: {**query, name: v}))
+        current = query.get(name)
+        hostile.append(_with_nul(current if isinstance(current, str) else str(current or "x"))
+                       .map(lambda v, name=name: {**query, name: v}))
+    return _now_and_then(query, hostile)
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    if not isinstance(path_parameters, dict) or not path_parameters:
+        return st.just(path_parameters)
+    hostile = [_with_nul(str(value)).map(lambda v, name=name: {**path_parameters, name: v})
+               for name, value in path_parameters.items()]
+    return _now_and_then(path_parameters, hostile)
+
+
+def _string_spots(value, path=()) -> list[tuple]:
+    """Paths to every string (and every key) of a JSON value; a key's path ends with ("key", name)."""
+    spots = []
+    if isinstance(value, str):
+        spots.append(path)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            spots.append((*path, ("key", key)))
+            spots.extend(_string_spots(child, (*path, key)))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            spots.extend(_string_spots(child, (*path, index)))
+    return spots
+
+
+def _replaced(value, path: tuple, new):
+    """A copy of ``value`` with the item at ``path`` replaced (or, for ("key", k), the key renamed)."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(head, tuple):  # rename a key
+        return {(new if k == head[1] else k): v for k, v in value.items()}
+    copy = list(value) if isinstance(value, list) else dict(value)
+    copy[head] = _replaced(value[head], rest, new)
+    return copy
+
+
+def _with_nul_at(body, spot: tuple) -> st.SearchStrategy:
+    if spot and isinstance(spot[-1], tuple):
+        return _with_nul(spot[-1][1]).map(lambda v: _replaced(body, spot, v))
+    current = body
+    for part in spot:
+        current = current[part]
+    return _with_nul(current).map(lambda v: _replaced(body, spot, v))
+
+
+@schema.hook
+def flatmap_body(context, body):
+    if not isinstance(body, (dict, list)):
+        return st.just(body)
+    hostile = [_with_nul_at(body, spot) for spot in _string_spots(body)]
+    if isinstance(body, dict):
+        if "h3_cells" in body:
+            hostile.append(st.lists(H3_IDS, min_size=1, max_size=3).map(lambda cells: {**body, "h3_cells": cells}))
+        if isinstance(body.get("consent"), dict):
+            hostile.append(TIMES.map(lambda t: {**body, "consent": {**body["consent"], "recorded_at": t}}))
+    return _now_and_then(body, hostile)
+
+
 @pytest.mark.parametrize("role", list(ROLES), ids=[r.value for r in ROLES])
 @schema.parametrize()
 def test_every_operation_keeps_the_contract(case, role, tokens, contract_server, seeded):
@@ -150,6 +311,111 @@ def test_every_operation_keeps_the_contract(case, role, tokens, contract_server,
     negated = case.operation.schema.is_security_param_negated(case)
     headers = {} if negated else {"Authorization": f"Bearer {tokens[role]}"}
     case.call_and_validate(base_url=contract_server.base_url, headers=headers, timeout=30)
+
+
+# A role that may call each operation, so its refusals are about the input, not the caller.
+def _role_for(path: str) -> Role:
+    if path.startswith("/v1/navigator/"):
+        return Role.NAVIGATOR
+    if path.startswith(("/v1/admin/", "/v1/audit", "/v1/stats/")):
+        return Role.ADMIN
+    return Role.FIELD_WORKER
+
+
+def _sweep_bodies() -> dict[tuple[str, str], dict]:
+    """A body each POST operation would take, with strings in every field that has one."""
+    handoff = handoff_body(location=TORONTO, name="Sam")
+    handoff["consent"].update(recorded_by="badge-4411", recorded_at="2026-11-25T14:03:11-05:00")
+    return {
+        ("POST", "/v1/handoffs"): handoff,
+        ("POST", "/v1/handoffs/{handoff_id}/transitions"): {"status": "cancelled", "reason": "moved away"},
+        ("POST", "/v1/navigator/handoffs/{handoff_id}/transitions"): {"status": "on-hold", "reason": "no answer"},
+        ("POST", "/v1/navigator/handoffs/{handoff_id}/notes"): {"text": "called back, no answer"},
+        ("POST", "/v1/offline/packs"): {"h3_cells": ["852b9bcbfffffff"], "min_zoom": 10, "max_zoom": 11,
+                                        "categories": ["shelter"]},
+        ("POST", "/v1/auth/refresh"): {"refresh_token": "not-a-refresh-token"},
+        ("POST", "/v1/auth/devices"): {"public_jwk": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}},
+        ("POST", "/v1/admin/devices/{device_id}/revoke"): {"reason": "phone reported stolen"},
+    }
+
+
+def _field_name(spot: tuple) -> str:
+    """The field a problem names for a spot of _string_spots (a key: its object)."""
+    parts = [part for part in spot if not isinstance(part, tuple)]
+    return ".".join(["body", *map(str, parts)])
+
+
+def _path_parameters(path: str) -> dict[str, str]:
+    values = {"handoff_id": KNOWN["handoff_id"][0], "service_id": KNOWN["service_id"][0], "pack_id": KNOWN["pack_id"][0],
+              "device_id": str(uuid.uuid4()), "z": "12", "x": "1144", "y": "1494"}
+    return {name: values[name] for name in re.findall(r"{(\w+)}", path)}
+
+
+def test_hostile_values_in_every_field_keep_the_contract(tokens, contract_server, seeded):
+    """Each class of hostile value once in every field it fits, on every operation: a documented
+    4xx problem (never a 5xx), and for a NUL the exact refusal naming the field."""
+    tried: dict[str, int] = {"query NUL": 0, "path NUL": 0, "body NUL": 0, "cursor": 0, "h3": 0, "date": 0}
+    bodies = _sweep_bodies()
+
+    def call(path: str, method: str, **parts):
+        case = schema[path][method].Case(**parts)
+        token = tokens[_role_for(path)]
+        response = case.call(base_url=contract_server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        case.validate_response(response)
+        assert 400 <= response.status_code < 500, (method, path, parts, response.status_code, response.text[:300])
+        assert response.headers["content-type"] == ["application/problem+json"], (method, path, parts)
+        return response
+
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            method = method.upper()
+            path_parameters = _path_parameters(path)
+            body = bodies.get((method, path))
+            extra = {"body": body, "media_type": "application/json"} if body is not None else {}
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                if parameter["in"] == "path":
+                    response = call(path, method, path_parameters={**path_parameters, name: "a\x00b"}, **extra)
+                    assert response.status_code == 400, (path, name)
+                    tried["path NUL"] += 1
+                if parameter["in"] != "query":
+                    continue
+                response = call(path, method, path_parameters=path_parameters, query={name: "a\x00b"}, **extra)
+                assert response.status_code == 400, (path, name)
+                tried["query NUL"] += 1
+                special = _special(name, parameter["schema"])
+                for value in special[1] if special else ():
+                    response = call(path, method, path_parameters=path_parameters, query={name: value}, **extra)
+                    assert response.status_code in (400, 410, 422), (path, name, value, response.text[:300])
+                    if response.status_code == 422:
+                        fields = [e["field"] for e in response.json().get("errors", [])]
+                        assert f"query.{name}" in fields, (path, name, value, fields)
+                    kind = "cursor" if name == "cursor" else "h3" if name == "region" else "date"
+                    tried[kind] += 1
+            if body is None:
+                continue
+            for spot in _string_spots(body):
+                hostile = _replaced(body, spot, ("a\x00" + spot[-1][1]) if isinstance(spot[-1], tuple) else "a\x00b")
+                response = call(path, method, path_parameters=path_parameters, body=hostile, media_type="application/json")
+                if path == "/v1/auth/devices" and response.status_code == 400:
+                    continue  # no DPoP proof: refused before the body is read
+                assert response.status_code == 422, (path, spot, response.text[:300])
+                errors = response.json()["errors"]
+                assert [(e["field"], e["code"]) for e in errors] == [(_field_name(spot), "nul_character")], (path, spot)
+                tried["body NUL"] += 1
+            if "h3_cells" in body:
+                for cell in NOT_CELLS:
+                    response = call(path, method, body={**body, "h3_cells": [cell]}, media_type="application/json")
+                    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.h3_cells"
+                    tried["h3"] += 1
+            if "consent" in body:
+                for moment in EXTREME_TIMES:
+                    hostile = {**body, "consent": {**body["consent"], "recorded_at": moment}}
+                    response = call(path, method, body=hostile, media_type="application/json")
+                    assert response.status_code == 422, (moment, response.text[:300])
+                    assert response.json()["errors"][0]["field"] == "body.consent.recorded_at"
+                    tried["date"] += 1
+    assert all(tried.values()), tried
 
 
 # Byte ranges are request headers the generated cases rarely make interesting: each answer here is

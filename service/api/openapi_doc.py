@@ -5,8 +5,9 @@
   example of each type (components.examples, which problem responses refer to);
 - the bearer token scheme, and each operation's `security` from the access policy table
   (service/api/policies.py): optional on directory reads (FIELDNAV_AUTH_PUBLIC_READS);
-- the answers the middleware and the access check give on any route: 400 for a query string
-  or a body that cannot be read, 413 for a body over the cap, 401/403/429/503 from the access check;
+- the answers the middleware and the access check give on any route: 400 for a query string,
+  a path or a body that cannot be read, 413 for a body over the cap, 401/403/429/503 from the
+  access check;
 - the `If-None-Match` header (and `ETag`) where an operation answers 304, `Range` and `If-Range`
   where it answers 206.
 """
@@ -85,6 +86,7 @@ FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 
 # What the middleware and the access check answer on any operation (see the module docstring).
 _ANY_QUERY = {"description": "The query string is not UTF-8 or holds a NUL character"}
+_ANY_PATH = {"description": "The path holds a NUL character"}
 _ANY_BODY = {"description": "The body is larger than FIELDNAV_LIMIT_MAX_BODY_BYTES"}
 _BAD_BODY = {"description": "The body cannot be read as JSON text (UTF-8)"}
 _AUTH = {
@@ -137,6 +139,8 @@ def _common_answers(path: str, method: str, operation: dict) -> None:
         _add_parameter(operation, _IF_RANGE)
     if any(p.get("in") == "query" for p in operation.get("parameters", [])):
         _add(responses, 400, _ANY_QUERY)
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        _add(responses, 400, _ANY_PATH)
     if "requestBody" in operation:
         _add(responses, 400, _BAD_BODY)
         _add(responses, 413, _ANY_BODY)
