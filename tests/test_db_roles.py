@@ -12,7 +12,7 @@ import uuid
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from service.auth.principal import Role
 from tests.conftest import PROJECT_ROOT, TEST_APP_ROLE, TEST_OWNER_ROLE, app_url_for
@@ -206,9 +206,8 @@ def test_with_one_url_one_role_does_everything_as_before(pg_server, owned_databa
 
 
 def test_db_migrate_refuses_an_app_role_that_could_bypass_the_triggers(pg_server, owned_database):
-    superuser = pg_server.role_url(owned_database, TEST_OWNER_ROLE).replace(TEST_OWNER_ROLE, "postgres", 1)
-    if not pg_server.admin_url.startswith(("postgresql+psycopg://postgres@", "postgresql://postgres@")):
-        pytest.skip("the superuser of FIELDNAV_TEST_ADMIN_URL is not 'postgres'")
+    # The test server's own superuser, on the database being migrated.
+    superuser = make_url(pg_server.admin_url).set(database=owned_database).render_as_string(hide_password=False)
     env = {"FIELDNAV_DATABASE_URL": superuser, "FIELDNAV_MIGRATION_DATABASE_URL": pg_server.role_url(owned_database, TEST_OWNER_ROLE)}
     migrated = _fieldnav("db", "migrate", env=env)
     assert migrated.returncode == 1 and "is a superuser" in migrated.stderr, migrated.stderr
