@@ -108,6 +108,19 @@ EXPECTED: dict[str, frozenset[int]] = {
 # An endpoint that has nothing to work on yet (no ids, ETags or cursors seen) sends this instead.
 FALLBACK = {"service detail": "nearest", "tile revalidate": "tile", "sync next page": "sync first page"}
 
+# --pack-builds N (issue 15, 2): a second run of the same mix beside N clients that each build
+# offline packs back to back, every POST a new area (a fresh build, never a reuse). A build
+# refused with 503 pack-builds-busy is the queue working (counted, not an error); the client
+# then waits its Retry-After, as a phone would.
+PACK_SECTION = "Load with pack builds"
+PACK_BUILD = "pack build"
+PACK_BODIES = 2000
+PACK_AREA_DEG = (0.12, 0.09)  # lon x lat, ~10 x 10 km around Toronto: z10-16 is ~770 tiles
+PACK_ZOOMS = (10, 16)
+PACK_TIMEOUT_S = 300.0
+GOAL_P99_RATIO = 2.0  # handoff and nearest p99 with builds / without
+EXPECTED[PACK_BUILD] = frozenset({200, 201})
+
 
 # --------------------------------------------------------------------------- the plan
 
@@ -122,6 +135,7 @@ class Plan:
     handoff_bodies: list[str]
     tokens: list[str]
     navigator_tokens: list[str]
+    pack_bodies: list[str] = field(default_factory=list)  # distinct areas (--pack-builds)
 
 
 def database_name(services: int) -> str:
@@ -163,7 +177,21 @@ def make_plan(url: str, seed: int) -> Plan:
         tokens=common.make_tokens(TOKEN_COUNT),
         navigator_tokens=common.make_tokens(NAVIGATOR_COUNT, role="navigator", agency=NAVIGATOR_CENTRE,
                                             subject_prefix="bench-navigator"),
+        pack_bodies=pack_bodies(PACK_BODIES, seed=seed + 3),
     )
+
+
+def pack_bodies(count: int, seed: int) -> list[str]:
+    """``count`` distinct pack requests around Toronto (where the demo data is densest): a
+    seeded position each, so no two share a request key."""
+    rng = random.Random(seed)
+    width, height = PACK_AREA_DEG
+    bodies: dict[str, None] = {}
+    while len(bodies) < count:
+        west, south = round(rng.uniform(-79.65, -79.2), 5), round(rng.uniform(43.58, 43.78), 5)
+        bodies[orjson.dumps({"bbox": [west, south, round(west + width, 5), round(south + height, 5)],
+                             "min_zoom": PACK_ZOOMS[0], "max_zoom": PACK_ZOOMS[1]}).decode()] = None
+    return list(bodies)
 
 
 def tile_urls(base_url: str, token: str, tiles: list[tiles_bench.Tile]) -> tuple[list[str], str]:
@@ -205,6 +233,7 @@ class Workload:
     # What the server's in-process caches can hold: body size of each distinct tile URL and
     # service id answered 200 (a worker caches at most these; each worker its own copy).
     cacheable: dict[str, dict[str, int]] = field(default_factory=lambda: {"tile": {}, "service detail": {}})
+    packs_sent: int = 0  # pack builds asked for (--pack-builds)
 
     def cacheable_now(self) -> dict[str, tuple[int, int]]:
         """{endpoint: (distinct bodies, their bytes)} so far."""
@@ -227,6 +256,33 @@ class Workload:
                     endpoint = self._available(rng.choices(endpoints, weights)[0])
                     await getattr(self, "_" + endpoint.replace(" ", "_"))(connection, rng)
                     sent += 1
+
+    async def run_builder(self, index: int, deadline_s: float) -> None:
+        """One client building offline packs back to back until the deadline, each POST a new
+        area (the bodies are shared by the builders, taken in turn). On 503 pack-builds-busy
+        it waits the Retry-After the server asked for, as a phone would."""
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=self.base_url, limits=limits, timeout=PACK_TIMEOUT_S) as client:
+            while time.monotonic() < deadline_s:
+                body = self.plan.pack_bodies[self.packs_sent % len(self.plan.pack_bodies)]
+                self.packs_sent += 1
+                token = self.plan.tokens[index % len(self.plan.tokens)]
+                started_s = time.monotonic()
+                try:
+                    response = await client.post("/v1/offline/packs", content=body, headers={
+                        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "close"})
+                except httpx.HTTPError as error:
+                    self.samples.append(Sample(PACK_BUILD, started_s, time.monotonic() - started_s, type(error).__name__, False))
+                    continue
+                status, ok, wait_s = str(response.status_code), response.status_code in EXPECTED[PACK_BUILD], 0.0
+                if response.status_code == 503 and response.headers.get("content-type") == "application/problem+json":
+                    slug = orjson.loads(response.content).get("type", "").rsplit("/", 1)[-1]
+                    status = f"503 {slug}"
+                    if slug == "pack-builds-busy":  # the queue saying no: expected, wait as asked
+                        ok, wait_s = True, float(response.headers.get("retry-after", "5"))
+                self.samples.append(Sample(PACK_BUILD, started_s, time.monotonic() - started_s, status, ok))
+                if wait_s:
+                    await asyncio.sleep(min(wait_s, max(0.0, deadline_s - time.monotonic())))
 
     def _available(self, endpoint: str) -> str:
         empty = {"service detail": not self.service_ids, "tile revalidate": not self.etag_urls,
@@ -461,11 +517,20 @@ class Run:
     machine_busy: float = float("nan")  # share of all CPUs busy during the measured window (everyone's work)
     cpu_owners: dict[str, float] = field(default_factory=dict)  # CPU seconds in the measured window, cpu_by_owner
     priming: Priming = field(default_factory=Priming)
+    workload: Workload | None = None  # what the clients saw (a following run goes on from it)
 
 
-async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args) -> Run:
+async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args, *, builders: int = 0,
+                previous: Run | None = None) -> Run:
+    """One run: priming (unless ``previous``, whose warm caches and seen ids, ETags and cursors
+    this run goes on from), warm-up, measured window; ``builders`` pack-building clients beside
+    the mix (--pack-builds)."""
     workload = Workload(base_url, plan, args.requests_per_connection, args.mix)
-    priming = await prime_caches(workload, args.workers) if args.prime else Priming()
+    if previous is not None and previous.workload is not None:
+        before = previous.workload
+        workload.service_ids, workload.etags, workload.etag_urls = before.service_ids, before.etags, before.etag_urls
+        workload.cursors, workload.handoffs_sent, workload.packs_sent = before.cursors, before.handoffs_sent, before.packs_sent
+    priming = await prime_caches(workload, args.workers) if args.prime and previous is None else Priming()
     if priming.failures:
         log(f"priming failures: {dict(priming.failures)}")
     started_s = time.monotonic()
@@ -473,6 +538,9 @@ async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args)
     end_s = warm_end_s + args.duration_s
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     clients = [asyncio.create_task(workload.run_client(args.seed * 1000 + i, end_s)) for i in range(args.concurrency)]
+    clients += [asyncio.create_task(workload.run_builder(i, end_s)) for i in range(builders)]
+    if builders:
+        log(f"{builders} clients building offline packs beside the mix")
     log(f"warm-up {args.warmup_s:.0f} s, {args.concurrency} clients")
     await _progress_until(warm_end_s, workload, "warm-up")
     traces = [WorkerTrace(pid, common.process_memory_kib(pid), cpu_after_warmup_s=cpu_seconds(pid))
@@ -503,7 +571,7 @@ async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args)
     client_cpu_s = (usage_after.ru_utime + usage_after.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
     return Run(workload.samples, warm_end_s, end_s, traces, workers_at_end, client_cpu_s, "",
                len(set(workload.service_ids)), len(workload.etags), cacheable_after_warmup, cacheable_at_end,
-               machine_busy=machine_busy, cpu_owners=cpu_owners, priming=priming)
+               machine_busy=machine_busy, cpu_owners=cpu_owners, priming=priming, workload=workload)
 
 
 async def _progress_until(when_s: float, workload: Workload, phase: str) -> None:
@@ -731,6 +799,153 @@ def results_json(run: Run, facts: dict, args, rows: list[EndpointStats], total: 
     }
 
 
+# --------------------------------------------------------------------------- with pack builds (--pack-builds)
+
+
+async def _sample_builds_running(engine, until_s: float, every_s: float = 1.0) -> list[int]:
+    """Builds holding a database-wide slot (service/pack_queue.py), sampled until ``until_s``."""
+    from service.pack_queue import builds_running
+
+    def sample() -> int:
+        with engine.connect() as connection:
+            return builds_running(connection)
+
+    counts = []
+    while time.monotonic() < until_s:
+        counts.append(await asyncio.to_thread(sample))
+        await asyncio.sleep(every_s)
+    return counts
+
+
+def _pack_rounds(args, plan: Plan, server, database: str, engine) -> list[tuple[Run, Run, list[int]]]:
+    async def rounds() -> list[tuple[Run, Run, list[int]]]:
+        out, previous = [], None
+        for number in range(1, args.pack_rounds + 1):
+            log(f"round {number}/{args.pack_rounds}: the mix alone")
+            alone = await drive(plan, server.base_url, server.process.pid, database, args, previous=previous)
+            log(f"round {number}/{args.pack_rounds}: the mix beside {args.pack_builds} pack builders")
+            sampler = asyncio.create_task(_sample_builds_running(engine, time.monotonic() + args.warmup_s + args.duration_s))
+            beside = await drive(plan, server.base_url, server.process.pid, database, args, builders=args.pack_builds,
+                                 previous=alone)
+            out.append((alone, beside, await sampler))
+            previous = beside
+        return out
+
+    return asyncio.run(rounds())
+
+
+def _median(values: list[float]) -> float:
+    return common.median(values) if values else float("nan")
+
+
+def pack_report(args, facts: dict, rounds: list[tuple[Run, Run, list[int]]], server_log: Path) -> tuple[bool, str]:
+    endpoints = [name for name in args.mix if args.mix[name]]
+    per_round = []
+    for alone, beside, running in rounds:
+        rows_alone = {r.endpoint: r for r in summarise(alone, args.duration_s, EXPECTED)[0]}
+        rows_beside = {r.endpoint: r for r in summarise(beside, args.duration_s, EXPECTED)[0]}
+        per_round.append((rows_alone, rows_beside, running))
+    lines = ["| endpoint | requests alone / beside builds | p50 ms alone | p50 ms beside | p99 ms alone | p99 ms beside | "
+             "**p99 ratio** | errors alone / beside |", "|---|---|---|---|---|---|---|---|"]
+    ratios: dict[str, float] = {}
+    for name in endpoints:
+        alone = [rows[0][name] for rows in per_round if name in rows[0]]
+        beside = [rows[1][name] for rows in per_round if name in rows[1]]
+        if not alone or not beside:
+            continue
+        p99_alone, p99_beside = _median([r.p99_ms for r in alone]), _median([r.p99_ms for r in beside])
+        ratios[name] = p99_beside / p99_alone
+        lines.append(f"| {name} | {sum(r.requests for r in alone):,} / {sum(r.requests for r in beside):,} | "
+                     f"{_ms(_median([r.p50_ms for r in alone]))} | {_ms(_median([r.p50_ms for r in beside]))} | "
+                     f"{_ms(p99_alone)} | {_ms(p99_beside)} | **{ratios[name]:.2f}** | "
+                     f"{sum(r.errors for r in alone)} / {sum(r.errors for r in beside)} |")
+    builds = [rows[1].get(PACK_BUILD) for rows in per_round]
+    builds = [b for b in builds if b is not None]
+    statuses: Counter = Counter()
+    for b in builds:
+        statuses.update(b.statuses)
+    running = [count for _, _, samples in rounds for count in samples]
+    goal_lines, ok = [], True
+    for name in ("nearest", "handoff create"):
+        met = name in ratios and ratios[name] <= GOAL_P99_RATIO
+        ok = ok and met
+        goal_lines.append(f"- {name} p99 beside {args.pack_builds} builds / alone: **{ratios.get(name, float('nan')):.2f}** "
+                          f"(goal: at most {GOAL_P99_RATIO:g}): {'met' if met else 'NOT met'}")
+    errors = sum(r.errors for rows in per_round for side in rows[:2] for r in side.values())
+    goal_lines.append(f"- errors (any status but the expected ones; a 503 pack-builds-busy is expected): **{errors}**")
+    ok = ok and errors == 0
+    per_round_ratios = "; ".join(
+        f"round {i}: " + ", ".join(f"{n} {rows[1][n].p99_ms / rows[0][n].p99_ms:.2f}" for n in ("nearest", "handoff create")
+                                   if n in rows[0] and n in rows[1])
+        for i, rows in enumerate(per_round, 1))
+    build_text = (f"{sum(b.requests for b in builds):,} build requests started in the measured windows "
+                  f"({_statuses(dict(sorted(statuses.items())))}), p50 {_ms(_median([b.p50_ms for b in builds]))} ms, "
+                  f"p99 {_ms(_median([b.p99_ms for b in builds]))} ms (queue wait included)" if builds else "none")
+    settings = ", ".join(f"`{k}={v}`" for k, v in args.server_env.items()) or "none"
+    body = f"""
+Date: {args.started_at.strftime('%Y-%m-%d %H:%M %Z')} — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}
+
+Command: `{args.command}`
+
+Data set: database `{facts['database']}` in `.fieldnav/bench-db`: {facts['services']:,} demo services ({facts['sites']:,} sites),
+schema `{facts['schema']}`.
+
+Server: `fieldnav serve --workers {args.workers}` on 127.0.0.1, pack queue at its defaults (per worker 2 builds, 8 waiting
+for up to 30 s; 4 at once database-wide; the packs' own pool of 6 per worker; the requests' pool of 10), packs in a scratch
+folder (removed after, with their rows); other settings changed: {settings}.
+
+Machine: {common.machine_summary()}; load average at start {args.load_at_start}, at end {common.load_average()}.
+
+Load: the default mix ({args.concurrency} clients, {args.warmup_s:.0f} s warm-up, {args.duration_s:.0f} s measured), alone, then beside
+{args.pack_builds} clients each building offline packs back to back (a new {PACK_AREA_DEG[0]}° x {PACK_AREA_DEG[1]}° area around Toronto each time,
+z{PACK_ZOOMS[0]}-{PACK_ZOOMS[1]}: a fresh build, never a reuse; on 503 pack-builds-busy a client waits its Retry-After), the same server,
+{args.pack_rounds} round(s) of the two (medians over rounds below). Latency is client-side.
+
+{chr(10).join(lines)}
+
+Pack builds beside the mix: {build_text}. Builds holding a database-wide slot, sampled every second: max {max(running, default=0)},
+mean {sum(running) / max(1, len(running)):.1f}. Per-round p99 ratios: {per_round_ratios}.
+Server log (`bench/out/{server_log.name}`): {_log_text(server_log)}.
+
+### Goals
+
+{chr(10).join(goal_lines)}
+"""
+    return ok, body
+
+
+def run_with_pack_builds(args, url: str, facts: dict, plan: Plan) -> int:
+    """--pack-builds: the mix alone and beside pack builders on one server (issue 15, 2)."""
+    import shutil
+
+    pack_dir = common.BENCH_OUT_DIR / f"packs-{os.getpid()}"
+    env = {"FIELDNAV_PACKS_DIR": str(pack_dir), "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000000000", **args.server_env}
+    engine = common.loading_engine(url)
+    try:
+        with common.fieldnav_server(url, workers=args.workers, label=f"load-packs-w{args.workers}", extra_env=env) as server:
+            plan.tile_urls, _ = tile_urls(server.base_url, plan.tokens[0], plan.tiles)
+            rounds = _pack_rounds(args, plan, server, facts["database"], engine)
+            server_log = server.log_path
+        with engine.begin() as connection:  # the packs built here: not the bench data's
+            removed = connection.execute(text("DELETE FROM offline_pack WHERE created_at >= :start"),
+                                         {"start": args.started_at}).rowcount
+        log(f"removed the {removed} packs built by the run")
+    finally:
+        engine.dispose()
+        shutil.rmtree(pack_dir, ignore_errors=True)
+    ok, body = pack_report(args, facts, rounds, server_log)
+    print(body)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([{"alone": [r.__dict__ for r in summarise(a, args.duration_s, EXPECTED)[0]],
+                                          "beside_builds": [r.__dict__ for r in summarise(b, args.duration_s, EXPECTED)[0]],
+                                          "builds_running": running} for a, b, running in rounds], indent=2, default=str))
+    if not args.no_results_file:
+        common.replace_results_section(PACK_SECTION, body)
+        log(f"wrote the {PACK_SECTION} section of {common.RESULTS_FILE}")
+    return 0 if ok else 1
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -750,6 +965,11 @@ def parse_args(argv: list[str] | None = None):
                                       "'sync first page=1,sync next page=2'; endpoints: " + ", ".join(MIX))
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment of the server, e.g. FIELDNAV_TILES_CACHE_BYTES=0 (repeat; for diagnosis)")
+    parser.add_argument("--pack-builds", type=int, default=0, metavar="N",
+                        help="run the mix twice, alone and beside N clients building offline packs back to back, and "
+                             f"compare (writes the '{PACK_SECTION}' section instead)")
+    parser.add_argument("--pack-rounds", type=int, default=1,
+                        help="with --pack-builds: alternate the two runs this many times (medians are reported)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--no-results-file", action="store_true", help="print only, leave RESULTS.md alone")
     parser.add_argument("--no-wait-idle", action="store_true", help="start even if other work keeps the CPUs busy")
@@ -760,6 +980,8 @@ def parse_args(argv: list[str] | None = None):
         parser.error("--duration-s must be 1..3600 and --warmup-s 0..600")
     if not 1_000 <= args.services <= 1_000_000:
         parser.error("--services must be 1000..1000000")
+    if not 0 <= args.pack_builds <= 64 or not 1 <= args.pack_rounds <= 10:
+        parser.error("--pack-builds must be 0..64 and --pack-rounds 1..10")
     try:
         args.server_env = dict(item.split("=", 1) for item in args.server_env)
     except ValueError:
@@ -785,6 +1007,8 @@ def main(argv: list[str] | None = None) -> int:
             log("the machine is busy: the numbers will show it (see the load average in the report)")
     args.started_at, args.load_at_start = datetime.now(timezone.utc), common.load_average()
     args.revision_at_start, args.code_at_start = common.git_revision(), common.code_snapshot()  # what the server loads
+    if args.pack_builds:
+        return run_with_pack_builds(args, url, facts, plan)
     with common.fieldnav_server(url, workers=args.workers, label=f"load-w{args.workers}", extra_env=args.server_env) as server:
         plan.tile_urls, template = tile_urls(server.base_url, plan.tokens[0], plan.tiles)
         run = asyncio.run(drive(plan, server.base_url, server.process.pid, facts["database"], args))
