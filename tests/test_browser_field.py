@@ -356,6 +356,31 @@ def test_the_default_offline_area_holds_enough_of_each_category_and_says_so(serv
     assert thin and page.locator("#offline-thin").is_visible()
 
 
+def test_a_busy_build_queue_is_waited_for_not_shown_as_a_failure(server, phone, worker_token):
+    """The server's answer when every pack build slot is taken (issue 15's queue) is made here
+    by the browser's router, because filling the real queue takes minutes of builds; the
+    second request goes to the real server."""
+    page = open_app(phone, server, worker_token)
+    answered: list[int] = []
+
+    def busy_once(route):
+        if route.request.method == "POST" and not answered:
+            answered.append(503)
+            return route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
+                                 body='{"type": "tag:fieldnav.org,2026:problem/pack-builds-busy", "title": "Busy", '
+                                      '"status": 503, "detail": "Every pack build slot is taken."}')
+        answered.append(0)
+        return route.continue_()
+
+    page.route("**/v1/offline/packs", busy_once)
+    tap(page, '.tabbar [data-tab="offline"]')
+    tap(page, "#offline-save")
+    page.wait_for_function("() => /waiting for the server/.test(document.querySelector('#offline-progress').textContent)",
+                           timeout=WAIT_MS)
+    page.wait_for_selector('#offline-progress[data-state="saved"]', timeout=90_000)
+    assert answered[:2] == [503, 0]
+
+
 # --- the handoff form -----------------------------------------------------------------------------
 
 

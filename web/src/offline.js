@@ -10,6 +10,7 @@ import { done, getMeta, transaction } from './db.js';
 import { haversineM, inBbox } from './geo.js';
 import { hoursAt } from './hours.js';
 import { state, emit } from './state.js';
+import { sleep } from './ui.js';
 
 const PACK_MAX_ZOOM = 16;
 // The default saved area holds at least this many of each chosen category (the list's length)...
@@ -19,6 +20,8 @@ export const AREA_MIN_PER_CATEGORY = 10;
 export const AREA_MAX_RADIUS_M = 30_000;
 const AREA_MIN_RADIUS_M = 1_500;
 const METRES_PER_DEGREE = 111_320;
+const BUILD_TRIES = 6;
+const MAX_BUILD_WAIT_S = 30;
 
 export async function loadSavedArea() {
   const packs = await transaction(['packs'], 'readonly', (s) => done(s.packs.getAll()));
@@ -95,18 +98,33 @@ export async function areaContents() {
   return { total: sites.length, counts };
 }
 
+// POST /v1/offline/packs, waiting in line when the server's builds are all busy (503
+// pack-builds-busy with Retry-After: other workers are saving their areas too).
+async function buildPack(request, progress, tries = BUILD_TRIES) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api('/v1/offline/packs', { method: 'POST', body: request });
+    } catch (error) {
+      const busy = error instanceof ApiError && error.status === 503 && error.problem?.type?.endsWith('/pack-builds-busy');
+      if (!busy || attempt >= tries) throw error;
+      progress('queued');
+      await sleep(Math.min(error.retryAfterS || 2, MAX_BUILD_WAIT_S) * 1000);
+    }
+  }
+}
+
 // Build (or reuse) the pack of the visible area and keep it, with its services, on the phone.
 export async function saveArea({ bbox, zoom, plan = null }, progress = () => {}) {
   progress('build');
   let zooms = zoomsFor(zoom);
   let manifest;
   try {
-    manifest = await api('/v1/offline/packs', { method: 'POST', body: { bbox, ...zooms } });
+    manifest = await buildPack({ bbox, ...zooms }, progress);
   } catch (error) {
     const suggested = error instanceof ApiError && error.problem?.type?.endsWith('/pack-too-large') ? error.problem.suggested_max_zoom : null;
     if (suggested == null || suggested < zooms.min_zoom) throw error;
     zooms = { ...zooms, max_zoom: suggested };
-    manifest = await api('/v1/offline/packs', { method: 'POST', body: { bbox, ...zooms } });
+    manifest = await buildPack({ bbox, ...zooms }, progress);
   }
   progress('map');
   const archive = await verified(await download(manifest.urls.archive), manifest, 'map archive');
