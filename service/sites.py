@@ -249,7 +249,8 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "language_codes": sorted(languages),
         "minimum_age": site["minimum_age"],
         "maximum_age": site["maximum_age"],
-        "accessible": is_accessible(accessibility),
+        # A confidential site's accessibility text is withheld; filtering on it would tell it.
+        "accessible": False if is_private else is_accessible(accessibility),
         "capacity_available": None if capacity is None else capacity["available"],
         "timezone": timezone,
         "open_week_minutes": _multirange(intervals),

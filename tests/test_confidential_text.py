@@ -327,6 +327,17 @@ def test_a_service_with_a_public_and_a_confidential_site(server):
     assert detail["description"] is None and detail["url"] is None
 
 
+def test_a_filter_does_not_tell_a_confidential_sites_withheld_text(server):
+    """The refuge's accessibility text says "Wheelchair ramp": the `accessible` filter must not
+    answer for it, or asking with and without the filter would tell what is withheld."""
+    with server.client() as client:
+        params = {"lat": HERE[0], "lon": HERE[1], "limit": 50}
+        everyone = client.get("/v1/services/nearest", params=params).json()["results"]
+        accessible = client.get("/v1/services/nearest", params={**params, "accessible": "true"}).json()["results"]
+    assert _id("refuge") in {r["service_id"] for r in everyone}
+    assert _id("refuge") not in {r["service_id"] for r in accessible}
+
+
 def test_migration_0012_withholds_what_stored_cards_carried(database_url, tmp_path):
     """Cards stored by older code carried the text; the migration fixes them in its own
     transaction (no rebuild needed), and tells phones and packs."""

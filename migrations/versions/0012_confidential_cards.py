@@ -62,6 +62,8 @@ def upgrade() -> None:
     if not bind.execute(sa.text("SELECT EXISTS (SELECT 1 FROM service_site WHERE is_private)")).scalar():
         return
     bind.execute(sa.text(_FIX_CARDS))
+    # The `accessible` filter read the withheld accessibility text: it no longer answers for them.
+    bind.execute(sa.text("UPDATE service_site SET accessible = false WHERE is_private AND accessible"))
     bind.execute(sa.text(_LOG_CHANGES))
     bind.execute(sa.text("DELETE FROM offline_pack"))
 

@@ -13,13 +13,13 @@ export const RENEW_BEFORE_S = 30 * 60; // renew this long before the token ends
 export const WARN_BEFORE_S = 60 * 60; // and warn this long before, when it cannot be renewed
 
 // A sign-in link carries the token in the fragment, which browsers never send to a server.
-// Take it, and remove it from the address bar (and from the history entry).
-export async function takeTokenFromFragment() {
+// Take it, and remove it from the address bar (and from the history entry). Stored only once
+// the server accepts it (session.js).
+export function tokenFromFragment() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (!match) return false;
+  if (!match) return null;
   history.replaceState(null, '', location.pathname + location.search);
-  await storeToken(decodeURIComponent(match[1]));
-  return true;
+  return decodeURIComponent(match[1]);
 }
 
 export async function loadToken() {

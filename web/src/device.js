@@ -31,10 +31,25 @@ function randomId() {
   return base64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
+// How far the server's clock is from the phone's (from a refused answer's Date header): a
+// phone set a few minutes wrong would otherwise have every proof refused as too old.
+let serverClockOffsetMs = 0;
+const CLOCK_SKEW_LIMIT_MS = 60_000;
+
+function learnServerClock(response) {
+  const serverTime = Date.parse(response.headers.get('Date') || '');
+  if (Number.isNaN(serverTime)) return false;
+  const offset = serverTime - Date.now();
+  const changed = Math.abs(offset - serverClockOffsetMs) > CLOCK_SKEW_LIMIT_MS;
+  serverClockOffsetMs = offset;
+  return changed;
+}
+
 // A DPoP proof JWT for one request. WebCrypto's ECDSA signature is r||s, as JWS ES256 wants.
 export async function dpopProof({ keys, jwk }, method, url) {
   const header = { typ: 'dpop+jwt', alg: 'ES256', jwk };
-  const claims = { htm: method, htu: new URL(url, location.origin).href.split(/[?#]/)[0], iat: Math.floor(Date.now() / 1000), jti: randomId() };
+  const iat = Math.floor((Date.now() + serverClockOffsetMs) / 1000);
+  const claims = { htm: method, htu: new URL(url, location.origin).href.split(/[?#]/)[0], iat, jti: randomId() };
   const input = `${encodeJson(header)}.${encodeJson(claims)}`;
   const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, new TextEncoder().encode(input));
   return `${input}.${base64url(new Uint8Array(signature))}`;
@@ -55,7 +70,7 @@ async function post(path, body, headers) {
     body: JSON.stringify(body),
   });
   const answer = await response.json().catch(() => null);
-  return { status: response.status, answer };
+  return { status: response.status, answer, clockWasWrong: response.status === 401 && learnServerClock(response) };
 }
 
 // Register this phone for the signed-in user. Returns the device, or null when the server
@@ -76,9 +91,11 @@ export async function registerDevice(accessToken, subject) {
 
 // A new access token from the device's refresh token: {token} on success, {refused: true}
 // when the server says no (revoked, expired: sign in again), or throws on no network.
-export async function renewWithDevice(device) {
+export async function renewWithDevice(device, retried = false) {
   const proof = await dpopProof(device, 'POST', '/v1/auth/refresh');
-  const { status, answer } = await post('/v1/auth/refresh', { refresh_token: device.refreshToken }, { DPoP: proof });
+  const { status, answer, clockWasWrong } = await post('/v1/auth/refresh', { refresh_token: device.refreshToken }, { DPoP: proof });
+  // Refused for the phone's clock alone (the proof looked too old or too new): once more on the server's.
+  if (clockWasWrong && !retried) return renewWithDevice(device, true);
   if (status === 200 && answer?.access_token) {
     await setMeta(DEVICE_KEY, { ...device, refreshToken: answer.refresh_token, refreshExpiresAt: answer.refresh_expires_at });
     return { token: answer.access_token };

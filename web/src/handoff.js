@@ -16,7 +16,7 @@
 // this phone: it is never sent, and it is not the person's name unless the worker writes it.
 import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 import { authHeaders, retryAfterSeconds } from './api.js';
-import { markAuthLost, renewToken } from './auth.js';
+import { claims, markAuthLost, renewToken } from './auth.js';
 import { done, transaction } from './db.js';
 import { categoryLabel, formatClock, formatDateTime, lang, t } from './i18n.js';
 import { emit, serverUsable, state } from './state.js';
@@ -240,7 +240,11 @@ export async function submit(event) {
     return;
   }
   // The tap gets its Idempotency-Key now, once: every retry of it sends the same key.
-  const item = { key: uuid4(), body: buildBody(), form: snapshot(), label: form.label.trim(), createdAt: Date.now(), state: 'queued', tries: 0, error: null };
+  // `subject`: who tapped it; it is sent under that worker's sign-in only, never another's.
+  const item = {
+    key: uuid4(), body: buildBody(), form: snapshot(), label: form.label.trim(), subject: claims()?.sub ?? null,
+    createdAt: Date.now(), state: 'queued', tries: 0, error: null,
+  };
   await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.put(item)));
   form = emptyForm();
   lastSent = null;
@@ -307,7 +311,7 @@ async function runFlush() {
   let sent = 0;
   let unsettled = false;
   for (const item of items) {
-    if (item.state === 'rejected') continue;
+    if (item.state === 'rejected' || !mine(item)) continue;
     const outcome = await sendOne(item);
     if (outcome === 'sent') sent += 1;
     if (outcome === 'offline' || outcome === 'later') unsettled = true;
@@ -324,6 +328,11 @@ async function runFlush() {
   emit('outbox');
   if (sent) pollStatuses();
   return sent;
+}
+
+// Tapped by the worker signed in now (items from before this field was kept count as theirs).
+function mine(item) {
+  return !item.subject || item.subject === claims()?.sub;
 }
 
 function post(item) {
@@ -351,7 +360,14 @@ async function sendOne(item) {
       return 'offline'; // no answer: the server may or may not have it; the same key settles it
     }
     if (response.ok) {
-      const created = await response.json();
+      let created;
+      try {
+        created = await response.json();
+      } catch {
+        item.state = 'queued'; // a 2xx that is not ours (a captive portal's page): ask again later
+        await updateItem(item);
+        return 'later';
+      }
       const record = {
         ...created, key: item.key, needs: item.body.needs.groups, anonymous: !item.body.contact, label: item.label || '',
         replayed: response.headers.get('Idempotent-Replayed') === 'true', sentAt: Date.now(),
@@ -485,7 +501,8 @@ function statusItem(handoff) {
 
 function outboxItem(item) {
   const text = item.state === 'rejected' ? t('handoff.needsFix') : item.state === 'sending' ? t('handoff.sending')
-    : state.authLost ? t('handoff.waitingSignIn') : t('handoff.waiting');
+    : !mine(item) ? t('handoff.waitingFor', { subject: item.subject })
+      : state.authLost ? t('handoff.waitingSignIn') : t('handoff.waiting');
   return h('li', { class: `handoff outbox state-${item.state}`, dataset: { key: item.key, state: item.state } },
     h('div', { class: 'handoff-head' },
       h('strong', { class: 'handoff-status', text }),

@@ -3,12 +3,11 @@
 // that renews the token through this phone's key before it ends.
 import { ApiError, NetworkError, api } from './api.js';
 import {
-  WARN_BEFORE_S, claims, clearToken, ensureDevice, markAuthLost, renewIfDue, secondsLeft, signedIn, storeToken,
-  takeTokenFromFragment,
+  WARN_BEFORE_S, claims, ensureDevice, markAuthLost, renewIfDue, secondsLeft, signedIn, storeToken, tokenFromFragment,
 } from './auth.js';
 import { getMeta, setMeta } from './db.js';
 import { loadDevice } from './device.js';
-import { formatClock, t } from './i18n.js';
+import { formatClock, lang, t } from './i18n.js';
 import { emit, state } from './state.js';
 import { $, h, replace } from './ui.js';
 
@@ -105,38 +104,44 @@ export async function resumeSession() {
   else if (!signedIn()) markAuthLost();
 }
 
-// The sign-in form: a pasted token. Refused, the screen says so and nothing else changes.
-export async function signInWith(token) {
-  if (!token) return { error: t('signin.empty') };
-  const before = state.token;
-  await storeToken(token);
-  if (!state.online) return { ok: true }; // checked when the network returns
-  const check = await checkToken();
-  if (check === 'refused') {
-    // Keep the ended one, if any: it still names the worker of the queued handoffs.
-    if (before) {
-      state.token = before;
-      await setMeta('token', before);
-      markAuthLost();
-    } else {
-      await clearToken();
-    }
-    return { error: t('signin.refused') };
+// The server's word on a token, asked with that token alone: a refusal is never "renewed"
+// with this phone's key, which belongs to whoever signed in before.
+async function probe(token) {
+  try {
+    const response = await fetch('/v1/me', { headers: { Authorization: `Bearer ${token}`, 'Accept-Language': lang() } });
+    if (response.status === 401) return { refused: true };
+    return response.ok ? { me: await response.json() } : { unreachable: true };
+  } catch {
+    return { unreachable: true };
   }
-  if (check === 'ok') await accepted();
+}
+
+// A pasted token or a sign-in link. Refused, nothing changes and the screen says so; accepted
+// (or not checkable offline), it is stored, and what waited for a sign-in goes with it.
+export async function signInWith(token) {
+  const pasted = (token || '').trim();
+  if (!pasted) return { error: t('signin.empty') };
+  const answer = state.online ? await probe(pasted) : { unreachable: true };
+  if (answer.refused) return { error: t('signin.refused') };
+  if (answer.me) {
+    state.me = answer.me;
+    await setMeta('me', answer.me);
+  }
+  await storeToken(pasted);
+  if (answer.me) await accepted();
   return { ok: true };
 }
 
-// A sign-in link (#token=...) opened while the app runs, on either screen.
+// A sign-in link (#token=...), at start or opened while the app runs, on either screen.
 export async function takeLink() {
-  if (!(await takeTokenFromFragment())) return null;
-  return signInWith(state.token);
+  const token = tokenFromFragment();
+  return token ? signInWith(token) : null;
 }
 
 // Renew before the end while online; warn when it cannot be.
 export function keepSessionAlive(onTick) {
   const tick = async () => {
-    if (state.token && (await renewIfDue())) emit('auth', 'renewed');
+    if (state.token) await renewIfDue(); // a renewal says so itself ('auth', 'renewed')
     onTick();
   };
   setInterval(tick, CHECK_EVERY_MS);
