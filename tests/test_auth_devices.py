@@ -273,12 +273,48 @@ def test_replaying_a_rotated_refresh_token_revokes_the_device(client, server):
     spent = device["refresh_token"]
     renewed = refresh(client, key, spent).json()
     assert client.get("/v1/me", headers=bearer(renewed["access_token"])).status_code == 200
+    # Past the minute a phone has to retry a refresh whose answer it lost:
+    _sql(server, "UPDATE auth_device SET rotated_at = rotated_at - interval '2 minutes' WHERE id = :id", id=device["device_id"])
     _refused(refresh(client, key, spent))  # the old one again: someone copied it
     row = _device(server, device["device_id"])
     assert row["revoked_at"] is not None and row["revoked_reason"] == "refresh token reused"
     # The legitimate holder's current refresh token is dead too, and so is its access token.
     _refused(refresh(client, key, renewed["refresh_token"]))
     assert client.get("/v1/me", headers=bearer(renewed["access_token"])).status_code == 401
+
+
+def test_a_refresh_whose_answer_was_lost_may_be_sent_again_for_a_minute(client, server):
+    """A weak signal: the server rotated the refresh token, the answer never reached the phone,
+    and the phone sends the same refresh again. It gets new tokens (the lost ones are dead);
+    the token of the lost answer is reuse, and so is the old one after the minute."""
+    key = DeviceKey()
+    device = register(client, key).json()
+    held = device["refresh_token"]
+    lost = refresh(client, key, held).json()  # the answer the phone never saw
+    again = refresh(client, key, held)
+    assert again.status_code == 200, again.text
+    second = again.json()
+    assert second["refresh_token"] not in (held, lost["refresh_token"])
+    assert client.get("/v1/me", headers=bearer(second["access_token"])).status_code == 200
+    assert client.get("/v1/me", headers=bearer(lost["access_token"])).status_code == 401
+    # The answer was lost a second time: still the same minute, still fine.
+    third = refresh(client, key, held).json()
+    assert _device(server, device["device_id"])["revoked_at"] is None
+    # Once the phone moves on, the normal rotation ends the old token's minute.
+    fourth = refresh(client, key, third["refresh_token"]).json()
+    _refused(refresh(client, key, held))
+    assert _device(server, device["device_id"])["revoked_reason"] == "refresh token reused"
+    _refused(refresh(client, key, fourth["refresh_token"]))
+
+
+def test_the_token_of_a_lost_answer_is_reuse(client, server):
+    key = DeviceKey()
+    device = register(client, key).json()
+    held = device["refresh_token"]
+    lost = refresh(client, key, held).json()
+    refresh(client, key, held).raise_for_status()  # the phone's retry
+    _refused(refresh(client, key, lost["refresh_token"]))  # whoever caught the lost answer
+    assert _device(server, device["device_id"])["revoked_reason"] == "refresh token reused"
 
 
 # --- sign-out and admin ------------------------------------------------------------------------
@@ -392,7 +428,7 @@ def test_refresh_is_rate_limited_by_address_and_logs_no_token(database_url):
             key = DeviceKey()
             device = register(client, key).json()  # counted against the user, not the address
             assert refresh(client, key, device["refresh_token"]).status_code == 200
-            _refused(refresh(client, key, device["refresh_token"]))  # spent: the device is revoked
+            _refused(refresh(client, key, "a-token-this-device-never-had"))  # not its token: the device is revoked
             statuses = [refresh(client, DeviceKey(), "not-a-token").status_code for _ in range(4)]
         assert statuses == [401, 401, 429, 429]
     finally:

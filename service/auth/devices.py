@@ -134,7 +134,12 @@ def register(connection: Connection, principal: Principal, jwk: dict, thumbprint
 # --------------------------------------------------------------------------- refresh
 
 _DEVICE_COLUMNS = """id, issuer, subject, agency, role, jwk_thumbprint, refresh_hash, refresh_expires_at, expires_at,
-                     signed_in_at, created_at, last_used_at, last_token_id, revoked_at, revoked_reason"""
+                     signed_in_at, created_at, last_used_at, last_token_id, revoked_at, revoked_reason,
+                     previous_refresh_hash, rotated_at"""
+# A phone that sent a refresh whose answer was lost (a weak signal) still holds the token the
+# rotation replaced: for this long after the rotation it may present it again, and gets a new
+# one; any other old token is reuse (OAuth 2.0 Security BCP's "reuse interval").
+LOST_ANSWER_GRACE = timedelta(seconds=60)
 
 
 def _revoke_row(connection: Connection, row, reason: str, now: datetime) -> None:
@@ -158,9 +163,17 @@ def _refusal(row, token_hash: bytes, now: datetime) -> str | None:
         return "device past its absolute expiry"
     if now >= row["refresh_expires_at"]:
         return "device idle too long"
-    if not hmac.compare_digest(bytes(row["refresh_hash"]), token_hash):
-        return REUSE_REASON
-    return None
+    if hmac.compare_digest(bytes(row["refresh_hash"]), token_hash):
+        return None
+    if _lost_answer_retry(row, token_hash, now):
+        return None
+    return REUSE_REASON
+
+
+def _lost_answer_retry(row, token_hash: bytes, now: datetime) -> bool:
+    previous, rotated_at = row["previous_refresh_hash"], row["rotated_at"]
+    return (previous is not None and rotated_at is not None and now - rotated_at <= LOST_ANSWER_GRACE
+            and hmac.compare_digest(bytes(previous), token_hash))
 
 
 def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetime | None = None) -> Renewal:
@@ -183,12 +196,21 @@ def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetim
                                                   ttl=lifetime, now=now, auth_time=row["signed_in_at"])
             new_token, new_hash = _new_refresh_token()
             refresh_expires_at = _refresh_expiry(now, row["expires_at"])
+            # A retry after a lost answer keeps the window of the first rotation (and its
+            # token): the phone may lose this answer too, but not widen the window.
+            retry = not hmac.compare_digest(bytes(row["refresh_hash"]), token_hash)
+            if retry and row["last_token_id"]:
+                # The access token of the lost answer never reached the phone: nobody needs it.
+                revocation.revoke(connection, row["last_token_id"], expires_at=row["expires_at"],
+                                  reason=f"device {row['id']}: answer lost, renewed again")
             connection.execute(text("""
                 UPDATE auth_device SET refresh_hash = :hash, refresh_expires_at = :refresh_expires_at,
-                                       last_used_at = :now, last_token_id = :token_id
+                                       last_used_at = :now, last_token_id = :token_id,
+                                       previous_refresh_hash = CASE WHEN :retry THEN previous_refresh_hash ELSE refresh_hash END,
+                                       rotated_at = CASE WHEN :retry THEN rotated_at ELSE :now END
                 WHERE id = :id
             """), {"id": row["id"], "hash": new_hash, "refresh_expires_at": refresh_expires_at, "now": now,
-                   "token_id": token_id})
+                   "token_id": token_id, "retry": retry})
     device = row["id"] if row is not None else None
     if refusal is not None:
         if refusal == REUSE_REASON:
