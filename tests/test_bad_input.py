@@ -189,6 +189,18 @@ def test_a_nul_in_a_handoff_string_is_422_and_writes_nothing(client, handoff_eng
     assert client.post("/v1/handoffs", json=body, headers=headers).status_code == 201
 
 
+def test_a_nul_in_a_utf16_json_body_is_422_and_writes_nothing(client, handoff_engine):
+    """json.loads reads UTF-16 and UTF-32 too, and a byte scan for the escape cannot see it there."""
+    before = _count(handoff_engine, "handoff")
+    for encoding in ("utf-16", "utf-32"):
+        body = json.dumps(handoff_body(note="a\u0000b")).encode(encoding)
+        response = client.post("/v1/handoffs", content=body,
+                               headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"})
+        assert response.status_code == 422, (encoding, response.text)
+        assert _fields(response) == ["body.needs.note"], encoding
+    assert _count(handoff_engine, "handoff") == before
+
+
 def test_a_nul_anywhere_in_a_json_body_is_422(client):
     created = create(client)
     cases = [

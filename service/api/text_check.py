@@ -59,6 +59,14 @@ def bad_strings(value, path: tuple = ("body",)) -> list[tuple[str, str]]:
     return list(dict.fromkeys(found))
 
 
+def _suspect(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True  # UTF-16 or UTF-32 JSON (json.loads reads them): the byte scan cannot see its escapes
+    return bool(_SUSPECT_ESCAPE.search(body))
+
+
 def _has_body(scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
@@ -86,7 +94,7 @@ class RequestTextCheck:
             parts.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(parts)
-        if _SUSPECT_ESCAPE.search(body):
+        if _suspect(body):
             try:
                 found = bad_strings(json.loads(body))
             except (ValueError, RecursionError):
