@@ -40,7 +40,8 @@ from service.embedded_db import EmbeddedCluster
 pytest_plugins = ["tests.browser.fixtures"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# Open Referral reference data (HSDS 3.0 schemas and examples, the Miami 211 export): tests/data/README.md
+SHARED_DATA = PROJECT_ROOT / "tests" / "data"
 TEMPLATE_DB = f"fieldnav_template_{os.getpid()}"
 
 TEST_OWNER_ROLE = "fieldnav_test_owner"
@@ -170,7 +171,7 @@ def empty_database_url(pg_server: TestServer) -> Iterator[str]:
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: the reference data sets sit beside the project")
+        pytest.fail(f"{SHARED_DATA} is missing: the reference data sets are part of the repository")
     return SHARED_DATA
 
 

@@ -19,7 +19,7 @@ from service.categories import TermRef, category_codes, groups_for
 from service.demo_data import generate_services, load_places, on_land, reference_time, write_ndjson
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HSDS = PROJECT_ROOT.parent / "shared" / "data" / "hsds-3.0"
+HSDS = PROJECT_ROOT / "tests" / "data" / "hsds-3.0"
 SERVICE_SCHEMA = HSDS / "schema" / "compiled" / "service.json"
 CAPACITY_SCHEMA = HSDS / "schema-3.1-additions" / "service_capacity.json"
 UNIT_SCHEMA = HSDS / "schema-3.1-additions" / "unit.json"
@@ -321,7 +321,7 @@ def _for_hsds_3_0(service: dict) -> dict:
 
 
 def test_services_validate_against_the_hsds_3_0_schema(services):
-    assert SERVICE_SCHEMA.exists(), f"the HSDS 3.0 schema must sit beside the project ({SERVICE_SCHEMA})"
+    assert SERVICE_SCHEMA.exists(), f"the HSDS 3.0 schema is in tests/data ({SERVICE_SCHEMA})"
     schema = json.loads(SERVICE_SCHEMA.read_text("utf-8"))
     # Extension keys (location.address_private, capacities) are allowed: the schema does
     # not forbid additional properties. Make sure that stays true.
@@ -333,7 +333,7 @@ def test_services_validate_against_the_hsds_3_0_schema(services):
 
 
 def test_capacities_validate_against_the_hsds_3_1_schema(services):
-    assert CAPACITY_SCHEMA.exists(), f"the HSDS 3.1 schema must sit beside the project ({CAPACITY_SCHEMA})"
+    assert CAPACITY_SCHEMA.exists(), f"the HSDS 3.1 schema is in tests/data ({CAPACITY_SCHEMA})"
     schema = json.loads(CAPACITY_SCHEMA.read_text("utf-8"))
     schema["properties"]["unit"] = json.loads(UNIT_SCHEMA.read_text("utf-8"))  # inline the $ref
     validator = jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from service.importer import import_path
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parent / "data"  # tests/data/README.md
 
 
 def test_search_is_full_text_in_english_and_french(demo_server):
