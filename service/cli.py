@@ -196,12 +196,19 @@ def import_command(path: Path, source: str | None, strict: bool) -> None:
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--out", type=click.Path(path_type=Path), help="Write ndjson here instead of importing it.")
 @click.option("--if-empty", is_flag=True, help="Only load when the database holds no services.")
-def demo_data(count: int, seed: int, out: Path | None, if_empty: bool) -> None:
-    """Generate a realistic Ontario data set (and import it as source 'demo')."""
+@click.option("--fixed-dates", is_flag=True,
+              help="Date the data at the seed's fixed instant in 2025 (the same bytes every run), not now.")
+def demo_data(count: int, seed: int, out: Path | None, if_empty: bool, fixed_dates: bool) -> None:
+    """Generate a realistic Ontario data set (and import it as source 'demo').
+
+    Dated from now by default, so bed counts are hours old (and some stale) as in real life."""
+    from datetime import datetime, timezone
+
     from service.demo_data import write_ndjson
 
+    reference = None if fixed_dates else datetime.now(timezone.utc)
     if out is not None:
-        written = write_ndjson(out, count, seed)
+        written = write_ndjson(out, count, seed, reference=reference)
         click.echo(f"wrote {written} services to {out}")
         return
     from sqlalchemy import text
@@ -217,7 +224,7 @@ def demo_data(count: int, seed: int, out: Path | None, if_empty: bool) -> None:
                 return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "demo.ndjson"
-        write_ndjson(path, count, seed)
+        write_ndjson(path, count, seed, reference=reference)
         report = import_path(engine, path, source="demo")
     _print_report(report, 20)
 
@@ -242,7 +249,7 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--agency", required=True, help="Agency id (a navigator's agency is its centre id).")
-@click.option("--role", required=True, type=click.Choice(["field_worker", "supervisor", "navigator", "admin"]))
+@click.option("--role", required=True, type=click.Choice(["field_worker", "supervisor", "navigator", "admin", "provider"]))
 @click.option("--subject", required=True, help="The user's stable id at that agency (not their name).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime: 90m, 8h, 2d ...")
 def token_create(agency: str, role: str, subject: str, ttl: str) -> None:

@@ -17,6 +17,7 @@ Allowed for a confidential site:
 - languages: ``code`` and ``name``; not the note;
 - eligibility: description, minimum and maximum age;
 - capacity: the counts, their unit's name and when they were reported; not a description;
+- open field reports: their kind, count and time (never their note or reporter);
 - ``access`` "call_to_connect", ``confidential``, category groups and taxonomy term codes and
   names, status, ``last_verified`` and the dates of the record;
 - the ids and keys clients need (``service_id``, ``location_id``, ``site_key``, HSDS ids).
@@ -63,7 +64,7 @@ CARD_PHONE = _fields("number", "extension", "type", "tel")
 # A confidential site's card.
 CARD = _fields(
     "service_id", "location_id", "site_key", "name", "organization_name", "category_groups", "confidential",
-    "eligibility", "languages", "capacity", "last_verified", "access", "timezone", "week_intervals",
+    "eligibility", "languages", "capacity", "capacities", "open_reports", "last_verified", "access", "timezone", "week_intervals",
     phones=CARD_PHONE,
 )
 

@@ -1558,12 +1558,13 @@ def _dumps(obj: dict) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def write_ndjson(path: str | Path, count: int, seed: int) -> int:
-    """Write `count` services to `path`, one JSON object per line; returns the count."""
+def write_ndjson(path: str | Path, count: int, seed: int, *, reference: datetime | None = None) -> int:
+    """Write `count` services to `path`, one JSON object per line; returns the count.
+    `reference`: as generate_services."""
     written = 0
     batch: list[bytes] = []
     with open(path, "wb") as out:
-        for service in generate_services(count, seed):
+        for service in generate_services(count, seed, reference=reference):
             batch.append(_dumps(service))
             written += 1
             if len(batch) == 1000:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 from service import confidential
 from service.problem_texts import field_problem, fr_number
 from service.problems import Problem
+from service.capacity.hsds import hsds_capacities
 from service.categories import category_groups
 from service.results import service_summary
 
@@ -201,7 +202,9 @@ def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | No
     units = {u["id"]: u for u in _fetch(connection, "unit", "id", [c["unit_id"] for c in capacities])}
     for capacity in capacities:
         capacity["unit"] = units.get(capacity["unit_id"])
-    service["capacities"] = capacities
+    live = [dict(r._mapping) for r in connection.execute(
+        text("SELECT unit, available, maximum, updated FROM capacity_live WHERE service_id = :id"), {"id": service_id})]
+    service["capacities"] = hsds_capacities(service_id, capacities, live)
 
     sals = _fetch(connection, "service_at_location", "service_id", ids)
     location_ids = [s["location_id"] for s in sals]

@@ -17,6 +17,9 @@ The application role gets, per table of the schema:
 - the handoff audit log: SELECT and INSERT only;
 - the handoff history (``handoff_event``): SELECT and INSERT, and UPDATE of the encrypted
   reason alone (purge clears it, key rotation re-encrypts it);
+- the capacity history: SELECT and INSERT only;
+- the sites, map points and data version: SELECT, and UPDATE of the live fields alone (a
+  provider's count, a field report: service/live_sites.py);
 - handoffs: SELECT, INSERT and UPDATE, never DELETE (a delete would take the history with it);
 - the tables it keeps up to date itself (APP_WRITES): SELECT, INSERT, UPDATE, DELETE;
 - the directory and configuration (READ_ONLY: what imports, migrations and ``centres load``
@@ -40,6 +43,13 @@ LIMITED: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
     "handoff_audit": (("SELECT", "INSERT"), {}),
     "handoff_event": (("SELECT", "INSERT"), {"UPDATE": ("reason_enc",)}),
     "handoff": (("SELECT", "INSERT", "UPDATE"), {}),
+    # Live data (service/live_sites.py): a provider's count or a field report rewrites the live
+    # fields of the sites it is about, and moves the data version; nothing else of the directory.
+    "service_site": (("SELECT",), {"UPDATE": ("card", "capacity_available", "capacity_as_of")}),
+    "map_point": (("SELECT",), {"UPDATE": ("capacity", "capacity_as_of")}),
+    "data_version": (("SELECT",), {"UPDATE": ("version", "changed_at")}),
+    # The history of counts is appended to, never rewritten.
+    "capacity_history": (("SELECT", "INSERT"), {}),
 }
 
 # What the API, the webhook worker, purge, key rotation, token revocation, packs gc and
@@ -48,16 +58,17 @@ APP_WRITES = frozenset({
     "handoff_note", "handoff_idempotency", "handoff_outbox",
     "auth_device", "revoked_token", "rate_limit_window",
     "offline_pack", "offline_pack_file", "offline_pack_chunk", "change_log",
+    "provider_grant", "capacity_live", "field_report",
 })
 
 # Written by migrations, imports (`fieldnav import`, `demo-data`) and `fieldnav centres load`,
 # all run as the migration role; the application only reads them.
 READ_ONLY = frozenset({
-    "alembic_version", "data_version", "import_run",
+    "alembic_version", "import_run",
     "organization", "service", "location", "service_at_location", "address", "phone", "schedule",
     "service_area", "language", "accessibility", "attribute", "taxonomy", "taxonomy_term", "unit",
     "service_capacity",
-    "service_site", "map_point", "private_cell", "site_key", "h3_cell",
+    "private_cell", "site_key", "h3_cell",
     "navigator_centre",
 })
 

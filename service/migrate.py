@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -51,12 +51,11 @@ def grant(engine: Engine, app_role: str) -> int:
 def rebuild_derived(engine: Engine, on_rebuilt=None) -> None:
     """Rebuild every source's service sites and map points, in one transaction, holding the
     import lock (an import rewrites the same tables)."""
-    from service import sites
-    from service.importer.writer import IMPORT_LOCK_KEY
+    from service import directory_lock, sites
     from service.settings import import_settings
 
     with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+        directory_lock.hold(connection)
         for source in sites.all_sources(connection):
             count = sites.rebuild_sites(connection, source, import_settings().default_timezone)
             if on_rebuilt is not None:

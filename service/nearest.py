@@ -41,6 +41,7 @@ class NearestQuery:
     age: float | None = None
     accessible: bool = False
     has_capacity: bool = False
+    fresh_since: datetime | None = None  # with has_capacity: counts reported before this are stale
     open_at: datetime | None = None  # timezone-aware; "open now" passes the request time
 
 
@@ -82,7 +83,9 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
     if query.accessible:
         clauses.append("s.accessible")
     if query.has_capacity:
-        clauses.append("s.capacity_available > 0")
+        # A stale count is not a free bed (service/capacity/merge.py).
+        clauses.append("s.capacity_available > 0 AND s.capacity_as_of >= :fresh_since")
+        params["fresh_since"] = query.fresh_since
     if query.open_at is not None:
         # coalesce() hides the containment from the planner's selectivity estimate (0.5% for
         # any range containment of a computed value, where about half the sites are open; the

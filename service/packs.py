@@ -101,6 +101,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import Connection, Engine, text
 
 from service import basemap as basemap_parts
+from service.capacity.merge import stale_after
 from service.categories import category_codes
 from service.db import read_data_version
 from service.pack_queue import DeadlineConnection, take_database_slot
@@ -505,7 +506,8 @@ def snapshot_services(connection: Connection, bbox: BBox, categories: tuple[str,
 def _write_snapshot(reader: Connection, plan: PackPlan, data_version: int, final: Path, now: datetime) -> tuple[int, int, str]:
     services = snapshot_services(reader, plan.bbox, plan.categories, now)
     body = orjson.dumps({"data_version": data_version, "generated_at": now.isoformat(), "bbox": list(plan.bbox),
-                         "categories": list(plan.categories), "services": services})
+                         "categories": list(plan.categories),
+                         "capacity_stale_after_s": int(stale_after().total_seconds()), "services": services})
     temp = _temp_path(final)
     try:
         temp.write_bytes(gzip.compress(body, compresslevel=9, mtime=0))

@@ -151,6 +151,20 @@ CATALOGUE_FR: dict[str, tuple[str, str]] = {
                "on ne peut plus rien y ajouter.")),
     "conflict": ("Conflit",
                  "La requête entre en conflit avec l’état actuel de la ressource."),
+    # --- live data
+    "capacity-outdated": ("Compte plus ancien que celui affiché",
+                          ("Ce compte est plus ancien que celui que le service affiche déjà pour cette unité ; "
+                           "rien n’a changé. Envoyez le compte actuel avec une heure plus récente, ou sans heure.")),
+    "report-exists": ("Déjà signalé",
+                      ("Vous avez déjà un signalement ouvert de ce type pour ce service. Il reste actif jusqu’à ce que "
+                       "le centre du 211 le règle.")),
+    "report-resolved": ("Signalement déjà réglé",
+                        "Ce signalement est déjà réglé ; sa résolution ne change plus."),
+    "too-many-reports": ("Trop de signalements",
+                         "Vous avez fait autant de signalements en une heure que permis. Réessayez plus tard."),
+    "directory-busy": ("Répertoire occupé",
+                       ("Une importation met à jour le répertoire pour quelques secondes encore : renvoyez la même "
+                        "requête dans un instant.")),
     "gone": ("Ressource supprimée",
              "Cette ressource a existé, mais elle a été supprimée définitivement."),
     # --- the server
@@ -434,6 +448,25 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "envoyez de l’Unicode valide."),
     "date_out_of_range": _with("Enter a date from {earliest} to {latest}.",
                                "Entrez une date comprise entre le {earliest} et le {latest}."),
+    "unknown_unit": _with("Unknown unit. Use one of: {choices}.", "Unité inconnue. Utilisez l’une de celles-ci : {choices}."),
+    "available_above_maximum": _fixed(
+        "More available than the maximum: check both numbers.",
+        "Le nombre disponible dépasse le maximum : vérifiez les deux nombres."),
+    "duplicate_unit": _fixed("This unit is given twice for the same service: send one count per unit.",
+                             "Cette unité figure deux fois pour le même service : envoyez un seul compte par unité."),
+    "duplicate_service": _fixed("This service is given twice: send each service once.",
+                                "Ce service figure deux fois : envoyez chaque service une seule fois."),
+    "updated_in_future": _fixed("This time is in the future: send the time the count was taken, or leave it out.",
+                                "Cette heure est dans le futur : envoyez l’heure du compte, ou omettez-la."),
+    "offset_required": _fixed("Give the time with its UTC offset, e.g. 2026-12-04T21:00:00-05:00.",
+                              "Indiquez l’heure avec son décalage UTC, par exemple 2026-12-04T21:00:00-05:00."),
+    "service_not_found": _fixed("No such service (or not one of yours).",
+                                "Ce service n’existe pas (ou ne fait pas partie des vôtres)."),
+    "capacity_outdated": _with("A newer count is already shown for this unit ({as_of}): send a later time, or none.",
+                               "Un compte plus récent est déjà affiché pour cette unité ({as_of}) : envoyez une heure "
+                               "plus récente, ou aucune."),
+    "unknown_report_kind": _with("Unknown kind of report. Use one of: {choices}.",
+                                 "Type de signalement inconnu. Utilisez l’un de ceux-ci : {choices}."),
     "value_error": _fixed("This value is not valid.", "Cette valeur n’est pas valide."),
 }
 

@@ -142,6 +142,22 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
                 "The handoff's personal data was purged after it closed; nothing can be added to it.",
                 "This handoff's personal data was purged after it closed; notes can no longer be added."),
     ProblemType("conflict", 409, "Conflict", "The request conflicts with the resource's current state.", "Conflict"),
+    # --- live data
+    ProblemType("capacity-outdated", 409, "Count older than the one shown",
+                "The count's `updated` time is older than the count the service already shows for that unit (a later "
+                "update, or a newer import); nothing was changed. Send the current count with a later time, or no time.",
+                "The beds count of 2026-12-04T21:00:00-05:00 is older than the one shown (2026-12-04T21:30:00-05:00)."),
+    ProblemType("report-exists", 409, "Already reported",
+                "You already have an open report of this kind about this service; `report_id` names it. It stays until "
+                "the 211 centre resolves it.",
+                "You already reported this service as closed today; the 211 centre has your report."),
+    ProblemType("report-resolved", 409, "Report already resolved",
+                "The report was already resolved (`resolved_at`); a resolution is not changed afterwards.",
+                "Report 4b8e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5b was already resolved."),
+    ProblemType("too-many-reports", 429, "Too many reports",
+                "More reports in the last hour than one person may make (FIELDNAV_REPORTS_PER_HOUR); retry after "
+                "`Retry-After` seconds.",
+                "You made 20 reports in the last hour, the most allowed; try again in 25 min."),
     ProblemType("gone", 410, "Gone", "The resource existed and is gone for good.", "Gone"),
     # --- the server
     ProblemType("unavailable", 503, "Service Unavailable",
@@ -151,6 +167,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in (
     ProblemType("query-timeout", 503, "Service Unavailable",
                 "The query ran past the statement timeout and was stopped; retry, or narrow the request.",
                 "The query took too long and was stopped; try again, or narrow it."),
+    ProblemType("directory-busy", 503, "Directory busy",
+                "An import holds the directory for a few more seconds; send the same request again (same "
+                "Idempotency-Key) after `Retry-After` seconds.",
+                "The directory is being updated by an import; send the same request again in a few seconds."),
     ProblemType("pack-builds-busy", 503, "Pack builds busy",
                 "Every offline pack build slot is taken and the queue is full (or the wait ran out); retry after "
                 "`Retry-After` seconds. Packs already built are still served.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from service.capacity.merge import with_freshness
 from service.hours import open_status
 
 CALL_TO_CONNECT = "call to connect"
@@ -29,6 +30,10 @@ def hours_now(card: dict, now: datetime) -> dict:
 
 def service_summary(card: dict, now: datetime) -> dict:
     summary = {k: v for k, v in card.items() if k not in _INTERNAL}
+    # Whether a count is stale depends on the clock, so it is added here, not stored.
+    summary["capacity"] = with_freshness(card.get("capacity"), now)
+    summary["capacities"] = [with_freshness(entry, now) for entry in card.get("capacities") or []]
+    summary.setdefault("open_reports", [])
     summary["label"] = CALL_TO_CONNECT if card["confidential"] else None
     summary["hours"] = hours_now(card, now)
     return summary

@@ -222,6 +222,36 @@ class HandoffSettings(BaseSettings):
     stats_timezone: str = "America/Toronto"
 
 
+class CapacitySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_CAPACITY_", extra="ignore")
+
+    # A count older than this is "stale": shown greyed with its age, never counted as free.
+    stale_after_h: float = Field(default=12, gt=0, le=24 * 30)
+    # Seconds an update waits for an import holding the directory lock before a 503.
+    lock_timeout_s: float = Field(default=5, gt=0, le=60)
+    # Services in one POST /v1/capacity.
+    max_bulk_items: int = Field(default=500, ge=1, le=5000)
+
+
+class ReportSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_REPORTS_", extra="ignore")
+
+    # Reports one person may make in an hour (beyond the per-minute request limit).
+    per_hour: int = Field(default=20, ge=1, le=1000)
+    # Days a resolved report is kept before `fieldnav purge` deletes it.
+    retention_days: float = Field(default=365, ge=0)
+
+
+@lru_cache(maxsize=1)
+def capacity_settings() -> CapacitySettings:
+    return CapacitySettings()
+
+
+@lru_cache(maxsize=1)
+def report_settings() -> ReportSettings:
+    return ReportSettings()
+
+
 @lru_cache(maxsize=1)
 def auth_settings() -> AuthSettings:
     return AuthSettings()

@@ -16,7 +16,7 @@ import orjson
 import phonenumbers
 from sqlalchemy import Connection, text
 
-from service import confidential, tiles
+from service import confidential, live_sites, tiles
 from service.hours import ScheduleRule, weekly_intervals
 from service.languages import language_code
 from spatial.points import point_ewkt
@@ -110,17 +110,14 @@ _CHILD_SQL = {
     "language": "SELECT service_id, location_id, name, code FROM language WHERE source = :source ORDER BY name",
     "accessibility": "SELECT location_id, description, details FROM accessibility WHERE source = :source ORDER BY id",
     "address": "SELECT location_id, address_1, address_2, city, state_province, postal_code, country, address_type FROM address WHERE source = :source ORDER BY address_type <> 'physical', id",
-    "capacity": (
-        "SELECT DISTINCT ON (c.service_id, c.unit_id) c.service_id, c.available, c.maximum, c.updated, u.name AS unit "
-        "FROM service_capacity c JOIN unit u ON u.id = c.unit_id WHERE c.source = :source "
-        "ORDER BY c.service_id, c.unit_id, c.updated DESC"
-    ),
 }
 
 
 class _Children:
     def __init__(self, connection: Connection, source: str):
         rows = {name: _rows(connection, sql, source) for name, sql in _CHILD_SQL.items()}
+        # Counts and open reports: the same rows a live change reads (service/live_sites.py).
+        self.live = live_sites.rows_by_service(connection, live_sites.BY_SOURCE, {"source": source})
         self.by = {
             (name, key): _group(rows[name], key)
             for name, keys in {
@@ -129,7 +126,6 @@ class _Children:
                 "language": ("service_id", "location_id"),
                 "accessibility": ("location_id",),
                 "address": ("location_id",),
-                "capacity": ("service_id",),
             }.items()
             for key in keys
         }
@@ -162,21 +158,6 @@ def _phones_for(children: _Children, site: dict) -> list[dict]:
     return phones
 
 
-def _capacity_for(children: _Children, site: dict) -> dict | None:
-    capacities = children.of("capacity", "service_id", site["service_id"])
-    if not capacities:
-        return None
-    latest = max(capacities, key=lambda c: c["updated"])
-    available = float(latest["available"])
-    return {
-        "available": int(available) if available.is_integer() else available,
-        "maximum": None if latest["maximum"] is None else float(latest["maximum"]),
-        "unit": latest["unit"],
-        "as_of": latest["updated"].isoformat(),
-        "state": "available" if available > 0 else "full",
-    }
-
-
 def build_site(site: dict, children: _Children, default_timezone: str, today: date) -> dict:
     languages = {}
     for row in children.of("language", "service_id", site["service_id"]) + children.of("language", "location_id", site["location_id"]):
@@ -199,7 +180,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
     address = None if not addresses else {
         k: addresses[0][k] for k in ("address_1", "address_2", "city", "state_province", "postal_code", "country")
     }
-    capacity = _capacity_for(children, site)
+    live = live_sites.fields_of(children.live, site["service_id"])
     # Everything about the site; what may be shown of a confidential one is decided below.
     card = {
         "service_id": str(site["service_id"]),
@@ -224,7 +205,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         },
         "languages": [{"code": code, "name": name} for code, name in languages.items()],
         "accessibility": accessibility,
-        "capacity": capacity,
+        **live,
         "last_verified": site["assured_date"].isoformat() if site["assured_date"] else None,
         "access": access_mode(site["application_process"]),
         "timezone": timezone,
@@ -251,7 +232,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "maximum_age": site["maximum_age"],
         # A confidential site's accessibility text is withheld; filtering on it would tell it.
         "accessible": False if is_private else is_accessible(accessibility),
-        "capacity_available": None if capacity is None else capacity["available"],
+        **live_sites.column_values(live),
         "timezone": timezone,
         "open_week_minutes": _multirange(intervals),
         "card": orjson.dumps(card).decode(),
@@ -265,7 +246,7 @@ CLUSTER_RESOLUTIONS = (4, 5, 6, 7, 8)
 SITE_COLUMNS = (
     "id", "service_id", "location_id", "site_key", "source", "geom", "is_private", "coarse_geom", "status",
     "category_groups", "language_codes", "minimum_age", "maximum_age", "accessible",
-    "capacity_available", "timezone", "open_week_minutes", "card",
+    "capacity_available", "capacity_as_of", "timezone", "open_week_minutes", "card",
     *(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS),
 )
 

@@ -54,6 +54,8 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Connection, Engine, text
 
+from service import directory_lock
+from service.capacity.merge import stale_after
 from service.problem_texts import field_problem
 from service.problems import Problem
 from service.results import offline_summary
@@ -192,7 +194,8 @@ def sync_page(engine: Engine, cursor: Cursor | None, *, page_size: int, now: dat
                 page = _snapshot_page(connection, cursor, max_seq, page_size, now)
             else:
                 page = _delta_page(connection, cursor, max_seq, page_size, now)
-    return {"data_version": data_version, **page}
+    # Phones tell a stale count offline with the server's rule (service/capacity/merge.py).
+    return {"data_version": data_version, "capacity_stale_after_s": int(stale_after().total_seconds()), **page}
 
 
 def prune_change_log(connection: Connection, now: datetime, retention_days: float) -> int:
@@ -200,9 +203,7 @@ def prune_change_log(connection: Connection, now: datetime, retention_days: floa
     is what tells an expired cursor from a current one). Returns how many were deleted.
 
     Serialised with imports by the import lock, so it never races an import's log rows."""
-    from service.importer.writer import IMPORT_LOCK_KEY
-
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+    directory_lock.hold(connection)
     cutoff = now - timedelta(days=retention_days)
     result = connection.execute(
         text("DELETE FROM change_log WHERE changed_at < :cutoff AND seq < (SELECT max(seq) FROM change_log)"),

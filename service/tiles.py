@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import cachetools
 from sqlalchemy import Connection, text
 
+from service.capacity.merge import stale_after
 from service.categories import category_codes
 from service.settings import TileSettings, tile_settings
 from spatial.tiles import BUFFER, BUFFER_FRACTION, EXTENT, ZOOM_LIMIT, check_tile, cluster_resolution, CLUSTER_RESOLUTIONS
@@ -41,6 +42,8 @@ SERVICES_FIELDS = {
     "groups": "String: category group codes, comma-separated",
     "open_24_7": "Boolean: open every hour of the week",
     "capacity": "String: available, full or none (no capacity reported)",
+    "capacity_as_of": "Number: when the count was reported, Unix seconds (absent: no count); "
+                      "older than TileJSON's capacity_stale_after_s: show it as unknown, not as free",
 }
 CLUSTERS_FIELDS_FIXED = {
     "cell": "String: H3 cell index (hex)",
@@ -56,12 +59,12 @@ NAME_MAX_CHARS = 80
 # rows go in geohash order so a tile's points sit on few pages.
 MAP_POINTS_FROM_SITES_SQL = f"""
 INSERT INTO map_point (site_id, service_id, location_id, site_key, geom_3857, category_groups, name, open_24_7, capacity,
-                       {", ".join(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS)})
+                       capacity_as_of, {", ".join(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS)})
 SELECT s.id, s.service_id, s.location_id, s.site_key, ST_Transform(s.geom, 3857), s.category_groups,
        left(coalesce(s.card ->> 'name', ''), {NAME_MAX_CHARS}),
        coalesce(s.card -> 'week_intervals' = '[[0, 10080]]'::jsonb, false),
        CASE WHEN s.capacity_available IS NULL THEN 'none' WHEN s.capacity_available > 0 THEN 'available' ELSE 'full' END,
-       {", ".join(f"s.h3_r{res}" for res in CLUSTER_RESOLUTIONS)}
+       s.capacity_as_of, {", ".join(f"s.h3_r{res}" for res in CLUSTER_RESOLUTIONS)}
 FROM service_site s
 WHERE s.source = :source AND NOT s.is_private AND s.status = 'active' AND s.geom IS NOT NULL
 ORDER BY ST_GeoHash(s.geom)
@@ -87,6 +90,7 @@ SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom', 'site_key') FROM (
     SELECT p.site_key,
            CASE WHEN CAST(:labels AS boolean) THEN p.name END AS name,
            array_to_string(p.category_groups, ',') AS groups, p.open_24_7, p.capacity,
+           CAST(extract(epoch FROM p.capacity_as_of) AS bigint) AS capacity_as_of,
            ST_AsMVTGeom(p.geom_3857, b.env, {EXTENT}, {BUFFER}, true) AS geom
     FROM bounds b
     CROSS JOIN LATERAL (
@@ -216,6 +220,8 @@ def tilejson(tiles_url: str, data_version: int, bounds, settings: TileSettings, 
         "bounds": [round(float(v), 4) for v in bounds],
         "vector_layers": layers,
         "data_version": data_version,
+        # When a count stops being news (FIELDNAV_CAPACITY_STALE_AFTER_H), for capacity_as_of.
+        "capacity_stale_after_s": int(stale_after().total_seconds()),
     }
 
 

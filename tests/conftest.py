@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -281,7 +282,8 @@ def demo_database_url(pg_server: TestServer, template_db: str) -> Iterator[str]:
     folder = PROJECT_ROOT / ".fieldnav" / "test-data"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.ndjson"
-    write_ndjson(path, 1500, 11)
+    # Dated from now, so some bed counts are fresh (and others stale), as in real use.
+    write_ndjson(path, 1500, 11, reference=datetime.now(timezone.utc))
     import_path(engine, path, source="demo")
     path.unlink()
     engine.dispose()

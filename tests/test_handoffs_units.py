@@ -19,7 +19,7 @@ from service.handoffs.callback import callback_window, parse_hours
 from service.handoffs.centres import parse_centre
 from service.handoffs.contact import InvalidPhone, line_tel_uri, normalise_phone
 from service.handoffs.crypto import KeyRing, KeyRingError, _create_key_file, _parse_keys
-from service.handoffs.idempotency import parse_key
+from service.idempotency import parse_key
 from service.handoffs.location import cell_r7, parent_cell, region_range
 from service.handoffs.model import FINAL_STATUSES, HandoffCreate, Status
 from service.handoffs.transitions import Actor, Refusal, check

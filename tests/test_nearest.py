@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,7 +39,7 @@ def sites(demo_database_url):
         rows = connection.execute(text("""
             SELECT s.service_id::text AS service_id, s.location_id::text AS location_id, s.is_private, s.status,
                    s.category_groups, s.language_codes, s.minimum_age, s.maximum_age, s.accessible,
-                   s.capacity_available, s.timezone, s.card -> 'week_intervals' AS week_intervals,
+                   s.capacity_available, s.capacity_as_of, s.timezone, s.card -> 'week_intervals' AS week_intervals,
                    ST_AsText(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END) AS wkt
             FROM service_site s
         """)).mappings().all()
@@ -62,8 +62,12 @@ def _passes(site: dict, params: dict) -> bool:
             return False
     if params.get("accessible") == "true" and not site["accessible"]:
         return False
-    if params.get("has_capacity") == "true" and not (site["capacity_available"] or 0) > 0:
-        return False
+    if params.get("has_capacity") == "true":
+        # Free and not stale (older than FIELDNAV_CAPACITY_STALE_AFTER_H, 12 h by default).
+        if not (site["capacity_available"] or 0) > 0:
+            return False
+        if site["capacity_as_of"] < datetime.now(timezone.utc) - timedelta(hours=12):
+            return False
     if "open_at" in params:
         intervals = [tuple(i) for i in site["week_intervals"]] if site["week_intervals"] is not None else None
         if open_status(intervals, site["timezone"], datetime.fromisoformat(params["open_at"])).state != "open":

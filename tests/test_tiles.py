@@ -406,7 +406,7 @@ def test_tilejson_is_valid_and_versioned(demo_server, sites):
         layers = {layer["id"]: layer for layer in document["vector_layers"]}
         assert (layers["clusters"]["minzoom"], layers["clusters"]["maxzoom"]) == (0, 12)
         assert (layers["services"]["minzoom"], layers["services"]["maxzoom"]) == (13, 18)
-        assert set(layers["services"]["fields"]) == {"name", "groups", "open_24_7", "capacity"}
+        assert set(layers["services"]["fields"]) == {"name", "groups", "open_24_7", "capacity", "capacity_as_of"}
         assert {"cell", "count", "shelter", "food"} <= set(layers["clusters"]["fields"])
         west, south, east, north = document["bounds"]
         public = [s for s in sites if _visible(s)]

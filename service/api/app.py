@@ -16,7 +16,7 @@ from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
 from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
-from service.api.routes import app_static, basemap, devices
+from service.api.routes import admin_providers, app_static, basemap, capacity, devices
 from service.api.security import authorize
 from service.api.text_check import RequestTextCheck
 from service.api.tile_fast_path import TileFastPath
@@ -59,12 +59,14 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(me.router)
     app.include_router(devices.router)  # device-bound refresh (service/auth/devices.py)
     app.include_router(services.router)
+    app.include_router(capacity.router)  # live counts (service/capacity/)
     app.include_router(tiles.router)
     app.include_router(offline.router)
     app.include_router(sync.router)
     app.include_router(handoffs.router)
     app.include_router(navigator.router)
     app.include_router(stats.router)
+    app.include_router(admin_providers.router)
     app.include_router(basemap.router)
     app.include_router(app_static.router)  # the field client (web/) at /app/
     # Innermost: plain tile requests skip the router, with every middleware below still applied.

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from service.auth.principal import Role
 
 ALL_ROLES = frozenset(Role)
+# Everyone but providers, who see only their own services (service/capacity/grants.py).
+STAFF_ROLES = ALL_ROLES - {Role.PROVIDER}
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Policy:
 
 
 PUBLIC = Policy(roles=None)
-DIRECTORY = Policy(roles=ALL_ROLES, directory_read=True)
+DIRECTORY = Policy(roles=STAFF_ROLES, directory_read=True)
 ANY_USER = Policy(roles=ALL_ROLES)
 HANDOFF_CREATE = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR}))
 NAVIGATOR = Policy(roles=frozenset({Role.NAVIGATOR}))
@@ -33,6 +35,13 @@ ADMIN = Policy(roles=frozenset({Role.ADMIN}))
 HANDOFF_REFERRER = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR}))
 # Planners: anonymous, k-suppressed statistics (supervisors: their agency's; admins: all).
 PLANNER = Policy(roles=frozenset({Role.SUPERVISOR, Role.ADMIN}))
+# Live counts: a provider for the services it is granted (404 for any other), an admin for all.
+CAPACITY = Policy(roles=frozenset({Role.PROVIDER, Role.ADMIN}))
+PROVIDER = Policy(roles=frozenset({Role.PROVIDER}))
+# Wrong data reported from the field; the 211 centre's navigators (their centre's reports)
+# and admins (all) work the list.
+REPORTER = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR, Role.NAVIGATOR}))
+REPORT_DESK = Policy(roles=frozenset({Role.NAVIGATOR, Role.ADMIN}))
 # Renewing an access token through a registered device (service/auth/devices.py) needs no
 # bearer token, which may have expired: the refresh token and the device key's DPoP proof are
 # the credentials. The route counts it against the caller's address, as anonymous requests are.
@@ -54,11 +63,24 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/auth/refresh"): TOKEN_REFRESH,
     ("GET", "/v1/services/nearest"): DIRECTORY,
     ("GET", "/v1/services"): DIRECTORY,
-    ("GET", "/v1/services/{service_id}"): DIRECTORY,
+    # Providers read their own services here too (404 for any other).
+    ("GET", "/v1/services/{service_id}"): Policy(roles=ALL_ROLES, directory_read=True),
+    ("GET", "/v1/services/{service_id}/capacity"): CAPACITY,
+    ("PUT", "/v1/services/{service_id}/capacity"): CAPACITY,
+    ("POST", "/v1/capacity"): CAPACITY,
+    ("GET", "/v1/provider/services"): PROVIDER,
+    ("POST", "/v1/services/{service_id}/reports"): REPORTER,
+    ("GET", "/v1/admin/reports"): REPORT_DESK,
+    ("GET", "/v1/admin/reports.csv"): REPORT_DESK,
+    ("GET", "/v1/admin/reports/{report_id}"): REPORT_DESK,
+    ("POST", "/v1/admin/reports/{report_id}/resolve"): REPORT_DESK,
+    ("GET", "/v1/admin/providers"): ADMIN,
+    ("PUT", "/v1/admin/providers/{subject}/organizations/{organization_id}"): ADMIN,
+    ("DELETE", "/v1/admin/providers/{subject}/organizations/{organization_id}"): ADMIN,
     ("GET", "/v1/categories"): DIRECTORY,
     ("GET", "/v1/tiles/{z}/{x}/{y}.mvt"): DIRECTORY,
     ("GET", "/v1/tiles.json"): DIRECTORY,
-    ("POST", "/v1/offline/packs"): Policy(roles=ALL_ROLES, directory_read=True, expensive=True),
+    ("POST", "/v1/offline/packs"): Policy(roles=STAFF_ROLES, directory_read=True, expensive=True),
     ("GET", "/v1/offline/packs/{pack_id}"): DIRECTORY,
     ("GET", "/v1/offline/packs/{pack_id}.pmtiles"): DIRECTORY,
     ("GET", "/v1/offline/packs/{pack_id}/services.json"): DIRECTORY,

@@ -88,10 +88,22 @@ class Language(BaseModel):
 class Capacity(BaseModel):
     available: float = Field(examples=[4])
     maximum: float | None = Field(default=None, examples=[40])
-    unit: str = Field(examples=["beds"])
+    unit: str = Field(examples=["beds"], description=(
+        "beds, cots, rooms, spaces, appointments or meals (an imported unit outside these: its name, lower case)."))
     as_of: str = Field(
         examples=["2026-11-24T22:00:00-05:00"], description="When the count was reported, ISO 8601 with offset.")
     state: str = Field(description="available or full.", examples=["available"])
+    origin: str = Field(description="live (sent by the provider) or file (from the last import).", examples=["live"])
+    stale: bool = Field(description=(
+        "Older than FIELDNAV_CAPACITY_STALE_AFTER_H (12 h) when served: show it greyed with its age, never as free "
+        "(`has_capacity` leaves it out)."), examples=[False])
+
+
+class OpenReport(BaseModel):
+    kind: str = Field(examples=["closed_today"], description=(
+        "closed_permanently, closed_today, full, wrong_phone, wrong_address, wrong_hours, moved or other."))
+    reported_at: str = Field(examples=["2026-12-04T21:40:00+00:00"], description="The newest open report of this kind.")
+    count: int = Field(examples=[1], description="Open reports of this kind about the service.")
 
 
 class SiteFields(BaseModel):
@@ -119,7 +131,11 @@ class SiteFields(BaseModel):
     eligibility: Eligibility
     languages: list[Language]
     accessibility: list[str] = Field(examples=[["Wheelchair accessible entrance"]])
-    capacity: Capacity | None = None
+    capacity: Capacity | None = Field(default=None, description="The first of `capacities` (beds before spaces...).")
+    capacities: list[Capacity] = Field(default_factory=list, description="Every unit the service counts, one entry each.")
+    open_reports: list[OpenReport] = Field(default_factory=list, description=(
+        "Unresolved field reports of wrong data (POST /v1/services/{id}/reports): warn the worker, e.g. "
+        "\"reported closed 3 h ago\"."))
     last_verified: str | None = Field(
         examples=["2026-09-14"], description="Date the record was last verified (HSDS assured_date).")
     access: str = Field(description="walk_in, call_first, referral, call_to_connect or unknown.", examples=["walk_in"])

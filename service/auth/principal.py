@@ -11,6 +11,9 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     NAVIGATOR = "navigator"
     ADMIN = "admin"
+    # A service provider's staff (a shelter's front desk): updates the live counts of the
+    # organizations an admin granted it (service/capacity/grants.py), and nothing else.
+    PROVIDER = "provider"
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, text
 
+from service import change_log, directory_lock
 from service.importer.fields import PROVENANCE_COLUMNS, TABLES
 from service.importer.validate import ValidRows
 from spatial.points import H3_RESOLUTIONS
 
-# Any constant works; it only has to be the same in every fieldnav process.
-IMPORT_LOCK_KEY = 0x66_69_65_6C_64  # "field"
 
 DERIVED_COLUMNS = {
     "service": ("category_groups", "content_hash"),
@@ -52,9 +51,7 @@ def _copy_rows(connection: Connection, table_name: str, columns: list[str], rows
 def _record_changes(connection: Connection, source: str, upserts: list[uuid.UUID], deletes: list[uuid.UUID]) -> int:
     if not upserts and not deletes:
         return connection.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
-    version = connection.execute(
-        text("UPDATE data_version SET version = version + 1, changed_at = now() WHERE id = 1 RETURNING version")
-    ).scalar_one()
+    version = change_log.bump_version(connection)
     changes = [{"service_id": i, "op": "upsert"} for i in upserts] + [{"service_id": i, "op": "delete"} for i in deletes]
     _copy_rows(
         connection,
@@ -66,7 +63,7 @@ def _record_changes(connection: Connection, source: str, upserts: list[uuid.UUID
 
 
 def replace_source(connection: Connection, valid: ValidRows, source: str) -> Changes:
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+    directory_lock.hold(connection)
     old_hashes = dict(
         connection.execute(text("SELECT id, content_hash FROM service WHERE source = :source"), {"source": source}).all()
     )

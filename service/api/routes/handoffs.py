@@ -12,58 +12,26 @@ from typing import Annotated
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection, Engine
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
+from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses, outcome_response, run_once
 from service.api.responses import RawJSONResponse
 from service.api.schemas import IsoDateTime
 from service.api.security import PrincipalDep
 from service.auth.principal import Principal
-from service.handoffs import audit, commands, idempotency, queries
+from service.handoffs import audit, commands, queries
 from service.handoffs.model import HandoffCreate, TransitionRequest
 from service.handoffs.schemas import AuditPage, Handoff, HandoffCreated, HandoffPage, StatusChange
 from service.problem_texts import field_problem
-from service.problems import PROBLEM_TYPES, Problem
+from service.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 log = logging.getLogger("fieldnav.handoffs")
 
 NO_STORE = "no-store"
-
-# Read here, enforced by idempotency.parse_key (400 when missing, not FastAPI's 422), and
-# documented as required through IDEMPOTENCY_KEY_DOC.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", include_in_schema=False)]
-IDEMPOTENCY_KEY_DOC = {"parameters": [{
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": True,
-    "description": "A fresh value (a UUID) per user action, sent again unchanged on every retry of it "
-                   "(IETF draft-ietf-httpapi-idempotency-key-header): 1 to 255 visible ASCII characters other "
-                   "than `\"`, optionally in double quotes (a structured-field string). Scoped to the caller; kept "
-                   "24 h (FIELDNAV_HANDOFF_IDEMPOTENCY_TTL_H). Missing: 400 `idempotency-key-missing`; malformed: "
-                   "400 `idempotency-key-invalid`.",
-    "schema": {"type": "string", "pattern": r'^(?:"[!#-~]{1,255}"|[!#-~]{1,255})$',
-               "examples": ["8e03978e-40d5-43e8-bc93-6894a57f9324"]},
-    "example": "8e03978e-40d5-43e8-bc93-6894a57f9324",
-}]}
-
-
-def idempotent_responses(*types: str) -> dict:
-    """The answers of a POST with an Idempotency-Key, plus the operation's own problem `types`."""
-    problems = problem_responses(400, 409, 422, types=(
-        "idempotency-key-missing", "idempotency-key-invalid", "request-in-progress", "idempotency-key-reused",
-        *(t for t in types if PROBLEM_TYPES[t].status in (400, 409, 422))))
-    return {
-        400: problems[400] | {"description": "Idempotency-Key missing or malformed"},
-        409: problems[409] | {"description": "A request with this key is still in flight (Retry-After: 1), "
-                                             "or the change conflicts with the handoff's state"},
-        422: problems[422] | {"description": "Invalid body, or this key was used for another request"},
-        **problem_responses(401, 403, 404, 429, 503, types=tuple(
-            t for t in types if PROBLEM_TYPES[t].status in (401, 403, 404, 429, 503))),
-    }
-
 
 HandoffId = Annotated[UUID, Path(description="The handoff's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]
 
@@ -77,23 +45,13 @@ def idempotent_post(request: Request, engine: Engine, principal: Principal, key_
                     work: Callable[[Connection], tuple[int, dict, dict]], action: str) -> Response:
     """Run ``work`` once per (caller, Idempotency-Key) and answer with its response, or the
     stored one on a retry (``Idempotent-Replayed: true``)."""
-    key = idempotency.parse_key(key_header)
-    material = idempotency.request_material(request.method, request.url.path, body)
-
-    def stored(connection: Connection) -> idempotency.StoredResponse:
-        status, content, headers = work(connection)
-        return idempotency.StoredResponse(status, orjson.dumps(content), headers)
-
-    outcome = idempotency.run(engine, principal.key, key, material, stored)
+    outcome = run_once(request, engine, principal, key_header, body, work)
     content = orjson.loads(outcome.response.body)
     handoff_id = content.get("handoff_id") or content.get("id")
     # Ids and statuses only: never bodies, phone numbers, names or notes.
     log.info("handoff %s %s: status %s%s", handoff_id, action, content.get("status", "-"),
              " (replayed)" if outcome.replayed else "", extra={"handoff_id": handoff_id, "event": f"handoff.{action}"})
-    headers = {**outcome.response.headers, "Cache-Control": NO_STORE}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return RawJSONResponse(outcome.response.body, status_code=outcome.response.status, headers=headers)
+    return outcome_response(outcome, NO_STORE)
 
 
 @router.post(

@@ -14,8 +14,9 @@ from sqlalchemy import Connection
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
+from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses
 from service.api.routes.handoffs import (
-    IDEMPOTENCY_KEY_DOC, HandoffId, IdempotencyKey, idempotent_post, idempotent_responses, json_response,
+    HandoffId, idempotent_post, json_response,
 )
 from service.api.security import PrincipalDep
 from service.handoffs import centres, commands, queries, reference as references, webhooks

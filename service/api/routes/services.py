@@ -18,6 +18,9 @@ from service.problem_texts import field_problem
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
 from service.api.response_cache import BodyCache
 from service.api.schemas import CategoryCode, CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
+from service.auth.principal import Role
+from service.capacity import grants
+from service.capacity.merge import stale_after
 from service.categories import category_codes
 from service.nearest import NearestQuery, find_nearest
 from service.results import feature_collection, nearest_result
@@ -101,7 +104,9 @@ def nearest(
     age: Annotated[int | None, Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.",
                                       examples=[17])] = None,
     accessible: Annotated[bool, Query(description="Only sites with a wheelchair-accessible entry.")] = False,
-    has_capacity: Annotated[bool, Query(description="Only services reporting beds/spaces available (shelters).")] = False,
+    has_capacity: Annotated[bool, Query(description="Only services whose count (the first unit: beds, then "
+                                                              "cots, rooms, spaces...) shows free capacity and is not stale "
+                                                              "(older than FIELDNAV_CAPACITY_STALE_AFTER_H).")] = False,
     max_distance_m: Annotated[int, Query(ge=1, le=500_000, description="Search radius in metres.")] = 200_000,
     limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
 ) -> Response:
@@ -110,6 +115,7 @@ def nearest(
     query = NearestQuery(
         lat=lat, lon=lon, limit=limit, max_distance_m=max_distance_m, categories=_categories(category),
         languages=_languages(language), age=age, accessible=accessible, has_capacity=has_capacity, open_at=when,
+        fresh_since=now - stale_after(),
     )
     with read_connection(read_engine, engine) as connection:
         hits = find_nearest(connection, query)
@@ -177,6 +183,11 @@ def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineD
         raise Problem(503, "unavailable", "The directory database is not reachable right now; try again shortly.",
                       detail_fr="La base de données du répertoire n’est pas joignable pour le moment ; réessayez dans un instant.",
                       headers={"Retry-After": "5"}) from None
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.role is Role.PROVIDER:
+        # A provider sees its own services only; any other is "no such service".
+        with engine.connect() as connection:
+            grants.require(connection, principal, service_id)
     cache, key = _detail_cache(request), (version, service_id)
     body = cache.get(key)
     if body is None:

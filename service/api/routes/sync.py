@@ -37,6 +37,8 @@ class SyncTombstone(BaseModel):
 
 class SyncPage(BaseModel):
     data_version: int = Field(examples=[42], description="Data version the page was read at.")
+    capacity_stale_after_s: int = Field(examples=[43200], description=(
+        "A count (`capacity.as_of`) older than this is stale: the app greys it and does not count it as free."))
     mode: Literal["snapshot", "delta"] = Field(description="snapshot: paging through the whole directory; delta: changes since the cursor.")
     services: list[SyncService]
     tombstones: list[SyncTombstone]

@@ -157,7 +157,8 @@ locations. Confidential sites are never in a tile. One layer per tile:
 - `services` (zoom >= `points_min_zoom`, 13 by default): one point per public service location. Its MVT
   feature id is the site's `site_key` (as in nearest results, pack snapshots and sync: a number, 3 bytes
   in a tile where the two UUIDs took 40), with properties `groups` (comma-separated category codes),
-  `open_24_7` (bool) and `capacity` (`available`, `full` or `none`), plus `name` from `labels_min_zoom`
+  `open_24_7` (bool), `capacity` (`available`, `full` or `none`) and `capacity_as_of` (Unix seconds of the
+  count; older than TileJSON's `capacity_stale_after_s`: show it as unknown), plus `name` from `labels_min_zoom`
   (14 by default; a city-centre tile below it holds too many points to label); at most `max_features`
   (2,000) per tile;
 - `clusters` (lower zooms): one point per H3 cell holding public locations (r4 at z<=5, r5 at z6-7,

@@ -1,0 +1,183 @@
+"""Live capacity: providers (their granted services) and admins update the counts of free
+beds, spaces or appointments; everyone sees them within seconds (service/live_sites.py)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Annotated
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy import Connection
+
+from service.api.dependencies import EngineDep
+from service.api.errors import problem_responses
+from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses, outcome_response, run_once
+from service.api.responses import RawJSONResponse
+from service.api.schemas_live import (
+    BulkCapacityWritten, CapacityDetail, CapacityWritten, ProviderServiceList,
+)
+from service.api.security import PrincipalDep
+from service.capacity import grants, store
+from service.capacity.merge import stale_after, with_freshness
+from service.capacity.model import BulkCapacityUpdate, CapacityUpdate
+from service.capacity.units import unit_codes
+from service.problem_texts import field_problem
+from service.problems import Problem
+from service.settings import capacity_settings
+
+router = APIRouter(prefix="/v1", tags=["capacity"])
+log = logging.getLogger("fieldnav.capacity")
+
+ServiceId = Annotated[UUID, Path(description="The service's id.", examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])]
+
+
+def _served(entries: list[dict], now: datetime) -> list[dict]:
+    return [with_freshness(entry, now) for entry in entries]
+
+
+def _entry_field(problem: store.ItemProblem, bulk: bool) -> str:
+    base = f"body.items.{problem.item}" if bulk else "body"
+    if problem.entry is None:
+        return f"{base}.service_id" if bulk else "path.service_id"
+    return f"{base}.capacities.{problem.entry}.updated"
+
+
+def _rejected(rejected: store.Rejected, *, bulk: bool, service_id: UUID | None = None) -> Problem:
+    errors = [field_problem(_entry_field(p, bulk), p.code, **p.ctx) for p in rejected.problems]
+    if bulk:
+        return Problem(422, "validation-error", f"{len(rejected.problems)} problem(s) in the update; nothing was changed.",
+                       detail_fr=f"{len(rejected.problems)} problème(s) dans la mise à jour ; rien n’a été changé.",
+                       title="Invalid request", errors=errors)
+    if any(p.code == "service_not_found" for p in rejected.problems):
+        raise grants.service_not_found(service_id)
+    first = rejected.problems[0]
+    return Problem(409, "capacity-outdated",
+                   f"A newer count is already shown ({first.ctx['as_of']}); nothing was changed. Send the current count "
+                   "with a later time, or without a time.",
+                   detail_fr=f"Un compte plus récent est déjà affiché ({first.ctx['as_of']}) ; rien n’a changé. Envoyez le "
+                   "compte actuel avec une heure plus récente, ou sans heure.",
+                   title="Count older than the one shown", errors=errors)
+
+
+def _log(principal, service_ids: list[UUID], replayed: bool) -> None:
+    # Ids and counts of services only; never a token or a body.
+    log.info("capacity updated for %d service(s) by a %s%s", len(service_ids), principal.role.value,
+             " (replayed)" if replayed else "", extra={"event": "capacity.updated",
+                                                         "service_ids": [str(i) for i in service_ids[:20]]})
+
+
+@router.put(
+    "/services/{service_id}/capacity",
+    response_model=CapacityWritten,
+    summary="Update a service's live counts (provider, admin)",
+    description=(
+        "The current counts of one service, one entry per unit (HSDS 3.1 `service_capacity`): `available`, an "
+        "optional `maximum`, an optional `updated` (default: now). Units not listed keep their count. Seen by "
+        "nearest, search, service details, `has_capacity`, sync deltas and tile URLs within 2 s on every server. "
+        "Every change is kept with who made it. A provider may update only the services of the organizations it "
+        "is granted (any other: 404). Requires an `Idempotency-Key`: a retry replays the first answer."
+    ),
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+    responses={**idempotent_responses("capacity-outdated"), **problem_responses(503, types=("directory-busy",))},
+)
+def put_capacity(request: Request, engine: EngineDep, principal: PrincipalDep, service_id: ServiceId,
+                 body: CapacityUpdate, idempotency_key: IdempotencyKey = None) -> Response:
+    def work(connection: Connection):
+        now = datetime.now(timezone.utc)
+        try:
+            version = store.write(connection, principal, [store.ServiceCounts(service_id, body.capacities)],
+                                  via="single", now=now)
+        except store.Rejected as rejected:
+            raise _rejected(rejected, bulk=False, service_id=service_id) from None
+        shown = store.current(connection, [service_id])[service_id]
+        return 200, {"service_id": str(service_id), "capacities": _served(shown["capacities"], now),
+                     "data_version": version}, {}
+
+    outcome = run_once(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work)
+    _log(principal, [service_id], outcome.replayed)
+    return outcome_response(outcome)
+
+
+@router.post(
+    "/capacity",
+    response_model=BulkCapacityWritten,
+    summary="Update the live counts of many services at once (provider, admin)",
+    description=(
+        "For providers with many services or a system of their own. All or nothing: when any item has a "
+        "problem (a service that does not exist or is not yours, a count older than the one shown, a bad "
+        "value), nothing is changed and the 422 lists every item's problems in `errors` "
+        "(`body.items.3.capacities.0.updated`). Requires an `Idempotency-Key`."
+    ),
+    openapi_extra=IDEMPOTENCY_KEY_DOC,
+    responses={**idempotent_responses(), **problem_responses(503, types=("directory-busy",))},
+)
+def post_capacity(request: Request, engine: EngineDep, principal: PrincipalDep, body: BulkCapacityUpdate,
+                  idempotency_key: IdempotencyKey = None) -> Response:
+    max_items = capacity_settings().max_bulk_items
+    if len(body.items) > max_items:
+        raise Problem(422, "validation-error", f"At most {max_items} services per update; split it.",
+                      detail_fr=f"Au plus {max_items} services par mise à jour : divisez-la.", title="Invalid request",
+                      errors=[field_problem("body.items", "too_long", max_length=max_items, actual_length=len(body.items))])
+    ids = [item.service_id for item in body.items]
+
+    def work(connection: Connection):
+        now = datetime.now(timezone.utc)
+        try:
+            version = store.write(connection, principal,
+                                  [store.ServiceCounts(i.service_id, i.capacities) for i in body.items], via="bulk", now=now)
+        except store.Rejected as rejected:
+            raise _rejected(rejected, bulk=True) from None
+        shown = store.current(connection, ids)
+        items = [{"service_id": str(i), "capacities": _served(shown[i]["capacities"], now)} for i in ids]
+        return 200, {"data_version": version, "items": items}, {}
+
+    outcome = run_once(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work)
+    _log(principal, ids, outcome.replayed)
+    return outcome_response(outcome)
+
+
+def _json(content) -> Response:
+    return RawJSONResponse(orjson.dumps(content), headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/services/{service_id}/capacity",
+    response_model=CapacityDetail,
+    summary="A service's counts and their last changes (provider, admin)",
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+def get_capacity(engine: EngineDep, principal: PrincipalDep, service_id: ServiceId) -> Response:
+    now = datetime.now(timezone.utc)
+    with engine.connect() as connection:
+        grants.require(connection, principal, service_id)
+        names = store.names(connection, service_id)
+        shown = store.current(connection, [service_id])[service_id]
+        changes = store.history(connection, service_id)
+    return _json({"service_id": str(service_id), **names,
+                  "capacities": _served(shown["capacities"], now), "units": list(unit_codes()),
+                  "stale_after_s": int(stale_after().total_seconds()), "history": changes})
+
+
+@router.get(
+    "/provider/services",
+    response_model=ProviderServiceList,
+    summary="The services this provider account may update, with their counts (provider)",
+    description="Every service of the organizations the account is granted, with the counts it shows and any "
+                "unresolved field report about it. What the provider view of the app lists.",
+    responses=problem_responses(401, 403, 429),
+)
+def provider_services(engine: EngineDep, principal: PrincipalDep) -> Response:
+    now = datetime.now(timezone.utc)
+    with engine.connect() as connection:
+        services = grants.services_of(connection, principal)
+        ids = [s["id"] for s in services]
+        shown = store.current(connection, ids)
+    listed = [{
+        "service_id": str(s["id"]), "name": s["name"], "status": s["status"],
+        "organization_id": str(s["organization_id"]), "organization_name": s["organization_name"],
+        "capacities": _served(shown[s["id"]]["capacities"], now), "open_reports": shown[s["id"]]["open_reports"],
+    } for s in services]
+    return _json({"services": listed, "units": list(unit_codes()), "stale_after_s": int(stale_after().total_seconds())})
