@@ -535,9 +535,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
-from service.cli_packs import register  # noqa: E402 - the packs/sync commands live beside their code
+from service import cli_packs, cli_providers  # noqa: E402 - these commands live beside their code
 
-register(main)
+cli_packs.register(main)
+cli_providers.register(main)
 
 if __name__ == "__main__":
     main()
