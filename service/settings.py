@@ -229,8 +229,9 @@ class CapacitySettings(BaseSettings):
     stale_after_h: float = Field(default=12, gt=0, le=24 * 30)
     # Seconds an update waits for an import holding the directory lock before a 503.
     lock_timeout_s: float = Field(default=5, gt=0, le=60)
-    # Services in one POST /v1/capacity.
-    max_bulk_items: int = Field(default=500, ge=1, le=5000)
+    # Services in one POST /v1/capacity. 300 items with a time each is ~45 KB, inside
+    # FIELDNAV_LIMIT_MAX_BODY_BYTES (64 KiB); raise both together.
+    max_bulk_items: int = Field(default=300, ge=1, le=5000)
 
 
 class ReportSettings(BaseSettings):
