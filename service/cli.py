@@ -384,16 +384,22 @@ def centres_list() -> None:
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
 def purge_command(dry_run: bool) -> None:
     """Remove handoff personal data FIELDNAV_HANDOFF_RETENTION_DAYS after the handoff closed
-    (anonymous statistics stay), expired idempotency keys and old delivered webhook events."""
+    (anonymous statistics stay), expired idempotency keys, old delivered webhook events, and
+    field reports resolved more than FIELDNAV_REPORTS_RETENTION_DAYS ago."""
     from service.db import default_engine
     from service.handoffs import purge
-    from service.settings import handoff_settings
+    from service.reports import purge as reports_purge
+    from service.settings import handoff_settings, report_settings
 
     retention_days = handoff_settings().retention_days
+    reports_days = report_settings().retention_days
     if dry_run:
         click.echo(purge.count_due(default_engine(), retention_days).summary_line(dry_run=True))
+        click.echo(reports_purge.summary_line(reports_purge.count_due(default_engine(), reports_days), reports_days,
+                                              dry_run=True))
         return
     click.echo(purge.purge(default_engine(), retention_days).summary_line())
+    click.echo(reports_purge.summary_line(reports_purge.purge(default_engine(), reports_days), reports_days))
 
 
 @main.command("worker")

@@ -16,7 +16,7 @@ from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
 from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, SecurityHeaders
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
-from service.api.routes import admin_providers, app_static, basemap, capacity, devices
+from service.api.routes import admin_providers, app_static, basemap, capacity, devices, reports
 from service.api.security import authorize
 from service.api.text_check import RequestTextCheck
 from service.api.tile_fast_path import TileFastPath
@@ -60,6 +60,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(devices.router)  # device-bound refresh (service/auth/devices.py)
     app.include_router(services.router)
     app.include_router(capacity.router)  # live counts (service/capacity/)
+    app.include_router(reports.router)  # wrong data reported from the field (service/reports/)
     app.include_router(tiles.router)
     app.include_router(offline.router)
     app.include_router(sync.router)

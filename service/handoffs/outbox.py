@@ -5,6 +5,9 @@ Only centres with a ``webhook_url`` get events. The body is fixed when the event
 (retries send the same bytes) and carries no personal data: ids, the reference code, centre,
 event type, status, urgency, need groups and times. The centre fetches details through the API
 (``GET /v1/navigator/handoffs/{id}``, audited).
+
+An event is about a handoff or about a field report (service/reports/events.py builds those
+bodies and writes them with ``write``): ``handoff_id`` or ``report_id`` is set, never both.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ STATUS_CHANGED = "handoff.status_changed"
 CLAIMED = "handoff.claimed"
 
 _INSERT = text("""
-    INSERT INTO handoff_outbox (event_id, event_type, handoff_id, centre_id, body)
-    SELECT :event_id, :event_type, :handoff_id, c.id, :body
+    INSERT INTO handoff_outbox (event_id, event_type, handoff_id, report_id, centre_id, body)
+    SELECT :event_id, :event_type, CAST(:handoff_id AS uuid), CAST(:report_id AS uuid), c.id, :body
     FROM navigator_centre c WHERE c.id = :centre_id AND c.webhook_url IS NOT NULL
     RETURNING id
 """)
@@ -49,14 +52,21 @@ def event_body(event_id: uuid.UUID, event_type: str, occurred_at: datetime, hand
     })
 
 
+def write(connection: Connection, event_id: uuid.UUID, event_type: str, centre_id: str | None, body: bytes, *,
+          handoff_id: uuid.UUID | None = None, report_id: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Write one event (``body`` carries ``event_id``) if ``centre_id`` names a centre with a
+    webhook; returns the event id, or None."""
+    row = connection.execute(_INSERT, {"event_id": event_id, "event_type": event_type, "handoff_id": handoff_id,
+                                       "report_id": report_id, "centre_id": centre_id, "body": body.decode()}).first()
+    if row is None:
+        return None
+    connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})  # sent at commit
+    return event_id
+
+
 def enqueue(connection: Connection, event_type: str, handoff: dict) -> uuid.UUID | None:
     """Write one event for ``handoff`` (a row with the fields above) if its centre has a
     webhook; returns the event id, or None."""
     event_id = uuid.uuid4()
     body = event_body(event_id, event_type, handoff["updated_at"], handoff)
-    row = connection.execute(_INSERT, {"event_id": event_id, "event_type": event_type, "handoff_id": handoff["id"],
-                                       "centre_id": handoff["centre_id"], "body": body.decode()}).first()
-    if row is None:
-        return None
-    connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})  # sent at commit
-    return event_id
+    return write(connection, event_id, event_type, handoff["centre_id"], body, handoff_id=handoff["id"])

@@ -5,7 +5,8 @@ and a crashed worker's events go out again after the lease), POSTed, then marked
 delivered; any failure schedules a retry with exponential backoff and jitter, until
 ``FIELDNAV_HANDOFF_WEBHOOK_MAX_ATTEMPTS`` when it is dead-lettered (kept, listed by
 ``GET /v1/admin/webhook-deliveries?state=dead``, re-queued by ``fieldnav worker --requeue-dead``).
-Receivers de-duplicate by ``Fieldnav-Event-Id``.
+Receivers de-duplicate by ``Fieldnav-Event-Id``. Events are about handoffs (``handoff.*``)
+and field reports (``report.created``): each goes out the same way.
 
 Each request carries:
 
@@ -230,9 +231,10 @@ def requeue_dead(engine: Engine) -> int:
 
 
 def deliveries(engine: Engine, state: str | None, limit: int) -> list[dict]:
+    """Newest first. An event is about a handoff or a field report: the other id is null."""
     with engine.connect() as connection:
         rows = connection.execute(text("""
-            SELECT event_id, event_type, handoff_id, centre_id, state, attempts, created_at, last_attempt_at,
+            SELECT event_id, event_type, handoff_id, report_id, centre_id, state, attempts, created_at, last_attempt_at,
                    next_attempt_at, delivered_at, last_error
             FROM handoff_outbox WHERE (CAST(:state AS text) IS NULL OR state = :state)
             ORDER BY created_at DESC, id DESC LIMIT :limit
