@@ -52,6 +52,12 @@ def open_reports(rows: list[dict]) -> list[dict]:
     return sorted(entries, key=lambda e: (e["reported_at"], e["kind"]), reverse=True)
 
 
+def open_reports_of(connection: Connection, service_id: uuid.UUID) -> list[dict]:
+    """One service's ``open_reports`` (the HSDS service detail carries them too)."""
+    rows = connection.execute(text(OPEN_REPORTS_SQL.format(where=BY_IDS)), {"ids": [service_id]})
+    return open_reports([dict(row._mapping) for row in rows])
+
+
 def live_fields(file_rows: list[dict], live_rows: list[dict], report_rows: list[dict]) -> dict:
     """``capacity``, ``capacities`` and ``open_reports`` of a card, from one service's rows."""
     counts: list[Count] = [file_count(r) for r in file_rows] + [live_count(r) for r in live_rows]
@@ -88,11 +94,15 @@ UPDATE service_site SET card = card || CAST(:fields AS jsonb),
        capacity_available = :capacity_available, capacity_as_of = :capacity_as_of
 WHERE service_id = :service_id
 """)
+# Through the service's sites: map_point has no index on service_id (tiles find points by
+# geometry), and a scan of every point per service (30 ms at 100k sites, 10x that at 1M) would
+# be held inside the directory lock, for each service of a bulk update.
 _UPDATE_POINTS = text("""
-UPDATE map_point SET capacity = CASE WHEN CAST(:capacity_available AS numeric) IS NULL THEN 'none'
-                                     WHEN CAST(:capacity_available AS numeric) > 0 THEN 'available' ELSE 'full' END,
+UPDATE map_point p SET capacity = CASE WHEN CAST(:capacity_available AS numeric) IS NULL THEN 'none'
+                                       WHEN CAST(:capacity_available AS numeric) > 0 THEN 'available' ELSE 'full' END,
        capacity_as_of = :capacity_as_of
-WHERE service_id = :service_id
+FROM service_site s
+WHERE s.id = p.site_id AND s.service_id = :service_id
 """)
 
 

@@ -55,6 +55,23 @@ VALUES (:service_id, :unit, :old_available, :old_maximum, :old_updated, :availab
 """)
 
 
+_CLOCK = text("SELECT clock_timestamp()")
+
+
+def taken_at(entry: CapacityEntry, now: datetime) -> datetime:
+    """When the count was taken: its ``updated``, or now. A time ahead of the server's clock
+    (a phone's clock, within model.CLOCK_LEEWAY) is taken as now: kept as sent, it would make
+    the next update without a time "older than the one shown" until that clock caught up."""
+    return now if entry.updated is None else min(entry.updated, now)
+
+
+def check(connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
+          ) -> list[ItemProblem]:
+    """What ``write`` would refuse, without writing (a bulk update with bad items of its own
+    lists these too)."""
+    return _check(connection, principal, updates, now)[0]
+
+
 def _check(connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
            ) -> tuple[list[ItemProblem], dict[uuid.UUID, dict[str, dict]]]:
     ids = [u.service_id for u in updates]
@@ -69,15 +86,22 @@ def _check(connection: Connection, principal: Principal, updates: list[ServiceCo
         shown_by_service[update.service_id] = shown
         for j, entry in enumerate(update.entries):
             held = shown.get(entry.unit)
-            if held is not None and (entry.updated or now) < datetime.fromisoformat(held["as_of"]):
+            if held is not None and taken_at(entry, now) < datetime.fromisoformat(held["as_of"]):
                 problems.append(ItemProblem(i, j, "capacity_outdated", {"as_of": held["as_of"]}))
     return problems, shown_by_service
 
 
-def write(connection: Connection, principal: Principal, updates: list[ServiceCounts], *, via: str, now: datetime
-          ) -> int:
-    """Apply every update or none (raises Rejected); returns the new data version."""
+def write(connection: Connection, principal: Principal, updates: list[ServiceCounts], *, via: str
+          ) -> tuple[int, datetime]:
+    """Apply every update or none (raises Rejected); returns the new data version and the
+    time the update was made at.
+
+    "Now" (the time of a count sent without one, and of the history row) is read once the
+    lock is held: updates of one service sent at the same moment queue on the lock, and one
+    whose "now" was read before it waited would be older than the update that went first
+    (409 for a count taken now). It is the database's clock, the one every API host shares."""
     directory_lock.hold_within(connection, capacity_settings().lock_timeout_s)
+    now = connection.execute(_CLOCK).scalar_one()
     problems, shown_by_service = _check(connection, principal, updates, now)
     if problems:
         raise Rejected(problems)
@@ -88,7 +112,7 @@ def write(connection: Connection, principal: Principal, updates: list[ServiceCou
         shown = shown_by_service[update.service_id]
         for entry in update.entries:
             row = {"service_id": update.service_id, "unit": entry.unit, "available": entry.available,
-                   "maximum": entry.maximum, "updated": entry.updated or now, **actor}
+                   "maximum": entry.maximum, "updated": taken_at(entry, now), **actor}
             old = shown.get(entry.unit)
             rows.append(row)
             history.append({**row, "old_available": None if old is None else old["available"],
@@ -96,7 +120,7 @@ def write(connection: Connection, principal: Principal, updates: list[ServiceCou
                             "old_updated": None if old is None else datetime.fromisoformat(old["as_of"])})
     connection.execute(_UPSERT, rows)
     connection.execute(_HISTORY, history)
-    return live_sites.refresh(connection, [u.service_id for u in updates])
+    return live_sites.refresh(connection, [u.service_id for u in updates]), now
 
 
 def current(connection: Connection, service_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:

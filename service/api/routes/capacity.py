@@ -38,21 +38,21 @@ def _served(entries: list[dict], now: datetime) -> list[dict]:
     return [with_freshness(entry, now) for entry in entries]
 
 
-def _entry_field(problem: store.ItemProblem, bulk: bool) -> str:
-    base = f"body.items.{problem.item}" if bulk else "body"
+def _entry_field(problem: store.ItemProblem, position: int | None) -> str:
+    """The field a problem found by the database is about; ``position``: the item's place in
+    a bulk request (None: a single update)."""
+    base = "body" if position is None else f"body.items.{position}"
     if problem.entry is None:
-        return f"{base}.service_id" if bulk else "path.service_id"
+        return "path.service_id" if position is None else f"{base}.service_id"
     return f"{base}.capacities.{problem.entry}.updated"
 
 
-def _rejected(rejected: store.Rejected, *, bulk: bool, service_id: UUID | None = None) -> Problem:
-    errors = [field_problem(_entry_field(p, bulk), p.code, **p.ctx) for p in rejected.problems]
-    if bulk:
-        return Problem(422, "validation-error", f"{len(rejected.problems)} problem(s) in the update; nothing was changed.",
-                       detail_fr=f"{len(rejected.problems)} problème(s) dans la mise à jour ; rien n’a été changé.",
-                       title="Invalid request", errors=errors)
+def _rejected(rejected: store.Rejected, service_id: UUID) -> Problem:
+    """A single update refused by store.write: 404 (no such service, or not the provider's),
+    or 409 (a count older than the one shown)."""
     if any(p.code == "service_not_found" for p in rejected.problems):
         raise grants.service_not_found(service_id)
+    errors = [field_problem(_entry_field(p, None), p.code, **p.ctx) for p in rejected.problems]
     first = rejected.problems[0]
     return Problem(409, "capacity-outdated",
                    f"A newer count is already shown ({first.ctx['as_of']}); nothing was changed. Send the current count "
@@ -60,6 +60,20 @@ def _rejected(rejected: store.Rejected, *, bulk: bool, service_id: UUID | None =
                    detail_fr=f"Un compte plus récent est déjà affiché ({first.ctx['as_of']}) ; rien n’a changé. Envoyez le "
                    "compte actuel avec une heure plus récente, ou sans heure.",
                    title="Count older than the one shown", errors=errors)
+
+
+def _bulk_rejected(body: BulkCapacityUpdate, problems: list[store.ItemProblem]) -> Problem:
+    """422 naming every item's problems: those of their content (the model) and those the
+    database found in the other items, in request order."""
+    found = [(e.position, {**field_problem("body." + ".".join(str(part) for part in e.loc), e.code, **(e.ctx or {})),
+                           "message": e.message}) for e in body.refused]
+    for p in problems:
+        position = body.position(p.item)
+        found.append((position, field_problem(_entry_field(p, position), p.code, **p.ctx)))
+    errors = [error for _, error in sorted(found, key=lambda pair: pair[0])]
+    return Problem(422, "validation-error", f"{len(errors)} problem(s) in the update; nothing was changed.",
+                   detail_fr=f"{len(errors)} problème(s) dans la mise à jour ; rien n’a été changé.",
+                   title="Invalid request", errors=errors)
 
 
 def _log(principal, service_ids: list[UUID], replayed: bool) -> None:
@@ -86,12 +100,11 @@ def _log(principal, service_ids: list[UUID], replayed: bool) -> None:
 def put_capacity(request: Request, engine: EngineDep, principal: PrincipalDep, service_id: ServiceId,
                  body: CapacityUpdate, idempotency_key: IdempotencyKey = None) -> Response:
     def work(connection: Connection):
-        now = datetime.now(timezone.utc)
         try:
-            version = store.write(connection, principal, [store.ServiceCounts(service_id, body.capacities)],
-                                  via="single", now=now)
+            version, now = store.write(connection, principal, [store.ServiceCounts(service_id, body.capacities)],
+                                       via="single")
         except store.Rejected as rejected:
-            raise _rejected(rejected, bulk=False, service_id=service_id) from None
+            raise _rejected(rejected, service_id) from None
         shown = store.current(connection, [service_id])[service_id]
         return 200, {"service_id": str(service_id), "capacities": _served(shown["capacities"], now),
                      "data_version": version}, {}
@@ -117,19 +130,23 @@ def put_capacity(request: Request, engine: EngineDep, principal: PrincipalDep, s
 def post_capacity(request: Request, engine: EngineDep, principal: PrincipalDep, body: BulkCapacityUpdate,
                   idempotency_key: IdempotencyKey = None) -> Response:
     max_items = capacity_settings().max_bulk_items
-    if len(body.items) > max_items:
+    if body.size > max_items:
         raise Problem(422, "validation-error", f"At most {max_items} services per update; split it.",
                       detail_fr=f"Au plus {max_items} services par mise à jour : divisez-la.", title="Invalid request",
-                      errors=[field_problem("body.items", "too_long", max_length=max_items, actual_length=len(body.items))])
+                      errors=[field_problem("body.items", "too_long", max_length=max_items, actual_length=body.size)])
     ids = [item.service_id for item in body.items]
+    updates = [store.ServiceCounts(i.service_id, i.capacities) for i in body.items]
+    if body.refused:
+        # Nothing will be written: tell every item's problems, the database's of the others too.
+        with engine.connect() as connection:
+            problems = store.check(connection, principal, updates, datetime.now(timezone.utc))
+        raise _bulk_rejected(body, problems)
 
     def work(connection: Connection):
-        now = datetime.now(timezone.utc)
         try:
-            version = store.write(connection, principal,
-                                  [store.ServiceCounts(i.service_id, i.capacities) for i in body.items], via="bulk", now=now)
+            version, now = store.write(connection, principal, updates, via="bulk")
         except store.Rejected as rejected:
-            raise _rejected(rejected, bulk=True) from None
+            raise _bulk_rejected(body, rejected.problems) from None
         shown = store.current(connection, ids)
         items = [{"service_id": str(i), "capacities": _served(shown[i]["capacities"], now)} for i in ids]
         return 200, {"data_version": version, "items": items}, {}
