@@ -2,16 +2,17 @@
 officer, a paramedic or an outreach worker needs at 3 a.m., outdoors, often in French.
 
 - axe-core (WCAG 2.x A and AA, and best practices) on every screen (sign-in, the map and the
-  list, the list expanded, a service, the map's legend, the 211 handoff form, the offline and
-  account tabs), in English and French, light, dark and outdoor (high contrast): nothing
-  serious or critical. Every finding, minor ones too, is printed.
+  list, the list expanded, a service, its report form, the map's legend, the 211 handoff form,
+  the offline and account tabs; a provider's view of their services), in English and French,
+  light, dark and outdoor (high contrast): nothing serious or critical. Every finding, minor
+  ones too, is printed.
 - At 320 x 640, in both languages, on every screen: no sideways scroll, nothing past the right
   edge, every tap target 44 x 44 CSS px or more, every text 14 px or more.
 - The dark theme follows the phone (map included); the outdoor option is kept after a restart;
   the map's controls speak French after the switch; the legend opens, explains and closes.
 
 Screenshots (tests/artifacts/browser): nearby-dark (also committed in docs/screenshots),
-nearby-outdoor, legend.
+nearby-outdoor, legend, provider-320-en and -fr.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from tests.browser import (
 )
 
 # The fixtures (server, browser, worker_token...) come from the tests.browser.fixtures plugin.
-from tests.browser.app import TORONTO, WAIT_MS, open_app, tap, wait_list, wait_map
+from tests.browser.app import (
+    TORONTO,
+    WAIT_MS,
+    open_app,
+    open_provider,
+    tap,
+    wait_list,
+    wait_map,
+)
 
 LOCALES = {"en": "en-CA", "fr": "fr-CA"}
 SMALL_PHONE = {"width": 320, "height": 640}
@@ -155,6 +164,14 @@ def each_screen(page):
     page.locator("#nearest-list li.result .result-main").first.tap()
     page.wait_for_selector("#detail:not([hidden])", timeout=WAIT_MS)
     yield "service detail"
+    tap(page, "#detail-report")
+    page.wait_for_selector("#report:not([hidden])")
+    yield "report form"
+    tap(page, "#report-send")  # no kind chosen: the form says so by the field
+    page.wait_for_selector("#report-error-kind")
+    yield "report form, refused on the phone"
+    tap(page, "#report-cancel")
+    page.wait_for_selector("#report", state="hidden")
     tap(page, "#detail-back")
     page.wait_for_selector("#detail", state="hidden")
     tap(page, "#map-legend-button")
@@ -209,6 +226,38 @@ def test_axe_finds_nothing_serious_on_any_screen(server, browser, worker_token, 
     assert not serious, f"serious or critical findings ({language}, {display}): {serious}; all findings:\n{report}"
 
 
+def provider_screens(page):
+    """The provider view as the night staff use it: the list, a count changed, a count refused."""
+    yield "provider view"
+    card = page.locator("#provider-list article.provider-service").first
+    card.locator(".count-row .step-plus").first.tap()
+    page.wait_for_selector("#provider-list article.provider-service[data-dirty='true']")
+    yield "provider view, a count changed"
+    card.locator(".count-row input").first.fill("-1")
+    card.locator(".provider-save").tap()
+    page.wait_for_selector("#provider-list .count-row .field-error")
+    yield "provider view, a count refused"
+    card.locator(".provider-undo").tap()
+
+
+@pytest.mark.parametrize("display", ["light", "dark", "outdoor"])
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_axe_finds_nothing_serious_in_the_provider_view(server, browser, provider, language, display):
+    context = new_context(browser, language, "dark" if display == "dark" else "light", outdoor=display == "outdoor")
+    findings: dict[str, list[dict]] = {}
+    try:
+        page = open_provider(context, server, provider["token"])
+        for screen in provider_screens(page):
+            findings[screen] = axe_findings(page) + (axe_findings(page, rules=["color-contrast-enhanced"]) if display == "outdoor" else [])
+    finally:
+        context.close()
+    report = "\n".join(describe_findings(found, f"{language}/{display}/{screen}") for screen, found in findings.items() if found)
+    print(f"\naxe, provider view, {language}, {display}:\n{report or 'no findings'}")
+    serious = [(screen, finding["id"], node["target"]) for screen, found in findings.items()
+               for finding in serious_findings(found) for node in finding["nodes"]]
+    assert not serious, f"serious or critical findings ({language}, {display}): {serious}; all findings:\n{report}"
+
+
 # --- 320 px, 44 px targets, 14 px text ---------------------------------------------------------
 
 
@@ -247,6 +296,23 @@ def test_at_320_px_nothing_scrolls_sideways_targets_are_44_px_and_text_14_px(ser
     finally:
         context.close()
     print(f"\n320 px, {language}, {display}: text cut short\n" + ("\n".join(sorted(set(notes))) or "none"))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_provider_view_at_320_px(server, browser, provider, language):
+    context = new_context(browser, language, viewport=SMALL_PHONE)
+    problems: list[str] = []
+    notes: list[str] = []
+    try:
+        page = open_provider(context, server, provider["token"])
+        for screen in provider_screens(page):
+            _measure(page, screen, problems, notes)
+            if screen == "provider view, a count refused":
+                screenshot(page, f"provider-320-{language}")
+    finally:
+        context.close()
+    print(f"\n320 px, provider view, {language}: text cut short\n" + ("\n".join(sorted(set(notes))) or "none"))
     assert not problems, "\n".join(problems)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import create_engine, text
+
 from service.auth.principal import Role
 from service.auth.tokens import create_token
 from tests.conftest import PROJECT_ROOT
@@ -67,3 +69,55 @@ def ids(results) -> list[tuple[str, str]]:
 
 def tap(page, selector: str):
     page.locator(selector).first.tap()
+
+
+def open_provider(context, server, token: str):
+    """The provider view (a provider token's sign-in link): its services listed."""
+    page = context.new_page()
+    page.goto(f"{server.base_url}/app/#token={token}")
+    page.wait_for_selector("#provider:not([hidden])", timeout=WAIT_MS)
+    wait_provider(page)
+    return page
+
+
+def wait_provider(page):
+    page.wait_for_function("() => Number(document.querySelector('#provider-list').dataset.count || 0) > 0", timeout=WAIT_MS)
+
+
+def organization_of(database_url: str, service_ids: list[str]) -> dict[str, str]:
+    """{service id: its organization's id}."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT CAST(id AS text), CAST(organization_id AS text) FROM service "
+                                           "WHERE CAST(id AS text) = ANY(:ids)"), {"ids": service_ids})
+            return dict(rows.all())
+    finally:
+        engine.dispose()
+
+
+def services_of_organization(database_url: str, organization_id: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM service WHERE CAST(organization_id AS text) = :org"),
+                                      {"org": organization_id}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def grant_provider(api, admin_api, database_url: str, *, subject: str, agency: str = "front-desk") -> dict:
+    """Grant a provider account the organization of a shelter near Toronto that counts beds
+    (the smallest such organization: a few services to a screen) through the admin API.
+    Returns {token, subject, organization_id, services: [GET /v1/provider/services' services]}."""
+    shelters = [r for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], category="shelter", limit=30)
+                if r["capacity"] and r["capacity"]["unit"] == "beds"]
+    organizations = organization_of(database_url, [r["service_id"] for r in shelters])
+    organization_id = min(dict.fromkeys(organizations[r["service_id"]] for r in shelters),
+                          key=lambda org: services_of_organization(database_url, org))
+    granted = admin_api.put(f"/v1/admin/providers/{subject}/organizations/{organization_id}")
+    assert granted.status_code in (200, 201), granted.text
+    token = create_token(agency=agency, role=Role.PROVIDER, subject=subject, ttl=timedelta(hours=2))[0]
+    listed = api.get("/v1/provider/services", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200, listed.text
+    return {"token": token, "subject": subject, "organization_id": organization_id, "services": listed.json()["services"]}

@@ -1,6 +1,8 @@
 """Fixtures of the browser tests (a pytest plugin, named in tests/conftest.py): the web build,
 the demo database with the navigator centres, one `fieldnav serve` per test module (directory
-reads closed, real tokens, a generated basemap), Debian's Chromium and a phone context."""
+reads closed, real tokens, a generated basemap), Debian's Chromium and a phone context; an
+admin's API client, and a provider account granted the organization of a shelter near the
+worker (issue 16's provider view)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy import create_engine
 from service.auth.principal import Role
 from service.handoffs.centres import load_centres
 from tests.browser import ensure_web_build, launch, phone_context
-from tests.browser.app import ONTARIO_CENTRES, TORONTO, token_for
+from tests.browser.app import ONTARIO_CENTRES, TORONTO, grant_provider, token_for
 from tests.browser.basemap import write_basemap
 from tests.conftest import start_server, stop_server
 
@@ -74,3 +76,17 @@ def phone(browser):
     context = phone_context(browser, geolocation=TORONTO)
     yield context
     context.close()
+
+
+@pytest.fixture(scope="module")
+def admin_api(server):
+    token = token_for(Role.ADMIN, "fieldnav", "admin-1")
+    with httpx.Client(base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def provider(server, api, admin_api, field_database_url) -> dict:
+    """A provider account (its token, subject, organization and services) granted, through the
+    admin API, the organization of a shelter with a bed count near the worker."""
+    return grant_provider(api, admin_api, field_database_url, subject="front-desk-1")

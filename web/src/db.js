@@ -7,9 +7,14 @@
 //   packs     the saved offline area: manifest + PMTiles archive (Blob) + basemap (Blob|null)
 //   outbox    handoffs tapped but not yet accepted by the server, key = their Idempotency-Key
 //   handoffs  handoffs the server accepted, as last seen (status, centre, callback window)
+//   reports   field reports of wrong data tapped but not yet accepted by the server (the
+//             reports' outbox, outbox.js), key = their Idempotency-Key (version 3)
+//
+// Each version adds to the one before: a phone that skipped versions runs every step it
+// missed, in order, in the one upgrade transaction.
 
 const NAME = 'fieldnav';
-const VERSION = 2;
+const VERSION = 3;
 
 let opening = null;
 
@@ -28,8 +33,18 @@ export function openDb() {
           db.createObjectStore('handoffs', { keyPath: 'id' });
         }
         if (event.oldVersion < 2) request.transaction.objectStore('sites').createIndex('site_key', 'site_key');
+        if (event.oldVersion < 3) db.createObjectStore('reports', { keyPath: 'key' });
       };
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        const db = request.result;
+        // A newer build opened in another tab needs this connection closed to upgrade: close
+        // it, and open again (at the newer version) on the next use.
+        db.onversionchange = () => {
+          db.close();
+          opening = null;
+        };
+        resolve(db);
+      };
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error('storage is blocked by another tab of the app'));
     });

@@ -1,12 +1,17 @@
-// One service site in full: hours, capacity, eligibility, languages, phones, directions.
+// One service site in full: warnings from the field, hours, every unit's count with its age,
+// eligibility, languages, phones, directions; and "Report wrong information" (report.js).
 import { ApiError, NetworkError, api } from './api.js';
+import { capacitiesOf, capacityBadge, reportWarning } from './capacity.js';
 import { directionsUrl, haversineM, webDirectionsUrl } from './geo.js';
 import { formatSpan, hoursAt, hoursLabel } from './hours.js';
-import { categoryLabel, formatAge, formatDistance, lang, languageName, t } from './i18n.js';
-import { agesText, capacityStale, capacityText, primaryPhone } from './nearest.js';
+import { categoryLabel, formatDateTime, formatDistance, lang, languageName, t } from './i18n.js';
+import { agesText, primaryPhone } from './nearest.js';
 import { localSite } from './offline.js';
+import { correctReport, discardReport, mayReport, openReport, reportsWaitingFor } from './report.js';
 import { state, emit } from './state.js';
 import { $, h, replace } from './ui.js';
+
+let shown = null; // the site on the card
 
 // A tapped map point carries its site key (the tile's feature id) and its position.
 function pick(sites, ref) {
@@ -59,7 +64,7 @@ function directionsLinks(site) {
   ];
 }
 
-export function showSite(site) {
+export function showSite(site, { focus = true } = {}) {
   const view = $('#detail');
   if (!site) {
     replace($('#detail-body'), h('p', { class: 'empty', text: t('detail.notFound') }));
@@ -68,16 +73,19 @@ export function showSite(site) {
   }
   const distance = site.distance_m ?? (state.origin && site.lat != null ? haversineM(state.origin.lat, state.origin.lon, site.lat, site.lon) : null);
   const phone = primaryPhone(site);
-  const capacity = capacityText(site.capacity);
+  const counts = capacitiesOf(site);
+  const reports = site.open_reports || [];
   const groups = (site.category_groups || []).map((code) => state.categories.find((c) => c.code === code) || { code, label_en: code, label_fr: code });
   replace($('#detail-body'),
     h('h2', { id: 'detail-name', text: site.name }),
     h('p', { class: 'detail-org', text: [...new Set([site.organization_name, site.location_name].filter(Boolean))].join(' · ') }),
     h('p', { class: 'detail-tags' }, groups.map((g) => h('span', { class: 'tag', text: categoryLabel(g) }))),
+    reports.length > 0 && h('ul', { id: 'detail-warnings', class: 'warnings', 'aria-label': t('report.warnings') },
+      reports.map((report) => reportWarning(report, { tag: 'li' }))),
     h('p', { class: 'result-meta' },
       distance != null && h('span', { class: 'distance', text: formatDistance(distance) }),
       h('span', { class: `badge hours-${site.hours?.state || 'unknown'}`, text: hoursLabel(site.hours) }),
-      capacity && h('span', { class: `badge capacity ${capacityStale(site.capacity) ? 'stale' : site.capacity.available > 0 ? 'free' : 'full'}`, text: capacity }),
+      counts.length > 0 && capacityBadge(counts[0], { only: counts.length === 1 }),
       site.access && site.access !== 'unknown' && h('span', { class: 'badge', text: t(`access.${site.access}`) }),
     ),
     h('div', { class: 'detail-actions' },
@@ -85,8 +93,17 @@ export function showSite(site) {
       directionsLinks(site),
       h('button', { class: 'btn btn-primary btn-large', type: 'button', onclick: () => emit('handoff-for', site), text: t('detail.handoff') }),
     ),
+    // The door is closed, the number dead: said from here, where the worker finds it out.
+    mayReport() && h('div', { class: 'detail-report' },
+      h('div', { id: 'detail-reports' }),
+      h('button', {
+        id: 'detail-report', class: 'btn btn-large btn-report', type: 'button', text: t('report.open'),
+        onclick: (e) => openReport(site, { from: e.currentTarget }),
+      })),
     section(t('detail.hours'), h('p', { text: hoursLabel(site.hours) }), site.hours?.today?.length && !site.hours.always_open && h('p', { text: t('detail.today', { hours: site.hours.today.map(formatSpan).join(', ') }) })),
-    section(t('detail.capacity'), capacity && h('p', { text: `${capacity} · ${site.capacity?.as_of ? formatAge(site.capacity.as_of) : t('capacity.noDate')}` })),
+    counts.length > 0 && h('section', { class: 'detail-section', id: 'detail-capacity' },
+      h('h3', { text: t('detail.capacity') }),
+      h('ul', { class: 'capacities' }, counts.map((capacity) => h('li', {}, capacityBadge(capacity, { only: counts.length === 1 }))))),
     section(t('detail.eligibility'), site.eligibility?.description && h('p', { text: site.eligibility.description }), agesText(site.eligibility) && h('p', { text: agesText(site.eligibility) })),
     section(t('detail.languages'), (site.languages || []).length && h('p', { text: site.languages.map((l) => languageName(l.code, l.name || l.code)).join(', ') })),
     section(t('detail.accessibility'), (site.accessibility || []).length && h('ul', {}, site.accessibility.map((a) => h('li', { text: accessibilityText(a) })).filter((li) => li.textContent))),
@@ -96,11 +113,43 @@ export function showSite(site) {
     section(t('detail.email'), site.email && h('p', {}, h('a', { href: `mailto:${site.email}`, text: site.email }))),
     site.last_verified && h('p', { class: 'muted', text: t('detail.verified', { date: new Intl.DateTimeFormat(lang() === 'fr' ? 'fr-CA' : 'en-CA', { dateStyle: 'medium' }).format(new Date(`${site.last_verified}T12:00:00`)) }) }),
   );
+  shown = site;
   view.dataset.serviceId = site.service_id;
   view.hidden = false;
-  $('#detail-back').focus();
+  if (focus) $('#detail-back').focus();
+  renderWaitingReports();
+}
+
+// This worker's reports about the service that have not reached the server yet, or that it
+// refused (with Correct and Discard).
+export async function renderWaitingReports() {
+  const root = $('#detail-reports');
+  if (!root || !shown || $('#detail').hidden) return;
+  const serviceId = shown.service_id;
+  const items = await reportsWaitingFor(serviceId);
+  if (!shown || shown.service_id !== serviceId) return;
+  replace(root, items.map((item) => {
+    const kind = t(`report.kind.${item.body.kind}`);
+    const refused = item.state === 'rejected';
+    return h('div', { class: `report-waiting card state-${item.state}`, dataset: { key: item.key, state: item.state } },
+      h('p', { text: refused ? t('report.refusedHere', { kind }) : state.authLost ? t('report.waitingSignIn', { kind }) : t('report.waiting', { kind }) }),
+      h('p', { class: 'muted', text: formatDateTime(item.createdAt) }),
+      refused && h('p', { class: 'error', text: item.error }),
+      refused && h('div', { class: 'row' },
+        h('button', { class: 'btn btn-primary', type: 'button', onclick: () => correctReport(item.key), text: t('report.correct') }),
+        h('button', { class: 'btn', type: 'button', onclick: () => discardReport(item.key), text: t('report.discard') })));
+  }));
+}
+
+// The card again (another language), where it was, without moving the focus.
+export function rerenderSite() {
+  if (!shown || $('#detail').hidden) return;
+  const scroll = $('#detail').scrollTop;
+  showSite(shown, { focus: false });
+  $('#detail').scrollTop = scroll;
 }
 
 export function hideSite() {
   $('#detail').hidden = true;
+  shown = null;
 }

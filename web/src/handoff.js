@@ -1,31 +1,26 @@
 // "Hand over to 211": consent first, then needs, urgency, callback (or anonymous); then
 // POST /v1/handoffs, and the handoff's status as the navigator moves it.
 //
-// Exactly once, with or without a network: a tap is first written to the outbox (IndexedDB)
-// with its own Idempotency-Key, made once, at tap time. The outbox is sent whenever the
-// server can be reached (at once, on the `online` event, after a new sign-in, at start, and
-// every 20 s while anything waits); every retry of an item sends the same key and body, so the
-// server creates one handoff however many times the request (or its answer) is lost. An item
-// leaves the outbox on a 2xx answer (a replayed answer is one); 409 (the same key still in
-// flight) and 429/503 wait for Retry-After; 401 waits for a sign-in (never counted as refused).
-// 400/422 mean the request itself is wrong: the form gets every field back with the server's
-// message next to the one at fault, and the item is no longer counted as waiting.
+// Exactly once, with or without a network: a tap goes through the handoffs' outbox (outbox.js
+// says how): its own Idempotency-Key made at tap time, sent whenever the server can be reached,
+// the same key and body on every retry, gone from the outbox on a 2xx. 400/422 mean the request
+// itself is wrong: the form gets every field back with the server's message next to the one at
+// fault, and the item is no longer counted as waiting.
 //
 // The form forgives: what the worker typed lives in `form` and survives every re-render, a
 // language change and a refusal. The label of a handoff (e.g. "Queen St, 2 a.m.") stays on
 // this phone: it is never sent, and it is not the person's name unless the worker writes it.
 import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
-import { authHeaders, retryAfterSeconds } from './api.js';
-import { claims, markAuthLost, renewToken } from './auth.js';
+import { authHeaders } from './api.js';
+import { claims } from './auth.js';
 import { done, transaction } from './db.js';
 import { categoryLabel, formatClock, formatDateTime, lang, t } from './i18n.js';
-import { emit, serverUsable, state } from './state.js';
-import { $, h, replace, sleep, toast, uuid4 } from './ui.js';
+import { createOutbox, mine, problemErrors } from './outbox.js';
+import { serverUsable, state } from './state.js';
+import { $, h, replace, toast, uuid4 } from './ui.js';
 
 export const SCRIPT_VERSION = 'fieldnav-web-2026.1';
 const FINAL = new Set(['rejected', 'completed', 'failed', 'cancelled', 'entered-in-error']);
-const MAX_TRIES_PER_FLUSH = 6;
-const MAX_WAIT_S = 30;
 const PHONE_REGION = 'CA'; // as the server's FIELDNAV_HANDOFF_PHONE_REGION default
 const LANGUAGES = ['en', 'fr', 'es', 'ar', 'zh', 'pt', 'ta', 'uk'];
 
@@ -241,189 +236,66 @@ export async function submit(event) {
   }
   // The tap gets its Idempotency-Key now, once: every retry of it sends the same key.
   // `subject`: who tapped it; it is sent under that worker's sign-in only, never another's.
-  const item = {
-    key: uuid4(), body: buildBody(), form: snapshot(), label: form.label.trim(), subject: claims()?.sub ?? null,
-    createdAt: Date.now(), state: 'queued', tries: 0, error: null,
-  };
-  await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.put(item)));
+  const item = { key: uuid4(), body: buildBody(), form: snapshot(), label: form.label.trim(), subject: claims()?.sub ?? null };
+  await outbox.add(item);
   form = emptyForm();
   lastSent = null;
   renderForm();
   await renderMine();
-  emit('outbox');
   if (!serverUsable()) {
     toast(state.authLost ? t('handoff.queuedSignIn') : t('handoff.queued'));
     $('#view-handoff').scrollTop = 0; // the new item is at the top of "My handoffs"
     return;
   }
   await flushOutbox();
-  const after = await transaction(['outbox'], 'readonly', (s) => done(s.outbox.get(item.key)));
+  const after = await outbox.get(item.key);
   if (after?.state === 'rejected') await fix(after.key); // refused as typed: the form comes back whole
   else $('#view-handoff').scrollTop = 0;
 }
 
 // Put a refused item back in the form, with the server's messages by its fields.
 export async function fix(key) {
-  const item = await transaction(['outbox'], 'readonly', (s) => done(s.outbox.get(key)));
+  const item = await outbox.get(key);
   if (!item) return;
-  await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.delete(key)));
+  await outbox.remove(key);
   restore(item.form || { needs: item.body.needs.groups }, item.fieldErrors || { general: item.error });
-  await renderMine();
-  emit('outbox');
 }
 
-// The server's problem, as messages by form field (its `errors[].message` is in the app's
-// language: the request said Accept-Language).
-function problemErrors(problem, status) {
-  const errors = {};
-  for (const entry of problem?.errors || []) {
-    const name = (FIELD_OF.find(([pattern]) => pattern.test(entry.field || '')) || [null, 'general'])[1];
-    errors[name] = errors[name] ? `${errors[name]} ${entry.message}` : entry.message;
-  }
-  if (!Object.keys(errors).length) errors.general = problem?.detail || t('error.generic', { status });
-  return errors;
+// --- the outbox (outbox.js) -----------------------------------------------------------------
+
+const outbox = createOutbox({
+  store: 'outbox',
+  lock: 'fieldnav-outbox',
+  url: () => '/v1/handoffs',
+  // The handoff as the server took it, kept (with its label) to follow its status.
+  keep: {
+    store: 'handoffs',
+    record: (item, created, response) => ({
+      ...created, key: item.key, needs: item.body.needs.groups, anonymous: !item.body.contact, label: item.label || '',
+      replayed: response.headers.get('Idempotent-Replayed') === 'true', sentAt: Date.now(),
+    }),
+  },
+  accepted: (item, record) => {
+    lastSent = record;
+    renderForm();
+    $('#view-handoff').scrollTop = 0; // the reference and next steps, first thing in view
+    toast(t('handoff.sent', { centre: lang() === 'fr' ? record.centre?.name_fr : record.centre?.name_en }));
+  },
+  fieldErrors: (problem, status) => problemErrors(problem, status, fieldOf, (code) => t('error.generic', { status: code })),
+  changed: () => renderMine(),
+  flushed: (sent) => { if (sent) pollStatuses(); },
+});
+
+function fieldOf(path) {
+  return (FIELD_OF.find(([pattern]) => pattern.test(path)) || [null, null])[1];
 }
-
-// --- the outbox ----------------------------------------------------------------------------
-
-let flushing = null;
 
 export function flushOutbox() {
-  if (!flushing) {
-    flushing = (navigator.locks ? navigator.locks.request('fieldnav-outbox', runFlush) : runFlush())
-      .finally(() => { flushing = null; });
-  }
-  return flushing;
-}
-
-async function updateItem(item) {
-  await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.put(item)));
-}
-
-// A request that got no answer while the browser says it is online (a flaky signal, a lost
-// answer): try again soon, backing off, rather than wait for the next `online` event.
-let retryTimer = null;
-let retryDelayMs = 2000;
-
-async function runFlush() {
-  if (!serverUsable()) return 0; // offline, or signed out: everything waits, nothing is refused
-  const items = (await transaction(['outbox'], 'readonly', (s) => done(s.outbox.getAll()))).sort((a, b) => a.createdAt - b.createdAt);
-  let sent = 0;
-  let unsettled = false;
-  for (const item of items) {
-    if (item.state === 'rejected' || !mine(item)) continue;
-    const outcome = await sendOne(item);
-    if (outcome === 'sent') sent += 1;
-    if (outcome === 'offline' || outcome === 'later') unsettled = true;
-    if (outcome === 'offline' || outcome === 'unauthorized') break;
-  }
-  clearTimeout(retryTimer);
-  if (unsettled && navigator.onLine) {
-    retryTimer = setTimeout(flushOutbox, retryDelayMs);
-    retryDelayMs = Math.min(retryDelayMs * 2, 60_000);
-  } else if (!unsettled) {
-    retryDelayMs = 2000;
-  }
-  await renderMine();
-  emit('outbox');
-  if (sent) pollStatuses();
-  return sent;
-}
-
-// Tapped by the worker signed in now (items from before this field was kept count as theirs).
-function mine(item) {
-  return !item.subject || item.subject === claims()?.sub;
-}
-
-function post(item) {
-  return fetch('/v1/handoffs', {
-    method: 'POST',
-    headers: authHeaders({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key }),
-    body: JSON.stringify(item.body),
-  });
-}
-
-async function sendOne(item) {
-  for (let attempt = 0; attempt < MAX_TRIES_PER_FLUSH; attempt++) {
-    item.tries += 1;
-    item.state = 'sending';
-    await updateItem(item);
-    renderMine();
-    let response;
-    try {
-      response = await post(item);
-      // An ended token: renew it with this phone's key and send the same request again.
-      if (response.status === 401 && (await renewToken())) response = await post(item);
-    } catch {
-      item.state = 'queued';
-      await updateItem(item);
-      return 'offline'; // no answer: the server may or may not have it; the same key settles it
-    }
-    if (response.ok) {
-      let created;
-      try {
-        created = await response.json();
-      } catch {
-        item.state = 'queued'; // a 2xx that is not ours (a captive portal's page): ask again later
-        await updateItem(item);
-        return 'later';
-      }
-      const record = {
-        ...created, key: item.key, needs: item.body.needs.groups, anonymous: !item.body.contact, label: item.label || '',
-        replayed: response.headers.get('Idempotent-Replayed') === 'true', sentAt: Date.now(),
-      };
-      await transaction(['outbox', 'handoffs'], 'readwrite', async (s) => {
-        await done(s.handoffs.put(record));
-        await done(s.outbox.delete(item.key));
-      });
-      lastSent = record;
-      renderForm();
-      $('#view-handoff').scrollTop = 0; // the reference and next steps, first thing in view
-      toast(t('handoff.sent', { centre: lang() === 'fr' ? created.centre?.name_fr : created.centre?.name_en }));
-      return 'sent';
-    }
-    let problem = null;
-    try {
-      problem = await response.json();
-    } catch {
-      problem = null;
-    }
-    if (response.status === 401) {
-      item.state = 'queued'; // waits for the next sign-in: never refused for it
-      item.error = null;
-      await updateItem(item);
-      markAuthLost();
-      return 'unauthorized';
-    }
-    if ([409, 429, 503].includes(response.status)) {
-      // 409: this very key is still being processed; wait as told and ask again.
-      await sleep(Math.min(retryAfterSeconds(response, 1), MAX_WAIT_S) * 1000);
-      continue;
-    }
-    if (response.status >= 400 && response.status < 500) {
-      item.state = 'rejected';
-      item.fieldErrors = problemErrors(problem, response.status);
-      item.error = Object.values(item.fieldErrors).join(' ');
-      await updateItem(item);
-      return 'rejected';
-    }
-    await sleep(Math.min(2 ** attempt, MAX_WAIT_S) * 1000); // 5xx: back off
-  }
-  item.state = 'queued';
-  await updateItem(item);
-  return 'later';
+  return outbox.flush();
 }
 
 export async function discard(key) {
-  await transaction(['outbox'], 'readwrite', (s) => done(s.outbox.delete(key)));
-  await renderMine();
-  emit('outbox');
-}
-
-// What waits to be sent: refused items wait for the worker, not for the network.
-export async function pendingCount() {
-  const items = await transaction(['outbox'], 'readonly', (s) => done(s.outbox.getAll()));
-  return items.filter((item) => item.state !== 'rejected').length;
+  await outbox.remove(key);
 }
 
 // --- following the handoffs ---------------------------------------------------------------
@@ -536,6 +408,5 @@ export function initHandoff() {
   $('#handoff-form').addEventListener('submit', submit);
   renderForm();
   renderMine();
-  setInterval(() => { if (serverUsable()) pendingCount().then((n) => n && flushOutbox()); }, 20_000);
   setInterval(() => { if (serverUsable() && document.visibilityState === 'visible') pollStatuses(); }, 4_000);
 }

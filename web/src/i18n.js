@@ -30,7 +30,7 @@ const STRINGS = {
     'account.expires': 'Token valid until {time}',
     'account.language': 'Language',
     'account.signout': 'Sign out',
-    'account.signoutPending': '{n} handoff(s) are not sent yet and will be deleted. Sign out anyway?',
+    'account.signoutPending': '{n} handoff(s) or report(s) are not sent yet and will be deleted. Sign out anyway?',
 
     'chips.label': 'Categories',
     'chips.more': 'More',
@@ -183,11 +183,12 @@ const STRINGS = {
     'offline.showArea': 'Show on map',
 
     'session.lost': 'Signed out: the saved area, the list and the cards still work on this phone.',
-    'session.lostPending': '{n} handoff(s) will be sent once you sign in.',
+    'session.lostPending': '{n} handoff(s) or report(s) will be sent once you sign in.',
     'session.ending': 'Your sign-in ends at {time}. Sign in again before then to keep sending handoffs.',
     'session.endingRenews': 'Your sign-in ends at {time}. It renews itself as soon as the network is back.',
     'session.endedRenews': 'Sign-in ended offline: it renews itself when the network is back. Saved data and handoffs keep working.',
     'session.signIn': 'Sign in',
+    'session.lostProvider': 'Signed out: sign in again to save counts. What you see may be out of date.',
     'signin.continue': 'Back to the app (saved data)',
     'net.signedOut': 'Signed out',
     'account.expired': 'Token ended {time}',
@@ -240,6 +241,107 @@ const STRINGS = {
     'display.system': 'Follow the phone (light or dark)',
     'display.outdoor': 'Outdoor: high contrast',
 
+    'age.justNow': 'just now',
+    'age.minutes': '{n} min ago',
+    'age.hours': '{n} h ago',
+    'age.day': '1 day ago',
+    'age.days': '{n} days ago',
+    'capacity.freeOne': '{n} {unit} free',
+    'capacity.fullUnit': 'Full: {unit}',
+    'capacity.staleHint': 'old count, may have changed',
+    'unit.cots': 'cots',
+    'unit.appointments': 'appointments',
+    'unit.meals': 'meals',
+    'unit.one.beds': 'bed',
+    'unit.one.cots': 'cot',
+    'unit.one.rooms': 'room',
+    'unit.one.spaces': 'space',
+    'unit.one.appointments': 'appointment',
+    'unit.one.meals': 'meal',
+    'unitName.beds': 'Beds',
+    'unitName.cots': 'Cots',
+    'unitName.rooms': 'Rooms',
+    'unitName.spaces': 'Spaces',
+    'unitName.appointments': 'Appointments',
+    'unitName.meals': 'Meals',
+
+    'report.warning': 'Warning:',
+    'report.warnings': 'Warnings from the field',
+    'report.warn.closed_permanently': 'Reported closed for good {age}',
+    'report.warn.closed_today': 'Reported closed {age}',
+    'report.warn.full': 'Reported full {age}',
+    'report.warn.wrong_phone': 'Phone number reported wrong {age}',
+    'report.warn.wrong_address': 'Address reported wrong {age}',
+    'report.warn.wrong_hours': 'Hours reported wrong {age}',
+    'report.warn.moved': 'Reported moved {age}',
+    'report.warn.other': 'Reported wrong information {age}',
+    'report.count': '{n} reports',
+    'report.open': 'Report wrong information',
+    'report.title': 'Report wrong information',
+    'report.back': 'Back',
+    'report.kind': 'What is wrong?',
+    'report.kind.closed_permanently': 'Closed for good',
+    'report.kind.closed_today': 'Closed today',
+    'report.kind.full': 'Full',
+    'report.kind.wrong_phone': 'Wrong phone number',
+    'report.kind.wrong_address': 'Wrong address',
+    'report.kind.wrong_hours': 'Wrong hours',
+    'report.kind.moved': 'Moved',
+    'report.kind.other': 'Something else',
+    'report.note': 'What you saw (optional)',
+    'report.noteCount': '{n} / {max} characters',
+    'report.privacyTitle': 'No names or personal details:',
+    'report.privacy': 'this goes to the 211 data team.',
+    'report.location': 'Include my location',
+    'report.locationHelp': 'Off unless you turn it on. It helps the team find a service that moved.',
+    'report.locationUnknown': 'Your location is not known on this phone right now.',
+    'report.send': 'Send report',
+    'report.cancel': 'Cancel',
+    'report.errKind': 'Choose what is wrong.',
+    'report.queued': 'Report saved. It will be sent as soon as the network is back.',
+    'report.queuedSignIn': 'Report saved. It will be sent as soon as you sign in again.',
+    'report.sent': 'Report sent to the 211 data team. Thank you.',
+    'report.already': 'Already reported: the 211 team has your report of this.',
+    'report.refusedLater': 'Your report about {name} was not accepted: open its card to correct it.',
+    'report.refusedHere': 'Your report ({kind}) was not accepted.',
+    'report.waiting': 'Your report ({kind}) waits for the network: it will be sent automatically.',
+    'report.waitingSignIn': 'Your report ({kind}) will be sent once you sign in.',
+    'report.correct': 'Correct and send',
+    'report.discard': 'Discard',
+
+    'provider.title': 'My services',
+    'provider.text': 'Change a count as soon as it changes: field workers see it within seconds.',
+    'provider.loading': 'Loading your services…',
+    'provider.none': 'No service is linked to this account yet. Ask your 211 to add your organization.',
+    'provider.error': 'Could not load your services: {detail}',
+    'provider.offline': 'Offline: counts as loaded {time}. Saving needs the network.',
+    'provider.minus': '{unit}: one fewer',
+    'provider.plus': '{unit}: one more',
+    'provider.full': 'Full',
+    'provider.fullLabel': '{unit}: full, none free',
+    'provider.countLabel': '{unit} free now',
+    'provider.ofMax': 'of {max}',
+    'provider.shown': 'Field workers see:',
+    'provider.staleHint': 'Old count: field workers see it greyed, as unknown. Update it.',
+    'provider.noCount': 'No count yet: add one.',
+    'provider.addUnit': 'Add a count of',
+    'provider.add': 'Add',
+    'provider.addAnother': 'Add another count',
+    'provider.save': 'Save',
+    'provider.saveName': 'Save {name}',
+    'provider.undo': 'Undo',
+    'provider.saving': 'Saving…',
+    'provider.saved': 'Saved · {age}',
+    'provider.unsaved': 'Not saved yet',
+    'provider.busy': 'The directory is busy: trying again in {s} s…',
+    'provider.offlineSave': 'No network: not saved. Your change is kept: tap Save again when the network is back.',
+    'provider.errAboveMax': 'More than the maximum ({max}): check the number.',
+    'provider.errNumber': 'Enter a whole number from 0.',
+    'provider.reports': 'Reported by field workers',
+    'provider.reportsHelp': 'Your 211 checks these reports. If one is wrong, call them.',
+    'provider.inactive': 'Not active in the directory',
+    'provider.refresh': 'Refresh',
+
     'error.network': 'No network',
     'error.generic': 'Something went wrong ({status}).',
   },
@@ -270,7 +372,7 @@ const STRINGS = {
     'account.expires': 'Jeton valide jusqu’à {time}',
     'account.language': 'Langue',
     'account.signout': 'Se déconnecter',
-    'account.signoutPending': '{n} transfert(s) pas encore envoyé(s) seront supprimés. Se déconnecter quand même?',
+    'account.signoutPending': '{n} transfert(s) ou signalement(s) pas encore envoyé(s) seront supprimés. Se déconnecter quand même?',
 
     'chips.label': 'Catégories',
     'chips.more': 'Plus',
@@ -423,11 +525,12 @@ const STRINGS = {
     'offline.showArea': 'Voir sur la carte',
 
     'session.lost': 'Déconnecté : la zone enregistrée, la liste et les fiches fonctionnent toujours sur ce téléphone.',
-    'session.lostPending': '{n} transfert(s) partiront dès votre connexion.',
+    'session.lostPending': '{n} transfert(s) ou signalement(s) partiront dès votre connexion.',
     'session.ending': 'Votre connexion prend fin à {time}. Reconnectez-vous avant pour continuer à envoyer des transferts.',
     'session.endingRenews': 'Votre connexion prend fin à {time}. Elle se renouvelle dès le retour du réseau.',
     'session.endedRenews': 'Connexion expirée hors ligne : elle se renouvelle au retour du réseau. Les données et les transferts restent utilisables.',
     'session.signIn': 'Se connecter',
+    'session.lostProvider': 'Déconnecté : reconnectez-vous pour enregistrer les comptes. L’affichage n’est peut-être plus à jour.',
     'signin.continue': 'Retour à l’application (données enregistrées)',
     'net.signedOut': 'Déconnecté',
     'account.expired': 'Jeton expiré le {time}',
@@ -479,6 +582,107 @@ const STRINGS = {
     'display.title': 'Affichage',
     'display.system': 'Comme le téléphone (clair ou sombre)',
     'display.outdoor': 'Extérieur : contraste élevé',
+
+    'age.justNow': 'à l’instant',
+    'age.minutes': 'il y a {n} min',
+    'age.hours': 'il y a {n} h',
+    'age.day': 'il y a 1 jour',
+    'age.days': 'il y a {n} jours',
+    'capacity.freeOne': '{n} {unit} libre',
+    'capacity.fullUnit': 'Complet : {unit}',
+    'capacity.staleHint': 'ancien compte, peut avoir changé',
+    'unit.cots': 'lits de camp',
+    'unit.appointments': 'rendez-vous',
+    'unit.meals': 'repas',
+    'unit.one.beds': 'lit',
+    'unit.one.cots': 'lit de camp',
+    'unit.one.rooms': 'chambre',
+    'unit.one.spaces': 'place',
+    'unit.one.appointments': 'rendez-vous',
+    'unit.one.meals': 'repas',
+    'unitName.beds': 'Lits',
+    'unitName.cots': 'Lits de camp',
+    'unitName.rooms': 'Chambres',
+    'unitName.spaces': 'Places',
+    'unitName.appointments': 'Rendez-vous',
+    'unitName.meals': 'Repas',
+
+    'report.warning': 'Avertissement :',
+    'report.warnings': 'Avertissements du terrain',
+    'report.warn.closed_permanently': 'Signalé fermé définitivement {age}',
+    'report.warn.closed_today': 'Signalé fermé {age}',
+    'report.warn.full': 'Signalé complet {age}',
+    'report.warn.wrong_phone': 'Numéro signalé erroné {age}',
+    'report.warn.wrong_address': 'Adresse signalée erronée {age}',
+    'report.warn.wrong_hours': 'Heures signalées erronées {age}',
+    'report.warn.moved': 'Signalé déménagé {age}',
+    'report.warn.other': 'Information signalée erronée {age}',
+    'report.count': '{n} signalements',
+    'report.open': 'Signaler une information erronée',
+    'report.title': 'Signaler une information erronée',
+    'report.back': 'Retour',
+    'report.kind': 'Qu’est-ce qui ne va pas?',
+    'report.kind.closed_permanently': 'Fermé définitivement',
+    'report.kind.closed_today': 'Fermé aujourd’hui',
+    'report.kind.full': 'Complet',
+    'report.kind.wrong_phone': 'Mauvais numéro de téléphone',
+    'report.kind.wrong_address': 'Mauvaise adresse',
+    'report.kind.wrong_hours': 'Mauvaises heures',
+    'report.kind.moved': 'A déménagé',
+    'report.kind.other': 'Autre chose',
+    'report.note': 'Ce que vous avez constaté (facultatif)',
+    'report.noteCount': '{n} / {max} caractères',
+    'report.privacyTitle': 'Aucun nom ni renseignement personnel :',
+    'report.privacy': 'ceci va à l’équipe des données du 211.',
+    'report.location': 'Inclure ma position',
+    'report.locationHelp': 'Désactivé tant que vous ne l’activez pas. Aide l’équipe à trouver un service qui a déménagé.',
+    'report.locationUnknown': 'Votre position n’est pas connue sur ce téléphone pour le moment.',
+    'report.send': 'Envoyer le signalement',
+    'report.cancel': 'Annuler',
+    'report.errKind': 'Choisissez ce qui ne va pas.',
+    'report.queued': 'Signalement enregistré. Il sera envoyé dès le retour du réseau.',
+    'report.queuedSignIn': 'Signalement enregistré. Il sera envoyé dès que vous vous reconnecterez.',
+    'report.sent': 'Signalement envoyé à l’équipe des données du 211. Merci.',
+    'report.already': 'Déjà signalé : le 211 a déjà votre signalement à ce sujet.',
+    'report.refusedLater': 'Votre signalement sur {name} n’a pas été accepté : ouvrez sa fiche pour le corriger.',
+    'report.refusedHere': 'Votre signalement ({kind}) n’a pas été accepté.',
+    'report.waiting': 'Votre signalement ({kind}) attend le réseau : envoi automatique.',
+    'report.waitingSignIn': 'Votre signalement ({kind}) partira dès votre connexion.',
+    'report.correct': 'Corriger et envoyer',
+    'report.discard': 'Supprimer',
+
+    'provider.title': 'Mes services',
+    'provider.text': 'Changez un compte dès qu’il change : les intervenants le voient en quelques secondes.',
+    'provider.loading': 'Chargement de vos services…',
+    'provider.none': 'Aucun service n’est encore lié à ce compte. Demandez à votre 211 d’y ajouter votre organisme.',
+    'provider.error': 'Impossible de charger vos services : {detail}',
+    'provider.offline': 'Hors ligne : comptes chargés le {time}. L’enregistrement demande le réseau.',
+    'provider.minus': '{unit} : un de moins',
+    'provider.plus': '{unit} : un de plus',
+    'provider.full': 'Complet',
+    'provider.fullLabel': '{unit} : complet, aucun de libre',
+    'provider.countLabel': '{unit} libres maintenant',
+    'provider.ofMax': 'sur {max}',
+    'provider.shown': 'Les intervenants voient :',
+    'provider.staleHint': 'Compte ancien : les intervenants le voient en gris, comme inconnu. Mettez-le à jour.',
+    'provider.noCount': 'Aucun compte pour l’instant : ajoutez-en un.',
+    'provider.addUnit': 'Ajouter un compte de',
+    'provider.add': 'Ajouter',
+    'provider.addAnother': 'Ajouter un autre compte',
+    'provider.save': 'Enregistrer',
+    'provider.saveName': 'Enregistrer {name}',
+    'provider.undo': 'Annuler',
+    'provider.saving': 'Enregistrement…',
+    'provider.saved': 'Enregistré · {age}',
+    'provider.unsaved': 'Pas encore enregistré',
+    'provider.busy': 'Le répertoire est occupé : nouvel essai dans {s} s…',
+    'provider.offlineSave': 'Pas de réseau : rien n’est enregistré. Votre changement est gardé : touchez Enregistrer au retour du réseau.',
+    'provider.errAboveMax': 'Plus que le maximum ({max}) : vérifiez le nombre.',
+    'provider.errNumber': 'Entrez un nombre entier, 0 ou plus.',
+    'provider.reports': 'Signalé par les intervenants',
+    'provider.reportsHelp': 'Votre 211 vérifie ces signalements. Si l’un d’eux est faux, appelez-le.',
+    'provider.inactive': 'Inactif dans le répertoire',
+    'provider.refresh': 'Actualiser',
 
     'error.network': 'Pas de réseau',
     'error.generic': 'Une erreur est survenue ({status}).',
@@ -587,14 +791,16 @@ export function formatClock(value, timeZone, now = new Date()) {
   return `${day} ${time}`;
 }
 
-// "2 h ago", "3 days ago", "as of Sep 5, 2025": how old a count is.
+// "2 h ago", "3 days ago" ("il y a 2 h", "il y a 3 jours"), "as of Sep 5, 2025": how old a
+// count or a report is, the same words in the list, the card and the provider view.
 export function formatAge(value, now = Date.now()) {
   const date = value instanceof Date ? value : new Date(value);
-  const minutes = Math.max(0, Math.round((now - date.getTime()) / 60_000));
-  const relative = new Intl.RelativeTimeFormat(locale(), { numeric: 'always', style: 'short' });
-  if (minutes < 60) return relative.format(-Math.max(1, minutes), 'minute');
-  if (minutes < 48 * 60) return relative.format(-Math.round(minutes / 60), 'hour');
-  if (minutes < 14 * 24 * 60) return relative.format(-Math.round(minutes / (24 * 60)), 'day');
+  const minutes = Math.max(0, Math.floor((now - date.getTime()) / 60_000));
+  if (minutes < 1) return t('age.justNow');
+  if (minutes < 60) return t('age.minutes', { n: minutes });
+  if (minutes < 48 * 60) return t('age.hours', { n: Math.round(minutes / 60) });
+  const days = Math.round(minutes / (24 * 60));
+  if (minutes < 14 * 24 * 60) return t(days === 1 ? 'age.day' : 'age.days', { n: days });
   return t('capacity.asOf', { time: new Intl.DateTimeFormat(locale(), { dateStyle: 'medium' }).format(date) });
 }
 
@@ -614,8 +820,18 @@ export function roleLabel(role) {
   return text === key ? role : text;
 }
 
-export function unitLabel(unit) {
-  const key = `unit.${unit}`;
+// A unit after a number: "beds" (or "bed" for one: n === 1); an imported unit outside the
+// vocabulary as it came.
+export function unitLabel(unit, n = 2) {
+  const key = n === 1 ? `unit.one.${unit}` : `unit.${unit}`;
   const text = t(key);
-  return text === key ? unit || '' : text;
+  if (text !== key) return text;
+  return n === 1 ? unitLabel(unit) : unit || '';
+}
+
+// A unit as a heading: "Beds", "Lits".
+export function unitName(unit) {
+  const key = `unitName.${unit}`;
+  const text = t(key);
+  return text === key ? (unit ? unit.charAt(0).toLocaleUpperCase(locale()) + unit.slice(1) : '') : text;
 }

@@ -5,15 +5,18 @@ import { ApiError, NetworkError, api } from './api.js';
 import { claims, forgetSignIn, loadToken } from './auth.js';
 import { renderChips } from './chips.js';
 import { done, getMeta, setMeta, transaction } from './db.js';
-import { findSite, hideSite, showSite } from './detail.js';
-import { flushOutbox, initHandoff, pendingCount, pollStatuses, prefill, renderForm, renderMine } from './handoff.js';
+import { findSite, hideSite, renderWaitingReports, rerenderSite, showSite } from './detail.js';
+import { flushOutbox, initHandoff, pollStatuses, prefill, renderForm, renderMine } from './handoff.js';
 import { applyStatic, formatDateTime, lang, onLanguageChange, roleLabel, setLanguage, t } from './i18n.js';
 import { centreOn, createMap, fitArea, fitResults, getMap, mapCentre, refreshMap, renderedServices, resize, sourceMode } from './map.js';
 import { refreshNearest, rerenderNearest } from './nearest.js';
 import { loadSavedArea, syncServices } from './offline.js';
 import { onSave, renderOffline } from './offline-view.js';
+import { flushAll, pendingAll, startOutboxes } from './outbox.js';
+import { loadProvider, renderProvider, startProvider } from './provider.js';
+import { closeReport, flushReports, initReport, renderReport } from './report.js';
 import { hideSignIn, keepSessionAlive, renderBanner, resumeSession, showSignIn, signInWith, takeLink } from './session.js';
-import { emit, on, serverUsable, setOnline, state } from './state.js';
+import { emit, on, roleMode, serverUsable, setOnline, state } from './state.js';
 import { initTheme } from './theme.js';
 import { $, $$, h, replace, toast } from './ui.js';
 
@@ -44,7 +47,7 @@ let started = false;
 
 async function updateNet() {
   const pill = $('#net-status');
-  const pending = await pendingCount().catch(() => 0);
+  const pending = await pendingAll().catch(() => 0);
   const base = state.online ? (state.authLost ? t('net.signedOut') : t('net.online')) : state.pack ? t('net.offlinePack') : t('net.offline');
   pill.textContent = pending ? `${base} · ${t('net.pending', { n: pending })}` : base;
   pill.dataset.state = state.online ? 'online' : 'offline';
@@ -123,6 +126,7 @@ function showView(name) {
     if (button.dataset.tab === name) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
   }
+  closeReport();
   hideSite();
   if (name === 'handoff') { renderMine(); pollStatuses(); }
   if (name === 'offline') renderOffline();
@@ -142,11 +146,13 @@ function renderAccount() {
 }
 
 async function signOut() {
-  const pending = await pendingCount();
+  const pending = await pendingAll();
   if (pending && !window.confirm(t('account.signoutPending', { n: pending }))) return;
-  await transaction(['outbox', 'handoffs'], 'readwrite', async (s) => {
+  await transaction(['outbox', 'handoffs', 'reports', 'meta'], 'readwrite', async (s) => {
     await done(s.outbox.clear());
     await done(s.handoffs.clear());
+    await done(s.reports.clear());
+    await done(s.meta.delete('providerServices'));
   });
   await forgetSignIn();
   location.reload();
@@ -165,12 +171,20 @@ async function onSignIn(event) {
   await enterApp();
 }
 
-// Show the app (starting it the first time); a new sign-in sends what waited for it.
+// Show the app (starting it the first time); a new sign-in sends what waited for it. The
+// role decides which app: a provider gets the provider view, never the field worker's map
+// and list (the server would refuse them their data).
 async function enterApp() {
+  const mode = roleMode(state.me?.role || claims()?.role);
+  if (started && mode !== state.mode) {
+    location.reload(); // another kind of account signed in over the app: start as theirs
+    return;
+  }
+  state.mode = mode;
   hideSignIn();
   if (!started) {
     started = true;
-    await startApp();
+    await (mode === 'provider' ? startProviderApp() : startApp());
   }
   updateNet();
 }
@@ -200,10 +214,12 @@ async function startApp() {
   createMap($('#map'));
   renderChips();
   initHandoff();
+  initReport();
+  startOutboxes();
   updateNet();
   locate();
   if (serverUsable()) {
-    flushOutbox();
+    flushAll();
     if (state.pack) syncServices().catch((error) => console.warn('sync', error));
   }
   setInterval(() => {
@@ -212,14 +228,25 @@ async function startApp() {
   keepSessionAlive(updateNet);
 }
 
+async function startProviderApp() {
+  $('#provider-signout').addEventListener('click', signOut);
+  updateNet();
+  keepSessionAlive(updateNet);
+  await startProvider();
+}
+
 // Back in touch with the server (network back, or signed in again): everything that waited.
 async function reconnected() {
   if (!started) return;
+  if (state.mode === 'provider') {
+    await loadProvider();
+    return;
+  }
   await loadBasemap();
   refreshMap();
   refreshNearest();
   if (!serverUsable()) return;
-  flushOutbox();
+  flushAll();
   pollStatuses();
   if (state.pack) syncServices().catch((error) => console.warn('sync', error));
 }
@@ -260,7 +287,9 @@ function wire() {
   });
   on('auth', async (kind) => {
     updateNet();
-    if (kind === 'lost') {
+    if (kind === 'lost' && state.mode === 'provider') {
+      renderProvider();
+    } else if (kind === 'lost') {
       refreshMap(); // the saved area draws the map until the worker signs in again
       refreshNearest();
     } else if (kind === 'signed-in') {
@@ -278,8 +307,14 @@ function wire() {
   on('show-site', (site) => showSite(site));
   on('show-area', (bbox) => { showView('nearby'); fitArea(bbox); });
   on('handoff-for', (site) => { showView('handoff'); prefill(site); });
+  on('reports-changed', () => { renderWaitingReports(); updateNet(); });
   onLanguageChange(() => {
     labelLanguageButton();
+    if (state.mode === 'provider') {
+      renderProvider();
+      updateNet();
+      return;
+    }
     renderChips();
     rerenderNearest();
     renderForm();
@@ -287,7 +322,8 @@ function wire() {
     renderOffline();
     renderAccount();
     updateNet();
-    hideSite();
+    rerenderSite();
+    renderReport();
   });
 }
 
@@ -297,7 +333,7 @@ function registerServiceWorker() {
 }
 
 // For tests and for curious partners: what the app shows, without reading pixels.
-window.fieldnavDebug = { state, renderedServices, sourceMode, syncServices, flushOutbox, getMap, emit };
+window.fieldnavDebug = { state, renderedServices, sourceMode, syncServices, flushOutbox, flushReports, flushAll, getMap, emit };
 
 // The language button is named in the language it switches to.
 function labelLanguageButton() {

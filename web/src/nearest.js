@@ -1,10 +1,12 @@
 // The "Nearest" list: /v1/services/nearest online, the saved area's sites offline (or when
 // signed out). A row answers the questions that decide the choice at a glance: how far, open
-// or not and until when, beds free and how old that count is, who it is for, and Call.
+// or not and until when, beds free and how old that count is (capacity.js), who it is for, a
+// warning when the field reported it wrong, and Call.
 import { ApiError, NetworkError, api } from './api.js';
+import { capacityBadge, newestReport, reportWarning } from './capacity.js';
 import { anyFilter, filterParams } from './chips.js';
 import { hoursLabel } from './hours.js';
-import { categoryLabel, formatAge, formatDistance, formatShortDateTime, t, unitLabel } from './i18n.js';
+import { categoryLabel, formatDistance, formatShortDateTime, t } from './i18n.js';
 import { localNearest } from './offline.js';
 import { emit, serverUsable, state } from './state.js';
 import { $, h, replace } from './ui.js';
@@ -27,30 +29,6 @@ function renderHeader(source) {
   if (source === 'phone' && state.pack) parts.push(t('list.offlineData', { date: formatShortDateTime(state.pack.syncedAt || state.pack.savedAt) }));
   $('#list-subtitle').textContent = parts.filter(Boolean).join(' · ');
   $('#nearest').dataset.source = source || '';
-}
-
-// A count older than this is shown as such, never in the "free" green.
-export const CAPACITY_STALE_AFTER_H = 12;
-
-export function capacityText(capacity) {
-  if (!capacity || capacity.available == null) return null;
-  if (capacity.state === 'full' || capacity.available <= 0) return t('capacity.full');
-  return t('capacity.free', { n: capacity.available, unit: unitLabel(capacity.unit) });
-}
-
-export function capacityStale(capacity, now = Date.now()) {
-  if (!capacity?.as_of) return true;
-  return now - new Date(capacity.as_of).getTime() > CAPACITY_STALE_AFTER_H * 3_600_000;
-}
-
-// "11 beds free · 2 h ago": the count with its age, coloured only while it is fresh.
-function capacityBadge(capacity) {
-  const text = capacityText(capacity);
-  if (!text) return null;
-  const stale = capacityStale(capacity);
-  const kind = capacity.available > 0 ? 'free' : 'full';
-  const age = capacity.as_of ? formatAge(capacity.as_of) : t('capacity.noDate');
-  return h('span', { class: `badge capacity ${stale ? 'stale' : kind}`, dataset: { stale: String(stale) } }, `${text} · ${age}`);
 }
 
 export function agesText(eligibility) {
@@ -79,9 +57,13 @@ function resultItem(site) {
   const distance = site.distance_m == null ? t('result.callToConnect') : site.distance_is_approximate
     ? t('result.approx', { d: formatDistance(site.distance_m) }) : formatDistance(site.distance_m);
   const hoursState = site.hours?.state || 'unknown';
+  const report = newestReport(site);
   return h('li', {
-    class: 'result',
-    dataset: { serviceId: site.service_id, locationId: site.location_id, distance: site.distance_m ?? '', groups: (site.category_groups || []).join(','), hours: hoursState },
+    class: report ? 'result reported' : 'result',
+    dataset: {
+      serviceId: site.service_id, locationId: site.location_id, distance: site.distance_m ?? '', groups: (site.category_groups || []).join(','),
+      hours: hoursState, reported: report ? report.kind : '',
+    },
   },
   h('button', { class: 'result-main', type: 'button', onclick: () => emit('show-site', site) },
     h('span', { class: 'result-name', text: site.name }),
@@ -90,6 +72,7 @@ function resultItem(site) {
       h('span', { class: `badge hours-${hoursState}`, text: hoursLabel(site.hours) }),
       capacityBadge(site.capacity),
     ),
+    report && reportWarning(report),
     h('span', { class: 'result-who' }, h('span', { class: 'sr-only', text: `${t('result.who')} ` }), whoText(site)),
     confidential && h('span', { class: 'result-org', text: t('result.callToConnect') }),
   ),

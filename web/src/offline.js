@@ -6,6 +6,7 @@
 // to date by sync: the first run pages through the directory once (keeping only the sites
 // in the area) to reach a delta cursor; later runs fetch only what changed since.
 import { ApiError, api, request } from './api.js';
+import { hasFreeCapacity, withFreshness } from './capacity.js';
 import { done, getMeta, transaction } from './db.js';
 import { haversineM, inBbox } from './geo.js';
 import { hoursAt } from './hours.js';
@@ -24,9 +25,19 @@ const BUILD_TRIES = 6;
 const MAX_BUILD_WAIT_S = 30;
 
 export async function loadSavedArea() {
-  const packs = await transaction(['packs'], 'readonly', (s) => done(s.packs.getAll()));
+  const [packs, staleAfterS] = await transaction(['packs', 'meta'], 'readonly', async (s) => [
+    await done(s.packs.getAll()), await done(s.meta.get('capacityStaleAfterS'))]);
   state.pack = packs.sort((a, b) => b.savedAt - a.savedAt)[0] || null;
+  state.capacityStaleAfterS = staleAfterS ?? null;
   return state.pack;
+}
+
+// When a count stops being news, as the server said last (a sync page, a pack snapshot): the
+// phone judges its saved counts by it offline (capacity.js).
+async function keepStaleAfter(stores, seconds) {
+  if (!Number.isFinite(seconds) || seconds <= 0) return;
+  await done(stores.meta.put(seconds, 'capacityStaleAfterS'));
+  state.capacityStaleAfterS = seconds;
 }
 
 function zoomsFor(zoom) {
@@ -145,6 +156,7 @@ export async function saveArea({ bbox, zoom, plan = null }, progress = () => {})
     // The pack holds data_version N; the first sync pages through once to get a delta cursor.
     await done(s.meta.put(null, 'syncCursor'));
     await done(s.meta.put(snapshot.data_version, 'dataVersion'));
+    await keepStaleAfter(s, snapshot.capacity_stale_after_s);
   });
   state.pack = pack;
   emit('pack', pack);
@@ -241,16 +253,18 @@ async function applyPage(page, area) {
     for (const tombstone of page.tombstones) changed += await removeService(tombstone.id);
     await done(s.meta.put(page.next_cursor, 'syncCursor'));
     await done(s.meta.put(page.data_version, 'dataVersion'));
+    await keepStaleAfter(s, page.capacity_stale_after_s);
     return changed;
   });
 }
 
 // --- the nearest list without a network -------------------------------------------------------
 
-// The filter chips, applied to a site of the snapshot as the API applies them.
-function matchesFilters(site, filters, hours) {
+// The filter chips, applied to a site of the snapshot as the API applies them (a stale count
+// is not a free bed: `has_capacity`'s rule).
+function matchesFilters(site, filters, hours, now) {
   if (filters.openNow && hours.state !== 'open') return false;
-  if (filters.bedsFree && !(site.capacity?.available > 0)) return false;
+  if (filters.bedsFree && !hasFreeCapacity(site, now.getTime())) return false;
   if (filters.age != null) {
     const min = site.eligibility?.minimum_age, max = site.eligibility?.maximum_age;
     if ((min != null && filters.age < min) || (max != null && filters.age > max)) return false;
@@ -262,8 +276,8 @@ export async function localNearest(origin, category, limit = 10, filters = {}, n
   const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.getAll()));
   const matching = sites
     .filter((site) => !category || (site.category_groups || []).includes(category))
-    .map((site) => ({ ...site, hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now) }))
-    .filter((site) => matchesFilters(site, filters, site.hours));
+    .map((site) => ({ ...withFreshness(site, now.getTime()), hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now) }))
+    .filter((site) => matchesFilters(site, filters, site.hours, now));
   const placed = matching
     .filter((site) => site.lat != null && site.lon != null)
     .map((site) => ({ site, distance: haversineM(origin.lat, origin.lon, site.lat, site.lon) }))
@@ -280,7 +294,8 @@ export async function localNearest(origin, category, limit = 10, filters = {}, n
 // A saved site by its site key (what a tapped tile point carries).
 export async function localSite(siteKey) {
   if (siteKey == null) return null;
-  return (await transaction(['sites'], 'readonly', (s) => done(s.sites.index('site_key').get(siteKey)))) || null;
+  const site = await transaction(['sites'], 'readonly', (s) => done(s.sites.index('site_key').get(siteKey)));
+  return site ? withFreshness(site) : null;
 }
 
 export async function localSiteCount() {

@@ -37,6 +37,7 @@ export async function checkToken() {
 export function showSignIn(message = '', { over = false } = {}) {
   $('#signin').hidden = false;
   $('#app').hidden = true;
+  $('#provider').hidden = true;
   $('#signin-close').hidden = !over;
   const error = $('#signin-error');
   error.textContent = message;
@@ -44,9 +45,11 @@ export function showSignIn(message = '', { over = false } = {}) {
   $('#signin-token').focus();
 }
 
+// The app the signed-in role gets (state.mode, main.js): the provider view, or the field's.
 export function hideSignIn() {
   $('#signin').hidden = true;
-  $('#app').hidden = false;
+  $('#app').hidden = state.mode === 'provider';
+  $('#provider').hidden = state.mode !== 'provider';
   emit('app-shown');
 }
 
@@ -68,7 +71,8 @@ export async function renderBanner(pending = 0) {
   if (!kind) return;
   const end = claims()?.exp ? formatClock(new Date(claims().exp * 1000), Intl.DateTimeFormat().resolvedOptions().timeZone) : '';
   const texts = {
-    lost: [t('session.lost'), pending ? t('session.lostPending', { n: pending }) : ''].filter(Boolean).join(' '),
+    lost: state.mode === 'provider' ? t('session.lostProvider')
+      : [t('session.lost'), pending ? t('session.lostPending', { n: pending }) : ''].filter(Boolean).join(' '),
     'ended-renews': t('session.endedRenews'),
     ending: t('session.ending', { time: end }),
     'ending-renews': t('session.endingRenews', { time: end }),

@@ -13,7 +13,16 @@ export const state = {
   basemap: null, // the server's basemap TileJSON, or null when it has none
   results: [], // the nearest list as shown
   view: 'nearby',
+  // When a count stops being news (seconds), as the last sync page or pack snapshot said;
+  // null: the default, 12 h (capacity.js).
+  capacityStaleAfterS: null,
 };
+
+// Which app the signed-in role gets: a provider's staff update their own services' counts
+// (provider.js); everyone else gets the field worker's map, list and outbox.
+export function roleMode(role) {
+  return role === 'provider' ? 'provider' : 'field';
+}
 
 const listeners = new Map();
 
