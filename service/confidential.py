@@ -93,7 +93,7 @@ SERVICE_AT_LOCATION = _fields("id", "service_id", "location_id", phones=PHONE, s
 # A confidential service; its service_at_locations are filtered one by one (public_sites).
 SERVICE = _fields(
     "id", "organization_id", "program_id", "name", "status", "eligibility_description", "minimum_age",
-    "maximum_age", "assured_date", "last_modified", "category_groups",
+    "maximum_age", "assured_date", "last_modified", "category_groups", "open_reports",
     organization=ORGANIZATION, phones=PHONE, schedules=SCHEDULE, languages=LANGUAGE, capacities=CAPACITY,
     attributes=ATTRIBUTE,
 )

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
-from service import confidential
+from service import confidential, live_sites
 from service.problem_texts import field_problem, fr_number
 from service.problems import Problem
 from service.capacity.hsds import hsds_capacities
@@ -229,5 +229,7 @@ def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | No
         sal.update(location=location, phones=sal_phones.get(sal["id"], []), schedules=sal_schedules.get(sal["id"], []))
     service["service_at_locations"] = sals
     service["category_groups"] = category
+    # fieldnav's own, as on result cards: unresolved field reports, so the detail warns too.
+    service["open_reports"] = live_sites.open_reports_of(connection, service_id)
     # Of a service with a confidential location, only what service/confidential.py allows.
     return confidential.compiled_service(service)

@@ -61,6 +61,10 @@ CONFIG = schemathesis.Config.from_dict({
         # min < max in a bbox, `since` <= `until`), size caps computed from the request (a pack's
         # tile count, a search area), category codes read from a data file, and H3 cell validity.
         "positive_data_acceptance": {"enabled": False},
+        # A body over FIELDNAV_LIMIT_MAX_BODY_BYTES is refused (413) before it is read, whatever
+        # it holds: a bulk capacity update with more items than allowed, each with 20 counts.
+        "negative_data_rejection": {"expected-statuses": [
+            "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]},
     },
 })
 schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG)
@@ -72,6 +76,7 @@ ROLES = {
     Role.SUPERVISOR: ("agency-a", "supervisor-1"),
     Role.NAVIGATOR: (DEFAULT_CENTRE, "nav-1"),
     Role.ADMIN: ("fieldnav-ops", "admin-1"),
+    Role.PROVIDER: ("shelter-desk", "desk-1"),
 }
 
 SERVER_ENV = {
@@ -87,7 +92,8 @@ SERVER_ENV = {
 }
 
 # Ids that exist, by path parameter name (filled by the `seeded` fixture, read while generating).
-KNOWN: dict[str, list[str]] = {"handoff_id": [], "service_id": [], "pack_id": []}
+KNOWN: dict[str, list[str]] = {"handoff_id": [], "service_id": [], "pack_id": [], "report_id": [], "organization_id": [],
+                               "subject": []}
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +143,19 @@ def seeded(contract_server, tokens) -> None:
         services = http.get("/v1/services", params={"near": "43.65,-79.38", "per_page": 5})
         assert services.status_code == 200, services.text
         KNOWN["service_id"].extend(item["service_id"] for item in services.json()["contents"])
+        report = http.post(f"/v1/services/{KNOWN['service_id'][0]}/reports", json={"kind": "wrong_phone"},
+                           headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert report.status_code == 201, report.text
+        KNOWN["report_id"].append(report.json()["id"])
+    admin = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+    with httpx.Client(base_url=contract_server.base_url, timeout=30, headers=admin) as http:
+        # The provider account is granted the first service's organization.
+        detail = http.get(f"/v1/services/{KNOWN['service_id'][0]}")
+        organization_id = detail.json()["organization_id"]
+        granted = http.put(f"/v1/admin/providers/{ROLES[Role.PROVIDER][1]}/organizations/{organization_id}")
+        assert granted.status_code in (200, 201), granted.text
+        KNOWN["organization_id"].append(organization_id)
+        KNOWN["subject"].append(ROLES[Role.PROVIDER][1])
     assert all(KNOWN.values()), KNOWN
 
 
@@ -147,9 +166,10 @@ def before_generate_path_parameters(context, strategy):
     names = [name for name in KNOWN if operation is not None and f"{{{name}}}" in operation.path]
     if not names:
         return strategy
-    name = names[0]
-    known = st.deferred(lambda: st.sampled_from(KNOWN[name] or [str(uuid.uuid4())]))
-    return st.one_of(strategy, st.fixed_dictionaries({name: known}))
+    # Every known id of the path at once (a path may hold two: a subject and an organization).
+    known = st.fixed_dictionaries({
+        name: st.deferred(lambda name=name: st.sampled_from(KNOWN[name] or [str(uuid.uuid4())])) for name in names})
+    return st.one_of(strategy, known)
 
 
 # --- hostile values (issue 15) ------------------------------------------------------------------
@@ -317,6 +337,10 @@ def test_every_operation_keeps_the_contract(case, role, tokens, contract_server,
 def _role_for(path: str) -> Role:
     if path.startswith("/v1/navigator/"):
         return Role.NAVIGATOR
+    if path.startswith("/v1/provider/"):
+        return Role.PROVIDER
+    if path.endswith("/capacity"):
+        return Role.ADMIN
     if path.startswith(("/v1/admin/", "/v1/audit", "/v1/stats/")):
         return Role.ADMIN
     return Role.FIELD_WORKER
@@ -336,6 +360,13 @@ def _sweep_bodies() -> dict[tuple[str, str], dict]:
         ("POST", "/v1/auth/refresh"): {"refresh_token": "not-a-refresh-token"},
         ("POST", "/v1/auth/devices"): {"public_jwk": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}},
         ("POST", "/v1/admin/devices/{device_id}/revoke"): {"reason": "phone reported stolen"},
+        ("PUT", "/v1/services/{service_id}/capacity"): {"capacities": [
+            {"unit": "beds", "available": 3, "maximum": 20, "updated": "2026-12-04T21:00:00-05:00"}]},
+        ("POST", "/v1/capacity"): {"items": [{"service_id": KNOWN["service_id"][0], "capacities": [
+            {"unit": "beds", "available": 3}]}]},
+        ("POST", "/v1/services/{service_id}/reports"): {"kind": "other", "note": "door locked at 21:00",
+                                                       "location": {"lat": 43.65, "lon": -79.38}},
+        ("POST", "/v1/admin/reports/{report_id}/resolve"): {"resolution_note": "called the shelter: open"},
     }
 
 
@@ -347,7 +378,8 @@ def _field_name(spot: tuple) -> str:
 
 def _path_parameters(path: str) -> dict[str, str]:
     values = {"handoff_id": KNOWN["handoff_id"][0], "service_id": KNOWN["service_id"][0], "pack_id": KNOWN["pack_id"][0],
-              "device_id": str(uuid.uuid4()), "z": "12", "x": "1144", "y": "1494"}
+              "report_id": KNOWN["report_id"][0], "organization_id": KNOWN["organization_id"][0],
+              "subject": KNOWN["subject"][0], "device_id": str(uuid.uuid4()), "z": "12", "x": "1144", "y": "1494"}
     return {name: values[name] for name in re.findall(r"{(\w+)}", path)}
 
 

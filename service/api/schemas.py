@@ -213,6 +213,8 @@ class HsdsService(_Open):
     name: str = Field(examples=["Downtown Youth Emergency Shelter"])
     status: str = Field(examples=["active"])
     category_groups: list[str] = Field(examples=[["shelter", "youth"]])
+    open_reports: list[OpenReport] = Field(default_factory=list, description=(
+        "fieldnav's own: unresolved field reports of wrong data about the service, as on result cards."))
     organization: dict | None = None
     phones: list[dict]
     schedules: list[dict]

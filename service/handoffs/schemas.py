@@ -281,7 +281,10 @@ class CentreList(BaseModel):
 class Delivery(BaseModel):
     event_id: str = Field(examples=["c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d"])
     event_type: str = Field(examples=["handoff.created"])
-    handoff_id: str = Field(examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])
+    handoff_id: str | None = Field(examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"],
+                                   description="The handoff of a handoff.* event (null for a report event).")
+    report_id: str | None = Field(default=None, examples=[None],
+                                  description="The field report of a report.* event (null for a handoff event).")
     centre_id: str = Field(examples=["211-east"])
     state: str = Field(examples=["dead"])
     attempts: int = Field(examples=[8])
