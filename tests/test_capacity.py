@@ -715,6 +715,7 @@ def test_has_capacity_leaves_out_counts_older_than_12_h(stack):
     assert at(results[str(B2)]["capacity"]["as_of"]) == stale_at
     with_capacity = stack.nearest(has_capacity="true")
     assert str(A2) in with_capacity and str(B2) not in with_capacity
+    assert {str(A2), str(B2)} <= set(stack.nearest(has_capacity="false"))  # without the filter: both, B2 greyed
     assert {s for s, r in with_capacity.items() if r["capacity"] and not r["capacity"]["stale"]} == set(with_capacity)
 
     assert stack.search("Warming")[str(B2)]["capacity"]["stale"] is True
@@ -816,3 +817,28 @@ def test_concurrent_updates_without_a_time_all_go_through(stack):
     for before, after in zip(rows, rows[1:]):
         assert (after["old_available"], after["old_updated"]) == (before["new_available"], before["new_updated"])
         assert after["new_updated"] >= before["new_updated"]
+
+
+def test_fieldnav_capacity_stale_after_h_moves_the_boundary(stack):
+    """A1's file count is 2 h old, B1's 1 h: fresh under the default 12 h; with 1.5 h, A1's is
+    stale everywhere the rule is applied or handed to phones, and B1's is not."""
+    assert {str(A1), str(B1)} <= set(stack.nearest(has_capacity="true"))
+    strict = start_server(stack.url, env={"FIELDNAV_CAPACITY_STALE_AFTER_H": "1.5"})
+    try:
+        with strict.client() as client:
+            def get(path: str, who: str = "worker", **params) -> dict:
+                response = client.get(path, params=params, headers=stack.auth(who))
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            results = {r["service_id"]: r for r in get("/v1/services/nearest", lat=TORONTO[0], lon=TORONTO[1])["results"]}
+            assert results[str(A1)]["capacity"]["stale"] is True and results[str(B1)]["capacity"]["stale"] is False
+            found = {r["service_id"] for r in get("/v1/services/nearest", lat=TORONTO[0], lon=TORONTO[1],
+                                                   has_capacity="true")["results"]}
+            assert str(A1) not in found and str(B1) in found
+            assert get("/v1/tiles.json")["capacity_stale_after_s"] == 5400
+            assert get("/v1/sync/services")["capacity_stale_after_s"] == 5400
+            shown = get(f"/v1/services/{A1}/capacity", "desk-a")
+            assert shown["stale_after_s"] == 5400 and shown["capacities"][0]["stale"] is True
+    finally:
+        stop_server(strict)

@@ -58,20 +58,31 @@ def two_servers(database_url, tmp_path):
         stop_server(second)
 
 
-def _seen_within(check, limit_s: float = VISIBLE_WITHIN_S) -> float:
-    started = time.monotonic()
+def _seen_within(check, since: float, limit_s: float = VISIBLE_WITHIN_S) -> float:
+    """Seconds from ``since`` (when the update was answered) until ``check()`` held."""
     while not check():
-        elapsed = time.monotonic() - started
-        assert elapsed <= limit_s, f"not seen within {limit_s} s"
+        assert time.monotonic() - since <= limit_s, f"not seen within {limit_s} s"
         time.sleep(0.02)
-    return time.monotonic() - started
+    return time.monotonic() - since
+
+
+def _delta_cursor(client: httpx.Client, headers: dict) -> str:
+    """The cursor a phone holds once it has the whole directory (snapshot paged through)."""
+    cursor = None
+    while True:
+        page = client.get("/v1/sync/services", params={"cursor": cursor} if cursor else {}, headers=headers).json()
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return cursor
 
 
 def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers):
     first, second, shelters = two_servers
     admin, worker = _token(Role.ADMIN, "ops-1"), _token(Role.FIELD_WORKER, "badge-9")
-    delays: dict[str, list[float]] = {"nearest": [], "has_capacity": [], "detail": [], "tilejson": []}
+    delays: dict[str, list[float]] = {name: [] for name in (
+        "nearest", "has_capacity", "search", "detail", "sync", "tilejson")}
     with httpx.Client(base_url=first.base_url, timeout=10) as a, httpx.Client(base_url=second.base_url, timeout=10) as b:
+        cursors = {id(a): _delta_cursor(a, worker), id(b): _delta_cursor(b, worker)}
         for round_ in range(ROUNDS):
             # Alternate the process written to and the one read from, and the service.
             writer, reader = (a, b) if round_ % 2 == 0 else (b, a)
@@ -85,6 +96,7 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
             # Warm the reader: its detail cache and data version hold the count before the update.
             before = reader.get(f"/v1/services/{service_id}", headers=worker)
             assert before.status_code == 200
+            name = before.json()["name"]
             assert shown(reader.get("/v1/services/nearest", params=near, headers=worker)) is not None
             version_before = reader.get("/v1/tiles.json", headers=worker).json()["data_version"]
 
@@ -96,6 +108,7 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
             response = writer.put(f"/v1/services/{service_id}/capacity", json={"capacities": [
                 {"unit": "beds", "available": free, "maximum": 40}]},
                 headers={**admin, "Idempotency-Key": str(uuid.uuid4())})
+            answered = time.monotonic()
             assert response.status_code == 200, response.text
             written = response.json()
             as_of = written["capacities"][0]["as_of"]
@@ -104,7 +117,7 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
                 capacity = shown(reader.get("/v1/services/nearest", params=near, headers=worker))
                 return capacity is not None and capacity["as_of"] == as_of
 
-            delays["nearest"].append(_seen_within(nearest_shows))
+            delays["nearest"].append(_seen_within(nearest_shows, answered))
             capacity = shown(reader.get("/v1/services/nearest", params=near, headers=worker))
             assert (capacity["available"], capacity["maximum"], capacity["origin"], capacity["stale"]) == (free, 40, "live", False)
 
@@ -113,14 +126,33 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
                                     headers=worker).json()["results"]
                 return any(r["service_id"] == str(service_id) for r in listed) == (free > 0)
 
-            delays["has_capacity"].append(_seen_within(in_has_capacity))
+            delays["has_capacity"].append(_seen_within(in_has_capacity, answered))
+
+            def search_shows() -> bool:
+                contents = reader.get("/v1/services", params={"q": name, "near": f"{lat},{lon}", "per_page": 20},
+                                      headers=worker).json()["contents"]
+                return any(c["service_id"] == str(service_id) and (c["capacity"] or {}).get("as_of") == as_of
+                           for c in contents)
+
+            delays["search"].append(_seen_within(search_shows, answered))
 
             def detail_shows() -> bool:
                 capacities = reader.get(f"/v1/services/{service_id}", headers=worker).json()["capacities"]
                 return [(c["available"], c["updated"]) for c in capacities] == [(free, as_of)]
 
-            delays["detail"].append(_seen_within(detail_shows))
+            delays["detail"].append(_seen_within(detail_shows, answered))
+
+            def delta_shows() -> bool:
+                page = reader.get("/v1/sync/services", params={"cursor": cursors[id(reader)]}, headers=worker).json()
+                sites = [site for service in page["services"] if service["id"] == str(service_id)
+                         for site in service["sites"]]
+                if sites and all(site["capacity"]["as_of"] == as_of for site in sites):
+                    cursors[id(reader)] = page["next_cursor"]
+                    return True
+                return False
+
+            delays["sync"].append(_seen_within(delta_shows, answered))
             delays["tilejson"].append(_seen_within(lambda: reader.get("/v1/tiles.json", headers=worker).json()[
-                "data_version"] == written["data_version"] > version_before))
+                "data_version"] == written["data_version"] > version_before, answered))
     print({name: [round(d, 3) for d in values] for name, values in delays.items()})
     assert max(max(values) for values in delays.values()) <= VISIBLE_WITHIN_S
