@@ -90,7 +90,7 @@ SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom', 'site_key') FROM (
     SELECT p.site_key,
            CASE WHEN CAST(:labels AS boolean) THEN p.name END AS name,
            array_to_string(p.category_groups, ',') AS groups, p.open_24_7, p.capacity,
-           CAST(extract(epoch FROM p.capacity_as_of) AS bigint) AS capacity_as_of,
+           CAST(floor(extract(epoch FROM p.capacity_as_of)) AS bigint) AS capacity_as_of,
            ST_AsMVTGeom(p.geom_3857, b.env, {EXTENT}, {BUFFER}, true) AS geom
     FROM bounds b
     CROSS JOIN LATERAL (

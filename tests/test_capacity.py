@@ -842,3 +842,31 @@ def test_fieldnav_capacity_stale_after_h_moves_the_boundary(stack):
             assert shown["stale_after_s"] == 5400 and shown["capacities"][0]["stale"] is True
     finally:
         stop_server(strict)
+
+
+def test_a_count_sent_without_its_maximum_keeps_the_maximum_shown(stack):
+    assert stack.put(A1, [beds(3, 10)], who="desk-a").status_code == 200
+    kept = stack.put(A1, [beds(4)], who="desk-a")
+    assert kept.status_code == 200, kept.text
+    assert [(c["available"], c["maximum"]) for c in kept.json()["capacities"]] == [(4, 10)]
+    # More free than the maximum kept: refused, naming the count, and nothing changes.
+    before = stack.state()
+    refused = problem(stack.put(A1, [beds(11)], who="desk-a"), 422, "validation-error")
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.capacities.0.available", "available_above_maximum")]
+    assert stack.state() == before
+    # An explicit null clears the maximum.
+    cleared = stack.put(A1, [{"unit": "beds", "available": 11, "maximum": None}], who="desk-a")
+    assert cleared.status_code == 200 and cleared.json()["capacities"][0]["maximum"] is None
+
+
+def test_an_imported_count_from_the_future_is_refused_and_live_updates_go_on(stack):
+    assert stack.put(A1, [beds(3, 10)], who="desk-a").status_code == 200
+    # A local time labelled UTC: five hours ahead. Kept, it would win over every live update.
+    ahead = datetime.now(timezone.utc) + timedelta(hours=5)
+    path = write_hsds(stack.folder / "future.json", {A1: (9, 10, ahead)})
+    report = import_path(stack.engine, path, source="directory")
+    assert [(p.field, p.action) for p in report.problems if "in the future" in p.reason] == [
+        ("service.capacities[0].updated", "row skipped")]
+    shown = stack.get(f"/v1/services/{A1}/capacity", "desk-a").json()["capacities"]
+    assert [(c["available"], c["origin"]) for c in shown] == [(3, "live")]
+    assert stack.put(A1, [beds(2)], who="desk-a").status_code == 200

@@ -34,7 +34,8 @@ class _Strict(BaseModel):
 class CapacityEntry(_Strict):
     unit: str = Field(examples=["beds"], description="beds, cots, rooms, spaces, appointments or meals.")
     available: Count = Field(examples=[13], description="Free now: a whole number from 0.")
-    maximum: Count | None = Field(default=None, examples=[40], description="The most there can be; at least `available`.")
+    maximum: Count | None = Field(default=None, examples=[40], description=(
+        "The most there can be; at least `available`. Left out: the service keeps the maximum it has (null clears it)."))
     updated: datetime | None = Field(default=None, examples=["2026-12-04T21:00:00-05:00"], description=(
         "When the count was taken, ISO 8601 with offset; default: now. Not in the future (a clock at most 2 "
         "minutes ahead is taken as now), and not older than the count the service shows for this unit (409 "

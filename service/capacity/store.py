@@ -31,7 +31,7 @@ class ServiceCounts:
 class ItemProblem:
     item: int  # index of the service in the request
     entry: int | None  # index of the count, or None for the service itself
-    code: str  # "service_not_found" or "capacity_outdated"
+    code: str  # "service_not_found", "capacity_outdated" or "available_above_maximum"
     ctx: dict
 
 
@@ -65,6 +65,14 @@ def taken_at(entry: CapacityEntry, now: datetime) -> datetime:
     return now if entry.updated is None else min(entry.updated, now)
 
 
+def maximum_of(entry: CapacityEntry, held: dict | None) -> int | None:
+    """The maximum to keep: the one sent (null clears it), else the one shown for the unit, so
+    a front desk sending only what is free does not erase how many beds there are."""
+    if "maximum" in entry.model_fields_set or held is None or held["maximum"] is None:
+        return entry.maximum
+    return int(held["maximum"])
+
+
 def check(connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
           ) -> list[ItemProblem]:
     """What ``write`` would refuse, without writing (a bulk update with bad items of its own
@@ -88,6 +96,9 @@ def _check(connection: Connection, principal: Principal, updates: list[ServiceCo
             held = shown.get(entry.unit)
             if held is not None and taken_at(entry, now) < datetime.fromisoformat(held["as_of"]):
                 problems.append(ItemProblem(i, j, "capacity_outdated", {"as_of": held["as_of"]}))
+            maximum = maximum_of(entry, held)
+            if maximum is not None and entry.available > maximum:
+                problems.append(ItemProblem(i, j, "available_above_maximum", {}))
     return problems, shown_by_service
 
 
@@ -112,7 +123,7 @@ def write(connection: Connection, principal: Principal, updates: list[ServiceCou
         shown = shown_by_service[update.service_id]
         for entry in update.entries:
             row = {"service_id": update.service_id, "unit": entry.unit, "available": entry.available,
-                   "maximum": entry.maximum, "updated": taken_at(entry, now), **actor}
+                   "maximum": maximum_of(entry, shown.get(entry.unit)), "updated": taken_at(entry, now), **actor}
             old = shown.get(entry.unit)
             rows.append(row)
             history.append({**row, "old_available": None if old is None else old["available"],

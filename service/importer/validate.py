@@ -13,11 +13,15 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.importer.fields import TABLES, UUID, Table
 from service.importer.records import Problem, RawRow, SourceData
 from service.importer.values import is_blank, parse, stable_id
+
+# A clock a few minutes ahead of ours is not a count from the future.
+FUTURE_LEEWAY = timedelta(minutes=5)
 
 SERVICE_STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
 
@@ -126,8 +130,14 @@ class _RowChecker:
             except (ZoneInfoNotFoundError, ValueError):
                 problem("timezone", f"{row['timezone']!r} is not an IANA time zone; the default applies", "value dropped")
                 row["timezone"] = None
-        elif name == "service_capacity" and row.get("available") is not None and row["available"] < 0:
-            problem("available", "cannot be negative")
+        elif name == "service_capacity":
+            if row.get("available") is not None and row["available"] < 0:
+                problem("available", "cannot be negative")
+            # A count from the future (a local time labelled UTC) would win over every live
+            # update until that time (service/capacity/merge.py), and never go stale.
+            updated = row.get("updated")
+            if isinstance(updated, datetime) and updated > datetime.now(timezone.utc) + FUTURE_LEEWAY:
+                problem("updated", f"{updated.isoformat()} is in the future")
         elif name == "address":
             row["address_type"] = row.get("address_type") or "physical"
 

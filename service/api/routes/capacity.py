@@ -44,16 +44,23 @@ def _entry_field(problem: store.ItemProblem, position: int | None) -> str:
     base = "body" if position is None else f"body.items.{position}"
     if problem.entry is None:
         return "path.service_id" if position is None else f"{base}.service_id"
-    return f"{base}.capacities.{problem.entry}.updated"
+    field = "available" if problem.code == "available_above_maximum" else "updated"
+    return f"{base}.capacities.{problem.entry}.{field}"
 
 
 def _rejected(rejected: store.Rejected, service_id: UUID) -> Problem:
     """A single update refused by store.write: 404 (no such service, or not the provider's),
-    or 409 (a count older than the one shown)."""
+    422 (more free than the maximum the service keeps), or 409 (a count older than the one
+    shown)."""
     if any(p.code == "service_not_found" for p in rejected.problems):
         raise grants.service_not_found(service_id)
     errors = [field_problem(_entry_field(p, None), p.code, **p.ctx) for p in rejected.problems]
-    first = rejected.problems[0]
+    if any(p.code == "available_above_maximum" for p in rejected.problems):
+        return Problem(422, "validation-error", "More available than the maximum the service keeps; send the maximum "
+                       "too, or check the count. Nothing was changed.",
+                       detail_fr="Le nombre disponible dépasse le maximum du service ; envoyez aussi le maximum, ou "
+                       "vérifiez le compte. Rien n’a changé.", title="Invalid request", errors=errors)
+    first = next(p for p in rejected.problems if p.code == "capacity_outdated")
     return Problem(409, "capacity-outdated",
                    f"A newer count is already shown ({first.ctx['as_of']}); nothing was changed. Send the current count "
                    "with a later time, or without a time.",
