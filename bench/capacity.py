@@ -39,7 +39,7 @@ What the runs of 2026-12-04 showed (the numbers of the last run are in RESULTS.m
   service, inside the directory lock: a PUT took 36-48 ms at p50 (5-7x nearest), a bulk
   update of 100 services 2.6 s (of 300: ~8 s, during which every other update and import
   waits), and 8 concurrent clients got 16-28 updates/s. Through the sites' index
-  (service/live_sites.py) the same runs give 12-13 ms, 55 ms and 67-76/s.
+  (service/directory/live_sites.py) the same runs give 12-13 ms, 55 ms and 67-76/s.
 - Nearest sees an update on both processes as soon as it commits (it reads service_site, no
   cache); the service detail, cached per process and data version, about 1 s later
   (FIELDNAV_DATA_VERSION_TTL_S), as do TileJSON and sync (tests/test_live_workers.py).
@@ -71,7 +71,7 @@ from common import log, median, percentile  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import make_url, text  # noqa: E402
 
-from service import directory_lock, live_sites  # noqa: E402
+from service.directory import lock as directory_lock, live_sites  # noqa: E402
 from service.capacity import grants  # noqa: E402
 
 SECTION = "Live capacity"

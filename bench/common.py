@@ -32,10 +32,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:  # `python bench/x.py` puts bench/, not the project, on the path
     sys.path.insert(0, str(PROJECT_DIR))
 
-from service import migrate  # noqa: E402
-from service.db import make_engine  # noqa: E402
-from service.demo_data import generate_services  # noqa: E402
-from service.embedded_db import EmbeddedCluster, EmbeddedDbError  # noqa: E402
+from service.platform import migrate  # noqa: E402
+from service.platform.db import make_engine  # noqa: E402
+from service.directory.demo_data import generate_services  # noqa: E402
+from service.platform.embedded_db import EmbeddedCluster, EmbeddedDbError  # noqa: E402
 from service.importer import import_path  # noqa: E402
 
 BENCH_DB_DIR = PROJECT_DIR / ".fieldnav" / "bench-db"

@@ -63,7 +63,7 @@ from sqlalchemy import make_url, text  # noqa: E402
 
 from service.api.routes.services import DETAIL_CACHE_BYTES  # noqa: E402
 from service.handoffs.centres import load_centres  # noqa: E402
-from service.settings import tile_settings  # noqa: E402
+from service.platform.settings import tile_settings  # noqa: E402
 
 SECTION = "Load (mixed workload)"
 TOKEN_COUNT = 128  # field workers
@@ -803,8 +803,8 @@ def results_json(run: Run, facts: dict, args, rows: list[EndpointStats], total: 
 
 
 async def _sample_builds_running(engine, until_s: float, every_s: float = 1.0) -> list[int]:
-    """Builds holding a database-wide slot (service/pack_queue.py), sampled until ``until_s``."""
-    from service.pack_queue import builds_running
+    """Builds holding a database-wide slot (service/maps/pack_queue.py), sampled until ``until_s``."""
+    from service.maps.pack_queue import builds_running
 
     def sample() -> int:
         with engine.connect() as connection:

@@ -6,7 +6,7 @@
 For each data set size, in one run on one machine:
 
 * floor, 16 connections: 16 processes, one database connection each, call
-  ``service.nearest.find_nearest`` (the exact statements the endpoint runs, no HTTP, no
+  ``service.directory.nearest.find_nearest`` (the exact statements the endpoint runs, no HTTP, no
   JSON) for ``--duration-s``; queries per second and per-query latency;
 * floor, 1 connection: the same, one process; latency per filter too;
 * HTTP: ``fieldnav serve --workers W`` with wrk on loopback, 16 connections, the same
@@ -38,9 +38,9 @@ import common  # noqa: E402  (also puts the project on sys.path)
 from common import FloorResult, log, median, percentile  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from service.db import make_engine  # noqa: E402
-from service.demo_data import load_places  # noqa: E402
-from service.nearest import NearestQuery, find_nearest  # noqa: E402
+from service.platform.db import make_engine  # noqa: E402
+from service.directory.demo_data import load_places  # noqa: E402
+from service.directory.nearest import NearestQuery, find_nearest  # noqa: E402
 
 CONNECTIONS = 16
 WRK_THREADS = 2
@@ -78,8 +78,8 @@ NOTHING_FILTER = {"category": "legal", "language": "cr", "age": "3"}
 NO_WALK_POINTS = {"empty area (51.0, -90.0)": (51.0, -90.0), "Toronto (43.6535, -79.3839)": (43.65348, -79.38393)}
 
 # Files whose change during a run invalidates it (other edits are reported, not fatal).
-NEAREST_CODE = ("service/nearest.py", "service/api/routes/services.py", "service/results.py", "service/hours.py",
-                "service/db.py", "service/api/security.py", "service/api/rate_limit.py", "service/api/app.py")
+NEAREST_CODE = ("service/directory/nearest.py", "service/api/routes/services.py", "service/directory/results.py", "service/directory/hours.py",
+                "service/platform/db.py", "service/api/security.py", "service/api/rate_limit.py", "service/api/app.py")
 
 GOALS = {"http_floor_qps_ratio_min": 0.30, "p99_ms_max": 25.0, "latency_growth_max": 1.5}
 
@@ -148,7 +148,7 @@ def _floor_worker(url: str, queries: list[BenchQuery], worker_index: int, warmup
         latencies_ms: list[float] = []
         errors: dict[str, int] = defaultdict(int)
         with engine.connect() as connection:
-            # Autocommit, as the endpoint reads (service.db.read_connection): no transaction to
+            # Autocommit, as the endpoint reads (service.platform.db.read_connection): no transaction to
             # end, and psycopg keeps its prepared statements.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             barrier.wait(timeout=120)
@@ -567,7 +567,7 @@ def _code_change_warning(args) -> str:
         return ""
     touches_nearest = [path for path in changed if path in NEAREST_CODE or path.startswith("migrations/")]
     verdict = ("it touches the nearest path: the numbers mix two versions; run again" if touches_nearest
-               else "none of it is on the nearest path (service/nearest.py, its route, migrations)")
+               else "none of it is on the nearest path (service/directory/nearest.py, its route, migrations)")
     return (f"\n\n**The application code changed during this run** (git {args.revision_at_start} -> {common.git_revision()}): "
             f"{', '.join(f'`{path}`' for path in changed)}; {verdict}.")
 
@@ -579,7 +579,7 @@ Date: {started_at.strftime('%Y-%m-%d %H:%M %Z')} ({elapsed_s / 60:.0f} min) — 
 
 Command: `{args.command}`
 
-Data sets: {sizes}; demo data (`service.demo_data`, sources of 100k, seeds {common.SOURCE_SEED_BASE}+), `VACUUM ANALYZE` after loading.
+Data sets: {sizes}; demo data (`service.directory.demo_data`, sources of 100k, seeds {common.SOURCE_SEED_BASE}+), `VACUUM ANALYZE` after loading.
 Private cluster `.fieldnav/bench-db` (PostgreSQL defaults: shared_buffers 128 MB, non-durable).
 {_schema_text(all_results)}
 
@@ -592,7 +592,7 @@ Query mix: {QUERY_COUNT} seeded queries (seed {QUERY_SEED}), points population-w
 up to {JITTER_RADIUS_KM:.0f} km, limit={LIMIT}, filters picked uniformly from: {', '.join(f'`{n}`' for n in FILTER_MIX)}.
 The same list, in the same order, for the SQL floor and for HTTP.
 
-- SQL floor: N processes, one connection each, calling `service.nearest.find_nearest` back to back
+- SQL floor: N processes, one connection each, calling `service.directory.nearest.find_nearest` back to back
   (its one statement in autocommit, as the endpoint sends it; no HTTP, no JSON, no pool check-out, no auth).
   Counted: queries completed inside the measured window; errors (e.g. the 10 s statement timeout) are timed too.
 - HTTP: `fieldnav serve --workers W` (uvicorn, default pool of 10 connections per worker), wrk on loopback,

@@ -7,7 +7,7 @@ In one run, on one seeded list of tiles in the Toronto area (z10-z16, weighted t
 zooms and places a field worker looks at; empty tiles included as they come):
 
 * SQL floor: 16 processes, one psycopg connection each, running fieldnav's own points
-  statement (``service.tiles.POINTS_SQL``) back to back;
+  statement (``service.maps.tiles.POINTS_SQL``) back to back;
 * fieldnav cold: ``fieldnav serve --workers W`` with the tile cache off and the raw points
   layer at every zoom (the same content as tipg's), wrk, 16 connections;
 * tipg: ``uvicorn tipg.main:app --workers W`` (its own virtualenv) over a view with the same
@@ -54,9 +54,9 @@ from pmtiles.reader import MmapSource, all_tiles  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import make_url, text  # noqa: E402
 
-from service.db import make_engine, read_data_version  # noqa: E402
-from service.settings import tile_settings  # noqa: E402
-from service.tiles import POINTS_SQL, SERVICES_LAYER  # noqa: E402
+from service.platform.db import make_engine, read_data_version  # noqa: E402
+from service.platform.settings import tile_settings  # noqa: E402
+from service.maps.tiles import POINTS_SQL, SERVICES_LAYER  # noqa: E402
 from spatial.tiles import EXTENT, tile_count, tile_for_lonlat  # noqa: E402
 
 SIZE_LABEL = "100k"
@@ -170,7 +170,7 @@ def cluster_cells_missing(url: str) -> tuple[int, int]:
 
 def prepare_database(cluster, *, reload: bool, quiet: "Quiet") -> tuple[str, str | None]:
     """The 100k database, loaded and migrated (a migration to the head rebuilds the derived
-    sites and map points, service/migrate.py), its tile tables vacuumed and analyzed.
+    sites and map points, service/platform/migrate.py), its tile tables vacuumed and analyzed.
     Returns (url, None)."""
     url = common.database_url(cluster, DATABASE)
     common.load_demo_services(url, common.SIZES[SIZE_LABEL], reload=reload)
@@ -178,7 +178,7 @@ def prepare_database(cluster, *, reload: bool, quiet: "Quiet") -> tuple[str, str
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE service_site, map_point, h3_cell"))
-            # fieldnav turns JIT off in its own sessions (service/db.py); the database default
+            # fieldnav turns JIT off in its own sessions (service/platform/db.py); the database default
             # does the same for the floor and for tipg, so all three run the same configuration.
             connection.execute(text(f"ALTER DATABASE {DATABASE} SET jit = off"))
     finally:
@@ -282,7 +282,7 @@ def server_data_version(url: str) -> int:
 
 
 def points_sql_for_psycopg() -> str:
-    """service.tiles.POINTS_SQL with its :name parameters as psycopg's %(name)s (casts
+    """service.maps.tiles.POINTS_SQL with its :name parameters as psycopg's %(name)s (casts
     written ``::type`` are left alone)."""
     if "%" in POINTS_SQL:
         raise RuntimeError("POINTS_SQL holds a '%': escape it before handing it to psycopg")
@@ -653,7 +653,7 @@ class PackResult:
 
 def build_pack(server: common.Server) -> PackResult:
     """POST the Toronto pack after removing the bench's pack files, so fieldnav builds it
-    again (a pack whose files are gone is forgotten and rebuilt: service/packs.py _reuse)."""
+    again (a pack whose files are gone is forgotten and rebuilt: service/maps/packs.py _reuse)."""
     if PACKS_DIR.is_dir():
         for path in PACKS_DIR.iterdir():
             if path.is_file():
@@ -834,7 +834,7 @@ the rest uniform in the bbox; {warm.empty_distinct} of the distinct tiles are em
 The same list, in the same order, for the floor, fieldnav and tipg. fieldnav URLs carry `?v=<data version>`
 as its TileJSON template does.
 
-- SQL floor: 16 processes, one psycopg connection each (autocommit), running `service.tiles.POINTS_SQL`
+- SQL floor: 16 processes, one psycopg connection each (autocommit), running `service.maps.tiles.POINTS_SQL`
   (the statement fieldnav renders a points tile with) back to back; no HTTP, no pool, no transaction. psycopg
   prepares the statement after 5 runs, as it does by default. The "ROLLBACK after each tile" row runs the same
   SQL in a transaction per tile ended by ROLLBACK, as fieldnav's pool does on check-in: not a goal, a diagnosis.

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import log  # noqa: E402
 
-from service.db import make_engine  # noqa: E402
-from service.tiles import NAME_MAX_CHARS  # noqa: E402
-from service.settings import tile_settings  # noqa: E402
+from service.platform.db import make_engine  # noqa: E402
+from service.maps.tiles import NAME_MAX_CHARS  # noqa: E402
+from service.platform.settings import tile_settings  # noqa: E402
 from spatial.tiles import BUFFER, EXTENT  # noqa: E402
 
 TIPG_VENV = common.PROJECT_DIR / ".fieldnav" / "bench-tipg-venv"
@@ -40,7 +40,7 @@ PEER_VIEW = "service_points"
 COLLECTION_ID = f"{PEER_SCHEMA}.{PEER_VIEW}"
 TILE_PATH = "/collections/" + COLLECTION_ID + "/tiles/WebMercatorQuad/{z}/{x}/{y}"
 
-# The same rows and the same properties as fieldnav's points layer (service/tiles.py,
+# The same rows and the same properties as fieldnav's points layer (service/maps/tiles.py,
 # POINTS_SQL): public, active, located sites. `id` is the site key, fieldnav's feature id;
 # tipg takes it as the feature key (its fallback key names include "id") and orders by it.
 # (Dropped first: a view's columns cannot change in place.)

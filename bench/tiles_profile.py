@@ -70,7 +70,7 @@ NAMED = {
     "sync dependency/endpoint hand-off to the threadpool (`run_in_threadpool`)": "run_in_threadpool (starlette/concurrency.py)",
     "FastAPI `solve_dependencies`": "solve_dependencies (fastapi/",
     "the endpoint `tile()` (in a worker thread)": "tile (service/api/routes/tiles.py)",
-    "`render_tile` (SQL, fetch)": "render_tile (service/tiles.py)",
+    "`render_tile` (SQL, fetch)": "render_tile (service/maps/tiles.py)",
     "`authorize` (token, policy, rate limit)": "authorize (service/api/security.py)",
     "request metrics (`prometheus_client`)": "(prometheus_client/",
 }

@@ -12,7 +12,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from service.db import migration_database_url
+    from service.platform.db import migration_database_url
 
     return migration_database_url()
 

@@ -27,7 +27,7 @@ add_pkg() {
   done
 }
 
-# The PostgreSQL bin dir the way service/embedded_db.py finds it; empty if none.
+# The PostgreSQL bin dir the way service/platform/embedded_db.py finds it; empty if none.
 find_pg_bindir() {
   if [[ -n "${FIELDNAV_PG_BINDIR:-}" ]]; then
     echo "$FIELDNAV_PG_BINDIR"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from service.settings import api_settings, database_settings
+from service.platform.settings import api_settings, database_settings
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -31,7 +31,7 @@ def db() -> None:
 
 
 def _embedded_or_exit():
-    from service.db import embedded_cluster
+    from service.platform.db import embedded_cluster
 
     if database_settings().database_url:
         _fail("FIELDNAV_DATABASE_URL is set: fieldnav uses that server and does not run its own", 0)
@@ -41,7 +41,7 @@ def _embedded_or_exit():
 @db.command("start")
 def db_start() -> None:
     """Start fieldnav's private PostgreSQL (initialising it on first use)."""
-    from service.embedded_db import EmbeddedDbError
+    from service.platform.embedded_db import EmbeddedDbError
 
     cluster = _embedded_or_exit()
     try:
@@ -59,9 +59,9 @@ def _grant_if_migrated(cluster) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    from service import migrate
-    from service.embedded_db import APP_ROLE
-    from service.grants import GrantError
+    from service.platform import migrate
+    from service.platform.embedded_db import APP_ROLE
+    from service.platform.grants import GrantError
 
     engine = create_engine(cluster.url(), poolclass=NullPool, hide_parameters=True)
     try:
@@ -87,7 +87,7 @@ def db_status() -> None:
     """Say whether the database is reachable (exit 1 when it is not)."""
     from sqlalchemy import text
 
-    from service.db import database_url, make_engine
+    from service.platform.db import database_url, make_engine
 
     if not database_settings().database_url:
         status = _embedded_or_exit().status()
@@ -107,7 +107,7 @@ def db_status() -> None:
 @click.option("--migration", is_flag=True, help="The migration role's URL (owner of the schema) instead of the application's.")
 def db_url(migration: bool) -> None:
     """Print the database URL the API uses (it holds a password: keep it private)."""
-    from service.db import database_url, migration_database_url
+    from service.platform.db import database_url, migration_database_url
 
     try:
         click.echo(migration_database_url() if migration else database_url())
@@ -119,10 +119,10 @@ def db_url(migration: bool) -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
 def db_migrate(revision: str) -> None:
     """Apply database migrations (as the migration role), then grant the application role
-    what it needs (service/grants.py)."""
-    from service import migrate
-    from service.db import app_role, migration_database_url, migration_engine
-    from service.grants import GrantError
+    what it needs (service/platform/grants.py)."""
+    from service.platform import migrate
+    from service.platform.db import app_role, migration_database_url, migration_engine
+    from service.platform.grants import GrantError
 
     role = app_role()
     try:
@@ -137,8 +137,8 @@ def db_migrate(revision: str) -> None:
 @db.command("rebuild-sites")
 def db_rebuild_sites() -> None:
     """Rebuild the derived service_site rows (nearest, tiles) from the HSDS tables."""
-    from service import migrate
-    from service.db import migration_engine
+    from service.platform import migrate
+    from service.platform.db import migration_engine
 
     migrate.rebuild_derived(migration_engine(), _echo_rebuilt)
 
@@ -151,8 +151,8 @@ def _echo_rebuilt(source: str, count: int) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION ('base' removes every fieldnav table)."""
-    from service import migrate
-    from service.db import migration_database_url
+    from service.platform import migrate
+    from service.platform.db import migration_database_url
 
     migrate.downgrade(migration_database_url(), revision)
     click.echo(f"database downgraded to {revision}")
@@ -177,9 +177,9 @@ def _print_report(report, max_problems: int) -> None:
 @click.option("--strict", is_flag=True, help="Refuse the whole import if any row is bad.")
 def import_command(path: Path, source: str | None, strict: bool) -> None:
     """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON."""
-    from service.db import migration_engine
+    from service.platform.db import migration_engine
     from service.importer import ImportRefused, import_path
-    from service.settings import import_settings
+    from service.platform.settings import import_settings
 
     limit = import_settings().max_reported_problems
     try:
@@ -204,7 +204,7 @@ def demo_data(count: int, seed: int, out: Path | None, if_empty: bool, fixed_dat
     Dated from now by default, so bed counts are hours old (and some stale) as in real life."""
     from datetime import datetime, timezone
 
-    from service.demo_data import write_ndjson
+    from service.directory.demo_data import write_ndjson
 
     reference = None if fixed_dates else datetime.now(timezone.utc)
     if out is not None:
@@ -213,7 +213,7 @@ def demo_data(count: int, seed: int, out: Path | None, if_empty: bool, fixed_dat
         return
     from sqlalchemy import text
 
-    from service.db import migration_engine
+    from service.platform.db import migration_engine
     from service.importer import import_path
 
     engine = migration_engine()
@@ -271,7 +271,7 @@ def token_create(agency: str, role: str, subject: str, ttl: str) -> None:
 def token_revoke(jti: str, reason: str | None) -> None:
     """Revoke a token by its id; every worker refuses it within FIELDNAV_AUTH_REVOCATION_CACHE_S."""
     from service.auth.revocation import revoke
-    from service.db import default_engine
+    from service.platform.db import default_engine
 
     with default_engine().begin() as connection:
         newly = revoke(connection, jti, reason=reason)
@@ -285,7 +285,7 @@ def token_revoke(jti: str, reason: str | None) -> None:
 def token_devices(subject: str | None, agency: str | None, limit: int) -> None:
     """List devices registered for refresh (POST /v1/auth/devices), newest first."""
     from service.auth.devices import list_devices
-    from service.db import default_engine
+    from service.platform.db import default_engine
 
     with default_engine().connect() as connection:
         rows = list_devices(connection, subject=subject, agency=agency, limit=limit)
@@ -306,7 +306,7 @@ def token_revoke_device(device_id: str, reason: str) -> None:
     import uuid
 
     from service.auth.devices import revoke
-    from service.db import default_engine
+    from service.platform.db import default_engine
 
     try:
         parsed = uuid.UUID(device_id)
@@ -343,9 +343,9 @@ def centres() -> None:
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def centres_load(file: Path) -> None:
     """Load (insert or update) the centres of a JSON/YAML FILE in one transaction."""
-    from service.db import migration_engine
+    from service.platform.db import migration_engine
     from service.handoffs.centres import CentreFileError, load_centres
-    from service.settings import handoff_settings
+    from service.platform.settings import handoff_settings
 
     try:
         loaded = load_centres(migration_engine(), file)
@@ -368,7 +368,7 @@ def centres_load(file: Path) -> None:
 @centres.command("list")
 def centres_list() -> None:
     """List the centres loaded."""
-    from service.db import default_engine
+    from service.platform.db import default_engine
     from service.handoffs.centres import list_centres
 
     with default_engine().connect() as connection:
@@ -386,10 +386,10 @@ def purge_command(dry_run: bool) -> None:
     """Remove handoff personal data FIELDNAV_HANDOFF_RETENTION_DAYS after the handoff closed
     (anonymous statistics stay), expired idempotency keys, old delivered webhook events, and
     field reports resolved more than FIELDNAV_REPORTS_RETENTION_DAYS ago."""
-    from service.db import default_engine
+    from service.platform.db import default_engine
     from service.handoffs import purge
     from service.reports import purge as reports_purge
-    from service.settings import handoff_settings, report_settings
+    from service.platform.settings import handoff_settings, report_settings
 
     retention_days = handoff_settings().retention_days
     reports_days = report_settings().retention_days
@@ -411,11 +411,11 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     import signal
     import threading
 
-    from service.db import default_engine
+    from service.platform.db import default_engine
     from service.handoffs import webhooks
-    from service.settings import handoff_settings
+    from service.platform.settings import handoff_settings
 
-    from service.observability.logs import SafeFormatter
+    from service.platform.observability.logs import SafeFormatter
 
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))  # no database values
@@ -447,7 +447,7 @@ def handoffs() -> None:
 def handoffs_rotate_keys(batch_size: int) -> None:
     """Re-encrypt all handoff personal data with the active (first) key. Put the new key first
     in FIELDNAV_HANDOFF_KEYS (or the key file), run this, then remove the old key."""
-    from service.db import default_engine
+    from service.platform.db import default_engine
     from service.handoffs import rotation
     from service.handoffs.crypto import KeyRingError, key_ring
 
@@ -481,7 +481,7 @@ def audit() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file name (.csv, else JSON lines).")
 def audit_export(since: str | None, until: str | None, out: Path, fmt: str | None) -> None:
     """Export audit entries (who, what, when, why) as CSV or JSON lines; the export is itself audited."""
-    from service.db import default_engine
+    from service.platform.db import default_engine
     from service.handoffs import audit as audit_log
 
     fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "jsonl")
@@ -506,8 +506,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import os
     import shutil
 
-    from service.observability.logs import configure as configure_logs
-    from service.settings import path_settings
+    from service.platform.observability.logs import configure as configure_logs
+    from service.platform.settings import path_settings
 
     settings = api_settings()
     worker_count = workers or settings.workers
@@ -541,7 +541,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
-from service import cli_packs, cli_providers  # noqa: E402 - these commands live beside their code
+from service.maps import cli as cli_packs  # noqa: E402 - these commands live beside their code
+
+
+from service.capacity import cli as cli_providers
 
 cli_packs.register(main)
 cli_providers.register(main)

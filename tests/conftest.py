@@ -5,7 +5,7 @@ thrown away), creates a migrated template database once, and hands each test tha
 for one a fresh database copied from it. Set FIELDNAV_TEST_ADMIN_URL to a superuser URL of
 another PostGIS 3 server to run the suite there instead.
 
-Two roles, as in production (service/grants.py): the template is migrated as
+Two roles, as in production (service/platform/grants.py): the template is migrated as
 TEST_OWNER_ROLE, which grants TEST_APP_ROLE the application's privileges; the servers
 (``start_server``) started on a copy of it connect as TEST_APP_ROLE, so every API test runs
 with the grants. Tests themselves get the superuser URL (``database_url``) to set things up
@@ -34,8 +34,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy import Engine, create_engine, make_url
 
-from service import migrate
-from service.embedded_db import EmbeddedCluster
+from service.platform import migrate
+from service.platform.embedded_db import EmbeddedCluster
 
 # The browser tests' fixtures (web build, server, Chromium, phone), shared by their modules.
 pytest_plugins = ["tests.browser.fixtures"]
@@ -273,7 +273,7 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def demo_database_url(pg_server: TestServer, template_db: str) -> Iterator[str]:
     """A module's own database holding 1,500 demo services (seed 11), for read-only tests."""
-    from service.demo_data import write_ndjson
+    from service.directory.demo_data import write_ndjson
     from service.importer import import_path
 
     name = f"fieldnav_demo_{uuid.uuid4().hex[:12]}"

@@ -21,8 +21,8 @@ from service.api import security
 from service.api.policies import DIRECTORY, Policy
 from service.api.rate_limit import RateLimiter
 from service.auth.revocation import RevocationCheck, revoke
-from service.db import make_engine
-from service.problems import Problem
+from service.platform.db import make_engine
+from service.platform.problems import Problem
 
 EXPENSIVE_DIRECTORY = Policy(roles=DIRECTORY.roles, directory_read=True, expensive=True)
 

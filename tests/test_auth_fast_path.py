@@ -17,7 +17,7 @@ from service.auth import keys
 from service.auth.principal import Role
 from service.auth.revocation import RevocationCheck, revoke
 from service.auth.tokens import InvalidToken, create_token, token_issuer
-from service.settings import auth_settings
+from service.platform.settings import auth_settings
 
 
 def _shared_hits(engine, bucket: str) -> int:

@@ -1,6 +1,6 @@
 """The server side of the field client: the built app at /app/ (service/api/routes/app_static.py),
 the optional basemap (/v1/basemap.json, /v1/basemap/{z}/{x}/{y}) and the basemap part of
-offline packs (service/basemap.py), on the real stack."""
+offline packs (service/maps/basemap.py), on the real stack."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from pmtiles.reader import MemorySource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 from sqlalchemy import create_engine, text
 
-from service import basemap
+from service.maps import basemap
 from service.api.app import create_app
 from service.api.routes import app_static
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from service.pack_storage import STORE_ID_FILE
+from service.maps.pack_storage import STORE_ID_FILE
 from spatial.tiles import tile_range
 from tests.browser import ensure_web_build
 from tests.browser.basemap import TORONTO_BBOX, write_basemap
@@ -99,7 +99,7 @@ def test_the_app_is_served_at_app_with_its_own_policy(server, web_dist):
         assert manifest.json()["scope"] == "/app/" and manifest.json()["start_url"] == "/app/"
         assert anonymous.get("/app/icons/icon-192.png").headers["content-type"] == "image/png"
 
-        for bad in ("/app/nope.js", "/app/../service/settings.py", "/app/%2e%2e/pyproject.toml", "/app/assets/"):
+        for bad in ("/app/nope.js", "/app/../service/platform/settings.py", "/app/%2e%2e/pyproject.toml", "/app/assets/"):
             missing = anonymous.get(bad)
             assert missing.status_code == 404, bad
             assert missing.headers["content-type"] == "application/problem+json"
@@ -273,8 +273,8 @@ def test_a_pack_above_the_basemaps_zooms_gets_its_top_zoom_and_one_outside_gets_
 
 
 def test_a_new_basemap_archive_is_not_answered_with_a_pack_built_without_it(database_url, tmp_path):
-    from service import packs
-    from service.settings import PackSettings
+    from service.maps import packs
+    from service.platform.settings import PackSettings
 
     engine = create_engine(database_url)
     settings = PackSettings(dir=tmp_path / "packs")
@@ -285,7 +285,7 @@ def test_a_new_basemap_archive_is_not_answered_with_a_pack_built_without_it(data
         archive = tmp_path / "basemap.pmtiles"
         write_basemap(archive)
         os.environ["FIELDNAV_BASEMAP_PMTILES"] = str(archive)
-        from service.settings import basemap_settings
+        from service.platform.settings import basemap_settings
 
         basemap_settings.cache_clear()
         with_basemap = packs.plan_pack(request, settings)
@@ -301,7 +301,7 @@ def test_a_new_basemap_archive_is_not_answered_with_a_pack_built_without_it(data
         assert not [p for p in settings.dir.iterdir() if p.name != STORE_ID_FILE]  # the folder's id stays
     finally:
         os.environ.pop("FIELDNAV_BASEMAP_PMTILES", None)
-        from service.settings import basemap_settings
+        from service.platform.settings import basemap_settings
 
         basemap_settings.cache_clear()
         engine.dispose()

@@ -36,7 +36,7 @@ from service.auth.principal import Role
 from service.auth.tokens import create_token
 from service.capacity import merge
 from service.importer import import_path
-from service.nearest import NearestQuery, find_nearest
+from service.directory.nearest import NearestQuery, find_nearest
 from tests.conftest import LiveServer, start_server, stop_server
 
 PROBLEM = "application/problem+json"

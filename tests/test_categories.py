@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.categories import TermRef, category_codes, groups_for
+from service.directory.categories import TermRef, category_codes, groups_for
 
 
 def test_airs_prefixes_match_at_code_boundaries():

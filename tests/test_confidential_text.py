@@ -1,7 +1,7 @@
 """Confidential sites leak no free text (issue 15, defect 1).
 
 A location with ``address_private: true`` (a shelter for people fleeing violence) is known
-only by the allow-list in service/confidential.py: the service's name and organization
+only by the allow-list in service/directory/confidential.py: the service's name and organization
 name, phones, hours, languages, eligibility, capacity and "call to connect", plus the ids
 and keys clients need. Every other field of the data set below holds a unique marker; no
 marker may come out of any output path, in any form (JSON, GeoJSON, sync pages, an offline
@@ -344,7 +344,7 @@ def test_migration_0012_withholds_what_stored_cards_carried(database_url, tmp_pa
     from alembic import command
     from sqlalchemy import text
 
-    from service import migrate
+    from service.platform import migrate
 
     path = tmp_path / "data.json"
     path.write_text(json.dumps(DATA))
@@ -356,7 +356,7 @@ def test_migration_0012_withholds_what_stored_cards_carried(database_url, tmp_pa
             version = connection.execute(text("SELECT version FROM data_version")).scalar_one()
         migrate.downgrade(database_url, "0011_handoff_reference")
         with engine.begin() as connection:
-            # As the code before service/confidential.py stored them.
+            # As the code before service/directory/confidential.py stored them.
             connection.execute(text("""
                 UPDATE service_site SET card = card || jsonb_build_object(
                     'alternate_name', 'zqold alternate', 'url', 'https://example.org/zqold', 'email', 'zqold@example.org',

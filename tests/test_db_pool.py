@@ -1,4 +1,4 @@
-"""Pooled connections are pinged only after sitting idle (service/db.py): a connection just
+"""Pooled connections are pinged only after sitting idle (service/platform/db.py): a connection just
 returned goes straight back to work, one that died while idle is replaced at checkout."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from service import db
-from service.db import make_engine
+from service.platform import db
+from service.platform.db import make_engine
 
 
 def _backend_pid(engine) -> int:

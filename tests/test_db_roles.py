@@ -1,4 +1,4 @@
-"""Two database roles (service/grants.py): the application role the API, the worker and
+"""Two database roles (service/platform/grants.py): the application role the API, the worker and
 purge connect as cannot alter or remove audit rows or handoffs, by any route, while
 everything they do works; `fieldnav db migrate` grants it, on a server of one's own and in
 the private cluster."""

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 
-from service import demo_data
-from service.categories import TermRef, category_codes, groups_for
-from service.demo_data import generate_services, load_places, on_land, reference_time, write_ndjson
+from service.directory import demo_data
+from service.directory.categories import TermRef, category_codes, groups_for
+from service.directory.demo_data import generate_services, load_places, on_land, reference_time, write_ndjson
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HSDS = PROJECT_ROOT / "tests" / "data" / "hsds-3.0"

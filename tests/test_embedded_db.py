@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from service.embedded_db import EmbeddedCluster, EmbeddedDbError, find_pg_bindir
+from service.platform.embedded_db import EmbeddedCluster, EmbeddedDbError, find_pg_bindir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRATCH_ROOT = PROJECT_ROOT / ".fieldnav"
@@ -148,7 +148,7 @@ def test_concurrent_first_start_from_two_processes() -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from service.embedded_db import EmbeddedCluster
+        from service.platform.embedded_db import EmbeddedCluster
         print(EmbeddedCluster(Path({str(base_dir)!r}), durable=False).start())
         """
     )

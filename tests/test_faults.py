@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
-from service import migrate
-from service.demo_data import write_ndjson
-from service.embedded_db import EmbeddedCluster
+from service.platform import migrate
+from service.directory.demo_data import write_ndjson
+from service.platform.embedded_db import EmbeddedCluster
 from service.importer import import_path
 from tests.conftest import PROJECT_ROOT, start_server, stop_server
 

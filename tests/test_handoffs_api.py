@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from service.auth.principal import Role
-from service.idempotency import request_material
+from service.platform.idempotency import request_material
 from service.handoffs.model import HandoffCreate
 from tests.test_handoffs_support import (  # noqa: F401 - fixtures
     start_server, stop_server,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from service import migrate
+from service.platform import migrate
 from service.auth.principal import Principal, Role
 from service.handoffs import commands
 from service.handoffs import reference as references

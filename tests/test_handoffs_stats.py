@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
-from service.settings import HandoffSettings
+from service.platform.settings import HandoffSettings
 from tests.test_handoffs_support import (  # noqa: F401 - fixtures
     HANDOFF_ENV, auth, create, handoff_body, handoff_database_url, load_test_centres, start_server, stop_server,
 )

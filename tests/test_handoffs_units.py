@@ -19,12 +19,12 @@ from service.handoffs.callback import callback_window, parse_hours
 from service.handoffs.centres import parse_centre
 from service.handoffs.contact import InvalidPhone, line_tel_uri, normalise_phone
 from service.handoffs.crypto import KeyRing, KeyRingError, _create_key_file, _parse_keys
-from service.idempotency import parse_key
+from service.platform.idempotency import parse_key
 from service.handoffs.location import cell_r7, parent_cell, region_range
 from service.handoffs.model import FINAL_STATUSES, HandoffCreate, Status
 from service.handoffs.transitions import Actor, Refusal, check
 from service.handoffs.webhooks import backoff_s, signature, verify_signature
-from service.problems import Problem
+from service.platform.problems import Problem
 from tests.test_handoffs_support import east_centre
 
 TORONTO_TZ = ZoneInfo("America/Toronto")

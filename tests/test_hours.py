@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.hours import (
+from service.directory.hours import (
     WEEK_MINUTES,
     OpenStatus,
     ScheduleRule,

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from service.settings import ApiSettings
+from service.platform.settings import ApiSettings
 from spatial.tiles import tile_for_lonlat
 from tests.conftest import start_server, stop_server
 

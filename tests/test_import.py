@@ -137,7 +137,7 @@ def test_ndjson_and_zip_forms(engine, tmp_path, shared_data):
 
 
 def test_fieldnav_extensions_from_json(engine, tmp_path):
-    from service.demo_data import generate_services
+    from service.directory.demo_data import generate_services
 
     services = list(generate_services(300, seed=7))
     path = tmp_path / "demo.json"
@@ -165,7 +165,7 @@ def test_private_cells_follow_every_import_of_every_source(engine, tmp_path):
     """Nearest skips a confidential cell whose summary lacks the groups asked for, so the
     summary must be exactly what the cell's sites offer after each import, including a
     re-import that takes services away."""
-    from service.demo_data import generate_services
+    from service.directory.demo_data import generate_services
 
     def import_demo(count: int, seed: int, source: str) -> None:
         path = tmp_path / f"{source}-{count}.json"
@@ -194,7 +194,7 @@ def test_sites_are_stored_near_their_neighbours(engine, tmp_path):
     geohash order put neighbours on the same pages (sites.py, _SITES_SQL). COPY may put a
     small later row in the space left at the end of an earlier page, so the order is
     nearly, not strictly, kept; unordered rows would break it every other row."""
-    from service.demo_data import generate_services
+    from service.directory.demo_data import generate_services
 
     path = tmp_path / "demo.json"
     path.write_text(json.dumps(list(generate_services(400, seed=31))))

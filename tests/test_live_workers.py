@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from service.demo_data import write_ndjson
+from service.directory.demo_data import write_ndjson
 from service.importer import import_path
 from tests.conftest import start_server, stop_server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect, text
 
-from service import migrate
+from service.platform import migrate
 
 HSDS_TABLES = {
     "organization", "service", "location", "service_at_location", "address", "phone", "schedule",
@@ -61,7 +61,7 @@ def test_readiness_knows_when_migrations_are_pending(empty_database_url):
 def test_an_upgrade_of_a_loaded_database_rebuilds_sites_and_map_points(database_url, tmp_path):
     """Derived rows follow the schema: moving a database with data to the head rebuilds them,
     whoever runs the migration (`fieldnav db migrate`, the test setup, the benches)."""
-    from service.demo_data import write_ndjson
+    from service.directory.demo_data import write_ndjson
     from service.importer import import_path
 
     path = tmp_path / "demo.ndjson"

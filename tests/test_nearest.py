@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.hours import open_status
+from service.directory.hours import open_status
 from spatial.geodesy import round_up_km
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -171,7 +171,7 @@ def test_confidential_sites_never_reveal_where_they_are(demo_server, sites):
 
 def _assert_exact(connection, engine, sites, lat: float, lon: float, params: dict, **query_fields) -> None:
     """find_nearest on ``connection`` gives the brute force's sites, in its order."""
-    from service.nearest import NearestQuery, find_nearest
+    from service.directory.nearest import NearestQuery, find_nearest
 
     hits = find_nearest(connection, NearestQuery(lat=lat, lon=lon, **query_fields))
     got = [(h.card["service_id"], h.card["location_id"]) for h in hits]
@@ -183,7 +183,7 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
     """With 4k candidates the walk almost always proves its answer and skips the second pass;
     with k or 2k it often cannot, so this runs the second pass (the box around the k-th
     candidate's reach) and checks it against the brute force as well."""
-    from service import nearest
+    from service.directory import nearest
 
     monkeypatch.setattr(nearest, "OVER_FETCH", over_fetch)
     engine = create_engine(demo_database_url)

@@ -4,7 +4,7 @@ Before: each build held two connections of the requests' pool for its whole run 
 bounded how many ran, so a few concurrent builds took every connection and handoffs and
 nearest waited for the pool timeout, then answered 503. Now builds queue (per worker, and
 database-wide with advisory-lock slots), run on the packs' own pool and stop at a deadline
-(service/pack_queue.py); a caller over capacity gets 503 pack-builds-busy with Retry-After.
+(service/maps/pack_queue.py); a caller over capacity gets 503 pack-builds-busy with Retry-After.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from service import pack_queue, packs
+from service.maps import pack_queue, packs
 from service.auth.principal import Role
-from service.pack_storage import STORE_ID_FILE
-from service.problems import Problem
-from service.settings import PackSettings
+from service.maps.pack_storage import STORE_ID_FILE
+from service.platform.problems import Problem
+from service.platform.settings import PackSettings
 from tests.conftest import start_server, stop_server
 from tests.test_handoffs_support import HANDOFF_ENV, auth, handoff_body, load_test_centres, token
 

@@ -3,7 +3,7 @@
 Before, a pack's files lived on the disk of the host that built it while its row was shared:
 another host answered 404 for it, and a POST there found "its files gone", deleted the row
 and built again, so two hosts rebuilt each other's packs forever. Now the files go to a store
-(service/pack_storage.py): the local folder (one host; a row in another host's folder is left
+(service/maps/pack_storage.py): the local folder (one host; a row in another host's folder is left
 alone, 503 pack-storage-not-shared) or the database (every host). Two real `fieldnav serve`
 processes with folders of their own, on one database."""
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.pack_storage import CHUNK_BYTES, STORE_ID_FILE, DatabaseStorage, LocalStorage, PackStores, RangeReader
+from service.maps.pack_storage import CHUNK_BYTES, STORE_ID_FILE, DatabaseStorage, LocalStorage, PackStores, RangeReader
 from tests.conftest import PROJECT_ROOT, app_url_for, start_server, stop_server
 
 AREA = {"bbox": [-79.42, 43.63, -79.36, 43.68], "min_zoom": 10, "max_zoom": 16}
@@ -112,7 +112,7 @@ def test_with_the_database_store_a_pack_built_on_one_host_is_served_by_another(d
             # Garbage collection run from one host removes it for both.
             _age(admin, manifest["id"], 30)
             result = subprocess.run(
-                [sys.executable, "-m", "service.cli_packs", "packs", "gc"],
+                [sys.executable, "-m", "service.maps.cli", "packs", "gc"],
                 env={**os.environ, "FIELDNAV_DATABASE_URL": app_url_for(demo_database_url),
                      "FIELDNAV_PACKS_STORAGE": "database", "FIELDNAV_PACKS_DIR": str(tmp_path / "host-a")},
                 capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
@@ -235,8 +235,8 @@ def test_a_pack_row_chooses_its_store(engine, tmp_path):
 def test_the_basemap_part_goes_to_the_database_with_its_pack(database_url, tmp_path, monkeypatch):
     from datetime import datetime, timezone
 
-    from service import packs
-    from service.settings import PackSettings, basemap_settings
+    from service.maps import packs
+    from service.platform.settings import PackSettings, basemap_settings
     from tests.browser.basemap import write_basemap
 
     archive = tmp_path / "basemap.pmtiles"

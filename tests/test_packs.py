@@ -18,10 +18,10 @@ from pmtiles.reader import MemorySource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 from sqlalchemy import create_engine, text
 
-from service import packs
-from service.pack_storage import STORE_ID_FILE
-from service.problems import Problem
-from service.settings import PackSettings
+from service.maps import packs
+from service.maps.pack_storage import STORE_ID_FILE
+from service.platform.problems import Problem
+from service.platform.settings import PackSettings
 from spatial.tiles import tiles_covering
 from tests.conftest import start_server, stop_server
 
@@ -359,7 +359,7 @@ def test_packs_gc_command(database_url, tmp_path):
                                            directory=tmp_path)
         _age(engine, manifest["id"], days=30)
         result = subprocess.run(
-            [sys.executable, "-m", "service.cli_packs", "packs", "gc"],
+            [sys.executable, "-m", "service.maps.cli", "packs", "gc"],
             env={**os.environ, "FIELDNAV_DATABASE_URL": database_url, "FIELDNAV_PACKS_DIR": str(tmp_path)},
             capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
         )
@@ -369,7 +369,7 @@ def test_packs_gc_command(database_url, tmp_path):
             assert connection.execute(text("SELECT count(*) FROM offline_pack")).scalar_one() == 0
     finally:
         engine.dispose()
-    assert [p.name for p in tmp_path.iterdir()] == [STORE_ID_FILE]  # the folder's own id (service/pack_storage.py)
+    assert [p.name for p in tmp_path.iterdir()] == [STORE_ID_FILE]  # the folder's own id (service/maps/pack_storage.py)
 
 
 def test_a_collected_pack_is_404_and_rebuilt_on_request(server, demo_database_url, pack_dir):

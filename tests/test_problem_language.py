@@ -11,7 +11,7 @@ import pytest
 
 from service.api.errors import language_headers, negotiate_language
 from service.auth.principal import Role
-from service.problem_texts import (
+from service.platform.problem_texts import (
     CATALOGUE_FR,
     MESSAGES,
     NBSP,
@@ -19,7 +19,7 @@ from service.problem_texts import (
     message,
     typeset_fr,
 )
-from service.problems import PROBLEM_TYPES
+from service.platform.problems import PROBLEM_TYPES
 from tests import test_handoffs_support as support
 from tests.test_handoffs_support import auth, create, handoff_body
 
@@ -211,7 +211,7 @@ def test_vary_is_merged_not_replaced():
 
 def test_every_problem_type_has_french_texts():
     for slug, known in PROBLEM_TYPES.items():
-        assert slug in CATALOGUE_FR, f"{slug}: add its French title and detail to service/problem_texts.py"
+        assert slug in CATALOGUE_FR, f"{slug}: add its French title and detail to service/platform/problem_texts.py"
         title, detail = CATALOGUE_FR[slug]
         assert title.strip() and detail.strip(), slug
         assert title != known.title and detail not in (known.example, known.meaning), f"{slug}: not translated"

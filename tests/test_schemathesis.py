@@ -493,12 +493,12 @@ def _raised_problem_types() -> dict[str, str]:
 
 
 def test_every_problem_type_the_code_raises_is_in_the_spec():
-    from service.problems import PROBLEM_TYPES
+    from service.platform.problems import PROBLEM_TYPES
 
     raised = _raised_problem_types()
     assert {"unauthorized", "not-found", "pack-too-large", "idempotency-key-missing", "cursor-expired"} <= set(raised)
     undocumented = {slug: where for slug, where in raised.items() if slug not in PROBLEM_TYPES}
-    assert not undocumented, f"add these problem types to service/problems.py, then `make spec`: {undocumented}"
+    assert not undocumented, f"add these problem types to service/platform/problems.py, then `make spec`: {undocumented}"
     spec = yaml.safe_load(SPEC_PATH.read_text())
     documented = spec["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
     assert {uri.rsplit("/", 1)[1] for uri in documented} == set(PROBLEM_TYPES)

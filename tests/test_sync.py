@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.importer import import_path
-from service.sync import prune_change_log
+from service.maps.sync import prune_change_log
 from tests.conftest import start_server, stop_server
 
 PAGE_SIZE = 7
@@ -214,7 +214,7 @@ def test_sync_prune_command(sync_setup):
     engine, _ = sync_setup
     _age_log(engine, 100)
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli_packs", "sync", "prune", "--retention-days", "10"],
+        [sys.executable, "-m", "service.maps.cli", "sync", "prune", "--retention-days", "10"],
         env={**os.environ, "FIELDNAV_DATABASE_URL": engine.url.render_as_string(hide_password=False)},
         capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
     )

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from service.api.data_version import LastKnownVersion, VersionUnknown
-from service.tiles import ENTRY_OVERHEAD_BYTES, Tile, TileCache, TileKey, entry_size
+from service.maps.tiles import ENTRY_OVERHEAD_BYTES, Tile, TileCache, TileKey, entry_size
 from spatial.tiles import tile_for_lonlat
 from tests.conftest import start_server, stop_server
 from tests.test_tiles import TORONTO, import_services, service_json
@@ -245,7 +245,7 @@ def test_cached_tiles_are_served_while_the_database_is_down_in_process(pg_server
     operation; the end-to-end test below covers the fast path."""
     from service.api.app import create_app
     from service.api.security import authorize
-    from service.db import make_engine
+    from service.platform.db import make_engine
     from tests.conftest import serve_in_thread
 
     app = create_app(make_engine(seeded_database))

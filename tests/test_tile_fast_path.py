@@ -18,8 +18,8 @@ from service.api.app import create_app
 from service.api.tile_fast_path import TileFastPath, plain_query
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from service.db import make_engine
-from service.settings import limit_settings
+from service.platform.db import make_engine
+from service.platform.settings import limit_settings
 from spatial.tiles import tile_for_lonlat
 from tests.conftest import serve_in_thread
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-25
 ``service_site`` is fieldnav's own denormalised row per service at a location: everything
 the nearest query filters on, next to the geometry, so the KNN scan applies the filters in
 the same index walk, and a ``card`` (jsonb) with what a result shows. It is rebuilt from the
-HSDS tables in the import's transaction (service/sites.py); never edit it by hand.
+HSDS tables in the import's transaction (service/directory/sites.py); never edit it by hand.
 """
 
 from __future__ import annotations

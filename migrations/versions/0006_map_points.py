@@ -9,7 +9,7 @@ A map tile reads every public site in its area (15,000 rows for a z10 tile over 
 small for PostgreSQL to move to TOAST, so such a tile read ~12,000 heap pages. ``map_point``
 holds only what a tile shows, for public, active, located sites: ~200 bytes a row, the point
 already in Web Mercator (no ST_Transform per row), the name and flags already extracted
-from the card, and the H3 cells of the cluster layers. service/sites.py rewrites a source's
+from the card, and the H3 cells of the cluster layers. service/directory/sites.py rewrites a source's
 rows with its service_site rows (tiles.MAP_POINTS_FROM_SITES_SQL); this migration fills the
 table once from the sites already built (its own copy of that statement: a migration is a
 snapshot and must not change when the application does).

@@ -12,7 +12,7 @@ and every confidential site in the 200 km box for a category no confidential sit
 ``private_cell`` has one row per centre in use, with the union of the category groups and
 languages of its confidential sites, so nearest walks cells nearest first, skips a cell that
 cannot match, and takes at most ``limit`` matching sites per cell in (service_id,
-location_id) order from ``service_site_private_by_cell``. service/sites.py refreshes the
+location_id) order from ``service_site_private_by_cell``. service/directory/sites.py refreshes the
 table whenever it rewrites sites (this migration fills it once with its own copy of that
 statement: a migration is a snapshot and must not change when the application does).
 """

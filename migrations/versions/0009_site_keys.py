@@ -13,7 +13,7 @@ sync carry it in their cards, so the app finds a tapped point among them.
 
 Keys are handed out in ``site_key`` (kept when a site goes away, so a key never names
 another site); ``service_site.site_key`` and ``map_point.site_key`` are filled by the rebuild
-of the sites that ``fieldnav db migrate`` runs after a schema change (service/migrate.py).
+of the sites that ``fieldnav db migrate`` runs after a schema change (service/platform/migrate.py).
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ Revision ID: 0012_confidential_cards
 Revises: 0011_handoff_reference
 Create Date: 2026-12-03
 
-Cards built before service/confidential.py carried, for a confidential site, its
+Cards built before service/directory/confidential.py carried, for a confidential site, its
 accessibility text ("side door on Elm St"), phone descriptions and the service's alternate
 name, URL and email. This fixes the stored cards in place, in this transaction, with what
 that allow-list withholds from a card of that era (the fields are repeated here: a migration
 must not change when the application code does); ``fieldnav db migrate`` then rebuilds every
-site from the HSDS tables with the current rule anyway (service/migrate.py).
+site from the HSDS tables with the current rule anyway (service/platform/migrate.py).
 
 What phones and packs already hold is replaced too: the confidential services are logged
 as changed ('upsert') under a new data version, so delta sync sends their filtered cards

@@ -20,8 +20,8 @@ from service.api.routes import admin_providers, app_static, basemap, capacity, d
 from service.api.security import authorize
 from service.api.text_check import RequestTextCheck
 from service.api.tile_fast_path import TileFastPath
-from service.observability.middleware import RequestObservation
-from service.settings import api_settings, limit_settings
+from service.platform.observability.middleware import RequestObservation
+from service.platform.settings import api_settings, limit_settings
 
 
 def create_app(engine: Engine | None = None, read_engine: Engine | None = None) -> FastAPI:
@@ -29,7 +29,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     async def lifespan(app: FastAPI):
         yield
         app.state.engine.dispose()
-        if getattr(app.state, "packs", None) is not None:  # the packs' own pool (service/pack_queue.py)
+        if getattr(app.state, "packs", None) is not None:  # the packs' own pool (service/maps/pack_queue.py)
             app.state.packs.dispose()
         if app.state.read_engine is not app.state.engine:
             app.state.read_engine.dispose()
@@ -44,12 +44,12 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
         dependencies=[Depends(authorize)],
     )
     if engine is None:
-        from service.db import make_engine
+        from service.platform.db import make_engine
 
         engine = make_engine()
     app.state.engine = engine
     if read_engine is None:
-        from service.db import make_read_engine
+        from service.platform.db import make_read_engine
 
         read_engine = make_read_engine(engine)
     app.state.read_engine = read_engine

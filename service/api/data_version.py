@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from service.db import DATABASE_DOWN, read_data_version
+from service.platform.db import DATABASE_DOWN, read_data_version
 
 
 class DataVersion:

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from service.api.data_version import DataVersion, LastKnownVersion
-from service.db import read_data_version
+from service.platform.db import read_data_version
 
 
 # These never block, so they are ``async``: FastAPI then calls them in the event loop instead

@@ -2,7 +2,7 @@
 
 Every error fieldnav returns goes through here, so clients can branch on ``type`` alone.
 Problems are written in the request's language (``Accept-Language``: English, the default,
-or French; texts in service/problem_texts.py) and say so (``Content-Language``, ``Vary``);
+or French; texts in service/platform/problem_texts.py) and say so (``Content-Language``, ``Vary``);
 ``type``, ``status``, ``instance``, field names and error codes are the same in both.
 """
 
@@ -21,15 +21,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from service.api.responses import ProblemResponse
-from service.problem_texts import CATALOGUE_FR, STATUS_TITLES_FR, summary, typeset_fr
-from service.problem_texts import message as field_message
-from service.problems import PROBLEM_TYPES, Problem
+from service.platform.problem_texts import CATALOGUE_FR, STATUS_TITLES_FR, summary, typeset_fr
+from service.platform.problem_texts import message as field_message
+from service.platform.problems import PROBLEM_TYPES, Problem
 
 log = logging.getLogger("fieldnav.api")
 
 PROBLEM_BASE = "tag:fieldnav.org,2026:problem/"
 
-# The languages problems are written in (service/problem_texts.py); the first is the default.
+# The languages problems are written in (service/platform/problem_texts.py); the first is the default.
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = LANGUAGES[0]
 
@@ -117,7 +117,7 @@ def language_headers(language: str, headers: dict | None = None) -> dict:
 def localise_errors(errors, language: str) -> list[dict]:
     """``errors[]`` items as clients get them: ``field``, ``code`` and a ``message`` in
     ``language`` (written from the code; an item's own English ``message`` serves codes
-    service/problem_texts.py does not know, in English only)."""
+    service/platform/problem_texts.py does not know, in English only)."""
     items = []
     for error in errors or ():
         code = error.get("code") or "value_error"
@@ -283,7 +283,7 @@ _COMMON_TYPES = {
 
 
 def problem_example(slug: str) -> dict:
-    """An OpenAPI example of one problem type (from service/problems.py's catalogue)."""
+    """An OpenAPI example of one problem type (from service/platform/problems.py's catalogue)."""
     known = PROBLEM_TYPES[slug]
     return {
         "summary": f"{slug} ({known.status})",
@@ -295,10 +295,10 @@ def problem_example(slug: str) -> dict:
 def problem_responses(*statuses: int, types: tuple[str, ...] = ()) -> dict:
     """`responses=` entries for problem documents with these statuses, each with an example of
     every problem type it may carry: the status's common type(s), plus the route's own `types`
-    (slugs of service/problems.py's PROBLEM_TYPES, placed under their status)."""
+    (slugs of service/platform/problems.py's PROBLEM_TYPES, placed under their status)."""
     unknown = [slug for slug in types if slug not in PROBLEM_TYPES]
     if unknown:
-        raise ValueError(f"undocumented problem types {unknown}: add them to service/problems.py")
+        raise ValueError(f"undocumented problem types {unknown}: add them to service/platform/problems.py")
     stray = [slug for slug in types if PROBLEM_TYPES[slug].status not in statuses]
     if stray:
         raise ValueError(f"problem types {stray} have a status this operation does not document")

@@ -10,7 +10,7 @@ import orjson
 from fastapi import Request, Response
 
 from service.api.responses import RawJSONResponse
-from service.settings import auth_settings
+from service.platform.settings import auth_settings
 
 
 def _default(value):

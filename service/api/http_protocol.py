@@ -22,8 +22,8 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.api.errors import language_headers, negotiate_language, problem_document
-from service.problem_texts import fr_number
-from service.settings import limit_settings
+from service.platform.problem_texts import fr_number
+from service.platform.settings import limit_settings
 
 # Bytes a header line takes beyond its name and value: ": " and CRLF.
 _LINE_OVERHEAD = 4

@@ -1,4 +1,4 @@
-"""Idempotent writes over HTTP (service/idempotency.py): the ``Idempotency-Key`` header as
+"""Idempotent writes over HTTP (service/platform/idempotency.py): the ``Idempotency-Key`` header as
 routes read and document it, and the answer to give, first time or replayed."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import orjson
 from fastapi import Header, Request
 from sqlalchemy import Connection, Engine
 
-from service import idempotency
+from service.platform import idempotency
 from service.api.errors import problem_responses
 from service.api.responses import RawJSONResponse
 from service.auth.principal import Principal
-from service.problems import PROBLEM_TYPES
+from service.platform.problems import PROBLEM_TYPES
 
 # Read here, enforced by idempotency.parse_key (400 when missing, not FastAPI's 422), and
 # documented as required through IDEMPOTENCY_KEY_DOC.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from service.api.errors import send_problem
-from service.problem_texts import fr_number
+from service.platform.problem_texts import fr_number
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),

@@ -1,7 +1,7 @@
 """The OpenAPI document the app serves, which must equal mobile_api_spec/openapi.yaml
 (tests/test_openapi_contract.py). Shared pieces are added here, for every operation alike:
 
-- the Problem schema, with the catalogue of problem types (service/problems.py), and one
+- the Problem schema, with the catalogue of problem types (service/platform/problems.py), and one
   example of each type (components.examples, which problem responses refer to);
 - the bearer token scheme, and each operation's `security` from the access policy table
   (service/api/policies.py): optional on directory reads (FIELDNAV_AUTH_PUBLIC_READS);
@@ -21,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 
 from service.api.errors import PROBLEM_BASE, problem_example, problem_responses, problem_type
 from service.api.policies import ALL_ROLES, policy_for
-from service.problems import PROBLEM_TYPES
+from service.platform.problems import PROBLEM_TYPES
 
 BEARER = "bearerAuth"
 SECURITY_SCHEMES = {

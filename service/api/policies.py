@@ -101,7 +101,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/admin/webhook-deliveries"): ADMIN,
     ("GET", "/v1/admin/devices"): ADMIN,
     ("POST", "/v1/admin/devices/{device_id}/revoke"): ADMIN,
-    # The optional basemap (service/basemap.py) is read like the directory's own tiles.
+    # The optional basemap (service/maps/basemap.py) is read like the directory's own tiles.
     ("GET", "/v1/basemap.json"): DIRECTORY,
     ("GET", "/v1/basemap/{z}/{x}/{y}"): DIRECTORY,
     ("GET", "/v1/offline/packs/{pack_id}/basemap.pmtiles"): DIRECTORY,

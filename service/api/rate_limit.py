@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from service.db import DATABASE_DOWN
+from service.platform.db import DATABASE_DOWN
 
 log = logging.getLogger("fieldnav.rate_limit")
 

@@ -8,7 +8,7 @@ from collections.abc import Hashable
 
 import cachetools
 
-from service.observability.metrics import record_cache
+from service.platform.observability.metrics import record_cache
 
 ENTRY_OVERHEAD_BYTES = 200
 

@@ -12,9 +12,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from service import moments
-from service.categories import category_codes
-from service.problem_texts import field_error
+from service.platform import moments
+from service.directory.categories import category_codes
+from service.platform.problem_texts import field_error
 
 # Query parameters typed as dates and times take ISO 8601 text only. Pydantic would also read
 # a bare number as a Unix timestamp (`0.5` as 1970-01-01T00:00:00.5Z, in UTC), which the spec
@@ -28,7 +28,7 @@ def _iso_text(value):
     return value
 
 
-# Both are within service/moments.py's range (1900-01-01 to 2999-12-31): a date near the ends of
+# Both are within service/platform/moments.py's range (1900-01-01 to 2999-12-31): a date near the ends of
 # Python's calendar overflowed in the arithmetic around it.
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(moments.bounded)]
 IsoDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(moments.bounded)]

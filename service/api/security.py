@@ -21,10 +21,10 @@ from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.revocation import RevocationCheck
 from service.auth.keys import TrustedIssuer
 from service.auth.tokens import InvalidToken, token_issuer, verify_token
-from service.db import DATABASE_DOWN
-from service.problem_texts import fr_number
-from service.problems import Problem
-from service.settings import auth_settings, limit_settings
+from service.platform.db import DATABASE_DOWN
+from service.platform.problem_texts import fr_number
+from service.platform.problems import Problem
+from service.platform.settings import auth_settings, limit_settings
 
 log = logging.getLogger("fieldnav.auth")
 

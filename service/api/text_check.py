@@ -22,7 +22,7 @@ import json
 import re
 
 from service.api.errors import send_problem, send_validation_problem
-from service.problem_texts import field_problem
+from service.platform.problem_texts import field_problem
 
 # An escape \u0000 or \uD800-\uDFFF whose backslash is not itself escaped (an even run before it).
 _SUSPECT_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89abcdefABCDEF][0-9a-fA-F]{2})")

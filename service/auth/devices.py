@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Engine, text
 from service.auth import revocation
 from service.auth.principal import Principal, Role
 from service.auth.tokens import create_token
-from service.settings import auth_settings
+from service.platform.settings import auth_settings
 
 log = logging.getLogger("fieldnav.auth")
 

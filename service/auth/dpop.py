@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from service.settings import auth_settings
+from service.platform.settings import auth_settings
 
 ALGORITHM = "ES256"
 PROOF_TYPE = "dpop+jwt"

@@ -27,7 +27,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.settings import auth_settings, path_settings
+from service.platform.settings import auth_settings, path_settings
 
 # Asymmetric algorithms only: an HS256 token signed with a public key must never verify.
 ALLOWED_ALGORITHMS = ["EdDSA", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256"]

@@ -14,7 +14,7 @@ from service.auth.keys import (
     ALLOWED_ALGORITHMS, TrustedIssuer, load_or_create_signing_key, trusted_issuers, verification_key,
 )
 from service.auth.principal import Principal, Role
-from service.settings import auth_settings
+from service.platform.settings import auth_settings
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
 # NumericDate claims (RFC 7519 section 2): numbers of seconds, read as datetimes. The last

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy import Connection, text
 
 from service.auth.principal import Principal, Role
-from service.problems import Problem
+from service.platform.problems import Problem
 
 
 def principal_key(issuer: str, subject: str) -> str:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from service.capacity.units import display_rank, unit_code
-from service.settings import capacity_settings
+from service.platform.settings import capacity_settings
 
 
 @dataclass(frozen=True)

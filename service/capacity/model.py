@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from service.capacity.units import unit_codes
-from service.problem_texts import field_error, message
+from service.platform.problem_texts import field_error, message
 
 # A phone's clock a little ahead of the server's is not a count from the future.
 CLOCK_LEEWAY = timedelta(minutes=2)

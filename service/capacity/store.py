@@ -1,7 +1,7 @@
 """Write live counts: checked against what the service shows, kept with their history, seen
-everywhere once committed (service/live_sites.py).
+everywhere once committed (service/directory/live_sites.py).
 
-One transaction per request, holding the directory lock (service/directory_lock.py) for a
+One transaction per request, holding the directory lock (service/directory/lock.py) for a
 few milliseconds: every item is checked first and nothing is written unless all pass, so a
 bulk update is all or nothing, and ``Rejected`` lists every item's problems.
 """
@@ -14,11 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from service import directory_lock, live_sites
+from service.directory import lock as directory_lock, live_sites
 from service.auth.principal import Principal
 from service.capacity import grants
 from service.capacity.model import CapacityEntry
-from service.settings import capacity_settings
+from service.platform.settings import capacity_settings
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ leak existence.
 from __future__ import annotations
 
 from service.auth.principal import Principal, Role
-from service.problems import Problem
+from service.platform.problems import Problem
 
 NOTHING = ("false", {})
 

@@ -5,7 +5,7 @@ fields shown or changed), when (clock time of the write), why (the purpose of th
 operation). Rows never hold personal data themselves: ids, field names, statuses, counts.
 The database refuses UPDATE, DELETE and TRUNCATE on the table (migration 0005), and the role
 the API, the worker and purge connect as may only read and add to it: it owns no table, so
-it cannot disable those triggers either (service/grants.py).
+it cannot disable those triggers either (service/platform/grants.py).
 
 Entries are written in the same transaction as the read or change they record, so nothing
 is shown or changed unaudited.

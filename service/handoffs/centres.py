@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, text
 from service.handoffs.callback import CentreHours, parse_hours
 from service.handoffs.contact import InvalidPhone, line_tel_uri
 from service.handoffs.model import Urgency
-from service.settings import handoff_settings
+from service.platform.settings import handoff_settings
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -25,9 +25,9 @@ from service.handoffs.model import (
     ConsentScope, ContactMethod, HandoffCreate, OPEN_STATUSES, Status, TransitionRequest,
 )
 from service.handoffs.transitions import ACTOR_OF_ROLE, Actor, Refusal, check, is_final
-from service.problem_texts import status_fr
-from service.problems import Problem
-from service.settings import handoff_settings
+from service.platform.problem_texts import status_fr
+from service.platform.problems import Problem
+from service.platform.settings import handoff_settings
 
 EMERGENCY = {
     "tel": "tel:911",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from service.settings import handoff_settings, path_settings
+from service.platform.settings import handoff_settings, path_settings
 
 
 class KeyRingError(RuntimeError):

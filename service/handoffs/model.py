@@ -24,11 +24,11 @@ from pydantic import (
     field_validator, model_validator,
 )
 
-from service import moments
-from service.categories import category_codes
+from service.platform import moments
+from service.directory.categories import category_codes
 from service.handoffs.contact import InvalidPhone, normalise_phone
-from service.problem_texts import field_error
-from service.settings import handoff_settings
+from service.platform.problem_texts import field_error
+from service.platform.settings import handoff_settings
 
 
 class Status(StrEnum):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from service.handoffs import audit
-from service.idempotency import delete_expired
+from service.platform.idempotency import delete_expired
 
 PERSONAL_FIELDS = ("phone", "name", "note", "contact_details", "location_exact", "navigator_notes", "status_reasons")
 

@@ -26,7 +26,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection, text
 
-from service import moments
+from service.platform import moments
 from service.auth.principal import Principal
 from service.handoffs import audit
 from service.handoffs.access import not_found, visible
@@ -34,9 +34,9 @@ from service.handoffs.contact import line_tel_uri
 from service.handoffs.crypto import key_ring
 from service.handoffs.location import cell_text
 from service.handoffs.model import OPEN_STATUSES, Status
-from service.problem_texts import field_problem
-from service.problems import Problem
-from service.settings import handoff_settings
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
+from service.platform.settings import handoff_settings
 
 # A change's updated_at is its transaction's start; it becomes visible at commit. Syncing
 # from a little before "now" picks up changes that committed late (clients de-duplicate by
@@ -74,7 +74,7 @@ def cursor_rank(value) -> int:
 
 def cursor_moment(value) -> datetime:
     """A time the server wrote: ISO 8601 with an offset, within the range of times the API
-    takes (service/moments.py)."""
+    takes (service/platform/moments.py)."""
     if not isinstance(value, str):
         raise ValueError("not a time")
     moment = datetime.fromisoformat(value)  # which stops at a NUL: hence the round trip below

@@ -42,7 +42,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, text
 
 from service.handoffs.location import CELL_RESOLUTION, cell_text
-from service.settings import handoff_settings
+from service.platform.settings import handoff_settings
 
 STATS_RESOLUTION = CELL_RESOLUTION
 # A week is counted from this long after it ends (local time): every handoff and status change

@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from service.auth.principal import Role
 from service.handoffs.model import FINAL_STATUSES, Status
-from service.problem_texts import status_fr
+from service.platform.problem_texts import status_fr
 
 
 class Actor(StrEnum):

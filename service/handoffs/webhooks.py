@@ -38,7 +38,7 @@ from sqlalchemy import Engine, text
 
 from service import __version__
 from service.handoffs.outbox import CHANNEL
-from service.settings import HandoffSettings
+from service.platform.settings import HandoffSettings
 
 log = logging.getLogger("fieldnav.webhooks")
 

@@ -12,13 +12,13 @@ import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from service import sites
+from service.directory import sites
 from service.importer import derive, writer
 from service.importer.readers import hsds_json, tabular_legacy, tabular_v3
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import ImportRefused, Problem, SourceData
 from service.importer.validate import validate
-from service.settings import import_settings
+from service.platform.settings import import_settings
 
 __all__ = ["ImportRefused", "ImportReport", "import_path", "read_source"]
 

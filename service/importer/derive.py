@@ -8,7 +8,7 @@ import json
 import uuid
 from collections import defaultdict
 
-from service.categories import TermRef, groups_for
+from service.directory.categories import TermRef, groups_for
 from service.importer.validate import ValidRows
 from spatial.points import H3_RESOLUTIONS, h3_cells, point_ewkt
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, text
 
-from service import change_log, directory_lock
+from service.directory import change_log, lock as directory_lock
 from service.importer.fields import PROVENANCE_COLUMNS, TABLES
 from service.importer.validate import ValidRows
 from spatial.points import H3_RESOLUTIONS

@@ -2,8 +2,8 @@
 
 Each runs in the caller's transaction (for a new report, the idempotency layer's: the report,
 its webhook event, the live fields and the stored answer commit together), holding the
-directory lock first (service/directory_lock.py), since both rewrite the live fields of the
-service's sites (service/live_sites.py): once committed, every result, sync delta and tile
+directory lock first (service/directory/lock.py), since both rewrite the live fields of the
+service's sites (service/directory/live_sites.py): once committed, every result, sync delta and tile
 URL of the service shows the warning (or stops showing it) within a second or two.
 
 Rules, as the field and the 211 centre see them:
@@ -31,14 +31,14 @@ import uuid
 
 from sqlalchemy import Connection, text
 
-from service import directory_lock, live_sites
+from service.directory import lock as directory_lock, live_sites
 from service.auth.principal import Principal
 from service.capacity.grants import service_not_found
 from service.handoffs import audit, centres
-from service.problems import Problem
+from service.platform.problems import Problem
 from service.reports import events, queries
 from service.reports.model import ReportCreate, ResolveRequest
-from service.settings import capacity_settings, report_settings
+from service.platform.settings import capacity_settings, report_settings
 
 _SERVICE = text("""
     SELECT s.id, s.name, EXISTS (SELECT 1 FROM service_site ss WHERE ss.service_id = s.id AND ss.is_private) AS confidential
@@ -109,7 +109,7 @@ def create(connection: Connection, principal: Principal, service_id: uuid.UUID, 
     if service is None:
         raise service_not_found(service_id)
     directory_lock.hold_within(connection, capacity_settings().lock_timeout_s)
-    kept = request.location if not service.confidential else None
+    kept = request.location if not service.directory.confidential else None
     params = {"id": uuid.uuid4(), "service_id": service_id, "kind": request.kind, "note": request.note,
               "lat": kept.lat if kept else None, "lon": kept.lon if kept else None,
               "centre_id": _centre_id(connection, service_id, request), "reporter_key": principal.key,

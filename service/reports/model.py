@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, WithJsonSchema, field_validator
 
-from service.problem_texts import field_error
+from service.platform.problem_texts import field_error
 
 KINDS = ("closed_permanently", "closed_today", "full", "wrong_phone", "wrong_address", "wrong_hours", "moved", "other")
 NOTE_MAX_CHARS = 500

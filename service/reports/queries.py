@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, text
 
 from service.auth.principal import Principal, Role
 from service.handoffs import audit
-from service.problems import Problem
+from service.platform.problems import Problem
 
 STATUSES = ("open", "resolved", "all")
 AUDIT_PURPOSE = "field report review (wrong data reported from the field)"

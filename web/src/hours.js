@@ -1,5 +1,5 @@
 // "Open now" on the phone, from a site's weekly hours (week_intervals: [start, end) minutes
-// since Monday 00:00 local time in the site's time zone), as service/hours.py computes it
+// since Monday 00:00 local time in the site's time zone), as service/directory/hours.py computes it
 // on the server. Used offline; online results carry the server's `hours`.
 import { formatClock, formatHmText, t } from './i18n.js';
 

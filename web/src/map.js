@@ -412,7 +412,7 @@ export function createMap(container) {
     const feature = e.features?.[0];
     if (!feature) return;
     const [lon, lat] = feature.geometry.coordinates;
-    // The feature id is the site's site_key (service/tiles.py), at every zoom.
+    // The feature id is the site's site_key (service/maps/tiles.py), at every zoom.
     emit('select-site', { site_key: feature.id ?? null, name: feature.properties.name || null, lon, lat });
   });
   for (const layer of ['clusters', 'services']) {

@@ -15,8 +15,8 @@ from service.api.responses import RawJSONResponse
 from service.api.schemas_live import ProviderAccountList, ProviderGrant
 from service.api.security import PrincipalDep
 from service.capacity import grants
-from service.problems import Problem
-from service.settings import auth_settings
+from service.platform.problems import Problem
+from service.platform.settings import auth_settings
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -27,7 +27,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import FileResponse
 
 from service.api.errors import problem_response
-from service.settings import PROJECT_ROOT, api_settings
+from service.platform.settings import PROJECT_ROOT, api_settings
 
 router = APIRouter(include_in_schema=False)
 

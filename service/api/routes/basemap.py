@@ -1,4 +1,4 @@
-"""The optional basemap (service/basemap.py): ``GET /v1/basemap.json``,
+"""The optional basemap (service/maps/basemap.py): ``GET /v1/basemap.json``,
 ``GET /v1/basemap/{z}/{x}/{y}`` and an offline pack's basemap part,
 ``GET /v1/offline/packs/{pack_id}/basemap.pmtiles``."""
 
@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from service import basemap, packs
+from service.maps import basemap, packs
 from service.api.dependencies import EngineDep
 from service.api.errors import Problem, problem_responses
-from service.problem_texts import no_such_tile_fr
+from service.platform.problem_texts import no_such_tile_fr
 from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
 from service.api.routes.offline import (
     IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, _accepts_gzip, file_response, pack_service,

@@ -1,5 +1,5 @@
 """Live capacity: providers (their granted services) and admins update the counts of free
-beds, spaces or appointments; everyone sees them within seconds (service/live_sites.py)."""
+beds, spaces or appointments; everyone sees them within seconds (service/directory/live_sites.py)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from service.capacity import grants, store
 from service.capacity.merge import stale_after, with_freshness
 from service.capacity.model import BulkCapacityUpdate, CapacityUpdate
 from service.capacity.units import unit_codes
-from service.problem_texts import field_problem
-from service.problems import Problem
-from service.settings import capacity_settings
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
+from service.platform.settings import capacity_settings
 
 router = APIRouter(prefix="/v1", tags=["capacity"])
 log = logging.getLogger("fieldnav.capacity")

@@ -25,9 +25,9 @@ from service.api.responses import RawJSONResponse
 from service.api.security import PrincipalDep, rate_limit
 from service.auth import devices
 from service.auth.dpop import InvalidProof, public_jwk, thumbprint, verify_proof
-from service.problem_texts import field_problem
-from service.problems import Problem
-from service.settings import auth_settings
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
+from service.platform.settings import auth_settings
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 log = logging.getLogger("fieldnav.auth")

@@ -25,8 +25,8 @@ from service.auth.principal import Principal
 from service.handoffs import audit, commands, queries
 from service.handoffs.model import HandoffCreate, TransitionRequest
 from service.handoffs.schemas import AuditPage, Handoff, HandoffCreated, HandoffPage, StatusChange
-from service.problem_texts import field_problem
-from service.problems import Problem
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
 log = logging.getLogger("fieldnav.handoffs")

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from service import __version__, migrate
+from service import __version__
+
+from service.platform import migrate
 from service.api.dependencies import DataVersionDep, EngineDep
 from service.api.errors import Problem, problem_responses
 
@@ -64,7 +66,7 @@ def root(data_version: DataVersionDep) -> ApiRoot:
 def metrics(request: Request) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    from service.observability.metrics import observe_pool, render
+    from service.platform.observability.metrics import observe_pool, render
 
     observe_pool(request.app.state.engine)
     return Response(render(), media_type=CONTENT_TYPE_LATEST)

@@ -23,8 +23,8 @@ from service.handoffs import centres, commands, queries, reference as references
 from service.handoffs.location import region_range
 from service.handoffs.model import ClaimRequest, NoteRequest, OPEN_STATUSES, Status, TransitionRequest, Urgency
 from service.handoffs.schemas import CentreList, DeliveryList, Handoff, NoteCreated, QueuePage, StatusChange
-from service.problem_texts import field_problem
-from service.problems import Problem
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["navigator"])
 

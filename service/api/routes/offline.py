@@ -1,4 +1,4 @@
-"""Offline packs: build or reuse one, read its manifest, download its files (service/packs.py)."""
+"""Offline packs: build or reuse one, read its manifest, download its files (service/maps/packs.py)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
-from service import pack_queue, packs
-from service.pack_storage import CHUNK_BYTES
+from service.maps import pack_queue, packs
+from service.maps.pack_storage import CHUNK_BYTES
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_response, problem_responses
 from service.api.http_cache import directory_cache, if_none_match
 from service.api.responses import RawJSONResponse
-from service.problem_texts import fr_number
-from service.settings import pack_settings
+from service.platform.problem_texts import fr_number
+from service.platform.settings import pack_settings
 
 router = APIRouter(prefix="/v1", tags=["offline"])
 
@@ -87,7 +87,7 @@ class PackManifest(BaseModel):
         examples=["9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"])
     services: PackFileInfo
     basemap: PackBasemapInfo | None = Field(
-        default=None, description="The area's basemap part (service/basemap.py); null when no basemap is configured.")
+        default=None, description="The area's basemap part (service/maps/basemap.py); null when no basemap is configured.")
     urls: PackUrls
     created_at: str = Field(examples=["2026-11-25T14:03:11+00:00"])
 
@@ -100,7 +100,7 @@ _SERVICE_LOCK = threading.Lock()
 
 def pack_service(request: Request) -> pack_queue.PackService:
     """This worker's packs: their own engine (not the requests' pool), stores and build queue
-    (service/pack_queue.py), made on first use."""
+    (service/maps/pack_queue.py), made on first use."""
     state = request.app.state
     service = getattr(state, "packs", None)
     if service is None:
@@ -139,9 +139,9 @@ def _json(content: dict, status_code: int = 200, headers: dict | None = None) ->
 async def create_pack(request: Request, body: packs.PackRequest) -> Response:
     # A pack already built is answered at once; a build waits for a slot of this worker's
     # queue in the event loop (no thread, no connection held), then runs in a thread on the
-    # packs' own pool (service/pack_queue.py). Over capacity: 503 pack-builds-busy.
+    # packs' own pool (service/maps/pack_queue.py). Over capacity: 503 pack-builds-busy.
     service = pack_service(request)
-    settings, now, queued_at_s = service.settings, datetime.now(timezone.utc), time.monotonic()
+    settings, now, queued_at_s = service.platform.settings, datetime.now(timezone.utc), time.monotonic()
     try:
         plan = await run_in_threadpool(packs.plan_pack, body, settings)
         found = await run_in_threadpool(packs.find_reusable, service.engine, plan, service.stores, now)
@@ -201,7 +201,7 @@ class _StoredFile:
 
 
 class StoredFileResponse(RangeFileResponse):
-    """A pack file in a store other than a local folder (the database, service/pack_storage.py):
+    """A pack file in a store other than a local folder (the database, service/maps/pack_storage.py):
     the same ranges, If-Range, 416 and headers as RangeFileResponse, read a chunk at a time,
     so a range fetches only the chunks it covers."""
 

@@ -25,11 +25,11 @@ from service.api.responses import RawJSONResponse
 from service.api.schemas import IsoDateTime
 from service.api.schemas_reports import Report, ReportCreated, ReportPage
 from service.api.security import PrincipalDep
-from service.problem_texts import field_problem
-from service.problems import Problem
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
 from service.reports import commands, queries
 from service.reports.model import KINDS, ReportCreate, ReportKind, ResolveRequest
-from service.settings import import_settings
+from service.platform.settings import import_settings
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 log = logging.getLogger("fieldnav.reports")

@@ -9,22 +9,22 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from service import directory
+from service.directory import search as directory
 from service.api.data_version import VersionUnknown
 from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
-from service.db import read_connection
+from service.platform.db import read_connection
 from service.api.errors import Problem, problem_responses
-from service.problem_texts import field_problem
+from service.platform.problem_texts import field_problem
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
 from service.api.response_cache import BodyCache
 from service.api.schemas import CategoryCode, CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.auth.principal import Role
 from service.capacity import grants
 from service.capacity.merge import stale_after
-from service.categories import category_codes
-from service.nearest import NearestQuery, find_nearest
-from service.results import feature_collection, nearest_result
-from service.settings import import_settings
+from service.directory.categories import category_codes
+from service.directory.nearest import NearestQuery, find_nearest
+from service.directory.results import feature_collection, nearest_result
+from service.platform.settings import import_settings
 
 router = APIRouter(prefix="/v1", tags=["services"])
 

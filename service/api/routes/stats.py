@@ -14,12 +14,12 @@ from service.api.schemas import CategoryCode, IsoDate
 from service.api.routes.handoffs import json_response
 from service.api.security import PrincipalDep
 from service.auth.principal import Role
-from service.categories import category_codes
+from service.directory.categories import category_codes
 from service.handoffs.schemas import HandoffStats
 from service.handoffs.stats import STATS_RESOLUTION, StatsQuery, handoff_counts
-from service.problem_texts import field_problem
-from service.problems import Problem
-from service.settings import handoff_settings
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
+from service.platform.settings import handoff_settings
 
 router = APIRouter(prefix="/v1", tags=["stats"])
 

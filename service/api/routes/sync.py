@@ -1,4 +1,4 @@
-"""Delta sync for the offline directory: ``GET /v1/sync/services`` (see service/sync.py)."""
+"""Delta sync for the offline directory: ``GET /v1/sync/services`` (see service/maps/sync.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from service import sync
+from service.maps import sync
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.http_cache import cached_json
 from service.api.schemas import OfflineSite
-from service.settings import sync_settings
+from service.platform.settings import sync_settings
 
 router = APIRouter(prefix="/v1", tags=["sync"])
 

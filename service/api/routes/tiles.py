@@ -1,6 +1,6 @@
 """Vector tiles for the map: ``GET /v1/tiles/{z}/{x}/{y}.mvt`` and ``GET /v1/tiles.json``.
 
-Rendering, the tile cache and the version bookkeeping live in service/tiles.py; this module
+Rendering, the tile cache and the version bookkeeping live in service/maps/tiles.py; this module
 parses, picks the cache policy and shapes responses. The cache and the version memory are
 per worker process, on ``app.state``, created on first use. Plain tile requests reach
 ``answer_tile`` through service/api/tile_fast_path.py, ahead of FastAPI's router; the FastAPI
@@ -20,15 +20,15 @@ from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from service import tiles
+from service.maps import tiles
 from service.api.data_version import LastKnownVersion, VersionUnknown
 from service.api.dependencies import EngineDep, VersionTrackerDep, get_engine, get_read_engine, get_version_tracker
-from service.db import read_connection
+from service.platform.db import read_connection
 from service.api.errors import Problem, problem_responses
-from service.problem_texts import no_such_tile_fr
+from service.platform.problem_texts import no_such_tile_fr
 from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
 from service.api.routes.services import CategoryParam, _categories
-from service.settings import tile_settings
+from service.platform.settings import tile_settings
 from spatial.tiles import TileOutOfRange, check_tile
 
 MVT = tiles.MVT_MEDIA_TYPE

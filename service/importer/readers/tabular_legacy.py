@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import Origin, Problem, SourceData
-from service.languages import language_code
+from service.directory.languages import language_code
 
 # Present in 1.x/2.x packages and absent from 3.x ones: any of them means "legacy".
 LEGACY_MARKERS = (

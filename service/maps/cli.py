@@ -1,8 +1,8 @@
 """`fieldnav packs gc` and `fieldnav sync prune`: housekeeping for offline packs and sync.
 
 Registered on the main command by ``register(main)`` in service/cli.py. Both are safe to run
-at any time (cron, a systemd timer) while the API serves: see service/packs.py and
-service/sync.py for what they remove and why.
+at any time (cron, a systemd timer) while the API serves: see service/maps/packs.py and
+service/maps/sync.py for what they remove and why.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ def packs() -> None:
               help="Remove packs unused for this many days (default FIELDNAV_PACKS_KEEP_DAYS, 14).")
 def packs_gc(keep_days: float | None) -> None:
     """Remove unused and superseded packs, and files no pack refers to."""
-    from service.db import default_engine
-    from service.packs import collect_garbage, pack_dir
-    from service.settings import pack_settings
+    from service.platform.db import default_engine
+    from service.maps.packs import collect_garbage, pack_dir
+    from service.platform.settings import pack_settings
 
     settings = pack_settings()
     directory = pack_dir(settings)
@@ -44,9 +44,9 @@ def sync() -> None:
               help="Keep this many days of changes (default FIELDNAV_SYNC_RETENTION_DAYS, 30).")
 def sync_prune(retention_days: float | None) -> None:
     """Delete change-log entries older than the retention; older cursors then get 410 Gone."""
-    from service.db import default_engine
-    from service.settings import sync_settings
-    from service.sync import prune_change_log
+    from service.platform.db import default_engine
+    from service.platform.settings import sync_settings
+    from service.maps.sync import prune_change_log
 
     days = retention_days if retention_days is not None else sync_settings().retention_days
     with default_engine().begin() as connection:
@@ -60,7 +60,7 @@ def register(main: click.Group) -> None:
     main.add_command(sync)
 
 
-if __name__ == "__main__":  # python -m service.cli_packs packs gc (until registered in service/cli.py)
+if __name__ == "__main__":  # python -m service.maps.cli packs gc (until registered in service/cli.py)
     standalone = click.Group("fieldnav", help="fieldnav housekeeping commands.")
     register(standalone)
     standalone()

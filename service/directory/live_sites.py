@@ -1,11 +1,11 @@
 """The live part of a site's card: its capacity counts and the open field reports about
-its service. Imports write it with the rest of the card (service/sites.py); a provider's
+its service. Imports write it with the rest of the card (service/directory/sites.py); a provider's
 update or a report changes it alone (``refresh``), without an import.
 
 ``refresh`` rewrites the live fields of every site of the given services (their cards, the
 ``capacity_*`` columns nearest filters on, their map points), then moves the data version
 with an "upsert" in the change log for each service, in the caller's transaction, which
-must hold the directory lock (service/directory_lock.py). Once it commits, each worker sees
+must hold the directory lock (service/directory/lock.py). Once it commits, each worker sees
 the new data version within FIELDNAV_DATA_VERSION_TTL_S (1 s): nearest, search and the
 service details read the rewritten rows (the detail cache is keyed by the version),
 ``/v1/sync/services`` returns the services in its next delta, and TileJSON hands out tile
@@ -21,7 +21,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, text
 
-from service import change_log
+from service.directory import change_log
 from service.capacity.merge import Count, card_fields, file_count, live_count
 
 # The queries read either one source's services (imports) or a list of services (refresh).

@@ -40,8 +40,8 @@ Concurrency
 
 Build queue and storage
     Builds are bounded (per worker, and database-wide with advisory-lock slots), run on the
-    packs' own connection pool and stop at a deadline: service/pack_queue.py. The files go to
-    a store (service/pack_storage.py): the local folder below, or the database itself when
+    packs' own connection pool and stop at a deadline: service/maps/pack_queue.py. The files go to
+    a store (service/maps/pack_storage.py): the local folder below, or the database itself when
     several hosts serve packs (``FIELDNAV_PACKS_STORAGE=database``); ``offline_pack.storage``
     says which. With the database store the files are written in the row's transaction.
 
@@ -61,7 +61,7 @@ Files (under ``PackSettings.dir``, default ``FIELDNAV_HOME/packs``)
       strong ETag and byte ranges that stay valid.
 
     - ``<id>.basemap.pmtiles`` and ``<id>.basemap.json``: the basemap's tiles of the area and
-      their description, when a basemap is configured (service/basemap.py explains why a
+      their description, when a basemap is configured (service/maps/basemap.py explains why a
       separate archive); the manifest then has ``basemap`` and ``urls.basemap``.
 
     Pack ids are random (uuid4), never derived from the request: a pack's files never
@@ -100,16 +100,16 @@ from pmtiles.writer import Writer, optimize_directories
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection, Engine, text
 
-from service import basemap as basemap_parts
+from service.maps import basemap as basemap_parts
 from service.capacity.merge import stale_after
-from service.categories import category_codes
-from service.db import read_data_version
-from service.pack_queue import DeadlineConnection, take_database_slot
-from service.pack_storage import LocalStorage, PackStorage, PackStores
-from service.problem_texts import field_error, field_problem, fr_number, message
-from service.problems import Problem
-from service.results import offline_summary
-from service.settings import PackSettings, path_settings, tile_settings
+from service.directory.categories import category_codes
+from service.platform.db import read_data_version
+from service.maps.pack_queue import DeadlineConnection, take_database_slot
+from service.maps.pack_storage import LocalStorage, PackStorage, PackStores
+from service.platform.problem_texts import field_error, field_problem, fr_number, message
+from service.platform.problems import Problem
+from service.directory.results import offline_summary
+from service.platform.settings import PackSettings, path_settings, tile_settings
 from spatial import tiles as tiles_math
 from spatial.cells import parse_cell
 
@@ -228,7 +228,7 @@ class PackPlan:
     max_zoom: int
     categories: tuple[str, ...]
     tile_count: int
-    # The configured basemap (service/basemap.py), whose tiles of the area go in the pack too.
+    # The configured basemap (service/maps/basemap.py), whose tiles of the area go in the pack too.
     basemap: basemap_parts.Basemap | None = field(default=None, compare=False, repr=False)
 
     def canonical(self) -> dict:
@@ -406,7 +406,7 @@ class _ArchiveWriter:
 
 def _vector_layers(plan: PackPlan, data_version: int) -> list[dict]:
     """The tile endpoint's TileJSON layers, cut to the pack's zooms."""
-    from service import tiles
+    from service.maps import tiles
 
     layers = tiles.tilejson("", data_version, plan.bbox, tile_settings(), "")["vector_layers"]
     kept = []
@@ -431,7 +431,7 @@ def _render_archive(reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data
                     settings: PackSettings) -> int:
     """Render every tile of the plan into a PMTiles file at ``final``; returns the number of
     (non-empty) tiles written. Raises Problem 422 when the archive grows past the cap."""
-    from service.tiles import render_tile
+    from service.maps.tiles import render_tile
 
     temp = _temp_path(final)
     archive = _ArchiveWriter(temp)
@@ -550,7 +550,7 @@ _COLUMNS = ("id, request_key, data_version, request, tile_count, archive_bytes, 
 
 def basemap_part_info(storage: PackStorage | Path | None, pack_id: uuid.UUID | str,
                       connection: Connection | None = None) -> dict | None:
-    """The description of a pack's basemap part (service/basemap.py) in its store, or None."""
+    """The description of a pack's basemap part (service/maps/basemap.py) in its store, or None."""
     if storage is None:
         return None
     if isinstance(storage, (Path, LocalStorage)):
@@ -584,7 +584,7 @@ def manifest(row, directory: PackStorage | Path | None = None, connection: Conne
             "manifest": f"/v1/offline/packs/{pack_id}",
         },
         "created_at": row.created_at.isoformat(),
-        # The basemap tiles of the area (service/basemap.py), when the server has a basemap.
+        # The basemap tiles of the area (service/maps/basemap.py), when the server has a basemap.
         "basemap": basemap,
     }
     if basemap is not None:
@@ -676,7 +676,7 @@ def build_or_reuse(engine: Engine, request: PackRequest, *, settings: PackSettin
     when no database-wide build slot frees up by ``wait_until_s`` (time.monotonic(); default
     ``queue_wait_s`` from now) or the build outlasts ``build_timeout_s``.
 
-    ``engine`` is the packs' own (service/pack_queue.py); the caller bounds how many builds
+    ``engine`` is the packs' own (service/maps/pack_queue.py); the caller bounds how many builds
     one process runs."""
     plan = plan_pack(request, settings)
     stores = stores or default_stores(engine, settings, directory)

@@ -15,8 +15,8 @@ class Problem(Exception):
     The answer is in the request's language (service/api/errors.py): ``detail`` and ``title``
     in English, ``detail_fr`` and ``title_fr`` in French. Give ``detail_fr`` where ``detail``
     carries values (ids, limits, counts); without it a French answer says the type's default
-    (service/problem_texts.py), as it does for a missing ``title_fr``. ``errors`` items are
-    ``service.problem_texts.field_problem(field, code, **ctx)``: their messages are written
+    (service/platform/problem_texts.py), as it does for a missing ``title_fr``. ``errors`` items are
+    ``service.platform.problem_texts.field_problem(field, code, **ctx)``: their messages are written
     in the request's language from their ``code``.
     """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from service.problem_texts import field_error
+from service.platform.problem_texts import field_error
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)

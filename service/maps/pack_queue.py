@@ -1,11 +1,11 @@
 """The offline pack build queue: builds never starve the rest of the API (issue 15, 2).
 
 A build renders thousands of tiles and holds two database connections for as long as that
-takes (service/packs.py, "Concurrency"). Unbounded, eight concurrent builds took every
+takes (service/maps/packs.py, "Concurrency"). Unbounded, eight concurrent builds took every
 connection of a worker's pool and handoffs answered 503. So:
 
 Bulkhead
-    Builds, and reads of packs stored in the database (service/pack_storage.py), use the
+    Builds, and reads of packs stored in the database (service/maps/pack_storage.py), use the
     packs' own small pool (``FIELDNAV_PACKS_POOL_SIZE``, default 2 x builds + 2 per worker),
     never the requests' pool: nearest, handoffs and the access checks keep their
     connections whatever packs do. Its sessions are named ``fieldnav-packs``.
@@ -43,10 +43,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from service.pack_storage import PackStores
-from service.problem_texts import fr_number
-from service.problems import Problem
-from service.settings import PackSettings, database_settings
+from service.maps.pack_storage import PackStores
+from service.platform.problem_texts import fr_number
+from service.platform.problems import Problem
+from service.platform.settings import PackSettings, database_settings
 
 log = logging.getLogger("fieldnav.pack_queue")
 
@@ -173,7 +173,7 @@ class DeadlineConnection:
 
 def make_pack_engine(url) -> Engine:
     """The packs' own pool (see the module docstring), sessions named fieldnav-packs."""
-    from service.db import SESSION_OPTIONS, make_engine
+    from service.platform.db import SESSION_OPTIONS, make_engine
 
     settings = PackSettings()
     if settings.pool_size is not None and settings.pool_size < 2 * settings.max_concurrent_builds + 1:

@@ -1,9 +1,9 @@
 """Where the database is, and engines to reach it.
 
 ``FIELDNAV_DATABASE_URL`` wins; without it fieldnav uses its private cluster under
-``FIELDNAV_HOME/db`` (see ``service.embedded_db``), which ``fieldnav db start`` runs.
+``FIELDNAV_HOME/db`` (see ``service.platform.embedded_db``), which ``fieldnav db start`` runs.
 
-Two roles (service/grants.py): the application role (``database_url``: the API, the worker,
+Two roles (service/platform/grants.py): the application role (``database_url``: the API, the worker,
 purge and the other day-to-day commands) and the migration role that owns the schema
 (``migration_database_url``: migrations, imports, demo data, centres).
 ``FIELDNAV_MIGRATION_DATABASE_URL`` names the latter; without it, on a server of your own,
@@ -25,7 +25,7 @@ from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 
-from service.settings import database_settings, path_settings
+from service.platform.settings import database_settings, path_settings
 
 
 # Session settings of every connection:
@@ -52,7 +52,7 @@ DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 def embedded_cluster():
-    from service.embedded_db import EmbeddedCluster
+    from service.platform.embedded_db import EmbeddedCluster
 
     return EmbeddedCluster(path_settings().home / "db")
 

@@ -32,8 +32,8 @@ import orjson
 from sqlalchemy import Connection, Engine, text
 
 from service.handoffs.crypto import key_ring
-from service.problems import Problem
-from service.settings import handoff_settings
+from service.platform.problems import Problem
+from service.platform.settings import handoff_settings
 
 log = logging.getLogger("fieldnav.handoffs")
 

@@ -54,11 +54,11 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Connection, Engine, text
 
-from service import directory_lock
+from service.directory import lock as directory_lock
 from service.capacity.merge import stale_after
-from service.problem_texts import field_problem
-from service.problems import Problem
-from service.results import offline_summary
+from service.platform.problem_texts import field_problem
+from service.platform.problems import Problem
+from service.directory.results import offline_summary
 
 
 @dataclass(frozen=True)

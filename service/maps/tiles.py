@@ -27,8 +27,8 @@ import cachetools
 from sqlalchemy import Connection, text
 
 from service.capacity.merge import stale_after
-from service.categories import category_codes
-from service.settings import TileSettings, tile_settings
+from service.directory.categories import category_codes
+from service.platform.settings import TileSettings, tile_settings
 from spatial.tiles import BUFFER, BUFFER_FRACTION, EXTENT, ZOOM_LIMIT, check_tile, cluster_resolution, CLUSTER_RESOLUTIONS
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -54,7 +54,7 @@ DEFAULT_BOUNDS = (-95.2, 41.6, -74.3, 57.0)
 NAME_MAX_CHARS = 80
 
 # The rows tiles are drawn from (migration 0006 says why a table of its own): one per public,
-# active, located site, with what a tile shows. service/sites.py runs this after writing a
+# active, located site, with what a tile shows. service/directory/sites.py runs this after writing a
 # source's service_site rows (its old map points went with its old sites, ON DELETE CASCADE);
 # rows go in geohash order so a tile's points sit on few pages.
 MAP_POINTS_FROM_SITES_SQL = f"""

@@ -1,7 +1,7 @@
 """The data version and the change log, moved together (DESIGN: "a change log that drives
 data versions, cache keys, delta sync and tombstones").
 
-Callers hold the directory lock (service/directory_lock.py), so a change's ``seq`` order is
+Callers hold the directory lock (service/directory/lock.py), so a change's ``seq`` order is
 its commit order."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Serving (service/api/routes/basemap.py)
     (what tippecanoe, planetiler and Protomaps builds use for MVT; rasters are never
     compressed twice).
 
-Offline packs (service/packs.py)
+Offline packs (service/maps/packs.py)
     When a basemap is configured, every pack also gets ``<id>.basemap.pmtiles``: the
     basemap's tiles covering the pack's bbox at the pack's zooms, cut to the basemap's zoom
     range (a pack reaching above the basemap's top zoom gets the top zoom: MapLibre
@@ -49,7 +49,7 @@ from pmtiles.tile import (
 )
 from pmtiles.writer import Writer
 
-from service.settings import basemap_settings
+from service.platform.settings import basemap_settings
 from spatial import tiles as tiles_math
 
 log = logging.getLogger("fieldnav.basemap")

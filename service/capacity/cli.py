@@ -15,7 +15,7 @@ ORGANIZATION = click.option("--organization", "organization_id", required=True, 
 
 
 def _issuer(issuer: str | None) -> str:
-    from service.settings import auth_settings
+    from service.platform.settings import auth_settings
 
     return issuer or auth_settings().issuer
 
@@ -32,7 +32,7 @@ def provider() -> None:
 def provider_grant(subject: str, organization_id: uuid.UUID, issuer: str | None) -> None:
     """Let the account update the organization's services."""
     from service.capacity import grants
-    from service.db import default_engine
+    from service.platform.db import default_engine
 
     try:
         with default_engine().begin() as connection:
@@ -50,7 +50,7 @@ def provider_grant(subject: str, organization_id: uuid.UUID, issuer: str | None)
 def provider_revoke(subject: str, organization_id: uuid.UUID, issuer: str | None) -> None:
     """Take the organization's services away from the account."""
     from service.capacity import grants
-    from service.db import default_engine
+    from service.platform.db import default_engine
 
     with default_engine().begin() as connection:
         removed = grants.revoke(connection, issuer=_issuer(issuer), subject=subject, organization_id=organization_id)
@@ -63,7 +63,7 @@ def provider_revoke(subject: str, organization_id: uuid.UUID, issuer: str | None
 def provider_list() -> None:
     """Every provider account and its organizations."""
     from service.capacity import grants
-    from service.db import default_engine
+    from service.platform.db import default_engine
 
     with default_engine().connect() as connection:
         accounts = grants.list_grants(connection)

@@ -6,7 +6,7 @@ default, or French). What changes with the language is only what people read: ``
 the ``errors[].code`` never do.
 
 - ``CATALOGUE_FR``: a French title and default detail for every problem type of
-  service/problems.py. A raise site gives its own French detail (``Problem(..., detail_fr=)``)
+  service/platform/problems.py. A raise site gives its own French detail (``Problem(..., detail_fr=)``)
   when its English one carries values (ids, limits, counts); otherwise the French answer
   falls back to the type's default here: never English text in a French answer.
 - ``MESSAGES``: one message per field error ``code`` (pydantic's error ``type``, or one of
@@ -70,7 +70,7 @@ def quoted_fr(values) -> str:
 
 # --- problem types -----------------------------------------------------------------------------
 
-# slug -> (title, default detail). Every slug of service/problems.py (tests/test_problem_language.py).
+# slug -> (title, default detail). Every slug of service/platform/problems.py (tests/test_problem_language.py).
 CATALOGUE_FR: dict[str, tuple[str, str]] = {
     # --- the request itself
     "bad-request": ("Requête incorrecte",
@@ -382,7 +382,7 @@ MESSAGES: dict[str, dict[str, Template]] = {
     "url_parsing": _URL,
     "url_scheme": _URL,
     "url_too_long": _URL,
-    # --- ours: validators (service/handoffs/model.py, service/packs.py, service/api/schemas.py)
+    # --- ours: validators (service/handoffs/model.py, service/maps/packs.py, service/api/schemas.py)
     "phone_invalid": _fixed(
         "This is not a valid phone number. Check the digits, or leave it empty for an anonymous handoff.",
         "Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres, ou laissez le champ vide pour un transfert anonyme."),

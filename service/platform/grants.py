@@ -19,7 +19,7 @@ The application role gets, per table of the schema:
   reason alone (purge clears it, key rotation re-encrypts it);
 - the capacity history: SELECT and INSERT only;
 - the sites, map points and data version: SELECT, and UPDATE of the live fields alone (a
-  provider's count, a field report: service/live_sites.py);
+  provider's count, a field report: service/directory/live_sites.py);
 - handoffs: SELECT, INSERT and UPDATE, never DELETE (a delete would take the history with it);
 - the tables it keeps up to date itself (APP_WRITES): SELECT, INSERT, UPDATE, DELETE;
 - the directory and configuration (READ_ONLY: what imports, migrations and ``centres load``
@@ -43,7 +43,7 @@ LIMITED: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
     "handoff_audit": (("SELECT", "INSERT"), {}),
     "handoff_event": (("SELECT", "INSERT"), {"UPDATE": ("reason_enc",)}),
     "handoff": (("SELECT", "INSERT", "UPDATE"), {}),
-    # Live data (service/live_sites.py): a provider's count or a field report rewrites the live
+    # Live data (service/directory/live_sites.py): a provider's count or a field report rewrites the live
     # fields of the sites it is about, and moves the data version; nothing else of the directory.
     "service_site": (("SELECT",), {"UPDATE": ("card", "capacity_available", "capacity_as_of")}),
     "map_point": (("SELECT",), {"UPDATE": ("capacity", "capacity_as_of")}),

@@ -16,9 +16,11 @@ import orjson
 import phonenumbers
 from sqlalchemy import Connection, text
 
-from service import confidential, live_sites, tiles
-from service.hours import ScheduleRule, weekly_intervals
-from service.languages import language_code
+from service.directory import confidential, live_sites
+
+from service.maps import tiles
+from service.directory.hours import ScheduleRule, weekly_intervals
+from service.directory.languages import language_code
 from spatial.points import point_ewkt
 
 DEFAULT_REGION = "CA"
@@ -89,7 +91,7 @@ _SITES_SQL = """
 SELECT sal.id, sal.service_id, sal.location_id, s.name, s.alternate_name, s.status, s.category_groups,
        s.minimum_age, s.maximum_age, s.eligibility_description, s.application_process, s.assured_date,
        s.url, s.email, o.name AS organization_name, l.name AS location_name, l.address_private,
-       -- A confidential service (service/confidential.py): one of its sites is confidential.
+       -- A confidential service (service/directory/confidential.py): one of its sites is confidential.
        bool_or(l.address_private) OVER (PARTITION BY sal.service_id) AS service_private,
        l.latitude, l.longitude, l.geom IS NOT NULL AS has_geom,
        l.h3_r4, l.h3_r5, l.h3_r6, l.h3_r7, l.h3_r8
@@ -116,7 +118,7 @@ _CHILD_SQL = {
 class _Children:
     def __init__(self, connection: Connection, source: str):
         rows = {name: _rows(connection, sql, source) for name, sql in _CHILD_SQL.items()}
-        # Counts and open reports: the same rows a live change reads (service/live_sites.py).
+        # Counts and open reports: the same rows a live change reads (service/directory/live_sites.py).
         self.live = live_sites.rows_by_service(connection, live_sites.BY_SOURCE, {"source": source})
         self.by = {
             (name, key): _group(rows[name], key)

@@ -13,14 +13,14 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDNAV_", extra="ignore")
 
     # Unset: fieldnav runs its own private cluster under FIELDNAV_HOME/db. The application's
-    # role (API, worker, purge): owns nothing, has only the grants of service/grants.py.
+    # role (API, worker, purge): owns nothing, has only the grants of service/platform/grants.py.
     database_url: str | None = None
     # The role that owns the schema (migrations, imports, demo data, centres); unset: the
     # role of FIELDNAV_DATABASE_URL does both, as on a server with a single fieldnav role.
@@ -107,10 +107,10 @@ class PackSettings(BaseSettings):
     # Packs not downloaded for this long, or built for an older data version and older than
     # this, are removed by the garbage collector.
     keep_days: float = Field(default=14, gt=0)
-    # Where new packs are kept (service/pack_storage.py): "local", the folder above (one host
+    # Where new packs are kept (service/maps/pack_storage.py): "local", the folder above (one host
     # only), or "database", chunks in PostgreSQL that every host sharing it serves.
     storage: Literal["local", "database"] = "local"
-    # The build queue (service/pack_queue.py): builds running at once per worker process, and
+    # The build queue (service/maps/pack_queue.py): builds running at once per worker process, and
     # in the whole deployment (advisory-lock slots in the database; 0: no such cap);
     max_concurrent_builds: int = Field(default=2, ge=1, le=64)
     max_concurrent_builds_total: int = Field(default=4, ge=0, le=1024)
@@ -139,7 +139,7 @@ class BasemapSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDNAV_BASEMAP_", extra="ignore", populate_by_name=True)
 
     # A PMTiles v3 archive (vector or raster) served at /v1/basemap/{z}/{x}/{y} and copied,
-    # for the pack's area, into offline packs (service/basemap.py). Unset: no basemap.
+    # for the pack's area, into offline packs (service/maps/basemap.py). Unset: no basemap.
     basemap_pmtiles: Path | None = Field(default=None, validation_alias="FIELDNAV_BASEMAP_PMTILES")
 
 

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
-from service import confidential, live_sites
-from service.problem_texts import field_problem, fr_number
-from service.problems import Problem
+from service.directory import confidential, live_sites
+from service.platform.problem_texts import field_problem, fr_number
+from service.platform.problems import Problem
 from service.capacity.hsds import hsds_capacities
-from service.categories import category_groups
-from service.results import service_summary
+from service.directory.categories import category_groups
+from service.directory.results import service_summary
 
 # A bbox larger than this is refused: it would list most of the province page by page.
 MAX_BBOX_AREA_DEG2 = 100.0
@@ -74,7 +74,7 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
     if query.text:
         words = "(websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))"
         # A confidential service is found and ranked by its name only: finding it by a word of
-        # text it withholds would tell that the word is there (service/confidential.py).
+        # text it withholds would tell that the word is there (service/directory/confidential.py).
         joins = ("CROSS JOIN LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM service_site c WHERE c.service_id = s.service_id "
                  f"AND c.is_private) THEN {confidential.SEARCHABLE_SQL.format(service='sv')} "
                  "ELSE sv.search_vector END AS vector) AS searched")
@@ -231,5 +231,5 @@ def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | No
     service["category_groups"] = category
     # fieldnav's own, as on result cards: unresolved field reports, so the detail warns too.
     service["open_reports"] = live_sites.open_reports_of(connection, service_id)
-    # Of a service with a confidential location, only what service/confidential.py allows.
+    # Of a service with a confidential location, only what service/directory/confidential.py allows.
     return confidential.compiled_service(service)

@@ -7,8 +7,8 @@ import re
 import time
 import uuid
 
-from service.observability.logs import request_id_var
-from service.observability.metrics import LATENCY, REQUESTS
+from service.platform.observability.logs import request_id_var
+from service.platform.observability.metrics import LATENCY, REQUESTS
 
 log = logging.getLogger("fieldnav.access")
 

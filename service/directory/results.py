@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.capacity.merge import with_freshness
-from service.hours import open_status
+from service.directory.hours import open_status
 
 CALL_TO_CONNECT = "call to connect"
 

@@ -34,11 +34,11 @@ its sites, and a keyword search matches it by name only; its public sites still 
 own place (location name, address, position, accessibility). Where the text of a service
 with a public and a confidential site could be about the latter, nobody can tell.
 
-Where it is applied: ``site_card`` by service/sites.py when it builds a site's card (so
+Where it is applied: ``site_card`` by service/directory/sites.py when it builds a site's card (so
 nearest, search, sync, offline packs and everything else reading ``service_site.card`` get
 the filtered card; migration 0012 filtered the cards stored before); ``compiled_service`` by
-service/directory.py for ``GET /v1/services/{id}``; ``SEARCHABLE_SQL`` by its keyword search.
-Tiles never hold a confidential site (service/tiles.py).
+service/directory/search.py for ``GET /v1/services/{id}``; ``SEARCHABLE_SQL`` by its keyword search.
+Tiles never hold a confidential site (service/maps/tiles.py).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _fields(*names: str, **nested: AllowList) -> dict[str, AllowList | None]:
     return {**dict.fromkeys(names), **nested}
 
 
-# --- the site card (service/sites.py): one per service at a location ------------------------
+# --- the site card (service/directory/sites.py): one per service at a location ------------------------
 
 CARD_PHONE = _fields("number", "extension", "type", "tel")
 
@@ -98,7 +98,7 @@ SERVICE = _fields(
     attributes=ATTRIBUTE,
 )
 
-# --- keyword search (service/directory.py) ----------------------------------------------------
+# --- keyword search (service/directory/search.py) ----------------------------------------------------
 
 # What a search may match and rank a confidential service by: its name (``{service}`` is the
 # alias of the service table), as service.search_vector holds it (migration 0002).

@@ -2,7 +2,7 @@
 
 Used when no DATABASE_URL is configured: no system service, no docker. The cluster lives in
 one directory (``base_dir``), listens on 127.0.0.1 and a private unix socket, and serves one
-database named ``fieldnav`` to two roles (service/grants.py): ``fieldnav``, which owns the
+database named ``fieldnav`` to two roles (service/platform/grants.py): ``fieldnav``, which owns the
 database and its schema (migrations, imports), and ``fieldnav_app``, the application's role,
 which owns nothing and gets its privileges from ``fieldnav db migrate``.
 
@@ -363,7 +363,7 @@ class EmbeddedCluster:
             raise EmbeddedDbError(f"initdb failed:\n{result.stdout}{result.stderr}")
         self._write_hba(scratch)
         with open(scratch / "postgresql.conf", "a") as conf:
-            conf.write("\n# fieldnav: settings managed by service/embedded_db.py\n")
+            conf.write("\n# fieldnav: settings managed by service/platform/embedded_db.py\n")
             conf.write("include_if_exists = 'fieldnav.conf'\n")
         scratch.rename(self.data_dir)
 
@@ -371,7 +371,7 @@ class EmbeddedCluster:
         # Unix socket: trusted, guarded by the 0700 socket directory. TCP: password only.
         hba = data_dir / "pg_hba.conf"
         hba.write_text(
-            "# fieldnav private cluster (written by service/embedded_db.py)\n"
+            "# fieldnav private cluster (written by service/platform/embedded_db.py)\n"
             "# TYPE  DATABASE  USER  ADDRESS       METHOD\n"
             "local   all       all                 trust\n"
             "local   replication  all              trust\n"
@@ -443,7 +443,7 @@ class EmbeddedCluster:
             f"full_page_writes = {durability}",
         ]
         conf = self.data_dir / "fieldnav.conf"
-        header = "# written on every start by service/embedded_db.py\n"
+        header = "# written on every start by service/platform/embedded_db.py\n"
         conf.write_text(header + "\n".join(lines) + "\n")
         self._chown_to_db_user(conf)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-from service.problems import Problem
+from service.platform.problems import Problem
 
 # Any constant works; it only has to be the same in every fieldnav process.
 IMPORT_LOCK_KEY = 0x66_69_65_6C_64  # "field"

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str) -> Config:
@@ -27,7 +27,7 @@ def upgrade(url: str, revision: str = "head", *, on_rebuilt=None, app_role: str 
     that moves an existing database to the head, the derived rows (service_site, map_point)
     are rebuilt from the HSDS tables, as a new schema may derive them differently;
     ``on_rebuilt(source, sites)`` hears of each source. Then, with ``app_role``, that role
-    gets its privileges on the schema as it now is (service/grants.py), every time."""
+    gets its privileges on the schema as it now is (service/platform/grants.py), every time."""
     engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         before = current_revision(engine)
@@ -42,8 +42,8 @@ def upgrade(url: str, revision: str = "head", *, on_rebuilt=None, app_role: str 
 
 
 def grant(engine: Engine, app_role: str) -> int:
-    """Give the application role its privileges (service/grants.py); idempotent."""
-    from service import grants
+    """Give the application role its privileges (service/platform/grants.py); idempotent."""
+    from service.platform import grants
 
     return grants.apply(engine, app_role)
 
@@ -51,8 +51,8 @@ def grant(engine: Engine, app_role: str) -> int:
 def rebuild_derived(engine: Engine, on_rebuilt=None) -> None:
     """Rebuild every source's service sites and map points, in one transaction, holding the
     import lock (an import rewrites the same tables)."""
-    from service import directory_lock, sites
-    from service.settings import import_settings
+    from service.directory import lock as directory_lock, sites
+    from service.platform.settings import import_settings
 
     with engine.begin() as connection:
         directory_lock.hold(connection)

@@ -2,7 +2,7 @@
 
 A pack is a row of ``offline_pack`` (shared by every host through PostgreSQL) and a few
 files named ``<id>.pmtiles``, ``<id>.services.json.gz`` and, with a basemap,
-``<id>.basemap.pmtiles`` and ``<id>.basemap.json`` (service/packs.py). The files go to one of
+``<id>.basemap.pmtiles`` and ``<id>.basemap.json`` (service/maps/packs.py). The files go to one of
 two stores, chosen by ``FIELDNAV_PACKS_STORAGE``:
 
 ``local`` (the default, for one host)
@@ -21,7 +21,7 @@ two stores, chosen by ``FIELDNAV_PACKS_STORAGE``:
     transaction as its row, and deleting the row deletes them (``ON DELETE CASCADE``): a
     pack is never half there, and garbage collection from any host removes it for all. A
     byte range reads only the chunks it covers. Reads go through the packs' own connection
-    pool (service/pack_queue.py), never the requests' pool.
+    pool (service/maps/pack_queue.py), never the requests' pool.
 
 Which store serves a pack is decided by its row, not by the setting: a host switched from
 ``local`` to ``database`` still serves the packs its folder holds, until they expire.

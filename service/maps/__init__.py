@@ -1,0 +1,1 @@
+"""Maps and offline: vector tiles, the basemap, offline packs and delta sync."""
