@@ -36,6 +36,7 @@ from sqlalchemy import Engine, create_engine, make_url
 
 from service.platform import migrate
 from service.platform.embedded_db import EmbeddedCluster
+from tests import cluster_users
 
 # The browser tests' fixtures (web build, server, Chromium, phone), shared by their modules.
 pytest_plugins = ["tests.browser.fixtures"]
@@ -128,9 +129,14 @@ def pg_server() -> Iterator[TestServer]:
     if external:
         yield TestServer(admin_url=external)
         return
-    cluster = EmbeddedCluster(PROJECT_ROOT / ".fieldnav" / "test-db", durable=False)
-    cluster.start()
-    yield TestServer(admin_url=cluster.superuser_url())
+    base_dir = PROJECT_ROOT / ".fieldnav" / "test-db"
+    cluster = EmbeddedCluster(base_dir, durable=False)
+    cluster_users.join(base_dir, cluster.start)
+    try:
+        yield TestServer(admin_url=cluster.superuser_url())
+    finally:
+        # The last session to end stops it (FIELDNAV_TEST_KEEP_CLUSTER=1 keeps it).
+        cluster_users.leave(base_dir, cluster.stop)
 
 
 @pytest.fixture(scope="session")
