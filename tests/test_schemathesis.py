@@ -478,8 +478,6 @@ def _raised_problem_types() -> dict[str, str]:
     found = {slug: "service/api/errors.py" for slug in _STATUS_SLUGS.values()}
     found |= {refusal.value: "service/handoffs/transitions.py" for refusal in Refusal}
     for path in (PROJECT_ROOT / "service").rglob("*.py"):
-        if "importer" in path.parts:  # the importer's Problem is a report line, not an HTTP answer
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue

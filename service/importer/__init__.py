@@ -16,7 +16,7 @@ from service.directory import sites
 from service.importer import derive, writer
 from service.importer.readers import hsds_json, tabular_legacy, tabular_v3
 from service.importer.readers.package_files import PackageFiles
-from service.importer.records import ImportRefused, Problem, SourceData
+from service.importer.records import ImportRefused, RowProblem, SourceData
 from service.importer.validate import validate
 from service.platform.settings import import_settings
 
@@ -28,7 +28,7 @@ class ImportReport:
     source: str
     format: str
     counts: dict[str, int]
-    problems: list[Problem]
+    problems: list[RowProblem]
     upserted: int
     deleted: int
     data_version: int

@@ -162,7 +162,5 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
-TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
-
 # Columns the writer adds to every row (see migrations/versions/0001_hsds_core.py).
 PROVENANCE_COLUMNS = ("source", "source_id")

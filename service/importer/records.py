@@ -26,7 +26,10 @@ class RawRow:
 
 
 @dataclass(frozen=True)
-class Problem:
+class RowProblem:
+    """A problem with one row (or value) of an imported source, reported by `fieldnav import`:
+    not an HTTP answer (those are service.platform.problems.Problem)."""
+
     file: str
     row: int
     field: str
@@ -44,7 +47,7 @@ class SourceData:
 
     format: str
     rows: dict[str, list[RawRow]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
     # Files present in the source that fieldnav does not store (e.g. contacts.csv).
     ignored_files: list[str] = field(default_factory=list)
 
@@ -55,6 +58,6 @@ class SourceData:
 class ImportRefused(Exception):
     """The source cannot be imported at all (unreadable, wrong shape, or --strict)."""
 
-    def __init__(self, message: str, problems: list[Problem] | None = None):
+    def __init__(self, message: str, problems: list[RowProblem] | None = None):
         super().__init__(message)
         self.problems = problems or []

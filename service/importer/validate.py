@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.importer.fields import TABLES, UUID, Table
-from service.importer.records import Problem, RawRow, SourceData
+from service.importer.records import RawRow, RowProblem, SourceData
 from service.importer.values import is_blank, parse, stable_id
 
 # A clock a few minutes ahead of ours is not a count from the future.
@@ -41,7 +41,7 @@ class ValidRows:
     """Typed rows per table, keyed by UUID, ready to write."""
 
     tables: dict[str, dict[uuid.UUID, dict]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
 
     def rows(self, table: str) -> dict[uuid.UUID, dict]:
         return self.tables.setdefault(table, {})
@@ -57,10 +57,10 @@ class _RowChecker:
         self.source, self.valid = source, valid
 
     def check(self, table: Table, raw: RawRow) -> dict | None:
-        problems: list[Problem] = []
+        problems: list[RowProblem] = []
 
         def problem(column: str, reason: str, action: str = "row skipped") -> None:
-            problems.append(Problem(raw.origin.file, raw.origin.row, raw.origin.field_name(column), reason, action))
+            problems.append(RowProblem(raw.origin.file, raw.origin.row, raw.origin.field_name(column), reason, action))
 
         original_id = raw.values.get("id")
         source_id = None if is_blank(original_id) else str(original_id).strip()
@@ -175,7 +175,7 @@ def validate(data: SourceData, source: str) -> ValidRows:
             elif existing != row:
                 first = first_seen[row["id"]].origin
                 valid.problems.append(
-                    Problem(raw.origin.file, raw.origin.row, raw.origin.field_name("id"),
+                    RowProblem(raw.origin.file, raw.origin.row, raw.origin.field_name("id"),
                             f"id {row['source_id']!r} was already used at {first.file} row {first.row} with other values",)
                 )
     return valid

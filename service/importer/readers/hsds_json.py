@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from service.importer.records import ImportRefused, Origin, Problem, SourceData
+from service.importer.records import ImportRefused, Origin, RowProblem, SourceData
 
 # Deeper than any HSDS object; refuses JSON built to exhaust the stack or memory.
 MAX_DEPTH = 32
@@ -69,7 +69,7 @@ class _Flattener:
     def children(self, obj: dict, key: str, path: str) -> Iterator[tuple[dict, str]]:
         items = obj.get(key) or []
         if not isinstance(items, list):
-            self.data.problems.append(Problem(self.file, self.record, f"{path}.{key}", "is not a list"))
+            self.data.problems.append(RowProblem(self.file, self.record, f"{path}.{key}", "is not a list"))
             return
         for index, item in enumerate(items):
             if isinstance(item, dict):
@@ -149,13 +149,13 @@ def read(path: Path) -> SourceData:
     data = SourceData(format="hsds-3-json")
     for number, record in _records(path):
         if isinstance(record, ImportRefused):
-            data.problems.append(Problem(path.name, number, "(record)", str(record)))
+            data.problems.append(RowProblem(path.name, number, "(record)", str(record)))
             continue
         if not isinstance(record, dict):
-            data.problems.append(Problem(path.name, number, "(record)", "is not a JSON object"))
+            data.problems.append(RowProblem(path.name, number, "(record)", "is not a JSON object"))
             continue
         if _depth(record) > MAX_DEPTH:
-            data.problems.append(Problem(path.name, number, "(record)", f"nested deeper than {MAX_DEPTH} levels"))
+            data.problems.append(RowProblem(path.name, number, "(record)", f"nested deeper than {MAX_DEPTH} levels"))
             continue
         flattener = _Flattener(data, path.name, number)
         if isinstance(record.get("services"), list):  # compiled organization

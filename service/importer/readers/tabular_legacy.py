@@ -16,7 +16,7 @@ Rows without an id get one derived from their content (see ``validate.py``).
 from __future__ import annotations
 
 from service.importer.readers.package_files import PackageFiles
-from service.importer.records import Origin, Problem, SourceData
+from service.importer.records import Origin, RowProblem, SourceData
 from service.directory.languages import language_code
 
 # Present in 1.x/2.x packages and absent from 3.x ones: any of them means "legacy".
@@ -147,7 +147,7 @@ def _read_schedules(files: PackageFiles, data: SourceData) -> None:
         weekday = (row.get("weekday") or "").strip().lower()
         byday = WEEKDAYS.get(weekday)
         if byday is None:
-            data.problems.append(Problem(name, number, "weekday", f"{row.get('weekday')!r} is not a weekday"))
+            data.problems.append(RowProblem(name, number, "weekday", f"{row.get('weekday')!r} is not a weekday"))
             continue
         values = _pick(row, "service_id", "location_id", "service_at_location_id", "opens_at", "closes_at")
         values.update(id=row.get("id"), freq="WEEKLY", byday=byday, description=row.get("original_text"))
@@ -165,7 +165,8 @@ def _read_eligibility(files: PackageFiles, data: SourceData) -> None:
         if not text:
             continue
         if not service_id:
-            data.problems.append(Problem(name, number, "service_id", "missing: the eligibility cannot be linked to a service"))
+            reason = "missing: the eligibility cannot be linked to a service"
+            data.problems.append(RowProblem(name, number, "service_id", reason))
             continue
         by_service.setdefault(service_id, []).append(text)
     for row in data.rows.get("service", []):
@@ -174,7 +175,7 @@ def _read_eligibility(files: PackageFiles, data: SourceData) -> None:
             existing = row.values.get("eligibility_description")
             row.values["eligibility_description"] = "\n".join(([existing] if existing else []) + extra)
     for service_id in by_service:
-        data.problems.append(Problem(name, 0, "service_id", f"{service_id!r} matches no service in services.csv"))
+        data.problems.append(RowProblem(name, 0, "service_id", f"{service_id!r} matches no service in services.csv"))
 
 
 HANDLED = {

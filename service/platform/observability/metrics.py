@@ -15,15 +15,10 @@ LATENCY = Histogram("fieldnav_http_request_duration_seconds", "HTTP request late
 CACHE_LOOKUPS = Counter("fieldnav_cache_lookups_total", "In-process cache lookups.", ["cache", "result"])
 POOL_IN_USE = Gauge("fieldnav_db_pool_connections_in_use", "Database connections checked out.", multiprocess_mode="livesum")
 POOL_SIZE = Gauge("fieldnav_db_pool_size", "Database pool size per worker.", multiprocess_mode="livesum")
-JOB_RUNS = Counter("fieldnav_job_runs_total", "Import, purge and worker runs by outcome.", ["job", "outcome"])
 
 
 def record_cache(cache: str, hit: bool) -> None:
     CACHE_LOOKUPS.labels(cache=cache, result="hit" if hit else "miss").inc()
-
-
-def record_job(job: str, outcome: str) -> None:
-    JOB_RUNS.labels(job=job, outcome=outcome).inc()
 
 
 def observe_pool(engine) -> None:
