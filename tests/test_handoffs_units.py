@@ -17,9 +17,9 @@ from cryptography.fernet import Fernet
 from service.handoffs import transitions
 from service.handoffs.callback import callback_window, parse_hours
 from service.handoffs.centres import parse_centre
-from service.handoffs.contact import InvalidPhone, line_tel_uri, normalise_phone
 from service.handoffs.crypto import KeyRing, KeyRingError, _create_key_file, _parse_keys
 from service.platform.idempotency import parse_key
+from service.platform.phones import InvalidPhone, normalise_phone, tel_uri
 from service.handoffs.location import cell_r7, parent_cell, region_range
 from service.handoffs.model import FINAL_STATUSES, HandoffCreate, Status
 from service.handoffs.transitions import Actor, Refusal, check
@@ -118,8 +118,19 @@ def test_invalid_phone_in_a_body_is_a_validation_error_without_the_number():
 
 
 def test_navigator_lines_become_tel_uris():
-    assert line_tel_uri("211", "CA") == "tel:211;phone-context=+1"
-    assert line_tel_uri("1-877-330-3213", "CA") == "tel:+1-877-330-3213"
+    def line(text: str) -> str | None:
+        return tel_uri(text, "CA", short_codes=True, valid_only=True, separators=True)
+
+    assert line("211") == "tel:211;phone-context=+1"
+    assert line("1-877-330-3213") == "tel:+1-877-330-3213"
+    assert line("613-555-01") is None
+
+
+def test_directory_phones_become_e164_tel_uris():
+    assert tel_uri("(416) 555-0134", "CA") == "tel:+14165550134"
+    assert tel_uri("416-555-0134 x5", "CA") == "tel:+14165550134;ext=5"
+    assert tel_uri("416-555-0134", "CA", extension="12") == "tel:+14165550134;ext=12"
+    assert tel_uri("211", "CA") is None and tel_uri("call us", "CA") is None
 
 
 # --- centres files ---------------------------------------------------------------------------

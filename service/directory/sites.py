@@ -13,7 +13,6 @@ from datetime import date
 
 import h3
 import orjson
-import phonenumbers
 from sqlalchemy import Connection, text
 
 from service.directory import confidential, live_sites
@@ -21,6 +20,7 @@ from service.directory import confidential, live_sites
 from service.maps import tiles
 from service.directory.hours import ScheduleRule, weekly_intervals
 from service.directory.languages import language_code
+from service.platform.phones import tel_uri
 from spatial.points import point_ewkt
 
 DEFAULT_REGION = "CA"
@@ -50,19 +50,6 @@ def access_mode(application_process: str | None) -> str:
 
 def is_accessible(descriptions: list[str]) -> bool:
     return any(_ACCESSIBLE.search(d) and not _NOT_ACCESSIBLE.search(d) for d in descriptions)
-
-
-def tel_uri(number: str, extension: str | None, region: str = DEFAULT_REGION) -> str | None:
-    """RFC 3966 tel: URI in E.164, or None when the text is not a dialable number."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    uri = "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    ext = extension or parsed.extension
-    return f"{uri};ext={ext}" if ext else uri
 
 
 def _round5(value) -> float | None:
@@ -155,7 +142,8 @@ def _phones_for(children: _Children, site: dict) -> list[dict]:
             seen.add(phone["number"])
             phones.append({
                 "number": phone["number"], "extension": phone["extension"], "type": phone["type"],
-                "description": phone["description"], "tel": tel_uri(phone["number"], phone["extension"]),
+                "description": phone["description"],
+                "tel": tel_uri(phone["number"], DEFAULT_REGION, extension=phone["extension"]),
             })
     return phones
 

@@ -4,7 +4,6 @@ Small modules, one job each:
 
 - ``model``        statuses, urgencies and the request bodies the API accepts (validated);
 - ``schemas``      the response shapes (documented in the OpenAPI contract);
-- ``contact``      callback phone numbers (E.164) and ``tel:`` URIs;
 - ``location``     coarse H3 cells and region filters;
 - ``transitions``  the state machine: allowed transitions, who may make each, reasons;
 - ``crypto``       Fernet encryption of personal data at rest, the key ring;

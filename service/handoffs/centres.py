@@ -34,8 +34,8 @@ import yaml
 from sqlalchemy import Connection, Engine, text
 
 from service.handoffs.callback import CentreHours, parse_hours
-from service.handoffs.contact import InvalidPhone, line_tel_uri
 from service.handoffs.model import Urgency
+from service.platform.phones import tel_uri
 from service.platform.settings import handoff_settings
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -144,10 +144,9 @@ def parse_centre(entry, where: str) -> CentreSpec:
         raise ValueError(f"{where}.name needs both en and fr")
     phone = str(entry.get("phone") or "")
     region = str(entry.get("phone_region") or handoff_settings().phone_region)
-    try:
-        tel_uri = line_tel_uri(phone, region)
-    except InvalidPhone:
-        raise ValueError(f"{where}.phone is not a phone number or short code") from None
+    tel = tel_uri(phone, region, short_codes=True, valid_only=True, separators=True)
+    if tel is None:
+        raise ValueError(f"{where}.phone is not a phone number or short code")
     try:
         hours = parse_hours(entry.get("hours", "24/7"))
     except ValueError as error:
@@ -162,7 +161,7 @@ def parse_centre(entry, where: str) -> CentreSpec:
     webhook_url, secret_env = _webhook(entry, where)
     polygons = _polygons(entry.get("area"), f"{where}.area")
     _check_rings(polygons, f"{where}.area")
-    centre = Centre(centre_id, str(name_en), str(name_fr), phone, tel_uri, hours,
+    centre = Centre(centre_id, str(name_en), str(name_fr), phone, tel, hours,
                     {k: float(v) for k, v in within.items()}, languages, webhook_url, secret_env)
     return CentreSpec(centre, {"type": "MultiPolygon", "coordinates": polygons})
 

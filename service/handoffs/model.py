@@ -26,7 +26,7 @@ from pydantic import (
 
 from service.platform import moments
 from service.directory.categories import category_codes
-from service.handoffs.contact import InvalidPhone, normalise_phone
+from service.platform.phones import InvalidPhone, normalise_phone
 from service.platform.problem_texts import field_error
 from service.platform.settings import handoff_settings
 

@@ -30,10 +30,10 @@ from service.platform import moments
 from service.auth.principal import Principal
 from service.handoffs import audit
 from service.handoffs.access import not_found, visible
-from service.handoffs.contact import line_tel_uri
 from service.handoffs.crypto import key_ring
 from service.handoffs.location import cell_text
 from service.handoffs.model import OPEN_STATUSES, Status
+from service.platform.phones import tel_uri
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
 from service.platform.settings import handoff_settings
@@ -199,7 +199,8 @@ def _navigator_view(row, history: list[dict], notes: list[dict], principal: Prin
         "owner": {"centre_id": row["centre_id"], "navigator": row["owner_subject"],
                   "mine": row["owner_issuer"] == principal.issuer and row["owner_subject"] == principal.subject},
         "contact": {
-            "method": row["contact_method"], "phone": phone, "tel": line_tel_uri(phone, region) if phone else None,
+            "method": row["contact_method"], "phone": phone,
+            "tel": tel_uri(phone, region, separators=True) if phone else None,
             "safe_times": details.get("safe_times", []), "voicemail_ok": details.get("voicemail_ok", False),
             "alternative": details.get("alternative"), "callback_window": _window(row),
         },
