@@ -8,9 +8,10 @@ for confidential sites (shelters for people fleeing violence) and HSDS 3.1 ``cap
 Places come from ``data/ontario_places.csv`` (real coordinates, 2021 census populations)
 and are picked in proportion to population. Each site is jittered uniformly in a disc
 whose radius grows with the square root of the population, and kept on Ontario land by a
-coarse outline (below) that follows the borders and the Great Lakes shores near towns.
-Services come from ~30 archetypes whose 211/AIRS codes cover every category group in
-``data/category_groups.yaml``.
+coarse outline (``data/ontario_outline.geojson``) that follows the borders and the Great
+Lakes shores near towns. Services come from ~30 archetypes (``data/demo_archetypes.yaml``:
+names, terms, descriptions, eligibility, fees, hours) whose 211/AIRS codes cover every
+category group in ``data/category_groups.yaml``. Both files are read once.
 
 Organization names follow real Ontario patterns, but every contact detail is fictional:
 phone numbers are in the 555-01xx range reserved for fiction, web sites and mailboxes are
@@ -37,6 +38,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
@@ -44,6 +47,8 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json is the fa
 
 TIMEZONE = "America/Toronto"
 PLACES_FILE = "ontario_places.csv"
+ARCHETYPES_FILE = "demo_archetypes.yaml"
+OUTLINE_FILE = "ontario_outline.geojson"
 
 # Ids that must be equal in every data set (shared terms, organizations, the bed unit)
 # are uuid5 names under this namespace; service-specific ids come from the seeded rng.
@@ -63,121 +68,29 @@ _MAX_SITE_TRIES = 16  # then the site sits at the place centre
 
 # --------------------------------------------------------------------------- land outline
 
-# Ontario's land, coarse (a few km) but closer near towns: borders with Manitoba, Quebec
-# and the United States, and the shores of Hudson and James Bay and the Great Lakes.
-# (lon, lat) rings; a point is on land when it is inside an odd number of rings.
-_ONTARIO = (
-    (-95.153, 49.384), (-95.153, 52.830), (-88.950, 56.850), (-87.600, 56.120),
-    (-86.500, 55.850), (-85.200, 55.300), (-83.500, 55.200), (-82.300, 55.150),
-    (-82.200, 54.000), (-82.150, 53.200), (-82.230, 52.930), (-81.450, 52.250),
-    (-80.800, 51.650), (-80.450, 51.350), (-80.000, 51.230), (-79.517, 51.450),
-    # Quebec: north-south line, Lake Timiskaming, Ottawa River
-    (-79.517, 47.600), (-79.580, 47.500), (-79.560, 47.400), (-79.450, 47.200),
-    (-79.300, 46.950), (-79.100, 46.720), (-78.950, 46.400), (-78.700, 46.325),
-    (-78.280, 46.265), (-77.700, 46.190), (-77.490, 46.112), (-77.280, 45.925),
-    (-77.110, 45.834), (-76.900, 45.780), (-76.700, 45.620), (-76.500, 45.520),
-    (-76.350, 45.450), (-76.200, 45.480), (-76.080, 45.510), (-75.850, 45.385),
-    (-75.800, 45.365), (-75.720, 45.415), (-75.700, 45.428), (-75.660, 45.445),
-    (-75.600, 45.470), (-75.500, 45.500), (-75.290, 45.558), (-75.000, 45.600),
-    (-74.800, 45.600), (-74.600, 45.615), (-74.380, 45.560), (-74.480, 45.310),
-    # St. Lawrence River (Cornwall Island inside), Thousand Islands
-    (-74.340, 45.200), (-74.500, 45.130), (-74.650, 45.040), (-74.660, 44.990),
-    (-74.800, 45.000), (-74.950, 44.985), (-75.000, 44.995), (-75.180, 44.893),
-    (-75.320, 44.845), (-75.380, 44.780), (-75.520, 44.706), (-75.680, 44.582),
-    (-75.850, 44.450), (-75.940, 44.380), (-76.160, 44.324), (-76.350, 44.260),
-    # Lake Ontario (Prince Edward County inside, Bay of Quinte ignored)
-    (-76.470, 44.228), (-76.600, 44.210), (-76.770, 44.180), (-76.950, 44.100),
-    (-76.850, 43.950), (-77.250, 43.880), (-77.450, 43.980), (-77.580, 44.045),
-    (-77.740, 44.025), (-77.900, 44.000), (-78.170, 43.953), (-78.290, 43.944),
-    (-78.590, 43.900), (-78.690, 43.883), (-78.830, 43.863), (-78.940, 43.852),
-    (-79.020, 43.825), (-79.080, 43.812), (-79.120, 43.792), (-79.200, 43.742),
-    (-79.230, 43.712), (-79.290, 43.668), (-79.330, 43.646), (-79.380, 43.640),
-    (-79.420, 43.633), (-79.470, 43.630), (-79.490, 43.613), (-79.540, 43.583),
-    (-79.580, 43.548), (-79.610, 43.520), (-79.630, 43.500), (-79.670, 43.445),
-    (-79.710, 43.393), (-79.780, 43.330), (-79.792, 43.318), (-79.795, 43.300),
-    # Hamilton Harbour
-    (-79.830, 43.300), (-79.870, 43.292), (-79.890, 43.285), (-79.860, 43.272),
-    (-79.820, 43.268), (-79.775, 43.270), (-79.760, 43.255), (-79.720, 43.236),
-    (-79.640, 43.222), (-79.560, 43.207), (-79.470, 43.190), (-79.380, 43.183),
-    (-79.270, 43.200), (-79.220, 43.225), (-79.140, 43.250), (-79.070, 43.264),
-    # Niagara River
-    (-79.060, 43.255), (-79.050, 43.200), (-79.050, 43.160), (-79.060, 43.120),
-    (-79.068, 43.090), (-79.075, 43.077), (-79.050, 43.058), (-79.020, 43.040),
-    (-78.960, 42.980), (-78.920, 42.930), (-78.905, 42.907), (-78.925, 42.890),
-    # Lake Erie
-    (-78.960, 42.875), (-79.060, 42.865), (-79.100, 42.835), (-79.180, 42.865),
-    (-79.250, 42.875), (-79.450, 42.870), (-79.580, 42.855), (-79.980, 42.790),
-    (-80.200, 42.778), (-80.330, 42.680), (-80.450, 42.620), (-80.700, 42.640),
-    (-80.810, 42.642), (-81.210, 42.662), (-81.500, 42.560), (-81.780, 42.330),
-    (-81.850, 42.270), (-81.910, 42.255), (-82.150, 42.150), (-82.450, 42.090),
-    (-82.510, 41.910), (-82.560, 42.000), (-82.600, 42.033), (-82.740, 42.025),
-    (-82.930, 42.000), (-83.080, 42.030), (-83.120, 42.050),
-    # Detroit River, Lake St. Clair, St. Clair River (Walpole Island inside)
-    (-83.115, 42.100), (-83.100, 42.160), (-83.105, 42.230), (-83.080, 42.300),
-    (-83.040, 42.322), (-82.990, 42.335), (-82.930, 42.345), (-82.850, 42.330),
-    (-82.710, 42.300), (-82.550, 42.310), (-82.460, 42.320), (-82.420, 42.400),
-    (-82.400, 42.480), (-82.450, 42.540), (-82.520, 42.545), (-82.540, 42.600),
-    (-82.480, 42.700), (-82.460, 42.800), (-82.450, 42.890), (-82.412, 42.975),
-    # Lake Huron, Bruce Peninsula, Georgian Bay
-    (-82.420, 43.000), (-82.270, 43.040), (-82.100, 43.120), (-82.020, 43.200),
-    (-81.760, 43.310), (-81.700, 43.560), (-81.730, 43.745), (-81.720, 43.950),
-    (-81.645, 44.178), (-81.500, 44.320), (-81.400, 44.435), (-81.375, 44.500),
-    (-81.270, 44.630), (-81.350, 44.900), (-81.660, 45.260), (-81.450, 45.150),
-    (-81.250, 44.990), (-81.150, 44.800), (-81.140, 44.745), (-81.050, 44.650),
-    (-80.955, 44.585), (-80.930, 44.585), (-80.880, 44.650), (-80.670, 44.700),
-    (-80.590, 44.615), (-80.450, 44.565), (-80.215, 44.510), (-80.020, 44.527),
-    (-80.000, 44.580), (-80.100, 44.700), (-80.050, 44.800), (-79.930, 44.780),
-    (-79.880, 44.758), (-79.810, 44.750), (-79.820, 44.870), (-79.950, 45.000),
-    (-80.050, 45.345), (-80.400, 45.600), (-80.570, 45.770), (-80.900, 45.950),
-    # North Channel, St. Marys River
-    (-81.510, 45.970), (-81.600, 46.050), (-81.800, 46.100), (-82.100, 46.120),
-    (-82.350, 46.190), (-82.550, 46.180), (-82.960, 46.172), (-83.550, 46.250),
-    (-83.790, 46.300), (-83.920, 46.340), (-84.050, 46.450), (-84.150, 46.520),
-    (-84.250, 46.505), (-84.340, 46.508), (-84.450, 46.500), (-84.590, 46.530),
-    # Lake Superior
-    (-84.600, 46.900), (-84.680, 47.250), (-84.850, 47.600), (-84.900, 47.950),
-    (-85.800, 48.150), (-86.300, 48.600), (-86.410, 48.720), (-86.700, 48.750),
-    (-87.100, 48.775), (-87.520, 48.830), (-88.000, 48.930), (-88.250, 48.990),
-    (-88.600, 48.700), (-88.900, 48.330), (-88.980, 48.420), (-89.100, 48.480),
-    (-89.210, 48.440), (-89.200, 48.370), (-89.250, 48.280), (-89.400, 48.100),
-    # Minnesota: boundary waters, Rainy River, Lake of the Woods
-    (-89.580, 48.000), (-90.000, 48.100), (-90.800, 48.200), (-91.500, 48.050),
-    (-92.000, 48.350), (-92.600, 48.450), (-93.000, 48.620), (-93.400, 48.600),
-    (-93.800, 48.520), (-94.570, 48.715), (-94.700, 48.850), (-95.100, 49.200),
-)
-_MANITOULIN = (
-    (-81.930, 45.995), (-81.700, 45.960), (-81.600, 45.820), (-81.640, 45.700),
-    (-82.000, 45.550), (-82.500, 45.600), (-83.000, 45.750), (-83.250, 45.900),
-    (-82.900, 46.000), (-82.400, 46.020), (-82.100, 45.990),
-)
-# Inland lakes next to towns in the list (holes in the land).
-_LAKE_SIMCOE = (
-    (-79.680, 44.383), (-79.680, 44.392), (-79.600, 44.405), (-79.540, 44.430),
-    (-79.480, 44.500), (-79.420, 44.560), (-79.400, 44.585), (-79.300, 44.550),
-    (-79.200, 44.480), (-79.160, 44.420), (-79.220, 44.340), (-79.330, 44.310),
-    (-79.450, 44.320), (-79.500, 44.350), (-79.560, 44.375), (-79.620, 44.376),
-)
-_LAKE_NIPISSING = (
-    (-79.475, 46.300), (-79.650, 46.310), (-79.900, 46.330), (-80.100, 46.300),
-    (-80.250, 46.230), (-80.150, 46.120), (-79.900, 46.100), (-79.650, 46.170),
-    (-79.480, 46.230), (-79.470, 46.270),
-)
-_LAND_RINGS = (_ONTARIO, _MANITOULIN, _LAKE_SIMCOE, _LAKE_NIPISSING)
+# Ontario's land, coarse (a few km) but closer near towns: borders with Manitoba, Quebec and
+# the United States, the shores of Hudson and James Bay and the Great Lakes, Manitoulin
+# Island, and the inland lakes next to towns as holes (data/ontario_outline.geojson). A point
+# is on land when it is inside an odd number of rings.
 
 Edge = tuple[float, float, float, float]  # lon1, lat1, lon2, lat2
 
 
-def _ring_edges(ring: Sequence[tuple[float, float]]) -> list[Edge]:
-    return [(*ring[i], *ring[(i + 1) % len(ring)]) for i in range(len(ring))]
-
-
-_LAND_EDGES: tuple[Edge, ...] = tuple(edge for ring in _LAND_RINGS for edge in _ring_edges(ring))
+@lru_cache(maxsize=1)
+def land_edges() -> tuple[Edge, ...]:
+    """The edges of every ring of the outline, in file order (read once)."""
+    outline = json.loads(resources.files("service.data").joinpath(OUTLINE_FILE).read_text("utf-8"))
+    edges: list[Edge] = []
+    for feature in outline["features"]:
+        ring = feature["geometry"]["coordinates"][0]  # closed: its last point is its first
+        edges.extend((*ring[i], *ring[i + 1]) for i in range(len(ring) - 1))
+    return tuple(edges)
 
 
 def on_land(lat: float, lon: float) -> bool:
     """True when (lat, lon) is on Ontario land, per the coarse outline (ray casting)."""
     inside = False
-    for x1, y1, x2, y2 in _LAND_EDGES:
+    for x1, y1, x2, y2 in land_edges():
         if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside
@@ -321,7 +234,7 @@ def _edges_near(lat: float, lon: float, radius_km: float, km_per_deg_lon: float)
     dlat = radius_km * 1.05 / KM_PER_DEG_LAT
     dlon = radius_km * 1.05 / km_per_deg_lon
     return tuple(
-        edge for edge in _LAND_EDGES
+        edge for edge in land_edges()
         if max(edge[0], edge[2]) >= lon - dlon and min(edge[0], edge[2]) <= lon + dlon
         and max(edge[1], edge[3]) >= lat - dlat and min(edge[1], edge[3]) <= lat + dlat
     )
@@ -380,64 +293,6 @@ class Term:
     description: str
 
 
-T_HOMELESS = Term("BH-1800.8500", "Homeless Shelter", "Temporary accommodation and basic necessities for people who have no place to live.")
-T_DV_SHELTER = Term("BH-1800.1500-100", "Domestic Violence Shelters", "Confidential emergency housing for people fleeing abuse, and their children.")
-T_YOUTH_SHELTER = Term("BH-1800.1500-700", "Runaway/Youth Shelters", "Emergency housing and support for young people who are homeless or have left home.")
-T_EXTREME_WEATHER = Term("BH-1800.1900", "Extreme Weather Shelters", "Warming and cooling centres that open during extreme weather.")
-T_FOOD_PANTRY = Term("BD-1875.2000", "Food Pantries", "Groceries and household staples for people who cannot afford enough food.")
-T_SOUP_KITCHEN = Term("BD-5000.8300", "Soup Kitchens", "Free prepared meals served on site.")
-T_COMMUNITY_MEALS = Term("BD-5000.1500", "Community Meals", "Free or low-cost meals shared in a community setting.")
-T_HOME_MEALS = Term("BD-5000.3500", "Home Delivered Meals", "Hot or frozen meals delivered to people who cannot shop or cook for themselves.")
-T_CRISIS_HOTLINE = Term("RP-1500.1400", "General Crisis Intervention Hotlines", "Telephone support for people in emotional distress or crisis.")
-T_SUICIDE_HOTLINE = Term("RP-1500.1400-800", "Suicide Prevention Hotlines", "Immediate support for people thinking about suicide and for those worried about them.")
-T_DV_HOTLINE = Term("RP-1500.1400-200", "Domestic Violence Hotlines", "Crisis support, safety planning and shelter referral for people experiencing abuse.")
-T_MOBILE_CRISIS = Term("RP-1500.3300", "Mobile Crisis Units", "Mental health workers who respond in person to people in crisis in the community.")
-T_WALK_IN = Term("RP-1400.8000-020", "Walk In Counseling", "Single-session counselling without an appointment.")
-T_COUNSELLING = Term("RP-1400.8000", "General Counseling Services", "Short-term counselling for personal, emotional and relationship problems.")
-T_FAMILY_COUNSELLING = Term("RF-2000", "Family Counseling", "Counselling for families, couples and parents.")
-T_DETOX = Term("RX-1700.1500", "Withdrawal Management", "Supervised, safe withdrawal from alcohol or other drugs.")
-T_HARM_REDUCTION = Term("RX-8250.3000", "Harm Reduction Services", "Supplies, naloxone and support that reduce the harms of substance use.")
-T_SUPERVISED = Term("RX-8250.8000", "Supervised Consumption Services", "A supervised space to use drugs, with staff trained to respond to overdoses.")
-T_CLINIC = Term("LN-1500", "Community Clinics", "Primary health care from doctors, nurse practitioners and other providers.")
-T_SENIOR_CENTRE = Term("TC-5500.8000", "Senior Centers", "Social, recreational and wellness programs for older adults.")
-T_ADULT_DAY = Term("PH-0320", "Adult Day Programs", "Supervised day programs for adults who need support, giving caregivers a break.")
-T_LEGAL = Term("FT-3200", "Legal Counseling", "Legal advice and representation for people with low income.")
-T_TENANT = Term("FT-4500.4500", "Landlord/Tenant Assistance", "Help with evictions, repairs, rent increases and other tenant problems.")
-T_SOCIAL_ASSISTANCE = Term("NL-6000.2000", "Social Assistance Programs", "Financial and employment assistance for people in financial need.")
-T_DISABILITY_BENEFITS = Term("NS-1800", "Disability Benefits", "Income support and benefits for people with disabilities.")
-T_TAX = Term("DT-8800", "Tax Preparation Assistance", "Free help filing income tax and benefit returns.")
-T_JOB_SEARCH = Term("ND-3500", "Job Search/Placement", "Help finding work: job boards, résumés, interview practice and placements.")
-T_YOUTH_EMPLOYMENT = Term("ND-6500.9800", "Youth Employment Programs", "Job readiness and placement programs for young people.")
-T_NEWCOMER = Term("PH-3500", "Immigrant/Refugee Settlement Services", "Settlement help for newcomers: orientation, forms, referrals and language classes.")
-T_NEWCOMER_EMPLOYMENT = Term("ND-6500.3300", "Employment Programs for Newcomers", "Job search support and bridging programs for newcomers.")
-T_DROP_IN = Term("TC-1700", "Drop-In Centres", "A place to rest, eat, shower and connect with services, without an appointment.")
-T_OUTREACH = Term("PH-8000", "Street Outreach Programs", "Workers who go to people living outside to offer supplies, support and referrals.")
-T_MEDICAL_RIDES = Term("BT-4500.4700", "Medical Appointment Transportation", "Rides to medical appointments for people who cannot use transit.")
-T_SENIOR_RIDES = Term("BT-4500.6500-800", "Senior Ride Programs", "Door-to-door rides for older adults.")
-T_DISABILITY_SUPPORT = Term("LR-8000", "Disability Support Services", "Support for people with developmental or physical disabilities to live in the community.")
-T_FAMILY_SUPPORT = Term("PH-6100", "Family Support Centres", "Drop-in play, parenting support and early learning for families with young children.")
-T_HOUSING_SEARCH = Term("BH-3700", "Housing Search Assistance", "Help finding and keeping affordable housing.")
-T_RENT_BANK = Term("BH-3800.7000", "Rent Payment Assistance", "Grants or loans that cover rent arrears and prevent eviction.")
-T_YOUTH_CENTRE = Term("TC-5500.9800", "Youth Centres", "Drop-in, recreation and support programs for young people.")
-
-# Organization name templates shared by several archetypes, and what each organization is.
-CMHA = "Canadian Mental Health Association – {place}"
-SALVATION_ARMY = "The Salvation Army – {place}"
-SUPPORT_SERVICES = "{place} Community Support Services"
-PUBLIC_HEALTH = "{place} Public Health"
-SOCIAL_SERVICES = "{place} Social Services"
-_ORG_DESCRIPTIONS = {
-    CMHA: "Community mental health and addiction services for people in {place} and area.",
-    SALVATION_ARMY: "Shelter, food and family services in {place}, run by The Salvation Army.",
-    SUPPORT_SERVICES: "Home and community support for seniors and adults with disabilities in {place} and area.",
-    PUBLIC_HEALTH: "The public health unit serving {place}: clinics, harm reduction and health promotion.",
-    SOCIAL_SERVICES: "Municipal social services for {place}: Ontario Works, housing and child care.",
-    "Ministry of Children, Community and Social Services": "The Ontario ministry that delivers the Ontario Disability Support Program.",
-    "Legal Aid Ontario": "The provincial agency that funds legal aid certificates, clinics and duty counsel across Ontario.",
-}
-_ORG_DESCRIPTION_DEFAULT = "A non-profit organization serving {place} and area."
-
-
 @dataclass(frozen=True)
 class Archetype:
     """One kind of service: what it is called, does, costs and when it is open."""
@@ -463,601 +318,86 @@ class Archetype:
     min_population: int = 0  # smaller communities do not have this kind of service
 
 
-_WALK_IN = "Walk in. No appointment or referral needed."
-_WALK_IN_EARLY = "Walk in during open hours; arrive early, space is limited."
-_CALL_FIRST = "Call first to book an appointment."
-_CALL_INTAKE = "Call first; intake is done by phone."
-_REFERRAL = "Referral required from a doctor, nurse practitioner or community agency."
-_REFERRAL_CENTRAL = "Referral required through the central intake line."
-_FREE = "Free"
-_FREE_DONATIONS = "Free; donations welcome"
-_FREE_NO_CARD = "Free. No health card or ID needed."
-_SLIDING = "Sliding scale based on income; no one is turned away"
+@dataclass(frozen=True)
+class Catalogue:
+    """What data/demo_archetypes.yaml holds, ready for the generator."""
 
-ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype(
-        "emergency_shelter", 6.0, (T_HOMELESS,),
-        min_population=8000,
-        names=(
-            ("{place} Emergency Shelter", "{place} Shelter Services"),
-            ("Salvation Army Booth Centre – {place}", SALVATION_ARMY),
-            ("{place} Men's Shelter", "{place} Housing and Shelter Network"),
-            ("{place} Women's Emergency Shelter", "YWCA {place}"),
-            ("{place} Family Shelter", "{place} Family Shelter Inc."),
-        ),
-        names_fr=(("Refuge d'urgence de {place}", "Services d'hébergement de {place}", "{place} Emergency Shelter"),),
-        descriptions=(
-            "Emergency beds, meals, showers and laundry for people with nowhere to stay. Staff help residents find housing and connect to health care.",
-            "A low-barrier emergency shelter with case management and housing help.",
-            "Short-term shelter with three meals a day and help finding permanent housing.",
-        ),
-        eligibility=(
-            ("Adults 16+ experiencing homelessness", 16, None),
-            ("Single men 18+ experiencing homelessness", 18, None),
-            ("Women and gender-diverse adults 16+ without housing", 16, None),
-            ("Families with children experiencing homelessness", None, None),
-        ),
-        application=("Call first to check bed availability.", "Walk in for intake at any hour; calling ahead helps."),
-        fees=(_FREE,),
-        hours=(("always", 0.92), ("overnight", 0.05), ("none", 0.03)),
-        path="shelter", mailbox="shelter", capacity="Emergency beds",
-        extra_terms=((T_HOUSING_SEARCH, 0.2),),
-    ),
-    Archetype(
-        "vaw_shelter", 2.0, (T_DV_SHELTER, T_DV_HOTLINE),
-        min_population=4000,
-        names=(
-            ("{place} Women's Shelter", "{place} Violence Against Women Services"),
-            ("Interval House of {place}", "Interval House of {place}"),
-            ("{place} Transition House", "{place} Transition House"),
-        ),
-        names_fr=(("Maison d'hébergement pour femmes de {place}", "Maison d'hébergement pour femmes de {place}", "{place} Women's Shelter"),),
-        descriptions=(
-            "A confidential shelter and 24-hour crisis line for women and children fleeing violence. Staff offer safety planning, counselling and court support.",
-            "Safe, confidential emergency housing for people leaving abusive relationships, with child support workers and transitional housing help.",
-        ),
-        eligibility=(
-            ("Women and their children fleeing violence", None, None),
-            ("Women, trans and non-binary people 16+ experiencing abuse, and their children", None, None),
-        ),
-        application=("Call the crisis line first; the location is confidential.",),
-        fees=(_FREE,),
-        hours=(("always", 1.0),),
-        path="shelter", mailbox="support", capacity="Emergency beds for women and children",
-        hotline=True, private_site=True,
-    ),
-    Archetype(
-        "youth_shelter", 1.5, (T_YOUTH_SHELTER,),
-        min_population=20000,
-        names=(
-            ("{place} Youth Shelter", "{place} Youth Services"),
-            ("Youth Haven {place}", "Youth Haven {place}"),
-        ),
-        names_fr=(("Refuge pour jeunes de {place}", "Services à la jeunesse de {place}", "{place} Youth Shelter"),),
-        descriptions=(
-            "Emergency shelter beds for young people, with meals, life-skills coaching and help returning to school or finding housing.",
-            "A safe place to stay for youth who are homeless or cannot go home.",
-        ),
-        eligibility=(
-            ("Youth aged 16 to 24 experiencing homelessness", 16, 24),
-            ("Youth aged 12 to 17 in crisis", 12, 17),
-        ),
-        application=("Call first or walk in; intake is 24 hours a day.",),
-        fees=(_FREE,),
-        hours=(("always", 0.95), ("none", 0.03)),
-        path="youth-shelter", mailbox="youth", capacity="Youth emergency beds",
-    ),
-    Archetype(
-        "warming_centre", 1.5, (T_EXTREME_WEATHER, T_DROP_IN),
-        min_population=8000,
-        names=(
-            ("{place} Warming Centre", "{place} Community Outreach"),
-            ("Out of the Cold – {place}", "{place} Out of the Cold"),
-        ),
-        names_fr=(("Halte-chaleur de {place}", "Services communautaires de {place}", "{place} Warming Centre"),),
-        descriptions=(
-            "An overnight warming centre with hot drinks, snacks and a place to rest when it is cold.",
-            "Overnight space with cots, a hot meal and outreach workers during the winter.",
-        ),
-        eligibility=(("Anyone who needs a warm place overnight; no ID required", None, None),),
-        application=(_WALK_IN,),
-        fees=(_FREE,),
-        hours=(("warming", 0.7), ("overnight", 0.3)),
-        path="warming-centre", mailbox="outreach",
-    ),
-    Archetype(
-        "food_bank", 9.0, (T_FOOD_PANTRY,),
-        names=(
-            ("{place} Community Food Bank", "{place} Community Food Bank"),
-            ("{place} Food Bank", "{place} Food Bank"),
-            ("St. Vincent de Paul Food Cupboard – {place}", "Society of St. Vincent de Paul – {place}"),
-            ("Salvation Army Food Bank – {place}", SALVATION_ARMY),
-        ),
-        names_fr=(("Banque alimentaire de {place}", "Banque alimentaire de {place}", "{place} Food Bank"),),
-        descriptions=(
-            "Emergency groceries, including fresh produce, dairy and baby supplies. Visitors choose their own food.",
-            "A food bank offering monthly grocery hampers and referrals to other help in {place}.",
-            "Groceries for people who are struggling to afford food, with halal and vegetarian options.",
-        ),
-        eligibility=(
-            ("Residents of {place} and area in financial need; bring ID for each household member", None, None),
-            ("Anyone in need; one visit per month", None, None),
-        ),
-        application=(_WALK_IN, _WALK_IN_EARLY, "Call first to book a pick-up time."),
-        fees=(_FREE,),
-        hours=(("food_bank", 0.35), ("weekday_9_5", 0.2), ("split_days", 0.15), ("weekday_saturday", 0.1), ("none", 0.12)),
-        path="food-bank", mailbox="info",
-    ),
-    Archetype(
-        "soup_kitchen", 3.0, (T_SOUP_KITCHEN,),
-        names=(
-            ("{place} Soup Kitchen", "{place} Soup Kitchen"),
-            ("St. Andrew's Soup Kitchen – {place}", "St. Andrew's Church {place}"),
-            ("Good Shepherd Meal Program – {place}", "Good Shepherd Ministries {place}"),
-        ),
-        names_fr=(("Soupe populaire de {place}", "Soupe populaire de {place}", "{place} Soup Kitchen"),),
-        descriptions=(
-            "A hot, nutritious meal served every weekday, no questions asked.",
-            "Free breakfast and lunch in a welcoming dining room, with take-away bags when available.",
-        ),
-        eligibility=(("Anyone; no questions asked", None, None),),
-        application=(_WALK_IN,),
-        fees=(_FREE,),
-        hours=(("lunch", 0.4), ("breakfast_lunch", 0.2), ("dinner", 0.2), ("daily_day", 0.1), ("none", 0.07)),
-        path="meals", mailbox="info",
-    ),
-    Archetype(
-        "community_meal", 3.0, (T_COMMUNITY_MEALS,),
-        names=(
-            ("{place} Community Meal", "{place} Community Dinner Network"),
-            ("Hot Lunch Program – {place}", "{place} Neighbourhood Centre"),
-        ),
-        names_fr=(("Repas communautaire de {place}", "Centre communautaire de {place}", "{place} Community Meal"),),
-        descriptions=(
-            "A free sit-down community dinner prepared by volunteers. Everyone eats together.",
-            "A hot lunch and social time for neighbours.",
-        ),
-        eligibility=(("Everyone welcome", None, None), ("Low-income individuals and families", None, None)),
-        application=(_WALK_IN,),
-        fees=(_FREE_DONATIONS, "Pay what you can"),
-        hours=(("dinner", 0.4), ("sunday_meal", 0.25), ("lunch", 0.2), ("none", 0.1)),
-        path="community-meal", mailbox="info",
-    ),
-    Archetype(
-        "meals_on_wheels", 3.0, (T_HOME_MEALS,),
-        names=(("Meals on Wheels – {place}", SUPPORT_SERVICES),),
-        names_fr=(("Popote roulante de {place}", "Services de soutien communautaire de {place}", "Meals on Wheels – {place}"),),
-        descriptions=(
-            "Hot and frozen meals delivered to your door by friendly volunteers, with a daily safety check.",
-            "Nutritious home-delivered meals for people who have trouble shopping or cooking.",
-        ),
-        eligibility=(
-            ("Seniors and adults with disabilities living at home", 18, None),
-            ("Older adults 65+ recovering from illness or surgery", 65, None),
-        ),
-        application=(_CALL_INTAKE, _REFERRAL),
-        fees=("$7 per meal; subsidies available", "$6.50 per hot meal, $5 per frozen meal"),
-        hours=(("weekday_830_430", 0.6), ("weekday_9_5", 0.25), ("none", 0.1)),
-        path="meals-on-wheels", mailbox="meals", second_phone=("fax", "Fax for referrals"),
-    ),
-    Archetype(
-        "crisis_line", 2.5, (T_CRISIS_HOTLINE, T_SUICIDE_HOTLINE),
-        min_population=20000,
-        names=(
-            ("Distress Centre of {place}", "Distress Centre of {place}"),
-            ("{place} Crisis Line", CMHA),
-        ),
-        names_fr=(("Ligne d'écoute de {place}", "Centre d'écoute de {place}", "{place} Crisis Line"),),
-        descriptions=(
-            "Confidential emotional support by phone from trained volunteers, any time of day or night.",
-            "A 24-hour crisis and suicide prevention line. Callers can talk through a crisis and get referrals.",
-        ),
-        eligibility=(("Anyone in distress or crisis, any age", None, None), ("People 16+ in emotional distress", 16, None)),
-        application=("Call or text any time; no referral needed.",),
-        fees=(_FREE,),
-        hours=(("always", 0.95), ("distress_evening", 0.05)),
-        path="crisis-line", mailbox="crisis", hotline=True,
-    ),
-    Archetype(
-        "mobile_crisis", 2.0, (T_MOBILE_CRISIS,),
-        min_population=20000,
-        names=(
-            ("{place} Mobile Crisis Team", CMHA),
-            ("Crisis Outreach and Support Team – {place}", "{place} Crisis Outreach and Support Team"),
-        ),
-        names_fr=(("Équipe mobile d'intervention de crise de {place}", "Association canadienne pour la santé mentale – {place}", "{place} Mobile Crisis Team"),),
-        descriptions=(
-            "Mental health workers, often paired with police, who respond in person to people in crisis at home or in the community.",
-            "A mobile team that assesses people in a mental health or addiction crisis and connects them to care.",
-        ),
-        eligibility=(("People of any age in a mental health or addiction crisis in {place}", None, None),),
-        application=("Call first; police and paramedics can request the team directly.",),
-        fees=(_FREE,),
-        hours=(("always", 0.75), ("weekday_8_8", 0.15), ("extended", 0.1)),
-        path="mobile-crisis", mailbox="crisis", hotline=True,
-    ),
-    Archetype(
-        "mental_health_walk_in", 4.0, (T_WALK_IN,),
-        names=(
-            ("{place} Walk-In Counselling", "{place} Counselling Centre"),
-            ("Mental Health Walk-In – {place}", CMHA),
-        ),
-        names_fr=(("Counselling sans rendez-vous de {place}", "Centre de santé mentale de {place}", "{place} Walk-In Counselling"),),
-        descriptions=(
-            "Free single-session counselling with a therapist, the same day, without an appointment.",
-            "Walk-in mental health support for children, youth and adults, with follow-up referrals.",
-        ),
-        eligibility=(("Anyone 12+; no referral or health card needed", 12, None), ("Children and youth up to 17 and their families", 0, 17)),
-        application=(_WALK_IN, "Walk in, or book a virtual session online."),
-        fees=(_FREE_NO_CARD,),
-        hours=(("weekday_9_5", 0.3), ("extended", 0.25), ("split_days", 0.15), ("evening", 0.1), ("none", 0.12)),
-        path="walk-in", mailbox="walkin", second_phone=("text", "Text for support"),
-    ),
-    Archetype(
-        "family_counselling", 4.0, (T_FAMILY_COUNSELLING, T_COUNSELLING),
-        names=(
-            ("{place} Family Counselling", "{place} Family Services"),
-            ("Catholic Family Services of {place}", "Catholic Family Services of {place}"),
-            ("Counselling Services – {place}", "Family Service {place}"),
-        ),
-        names_fr=(("Counselling familial de {place}", "Services à la famille de {place}", "{place} Family Counselling"),),
-        descriptions=(
-            "Short-term counselling for individuals, couples and families dealing with stress, grief, conflict or abuse.",
-            "Professional counselling with fees based on income, in person or by video.",
-        ),
-        eligibility=(("Individuals, couples and families", None, None), ("Adults 18+", 18, None)),
-        application=(_CALL_FIRST, _CALL_INTAKE),
-        fees=(_SLIDING, "Free for some programs; sliding scale for others"),
-        hours=(("weekday_9_5", 0.35), ("extended", 0.3), ("weekday_saturday", 0.15), ("evening", 0.1), ("none", 0.07)),
-        path="counselling", mailbox="intake",
-    ),
-    Archetype(
-        "withdrawal_management", 2.0, (T_DETOX,),
-        min_population=25000,
-        names=(
-            ("{place} Withdrawal Management Centre", "{place} Health Sciences Centre"),
-            ("{place} Detox Centre", "{place} Addiction Services"),
-        ),
-        names_fr=(("Centre de gestion du sevrage de {place}", "Services de toxicomanie de {place}", "{place} Withdrawal Management Centre"),),
-        descriptions=(
-            "Residential withdrawal management in a safe, supervised setting, with links to treatment afterwards.",
-            "Non-medical detox beds and community withdrawal support for alcohol and drugs.",
-        ),
-        eligibility=(("Adults 16+ who need support to withdraw from alcohol or drugs", 16, None),),
-        application=("Call first to check bed availability.", "Walk in or call; police and paramedics may bring clients directly."),
-        fees=(_FREE,),
-        hours=(("always", 0.85), ("none", 0.1)),
-        path="withdrawal-management", mailbox="intake", second_phone=("fax", "Fax for referrals"),
-    ),
-    Archetype(
-        "harm_reduction", 3.0, (T_HARM_REDUCTION,),
-        min_population=8000,
-        names=(
-            ("{place} Harm Reduction Program", PUBLIC_HEALTH),
-            ("Consumption and Treatment Services – {place}", "{place} Community Health Centre"),
-        ),
-        names_fr=(("Programme de réduction des méfaits de {place}", "Santé publique de {place}", "{place} Harm Reduction Program"),),
-        descriptions=(
-            "Harm reduction supplies, naloxone kits and training, and drug checking. Nurses are on site.",
-            "Supervised consumption, overdose response and referrals to treatment and housing.",
-        ),
-        eligibility=(("Adults 18+ who use drugs", 18, None), ("People who use substances; anonymous", None, None)),
-        application=(_WALK_IN,),
-        fees=(_FREE_NO_CARD,),
-        hours=(("daily_day", 0.3), ("weekday_8_8", 0.2), ("always", 0.15), ("late_outreach", 0.15), ("none", 0.12)),
-        path="harm-reduction", mailbox="harmreduction",
-        extra_terms=((T_SUPERVISED, 0.3),),
-    ),
-    Archetype(
-        "community_health_centre", 6.0, (T_CLINIC,),
-        names=(
-            ("{place} Community Health Centre", "{place} Community Health Centre"),
-            ("{place} Nurse Practitioner-Led Clinic", "{place} Nurse Practitioner-Led Clinic"),
-            ("Indigenous Health Access Centre – {place}", "{place} Indigenous Health Access Centre"),
-        ),
-        names_fr=(("Centre de santé communautaire de {place}", "Centre de santé communautaire de {place}", "{place} Community Health Centre"),),
-        descriptions=(
-            "Primary care from doctors, nurse practitioners, dietitians and social workers under one roof.",
-            "Team-based primary health care, chronic disease programs and outreach for people who face barriers to care.",
-        ),
-        eligibility=(
-            ("Residents of the catchment area without a family doctor; priority for people facing barriers to care", None, None),
-            ("Anyone, including people without OHIP coverage", None, None),
-        ),
-        application=(_CALL_FIRST, "Walk in for the same-day clinic; call first for other programs."),
-        fees=("Free; OHIP not required",),
-        hours=(("weekday_830_430", 0.3), ("extended", 0.35), ("weekday_saturday", 0.2), ("none", 0.1)),
-        path="primary-care", mailbox="reception",
-    ),
-    Archetype(
-        "seniors_centre", 5.0, (T_SENIOR_CENTRE,),
-        names=(
-            ("{place} Seniors' Centre", "{place} Seniors' Association"),
-            ("{place} Active Living Centre", "{place} Active Living Centre"),
-        ),
-        names_fr=(("Centre des aînés de {place}", "Club des aînés de {place}", "{place} Seniors' Centre"),),
-        descriptions=(
-            "Fitness classes, social programs, lunches and foot care for older adults.",
-            "A welcoming centre for older adults with recreation, learning and wellness programs.",
-        ),
-        eligibility=(("Adults 55+", 55, None), ("Older adults 50+", 50, None), ("Seniors 60+", 60, None)),
-        application=(_WALK_IN, "Call first to register for programs."),
-        fees=("Annual membership $25; some programs extra", _FREE),
-        hours=(("weekday_830_430", 0.4), ("weekday_9_5", 0.3), ("split_days", 0.15), ("none", 0.1)),
-        path="seniors", mailbox="info",
-    ),
-    Archetype(
-        "adult_day_program", 3.0, (T_ADULT_DAY,),
-        min_population=3000,
-        names=(
-            ("{place} Adult Day Program", SUPPORT_SERVICES),
-            ("Alzheimer Society Day Program – {place}", "Alzheimer Society of {place}"),
-        ),
-        names_fr=(("Programme de jour pour adultes de {place}", "Services de soutien communautaire de {place}", "{place} Adult Day Program"),),
-        descriptions=(
-            "A supervised day program with activities, a hot lunch and personal care, giving caregivers a break.",
-            "Day programs for people living with dementia, with transportation available.",
-        ),
-        eligibility=(("Seniors 65+ with memory loss or frailty", 65, None), ("Adults 18+ with acquired brain injury or dementia", 18, None)),
-        application=(_REFERRAL, _REFERRAL_CENTRAL),
-        fees=("Daily fee of $20 to $30; subsidies available",),
-        hours=(("weekday_830_430", 0.7), ("split_days", 0.15), ("none", 0.1)),
-        path="adult-day-program", mailbox="dayprogram", second_phone=("fax", "Fax for referrals"),
-    ),
-    Archetype(
-        "legal_clinic", 3.0, (T_LEGAL,),
-        min_population=8000,
-        names=(
-            ("{place} Community Legal Services", "{place} Community Legal Services"),
-            ("Legal Aid Office – {place}", "Legal Aid Ontario"),
-        ),
-        names_fr=(("Services juridiques communautaires de {place}", "Clinique juridique communautaire de {place}", "{place} Community Legal Services"),),
-        descriptions=(
-            "Free legal advice and representation for people with low income in housing, social assistance, employment and human rights law.",
-            "Summary legal advice, help with forms and referrals to lawyers.",
-        ),
-        eligibility=(("Low-income residents of {place}; financial eligibility applies", None, None), ("Tenants and people on social assistance", None, None)),
-        application=(_CALL_INTAKE, _CALL_FIRST),
-        fees=(_FREE,),
-        hours=(("weekday_9_5", 0.6), ("split_days", 0.2), ("none", 0.12)),
-        path="legal", mailbox="intake", second_phone=("fax", "Fax"),
-        extra_terms=((T_TENANT, 0.5),),
-    ),
-    Archetype(
-        "ontario_works", 3.0, (T_SOCIAL_ASSISTANCE,),
-        min_population=5000,
-        names=(("Ontario Works – {place}", SOCIAL_SERVICES),),
-        names_fr=(("Ontario au travail – {place}", "Services sociaux de {place}", "Ontario Works – {place}"),),
-        descriptions=(
-            "Financial help for food and housing costs, health benefits and employment support for people in financial need.",
-            "Apply for Ontario Works, report changes and get help with emergency assistance.",
-        ),
-        eligibility=(("Ontario residents in financial need aged 18+ (16–17 in special circumstances)", 16, None),),
-        application=("Call first or apply online; walk-in for emergencies.",),
-        fees=(_FREE,),
-        hours=(("weekday_830_430", 0.85), ("none", 0.1)),
-        path="ontario-works", mailbox="ontarioworks",
-    ),
-    Archetype(
-        "odsp_office", 1.5, (T_DISABILITY_BENEFITS,),
-        min_population=20000,
-        names=(("Ontario Disability Support Program – {place} Office", "Ministry of Children, Community and Social Services"),),
-        names_fr=(("Programme ontarien de soutien aux personnes handicapées – {place}", "Ministry of Children, Community and Social Services", "Ontario Disability Support Program – {place} Office"),),
-        descriptions=(
-            "Income and employment support for people with disabilities. Caseworkers help with applications and benefits.",
-        ),
-        eligibility=(("Adults 18+ with a disability and in financial need", 18, None),),
-        application=(_CALL_INTAKE,),
-        fees=(_FREE,),
-        hours=(("weekday_830_430", 0.85), ("none", 0.1)),
-        path="odsp", mailbox="odsp", second_phone=("fax", "Fax"),
-    ),
-    Archetype(
-        "tax_clinic", 1.5, (T_TAX,),
-        names=(
-            ("Community Volunteer Income Tax Program – {place}", "{place} Community Volunteer Income Tax Program"),
-            ("Free Tax Help – {place}", "{place} Neighbourhood Centre"),
-        ),
-        names_fr=(("Aide gratuite en matière d'impôt – {place}", "Centre communautaire de {place}", "Free Tax Help – {place}"),),
-        descriptions=(
-            "Volunteers file income tax and benefit returns for free, so people get the benefits and credits they are owed.",
-        ),
-        eligibility=(("Households with modest income (about $35,000 for one person)", None, None),),
-        application=(_CALL_FIRST, _WALK_IN_EARLY),
-        fees=(_FREE,),
-        hours=(("split_days", 0.3), ("weekend", 0.2), ("evening", 0.2), ("none", 0.2)),
-        path="tax-help", mailbox="tax",
-    ),
-    Archetype(
-        "employment_centre", 6.0, (T_JOB_SEARCH,),
-        names=(
-            ("{place} Employment Centre", "{place} Employment Services"),
-            ("Employment Ontario – {place}", "{place} Career Centre"),
-        ),
-        names_fr=(("Centre d'emploi de {place}", "Services d'emploi de {place}", "{place} Employment Centre"),),
-        descriptions=(
-            "Job search help, résumé workshops, training funds and job matching with local employers.",
-            "Free employment services: career planning, job postings, computers and placements.",
-        ),
-        eligibility=(("Job seekers 15+ not in full-time school", 15, None), ("Youth aged 15 to 29 looking for work", 15, 29)),
-        application=(_WALK_IN, _CALL_FIRST),
-        fees=(_FREE,),
-        hours=(("weekday_830_430", 0.4), ("weekday_9_5", 0.3), ("extended", 0.15), ("none", 0.1)),
-        path="employment", mailbox="jobs",
-        extra_terms=((T_YOUTH_EMPLOYMENT, 0.25),),
-    ),
-    Archetype(
-        "newcomer_settlement", 4.0, (T_NEWCOMER,),
-        min_population=20000,
-        names=(
-            ("{place} Newcomer Settlement Services", "{place} Multicultural Centre"),
-            ("Immigrant Services {place}", "Immigrant Services {place}"),
-        ),
-        names_fr=(("Services d'établissement pour nouveaux arrivants de {place}", "Centre francophone de {place}", "{place} Newcomer Settlement Services"),),
-        descriptions=(
-            "Settlement counselling, help with forms and documents, English classes and interpretation for newcomers.",
-            "Orientation, referrals, language assessment and employment help for immigrants and refugees.",
-        ),
-        eligibility=(("Permanent residents, refugees and refugee claimants", None, None), ("Newcomers to Canada and their families", None, None)),
-        application=(_CALL_FIRST, _WALK_IN),
-        fees=(_FREE,),
-        hours=(("weekday_9_5", 0.45), ("extended", 0.2), ("weekday_saturday", 0.2), ("none", 0.1)),
-        path="settlement", mailbox="settlement",
-        extra_terms=((T_NEWCOMER_EMPLOYMENT, 0.3),),
-    ),
-    Archetype(
-        "drop_in_centre", 5.0, (T_DROP_IN,),
-        names=(
-            ("{place} Community Drop-In", "{place} Neighbourhood Services"),
-            ("{place} Indigenous Friendship Centre", "{place} Indigenous Friendship Centre"),
-            ("Street Haven Drop-In – {place}", "Street Haven {place}"),
-        ),
-        names_fr=(("Halte-accueil de {place}", "Services communautaires de {place}", "{place} Community Drop-In"),),
-        descriptions=(
-            "A drop-in with coffee, meals, showers, laundry, a phone and computers, and workers who help with housing and ID.",
-            "A safe daytime space to rest, eat and connect with health and housing workers.",
-        ),
-        eligibility=(
-            ("Adults 18+ who are homeless or precariously housed", 18, None),
-            ("Everyone welcome", None, None),
-            ("Indigenous people and community members of all ages", None, None),
-        ),
-        application=(_WALK_IN,),
-        fees=(_FREE,),
-        hours=(("daily_day", 0.3), ("weekday_9_5", 0.18), ("overnight", 0.18), ("weekend", 0.1), ("always", 0.12), ("none", 0.12)),
-        path="drop-in", mailbox="dropin",
-    ),
-    Archetype(
-        "street_outreach", 2.0, (T_OUTREACH,),
-        min_population=20000,
-        names=(("{place} Street Outreach", "{place} Street Outreach Services"),),
-        names_fr=(("Travail de rue de {place}", "Services de travail de rue de {place}", "{place} Street Outreach"),),
-        descriptions=(
-            "Outreach workers visit encampments and people sleeping outside with food, supplies, naloxone and referrals.",
-            "A street outreach van with warm clothing, sleeping bags and transport to shelter.",
-        ),
-        eligibility=(("People living unsheltered in {place}", None, None),),
-        application=("Call first to request a visit from the outreach team.",),
-        fees=(_FREE,),
-        hours=(("late_outreach", 0.35), ("evening", 0.2), ("daily_day", 0.25), ("none", 0.12)),
-        path="outreach", mailbox="outreach",
-    ),
-    Archetype(
-        "transportation", 3.0, (T_MEDICAL_RIDES,),
-        names=(
-            ("{place} Community Transportation", SUPPORT_SERVICES),
-            ("Volunteer Driver Program – {place}", "{place} Volunteer Drivers"),
-        ),
-        names_fr=(("Transport communautaire de {place}", "Services de soutien communautaire de {place}", "{place} Community Transportation"),),
-        descriptions=(
-            "Volunteer drivers take people to medical appointments, shopping and day programs.",
-            "Accessible rides for people who cannot use regular transit.",
-        ),
-        eligibility=(("Seniors and adults with disabilities who cannot use public transit", 18, None),),
-        application=("Call first; book rides at least 48 hours ahead.",),
-        fees=("Per-kilometre fee; subsidies for low-income riders",),
-        hours=(("weekday_830_430", 0.6), ("weekday_8_8", 0.2), ("none", 0.12)),
-        path="transportation", mailbox="rides",
-        extra_terms=((T_SENIOR_RIDES, 0.5),),
-    ),
-    Archetype(
-        "disability_support", 4.0, (T_DISABILITY_SUPPORT,),
-        names=(
-            ("Community Living {place}", "Community Living {place}"),
-            ("{place} Independent Living Centre", "{place} Independent Living Centre"),
-            ("March of Dimes Canada – {place}", "March of Dimes Canada – {place}"),
-        ),
-        names_fr=(("Intégration communautaire {place}", "Intégration communautaire {place}", "Community Living {place}"),),
-        descriptions=(
-            "Day programs, supported living and employment support for people with developmental disabilities.",
-            "Attendant services, home modifications and peer support for people with physical disabilities.",
-        ),
-        eligibility=(("Adults 18+ with a developmental disability", 18, None), ("People of all ages with physical disabilities", None, None)),
-        application=(_REFERRAL_CENTRAL, _CALL_INTAKE),
-        fees=(_FREE, "Free for eligible clients"),
-        hours=(("weekday_9_5", 0.6), ("weekday_830_430", 0.2), ("none", 0.12)),
-        path="support", mailbox="intake", second_phone=("fax", "Fax for referrals"),
-    ),
-    Archetype(
-        "family_centre", 5.0, (T_FAMILY_SUPPORT,),
-        names=(
-            ("EarlyON Child and Family Centre – {place}", "{place} EarlyON"),
-            ("{place} Family Resource Centre", "{place} Family Resource Centre"),
-        ),
-        names_fr=(("Centre ON y va de {place}", "Centre de ressources familiales de {place}", "EarlyON Child and Family Centre – {place}"),),
-        descriptions=(
-            "Free drop-in play and learning programs for young children with their parents or caregivers.",
-            "Parenting workshops, playgroups and support for families with children up to six.",
-        ),
-        eligibility=(("Parents and caregivers with children 0 to 6", 0, 6),),
-        application=(_WALK_IN, "Walk in; some programs need registration."),
-        fees=(_FREE,),
-        hours=(("weekday_saturday", 0.35), ("weekday_9_5", 0.3), ("split_days", 0.2), ("none", 0.1)),
-        path="earlyon", mailbox="families",
-    ),
-    Archetype(
-        "housing_help", 4.0, (T_HOUSING_SEARCH,),
-        names=(
-            ("{place} Housing Help Centre", "{place} Housing Help Centre"),
-            ("{place} Rent Bank", "{place} Housing Help Centre"),
-        ),
-        names_fr=(("Centre d'aide au logement de {place}", "Centre d'aide au logement de {place}", "{place} Housing Help Centre"),),
-        descriptions=(
-            "Help finding affordable housing, applying for subsidized housing and dealing with landlords.",
-            "Interest-free loans or grants for rent arrears and help to prevent eviction.",
-        ),
-        eligibility=(("Tenants and people at risk of losing their housing", None, None), ("Low-income residents facing eviction or arrears", None, None)),
-        application=(_CALL_FIRST, _WALK_IN),
-        fees=(_FREE,),
-        hours=(("weekday_9_5", 0.55), ("split_days", 0.2), ("none", 0.15)),
-        path="housing", mailbox="housing",
-        extra_terms=((T_RENT_BANK, 0.3),),
-    ),
-    Archetype(
-        "youth_wellness_hub", 2.0, (T_YOUTH_CENTRE, T_COUNSELLING),
-        min_population=10000,
-        names=(("Youth Wellness Hub – {place}", "Youth Wellness Hubs Ontario – {place}"),),
-        names_fr=(("Carrefour bien-être pour les jeunes de {place}", "Carrefour bien-être pour les jeunes de {place}", "Youth Wellness Hub – {place}"),),
-        descriptions=(
-            "One place for young people to get mental health and substance use support, primary care, and help with school and work.",
-        ),
-        eligibility=(("Youth aged 12 to 25", 12, 25),),
-        application=(_WALK_IN,),
-        fees=(_FREE_NO_CARD,),
-        hours=(("extended", 0.4), ("evening", 0.2), ("weekday_saturday", 0.2), ("none", 0.12)),
-        path="youth", mailbox="youth", second_phone=("text", "Text for support"),
-    ),
-)
+    archetypes: tuple[Archetype, ...]
+    # Weekly opening hours per pattern: (byday, opens_at, closes_at, description) rows.
+    schedules: dict[str, tuple[tuple[str, str, str, str], ...]]
+    alternate_names: dict[str, str]  # service name template -> the short name people use
+    organization_descriptions: dict[str, str]  # organization name template -> what it is
+    organization_default: str
+
+
+_ARCHETYPE_FIELDS = {
+    "key", "weight", "min_population", "terms", "extra_terms", "names", "names_fr", "descriptions",
+    "eligibility", "application", "fees", "hours", "path", "mailbox", "capacity", "hotline",
+    "private_site", "second_phone",
+}
+
+
+def _archetype(entry: dict, terms: dict[str, Term], schedules: dict) -> Archetype:
+    where = f"{ARCHETYPES_FILE}, archetype {entry.get('key')!r}"
+    unknown = set(entry) - _ARCHETYPE_FIELDS
+    if unknown:
+        raise ValueError(f"{where}: unknown fields {sorted(unknown)}")
+    missing = sorted(key for key in (*entry["terms"], *entry.get("extra_terms", {})) if key not in terms)
+    missing += sorted(name for name in entry["hours"] if name not in schedules)
+    if missing:
+        raise ValueError(f"{where}: no term or schedule named {missing}")
+    optional = {}
+    if "second_phone" in entry:
+        optional["second_phone"] = (entry["second_phone"]["type"], entry["second_phone"]["description"])
+    return Archetype(
+        key=entry["key"],
+        weight=float(entry["weight"]),
+        terms=tuple(terms[key] for key in entry["terms"]),
+        names=tuple((name["service"], name["organization"]) for name in entry["names"]),
+        descriptions=tuple(entry["descriptions"]),
+        eligibility=tuple((e["text"], e.get("minimum_age"), e.get("maximum_age")) for e in entry["eligibility"]),
+        application=tuple(entry["application"]),
+        fees=tuple(entry["fees"]),
+        hours=tuple((name, float(weight)) for name, weight in entry["hours"].items()),
+        path=entry["path"],
+        mailbox=entry["mailbox"],
+        names_fr=tuple((name["service"], name["organization"], name["english"]) for name in entry.get("names_fr", ())),
+        extra_terms=tuple((terms[key], float(chance)) for key, chance in entry.get("extra_terms", {}).items()),
+        capacity=entry.get("capacity"),
+        hotline=bool(entry.get("hotline", False)),
+        private_site=bool(entry.get("private_site", False)),
+        min_population=int(entry.get("min_population", 0)),
+        **optional,
+    )
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    """The archetypes, schedules and organization texts of data/demo_archetypes.yaml (read once)."""
+    data = yaml.safe_load(resources.files("service.data").joinpath(ARCHETYPES_FILE).read_text("utf-8"))
+    terms = {key: Term(t["code"], t["name"], t["description"]) for key, t in data["terms"].items()}
+    schedules = {
+        name: tuple((byday, opens, closes, schedule_description(byday, opens, closes)) for byday, opens, closes in rows)
+        for name, rows in data["schedules"].items()
+    }
+    entries = data["archetypes"]
+    return Catalogue(
+        archetypes=tuple(_archetype(entry, terms, schedules) for entry in entries),
+        schedules=schedules,
+        alternate_names={
+            name["service"]: name["alternate"] for entry in entries for name in entry["names"] if "alternate" in name
+        },
+        organization_descriptions=dict(data["organizations"]),
+        organization_default=data["organization_default"],
+    )
+
 
 # --------------------------------------------------------------------------- hours
 
 _ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
-_WEEKDAYS = "MO,TU,WE,TH,FR"
-# Weekly opening-hour patterns as (byday, opens_at, closes_at). Conventions: 00:00 to 00:00
-# is open the whole day; a closing time earlier than the opening runs past midnight; a
-# service without schedules has unknown hours.
-SCHEDULE_PATTERNS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "always": ((_ALL_DAYS, "00:00", "00:00"),),
-    "weekday_9_5": ((_WEEKDAYS, "09:00", "17:00"),),
-    "weekday_830_430": ((_WEEKDAYS, "08:30", "16:30"),),
-    "weekday_8_8": ((_WEEKDAYS, "08:00", "20:00"),),
-    "extended": (("MO,TU,WE,TH", "09:00", "20:00"), ("FR", "09:00", "17:00")),
-    "weekday_saturday": ((_WEEKDAYS, "09:00", "17:00"), ("SA", "10:00", "14:00")),
-    "split_days": (("MO,WE,FR", "09:00", "12:00"), ("TU,TH", "13:00", "16:30")),
-    "evening": (("MO,TU,WE,TH", "18:00", "21:00"),),
-    "dinner": (("MO,WE,FR", "17:00", "19:00"),),
-    "lunch": ((_WEEKDAYS, "11:30", "13:30"),),
-    "breakfast_lunch": ((_WEEKDAYS, "07:30", "13:30"),),
-    "sunday_meal": (("SU", "12:00", "14:00"),),
-    "weekend": (("SA,SU", "10:00", "16:00"),),
-    "food_bank": (("TU,TH", "10:00", "14:00"), ("WE", "16:00", "19:00")),
-    "daily_day": ((_ALL_DAYS, "08:00", "16:00"),),
-    "overnight": ((_ALL_DAYS, "20:00", "08:00"),),
-    "warming": ((_ALL_DAYS, "19:00", "07:00"),),
-    "late_outreach": (("TH,FR,SA", "19:00", "02:00"),),
-    "distress_evening": ((_ALL_DAYS, "10:00", "02:00"),),
-    "none": (),
-}
+# Weekly opening-hour patterns are in data/demo_archetypes.yaml (schedules). Conventions:
+# 00:00 to 00:00 is open the whole day; a closing time earlier than the opening runs past
+# midnight; a service without schedules has unknown hours.
 
 _DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
 _DAY_ORDER = list(_DAY_NAMES)
@@ -1090,12 +430,6 @@ def schedule_description(byday: str, opens_at: str, closes_at: str) -> str:
     text = f"{_days_text(byday)}, {_clock_text(opens_at)} to {_clock_text(closes_at)}"
     return text + " (overnight)" if closes_at < opens_at and closes_at != "00:00" else text
 
-
-# (byday, opens_at, closes_at, description) per pattern, built once.
-_PATTERN_ROWS = {
-    name: tuple((byday, opens, closes, schedule_description(byday, opens, closes)) for byday, opens, closes in rows)
-    for name, rows in SCHEDULE_PATTERNS.items()
-}
 
 # --------------------------------------------------------------------------- addresses
 
@@ -1238,30 +572,6 @@ def taxonomy_term(term: Term) -> dict:
     }
 
 
-# The short names people use, for some service names.
-_ALTERNATE_NAMES = {
-    "Salvation Army Booth Centre – {place}": "Booth Centre",
-    "Interval House of {place}": "Interval House",
-    "Out of the Cold – {place}": "{place} OOTC",
-    "St. Vincent de Paul Food Cupboard – {place}": "SSVP {place} Food Cupboard",
-    "{place} Mobile Crisis Team": "{place} MCRRT",
-    "Crisis Outreach and Support Team – {place}": "COAST {place}",
-    "Mental Health Walk-In – {place}": "CMHA Walk-In {place}",
-    "{place} Withdrawal Management Centre": "{place} Detox",
-    "Consumption and Treatment Services – {place}": "{place} CTS",
-    "{place} Community Health Centre": "{place} CHC",
-    "{place} Nurse Practitioner-Led Clinic": "{place} NPLC",
-    "Legal Aid Office – {place}": "LAO {place}",
-    "Ontario Disability Support Program – {place} Office": "ODSP {place}",
-    "Community Volunteer Income Tax Program – {place}": "CVITP {place}",
-    "Employment Ontario – {place}": "EO {place}",
-    "{place} Independent Living Centre": "{place} ILC",
-    "EarlyON Child and Family Centre – {place}": "EarlyON {place}",
-    "Youth Wellness Hub – {place}": "YWHO {place}",
-    "{place} Rent Bank": "{place} Housing Help Rent Bank",
-}
-
-
 def _slug(text: str, max_length: int = 63) -> str:  # 63: the longest DNS label
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_length].strip("-")
@@ -1295,22 +605,24 @@ class _Factory:
         self.rnd = rng.random
         self.bits = rng.getrandbits
         self.reference_s = reference_s
+        self.catalogue = catalogue = load_catalogue()
         places = load_places()
         self.places = _Weighted(places, [place.population for place in places])
-        self.archetypes = self._archetypes_by_place(places)
+        self.archetypes = self._archetypes_by_place(places, catalogue.archetypes)
         self.hours = {
-            archetype.key: _Weighted([_PATTERN_ROWS[name] for name, _ in archetype.hours], [w for _, w in archetype.hours])
-            for archetype in ARCHETYPES
+            archetype.key: _Weighted([catalogue.schedules[name] for name, _ in archetype.hours],
+                                     [weight for _, weight in archetype.hours])
+            for archetype in catalogue.archetypes
         }
         self.organizations: dict[str, tuple[dict, str]] = {}
 
     @staticmethod
-    def _archetypes_by_place(places: Sequence[Place]) -> dict[str, _Weighted]:
+    def _archetypes_by_place(places: Sequence[Place], archetypes: Sequence[Archetype]) -> dict[str, _Weighted]:
         """Per place, a draw over the archetypes a community of its size has."""
         pickers: dict[tuple[Archetype, ...], _Weighted] = {}
         by_place = {}
         for place in places:
-            allowed = tuple(a for a in ARCHETYPES if place.population >= a.min_population)
+            allowed = tuple(a for a in archetypes if place.population >= a.min_population)
             if allowed not in pickers:
                 pickers[allowed] = _Weighted(allowed, [archetype.weight for archetype in allowed])
             by_place[place.name] = pickers[allowed]
@@ -1367,7 +679,7 @@ class _Factory:
             french, org_template, english = self.pick(archetype.names_fr)
             return french.format(place=place.label), org_template, english.format(place=place.label), True
         template, org_template = self.pick(archetype.names)
-        alternate = _ALTERNATE_NAMES.get(template) if self.rnd() < 0.6 else None
+        alternate = self.catalogue.alternate_names.get(template) if self.rnd() < 0.6 else None
         return template.format(place=place.label), org_template, alternate and alternate.format(place=place.label), False
 
     def _organization(self, name: str, template: str, place: Place) -> tuple[dict, str]:
@@ -1376,10 +688,11 @@ class _Factory:
         cached = self.organizations.get(name)
         if cached is None:
             slug = _slug(name)
+            description = self.catalogue.organization_descriptions.get(template, self.catalogue.organization_default)
             organization = {
                 "id": stable_uuid("organization", name),
                 "name": name,
-                "description": _ORG_DESCRIPTIONS.get(template, _ORG_DESCRIPTION_DEFAULT).format(place=place.label),
+                "description": description.format(place=place.label),
                 "website": f"https://{slug}.example.org",
                 "email": f"info@{slug}.example.org",
             }
