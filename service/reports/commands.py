@@ -109,7 +109,7 @@ def create(connection: Connection, principal: Principal, service_id: uuid.UUID, 
     if service is None:
         raise service_not_found(service_id)
     directory_lock.hold_within(connection, capacity_settings().lock_timeout_s)
-    kept = request.location if not service.directory.confidential else None
+    kept = request.location if not service.confidential else None
     params = {"id": uuid.uuid4(), "service_id": service_id, "kind": request.kind, "note": request.note,
               "lat": kept.lat if kept else None, "lon": kept.lon if kept else None,
               "centre_id": _centre_id(connection, service_id, request), "reporter_key": principal.key,
