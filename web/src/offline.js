@@ -240,7 +240,7 @@ async function applyPage(page, area) {
     };
     for (const service of page.services) {
       const had = await removeService(service.id);
-      for (const site of service.directory.sites) {
+      for (const site of service.sites) {
         // Public sites in the area; confidential sites (no position) of services known here.
         const keep = site.lat != null && site.lon != null ? inBbox(site.lon, site.lat, area) : had > 0;
         if (keep) {
