@@ -61,7 +61,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 from sqlalchemy import make_url, text  # noqa: E402
 
-from service.api.routes.services import DETAIL_CACHE_BYTES  # noqa: E402
+from service.api.state import DETAIL_CACHE_BYTES  # noqa: E402
 from service.handoffs.centres import load_centres  # noqa: E402
 from service.platform.settings import tile_settings  # noqa: E402
 

@@ -23,6 +23,7 @@ from service.api.rate_limit import RateLimiter
 from service.auth.revocation import RevocationCheck, revoke
 from service.platform.db import make_engine
 from service.platform.problems import Problem
+from service.platform.settings import auth_settings, limit_settings
 
 EXPENSIVE_DIRECTORY = Policy(roles=DIRECTORY.roles, directory_read=True, expensive=True)
 
@@ -52,8 +53,11 @@ def _shared_hits(engine, bucket: str) -> int:
 
 
 def _request(engine, host: str = "192.0.2.7"):
-    """What the access checks read of a request: the app's engine and state, the client."""
-    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine)), client=SimpleNamespace(host=host))
+    """What the access checks read of a request: the app's state (service/api/state.py) over
+    ``engine``, the client."""
+    state = SimpleNamespace(rate_limiter=RateLimiter(engine, limit_settings().window_s),
+                            revocations=RevocationCheck(engine, auth_settings().revocation_cache_s))
+    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(fieldnav=state)), client=SimpleNamespace(host=host))
 
 
 def _principal(token_id: str):
@@ -108,7 +112,7 @@ def test_a_pool_timeout_in_the_revocation_check_refuses_even_directory_reads(bus
 
 def test_a_real_outage_keeps_directory_reads_going_and_stops_the_rest(down_engine):
     request = _request(down_engine)
-    request.app.state.revocations = RevocationCheck(down_engine, cache_s=5)
+    request.app.state.fieldnav.revocations = RevocationCheck(down_engine, cache_s=5)
     assert security._is_revoked(request, _principal("any"), DIRECTORY) is False
     with pytest.raises(Problem) as refused:
         security._is_revoked(request, _principal("any"), Policy(roles=DIRECTORY.roles))

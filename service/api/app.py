@@ -1,4 +1,5 @@
-"""The application factory: `fieldnav serve` and the tests build the app here."""
+"""The application factory: `fieldnav serve` and the tests build the app here, and with it the
+app's state (service/api/state.py), once: engines, caches, the access checks' memories, the packs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from sqlalchemy import Engine
 
 from service import __version__
-from service.api.data_version import DataVersion
 from service.api.errors import install_error_handlers
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
@@ -18,21 +18,19 @@ from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, S
 from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
 from service.api.routes import admin_providers, app_static, basemap, capacity, devices, reports
 from service.api.security import authorize
+from service.api.state import AppState
 from service.api.text_check import RequestTextCheck
+from service.api.tile_endpoint import TILE_PATH
 from service.api.tile_fast_path import TileFastPath
 from service.platform.observability.middleware import RequestObservation
-from service.platform.settings import api_settings, limit_settings
+from service.platform.settings import limit_settings
 
 
 def create_app(engine: Engine | None = None, read_engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        app.state.engine.dispose()
-        if getattr(app.state, "packs", None) is not None:  # the packs' own pool (service/maps/pack_queue.py)
-            app.state.packs.dispose()
-        if app.state.read_engine is not app.state.engine:
-            app.state.read_engine.dispose()
+        app.state.fieldnav.dispose()  # every pool: the requests', the replica's, the packs' own
 
     app = FastAPI(
         title="fieldnav",
@@ -47,13 +45,11 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
         from service.platform.db import make_engine
 
         engine = make_engine()
-    app.state.engine = engine
     if read_engine is None:
         from service.platform.db import make_read_engine
 
         read_engine = make_read_engine(engine)
-    app.state.read_engine = read_engine
-    app.state.data_version = DataVersion(engine, api_settings().data_version_ttl_s)
+    app.state.fieldnav = AppState.build(engine, read_engine)
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(me.router)
@@ -71,7 +67,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(basemap.router)
     app.include_router(app_static.router)  # the field client (web/) at /app/
     # Innermost: plain tile requests skip the router, with every middleware below still applied.
-    app.add_middleware(TileFastPath)
+    app.add_middleware(TileFastPath, route=next(route for route in tiles.router.routes if route.path == TILE_PATH))
     # NUL in the path or in a JSON body's strings (PostgreSQL cannot store it): refused for every route.
     app.add_middleware(RequestTextCheck)
     # Phones on a weak signal: compress anything worth compressing.

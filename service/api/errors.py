@@ -12,8 +12,9 @@ import logging
 from http import HTTPStatus
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -270,6 +271,42 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def _handler_for(request: Request, error: Exception):
+    handlers = request.app.exception_handlers
+    for cls in type(error).__mro__:
+        if cls in handlers:
+            return handlers[cls]
+    return None
+
+
+async def no_store_problem(request: Request, error: Exception) -> Response:
+    """The problem document for a failure of a map route (tiles, basemap), marked
+    ``Cache-Control: no-store``: a 404 or 503 must never stick in a phone's or a CDN's cache in
+    place of a tile. Errors are turned into problem documents by the app's own handlers
+    (above), as everywhere. Re-raises what no handler takes."""
+    to_problem = _handler_for(request, error)
+    if to_problem is None:
+        raise error
+    response = await to_problem(request, error)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class NoStoreErrorsRoute(APIRoute):
+    """Routes that answer every failure with ``no_store_problem`` (the map routes' ``route_class``)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as error:
+                return await no_store_problem(request, error)
+
+        return route_handler
 
 
 # Shared OpenAPI description of problem responses, used by every route's `responses=`.

@@ -1,4 +1,6 @@
-"""JSON bodies with ETags: 304 when the client already holds the same bytes."""
+"""HTTP caching, in one place: the ``Cache-Control`` values of directory reads (immutable
+versioned URLs, short-lived unversioned ones, ``private`` when a token is needed), and JSON
+bodies with ETags: 304 when the client already holds the same bytes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ import orjson
 from fastapi import Request, Response
 
 from service.api.responses import RawJSONResponse
-from service.platform.settings import auth_settings
+from service.platform.settings import auth_settings, tile_settings
+
+# A URL whose bytes never change: a versioned tile or basemap URL (v = the current version), a
+# pack file (a rebuild gets a new id), a content-hashed asset of the field client.
+IMMUTABLE = "public, max-age=31536000, immutable"
+STALE_WHILE_REVALIDATE_S = 300
+STALE_IF_ERROR_S = 86_400
 
 
 def _default(value):
@@ -29,6 +37,20 @@ def directory_cache(cache_control: str) -> str:
     if auth_settings().public_reads:
         return cache_control
     return _private(cache_control)
+
+
+def immutable_cache_control() -> str:
+    """A directory URL whose bytes never change: kept for good (by the caller only, when a
+    token is needed)."""
+    return directory_cache(IMMUTABLE)
+
+
+def short_cache_control() -> str:
+    """Unversioned or stale-version map URLs (tiles, TileJSON, basemap): a short max-age
+    (FIELDNAV_TILES_MAX_AGE_S), then revalidate with the ETag; meanwhile (and while we are
+    down) a cache may serve the old copy."""
+    return directory_cache(f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
+                           f"stale-if-error={STALE_IF_ERROR_S}")
 
 
 @lru_cache(maxsize=32)

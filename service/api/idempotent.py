@@ -3,6 +3,7 @@ routes read and document it, and the answer to give, first time or replayed."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, Engine
 
 from service.platform import idempotency
 from service.api.errors import problem_responses
-from service.api.responses import RawJSONResponse
+from service.api.responses import NO_STORE, RawJSONResponse
 from service.auth.principal import Principal
 from service.platform.problems import PROBLEM_TYPES
 
@@ -49,7 +50,6 @@ def idempotent_responses(*types: str) -> dict:
     }
 
 
-
 def run_once(request: Request, engine: Engine, principal: Principal, key_header: str | None, body: dict | None,
              work: Callable[[Connection], tuple[int, dict, dict]]) -> idempotency.Outcome:
     """Run ``work`` (``(status, content, headers)``, in one transaction) once per caller and
@@ -69,3 +69,19 @@ def outcome_response(outcome: idempotency.Outcome, cache_control: str = "no-stor
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
     return RawJSONResponse(outcome.response.body, status_code=outcome.response.status, headers=headers)
+
+
+def idempotent_post(request: Request, engine: Engine, principal: Principal, key_header: str | None, body: dict | None,
+                    work: Callable[[Connection], tuple[int, dict, dict]], *, log: logging.Logger, subject: str,
+                    action: str) -> RawJSONResponse:
+    """Run ``work`` once per (caller, Idempotency-Key) and answer with its response (no-store),
+    or the stored one on a retry (``Idempotent-Replayed: true``). Logs ``{subject} {id}
+    {action}: status ...`` (event ``{subject}.{action}``), the id being the answer's
+    ``{subject}_id`` or ``id``: ids and statuses only, never bodies, phone numbers, names or notes."""
+    outcome = run_once(request, engine, principal, key_header, body, work)
+    content = orjson.loads(outcome.response.body)
+    resource_id = content.get(f"{subject}_id") or content.get("id")
+    log.info("%s %s %s: status %s%s", subject, resource_id, action, content.get("status", "-"),
+             " (replayed)" if outcome.replayed else "",
+             extra={f"{subject}_id": resource_id, "event": f"{subject}.{action}"})
+    return outcome_response(outcome, NO_STORE)

@@ -81,7 +81,6 @@ PROBLEM_SCHEMA = {
                            "examples": ["requested"]},
     },
 }
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 
 # What the middleware and the access check answer on any operation (see the module docstring).

@@ -1,4 +1,5 @@
-"""Response classes: compact JSON (orjson) and RFC 9457 problem details."""
+"""Response classes: compact JSON (orjson) and RFC 9457 problem details; JSON answers that no
+cache may keep (personal data, writes, admin views)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,13 @@ class RawJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return b""
+
+
+NO_STORE = "no-store"
+
+
+def json_response(content: Any, status_code: int = 200, headers: dict | None = None, *,
+                  cache_control: str = NO_STORE) -> RawJSONResponse:
+    """``content`` as compact JSON, ``Cache-Control: no-store`` unless told otherwise."""
+    return RawJSONResponse(orjson.dumps(content), status_code=status_code,
+                           headers={"Cache-Control": cache_control, **(headers or {})})

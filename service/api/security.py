@@ -15,10 +15,9 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
+from service.api.dependencies import app_state
 from service.api.policies import Policy, policy_for
-from service.api.rate_limit import RateLimiter
 from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
-from service.auth.revocation import RevocationCheck
 from service.auth.keys import TrustedIssuer
 from service.auth.tokens import InvalidToken, token_issuer, verify_token
 from service.platform.db import DATABASE_DOWN
@@ -41,13 +40,6 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "unauthorized", "invalid token", detail_fr=INVALID_TOKEN_FR, headers=INVALID_TOKEN)
     return token.strip()
-
-
-def _revocations(request: Request) -> RevocationCheck:
-    state = request.app.state
-    if getattr(state, "revocations", None) is None:
-        state.revocations = RevocationCheck(state.engine, auth_settings().revocation_cache_s)
-    return state.revocations
 
 
 def _refused(error: InvalidToken) -> Problem:
@@ -78,7 +70,7 @@ def _too_busy_to_check() -> Problem:
 def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
     """Asks the database (blocking) unless the answer is cached."""
     try:
-        return _revocations(request).is_revoked(principal.token_id)
+        return app_state(request).revocations.is_revoked(principal.token_id)
     except PoolTimeoutError:  # a busy pool is not an outage: never skip the check
         raise _too_busy_to_check() from None
     except DATABASE_DOWN:
@@ -102,7 +94,7 @@ async def authenticate(request: Request, policy: Policy) -> Principal | None:
         raise _refused(error) from None
     # Keys named by URL may be fetched over the network: not in the event loop.
     principal = await run_in_threadpool(_verified, token, issuer) if issuer.jwks_url else _verified(token, issuer)
-    revoked = _revocations(request).known(principal.token_id)
+    revoked = app_state(request).revocations.known(principal.token_id)
     if revoked is None:
         revoked = await run_in_threadpool(_is_revoked, request, principal, policy)
     if revoked:
@@ -115,20 +107,13 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if getattr(state, "rate_limiter", None) is None:
-        state.rate_limiter = RateLimiter(state.engine, limit_settings().window_s)
-    return state.rate_limiter
-
-
 async def rate_limit(request: Request, principal: Principal | None, policy: Policy) -> None:
     limits = limit_settings()
     key = principal.key if principal else ANONYMOUS_KEY_PREFIX + _client_address(request)
     buckets = [(key, limits.requests_per_min)]
     if policy.expensive:
         buckets.append((key + "|expensive", limits.expensive_per_min))
-    limiter = _limiter(request)
+    limiter = app_state(request).rate_limiter
     for bucket, limit in buckets:
         verdict = limiter.try_hit(bucket, limit)
         if verdict is None:

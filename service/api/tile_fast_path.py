@@ -7,8 +7,8 @@ sits just inside the app's middleware (request ids, metrics, security headers, q
 gzip and CORS all still apply) and answers ``GET /v1/tiles/{z}/{x}/{y}.mvt`` itself when the
 request is plain: decimal z/x/y, at most one decimal ``v``, any ``category`` values. It runs
 the same steps as the FastAPI operation, in the same order: ``authorize`` (token, role, rate
-limit, from the policy table), the tile context, then ``routes.tiles.answer_tile``, and turns
-errors into the same no-store problem documents.
+limit, from the policy table), the tile context, then ``answer_tile`` (service/api/tile_endpoint.py),
+and turns errors into the same no-store problem documents.
 
 Everything else goes on to the FastAPI operation, which stays the documented one and the
 reference behaviour: other methods, a z/x/y or ``v`` that FastAPI would have to parse or
@@ -23,8 +23,10 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from service.api.routes import tiles as tile_routes
+from service.api.dependencies import get_tile_context
+from service.api.errors import no_store_problem
 from service.api.security import authorize
+from service.api.tile_endpoint import answer_tile
 
 # Digits only, bounded: anything else (signs, spaces, huge numbers) is FastAPI's to parse.
 _TILE_PATH = re.compile(r"/v1/tiles/([0-9]{1,2})/([0-9]{1,10})/([0-9]{1,10})\.mvt")
@@ -48,14 +50,13 @@ def plain_query(query_string: bytes) -> tuple[list[str], int | None] | None:
     return categories, version
 
 
-# The FastAPI operation (routed requests carry it in scope["route"] too): its path names the
-# access policy and the metrics series.
-_TILE_ROUTE = next(route for route in tile_routes.router.routes if route.path == tile_routes.TILE_PATH)
-
-
 class TileFastPath:
-    def __init__(self, app):
-        self.app = app
+    """``route``: the FastAPI tile operation (service/api/app.py hands it over). Requests answered
+    here carry it in ``scope["route"]``, as routed ones do: its path names the access policy and
+    the metrics series."""
+
+    def __init__(self, app, *, route):
+        self.app, self.route = app, route
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -67,13 +68,13 @@ class TileFastPath:
             return await self.app(scope, receive, send)
         z, x, y = (int(part) for part in match.groups())
         category_values, version = query
-        scope["route"] = _TILE_ROUTE
+        scope["route"] = self.route
         scope["path_params"] = dict(zip(("z", "x", "y"), match.groups()))  # text, as the router leaves them
         request = Request(scope, receive)
         try:
             await authorize(request)
-            context = await tile_routes.get_tile_context(request)
-            response = await tile_routes.answer_tile(request, context, z, x, y, category_values, version)
+            context = await get_tile_context(request)
+            response = await answer_tile(request, context, z, x, y, category_values, version)
         except Exception as error:
-            response = await tile_routes.no_store_problem(request, error)
+            response = await no_store_problem(request, error)
         await response(scope, receive, send)

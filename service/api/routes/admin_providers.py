@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Path, Query, Response
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
-from service.api.responses import RawJSONResponse
+from service.api.responses import json_response
 from service.api.schemas_live import ProviderAccountList, ProviderGrant
 from service.api.security import PrincipalDep
 from service.capacity import grants
@@ -28,15 +27,11 @@ Issuer = Annotated[str | None, Query(max_length=500, description=(
     "The account's token issuer (`iss`); default: fieldnav's own (FIELDNAV_AUTH_ISSUER)."), examples=["fieldnav"])]
 
 
-def _json(content, status_code: int = 200) -> Response:
-    return RawJSONResponse(orjson.dumps(content), status_code=status_code, headers={"Cache-Control": "no-store"})
-
-
 @router.get("/providers", response_model=ProviderAccountList, summary="Provider accounts and their organizations (admin)",
             responses=problem_responses(401, 403, 429))
 def list_providers(engine: EngineDep) -> Response:
     with engine.connect() as connection:
-        return _json({"providers": grants.list_grants(connection)})
+        return json_response({"providers": grants.list_grants(connection)})
 
 
 @router.put(
@@ -56,8 +51,8 @@ def grant_organization(engine: EngineDep, principal: PrincipalDep, subject: Subj
     except grants.UnknownOrganization:
         raise Problem(404, "not-found", f"No organization with id {organization_id}.",
                       detail_fr=f"Aucun organisme ne porte l’identifiant {organization_id}.") from None
-    return _json({"issuer": issuer, "subject": subject, "organization_id": str(organization_id), "created": created},
-                 201 if created else 200)
+    return json_response({"issuer": issuer, "subject": subject, "organization_id": str(organization_id), "created": created},
+                         201 if created else 200)
 
 
 @router.delete(

@@ -27,6 +27,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import FileResponse
 
 from service.api.errors import problem_response
+from service.api.http_cache import IMMUTABLE
 from service.platform.settings import PROJECT_ROOT, api_settings
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +68,6 @@ APP_CSP = "; ".join([
     "frame-ancestors 'none'",
 ])
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # Files fetched again on every start: a new build must reach phones as soon as they are online.
 ALWAYS_REVALIDATE = {"index.html", "sw.js", "manifest.webmanifest"}

@@ -12,14 +12,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from service.maps import basemap, packs
-from service.api.dependencies import EngineDep
-from service.api.errors import Problem, problem_responses
+from service.api.dependencies import EngineDep, PackServiceDep
+from service.api.errors import NoStoreErrorsRoute, Problem, problem_responses
+from service.api.file_responses import PMTILES, RANGE_RESPONSES, accepts_gzip, immutable_file_response
 from service.platform.problem_texts import no_such_tile_fr
-from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
-from service.api.routes.offline import (
-    IMMUTABLE as PACK_IMMUTABLE, PMTILES, RANGE_RESPONSES, PackId, _accepts_gzip, file_response, pack_service,
-)
-from service.api.routes.tiles import NoStoreErrorsRoute, immutable_cache_control, short_cache_control
+from service.api.http_cache import cached_json, etag_for, if_none_match, immutable_cache_control, short_cache_control
+from service.api.request_params import PackId
 from spatial.tiles import ZOOM_LIMIT, TileOutOfRange, check_tile
 
 router = APIRouter(prefix="/v1", tags=["basemap"], route_class=NoStoreErrorsRoute)
@@ -120,7 +118,7 @@ def basemap_tile(
     if if_none_match(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     if found.tiles_gzipped:
-        if _accepts_gzip(request):
+        if accepts_gzip(request):
             headers["Content-Encoding"] = "gzip"
         else:
             data = gzip.decompress(data)
@@ -139,17 +137,13 @@ def basemap_tile(
     responses={200: {"content": {PMTILES: {}}}, **RANGE_RESPONSES, 304: {"description": "Not Modified"},
                **problem_responses(404, 422, 503)},
 )
-def pack_basemap(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
+def pack_basemap(request: Request, engine: EngineDep, service: PackServiceDep, pack_id: PackId) -> Response:
     # Checks the pack exists and marks it used, like its other files; the part is in their store.
-    archive = packs.open_pack_file(engine, pack_id, "archive", stores=pack_service(request).stores,
+    archive = packs.open_pack_file(engine, pack_id, "archive", stores=service.stores,
                                    now=datetime.now(timezone.utc))
     part = packs.basemap_part_file(archive, pack_id)
     if part is None:
         raise Problem(404, "not-found", f"Offline pack {pack_id} has no basemap (the server had none when it was built).",
                       detail_fr=f"La zone hors ligne {pack_id} n’a pas de fond de carte (le serveur n’en avait pas "
                       "lorsqu’elle a été préparée).")
-    etag = f'"{part.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": directory_cache(PACK_IMMUTABLE)}
-    if if_none_match(request, etag):
-        return Response(status_code=304, headers=headers)
-    return file_response(part, media_type=PMTILES, headers=headers)
+    return immutable_file_response(request, part, etag=f'"{part.sha256}"', media_type=PMTILES)

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Annotated
 from uuid import UUID
 
-import orjson
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses, outcome_response, run_once
-from service.api.responses import RawJSONResponse
+from service.api.request_params import ServiceId
+from service.api.responses import json_response
 from service.api.schemas_live import (
     BulkCapacityWritten, CapacityDetail, CapacityWritten, ProviderServiceList,
 )
@@ -30,9 +29,6 @@ from service.platform.settings import capacity_settings
 
 router = APIRouter(prefix="/v1", tags=["capacity"])
 log = logging.getLogger("fieldnav.capacity")
-
-ServiceId = Annotated[UUID, Path(description="The service's id.", examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])]
-
 
 def _served(entries: list[dict], now: datetime) -> list[dict]:
     return [with_freshness(entry, now) for entry in entries]
@@ -163,10 +159,6 @@ def post_capacity(request: Request, engine: EngineDep, principal: PrincipalDep, 
     return outcome_response(outcome)
 
 
-def _json(content) -> Response:
-    return RawJSONResponse(orjson.dumps(content), headers={"Cache-Control": "no-store"})
-
-
 @router.get(
     "/services/{service_id}/capacity",
     response_model=CapacityDetail,
@@ -180,9 +172,9 @@ def get_capacity(engine: EngineDep, principal: PrincipalDep, service_id: Service
         names = store.names(connection, service_id)
         shown = store.current(connection, [service_id])[service_id]
         changes = store.history(connection, service_id)
-    return _json({"service_id": str(service_id), **names,
-                  "capacities": _served(shown["capacities"], now), "units": list(unit_codes()),
-                  "stale_after_s": int(stale_after().total_seconds()), "history": changes})
+    return json_response({"service_id": str(service_id), **names,
+                          "capacities": _served(shown["capacities"], now), "units": list(unit_codes()),
+                          "stale_after_s": int(stale_after().total_seconds()), "history": changes})
 
 
 @router.get(
@@ -204,4 +196,4 @@ def provider_services(engine: EngineDep, principal: PrincipalDep) -> Response:
         "organization_id": str(s["organization_id"]), "organization_name": s["organization_name"],
         "capacities": _served(shown[s["id"]]["capacities"], now), "open_reports": shown[s["id"]]["open_reports"],
     } for s in services]
-    return _json({"services": listed, "units": list(unit_codes()), "stale_after_s": int(stale_after().total_seconds())})
+    return json_response({"services": listed, "units": list(unit_codes()), "stale_after_s": int(stale_after().total_seconds())})

@@ -14,14 +14,13 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import jwt
-import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.policies import TOKEN_REFRESH
-from service.api.responses import RawJSONResponse
+from service.api.responses import NO_STORE, json_response
 from service.api.security import PrincipalDep, rate_limit
 from service.auth import devices
 from service.auth.dpop import InvalidProof, public_jwk, thumbprint, verify_proof
@@ -32,7 +31,6 @@ from service.platform.settings import auth_settings
 router = APIRouter(prefix="/v1", tags=["identity"])
 log = logging.getLogger("fieldnav.auth")
 
-NO_STORE = {"Cache-Control": "no-store"}
 _JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 _B64URL_32 = r"^[A-Za-z0-9_-]{43}$"
 
@@ -132,10 +130,6 @@ class RevokeRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500, examples=["phone reported stolen"])
 
 
-def _json(content: dict, status_code: int = 200) -> Response:
-    return RawJSONResponse(orjson.dumps(content), status_code=status_code, headers=NO_STORE)
-
-
 def _invalid_proof(error: InvalidProof) -> Problem:
     log.info("DPoP proof refused: %s", error)
     return Problem(400, "invalid-dpop-proof", "The DPoP proof is missing or invalid: sign a new proof for this "
@@ -197,9 +191,9 @@ def register_device(request: Request, engine: EngineDep, principal: PrincipalDep
     except devices.SignInTooOld:
         raise Problem(403, "forbidden", "This sign-in is too old to register a device: sign in again.",
                       detail_fr="Cette connexion est trop ancienne pour enregistrer un appareil : reconnectez-vous.") from None
-    return _json({"device_id": str(registration.device_id), "refresh_token": registration.refresh_token,
-                  "refresh_expires_at": registration.refresh_expires_at.isoformat(),
-                  "expires_at": registration.expires_at.isoformat()}, 201)
+    return json_response({"device_id": str(registration.device_id), "refresh_token": registration.refresh_token,
+                          "refresh_expires_at": registration.refresh_expires_at.isoformat(),
+                          "expires_at": registration.expires_at.isoformat()}, 201)
 
 
 async def _limit_by_address(request: Request) -> None:
@@ -229,9 +223,9 @@ def refresh(request: Request, engine: EngineDep, body: RefreshRequest, dpop: DPo
     except (InvalidProof, devices.RefreshRefused) as error:
         log.info("refresh refused: %s", error)  # the reason stays in our logs, never in the answer
         raise Problem(401, "unauthorized", REFRESH_REFUSED, detail_fr=REFRESH_REFUSED_FR, headers={"WWW-Authenticate": 'DPoP algs="ES256"'}) from None
-    return _json({"access_token": renewal.access_token, "token_type": "Bearer",
-                  "expires_at": renewal.access_expires_at.isoformat(), "refresh_token": renewal.refresh_token,
-                  "refresh_expires_at": renewal.refresh_expires_at.isoformat()})
+    return json_response({"access_token": renewal.access_token, "token_type": "Bearer",
+                          "expires_at": renewal.access_expires_at.isoformat(), "refresh_token": renewal.refresh_token,
+                          "refresh_expires_at": renewal.refresh_expires_at.isoformat()})
 
 
 @router.delete(
@@ -248,7 +242,7 @@ def sign_out_device(engine: EngineDep, principal: PrincipalDep, device_id: Devic
     with engine.begin() as connection:
         if devices.revoke(connection, device_id, "signed out", owner=principal) is None:
             raise Problem(404, "not-found", f"No device {device_id}.", detail_fr=f"Aucun appareil {device_id}.")
-    return Response(status_code=204, headers=NO_STORE)
+    return Response(status_code=204, headers={"Cache-Control": NO_STORE})
 
 
 @router.get(
@@ -266,7 +260,7 @@ def admin_devices(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     with engine.connect() as connection:
-        return _json({"devices": devices.list_devices(connection, subject=subject, agency=agency, limit=limit)})
+        return json_response({"devices": devices.list_devices(connection, subject=subject, agency=agency, limit=limit)})
 
 
 @router.post(
@@ -284,4 +278,4 @@ def admin_revoke_device(engine: EngineDep, device_id: DeviceId, body: RevokeRequ
     if device is None:
         raise Problem(404, "not-found", f"No device {device_id}.", detail_fr=f"Aucun appareil {device_id}.")
     log.info("device %s revoked by an admin", device_id, extra={"event": "auth.device_revoked_by_admin"})
-    return _json(device)
+    return json_response(device)

@@ -6,52 +6,26 @@ Also the admin's audit log read (GET /v1/audit). Logs name handoff ids and statu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-import orjson
-from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import Connection, Engine
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import Connection
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
-from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses, outcome_response, run_once
-from service.api.responses import RawJSONResponse
+from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_post, idempotent_responses
+from service.api.request_params import HandoffId, require_utc_offset
+from service.api.responses import json_response
 from service.api.schemas import IsoDateTime
 from service.api.security import PrincipalDep
-from service.auth.principal import Principal
 from service.handoffs import audit, commands, queries
 from service.handoffs.model import HandoffCreate, TransitionRequest
 from service.handoffs.schemas import AuditPage, Handoff, HandoffCreated, HandoffPage, StatusChange
-from service.platform.problem_texts import field_problem
-from service.platform.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["handoffs"])
+# Ids and statuses only: never bodies, phone numbers, names or notes.
 log = logging.getLogger("fieldnav.handoffs")
-
-NO_STORE = "no-store"
-
-HandoffId = Annotated[UUID, Path(description="The handoff's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]
-
-
-def json_response(content, status_code: int = 200, headers: dict | None = None) -> Response:
-    return RawJSONResponse(orjson.dumps(content), status_code=status_code,
-                           headers={"Cache-Control": NO_STORE, **(headers or {})})
-
-
-def idempotent_post(request: Request, engine: Engine, principal: Principal, key_header: str | None, body: dict | None,
-                    work: Callable[[Connection], tuple[int, dict, dict]], action: str) -> Response:
-    """Run ``work`` once per (caller, Idempotency-Key) and answer with its response, or the
-    stored one on a retry (``Idempotent-Replayed: true``)."""
-    outcome = run_once(request, engine, principal, key_header, body, work)
-    content = orjson.loads(outcome.response.body)
-    handoff_id = content.get("handoff_id") or content.get("id")
-    # Ids and statuses only: never bodies, phone numbers, names or notes.
-    log.info("handoff %s %s: status %s%s", handoff_id, action, content.get("status", "-"),
-             " (replayed)" if outcome.replayed else "", extra={"handoff_id": handoff_id, "event": f"handoff.{action}"})
-    return outcome_response(outcome, NO_STORE)
 
 
 @router.post(
@@ -78,16 +52,8 @@ def create_handoff(request: Request, engine: EngineDep, principal: PrincipalDep,
         created = commands.create(connection, principal, body)
         return 201, created, {"Location": created["links"]["self"]}
 
-    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work, "created")
-
-
-def _aware(moment: datetime | None, name: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise Problem(422, "validation-error", f"{name} needs a UTC offset, e.g. 2026-11-26T09:00:00-05:00.",
-                      title="Invalid request",
-                      detail_fr=f"{name} doit comporter un décalage UTC, par exemple 2026-11-26T09:00:00-05:00.",
-                      errors=[field_problem(f"query.{name}", "timezone_aware")])
-    return moment
+    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work,
+                           log=log, subject="handoff", action="created")
 
 
 @router.get(
@@ -110,7 +76,7 @@ def list_handoffs(
                                         examples=["WyIyMDI2LTExLTI1VDE0OjAzOjAwKzAwOjAwIiwiNWIwZTNjMWUtOGE0Zi00YjZlLTlkMmEtMWYzYzVlN2E5YjBkIl0"])] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    query = queries.ReferrerListQuery(_aware(updated_after, "updated_after"), cursor, limit)
+    query = queries.ReferrerListQuery(require_utc_offset(updated_after, "updated_after"), cursor, limit)
     with engine.begin() as connection:
         return json_response(queries.referrer_list(connection, principal, query))
 
@@ -143,7 +109,8 @@ def referrer_transition(request: Request, engine: EngineDep, principal: Principa
     def work(connection: Connection):
         return 200, commands.transition(connection, principal, handoff_id, body), {}
 
-    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work, "transition")
+    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work,
+                           log=log, subject="handoff", action="transition")
 
 
 @router.get(
@@ -167,8 +134,9 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
     with engine.connect() as connection:
-        entries = audit.read_entries(connection, since=_aware(since, "since"), until=_aware(until, "until"),
-                                     handoff_id=handoff_id, after_id=after_id, limit=limit + 1)
+        entries = audit.read_entries(connection, since=require_utc_offset(since, "since"),
+                                     until=require_utc_offset(until, "until"), handoff_id=handoff_id,
+                                     after_id=after_id, limit=limit + 1)
     more = len(entries) > limit
     entries = entries[:limit]
     return json_response({"entries": entries, "next_after_id": entries[-1]["id"] if more else None})

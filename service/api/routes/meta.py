@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
@@ -63,10 +63,10 @@ def root(data_version: DataVersionDep) -> ApiRoot:
             description="Requests and latency by route template, cache hits, pool use, job runs. "
                         "Restrict it to your monitoring network at the load balancer.",
             responses={200: {"content": {"text/plain; version=0.0.4": {}}}})
-def metrics(request: Request) -> Response:
+def metrics(engine: EngineDep) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST
 
     from service.platform.observability.metrics import observe_pool, render
 
-    observe_pool(request.app.state.engine)
+    observe_pool(engine)
     return Response(render(), media_type=CONTENT_TYPE_LATEST)

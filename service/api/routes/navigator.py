@@ -7,6 +7,7 @@ deliveries, dead letters included.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -14,10 +15,9 @@ from sqlalchemy import Connection
 
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
-from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses
-from service.api.routes.handoffs import (
-    HandoffId, idempotent_post, json_response,
-)
+from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_post, idempotent_responses
+from service.api.request_params import HandoffId
+from service.api.responses import json_response
 from service.api.security import PrincipalDep
 from service.handoffs import centres, commands, queries, reference as references, webhooks
 from service.handoffs.location import region_range
@@ -27,6 +27,8 @@ from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["navigator"])
+# Ids and statuses only: never bodies, phone numbers, names or notes.
+log = logging.getLogger("fieldnav.handoffs")
 
 
 def _statuses(values: list[str] | None) -> tuple[Status, ...]:
@@ -113,7 +115,8 @@ def claim_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, 
     def work(connection: Connection):
         return 200, commands.claim(connection, principal, handoff_id, claim.take_over), {}
 
-    return idempotent_post(request, engine, principal, idempotency_key, claim.model_dump(mode="json"), work, "claim")
+    return idempotent_post(request, engine, principal, idempotency_key, claim.model_dump(mode="json"), work,
+                           log=log, subject="handoff", action="claim")
 
 
 @router.post(
@@ -133,7 +136,8 @@ def navigator_transition(request: Request, engine: EngineDep, principal: Princip
     def work(connection: Connection):
         return 200, commands.transition(connection, principal, handoff_id, body), {}
 
-    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work, "transition")
+    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work,
+                           log=log, subject="handoff", action="transition")
 
 
 @router.post(
@@ -150,7 +154,8 @@ def add_note(request: Request, engine: EngineDep, principal: PrincipalDep, hando
     def work(connection: Connection):
         return 201, commands.add_note(connection, principal, handoff_id, body.text), {}
 
-    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work, "note")
+    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work,
+                           log=log, subject="handoff", action="note")
 
 
 @router.get(

@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import gzip
-import os
-import stat
-import threading
 import time
-import uuid
-from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
-import anyio
-import orjson
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
 from service.maps import pack_queue, packs
-from service.maps.pack_storage import CHUNK_BYTES
-from service.api.dependencies import EngineDep
-from service.api.errors import problem_response, problem_responses
-from service.api.http_cache import directory_cache, if_none_match
-from service.api.responses import RawJSONResponse
-from service.platform.problem_texts import fr_number
-from service.platform.settings import pack_settings
+from service.api.dependencies import EngineDep, PackServiceDep
+from service.api.errors import problem_responses
+from service.api.file_responses import PMTILES, RANGE_RESPONSES, accepts_gzip, immutable_file_response
+from service.api.http_cache import if_none_match, immutable_cache_control
+from service.api.request_params import PackId
+from service.api.responses import json_response
 
 router = APIRouter(prefix="/v1", tags=["offline"])
 
-PMTILES = "application/vnd.pmtiles"
-# A pack id's files never change (a rebuild gets a new id). "private" unless anyone may read
-# packs (FIELDNAV_AUTH_PUBLIC_READS=true): directory_cache.
-IMMUTABLE = "public, max-age=31536000, immutable"
+# A pack id's files never change (a rebuild gets a new id): immutable_cache_control().
 MANIFEST_CACHE = "private, no-cache"
 
 
@@ -92,32 +77,6 @@ class PackManifest(BaseModel):
     created_at: str = Field(examples=["2026-11-25T14:03:11+00:00"])
 
 
-PackId = Annotated[uuid.UUID, Path(description="The pack's id (from its manifest).", examples=["6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])]
-
-
-_SERVICE_LOCK = threading.Lock()
-
-
-def pack_service(request: Request) -> pack_queue.PackService:
-    """This worker's packs: their own engine (not the requests' pool), stores and build queue
-    (service/maps/pack_queue.py), made on first use."""
-    state = request.app.state
-    service = getattr(state, "packs", None)
-    if service is None:
-        with _SERVICE_LOCK:
-            service = getattr(state, "packs", None)
-            if service is None:
-                settings = pack_settings()
-                service = state.packs = pack_queue.PackService(
-                    pack_queue.make_pack_engine(state.engine.url), settings, packs.pack_dir(settings))
-    return service
-
-
-def _json(content: dict, status_code: int = 200, headers: dict | None = None) -> Response:
-    return RawJSONResponse(orjson.dumps(content), status_code=status_code,
-                           headers={"Cache-Control": MANIFEST_CACHE, **(headers or {})})
-
-
 @router.post(
     "/offline/packs",
     response_model=PackManifest,
@@ -136,12 +95,11 @@ def _json(content: dict, status_code: int = 200, headers: dict | None = None) ->
                **problem_responses(422, 503, types=("pack-too-large", "unknown-category", "pack-builds-busy",
                                                     "pack-build-timeout", "pack-storage-not-shared"))},
 )
-async def create_pack(request: Request, body: packs.PackRequest) -> Response:
+async def create_pack(service: PackServiceDep, body: packs.PackRequest) -> Response:
     # A pack already built is answered at once; a build waits for a slot of this worker's
     # queue in the event loop (no thread, no connection held), then runs in a thread on the
     # packs' own pool (service/maps/pack_queue.py). Over capacity: 503 pack-builds-busy.
-    service = pack_service(request)
-    settings, now, queued_at_s = service.platform.settings, datetime.now(timezone.utc), time.monotonic()
+    settings, now, queued_at_s = service.settings, datetime.now(timezone.utc), time.monotonic()
     try:
         plan = await run_in_threadpool(packs.plan_pack, body, settings)
         found = await run_in_threadpool(packs.find_reusable, service.engine, plan, service.stores, now)
@@ -155,93 +113,7 @@ async def create_pack(request: Request, body: packs.PackRequest) -> Response:
     except PoolTimeoutError:  # the packs' pool, never the requests': this is the queue being full
         raise pack_queue.busy() from None
     headers = {"Location": manifest["urls"]["manifest"]} if created else None
-    return _json(manifest, status_code=201 if created else 200, headers=headers)
-
-
-class RangeFileResponse(FileResponse):
-    """A file with byte ranges whose refusals are problem documents, like every other answer.
-
-    Starlette answers a malformed `Range` with a text/plain 400 and one past the end with a bare
-    416. Here a malformed `Range` is ignored, as RFC 9110 (14.2) allows: the whole file, 200. One
-    no byte of the file satisfies is 416 `range-not-satisfiable`, with `Content-Range: bytes */size`."""
-
-    def __init__(self, path, **kwargs):
-        super().__init__(path, stat_result=os.stat(path), **kwargs)
-
-    async def __call__(self, scope, receive, send):
-        headers = Headers(scope=scope)
-        http_range, http_if_range = headers.get("range"), headers.get("if-range")
-        if http_range is not None and (http_if_range is None or self._should_use_range(http_if_range)):
-            size = self.stat_result.st_size
-            try:
-                self._parse_range_header(http_range, size)
-            except MalformedRangeHeader:
-                scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
-            except RangeNotSatisfiable:
-                refusal = problem_response(
-                    Request(scope), 416, "range-not-satisfiable", f"The file has {size} bytes; ask for a range that starts within it.",
-                    title="Range Not Satisfiable",
-                    detail_fr=f"Le fichier compte {fr_number(size)} octets ; demandez une plage qui commence avant sa fin.",
-                    headers={"Content-Range": f"bytes */{size}", "Cache-Control": "no-store"})
-                return await refusal(scope, receive, send)
-        await super().__call__(scope, receive, send)
-
-
-class _StoredFile:
-    """The async file RangeFileResponse reads, over a store's RangeReader (a thread per read)."""
-
-    def __init__(self, reader):
-        self.reader = reader
-
-    async def seek(self, position: int) -> None:
-        self.reader.seek(position)
-
-    async def read(self, n: int) -> bytes:
-        return await anyio.to_thread.run_sync(self.reader.read, n)
-
-
-class StoredFileResponse(RangeFileResponse):
-    """A pack file in a store other than a local folder (the database, service/maps/pack_storage.py):
-    the same ranges, If-Range, 416 and headers as RangeFileResponse, read a chunk at a time,
-    so a range fetches only the chunks it covers."""
-
-    chunk_size = CHUNK_BYTES
-
-    def __init__(self, found: packs.PackFile, **kwargs):
-        self.found = found
-        modified = found.created_at.timestamp() if found.created_at else 0
-        stat_result = os.stat_result((stat.S_IFREG | 0o644, 0, 0, 1, 0, 0, found.bytes, modified, modified, modified))
-        FileResponse.__init__(self, found.name, stat_result=stat_result, **kwargs)
-
-    async def __call__(self, scope, receive, send):
-        extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
-        await super().__call__({**scope, "extensions": extensions}, receive, send)
-
-    @asynccontextmanager
-    async def _open_file(self):
-        yield _StoredFile(self.found.storage.reader(self.found.name, self.found.bytes))
-
-
-def file_response(found: packs.PackFile, **kwargs) -> Response:
-    """A pack file with byte ranges, from whichever store holds it."""
-    path = found.path
-    return RangeFileResponse(path, **kwargs) if path is not None else StoredFileResponse(found, **kwargs)
-
-
-def _serve(request: Request, found: packs.PackFile, *, etag: str, media_type: str, headers: dict | None = None) -> Response:
-    common = {"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **(headers or {})}
-    if if_none_match(request, etag):
-        return Response(status_code=304, headers=common)
-    return file_response(found, media_type=media_type, headers=common)
-
-
-# Byte ranges of an archive: one range is 206 with the bytes, several are 206 multipart/byteranges.
-RANGE_RESPONSES = {
-    206: {"description": "Partial Content: the ranges asked for (`Content-Range`); several ranges come as "
-                         "multipart/byteranges.",
-          "content": {PMTILES: {}, "multipart/byteranges": {}}},
-    **problem_responses(416, types=("range-not-satisfiable",)),
-}
+    return json_response(manifest, status_code=201 if created else 200, headers=headers, cache_control=MANIFEST_CACHE)
 
 
 @router.get(
@@ -255,24 +127,12 @@ RANGE_RESPONSES = {
     responses={200: {"content": {PMTILES: {}}}, **RANGE_RESPONSES, 304: {"description": "Not Modified"},
                **problem_responses(404, 422, 503, types=("pack-storage-not-shared",))},
 )
-def pack_archive(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
-    found = packs.open_pack_file(engine, pack_id, "archive", stores=pack_service(request).stores,
+def pack_archive(request: Request, engine: EngineDep, service: PackServiceDep, pack_id: PackId) -> Response:
+    found = packs.open_pack_file(engine, pack_id, "archive", stores=service.stores,
                                  now=datetime.now(timezone.utc))
     # The GZip middleware leaves application/vnd.pmtiles alone (app.py): tiles are gzipped
     # already, and byte offsets must be the file's (a strong ETag promises the same bytes).
-    return _serve(request, found, etag=f'"{found.sha256}"', media_type=PMTILES)
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            q = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
-            try:
-                return float(q) > 0
-            except ValueError:
-                return True
-    return False
+    return immutable_file_response(request, found, etag=f'"{found.sha256}"', media_type=PMTILES)
 
 
 @router.get(
@@ -291,18 +151,18 @@ def _accepts_gzip(request: Request) -> bool:
                304: {"description": "Not Modified"},
                **problem_responses(404, 416, 422, 503, types=("range-not-satisfiable", "pack-storage-not-shared"))},
 )
-def pack_services(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
-    found = packs.open_pack_file(engine, pack_id, "services", stores=pack_service(request).stores,
+def pack_services(request: Request, engine: EngineDep, service: PackServiceDep, pack_id: PackId) -> Response:
+    found = packs.open_pack_file(engine, pack_id, "services", stores=service.stores,
                                  now=datetime.now(timezone.utc))
     vary = {"Vary": "Accept-Encoding"}
-    if _accepts_gzip(request):
-        return _serve(request, found, etag=f'"{found.sha256}.gz"', media_type="application/json",
-                      headers={"Content-Encoding": "gzip", **vary})
+    if accepts_gzip(request):
+        return immutable_file_response(request, found, etag=f'"{found.sha256}.gz"', media_type="application/json",
+                                       headers={"Content-Encoding": "gzip", **vary})
     etag = f'"{found.sha256}"'
     if if_none_match(request, etag):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **vary})
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": immutable_cache_control(), **vary})
     body = gzip.decompress(found.storage.read(found.name))
-    return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": directory_cache(IMMUTABLE), **vary})
+    return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": immutable_cache_control(), **vary})
 
 
 @router.get(
@@ -311,5 +171,5 @@ def pack_services(request: Request, engine: EngineDep, pack_id: PackId) -> Respo
     summary="An offline pack's manifest",
     responses={**problem_responses(404, 422, 503, types=("pack-storage-not-shared",))},
 )
-def pack_manifest(request: Request, engine: EngineDep, pack_id: PackId) -> Response:
-    return _json(packs.pack_manifest(engine, pack_id, stores=pack_service(request).stores))
+def pack_manifest(engine: EngineDep, service: PackServiceDep, pack_id: PackId) -> Response:
+    return json_response(packs.pack_manifest(engine, pack_id, stores=service.stores), cache_control=MANIFEST_CACHE)

@@ -21,7 +21,8 @@ from sqlalchemy import Connection
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.idempotent import IDEMPOTENCY_KEY_DOC, IdempotencyKey, idempotent_responses, outcome_response, run_once
-from service.api.responses import RawJSONResponse
+from service.api.request_params import ServiceId, require_utc_offset
+from service.api.responses import NO_STORE, json_response
 from service.api.schemas import IsoDateTime
 from service.api.schemas_reports import Report, ReportCreated, ReportPage
 from service.api.security import PrincipalDep
@@ -34,24 +35,9 @@ from service.platform.settings import import_settings
 router = APIRouter(prefix="/v1", tags=["reports"])
 log = logging.getLogger("fieldnav.reports")
 
-NO_STORE = "no-store"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
-ServiceId = Annotated[UUID, Path(description="The service's id.", examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])]
 ReportId = Annotated[UUID, Path(description="The report's id.", examples=["4b8e2f0a-1c3d-4e5f-8a9b-0c1d2e3f4a5b"])]
-
-
-def _json(content, status_code: int = 200) -> Response:
-    return RawJSONResponse(orjson.dumps(content), status_code=status_code, headers={"Cache-Control": NO_STORE})
-
-
-def _with_offset(moment: datetime | None, name: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise Problem(422, "validation-error", f"{name} needs a UTC offset, e.g. 2026-12-04T09:00:00-05:00.",
-                      title="Invalid request",
-                      detail_fr=f"{name} doit comporter un décalage UTC, par exemple 2026-12-04T09:00:00-05:00.",
-                      errors=[field_problem(f"query.{name}", "timezone_aware")])
-    return moment
 
 
 def _kinds(values: list[str] | None) -> tuple[str, ...]:
@@ -79,7 +65,7 @@ def report_filter(
                                                examples=["2026-12-08T00:00:00-05:00"])] = None,
 ) -> queries.ReportFilter:
     return queries.ReportFilter(status=status, kinds=_kinds(kind), service_id=service_id, centre_id=centre,
-                                since=_with_offset(since, "since"), until=_with_offset(until, "until"))
+                                since=require_utc_offset(since, "since"), until=require_utc_offset(until, "until"))
 
 
 FilterDep = Annotated[queries.ReportFilter, Depends(report_filter)]
@@ -138,7 +124,7 @@ def list_reports(
     per_page: Annotated[int, Query(ge=1, le=100, description="Reports per page.")] = 20,
 ) -> Response:
     with engine.begin() as connection:
-        return _json(queries.page(connection, principal, wanted, page, per_page))
+        return json_response(queries.page(connection, principal, wanted, page, per_page))
 
 
 @router.get(
@@ -172,7 +158,7 @@ def export_reports(engine: EngineDep, principal: PrincipalDep, wanted: FilterDep
 )
 def get_report(engine: EngineDep, principal: PrincipalDep, report_id: ReportId) -> Response:
     with engine.begin() as connection:
-        return _json(queries.one(connection, principal, report_id))
+        return json_response(queries.one(connection, principal, report_id))
 
 
 @router.post(
@@ -191,4 +177,4 @@ def resolve_report(engine: EngineDep, principal: PrincipalDep, report_id: Report
     with engine.begin() as connection:
         resolved = commands.resolve(connection, principal, report_id, body)
     log.info("field report %s resolved", report_id, extra={"event": "report.resolved", "report_id": str(report_id)})
-    return _json(resolved)
+    return json_response(resolved)

@@ -5,26 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from service.directory import search as directory
 from service.api.data_version import VersionUnknown
-from service.api.dependencies import EngineDep, ReadEngineDep, VersionTrackerDep
+from service.api.dependencies import DetailCacheDep, EngineDep, ReadEngineDep, VersionTrackerDep
 from service.platform.db import read_connection
 from service.api.errors import Problem, problem_responses
-from service.platform.problem_texts import field_problem
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
-from service.api.response_cache import BodyCache
-from service.api.schemas import CategoryCode, CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
+from service.api.request_params import CategoryParam, in_default_timezone, parse_categories, parse_languages
+from service.api.schemas import CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.auth.principal import Role
 from service.capacity import grants
 from service.capacity.merge import stale_after
-from service.directory.categories import category_codes
 from service.directory.nearest import NearestQuery, find_nearest
 from service.directory.results import feature_collection, nearest_result
-from service.platform.settings import import_settings
 
 router = APIRouter(prefix="/v1", tags=["services"])
 
@@ -33,44 +29,6 @@ GEOJSON = "application/geo+json"
 DIRECTORY_CACHE = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
 # Nearest answers depend on the clock (open now) and reveal where the asker stands.
 NEAREST_CACHE = "private, max-age=15"
-# Rendered service details kept per worker (bytes), keyed by data version.
-DETAIL_CACHE_BYTES = 16 * 1024 * 1024
-
-CategoryParam = Annotated[
-    list[CategoryCode] | None,
-    Query(description="Category group code (GET /v1/categories); repeat it for several (any of them matches). "
-                      "A comma-separated list in one value is read too.",
-          examples=[["shelter"]]),
-]
-
-
-def _categories(values: list[str] | None) -> tuple[str, ...]:
-    codes = tuple(dict.fromkeys(c.strip() for v in values or [] for c in v.split(",") if c.strip()))
-    unknown = [c for c in codes if c not in category_codes()]
-    if unknown:
-        raise Problem(422, "unknown-category", f"Unknown category {', '.join(unknown)}; use one of: {', '.join(category_codes())}.",
-                      title="Unknown category",
-                      detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {', '.join(category_codes())}.",
-                      errors=[field_problem("query.category", "unknown_category", codes=[c], choices=", ".join(category_codes()))
-                              for c in unknown])
-    return codes
-
-
-def _languages(values: list[str] | None) -> tuple[str, ...]:
-    codes = tuple(dict.fromkeys(c.strip().lower() for v in values or [] for c in v.split(",") if c.strip()))
-    bad = [c for c in codes if not (2 <= len(c) <= 3 and c.isalpha())]
-    if bad:
-        raise Problem(422, "validation-error", f"language must be ISO 639 codes such as en or fr, not {', '.join(bad)}.",
-                      title="Invalid request",
-                      detail_fr=f"language doit contenir des codes ISO 639 comme en ou fr, et non {', '.join(bad)}.",
-                      errors=[field_problem("query.language", "language_code_invalid", codes=[c]) for c in bad])
-    return codes
-
-
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=ZoneInfo(import_settings().default_timezone))
-    return moment
 
 
 def _wants_geojson(request: Request) -> bool:
@@ -111,10 +69,10 @@ def nearest(
     limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
 ) -> Response:
     now = datetime.now(timezone.utc)
-    when = _aware(open_at) if open_at is not None else (now if open_now else None)
+    when = in_default_timezone(open_at) if open_at is not None else (now if open_now else None)
     query = NearestQuery(
-        lat=lat, lon=lon, limit=limit, max_distance_m=max_distance_m, categories=_categories(category),
-        languages=_languages(language), age=age, accessible=accessible, has_capacity=has_capacity, open_at=when,
+        lat=lat, lon=lon, limit=limit, max_distance_m=max_distance_m, categories=parse_categories(category),
+        languages=parse_languages(language), age=age, accessible=accessible, has_capacity=has_capacity, open_at=when,
         fresh_since=now - stale_after(),
     )
     with read_connection(read_engine, engine) as connection:
@@ -151,7 +109,7 @@ def search(
 ) -> Response:
     search_query = directory.SearchQuery(
         text=(q or "").strip() or None,
-        categories=_categories(category),
+        categories=parse_categories(category),
         bbox=directory.parse_bbox(bbox) if bbox else None,
         near=directory.parse_near(near) if near else None,
         page=page,
@@ -176,7 +134,7 @@ def search(
     responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
 )
 def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineDep, versions: VersionTrackerDep,
-                   service_id: Annotated[UUID, Path(description="The service's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]) -> Response:
+                   cache: DetailCacheDep, service_id: Annotated[UUID, Path(description="The service's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]) -> Response:
     try:
         version, live = versions.get()
     except VersionUnknown:
@@ -188,7 +146,7 @@ def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineD
         # A provider sees its own services only; any other is "no such service".
         with engine.connect() as connection:
             grants.require(connection, principal, service_id)
-    cache, key = _detail_cache(request), (version, service_id)
+    key = (version, service_id)
     body = cache.get(key)
     if body is None:
         if not live:
@@ -204,13 +162,6 @@ def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineD
         body = json_body(service)
         cache.put(key, body)
     return cached_body(request, body, cache_control=directory_cache(DIRECTORY_CACHE))
-
-
-def _detail_cache(request: Request) -> BodyCache:
-    state = request.app.state
-    if getattr(state, "detail_cache", None) is None:
-        state.detail_cache = BodyCache("service_detail", DETAIL_CACHE_BYTES)
-    return state.detail_cache
 
 
 @router.get(

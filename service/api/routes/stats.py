@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from service.api.dependencies import EngineDep
 from service.api.errors import problem_responses
 from service.api.schemas import CategoryCode, IsoDate
-from service.api.routes.handoffs import json_response
+from service.api.responses import json_response
 from service.api.security import PrincipalDep
 from service.auth.principal import Role
 from service.directory.categories import category_codes

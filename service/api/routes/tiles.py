@@ -1,138 +1,32 @@
 """Vector tiles for the map: ``GET /v1/tiles/{z}/{x}/{y}.mvt`` and ``GET /v1/tiles.json``.
 
-Rendering, the tile cache and the version bookkeeping live in service/maps/tiles.py; this module
-parses, picks the cache policy and shapes responses. The cache and the version memory are
-per worker process, on ``app.state``, created on first use. Plain tile requests reach
-``answer_tile`` through service/api/tile_fast_path.py, ahead of FastAPI's router; the FastAPI
-operation below is the documented one and takes the rest.
+The tile operation itself is service/api/tile_endpoint.py, shared with the fast path ahead of
+FastAPI's router (service/api/tile_fast_path.py), which takes plain tile requests; the FastAPI
+operation below is the documented one and takes the rest. The tile cache and the version
+memory are this worker's, in the app's state (service/api/state.py).
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from service.maps import tiles
-from service.api.data_version import LastKnownVersion, VersionUnknown
-from service.api.dependencies import EngineDep, VersionTrackerDep, get_engine, get_read_engine, get_version_tracker
-from service.platform.db import read_connection
-from service.api.errors import Problem, problem_responses
-from service.platform.problem_texts import no_such_tile_fr
-from service.api.http_cache import cached_json, directory_cache, etag_for, if_none_match
-from service.api.routes.services import CategoryParam, _categories
+from service.api.dependencies import EngineDep, TileBoundsDep, TileContextDep, VersionTrackerDep
+from service.api.errors import NoStoreErrorsRoute, problem_responses
+from service.api.http_cache import cached_json, short_cache_control
+from service.api.request_params import CategoryParam, parse_categories
+from service.api.state import TileBoundsMemo
+from service.api.tile_endpoint import MVT, TILE_PATH, answer_tile, tile_data_version
 from service.platform.settings import tile_settings
-from spatial.tiles import TileOutOfRange, check_tile
 
-MVT = tiles.MVT_MEDIA_TYPE
-# A versioned URL (v = the current data version) names bytes that never change. "public"
-# only when anyone may read tiles: immutable_cache_control() and short_cache_control() say
-# "private" when a token is needed (http_cache.directory_cache).
-IMMUTABLE = "public, max-age=31536000, immutable"
-STALE_WHILE_REVALIDATE_S = 300
-STALE_IF_ERROR_S = 86_400
 ATTRIBUTION = "Community services data: 211 and partner agencies (Open Referral HSDS)"
 
-
-def immutable_cache_control() -> str:
-    """The current versioned URL: kept for good (by the caller only, when a token is needed)."""
-    return directory_cache(IMMUTABLE)
-
-
-def short_cache_control() -> str:
-    """Unversioned or stale-version URLs: a short max-age, then revalidate with the ETag;
-    meanwhile (and while we are down) a cache may serve the old tile."""
-    return directory_cache(f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
-                           f"stale-if-error={STALE_IF_ERROR_S}")
-
-
-def _handler_for(request: Request, error: Exception):
-    handlers = request.app.exception_handlers
-    for cls in type(error).__mro__:
-        if cls in handlers:
-            return handlers[cls]
-    return None
-
-
-async def no_store_problem(request: Request, error: Exception) -> Response:
-    """The problem document for a failure of a tile route, marked ``Cache-Control: no-store``:
-    a 404 or 503 must never stick in a phone's or a CDN's cache in place of a tile. Errors are
-    turned into problem documents by the app's own handlers (service/api/errors.py), as
-    everywhere. Re-raises what no handler takes."""
-    to_problem = _handler_for(request, error)
-    if to_problem is None:
-        raise error
-    response = await to_problem(request, error)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-class NoStoreErrorsRoute(APIRoute):
-    """Tile routes answer every failure with ``no_store_problem``."""
-
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Exception as error:
-                return await no_store_problem(request, error)
-
-        return route_handler
-
-
 router = APIRouter(prefix="/v1", tags=["tiles"], route_class=NoStoreErrorsRoute)
-
-_STATE_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class TileContext:
-    """What a tile request needs from the app, resolved as one dependency: FastAPI solves each
-    dependency of each request anew, and for a cached tile solving four took longer than the
-    endpoint itself (py-spy, bench/README.md)."""
-
-    engine: Engine
-    read_engine: Engine
-    cache: tiles.TileCache  # this worker's, bounded by FIELDNAV_TILES_CACHE_BYTES
-    known_version: LastKnownVersion
-
-
-async def get_tile_context(request: Request) -> TileContext:
-    """This worker's tile context, made on first use (every part lives as long as the app)."""
-    state = request.app.state
-    context = getattr(state, "tile_context", None)
-    if context is None:
-        engine, read_engine = await get_engine(request), await get_read_engine(request)
-        known_version = await get_version_tracker(request)
-        with _STATE_LOCK:
-            context = getattr(state, "tile_context", None)
-            if context is None:
-                context = state.tile_context = TileContext(
-                    engine, read_engine, tiles.TileCache(tile_settings().cache_bytes), known_version)
-    return context
-
-
-TileContextDep = Annotated[TileContext, Depends(get_tile_context)]
-
-_UNAVAILABLE = "The directory database is not reachable right now and this tile is not cached; try again shortly."
-_UNAVAILABLE_FR = ("La base de données du répertoire n’est pas joignable pour le moment et cette tuile n’est pas "
-                   "en cache ; réessayez dans un instant.")
-
-
-def _version(known: LastKnownVersion, at_least: int | None = None) -> tuple[int, bool]:
-    try:
-        return known.get(at_least)
-    except VersionUnknown:
-        raise Problem(503, "unavailable", _UNAVAILABLE, detail_fr=_UNAVAILABLE_FR, headers={"Retry-After": "5"}) from None
 
 
 def _mvt_example() -> dict:
@@ -150,7 +44,7 @@ def _mvt_example() -> dict:
     }
 
 
-TILE_DESCRIPTION = f"""\
+TILE_DESCRIPTION = """\
 A Mapbox Vector Tile 2.1 (Web Mercator, XYZ scheme, extent 4096, buffer 64) of public service
 locations. Confidential sites are never in a tile. One layer per tile:
 
@@ -174,9 +68,6 @@ Caching: the `ETag` is a hash of the content (`If-None-Match` gives 304). Use th
 a `v` that is not the current version, the current data is served with a short max-age
 (`stale-while-revalidate`, `stale-if-error`). An empty tile is 204 with no body. Errors are `no-store`.
 While the database is unreachable, tiles this server has cached are still served; others are 503."""
-
-
-TILE_PATH = "/v1/tiles/{z}/{x}/{y}.mvt"  # also answered by service/api/tile_fast_path.py
 
 
 @router.get(
@@ -210,54 +101,6 @@ async def tile(
     return await answer_tile(request, context, z, x, y, category, v)
 
 
-async def answer_tile(request: Request, context: TileContext, z: int, x: int, y: int,
-                      category_values: list[str] | None, v: int | None) -> Response:
-    """The tile operation once its parameters are read: by the FastAPI route above, or ahead
-    of it by the fast path (service/api/tile_fast_path.py) for plain requests."""
-    try:
-        check_tile(z, x, y, tile_settings().max_zoom)
-    except TileOutOfRange as error:
-        raise Problem(404, "not-found", str(error), title="No such tile", title_fr="Tuile inexistante",
-                      detail_fr=no_such_tile_fr(z, x, y, tile_settings().max_zoom)) from None
-    categories = _categories(category_values)
-    # Most requests are for a cached tile while the data version is fresh: answer those here,
-    # in the event loop; only a database read or a render goes to a worker thread.
-    peeked = context.known_version.peek(at_least=v)
-    if peeked is not None:
-        version = peeked[0]
-        found = context.cache.get(tiles.TileKey.of(version, z, x, y, categories))
-        if found is not None:
-            return _tile_response(request, found, version, v)
-    version, found = await run_in_threadpool(_find_tile, context, z, x, y, categories, v)
-    return _tile_response(request, found, version, v)
-
-
-def _find_tile(context: TileContext, z: int, x: int, y: int, categories, v: int | None) -> tuple[int, tiles.Tile]:
-    """(data version, tile): from the cache, else rendered, else (database down, not cached) 503."""
-    version, live = _version(context.known_version, at_least=v)
-    key = tiles.TileKey.of(version, z, x, y, categories)
-    if live:
-        def connect():
-            return read_connection(context.read_engine, context.engine, min_version=version)
-
-        return version, tiles.get_or_render(connect, context.cache, key, etag_for=etag_for, settings=tile_settings())
-    found = context.cache.get(key)
-    if found is None:
-        raise Problem(503, "unavailable", _UNAVAILABLE, detail_fr=_UNAVAILABLE_FR, headers={"Retry-After": "5"})
-    return version, found
-
-
-def _tile_response(request: Request, found: tiles.Tile, version: int, v: int | None) -> Response:
-    # (No Vary here: the GZip middleware adds "Vary: Accept-Encoding" to what it compresses.)
-    headers = {"Cache-Control": immutable_cache_control() if v == version else short_cache_control()}
-    if found.body is None:
-        return Response(status_code=204, headers=headers)
-    headers["ETag"] = found.etag
-    if if_none_match(request, found.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(content=found.body, media_type=MVT, headers=headers)
-
-
 class VectorLayer(BaseModel):
     id: str = Field(examples=["services"])
     description: str
@@ -283,16 +126,18 @@ class TileJSON(BaseModel):
     data_version: int = Field(description="fieldnav extension: the data version the tile URLs are for.", examples=[42])
 
 
-def _bounds(request: Request, engine, version: int, live: bool) -> tuple[float, ...]:
-    state = request.app.state
-    memo = getattr(state, "tile_bounds", None)  # (version, bounds) of the last tiles.json
-    if memo is not None and memo[0] == version:
-        return memo[1]
+def _bounds(memo: TileBoundsMemo, engine: Engine, version: int, live: bool) -> tuple[float, ...]:
+    """The bounds of the public locations at ``version``: read once per version; while the
+    database is down, the last ones read (or a default)."""
+    known = memo.at(version)
+    if known is not None:
+        return known
     if not live:
-        return memo[1] if memo is not None else tiles.DEFAULT_BOUNDS
+        latest = memo.latest()
+        return latest if latest is not None else tiles.DEFAULT_BOUNDS
     with engine.connect() as connection:
         bounds = tiles.data_bounds(connection)
-    state.tile_bounds = (version, bounds)
+    memo.keep(version, bounds)
     return bounds
 
 
@@ -307,12 +152,13 @@ def _bounds(request: Request, engine, version: int, live: bool) -> tuple[float, 
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(422, 503)},
 )
-def tilejson(request: Request, engine: EngineDep, known_version: VersionTrackerDep, category: CategoryParam = None) -> Response:
+def tilejson(request: Request, engine: EngineDep, known_version: VersionTrackerDep, bounds_memo: TileBoundsDep,
+             category: CategoryParam = None) -> Response:
     settings = tile_settings()
-    categories = sorted(_categories(category))
-    version, live = _version(known_version)
+    categories = sorted(parse_categories(category))
+    version, live = tile_data_version(known_version)
     query = {"v": version, **({"category": ",".join(categories)} if categories else {})}
     base = str(request.base_url).rstrip("/")
     template = f"{base}{router.prefix}/tiles/{{z}}/{{x}}/{{y}}.mvt?{urlencode(query, safe=',')}"
-    document = tiles.tilejson(template, version, _bounds(request, engine, version, live), settings, ATTRIBUTION)
+    document = tiles.tilejson(template, version, _bounds(bounds_memo, engine, version, live), settings, ATTRIBUTION)
     return cached_json(request, document, cache_control=short_cache_control())
