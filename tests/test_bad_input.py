@@ -18,10 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from service.auth.principal import Role
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    DEFAULT_CENTRE, auth, client, create, handoff_body, handoff_database_url, handoff_engine, handoff_server,
-    navigator_auth,
-)
+from tests.support.handoffs import DEFAULT_CENTRE, create, handoff_body, navigator_auth
+from tests.support.tokens import auth
 
 PROBLEM = "application/problem+json"
 

@@ -15,21 +15,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from service.auth.principal import Role
-from tests.conftest import PROJECT_ROOT, TEST_APP_ROLE, TEST_OWNER_ROLE, app_url_for
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    EAST_CENTRE,
-    HANDOFF_ENV,
-    OTTAWA,
-    auth,
-    client,
-    create,
-    fieldnav,
-    handoff_body,
-    handoff_database_url,
-    handoff_engine,
-    handoff_server,
-    navigator_auth,
-)
+from tests.support import PROJECT_ROOT
+from tests.support.databases import TEST_APP_ROLE, TEST_OWNER_ROLE, app_url_for
+from tests.support.handoffs import EAST_CENTRE, OTTAWA, create, fieldnav, handoff_body, navigator_auth
+from tests.support.tokens import auth
 
 REASON = "CANARY-reason-roles"
 

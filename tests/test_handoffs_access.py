@@ -11,10 +11,8 @@ from sqlalchemy import text
 
 from service.auth.principal import Role
 from service.handoffs.centres import load_centres
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    EAST_CENTRE, OTTAWA, auth, client, create, east_centre, handoff_body, handoff_database_url, handoff_engine,
-    handoff_server, navigator_auth, write_centres,
-)
+from tests.support.handoffs import EAST_CENTRE, OTTAWA, create, east_centre, handoff_body, navigator_auth, write_centres
+from tests.support.tokens import auth
 
 SECRET_NOTE = "NAVNOTE-door-code-4417"
 

@@ -16,11 +16,9 @@ from sqlalchemy import text
 from service.auth.principal import Role
 from service.platform.idempotency import request_material
 from service.handoffs.model import HandoffCreate
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    start_server, stop_server,
-    DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, OTTAWA, RING, TORONTO, auth, client, create, handoff_body,
-    handoff_database_url, handoff_engine, handoff_server,
-)
+from tests.support.handoffs import DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, OTTAWA, RING, TORONTO, create, handoff_body
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
 
 
 def _count(engine, where: str = "true", **params) -> int:

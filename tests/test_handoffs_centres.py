@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.handoffs.centres import route
-from tests.test_handoffs_support import EAST_CENTRE, ONTARIO_FILE, east_centre, fieldnav, write_centres
+from tests.support.handoffs import EAST_CENTRE, ONTARIO_FILE, east_centre, fieldnav, write_centres
 
 INSIDE_ONTARIO = {"Toronto": (43.6534, -79.3839), "Ottawa": (45.4215, -75.6972), "Thunder Bay": (48.3809, -89.2477),
                   "Windsor": (42.3149, -83.0364), "Sudbury": (46.4917, -80.9930), "Moosonee": (51.2794, -80.6463),

@@ -9,22 +9,9 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.handoffs.location import cell_r7
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    EAST_CENTRE,
-    HANDOFF_ENV,
-    OTTAWA,
-    auth,
-    client,
-    create,
-    handoff_body,
-    handoff_database_url,
-    handoff_engine,
-    handoff_server,
-    load_test_centres,
-    navigator_auth,
-    start_server,
-    stop_server,
-)
+from tests.support.handoffs import HANDOFF_ENV, OTTAWA, create, handoff_body, load_test_centres
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
 
 REASON = "CANARY-reason-went-to-a-cousin"
 

@@ -15,11 +15,12 @@ from sqlalchemy import create_engine, text
 from service.auth.principal import Role
 from service.handoffs.crypto import KeyRing
 from service.handoffs.stats import StatsQuery, handoff_counts
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    start_server, stop_server,
-    EAST_CENTRE, HANDOFF_ENV, OTTAWA, RING, TEST_KEY, auth, client, create, fieldnav, handoff_body, handoff_database_url,
-    handoff_engine, handoff_server, load_test_centres, navigator_auth,
+from tests.support.handoffs import (
+    EAST_CENTRE, HANDOFF_ENV, OTTAWA, RING, TEST_KEY, create, fieldnav, handoff_body, load_test_centres,
+    navigator_auth,
 )
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
 
 PHONE_DIGITS = "6135550187"
 NAME = "Zebulon Quartz"

@@ -16,10 +16,10 @@ from service.auth.principal import Principal, Role
 from service.handoffs import commands
 from service.handoffs import reference as references
 from service.handoffs.model import HandoffCreate
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    DEFAULT_CENTRE, EAST_CENTRE, OTTAWA, RING, auth, client, create, handoff_body, handoff_database_url, handoff_engine,
-    handoff_server, load_test_centres, navigator_auth,
+from tests.support.handoffs import (
+    DEFAULT_CENTRE, EAST_CENTRE, OTTAWA, RING, create, handoff_body, load_test_centres, navigator_auth,
 )
+from tests.support.tokens import auth
 
 FORMAT = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{3}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{3}$")
 WORKER = Principal(subject="worker-1", agency="agency-a", role=Role.FIELD_WORKER, token_id="jti-1", issuer="fieldnav")

@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.platform.settings import HandoffSettings
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    HANDOFF_ENV, auth, create, handoff_body, handoff_database_url, load_test_centres, start_server, stop_server,
-)
+from tests.support.handoffs import HANDOFF_ENV, create, handoff_body, load_test_centres
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
 
 K = 3
 DOWNTOWN = {"lat": 43.6534, "lon": -79.3839}  # Toronto City Hall

@@ -11,9 +11,8 @@ from sqlalchemy import text
 
 from service.auth.principal import Role
 from service.handoffs import transitions
-from tests.test_handoffs_support import (  # noqa: F401 - fixtures
-    auth, client, create, handoff_database_url, handoff_engine, handoff_server, navigator_auth, set_status,
-)
+from tests.support.handoffs import create, navigator_auth, set_status
+from tests.support.tokens import auth
 
 STATUSES = ["requested", "accepted", "rejected", "in-progress", "on-hold", "completed", "failed", "cancelled", "entered-in-error"]
 FINAL = {"rejected", "completed", "failed", "cancelled", "entered-in-error"}

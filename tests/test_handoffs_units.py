@@ -25,7 +25,7 @@ from service.handoffs.model import FINAL_STATUSES, HandoffCreate, Status
 from service.handoffs.transitions import Actor, Refusal, check
 from service.handoffs.webhooks import backoff_s, signature, verify_signature
 from service.platform.problems import Problem
-from tests.test_handoffs_support import east_centre
+from tests.support.handoffs import east_centre
 
 TORONTO_TZ = ZoneInfo("America/Toronto")
 

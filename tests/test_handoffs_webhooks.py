@@ -10,61 +10,22 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.handoffs.webhooks import verify_signature
-from tests.conftest import PROJECT_ROOT, free_port
-from tests.test_handoffs_support import (
-    start_server, stop_server,
-    EAST_CENTRE, HANDOFF_ENV, OTTAWA, TORONTO, WEBHOOK_SECRET, WEBHOOK_SECRET_ENV, auth, create, fieldnav, handoff_body,
+from tests.support import PROJECT_ROOT
+from tests.support.handoffs import (
+    EAST_CENTRE, HANDOFF_ENV, OTTAWA, TORONTO, WEBHOOK_SECRET, WEBHOOK_SECRET_ENV, create, fieldnav, handoff_body,
     load_test_centres, navigator_auth, roles_env,
 )
-
-WORKER_ENV = {WEBHOOK_SECRET_ENV: WEBHOOK_SECRET, "FIELDNAV_HANDOFF_WEBHOOK_BACKOFF_BASE_S": "2",
-              "FIELDNAV_HANDOFF_WEBHOOK_MAX_ATTEMPTS": "5"}
-
-
-class Receiver:
-    """A centre's endpoint on 127.0.0.1: answers with the statuses it is given, in order
-    (then 200), and keeps every request."""
-
-    def __init__(self, statuses=(), delay_s: float = 0.0):
-        self.statuses, self.delay_s = list(statuses), delay_s
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                time.sleep(receiver.delay_s)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/fieldnav-events"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
+from tests.support.servers import free_port, start_server, stop_server
+from tests.support.tokens import auth
+from tests.support.webhooks import WORKER_ENV, Receiver
 
 @pytest.fixture
 def receiver():

@@ -25,7 +25,8 @@ from service.maps.pack_storage import STORE_ID_FILE
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings
 from tests.conftest import start_server, stop_server
-from tests.test_handoffs_support import HANDOFF_ENV, auth, handoff_body, load_test_centres, token
+from tests.support.handoffs import HANDOFF_ENV, handoff_body, load_test_centres
+from tests.support.tokens import auth, token
 
 NEAREST = [{"lat": 43.6532 + i / 200, "lon": -79.3832 - i / 300, "limit": 10} for i in range(10)]
 POOL_TIMEOUT_S = 3.0

@@ -20,11 +20,11 @@ from service.platform.problem_texts import (
     typeset_fr,
 )
 from service.platform.problems import PROBLEM_TYPES
-from tests import test_handoffs_support as support
-from tests.test_handoffs_support import auth, create, handoff_body
+from tests.support.handoffs import create, handoff_body
+from tests.support.tokens import auth
 
-# The handoff tests' server and client (a module's own database, centres loaded, real HTTP).
-handoff_database_url, handoff_server, client = support.handoff_database_url, support.handoff_server, support.client
+# The handoff tests' server and client (``client``: a module's own database, centres loaded,
+# real HTTP) come from tests/support/handoff_fixtures.py.
 
 FR = {"Accept-Language": "fr-CA"}
 EN = {"Accept-Language": "en-CA"}

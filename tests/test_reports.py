@@ -21,9 +21,9 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Principal, Role
 from service.reports.queries import CSV_COLUMNS, ReportFilter, csv_cell, export_csv
-from tests.test_handoffs_support import (
-    DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, auth, fieldnav, load_test_centres, start_server, stop_server,
-)
+from tests.support.handoffs import DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, fieldnav, load_test_centres
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
 
 PER_HOUR = 5
 SERVER_ENV = {**HANDOFF_ENV, "FIELDNAV_REPORTS_PER_HOUR": str(PER_HOUR)}

@@ -13,11 +13,13 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.handoffs.webhooks import verify_signature
-from tests.test_handoffs_support import (
-    DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, OTTAWA, WEBHOOK_SECRET, auth, create, fieldnav, handoff_body,
-    load_test_centres, navigator_auth, start_server, stop_server,
+from tests.support.handoffs import (
+    DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, OTTAWA, WEBHOOK_SECRET, create, fieldnav, handoff_body,
+    load_test_centres, navigator_auth,
 )
-from tests.test_handoffs_webhooks import WORKER_ENV, Receiver
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
+from tests.support.webhooks import WORKER_ENV, Receiver
 
 
 @pytest.fixture(scope="module")

@@ -38,10 +38,9 @@ from hypothesis import strategies as st
 from service.auth.principal import Role
 from service.auth.tokens import create_token
 from tests.browser.basemap import write_basemap
-from tests.conftest import PROJECT_ROOT, TEST_SERVER_ENV
-from tests.test_handoffs_support import (
-    DEFAULT_CENTRE, HANDOFF_ENV, TORONTO, handoff_body, load_test_centres, start_server, stop_server,
-)
+from tests.support import PROJECT_ROOT
+from tests.support.handoffs import DEFAULT_CENTRE, HANDOFF_ENV, TORONTO, handoff_body, load_test_centres
+from tests.support.servers import TEST_SERVER_ENV, start_server, stop_server
 
 SPEC_PATH = PROJECT_ROOT / "mobile_api_spec" / "openapi.yaml"
 

@@ -1,7 +1,9 @@
-"""Shared fixtures and helpers of the handoff tests (tests/test_handoffs_*.py import them).
+"""Handoff test data: the tests' encryption key, navigator centres, request bodies, and the
+``fieldnav`` command with the handoff settings.
 
 Every handoff test runs on the real stack: a fresh PostGIS database migrated from the
-template, navigator centres loaded from a file, `fieldnav serve` in a subprocess, real HTTP.
+template, navigator centres loaded from a file, `fieldnav serve` in a subprocess, real HTTP
+(the fixtures: tests/support/handoff_fixtures.py).
 """
 
 from __future__ import annotations
@@ -10,22 +12,18 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
-import httpx
-import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
-from service.auth.tokens import create_token
 from service.handoffs.centres import load_centres
 from service.handoffs.crypto import KeyRing
-from tests.conftest import PROJECT_ROOT, TEST_SERVER_ENV, LiveServer, app_url_for, free_port
+from tests.support import PROJECT_ROOT
+from tests.support.databases import app_url_for
+from tests.support.tokens import auth
 
 # The tests' own key: the servers they start get it through the environment, and the tests
 # use it to check what is stored.
@@ -81,17 +79,6 @@ def load_test_centres(database_url: str, folder: Path, webhook_url: str | None =
         engine.dispose()
 
 
-def token(role: Role, agency: str = "agency-a", subject: str = "worker-1") -> str:
-    return create_token(agency=agency, role=role, subject=subject, ttl=timedelta(hours=2))[0]
-
-
-def auth(role: Role, agency: str = "agency-a", subject: str = "worker-1", key: str | None = None) -> dict:
-    headers = {"Authorization": f"Bearer {token(role, agency, subject)}"}
-    if key is not False:
-        headers["Idempotency-Key"] = key or str(uuid.uuid4())
-    return headers
-
-
 def navigator_auth(subject: str = "nav-1", centre: str = DEFAULT_CENTRE, key: str | None = None) -> dict:
     return auth(Role.NAVIGATOR, centre, subject, key)
 
@@ -145,79 +132,3 @@ def fieldnav(database_url: str, *args: str, env: dict | None = None, timeout_s: 
     environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **(env or {})}
     return subprocess.run([sys.executable, "-m", "service.cli", *args], env=environment, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=timeout_s)
-
-
-
-def start_server(database_url: str, *, workers: int = 1, env: dict | None = None) -> LiveServer:
-    """`fieldnav serve` as tests/conftest.py starts it, but with its output going to a file:
-    the server logs every request, and a pipe nobody reads fills up (64 KiB) and blocks it."""
-    port = free_port()
-    environment = {**os.environ, "FIELDNAV_DATABASE_URL": app_url_for(database_url), **TEST_SERVER_ENV, **(env or {})}
-    log_file = tempfile.NamedTemporaryFile(prefix="fieldnav-serve-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=environment, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    log_file.close()
-    process.log_path = Path(log_file.name)
-    base_url = f"http://127.0.0.1:{port}"
-    deadline_s = time.monotonic() + 30
-    while time.monotonic() < deadline_s:
-        if process.poll() is not None:
-            raise RuntimeError(f"fieldnav serve exited with {process.returncode}:\n{_read_log(process)}")
-        try:
-            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                return LiveServer(base_url, process)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("fieldnav serve did not answer /healthz within 30 s")
-
-
-def _read_log(process) -> str:
-    path = process.log_path
-    try:
-        return path.read_text(errors="replace")
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def stop_server(server: LiveServer) -> str:
-    """Stop it; its whole output."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    return _read_log(server.process)
-
-
-@pytest.fixture(scope="module")
-def handoff_database_url(pg_server, template_db, tmp_path_factory):
-    """A module's own database with the test centres loaded."""
-    name = f"fieldnav_h_{uuid.uuid4().hex[:12]}"
-    url = pg_server.create_database(name, template=template_db)
-    load_test_centres(url, tmp_path_factory.mktemp("centres"))
-    yield url
-    pg_server.drop_database(name)
-
-
-@pytest.fixture(scope="module")
-def handoff_engine(handoff_database_url):
-    engine = create_engine(handoff_database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def handoff_server(handoff_database_url):
-    server = start_server(handoff_database_url, env=HANDOFF_ENV)
-    yield server
-    stop_server(server)
-
-
-@pytest.fixture
-def client(handoff_server):
-    with handoff_server.client() as http:
-        yield http
