@@ -803,8 +803,8 @@ def results_json(run: Run, facts: dict, args, rows: list[EndpointStats], total: 
 
 
 async def _sample_builds_running(engine, until_s: float, every_s: float = 1.0) -> list[int]:
-    """Builds holding a database-wide slot (service/maps/pack_queue.py), sampled until ``until_s``."""
-    from service.maps.pack_queue import builds_running
+    """Builds holding a database-wide slot (service/maps/packs/queue.py), sampled until ``until_s``."""
+    from service.maps.packs.queue import builds_running
 
     def sample() -> int:
         with engine.connect() as connection:

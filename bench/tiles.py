@@ -653,7 +653,7 @@ class PackResult:
 
 def build_pack(server: common.Server) -> PackResult:
     """POST the Toronto pack after removing the bench's pack files, so fieldnav builds it
-    again (a pack whose files are gone is forgotten and rebuilt: service/maps/packs.py _reuse)."""
+    again (a pack whose files are gone is forgotten and rebuilt: service/maps/packs/build.py _reuse)."""
     if PACKS_DIR.is_dir():
         for path in PACKS_DIR.iterdir():
             if path.is_file():

@@ -1,4 +1,7 @@
-"""Distances and boxes on the WGS84 ellipsoid, as plain numbers."""
+"""Distances and boxes on the WGS84 ellipsoid, as plain numbers.
+
+The constants are also formatted into SQL (service/directory/nearest.py builds its boxes and
+its stopping rule in the statement), so each is defined here once."""
 
 from __future__ import annotations
 
@@ -8,15 +11,22 @@ import math
 # never too small.
 MIN_METRES_PER_DEG_LAT = 110_574.0
 METRES_PER_DEG_LON_AT_EQUATOR = 111_320.0
+# Boxes are made 1% larger than the circle they hold (the spheroid, rounding).
+BOX_OVERSIZE = 1.01
+# Distances per degree are made 1% smaller where they must never be overestimated (the
+# spheroid, and a geodesic being shorter than its parallel).
+DISTANCE_UNDERSIZE = 0.99
+# Latitude at which a box stops widening: a degree of longitude is ~0 metres at the pole.
+MAX_BOX_LAT_DEG = 89.9
 
 
 def box_half_sizes_deg(lat_deg: float, radius_m: float) -> tuple[float, float]:
     """(dx, dy) in degrees such that every point within ``radius_m`` of a point at
     ``lat_deg`` lies inside lon ± dx, lat ± dy. Errs on the large side: the box only
     bounds an index scan, the exact test is geodesic."""
-    dy_deg = radius_m / MIN_METRES_PER_DEG_LAT * 1.01
-    widest_lat = min(89.9, abs(lat_deg) + dy_deg)  # longitude degrees shrink poleward
-    dx_deg = radius_m / (METRES_PER_DEG_LON_AT_EQUATOR * math.cos(math.radians(widest_lat))) * 1.01
+    dy_deg = radius_m / MIN_METRES_PER_DEG_LAT * BOX_OVERSIZE
+    widest_lat = min(MAX_BOX_LAT_DEG, abs(lat_deg) + dy_deg)  # longitude degrees shrink poleward
+    dx_deg = radius_m / (METRES_PER_DEG_LON_AT_EQUATOR * math.cos(math.radians(widest_lat))) * BOX_OVERSIZE
     return min(dx_deg, 180.0), min(dy_deg, 90.0)
 
 

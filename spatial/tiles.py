@@ -62,13 +62,6 @@ def tile_bounds_3857(z: int, x: int, y: int) -> Bounds:
             -HALF_WORLD_M + size_m * (x + 1), HALF_WORLD_M - size_m * y)
 
 
-def buffered_bounds_3857(z: int, x: int, y: int, buffer: int = BUFFER, extent: int = EXTENT) -> Bounds:
-    """The tile widened by ``buffer`` of ``extent`` tile units on every side (EPSG:3857 m)."""
-    xmin, ymin, xmax, ymax = tile_bounds_3857(z, x, y)
-    margin_m = tile_size_m(z) * buffer / extent
-    return xmin - margin_m, ymin - margin_m, xmax + margin_m, ymax + margin_m
-
-
 def mercator_to_lonlat(x_m: float, y_m: float) -> tuple[float, float]:
     """EPSG:3857 metres to WGS84 (lon, lat) degrees."""
     return x_m / HALF_WORLD_M * 180.0, math.degrees(math.atan(math.sinh(y_m / EARTH_RADIUS_M)))

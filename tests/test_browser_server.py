@@ -25,7 +25,7 @@ from service.api.app import create_app
 from service.api.routes import app_static
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from service.maps.pack_storage import STORE_ID_FILE
+from service.maps.packs.storage import STORE_ID_FILE
 from spatial.tiles import tile_range
 from tests.browser import ensure_web_build
 from tests.browser.basemap import TORONTO_BBOX, write_basemap

@@ -4,7 +4,7 @@ Before: each build held two connections of the requests' pool for its whole run 
 bounded how many ran, so a few concurrent builds took every connection and handoffs and
 nearest waited for the pool timeout, then answered 503. Now builds queue (per worker, and
 database-wide with advisory-lock slots), run on the packs' own pool and stop at a deadline
-(service/maps/pack_queue.py); a caller over capacity gets 503 pack-builds-busy with Retry-After.
+(service/maps/packs/queue.py); a caller over capacity gets 503 pack-builds-busy with Retry-After.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.maps import pack_queue, packs
+from service.maps import packs
+from service.maps.packs import queue as pack_queue
 from service.auth.principal import Role
-from service.maps.pack_storage import STORE_ID_FILE
+from service.maps.packs.storage import STORE_ID_FILE
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings
 from tests.conftest import start_server, stop_server
@@ -191,8 +192,10 @@ def test_over_capacity_builds_get_503_with_retry_after(queue_database_url, tmp_p
 
 def test_a_build_past_its_deadline_stops_and_leaves_nothing(queue_database_url, tmp_path):
     engine = create_engine(queue_database_url)
-    settings = PackSettings(dir=tmp_path, build_timeout_s=0.3)
-    request = packs.PackRequest(**pack_body(60))
+    # An area without services renders its ~1,400 tiles in ~0.2 s: a BIG one (~4,400) and 0.1 s
+    # leave the build no chance to finish in time.
+    settings = PackSettings(dir=tmp_path, build_timeout_s=0.1)
+    request = packs.PackRequest(**pack_body(60, size=BIG))
     try:
         with pytest.raises(Problem) as stopped:
             packs.build_or_reuse(engine, request, settings=settings, now=datetime.now(timezone.utc), directory=tmp_path)

@@ -3,7 +3,7 @@
 Before, a pack's files lived on the disk of the host that built it while its row was shared:
 another host answered 404 for it, and a POST there found "its files gone", deleted the row
 and built again, so two hosts rebuilt each other's packs forever. Now the files go to a store
-(service/maps/pack_storage.py): the local folder (one host; a row in another host's folder is left
+(service/maps/packs/storage.py): the local folder (one host; a row in another host's folder is left
 alone, 503 pack-storage-not-shared) or the database (every host). Two real `fieldnav serve`
 processes with folders of their own, on one database."""
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.maps.pack_storage import CHUNK_BYTES, STORE_ID_FILE, DatabaseStorage, LocalStorage, PackStores, RangeReader
+from service.maps.packs.storage import CHUNK_BYTES, STORE_ID_FILE, DatabaseStorage, LocalStorage, PackStores, RangeReader
 from tests.conftest import PROJECT_ROOT, app_url_for, start_server, stop_server
 
 AREA = {"bbox": [-79.42, 43.63, -79.36, 43.68], "min_zoom": 10, "max_zoom": 16}

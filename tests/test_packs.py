@@ -19,7 +19,7 @@ from pmtiles.tile import Compression, TileType
 from sqlalchemy import create_engine, text
 
 from service.maps import packs
-from service.maps.pack_storage import STORE_ID_FILE
+from service.maps.packs.storage import STORE_ID_FILE
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings
 from spatial.tiles import tiles_covering
@@ -369,7 +369,7 @@ def test_packs_gc_command(database_url, tmp_path):
             assert connection.execute(text("SELECT count(*) FROM offline_pack")).scalar_one() == 0
     finally:
         engine.dispose()
-    assert [p.name for p in tmp_path.iterdir()] == [STORE_ID_FILE]  # the folder's own id (service/maps/pack_storage.py)
+    assert [p.name for p in tmp_path.iterdir()] == [STORE_ID_FILE]  # the folder's own id (service/maps/packs/storage.py)
 
 
 def test_a_collected_pack_is_404_and_rebuilt_on_request(server, demo_database_url, pack_dir):

@@ -34,7 +34,7 @@ def test_the_cache_never_holds_more_bytes_than_its_bound_and_evicts_least_recent
         key = TileKey.of(1, 14, i % 300, rng.randrange(50))
         cache.put(key, _tile(size) if size else Tile(None, None))
         assert cache.bytes_used <= 50_000
-        assert cache.bytes_used == sum(entry_size(cache.get(k)) for k in list(cache._lru))
+        assert cache.bytes_used == sum(entry_size(cache.get(k)) for k in cache)
     assert len(cache) > 1
 
     cache = TileCache(max_bytes=3 * (1_000 + ENTRY_OVERHEAD_BYTES))
@@ -86,7 +86,7 @@ def test_the_cache_is_safe_across_threads():
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(8)))
     assert cache.bytes_used <= 200_000
-    assert cache.bytes_used == sum(entry_size(t) for t in cache._lru.values())
+    assert cache.bytes_used == sum(entry_size(t) for t in cache.values())
 
 
 # --------------------------------------------------------------------------- the version memory

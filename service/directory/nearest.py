@@ -25,7 +25,14 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, TextClause, text
 
-from spatial.geodesy import box_half_sizes_deg
+from spatial.geodesy import (
+    BOX_OVERSIZE,
+    DISTANCE_UNDERSIZE,
+    MAX_BOX_LAT_DEG,
+    METRES_PER_DEG_LON_AT_EQUATOR,
+    MIN_METRES_PER_DEG_LAT,
+    box_half_sizes_deg,
+)
 
 OVER_FETCH = 4  # candidates per result; 2 made the second pass run for half the queries
 
@@ -113,21 +120,26 @@ def _nearest_statement(where: _Where) -> TextClause:
 # The point is written out in each place rather than taken from a CTE: only an ORDER BY
 # against a value known at scan time lets the GiST index return rows nearest first.
 _POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+# spatial.geodesy's constants as SQL literals (code constants, never input).
+_LAT_M, _LON_M = repr(MIN_METRES_PER_DEG_LAT), repr(METRES_PER_DEG_LON_AT_EQUATOR)
+_OVERSIZE, _UNDERSIZE, _MAX_LAT = repr(BOX_OVERSIZE), repr(DISTANCE_UNDERSIZE), repr(MAX_BOX_LAT_DEG)
 
 
 def _box_around(radius_m: str) -> str:
     """A box holding the circle of ``radius_m`` (an SQL expression) around the point: the
     same over-sizing rule as spatial.geodesy.box_half_sizes_deg."""
     return (f"ST_Expand({_POINT}, "
-            f"{radius_m} / (111320.0 * cos(radians(least(89.9, abs(:lat) + {radius_m} / 110574.0 * 1.01)))) * 1.01, "
-            f"{radius_m} / 110574.0 * 1.01)")
+            f"{radius_m} / ({_LON_M} * cos(radians(least({_MAX_LAT}, "
+            f"abs(:lat) + {radius_m} / {_LAT_M} * {_OVERSIZE})))) * {_OVERSIZE}, "
+            f"{radius_m} / {_LAT_M} * {_OVERSIZE})")
 
 
 # The fewest metres a degree of the planar walk can be near the point (a degree of
 # longitude at the walk's farthest latitude, or of latitude at the equator, whichever is
 # less), less 1% for the spheroid and for a geodesic being shorter than its parallel.
 def _min_metres(walked_deg: str) -> str:
-    return (f"{walked_deg} * least(110574.0, 111320.0 * cos(radians(least(89.9, abs(:lat) + {walked_deg})))) * 0.99")
+    return (f"{walked_deg} * least({_LAT_M}, {_LON_M} * cos(radians(least({_MAX_LAT}, abs(:lat) + {walked_deg})))) "
+            f"* {_UNDERSIZE}")
 
 
 def _public_sql(where: _Where) -> str:

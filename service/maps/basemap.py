@@ -15,7 +15,7 @@ Serving (service/api/routes/basemap.py)
     (what tippecanoe, planetiler and Protomaps builds use for MVT; rasters are never
     compressed twice).
 
-Offline packs (service/maps/packs.py)
+Offline packs (service/maps/packs/)
     When a basemap is configured, every pack also gets ``<id>.basemap.pmtiles``: the
     basemap's tiles covering the pack's bbox at the pack's zooms, cut to the basemap's zoom
     range (a pack reaching above the basemap's top zoom gets the top zoom: MapLibre
@@ -44,17 +44,27 @@ from pathlib import Path
 import orjson
 from cachetools import LRUCache
 from pmtiles.tile import (
-    Compression, Entry, MagicNumberNotFound, SpecVersionUnsupported, TileType, deserialize_header, find_tile,
-    read_varint, zxy_to_tileid,
+    Compression,
+    Entry,
+    MagicNumberNotFound,
+    SpecVersionUnsupported,
+    TileType,
+    deserialize_header,
+    find_tile,
+    read_varint,
+    zxy_to_tileid,
 )
-from pmtiles.writer import Writer
 
+from service.maps.pmtiles_writer import (
+    HEADER_BYTES,
+    ArchiveWriter,
+    BBox,
+    tiles_in_order,
+)
 from service.platform.settings import basemap_settings
-from spatial import tiles as tiles_math
 
 log = logging.getLogger("fieldnav.basemap")
 
-HEADER_BYTES = 127
 PART_SUFFIX = ".basemap.pmtiles"
 INFO_SUFFIX = ".basemap.json"
 # Directories kept parsed per process (root + leaves); a leaf is a few KB parsed.
@@ -291,11 +301,37 @@ def part_zooms(basemap: Basemap, min_zoom: int, max_zoom: int) -> range:
     return range(low, high + 1)
 
 
-def _e7(value: float) -> int:
-    return int(round(value * 10_000_000))
+def _copy_tiles(basemap: Basemap, archive: ArchiveWriter, bbox: BBox, zooms: range, max_bytes: int) -> int:
+    """Copy the basemap's tiles of the area into ``archive``, byte for byte; returns how many
+    there were. Raises PartTooLarge past ``max_bytes``."""
+    written = 0
+    for z in zooms:
+        for tile_id, _, x, y in tiles_in_order(bbox, z):
+            data = basemap.tile(z, x, y)
+            if not data:
+                continue
+            archive.add(tile_id, bytes(data))
+            written += 1
+            if archive.tile_bytes > max_bytes:
+                raise PartTooLarge
+    return written
 
 
-def write_pack_part(basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox: tuple[float, float, float, float],
+def _part_metadata(basemap: Basemap, pack_id: uuid.UUID, zooms: range) -> dict:
+    layers = [{**layer, "minzoom": max(layer.get("minzoom", zooms[0]), zooms[0]),
+               "maxzoom": min(layer.get("maxzoom", zooms[-1]), zooms[-1])}
+              for layer in basemap.vector_layers()]
+    return {
+        "name": f"{basemap.metadata.get('name') or 'basemap'} (fieldnav offline pack)",
+        "attribution": basemap.metadata.get("attribution") or "",
+        "format": basemap.format,
+        "pack_id": str(pack_id),
+        "source_version": basemap.version,
+        **({"vector_layers": layers} if basemap.source_type == "vector" else {}),
+    }
+
+
+def write_pack_part(basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox: BBox,
                     min_zoom: int, max_zoom: int, *, max_bytes: int) -> dict | None:
     """Copy the basemap tiles of a pack's area into ``<id>.basemap.pmtiles`` and describe
     them in ``<id>.basemap.json``; returns that description, or None (and no file) when the
@@ -303,59 +339,24 @@ def write_pack_part(basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox:
     zooms = part_zooms(basemap, min_zoom, max_zoom)
     final, info_final = part_path(directory, pack_id), info_path(directory, pack_id)
     temp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex}")
-    written = 0
     try:
-        with temp.open("wb") as f:
-            writer = Writer(f)
-            try:
-                for z in zooms:
-                    min_x, min_y, max_x, max_y = tiles_math.tile_range(bbox, z)
-                    for tile_id, x, y in sorted((zxy_to_tileid(z, x, y), x, y)
-                                                for x in range(min_x, max_x + 1) for y in range(min_y, max_y + 1)):
-                        data = basemap.tile(z, x, y)
-                        if not data:
-                            continue
-                        writer.write_tile(tile_id, bytes(data))
-                        written += 1
-                        if writer.offset > max_bytes:
-                            raise PartTooLarge
-                if written:
-                    min_lon, min_lat, max_lon, max_lat = bbox
-                    header = {
-                        "version": 3,
-                        "tile_compression": basemap.header["tile_compression"],
-                        "tile_type": basemap.header["tile_type"],
-                        "min_lon_e7": _e7(min_lon), "min_lat_e7": _e7(min_lat),
-                        "max_lon_e7": _e7(max_lon), "max_lat_e7": _e7(max_lat),
-                        "center_zoom": zooms[0],
-                        "center_lon_e7": _e7((min_lon + max_lon) / 2), "center_lat_e7": _e7((min_lat + max_lat) / 2),
-                    }
-                    layers = [{**layer, "minzoom": max(layer.get("minzoom", zooms[0]), zooms[0]),
-                               "maxzoom": min(layer.get("maxzoom", zooms[-1]), zooms[-1])}
-                              for layer in basemap.vector_layers()]
-                    metadata = {
-                        "name": f"{basemap.metadata.get('name') or 'basemap'} (fieldnav offline pack)",
-                        "attribution": basemap.metadata.get("attribution") or "",
-                        "format": basemap.format,
-                        "pack_id": str(pack_id),
-                        "source_version": basemap.version,
-                        **({"vector_layers": layers} if basemap.source_type == "vector" else {}),
-                    }
-                    writer.finalize(header, metadata)
-            finally:
-                writer.tile_f.close()
+        with ArchiveWriter(temp) as archive:
+            written = _copy_tiles(basemap, archive, bbox, zooms, max_bytes)
+            if written:
+                # The header's zooms are those of the tiles copied (zooms=None).
+                header = basemap.header
+                archive.finish(tile_type=header["tile_type"], tile_compression=header["tile_compression"], bbox=bbox,
+                               center_zoom=zooms[0], metadata=_part_metadata(basemap, pack_id, zooms))
         if not written:
             temp.unlink()
             return None
         size = temp.stat().st_size
         if size > max_bytes:
             raise PartTooLarge
-        digest = hashlib.sha256()
         with temp.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         info = {
-            "tile_count": written, "bytes": size, "sha256": digest.hexdigest(), "format": basemap.format,
+            "tile_count": written, "bytes": size, "sha256": sha256, "format": basemap.format,
             "type": basemap.source_type, "min_zoom": zooms[0], "max_zoom": zooms[-1],
             "layers": [layer["id"] for layer in basemap.vector_layers()],
         }

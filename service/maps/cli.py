@@ -1,7 +1,7 @@
 """`fieldnav packs gc` and `fieldnav sync prune`: housekeeping for offline packs and sync.
 
 Registered on the main command by ``register(main)`` in service/cli.py. Both are safe to run
-at any time (cron, a systemd timer) while the API serves: see service/maps/packs.py and
+at any time (cron, a systemd timer) while the API serves: see service/maps/packs/gc.py and
 service/maps/sync.py for what they remove and why.
 """
 

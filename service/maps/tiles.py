@@ -20,16 +20,24 @@ after a few executions).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import cachetools
 from sqlalchemy import Connection, text
 
 from service.capacity.merge import stale_after
 from service.directory.categories import category_codes
+from service.platform.byte_cache import ByteCache
 from service.platform.settings import TileSettings, tile_settings
-from spatial.tiles import BUFFER, BUFFER_FRACTION, EXTENT, ZOOM_LIMIT, check_tile, cluster_resolution, CLUSTER_RESOLUTIONS
+from spatial.tiles import (
+    BUFFER,
+    BUFFER_FRACTION,
+    CLUSTER_RESOLUTIONS,
+    EXTENT,
+    ZOOM_LIMIT,
+    check_tile,
+    cluster_resolution,
+)
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 SERVICES_LAYER = "services"
@@ -148,10 +156,6 @@ _POINTS_STATEMENT = text(POINTS_SQL)
 _CLUSTERS_STATEMENTS = {resolution: text(sql) for resolution, sql in CLUSTERS_SQL.items()}
 
 
-def layer_for_zoom(z: int, points_min_zoom: int) -> str:
-    return SERVICES_LAYER if z >= points_min_zoom else CLUSTERS_LAYER
-
-
 def render_tile(connection: Connection, z: int, x: int, y: int, categories: tuple[str, ...] | list[str] = (), *,
                 settings: TileSettings | None = None) -> bytes | None:
     """The Mapbox Vector Tile (2.1) at z/x/y, or None when it holds no feature.
@@ -262,7 +266,8 @@ def entry_size(tile: Tile) -> int:
 
 
 class TileCache:
-    """LRU cache of rendered tiles bounded in bytes (``entry_size``), safe across threads.
+    """Rendered tiles in a ByteCache (service/platform/byte_cache.py) bounded by
+    ``entry_size``, that forgets a data version once a newer one is stored.
 
     Entries are keyed by data version, so after an import every lookup misses until the new
     tiles are rendered; entries of older versions are dropped as soon as a newer version is
@@ -272,42 +277,44 @@ class TileCache:
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._lru: cachetools.LRUCache = cachetools.LRUCache(maxsize=max_bytes, getsizeof=entry_size)
-        self._lock = threading.Lock()
+        self._cache: ByteCache[TileKey, Tile] = ByteCache(max_bytes, entry_size)
+        self._version_lock = threading.Lock()  # a put and the drop of older versions, together
         self._newest_version: int | None = None
-        self.hits = self.misses = 0
 
     def get(self, key: TileKey) -> Tile | None:
-        with self._lock:
-            tile = self._lru.get(key)
-            if tile is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-            return tile
+        return self._cache.get(key)
 
     def put(self, key: TileKey, tile: Tile) -> bool:
         """Keep a tile; False when it is not kept (larger than the cache, or of a data
         version older than one already stored: nobody will ask for it again)."""
-        size = entry_size(tile)
-        with self._lock:
+        with self._version_lock:
             if self._newest_version is not None and key.data_version < self._newest_version:
                 return False
             if self._newest_version is None or key.data_version > self._newest_version:
                 self._newest_version = key.data_version
-                for old in [k for k in self._lru if k.data_version < key.data_version]:
-                    del self._lru[old]
-            if size > self.max_bytes:
-                return False
-            self._lru[key] = tile  # evicts the least recently used entries to make room
-            return True
+                self._cache.discard(lambda old: old.data_version < key.data_version)
+            return self._cache.put(key, tile)
+
+    @property
+    def hits(self) -> int:
+        return self._cache.hits
+
+    @property
+    def misses(self) -> int:
+        return self._cache.misses
 
     @property
     def bytes_used(self) -> int:
-        return self._lru.currsize
+        return self._cache.bytes_used
+
+    def __iter__(self) -> Iterator[TileKey]:
+        return iter(self._cache)
+
+    def values(self) -> list[Tile]:
+        return self._cache.values()
 
     def __len__(self) -> int:
-        return len(self._lru)
+        return len(self._cache)
 
 
 def get_or_render(connect: Callable[[], Connection], cache: TileCache, key: TileKey, *,

@@ -2,7 +2,7 @@
 
 A pack is a row of ``offline_pack`` (shared by every host through PostgreSQL) and a few
 files named ``<id>.pmtiles``, ``<id>.services.json.gz`` and, with a basemap,
-``<id>.basemap.pmtiles`` and ``<id>.basemap.json`` (service/maps/packs.py). The files go to one of
+``<id>.basemap.pmtiles`` and ``<id>.basemap.json`` (files.py). The files go to one of
 two stores, chosen by ``FIELDNAV_PACKS_STORAGE``:
 
 ``local`` (the default, for one host)
@@ -21,7 +21,7 @@ two stores, chosen by ``FIELDNAV_PACKS_STORAGE``:
     transaction as its row, and deleting the row deletes them (``ON DELETE CASCADE``): a
     pack is never half there, and garbage collection from any host removes it for all. A
     byte range reads only the chunks it covers. Reads go through the packs' own connection
-    pool (service/maps/pack_queue.py), never the requests' pool.
+    pool (queue.py), never the requests' pool.
 
 Which store serves a pack is decided by its row, not by the setting: a host switched from
 ``local`` to ``database`` still serves the packs its folder holds, until they expire.
@@ -40,6 +40,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
+
+from service.platform.problems import Problem
+from service.platform.settings import PackSettings, path_settings
 
 log = logging.getLogger("fieldnav.pack_storage")
 
@@ -288,3 +291,37 @@ class PackStores:
         if location == self.local.location:
             return self.local
         return None
+
+
+def pack_dir(settings: PackSettings) -> Path:
+    """This host's pack folder (``FIELDNAV_PACKS_DIR``, default ``FIELDNAV_HOME/packs``)."""
+    return settings.dir or path_settings().home / "packs"
+
+
+def default_stores(engine: Engine, settings: PackSettings, directory: Path | None = None) -> PackStores:
+    """The stores of a caller that has none of its own (tests, commands): reads of packs in
+    the database go through ``engine``."""
+    return PackStores(settings.storage, directory or pack_dir(settings), engine)
+
+
+def _elsewhere(pack_id: uuid.UUID | str) -> Problem:
+    """A pack whose files are in another host's folder (local storage on several hosts)."""
+    log.warning("offline pack %s is in another host's folder: hosts sharing a database must share pack storage "
+                "(FIELDNAV_PACKS_STORAGE=database)", pack_id)
+    return Problem(503, "pack-storage-not-shared",
+                   f"Offline pack {pack_id} is kept on another server; try again shortly. (Operators: servers that "
+                   "share a database must share pack storage: set FIELDNAV_PACKS_STORAGE=database.)",
+                   title="Pack on another server",
+                   detail_fr=f"La zone hors ligne {pack_id} est gardée sur un autre serveur : réessayez dans un instant. "
+                             "(Exploitants : des serveurs qui partagent une base de données doivent partager le "
+                             "stockage des zones : FIELDNAV_PACKS_STORAGE=database.)",
+                   headers={"Retry-After": "1"})
+
+
+def store_of(stores: PackStores, row) -> PackStorage:
+    """The store holding the files of an ``offline_pack`` row. Raises Problem 503
+    pack-storage-not-shared when they are in another host's folder."""
+    store = stores.for_location(row.storage)
+    if store is None:
+        raise _elsewhere(row.id)
+    return store

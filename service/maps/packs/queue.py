@@ -1,11 +1,11 @@
 """The offline pack build queue: builds never starve the rest of the API (issue 15, 2).
 
 A build renders thousands of tiles and holds two database connections for as long as that
-takes (service/maps/packs.py, "Concurrency"). Unbounded, eight concurrent builds took every
+takes (build.py, "Concurrency"). Unbounded, eight concurrent builds took every
 connection of a worker's pool and handoffs answered 503. So:
 
 Bulkhead
-    Builds, and reads of packs stored in the database (service/maps/pack_storage.py), use the
+    Builds, and reads of packs stored in the database (storage.py), use the
     packs' own small pool (``FIELDNAV_PACKS_POOL_SIZE``, default 2 x builds + 2 per worker),
     never the requests' pool: nearest, handoffs and the access checks keep their
     connections whatever packs do. Its sessions are named ``fieldnav-packs``.
@@ -43,7 +43,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from service.maps.pack_storage import PackStores
+from service.maps.packs.storage import PackStores
 from service.platform.problem_texts import fr_number
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings, database_settings
@@ -137,9 +137,12 @@ def take_database_slot(guard: Connection, total: int, wait_until_s: float) -> in
 
 
 def builds_running(connection: Connection) -> int:
-    """Builds holding a database-wide slot now (for tests and diagnosis)."""
+    """Builds holding a database-wide slot now (for tests and diagnosis). Advisory locks are
+    per database: those of another database on the same server (another test run) are not ours."""
     return connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = :cls "
-                                   "AND objsubid = 2 AND granted"), {"cls": SLOT_LOCK_CLASS}).scalar_one()
+                                   "AND objsubid = 2 AND granted "
+                                   "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                              {"cls": SLOT_LOCK_CLASS}).scalar_one()
 
 
 # --- the deadline --------------------------------------------------------------------------------
