@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from service.api.data_version import DataVersion, LastKnownVersion
 from service.api.response_cache import BodyCache
 from service.api.state import AppState, TileBoundsMemo, TileContext
-from service.maps.pack_queue import PackService
+from service.maps.packs.queue import PackService
 
 
 def app_state(request: Request) -> AppState:

@@ -1,5 +1,5 @@
 """Files sent whole or by byte ranges (pack archives, snapshots, basemap parts), from a local
-folder or the database (service/maps/pack_storage.py), and whether a client takes gzip."""
+folder or the database (service/maps/packs/storage.py), and whether a client takes gzip."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSati
 
 from service.api.errors import problem_response, problem_responses
 from service.api.http_cache import if_none_match, immutable_cache_control
-from service.maps import packs
-from service.maps.pack_storage import CHUNK_BYTES
+from service.maps.packs import PackFile
+from service.maps.packs.storage import CHUNK_BYTES
 from service.platform.problem_texts import fr_number
 
 PMTILES = "application/vnd.pmtiles"
@@ -72,13 +72,13 @@ class _StoredFile:
 
 
 class StoredFileResponse(RangeFileResponse):
-    """A pack file in a store other than a local folder (the database, service/maps/pack_storage.py):
+    """A pack file in a store other than a local folder (the database, service/maps/packs/storage.py):
     the same ranges, If-Range, 416 and headers as RangeFileResponse, read a chunk at a time,
     so a range fetches only the chunks it covers."""
 
     chunk_size = CHUNK_BYTES
 
-    def __init__(self, found: packs.PackFile, **kwargs):
+    def __init__(self, found: PackFile, **kwargs):
         self.found = found
         modified = found.created_at.timestamp() if found.created_at else 0
         stat_result = os.stat_result((stat.S_IFREG | 0o644, 0, 0, 1, 0, 0, found.bytes, modified, modified, modified))
@@ -93,13 +93,13 @@ class StoredFileResponse(RangeFileResponse):
         yield _StoredFile(self.found.storage.reader(self.found.name, self.found.bytes))
 
 
-def file_response(found: packs.PackFile, **kwargs) -> Response:
+def file_response(found: PackFile, **kwargs) -> Response:
     """A pack file with byte ranges, from whichever store holds it."""
     path = found.path
     return RangeFileResponse(path, **kwargs) if path is not None else StoredFileResponse(found, **kwargs)
 
 
-def immutable_file_response(request: Request, found: packs.PackFile, *, etag: str, media_type: str,
+def immutable_file_response(request: Request, found: PackFile, *, etag: str, media_type: str,
                             headers: dict | None = None) -> Response:
     """A file whose bytes never change under its URL (``immutable``), with byte ranges; 304
     when the client's ``If-None-Match`` names ``etag``."""

@@ -12,7 +12,9 @@ from service.api.data_version import DataVersion, LastKnownVersion
 from service.api.rate_limit import RateLimiter
 from service.api.response_cache import BodyCache
 from service.auth.revocation import RevocationCheck
-from service.maps import pack_queue, packs, tiles
+from service.maps import tiles
+from service.maps.packs import pack_dir
+from service.maps.packs.queue import PackService, make_pack_engine
 from service.platform.db import read_data_version
 from service.platform.settings import api_settings, auth_settings, limit_settings, pack_settings, tile_settings
 
@@ -71,8 +73,8 @@ class AppState:
     detail_cache: BodyCache
     revocations: RevocationCheck
     rate_limiter: RateLimiter
-    # The packs' own engine (not the requests' pool), stores and build queue (service/maps/pack_queue.py).
-    packs: pack_queue.PackService
+    # The packs' own engine (not the requests' pool), stores and build queue (service/maps/packs/queue.py).
+    packs: PackService
 
     @classmethod
     def build(cls, engine: Engine, read_engine: Engine) -> AppState:
@@ -95,7 +97,7 @@ class AppState:
             detail_cache=BodyCache("service_detail", DETAIL_CACHE_BYTES),
             revocations=RevocationCheck(engine, auth_settings().revocation_cache_s),
             rate_limiter=RateLimiter(engine, limit_settings().window_s),
-            packs=pack_queue.PackService(pack_queue.make_pack_engine(engine.url), settings, packs.pack_dir(settings)),
+            packs=PackService(make_pack_engine(engine.url), settings, pack_dir(settings)),
         )
 
     def dispose(self) -> None:

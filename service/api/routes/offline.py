@@ -1,4 +1,4 @@
-"""Offline packs: build or reuse one, read its manifest, download its files (service/maps/packs.py)."""
+"""Offline packs: build or reuse one, read its manifest, download its files (service/maps/packs/)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 
-from service.maps import pack_queue, packs
+from service.maps import packs
+from service.maps.packs import queue as pack_queue
 from service.api.dependencies import EngineDep, PackServiceDep
 from service.api.errors import problem_responses
 from service.api.file_responses import PMTILES, RANGE_RESPONSES, accepts_gzip, immutable_file_response
@@ -98,7 +99,7 @@ class PackManifest(BaseModel):
 async def create_pack(service: PackServiceDep, body: packs.PackRequest) -> Response:
     # A pack already built is answered at once; a build waits for a slot of this worker's
     # queue in the event loop (no thread, no connection held), then runs in a thread on the
-    # packs' own pool (service/maps/pack_queue.py). Over capacity: 503 pack-builds-busy.
+    # packs' own pool (service/maps/packs/queue.py). Over capacity: 503 pack-builds-busy.
     settings, now, queued_at_s = service.settings, datetime.now(timezone.utc), time.monotonic()
     try:
         plan = await run_in_threadpool(packs.plan_pack, body, settings)
