@@ -1,6 +1,6 @@
 """Point helpers: WKT for PostGIS and the H3 cells a point falls in.
 
-Plain values in, plain values out (see DESIGN.md: spatial never imports service).
+Plain values in, plain values out (see docs/design.md: spatial never imports service).
 """
 
 from __future__ import annotations

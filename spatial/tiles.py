@@ -1,6 +1,6 @@
 """Web Mercator tile math (XYZ scheme, as slippy maps and MapLibre use it).
 
-Plain values in, plain values out (see DESIGN.md: spatial never imports service). Tile ``y``
+Plain values in, plain values out (see docs/design.md: spatial never imports service). Tile ``y``
 counts from the north edge of the world down; metres are EPSG:3857 metres, degrees are
 WGS84 lon/lat. The formulas match PostGIS's ``ST_TileEnvelope`` exactly (same operations
 in the same order), so a tile's edges here and in SQL are the same floats.

@@ -5,7 +5,7 @@ Revises: 0012_confidential_cards
 Create Date: 2026-12-03
 
 - ``offline_pack.storage``: where a pack's files are: ``database``, or ``local:<folder id>``
-  (a host's FIELDNAV_PACKS_DIR, service/maps/pack_storage.py). NULL for packs built before: they
+  (a host's FIELDNAV_PACKS_DIR, service/maps/packs/storage.py). NULL for packs built before: they
   are in the folder of the host that built them.
 - ``offline_pack_file`` (one row per file: ``<id>.pmtiles``, ``<id>.services.json.gz``, ...)
   and ``offline_pack_chunk`` (its bytes, 1 MiB per row, so a byte range reads only the

@@ -1,6 +1,6 @@
 """The k nearest services that fit a person, from service_site, in one SQL statement.
 
-How it stays exact and fast (DESIGN.md, "Queries that must be fast"):
+How it stays exact and fast (docs/design.md, "Queries that must be fast"):
 1. KNN on the planar GiST index (``geom <-> point``, degrees) with every filter in the same
    scan, bounded by a box around ``max_distance_m`` so a filter that matches nothing cannot
    walk the whole index; it over-fetches 4k candidates, nearest first in degrees.

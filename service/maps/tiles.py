@@ -1,7 +1,7 @@
 """Vector tiles of the service directory: the SQL that renders them, the in-process tile
 cache, and the data version tiles are keyed by.
 
-One tile holds one layer (DESIGN.md, "Queries that must be fast"):
+One tile holds one layer (docs/design.md, "Queries that must be fast"):
 
 - ``services`` from ``points_min_zoom`` (13) up: one point per public service location
   (a ``service_site`` row) with compact properties;

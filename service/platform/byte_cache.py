@@ -1,4 +1,4 @@
-"""An in-process LRU cache bounded in bytes, safe across threads (DESIGN.md: caches are
+"""An in-process LRU cache bounded in bytes, safe across threads (docs/design.md: caches are
 in-process, bounded in bytes). The tile cache (service/maps/tiles.py) and the cache of
 rendered JSON bodies (service/api/response_cache.py) are both one of these."""
 

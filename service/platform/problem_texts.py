@@ -382,7 +382,7 @@ MESSAGES: dict[str, dict[str, Template]] = {
     "url_parsing": _URL,
     "url_scheme": _URL,
     "url_too_long": _URL,
-    # --- ours: validators (service/handoffs/model.py, service/maps/packs.py, service/api/schemas.py)
+    # --- ours: validators (service/handoffs/model.py, service/maps/packs/, service/api/schemas.py)
     "phone_invalid": _fixed(
         "This is not a valid phone number. Check the digits, or leave it empty for an anonymous handoff.",
         "Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres, ou laissez le champ vide pour un transfert anonyme."),

@@ -107,10 +107,10 @@ class PackSettings(BaseSettings):
     # Packs not downloaded for this long, or built for an older data version and older than
     # this, are removed by the garbage collector.
     keep_days: float = Field(default=14, gt=0)
-    # Where new packs are kept (service/maps/pack_storage.py): "local", the folder above (one host
+    # Where new packs are kept (service/maps/packs/storage.py): "local", the folder above (one host
     # only), or "database", chunks in PostgreSQL that every host sharing it serves.
     storage: Literal["local", "database"] = "local"
-    # The build queue (service/maps/pack_queue.py): builds running at once per worker process, and
+    # The build queue (service/maps/packs/queue.py): builds running at once per worker process, and
     # in the whole deployment (advisory-lock slots in the database; 0: no such cap);
     max_concurrent_builds: int = Field(default=2, ge=1, le=64)
     max_concurrent_builds_total: int = Field(default=4, ge=0, le=1024)
