@@ -61,18 +61,18 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (also puts the project on sys.path)
-from common import log, median, percentile  # noqa: E402
+import common
+import httpx
+from common import log, median, percentile
+from sqlalchemy import make_url, text
 
-import httpx  # noqa: E402
-from sqlalchemy import make_url, text  # noqa: E402
-
-from service.directory import lock as directory_lock, live_sites  # noqa: E402
-from service.capacity import grants  # noqa: E402
+from service.capacity import grants
+from service.directory import live_sites
+from service.directory import lock as directory_lock
 
 SECTION = "Live capacity"
 DATABASE = "bench_100k"
@@ -99,7 +99,8 @@ def pick_shelters(engine, count: int) -> list[Shelter]:
     """Public, active, located sites of services with a bed count, one per service, spread
     over the province (ordered by a hash of the service id)."""
     with engine.connect() as connection:
-        rows = connection.execute(text("""
+        rows = connection.execute(
+            text("""
             SELECT service_id, organization_id, lat, lon FROM (
                 SELECT DISTINCT ON (ss.service_id) ss.service_id, s.organization_id,
                        ST_Y(ss.geom) AS lat, ST_X(ss.geom) AS lon
@@ -110,23 +111,34 @@ def pick_shelters(engine, count: int) -> list[Shelter]:
                 ORDER BY ss.service_id, ss.id
             ) AS one_site
             ORDER BY md5(service_id::text) LIMIT :count
-        """), {"count": count}).all()
+        """),
+            {"count": count},
+        ).all()
     if len(rows) < count:
-        raise SystemExit(f"{DATABASE} has only {len(rows)} public shelters with a bed count; use --services {len(rows)}")
+        raise SystemExit(
+            f"{DATABASE} has only {len(rows)} public shelters with a bed count; use --services {len(rows)}"
+        )
     return [Shelter(r.service_id, r.organization_id, float(r.lat), float(r.lon)) for r in rows]
 
 
 def grant_organizations(engine, shelters: list[Shelter]) -> None:
     with engine.begin() as connection:
         for organization in sorted({s.organization_id for s in shelters}, key=str):
-            grants.grant(connection, issuer=PROVIDER_ISSUER, subject=PROVIDER_SUBJECT, organization_id=organization,
-                         granted_by="bench|capacity")
+            grants.grant(
+                connection,
+                issuer=PROVIDER_ISSUER,
+                subject=PROVIDER_SUBJECT,
+                organization_id=organization,
+                granted_by="bench|capacity",
+            )
 
 
 def live_rows_before(engine, shelters: list[Shelter]) -> int:
     with engine.connect() as connection:
-        return connection.execute(text("SELECT count(*) FROM capacity_live WHERE service_id = ANY(:ids)"),
-                                  {"ids": [s.service_id for s in shelters]}).scalar_one()
+        return connection.execute(
+            text("SELECT count(*) FROM capacity_live WHERE service_id = ANY(:ids)"),
+            {"ids": [s.service_id for s in shelters]},
+        ).scalar_one()
 
 
 def restore(engine, shelters: list[Shelter]) -> None:
@@ -159,19 +171,31 @@ class Api:
 
     def put(self, shelter: Shelter, available: int) -> tuple[float, dict]:
         started = time.perf_counter()
-        response = self.client.put(f"/v1/services/{shelter.service_id}/capacity",
-                                   json={"capacities": [{"unit": "beds", "available": available, "maximum": MAXIMUM}]},
-                                   headers={**self.provider, "Idempotency-Key": str(uuid.uuid4())})
+        response = self.client.put(
+            f"/v1/services/{shelter.service_id}/capacity",
+            json={"capacities": [{"unit": "beds", "available": available, "maximum": MAXIMUM}]},
+            headers={**self.provider, "Idempotency-Key": str(uuid.uuid4())},
+        )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"PUT answered {response.status_code}: {response.text[:300]}")
         return elapsed_ms, response.json()
 
-    def bulk(self, shelters: list["Shelter"], available: int) -> float:
+    def bulk(self, shelters: list[Shelter], available: int) -> float:
         started = time.perf_counter()
-        response = self.client.post("/v1/capacity", json={"items": [
-            {"service_id": str(s.service_id), "capacities": [{"unit": "beds", "available": available, "maximum": MAXIMUM}]}
-            for s in shelters]}, headers={**self.provider, "Idempotency-Key": str(uuid.uuid4())})
+        response = self.client.post(
+            "/v1/capacity",
+            json={
+                "items": [
+                    {
+                        "service_id": str(s.service_id),
+                        "capacities": [{"unit": "beds", "available": available, "maximum": MAXIMUM}],
+                    }
+                    for s in shelters
+                ]
+            },
+            headers={**self.provider, "Idempotency-Key": str(uuid.uuid4())},
+        )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"POST /v1/capacity answered {response.status_code}: {response.text[:300]}")
@@ -186,8 +210,9 @@ class Api:
         return elapsed_ms
 
     def nearest_as_of(self, shelter: Shelter) -> str | None:
-        results = self.client.get("/v1/services/nearest", params={"lat": shelter.lat, "lon": shelter.lon, "limit": 5},
-                                  headers=self.worker).json()["results"]
+        results = self.client.get(
+            "/v1/services/nearest", params={"lat": shelter.lat, "lon": shelter.lon, "limit": 5}, headers=self.worker
+        ).json()["results"]
         for result in results:
             if result["service_id"] == str(shelter.service_id) and result["capacity"]:
                 return result["capacity"]["as_of"]
@@ -211,8 +236,10 @@ def latency_phase(api: Api, shelters: list[Shelter], rounds: int) -> dict[str, l
 
 def bulk_phase(api: Api, shelters: list[Shelter], items: int, count: int) -> list[float]:
     """``count`` bulk updates of ``items`` shelters each (a provider's own system)."""
-    return [api.bulk([shelters[(i * items + j) % len(shelters)] for j in range(items)], (i * 3) % (MAXIMUM + 1))
-            for i in range(count)]
+    return [
+        api.bulk([shelters[(i * items + j) % len(shelters)] for j in range(items)], (i * 3) % (MAXIMUM + 1))
+        for i in range(count)
+    ]
 
 
 def _wait_for(check, sent_at: float, poll_s: float) -> float | None:
@@ -225,8 +252,9 @@ def _wait_for(check, sent_at: float, poll_s: float) -> float | None:
         time.sleep(poll_s)
 
 
-def propagation_phase(apis: list[Api], pollers: list[Api], shelters: list[Shelter], rounds: int, poll_s: float
-                      ) -> list[dict]:
+def propagation_phase(
+    apis: list[Api], pollers: list[Api], shelters: list[Shelter], rounds: int, poll_s: float
+) -> list[dict]:
     """Per round: which process was written, the PUT's latency, and for each process the
     seconds from sending until nearest, then the detail, showed the count."""
     records = []
@@ -246,13 +274,20 @@ def propagation_phase(apis: list[Api], pollers: list[Api], shelters: list[Shelte
                 return nearest_s, detail_s
 
             seen = list(pool.map(watch, pollers))
-            records.append({"writer": "AB"[writer], "put_ms": put_ms,
-                            "nearest_s": [s[0] for s in seen], "detail_s": [s[1] for s in seen]})
+            records.append(
+                {
+                    "writer": "AB"[writer],
+                    "put_ms": put_ms,
+                    "nearest_s": [s[0] for s in seen],
+                    "detail_s": [s[1] for s in seen],
+                }
+            )
     return records
 
 
-def concurrent_phase(base_urls: list[str], provider: str, worker: str, shelters: list[Shelter], clients: int,
-                     duration_s: float) -> dict:
+def concurrent_phase(
+    base_urls: list[str], provider: str, worker: str, shelters: list[Shelter], clients: int, duration_s: float
+) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -282,17 +317,29 @@ def concurrent_phase(base_urls: list[str], provider: str, worker: str, shelters:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    return {"clients": clients, "duration_s": elapsed, "requests": len(latencies), "errors": len(errors),
-            "error_samples": errors[:5], "per_s": len(latencies) / elapsed,
-            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99), "max_ms": max(latencies, default=0)}
+    return {
+        "clients": clients,
+        "duration_s": elapsed,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies, default=0),
+    }
 
 
 # --------------------------------------------------------------------------- report
 
 
 def stats(values_ms: list[float]) -> dict:
-    return {"n": len(values_ms), "p50_ms": median(values_ms), "p99_ms": percentile(values_ms, 0.99),
-            "max_ms": max(values_ms, default=float("nan"))}
+    return {
+        "n": len(values_ms),
+        "p50_ms": median(values_ms),
+        "p99_ms": percentile(values_ms, 0.99),
+        "max_ms": max(values_ms, default=float("nan")),
+    }
 
 
 def summarise(latency: dict[str, list[float]], records: list[dict]) -> dict:
@@ -307,20 +354,28 @@ def summarise(latency: dict[str, list[float]], records: list[dict]) -> dict:
         "detail_both": ms(None if None in r["detail_s"] else max(r["detail_s"]) for r in records),
     }
     put_ms_by_round = [r["put_ms"] for r in records]
-    after_answer = [max(r["nearest_s"]) * 1000 - put_ms for r, put_ms in zip(records, put_ms_by_round)
-                    if None not in r["nearest_s"]]
-    misses = {"nearest": sum(None in r["nearest_s"] for r in records), "detail": sum(None in r["detail_s"] for r in records)}
-    return {"latency": {name: stats(values) for name, values in latency.items()},
-            "visible": {name: stats(values) for name, values in seen.items()},
-            "nearest_both_after_answer": stats(after_answer), "misses": misses}
+    after_answer = [
+        max(r["nearest_s"]) * 1000 - put_ms for r, put_ms in zip(records, put_ms_by_round) if None not in r["nearest_s"]
+    ]
+    misses = {
+        "nearest": sum(None in r["nearest_s"] for r in records),
+        "detail": sum(None in r["detail_s"] for r in records),
+    }
+    return {
+        "latency": {name: stats(values) for name, values in latency.items()},
+        "visible": {name: stats(values) for name, values in seen.items()},
+        "nearest_both_after_answer": stats(after_answer),
+        "misses": misses,
+    }
 
 
 def _fmt(value: float) -> str:
     return "n/a" if value != value else (f"{value:,.0f}" if value >= 100 else f"{value:.1f}")
 
 
-def results_markdown(summary: dict, concurrent: dict, facts: dict, args, started: datetime, finished_load: str,
-                     changed: list[str]) -> str:
+def results_markdown(
+    summary: dict, concurrent: dict, facts: dict, args, started: datetime, finished_load: str, changed: list[str]
+) -> str:
     latency, visible = summary["latency"], summary["visible"]
     ratio = lambda a, b: a / b if b else float("nan")  # noqa: E731
     p99_both = visible["nearest_both"]["p99_ms"]
@@ -338,10 +393,12 @@ def results_markdown(summary: dict, concurrent: dict, facts: dict, args, started
         "| request | n | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",
     ]
-    for name, label in (("me", "`GET /v1/me` (trivial authenticated GET: the floor)"),
-                        ("nearest", "`GET /v1/services/nearest` (limit 10, no filter)"),
-                        ("put", "`PUT /v1/services/{id}/capacity` (provider, one unit)"),
-                        ("bulk", f"`POST /v1/capacity`, {args.bulk_items} services (provider)")):
+    for name, label in (
+        ("me", "`GET /v1/me` (trivial authenticated GET: the floor)"),
+        ("nearest", "`GET /v1/services/nearest` (limit 10, no filter)"),
+        ("put", "`PUT /v1/services/{id}/capacity` (provider, one unit)"),
+        ("bulk", f"`POST /v1/capacity`, {args.bulk_items} services (provider)"),
+    ):
         s = latency[name]
         lines.append(f"| {label} | {s['n']} | {_fmt(s['p50_ms'])} | {_fmt(s['p99_ms'])} | {_fmt(s['max_ms'])} |")
     lines += [
@@ -357,11 +414,13 @@ def results_markdown(summary: dict, concurrent: dict, facts: dict, args, started
         "| seen by | n | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",
     ]
-    for name, label in (("put_ms", "(the PUT's own answer)"),
-                        ("nearest_writer", "nearest, the process written to"),
-                        ("nearest_other", "nearest, the other process"),
-                        ("nearest_both", "**nearest, both processes** (the later of the two)"),
-                        ("detail_both", "service detail, both processes (per-process cache, data version TTL 1 s)")):
+    for name, label in (
+        ("put_ms", "(the PUT's own answer)"),
+        ("nearest_writer", "nearest, the process written to"),
+        ("nearest_other", "nearest, the other process"),
+        ("nearest_both", "**nearest, both processes** (the later of the two)"),
+        ("detail_both", "service detail, both processes (per-process cache, data version TTL 1 s)"),
+    ):
         s = visible[name]
         lines.append(f"| {label} | {s['n']} | {_fmt(s['p50_ms'])} | {_fmt(s['p99_ms'])} | {_fmt(s['max_ms'])} |")
     after = summary["nearest_both_after_answer"]
@@ -384,7 +443,10 @@ def results_markdown(summary: dict, concurrent: dict, facts: dict, args, started
         "stays in commit order): this is the rate it lets through on this machine, each update a new data version.",
     ]
     if changed:
-        lines += ["", f"Files changed while it ran (a run straddling a change measures two programs): {', '.join(changed)}."]
+        lines += [
+            "",
+            f"Files changed while it ran (a run straddling a change measures two programs): {', '.join(changed)}.",
+        ]
     return "\n".join(lines)
 
 
@@ -402,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-results-file", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args(argv)
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     snapshot = common.code_snapshot()
     cluster = common.start_bench_cluster()
     url = common.database_url(cluster, DATABASE)
@@ -413,18 +475,24 @@ def main(argv: list[str] | None = None) -> int:
         log("some shelters already had live counts (an interrupted run?): they are replaced and removed at the end")
     facts = {
         "command": " ".join([".venv/bin/python bench/capacity.py", *(argv if argv is not None else sys.argv[1:])]),
-        "git": common.git_revision(), "fingerprint": common.code_fingerprint(snapshot),
-        "database": make_url(url).database, "services": sum(common.source_counts(engine).values()),
-        "sites": common.site_count(engine), "shelters": [str(s.service_id) for s in shelters],
-        "organizations": len({s.organization_id for s in shelters}), "machine": common.machine_summary(),
+        "git": common.git_revision(),
+        "fingerprint": common.code_fingerprint(snapshot),
+        "database": make_url(url).database,
+        "services": sum(common.source_counts(engine).values()),
+        "sites": common.site_count(engine),
+        "shelters": [str(s.service_id) for s in shelters],
+        "organizations": len({s.organization_id for s in shelters}),
+        "machine": common.machine_summary(),
         "load_start": common.load_average(),
     }
     provider = common.make_tokens(1, role="provider", agency="bench-shelters", subject_prefix="bench-desk")[0]
     worker = common.make_tokens(1)[0]
     grant_organizations(engine, shelters)
     try:
-        with common.fieldnav_server(url, workers=1, label="capacity-a") as a, \
-                common.fieldnav_server(url, workers=1, label="capacity-b") as b:
+        with (
+            common.fieldnav_server(url, workers=1, label="capacity-a") as a,
+            common.fieldnav_server(url, workers=1, label="capacity-b") as b,
+        ):
             apis = [Api(a.base_url, provider, worker), Api(b.base_url, provider, worker)]
             pollers = [Api(a.base_url, provider, worker), Api(b.base_url, provider, worker)]
             try:
@@ -440,12 +508,22 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 for api in apis + pollers:
                     api.close()
-            concurrent = {"clients": args.clients, "duration_s": 0.0, "requests": 0, "errors": 0, "error_samples": [],
-                          "per_s": float("nan"), "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+            concurrent = {
+                "clients": args.clients,
+                "duration_s": 0.0,
+                "requests": 0,
+                "errors": 0,
+                "error_samples": [],
+                "per_s": float("nan"),
+                "p50_ms": float("nan"),
+                "p99_ms": float("nan"),
+                "max_ms": float("nan"),
+            }
             if args.concurrent_s > 0:
                 log(f"concurrent: {args.clients} clients, {args.concurrent_s:.0f} s")
-                concurrent = concurrent_phase([a.base_url, b.base_url], provider, worker, shelters, args.clients,
-                                              args.concurrent_s)
+                concurrent = concurrent_phase(
+                    [a.base_url, b.base_url], provider, worker, shelters, args.clients, args.concurrent_s
+                )
     finally:
         log("restoring the shelters' counts")
         restore(engine, shelters)
@@ -455,8 +533,20 @@ def main(argv: list[str] | None = None) -> int:
     finished_load = common.load_average()
     changed = common.changed_files(snapshot, common.code_snapshot())
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"facts": facts, "summary": summary, "concurrent": concurrent, "latency_ms": latency,
-                                     "rounds": records, "changed_files": changed}, indent=2, default=str))
+    args.json.write_text(
+        json.dumps(
+            {
+                "facts": facts,
+                "summary": summary,
+                "concurrent": concurrent,
+                "latency_ms": latency,
+                "rounds": records,
+                "changed_files": changed,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     body = results_markdown(summary, concurrent, facts, args, started, finished_load, changed)
     print(body)
     if not args.no_results_file:

@@ -32,11 +32,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:  # `python bench/x.py` puts bench/, not the project, on the path
     sys.path.insert(0, str(PROJECT_DIR))
 
+from service.directory.demo_data import generate_services  # noqa: E402
+from service.importer import import_path  # noqa: E402
 from service.platform import migrate  # noqa: E402
 from service.platform.db import make_engine  # noqa: E402
-from service.directory.demo_data import generate_services  # noqa: E402
 from service.platform.embedded_db import EmbeddedCluster, EmbeddedDbError  # noqa: E402
-from service.importer import import_path  # noqa: E402
 
 BENCH_DB_DIR = PROJECT_DIR / ".fieldnav" / "bench-db"
 BENCH_DATA_DIR = PROJECT_DIR / ".fieldnav" / "bench-data"
@@ -96,10 +96,16 @@ def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 def git_revision() -> str:
     try:
-        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
-                                text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return result.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -131,9 +137,15 @@ def database_url(cluster: EmbeddedCluster, name: str) -> str:
 def loading_engine(url: str) -> Engine:
     """An engine for imports: the app's engines carry the API's statement_timeout (10 s by
     default), which a COPY of 100k service sites can exceed on a busy 2-core machine."""
-    return make_engine(url, pool_size=1, connect_args={
-        "options": "-c statement_timeout=0", "connect_timeout": 5, "application_name": "fieldnav-bench-load",
-    })
+    return make_engine(
+        url,
+        pool_size=1,
+        connect_args={
+            "options": "-c statement_timeout=0",
+            "connect_timeout": 5,
+            "application_name": "fieldnav-bench-load",
+        },
+    )
 
 
 def source_counts(engine: Engine) -> dict[str, int]:
@@ -147,8 +159,13 @@ def schema_summary(engine: Engine) -> tuple[str, tuple[str, ...]]:
     migrations were being edited can claim the same revision and still differ."""
     with engine.connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        indexes = connection.execute(text(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'service_site' ORDER BY indexname")).scalars().all()
+        indexes = (
+            connection.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'service_site' ORDER BY indexname")
+            )
+            .scalars()
+            .all()
+        )
     return revision, tuple(indexes)
 
 
@@ -177,8 +194,10 @@ def load_demo_services(url: str, total_services: int, *, reload: bool = False) -
         present = source_counts(engine)
         extra = sorted(set(present) - {name for name, _, _ in wanted})
         if extra:
-            raise SystemExit(f"{make_url(url).database} holds sources the bench did not make: {extra}; use another "
-                             f"database or drop it")
+            raise SystemExit(
+                f"{make_url(url).database} holds sources the bench did not make: {extra}; use another "
+                f"database or drop it"
+            )
         todo = [s for s in wanted if reload or present.get(s[0]) != s[2]]
         if not todo:
             log(f"{make_url(url).database}: {total_services} services already loaded")
@@ -247,8 +266,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def fieldnav_server(database_url_: str, *, workers: int, label: str, ready_timeout_s: float = 60.0,
-                    extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+def fieldnav_server(
+    database_url_: str,
+    *,
+    workers: int,
+    label: str,
+    ready_timeout_s: float = 60.0,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """`fieldnav serve --workers N` on a free loopback port, ready (GET /readyz is 200)."""
     port = free_port()
     BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -256,8 +281,9 @@ def fieldnav_server(database_url_: str, *, workers: int, label: str, ready_timeo
     env = {**os.environ, **server_env(database_url_), **(extra_env or {})}
     command = [str(FIELDNAV_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True, cwd=PROJECT_DIR)
+        process = subprocess.Popen(
+            command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_DIR
+        )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
         _wait_ready(server, ready_timeout_s)
@@ -277,8 +303,9 @@ def server_env(database_url_: str) -> dict[str, str]:
     }
 
 
-def make_tokens(count: int, *, ttl_h: float = 4.0, role: str = "field_worker", agency: str = "bench",
-                subject_prefix: str = "bench") -> list[str]:
+def make_tokens(
+    count: int, *, ttl_h: float = 4.0, role: str = "field_worker", agency: str = "bench", subject_prefix: str = "bench"
+) -> list[str]:
     """``count`` bearer tokens (by default role field_worker, agency bench, subjects bench-0..),
     signed with the bench home's key, so each request can come from one of many field workers.
     A navigator's agency is its centre id (e.g. ``role="navigator", agency="211-ontario"``)."""
@@ -292,8 +319,15 @@ def make_tokens(count: int, *, ttl_h: float = 4.0, role: str = "field_worker", a
         "    print(token)\n"
     )
     env = {**os.environ, "FIELDNAV_HOME": str(BENCH_HOME)}
-    result = subprocess.run([sys.executable, "-c", program, str(count), str(ttl_h), role, agency, subject_prefix], env=env,
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(count), str(ttl_h), role, agency, subject_prefix],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     tokens = result.stdout.split()
     if len(tokens) != count:
         raise RuntimeError(f"expected {count} tokens, got {len(tokens)}: {result.stderr}")
@@ -471,8 +505,16 @@ def require_wrk() -> str:
     return wrk
 
 
-def run_wrk(base_url: str, paths: Sequence[str], tokens: Sequence[str], *, connections: int, threads: int,
-            duration_s: float, label: str) -> HttpResult:
+def run_wrk(
+    base_url: str,
+    paths: Sequence[str],
+    tokens: Sequence[str],
+    *,
+    connections: int,
+    threads: int,
+    duration_s: float,
+    label: str,
+) -> HttpResult:
     """One wrk run against ``base_url`` over ``paths``, request i with bearer token
     ``tokens[i % len(tokens)]``; bounded by ``duration_s``."""
     wrk = require_wrk()
@@ -481,8 +523,19 @@ def run_wrk(base_url: str, paths: Sequence[str], tokens: Sequence[str], *, conne
     script_path.write_text(_WRK_SCRIPT)
     paths_path = BENCH_OUT_DIR / f"paths-{label}.txt"
     paths_path.write_text("".join(f"{path} {tokens[i % len(tokens)]}\n" for i, path in enumerate(paths)))
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", f"{WRK_TIMEOUT_S}s",
-               "-s", str(script_path), base_url, "--", str(paths_path)]
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        "--timeout",
+        f"{WRK_TIMEOUT_S}s",
+        "-s",
+        str(script_path),
+        base_url,
+        "--",
+        str(paths_path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + WRK_TIMEOUT_S + 60)
     line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:
@@ -491,9 +544,12 @@ def run_wrk(base_url: str, paths: Sequence[str], tokens: Sequence[str], *, conne
     if data["max_us"] == 0:  # no latency was recorded: wrk's percentiles mean nothing
         data.update(p50_us=float("nan"), p90_us=float("nan"), p99_us=float("nan"), max_us=float("nan"))
     return HttpResult(
-        requests=data["requests"], duration_s=data["duration_us"] / 1e6,
+        requests=data["requests"],
+        duration_s=data["duration_us"] / 1e6,
         errors=data["non2xx"] + data["socket_errors"],
-        p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
     )
 
@@ -528,7 +584,11 @@ def _even_median(values: Sequence[float]) -> float:
 def replace_results_section(title: str, body: str, path: Path = RESULTS_FILE) -> None:
     """Replace the ``## {title}`` section of RESULTS.md (up to the next ``## ``), or append it."""
     heading = f"## {title}"
-    existing = path.read_text() if path.exists() else "# Benchmark results\n\nWritten by the scripts in bench/ (see bench/README.md).\n"
+    existing = (
+        path.read_text()
+        if path.exists()
+        else "# Benchmark results\n\nWritten by the scripts in bench/ (see bench/README.md).\n"
+    )
     lines = existing.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     section = [heading, "", *body.strip("\n").splitlines(), ""]

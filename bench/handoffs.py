@@ -28,25 +28,52 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
-    BENCH_OUT_DIR, HttpResult, database_url, fieldnav_server, git_revision, log, machine_summary, make_tokens, median,
-    replace_results_section, require_wrk, start_bench_cluster,
+from common import (
+    BENCH_OUT_DIR,
+    HttpResult,
+    database_url,
+    fieldnav_server,
+    git_revision,
+    log,
+    machine_summary,
+    make_tokens,
+    median,
+    replace_results_section,
+    require_wrk,
+    start_bench_cluster,
 )
-from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
 
-from service.handoffs.centres import load_centres  # noqa: E402
+from service.handoffs.centres import load_centres
 
 DATABASE = "bench_handoffs"
 ONTARIO_FILE = Path(__file__).resolve().parent.parent / "service" / "data" / "centres" / "ontario.json"
-PLACES = [(43.6534, -79.3839), (45.4215, -75.6972), (43.2557, -79.8711), (42.9849, -81.2453), (46.4917, -80.9930),
-          (48.3809, -89.2477), (44.2312, -76.4860), (43.4643, -80.5204), (42.3149, -83.0364), (44.3894, -79.6903)]
-NEEDS = [["shelter"], ["food"], ["mental_health", "crisis"], ["housing", "income"], ["substance_use"], ["senior_support"]]
+PLACES = [
+    (43.6534, -79.3839),
+    (45.4215, -75.6972),
+    (43.2557, -79.8711),
+    (42.9849, -81.2453),
+    (46.4917, -80.9930),
+    (48.3809, -89.2477),
+    (44.2312, -76.4860),
+    (43.4643, -80.5204),
+    (42.3149, -83.0364),
+    (44.3894, -79.6903),
+]
+NEEDS = [
+    ["shelter"],
+    ["food"],
+    ["mental_health", "crisis"],
+    ["housing", "income"],
+    ["substance_use"],
+    ["senior_support"],
+]
 
 # POSTs with a distinct Idempotency-Key each (thread number + counter + run id), tokens of
 # many field workers and bodies cycled from files; only 201 counts as success.
@@ -109,8 +136,11 @@ def bodies(count: int, seed: int = 7) -> list[str]:
             "language": rng.choice(["en", "en", "en", "fr"]),
             "interpreter_needed": rng.random() < 0.1,
             "contact": {"phone": f"+1 416 555 {rng.randint(100, 199):04d}", "voicemail_ok": rng.random() < 0.5},
-            "location": {"lat": lat + rng.uniform(-0.05, 0.05), "lon": lon + rng.uniform(-0.05, 0.05),
-                         "navigator_must_attend": False},
+            "location": {
+                "lat": lat + rng.uniform(-0.05, 0.05),
+                "lon": lon + rng.uniform(-0.05, 0.05),
+                "navigator_must_attend": False,
+            },
         }
         if consent:
             body["consent"] = {"type": "verbal", "scope": ["contact"], "script_version": "on-211-2026.1"}
@@ -126,11 +156,28 @@ def prepare_database() -> str:
         load_centres(engine, ONTARIO_FILE)
         regional = BENCH_OUT_DIR / "bench-centres.json"
         BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
-        regional.write_text(json.dumps({"centres": [{
-            "id": "211-east", "name": {"en": "211 East", "fr": "211 Est"}, "phone": "211", "hours": "24/7",
-            "webhook_url": "https://centre.invalid/fieldnav-events", "webhook_secret_env": "FIELDNAV_BENCH_WEBHOOK_SECRET",
-            "area": {"type": "Polygon", "coordinates": [[[-76.4, 45.0], [-75.2, 45.0], [-75.2, 45.6], [-76.4, 45.6], [-76.4, 45.0]]]},
-        }]}))
+        regional.write_text(
+            json.dumps(
+                {
+                    "centres": [
+                        {
+                            "id": "211-east",
+                            "name": {"en": "211 East", "fr": "211 Est"},
+                            "phone": "211",
+                            "hours": "24/7",
+                            "webhook_url": "https://centre.invalid/fieldnav-events",
+                            "webhook_secret_env": "FIELDNAV_BENCH_WEBHOOK_SECRET",
+                            "area": {
+                                "type": "Polygon",
+                                "coordinates": [
+                                    [[-76.4, 45.0], [-75.2, 45.0], [-75.2, 45.6], [-76.4, 45.6], [-76.4, 45.0]]
+                                ],
+                            },
+                        }
+                    ]
+                }
+            )
+        )
         load_centres(engine, regional)
     finally:
         engine.dispose()
@@ -146,21 +193,41 @@ def handoff_count(url: str) -> int:
         engine.dispose()
 
 
-def run_wrk_post(base_url: str, tokens_path: Path, bodies_path: Path, *, connections: int, threads: int,
-                 duration_s: float) -> HttpResult:
+def run_wrk_post(
+    base_url: str, tokens_path: Path, bodies_path: Path, *, connections: int, threads: int, duration_s: float
+) -> HttpResult:
     wrk = require_wrk()
     script = BENCH_OUT_DIR / "post_handoffs.lua"
     script.write_text(WRK_SCRIPT)
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s", "-s", str(script),
-               base_url, "--", uuid.uuid4().hex[:12], str(tokens_path), str(bodies_path)]
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base_url,
+        "--",
+        uuid.uuid4().hex[:12],
+        str(tokens_path),
+        str(bodies_path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
     line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     data = json.loads(line.removeprefix("WRK_JSON "))
-    return HttpResult(requests=data["requests"], duration_s=data["duration_us"] / 1e6,
-                      errors=data["non2xx"] + data["socket_errors"], p50_ms=data["p50_us"] / 1000,
-                      p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000, max_ms=data["max_us"] / 1000)
+    return HttpResult(
+        requests=data["requests"],
+        duration_s=data["duration_us"] / 1e6,
+        errors=data["non2xx"] + data["socket_errors"],
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+    )
 
 
 @dataclass
@@ -185,10 +252,14 @@ def measure(url: str, workers: int, runs: int, duration_s: float, connections: i
         successes += warm.requests - warm.errors
         loaded = []
         for run in range(runs):
-            result = run_wrk_post(server.base_url, tokens_path, bodies_path, connections=connections, threads=2, duration_s=duration_s)
+            result = run_wrk_post(
+                server.base_url, tokens_path, bodies_path, connections=connections, threads=2, duration_s=duration_s
+            )
             successes += result.requests - result.errors
-            log(f"workers={workers} run {run + 1}: {result.qps:.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-                f"{result.errors} errors")
+            log(
+                f"workers={workers} run {run + 1}: {result.qps:.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                f"{result.errors} errors"
+            )
             loaded.append(result)
         single = run_wrk_post(server.base_url, tokens_path, bodies_path, connections=1, threads=1, duration_s=5)
         successes += single.requests - single.errors
@@ -196,9 +267,11 @@ def measure(url: str, workers: int, runs: int, duration_s: float, connections: i
     return Measured(workers, loaded, single, handoff_count(url) - before, successes, connections * (runs + 1) + 1)
 
 
-def report(results: list[Measured], duration_s: float, connections: int, command: str, load: tuple[float, float]) -> str:
+def report(
+    results: list[Measured], duration_s: float, connections: int, command: str, load: tuple[float, float]
+) -> str:
     lines = [
-        f"Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. Commit: {git_revision()}.",
+        f"Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Commit: {git_revision()}.",
         f"Machine: {machine_summary()}. Load average (1 min) before / after: {load[0]:.1f} / {load[1]:.1f}.",
         f"Command: `{command}`.",
         "",
@@ -214,16 +287,22 @@ def report(results: list[Measured], duration_s: float, connections: int, command
         lines.append(
             f"| {m.workers} | {median([r.qps for r in m.loaded]):.0f} | {median([r.p50_ms for r in m.loaded]):.1f} | "
             f"{median([r.p90_ms for r in m.loaded]):.1f} | {median([r.p99_ms for r in m.loaded]):.1f} | "
-            f"{max(r.max_ms for r in m.loaded):.0f} | {sum(r.errors for r in m.loaded)} | {m.single.p50_ms:.1f} | {m.single.p99_ms:.1f} |")
+            f"{max(r.max_ms for r in m.loaded):.0f} | {sum(r.errors for r in m.loaded)} | {m.single.p50_ms:.1f} | {m.single.p99_ms:.1f} |"
+        )
     lines.append("")
     # wrk does not count the requests still in flight when a run ends; the server completes them.
-    checks = [f"workers={m.workers}: {m.created} handoffs in the database for {m.successes} answers 201 counted by wrk"
-              + ("" if 0 <= m.created - m.successes <= m.in_flight_bound else " (MISMATCH)") for m in results]
+    checks = [
+        f"workers={m.workers}: {m.created} handoffs in the database for {m.successes} answers 201 counted by wrk"
+        + ("" if 0 <= m.created - m.successes <= m.in_flight_bound else " (MISMATCH)")
+        for m in results
+    ]
     lines.append("Check: " + "; ".join(checks) + " (the difference: requests in flight when each wrk run stopped).")
     lines.append("")
-    lines.append("Caveats: the load generator, PostgreSQL and uvicorn share the machine's CPUs; every request writes "
-                 "(WAL, fsync off on the bench cluster, which is non-durable), so numbers on a durable server with "
-                 "`synchronous_commit = on` are bounded by its commit latency.")
+    lines.append(
+        "Caveats: the load generator, PostgreSQL and uvicorn share the machine's CPUs; every request writes "
+        "(WAL, fsync off on the bench cluster, which is non-durable), so numbers on a durable server with "
+        "`synchronous_commit = on` are bounded by its commit latency."
+    )
     return "\n".join(lines)
 
 
@@ -240,7 +319,9 @@ def main() -> None:
     bodies_path = BENCH_OUT_DIR / "handoff-bodies.ndjson"
     bodies_path.write_text("\n".join(bodies(500)) + "\n")
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    results = [measure(url, int(w), args.runs, args.duration_s, args.connections, bodies_path) for w in args.workers.split(",")]
+    results = [
+        measure(url, int(w), args.runs, args.duration_s, args.connections, bodies_path) for w in args.workers.split(",")
+    ]
     command = "python bench/handoffs.py " + " ".join(sys.argv[1:])
     body = report(results, args.duration_s, args.connections, command.strip(), (load_before, os.getloadavg()[0]))
     print(body)

@@ -47,23 +47,22 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (also puts the project on sys.path)
-import handoffs as handoffs_bench  # noqa: E402
-import nearest as nearest_bench  # noqa: E402
-import tiles as tiles_bench  # noqa: E402
-from common import log, percentile  # noqa: E402
+import common
+import handoffs as handoffs_bench
+import httpx
+import nearest as nearest_bench
+import orjson
+import tiles as tiles_bench
+from common import log, percentile
+from sqlalchemy import make_url, text
 
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-from sqlalchemy import make_url, text  # noqa: E402
-
-from service.api.state import DETAIL_CACHE_BYTES  # noqa: E402
-from service.handoffs.centres import load_centres  # noqa: E402
-from service.platform.settings import tile_settings  # noqa: E402
+from service.api.state import DETAIL_CACHE_BYTES
+from service.handoffs.centres import load_centres
+from service.platform.settings import tile_settings
 
 SECTION = "Load (mixed workload)"
 TOKEN_COUNT = 128  # field workers
@@ -151,13 +150,20 @@ def prepare_database(services: int) -> tuple[str, dict]:
     common.load_demo_services(url, services)
     public_sites, without_cells = tiles_bench.cluster_cells_missing(url)
     if without_cells:
-        raise SystemExit(f"{without_cells:,} of {public_sites:,} public sites have no H3 cells (a database migrated past 0003 "
-                         f"by bench/common.py): run bench/tiles.py once, or `fieldnav db rebuild-sites` against it")
+        raise SystemExit(
+            f"{without_cells:,} of {public_sites:,} public sites have no H3 cells (a database migrated past 0003 "
+            f"by bench/common.py): run bench/tiles.py once, or `fieldnav db rebuild-sites` against it"
+        )
     engine = common.loading_engine(url)
     try:
         load_centres(engine, handoffs_bench.ONTARIO_FILE)
-        facts = {"database": make_url(url).database, "services": services, "sites": common.site_count(engine),
-                 "schema": common.schema_summary(engine)[0], "handoffs_before": handoff_count(engine)}
+        facts = {
+            "database": make_url(url).database,
+            "services": services,
+            "sites": common.site_count(engine),
+            "schema": common.schema_summary(engine)[0],
+            "handoffs_before": handoff_count(engine),
+        }
     finally:
         engine.dispose()
     return url, facts
@@ -175,8 +181,9 @@ def make_plan(url: str, seed: int) -> Plan:
         tiles=tiles_bench.make_tile_set(url, TILE_COUNT, seed=seed + 1),
         handoff_bodies=handoffs_bench.bodies(HANDOFF_BODIES, seed=seed + 2),
         tokens=common.make_tokens(TOKEN_COUNT),
-        navigator_tokens=common.make_tokens(NAVIGATOR_COUNT, role="navigator", agency=NAVIGATOR_CENTRE,
-                                            subject_prefix="bench-navigator"),
+        navigator_tokens=common.make_tokens(
+            NAVIGATOR_COUNT, role="navigator", agency=NAVIGATOR_CENTRE, subject_prefix="bench-navigator"
+        ),
         pack_bodies=pack_bodies(PACK_BODIES, seed=seed + 3),
     )
 
@@ -189,8 +196,15 @@ def pack_bodies(count: int, seed: int) -> list[str]:
     bodies: dict[str, None] = {}
     while len(bodies) < count:
         west, south = round(rng.uniform(-79.65, -79.2), 5), round(rng.uniform(43.58, 43.78), 5)
-        bodies[orjson.dumps({"bbox": [west, south, round(west + width, 5), round(south + height, 5)],
-                             "min_zoom": PACK_ZOOMS[0], "max_zoom": PACK_ZOOMS[1]}).decode()] = None
+        bodies[
+            orjson.dumps(
+                {
+                    "bbox": [west, south, round(west + width, 5), round(south + height, 5)],
+                    "min_zoom": PACK_ZOOMS[0],
+                    "max_zoom": PACK_ZOOMS[1],
+                }
+            ).decode()
+        ] = None
     return list(bodies)
 
 
@@ -200,7 +214,9 @@ def tile_urls(base_url: str, token: str, tiles: list[tiles_bench.Tile]) -> tuple
     if status != 200:
         raise RuntimeError(f"GET /v1/tiles.json answered {status}: {document}")
     template = document["tiles"][0]
-    return [template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y)) for z, x, y in tiles], template
+    return [
+        template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y)) for z, x, y in tiles
+    ], template
 
 
 # --------------------------------------------------------------------------- the clients
@@ -269,10 +285,19 @@ class Workload:
                 token = self.plan.tokens[index % len(self.plan.tokens)]
                 started_s = time.monotonic()
                 try:
-                    response = await client.post("/v1/offline/packs", content=body, headers={
-                        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "close"})
+                    response = await client.post(
+                        "/v1/offline/packs",
+                        content=body,
+                        headers={
+                            "Authorization": f"Bearer {token}",
+                            "Content-Type": "application/json",
+                            "Connection": "close",
+                        },
+                    )
                 except httpx.HTTPError as error:
-                    self.samples.append(Sample(PACK_BUILD, started_s, time.monotonic() - started_s, type(error).__name__, False))
+                    self.samples.append(
+                        Sample(PACK_BUILD, started_s, time.monotonic() - started_s, type(error).__name__, False)
+                    )
                     continue
                 status, ok, wait_s = str(response.status_code), response.status_code in EXPECTED[PACK_BUILD], 0.0
                 if response.status_code == 503 and response.headers.get("content-type") == "application/problem+json":
@@ -285,17 +310,29 @@ class Workload:
                     await asyncio.sleep(min(wait_s, max(0.0, deadline_s - time.monotonic())))
 
     def _available(self, endpoint: str) -> str:
-        empty = {"service detail": not self.service_ids, "tile revalidate": not self.etag_urls,
-                 "sync next page": not self.cursors}
+        empty = {
+            "service detail": not self.service_ids,
+            "tile revalidate": not self.etag_urls,
+            "sync next page": not self.cursors,
+        }
         return self._available(FALLBACK[endpoint]) if empty.get(endpoint) else endpoint
 
-    async def _send(self, connection: httpx.AsyncClient, endpoint: str, method: str, url: str, token: str,
-                    headers: dict | None = None, content: str | None = None) -> httpx.Response | None:
+    async def _send(
+        self,
+        connection: httpx.AsyncClient,
+        endpoint: str,
+        method: str,
+        url: str,
+        token: str,
+        headers: dict | None = None,
+        content: str | None = None,
+    ) -> httpx.Response | None:
         """One request, timed and recorded; the response when its status is expected."""
         started_s = time.monotonic()
         try:
-            response = await connection.request(method, url, headers={"Authorization": f"Bearer {token}", **(headers or {})},
-                                                 content=content)
+            response = await connection.request(
+                method, url, headers={"Authorization": f"Bearer {token}", **(headers or {})}, content=content
+            )
         except httpx.HTTPError as error:
             self.samples.append(Sample(endpoint, started_s, time.monotonic() - started_s, type(error).__name__, False))
             return None
@@ -324,7 +361,9 @@ class Workload:
 
     async def _tile_revalidate(self, connection: httpx.AsyncClient, rng: random.Random) -> None:
         url = rng.choice(self.etag_urls)
-        await self._send(connection, "tile revalidate", "GET", url, self._token(rng), headers={"If-None-Match": self.etags[url]})
+        await self._send(
+            connection, "tile revalidate", "GET", url, self._token(rng), headers={"If-None-Match": self.etags[url]}
+        )
 
     async def _service_detail(self, connection: httpx.AsyncClient, rng: random.Random) -> None:
         service_id = rng.choice(self.service_ids)
@@ -352,12 +391,17 @@ class Workload:
         else:
             token, key, body = self._token(rng), str(uuid.uuid4()), rng.choice(self.plan.handoff_bodies)
         headers = {"Content-Type": "application/json", "Idempotency-Key": key}
-        if await self._send(connection, "handoff create", "POST", "/v1/handoffs", token, headers=headers, content=body) is not None:
+        if (
+            await self._send(connection, "handoff create", "POST", "/v1/handoffs", token, headers=headers, content=body)
+            is not None
+        ):
             self.handoffs_sent.append((token, key, body))
 
     async def _navigator_queue(self, connection: httpx.AsyncClient, rng: random.Random) -> None:
         query = "&".join(f"{k}={v}" for k, v in {**rng.choice(QUEUE_FILTERS), "limit": 50}.items())
-        await self._send(connection, "navigator queue", "GET", f"/v1/navigator/queue?{query}", rng.choice(self.plan.navigator_tokens))
+        await self._send(
+            connection, "navigator queue", "GET", f"/v1/navigator/queue?{query}", rng.choice(self.plan.navigator_tokens)
+        )
 
 
 # --------------------------------------------------------------------------- priming
@@ -381,6 +425,7 @@ async def prime_caches(workload: Workload, workers: int) -> Priming:
     started_s, priming = time.monotonic(), Priming()
     limits = httpx.Limits(max_connections=PRIME_CONCURRENCY, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=workload.base_url, limits=limits, timeout=HTTP_TIMEOUT_S) as client:
+
         async def fetch(endpoint: str, url: str, token: str) -> httpx.Response | None:
             priming.requests += 1
             try:
@@ -399,32 +444,36 @@ async def prime_caches(workload: Workload, workers: int) -> Priming:
             async def one(job):
                 async with gate:
                     return await fetch(*job)
+
             return await asyncio.gather(*(one(job) for job in jobs))
 
         tokens = workload.plan.tokens
         pool: dict[str, None] = {}
         log(f"priming: {len(workload.plan.nearest_paths):,} nearest queries")
-        for response in await run_all([("nearest", path, tokens[i % len(tokens)])
-                                       for i, path in enumerate(workload.plan.nearest_paths)]):
+        for response in await run_all(
+            [("nearest", path, tokens[i % len(tokens)]) for i, path in enumerate(workload.plan.nearest_paths)]
+        ):
             if response is not None:
                 pool.update((r["service_id"], None) for r in orjson.loads(response.content)["results"])
         distinct_urls = list(dict.fromkeys(workload.plan.tile_urls))
         log(f"priming: {len(distinct_urls):,} tile URLs x {PRIME_TILE_PASSES}")
-        await run_all([("tile", url, tokens[i % len(tokens)])
-                       for i, url in enumerate(distinct_urls * PRIME_TILE_PASSES)])
+        await run_all(
+            [("tile", url, tokens[i % len(tokens)]) for i, url in enumerate(distinct_urls * PRIME_TILE_PASSES)]
+        )
         ids = list(pool)
         random.Random(len(ids)).shuffle(ids)
         wanted_bytes, fetched_bytes, batch = PRIME_DETAIL_CACHE_FILLS * DETAIL_CACHE_BYTES * workers, 0, 0
         while fetched_bytes < wanted_bytes and batch * 500 < len(ids):
-            chunk = ids[batch * 500:(batch + 1) * 500]
+            chunk = ids[batch * 500 : (batch + 1) * 500]
             batch += 1
-            responses = await run_all([("service detail", f"/v1/services/{sid}", tokens[i % len(tokens)])
-                                       for i, sid in enumerate(chunk)])
+            responses = await run_all(
+                [("service detail", f"/v1/services/{sid}", tokens[i % len(tokens)]) for i, sid in enumerate(chunk)]
+            )
             fetched_bytes += sum(len(r.content) for r in responses if r is not None)
         priming.detail_ids = min(len(ids), batch * 500)
         log(f"priming: {priming.detail_ids:,} service details ({fetched_bytes / 1e6:.1f} MB)")
     # The measured clients draw details from the ids the priming used.
-    workload.service_ids = deque(ids[:priming.detail_ids], maxlen=max(5000, priming.detail_ids))
+    workload.service_ids = deque(ids[: priming.detail_ids], maxlen=max(5000, priming.detail_ids))
     priming.seconds = time.monotonic() - started_s
     return priming
 
@@ -454,8 +503,13 @@ def process_cpu_seconds() -> dict[int, tuple[float, str]]:
     return processes
 
 
-def cpu_by_owner(before: dict[int, tuple[float, str]], after: dict[int, tuple[float, str]], workers: set[int],
-                 database: str, busy_cpu_s: float) -> dict[str, float]:
+def cpu_by_owner(
+    before: dict[int, tuple[float, str]],
+    after: dict[int, tuple[float, str]],
+    workers: set[int],
+    database: str,
+    busy_cpu_s: float,
+) -> dict[str, float]:
     """CPU seconds used between two process_cpu_seconds() by the workers, this load generator,
     the PostgreSQL backends of ``database``, and everything else (the machine's busy time minus
     those three, so processes that came and went are counted too)."""
@@ -520,8 +574,9 @@ class Run:
     workload: Workload | None = None  # what the clients saw (a following run goes on from it)
 
 
-async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args, *, builders: int = 0,
-                previous: Run | None = None) -> Run:
+async def drive(
+    plan: Plan, base_url: str, master_pid: int, database: str, args, *, builders: int = 0, previous: Run | None = None
+) -> Run:
     """One run: priming (unless ``previous``, whose warm caches and seen ids, ETags and cursors
     this run goes on from), warm-up, measured window; ``builders`` pack-building clients beside
     the mix (--pack-builds)."""
@@ -529,7 +584,11 @@ async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args,
     if previous is not None and previous.workload is not None:
         before = previous.workload
         workload.service_ids, workload.etags, workload.etag_urls = before.service_ids, before.etags, before.etag_urls
-        workload.cursors, workload.handoffs_sent, workload.packs_sent = before.cursors, before.handoffs_sent, before.packs_sent
+        workload.cursors, workload.handoffs_sent, workload.packs_sent = (
+            before.cursors,
+            before.handoffs_sent,
+            before.packs_sent,
+        )
     priming = await prime_caches(workload, args.workers) if args.prime and previous is None else Priming()
     if priming.failures:
         log(f"priming failures: {dict(priming.failures)}")
@@ -543,8 +602,10 @@ async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args,
         log(f"{builders} clients building offline packs beside the mix")
     log(f"warm-up {args.warmup_s:.0f} s, {args.concurrency} clients")
     await _progress_until(warm_end_s, workload, "warm-up")
-    traces = [WorkerTrace(pid, common.process_memory_kib(pid), cpu_after_warmup_s=cpu_seconds(pid))
-              for pid in common.worker_pids(master_pid)]
+    traces = [
+        WorkerTrace(pid, common.process_memory_kib(pid), cpu_after_warmup_s=cpu_seconds(pid))
+        for pid in common.worker_pids(master_pid)
+    ]
     sample_workers(traces)
     cacheable_after_warmup = workload.cacheable_now()
     cpu_before, processes_before = tiles_bench._cpu_times(), process_cpu_seconds()
@@ -563,15 +624,34 @@ async def drive(plan: Plan, base_url: str, master_pid: int, database: str, args,
     cacheable_at_end = workload.cacheable_now()
     (total_before, idle_before), (total_after, idle_after) = cpu_before, tiles_bench._cpu_times()
     machine_busy = 1 - (idle_after - idle_before) / max(1, total_after - total_before)
-    cpu_owners = cpu_by_owner(processes_before, process_cpu_seconds(), {t.pid for t in traces}, database,
-                              machine_busy * args.duration_s * (os.cpu_count() or 1))
+    cpu_owners = cpu_by_owner(
+        processes_before,
+        process_cpu_seconds(),
+        {t.pid for t in traces},
+        database,
+        machine_busy * args.duration_s * (os.cpu_count() or 1),
+    )
     workers_at_end = common.worker_pids(master_pid)
     await asyncio.gather(*clients)  # the requests in flight at the deadline (bounded by the timeout)
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu_s = (usage_after.ru_utime + usage_after.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
-    return Run(workload.samples, warm_end_s, end_s, traces, workers_at_end, client_cpu_s, "",
-               len(set(workload.service_ids)), len(workload.etags), cacheable_after_warmup, cacheable_at_end,
-               machine_busy=machine_busy, cpu_owners=cpu_owners, priming=priming, workload=workload)
+    return Run(
+        workload.samples,
+        warm_end_s,
+        end_s,
+        traces,
+        workers_at_end,
+        client_cpu_s,
+        "",
+        len(set(workload.service_ids)),
+        len(workload.etags),
+        cacheable_after_warmup,
+        cacheable_at_end,
+        machine_busy=machine_busy,
+        cpu_owners=cpu_owners,
+        priming=priming,
+        workload=workload,
+    )
 
 
 async def _progress_until(when_s: float, workload: Workload, phase: str) -> None:
@@ -599,9 +679,16 @@ class EndpointStats:
 
 def endpoint_stats(name: str, samples: list[Sample], duration_s: float) -> EndpointStats:
     latencies_ms = [s.seconds * 1000 for s in samples]
-    return EndpointStats(name, len(samples), len(samples) / duration_s, percentile(latencies_ms, 0.5),
-                         percentile(latencies_ms, 0.99), max(latencies_ms, default=float("nan")),
-                         sum(not s.ok for s in samples), dict(sorted(Counter(s.status for s in samples).items())))
+    return EndpointStats(
+        name,
+        len(samples),
+        len(samples) / duration_s,
+        percentile(latencies_ms, 0.5),
+        percentile(latencies_ms, 0.99),
+        max(latencies_ms, default=float("nan")),
+        sum(not s.ok for s in samples),
+        dict(sorted(Counter(s.status for s in samples).items())),
+    )
 
 
 def summarise(run: Run, duration_s: float, endpoints) -> tuple[list[EndpointStats], EndpointStats, list[Sample]]:
@@ -622,13 +709,19 @@ def _statuses(statuses: dict[str, int]) -> str:
 
 
 def endpoint_table(rows: list[EndpointStats], total: EndpointStats, mix: dict[str, float]) -> str:
-    lines = ["| endpoint | share (mix) | requests | req/s | p50 ms | p99 ms | max ms | errors | statuses |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| endpoint | share (mix) | requests | req/s | p50 ms | p99 ms | max ms | errors | statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r.endpoint} | {100 * mix.get(r.endpoint, 0) / sum(mix.values()):.3g}% | {r.requests:,} | {r.rate:.1f} | {_ms(r.p50_ms)} | {_ms(r.p99_ms)} | "
-                     f"{_ms(r.max_ms)} | {r.errors} | {_statuses(r.statuses)} |")
-    lines.append(f"| **total** | 100% | {total.requests:,} | **{total.rate:.1f}** | {_ms(total.p50_ms)} | {_ms(total.p99_ms)} | "
-                 f"{_ms(total.max_ms)} | **{total.errors}** | |")
+        lines.append(
+            f"| {r.endpoint} | {100 * mix.get(r.endpoint, 0) / sum(mix.values()):.3g}% | {r.requests:,} | {r.rate:.1f} | {_ms(r.p50_ms)} | {_ms(r.p99_ms)} | "
+            f"{_ms(r.max_ms)} | {r.errors} | {_statuses(r.statuses)} |"
+        )
+    lines.append(
+        f"| **total** | 100% | {total.requests:,} | **{total.rate:.1f}** | {_ms(total.p50_ms)} | {_ms(total.p99_ms)} | "
+        f"{_ms(total.max_ms)} | **{total.errors}** | |"
+    )
     return "\n".join(lines)
 
 
@@ -637,14 +730,18 @@ def _mb(kib: int) -> str:
 
 
 def memory_table(run: Run, duration_s: float) -> str:
-    lines = ["| worker pid | RSS after warm-up MB | RSS at end MB | growth | heap (RssAnon) MB, change | file-backed (RssFile) MB, change | "
-             "peak (VmHWM) MB | CPU (measured window) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| worker pid | RSS after warm-up MB | RSS at end MB | growth | heap (RssAnon) MB, change | file-backed (RssFile) MB, change | "
+        "peak (VmHWM) MB | CPU (measured window) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for t in run.workers:
         cpu = (t.cpu_at_end_s - t.cpu_after_warmup_s) / duration_s
-        lines.append(f"| {t.pid} | {_mb(t.after_warmup.get('VmRSS', 0))} | {_mb(t.at_end.get('VmRSS', 0))} | **{t.growth:+.1%}** | "
-                     f"{_mb(t.at_end.get('RssAnon', 0))}, {t.grew_kib('RssAnon') / 1024:+.1f} | "
-                     f"{_mb(t.at_end.get('RssFile', 0))}, {t.grew_kib('RssFile') / 1024:+.1f} | {_mb(t.at_end.get('VmHWM', 0))} | {cpu:.0%} |")
+        lines.append(
+            f"| {t.pid} | {_mb(t.after_warmup.get('VmRSS', 0))} | {_mb(t.at_end.get('VmRSS', 0))} | **{t.growth:+.1%}** | "
+            f"{_mb(t.at_end.get('RssAnon', 0))}, {t.grew_kib('RssAnon') / 1024:+.1f} | "
+            f"{_mb(t.at_end.get('RssFile', 0))}, {t.grew_kib('RssFile') / 1024:+.1f} | {_mb(t.at_end.get('VmHWM', 0))} | {cpu:.0%} |"
+        )
     return "\n".join(lines)
 
 
@@ -673,10 +770,12 @@ def goals(run: Run, total: EndpointStats, warmup_failures: list[Sample]) -> tupl
 def _priming_text(priming: Priming) -> str:
     if not priming.requests:
         return "Priming: skipped (`--no-prime`): the memory growth includes the caches filling up."
-    return (f"Priming (before the warm-up, so the bounded caches are at their steady state when memory is first read): "
-            f"{priming.requests:,} requests in {priming.seconds:.0f} s, each on a fresh connection: every nearest query once, "
-            f"every tile URL {PRIME_TILE_PASSES} times, {priming.detail_ids:,} service details (then the pool details are drawn "
-            f"from); failures: {dict(priming.failures) or 'none'}.")
+    return (
+        f"Priming (before the warm-up, so the bounded caches are at their steady state when memory is first read): "
+        f"{priming.requests:,} requests in {priming.seconds:.0f} s, each on a fresh connection: every nearest query once, "
+        f"every tile URL {PRIME_TILE_PASSES} times, {priming.detail_ids:,} service details (then the pool details are drawn "
+        f"from); failures: {dict(priming.failures) or 'none'}."
+    )
 
 
 def _owners_text(run: Run, duration_s: float) -> str:
@@ -687,15 +786,21 @@ def _owners_text(run: Run, duration_s: float) -> str:
 
 def _log_text(path: Path) -> str:
     problems = server_log_problems(path)
-    return "; ".join(f"{count} x {line}" for line, count in problems.most_common(5)) if problems else "nothing but routine info lines"
+    return (
+        "; ".join(f"{count} x {line}" for line, count in problems.most_common(5))
+        if problems
+        else "nothing but routine info lines"
+    )
 
 
 def _cacheable_text(run: Run) -> str:
     parts = []
     for name, (count_before, bytes_before) in run.cacheable_after_warmup.items():
         count_after, bytes_after = run.cacheable_at_end[name]
-        parts.append(f"{name}: {count_before:,} ({_mb(bytes_before // 1024)} MB) after the warm-up, {count_after:,} "
-                     f"({_mb(bytes_after // 1024)} MB) at the end, {(bytes_after - bytes_before) / 1024**2:+.1f} MB")
+        parts.append(
+            f"{name}: {count_before:,} ({_mb(bytes_before // 1024)} MB) after the warm-up, {count_after:,} "
+            f"({_mb(bytes_after // 1024)} MB) at the end, {(bytes_after - bytes_before) / 1024**2:+.1f} MB"
+        )
     return "; ".join(parts)
 
 
@@ -703,15 +808,22 @@ def _settings_text(server_env: dict[str, str]) -> str:
     defaults = f"pool of 10 connections and a {tile_settings().cache_bytes / 1024**2:.0f} MB tile cache per worker"
     if not server_env:
         return "default settings: " + defaults
-    return "settings changed for diagnosis: " + ", ".join(f"`{k}={v}`" for k, v in server_env.items()) + "; else " + defaults
+    return (
+        "settings changed for diagnosis: "
+        + ", ".join(f"`{k}={v}`" for k, v in server_env.items())
+        + "; else "
+        + defaults
+    )
 
 
 def _connection_text(requests_per_connection: int) -> str:
     if not requests_per_connection:
         return "one connection per client for the whole run"
-    return (f"a new connection after {requests_per_connection} requests on average, uniformly 1 to {2 * requests_per_connection - 1}, "
-            f"so connections spread over the workers: they share one listening socket and the first to accept keeps "
-            f"the connection, so the connections opened at once at the start all land on one worker")
+    return (
+        f"a new connection after {requests_per_connection} requests on average, uniformly 1 to {2 * requests_per_connection - 1}, "
+        f"so connections spread over the workers: they share one listening socket and the first to accept keeps "
+        f"the connection, so the connections opened at once at the start all land on one worker"
+    )
 
 
 def server_log_problems(path: Path) -> Counter:
@@ -726,21 +838,32 @@ def server_log_problems(path: Path) -> Counter:
     return problems
 
 
-def report(run: Run, facts: dict, args, rows: list[EndpointStats], total: EndpointStats, warmup_failures: list[Sample],
-           goals_text: str, handoffs_after: int) -> str:
+def report(
+    run: Run,
+    facts: dict,
+    args,
+    rows: list[EndpointStats],
+    total: EndpointStats,
+    warmup_failures: list[Sample],
+    goals_text: str,
+    handoffs_after: int,
+) -> str:
     mix = ", ".join(f"{name} {100 * weight / sum(args.mix.values()):.3g}%" for name, weight in args.mix.items())
     series = "; ".join(f"{t.pid}: {', '.join(f'{kib / 1024:.0f}' for kib in t.rss_series_kib)}" for t in run.workers)
     warmup_errors = Counter(f"{s.endpoint} {s.status}" for s in warmup_failures)
     changed = common.changed_files(args.code_at_start, common.code_snapshot())
-    change_note = (f"\n\n**The application code changed during this run**: {', '.join(f'`{p}`' for p in changed)}."
-                   if changed else "")
+    change_note = (
+        f"\n\n**The application code changed during this run**: {', '.join(f'`{p}`' for p in changed)}."
+        if changed
+        else ""
+    )
     return f"""
-Date: {args.started_at.strftime('%Y-%m-%d %H:%M %Z')} — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}{change_note}
+Date: {args.started_at.strftime("%Y-%m-%d %H:%M %Z")} — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}{change_note}
 
 Command: `{args.command}`
 
-Data set: database `{facts['database']}` in `.fieldnav/bench-db`: {facts['services']:,} demo services ({facts['sites']:,} sites),
-schema `{facts['schema']}`; navigator centre `{NAVIGATOR_CENTRE}` loaded; handoffs in the database: {facts['handoffs_before']:,} before
+Data set: database `{facts["database"]}` in `.fieldnav/bench-db`: {facts["services"]:,} demo services ({facts["sites"]:,} sites),
+schema `{facts["schema"]}`; navigator centre `{NAVIGATOR_CENTRE}` loaded; handoffs in the database: {facts["handoffs_before"]:,} before
 the run, {handoffs_after:,} after (each run adds its creates; the navigator queue reads the open ones).
 
 Server: `fieldnav serve --workers {args.workers}` on 127.0.0.1 ({_settings_text(args.server_env)}; rate limit raised to
@@ -767,7 +890,7 @@ Errors: any status but the endpoint's expected one(s) (200; tile 200/204; revali
 {endpoint_table(rows, total, args.mix)}
 
 {_priming_text(run.priming)}
-Warm-up: {sum(1 for s in run.samples if s.started_s < run.warm_end_s):,} requests, failures: {dict(warmup_errors) or 'none'}.
+Warm-up: {sum(1 for s in run.samples if s.started_s < run.warm_end_s):,} requests, failures: {dict(warmup_errors) or "none"}.
 Server log (`bench/out/{run.server_log.name}`): {_log_text(run.server_log)}.
 
 Worker memory (`/proc/<pid>/status`), after the warm-up and at the end of the measured window:
@@ -785,17 +908,38 @@ caches at most these, uncompressed, in its tile cache and its 16 MB detail cache
 """
 
 
-def results_json(run: Run, facts: dict, args, rows: list[EndpointStats], total: EndpointStats, warmup_failures: list[Sample]) -> dict:
+def results_json(
+    run: Run, facts: dict, args, rows: list[EndpointStats], total: EndpointStats, warmup_failures: list[Sample]
+) -> dict:
     return {
-        "command": args.command, "started_at": args.started_at.isoformat(), "data_set": facts,
-        "workers": args.workers, "concurrency": args.concurrency, "warmup_s": args.warmup_s, "duration_s": args.duration_s,
-        "mix": args.mix, "endpoints": [r.__dict__ for r in rows], "total": total.__dict__,
+        "command": args.command,
+        "started_at": args.started_at.isoformat(),
+        "data_set": facts,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "warmup_s": args.warmup_s,
+        "duration_s": args.duration_s,
+        "mix": args.mix,
+        "endpoints": [r.__dict__ for r in rows],
+        "total": total.__dict__,
         "warmup_failures": dict(Counter(f"{s.endpoint} {s.status}" for s in warmup_failures)),
-        "memory": [{"pid": t.pid, "after_warmup_kib": t.after_warmup, "at_end_kib": t.at_end, "growth": t.growth,
-                    "rss_series_kib": t.rss_series_kib, "cpu_s": t.cpu_at_end_s - t.cpu_after_warmup_s} for t in run.workers],
-        "max_memory_growth": max_growth(run), "client_cpu_s": run.client_cpu_s, "machine_busy": run.machine_busy,
+        "memory": [
+            {
+                "pid": t.pid,
+                "after_warmup_kib": t.after_warmup,
+                "at_end_kib": t.at_end,
+                "growth": t.growth,
+                "rss_series_kib": t.rss_series_kib,
+                "cpu_s": t.cpu_at_end_s - t.cpu_after_warmup_s,
+            }
+            for t in run.workers
+        ],
+        "max_memory_growth": max_growth(run),
+        "client_cpu_s": run.client_cpu_s,
+        "machine_busy": run.machine_busy,
         "cpu_seconds_by_owner": run.cpu_owners,
-        "cacheable_after_warmup": run.cacheable_after_warmup, "cacheable_at_end": run.cacheable_at_end,
+        "cacheable_after_warmup": run.cacheable_after_warmup,
+        "cacheable_at_end": run.cacheable_at_end,
     }
 
 
@@ -824,9 +968,12 @@ def _pack_rounds(args, plan: Plan, server, database: str, engine) -> list[tuple[
             log(f"round {number}/{args.pack_rounds}: the mix alone")
             alone = await drive(plan, server.base_url, server.process.pid, database, args, previous=previous)
             log(f"round {number}/{args.pack_rounds}: the mix beside {args.pack_builds} pack builders")
-            sampler = asyncio.create_task(_sample_builds_running(engine, time.monotonic() + args.warmup_s + args.duration_s))
-            beside = await drive(plan, server.base_url, server.process.pid, database, args, builders=args.pack_builds,
-                                 previous=alone)
+            sampler = asyncio.create_task(
+                _sample_builds_running(engine, time.monotonic() + args.warmup_s + args.duration_s)
+            )
+            beside = await drive(
+                plan, server.base_url, server.process.pid, database, args, builders=args.pack_builds, previous=alone
+            )
             out.append((alone, beside, await sampler))
             previous = beside
         return out
@@ -845,8 +992,11 @@ def pack_report(args, facts: dict, rounds: list[tuple[Run, Run, list[int]]], ser
         rows_alone = {r.endpoint: r for r in summarise(alone, args.duration_s, EXPECTED)[0]}
         rows_beside = {r.endpoint: r for r in summarise(beside, args.duration_s, EXPECTED)[0]}
         per_round.append((rows_alone, rows_beside, running))
-    lines = ["| endpoint | requests alone / beside builds | p50 ms alone | p50 ms beside | p99 ms alone | p99 ms beside | "
-             "**p99 ratio** | errors alone / beside |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| endpoint | requests alone / beside builds | p50 ms alone | p50 ms beside | p99 ms alone | p99 ms beside | "
+        "**p99 ratio** | errors alone / beside |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     ratios: dict[str, float] = {}
     for name in endpoints:
         alone = [rows[0][name] for rows in per_round if name in rows[0]]
@@ -855,10 +1005,12 @@ def pack_report(args, facts: dict, rounds: list[tuple[Run, Run, list[int]]], ser
             continue
         p99_alone, p99_beside = _median([r.p99_ms for r in alone]), _median([r.p99_ms for r in beside])
         ratios[name] = p99_beside / p99_alone
-        lines.append(f"| {name} | {sum(r.requests for r in alone):,} / {sum(r.requests for r in beside):,} | "
-                     f"{_ms(_median([r.p50_ms for r in alone]))} | {_ms(_median([r.p50_ms for r in beside]))} | "
-                     f"{_ms(p99_alone)} | {_ms(p99_beside)} | **{ratios[name]:.2f}** | "
-                     f"{sum(r.errors for r in alone)} / {sum(r.errors for r in beside)} |")
+        lines.append(
+            f"| {name} | {sum(r.requests for r in alone):,} / {sum(r.requests for r in beside):,} | "
+            f"{_ms(_median([r.p50_ms for r in alone]))} | {_ms(_median([r.p50_ms for r in beside]))} | "
+            f"{_ms(p99_alone)} | {_ms(p99_beside)} | **{ratios[name]:.2f}** | "
+            f"{sum(r.errors for r in alone)} / {sum(r.errors for r in beside)} |"
+        )
     builds = [rows[1].get(PACK_BUILD) for rows in per_round]
     builds = [b for b in builds if b is not None]
     statuses: Counter = Counter()
@@ -869,26 +1021,37 @@ def pack_report(args, facts: dict, rounds: list[tuple[Run, Run, list[int]]], ser
     for name in ("nearest", "handoff create"):
         met = name in ratios and ratios[name] <= GOAL_P99_RATIO
         ok = ok and met
-        goal_lines.append(f"- {name} p99 beside {args.pack_builds} builds / alone: **{ratios.get(name, float('nan')):.2f}** "
-                          f"(goal: at most {GOAL_P99_RATIO:g}): {'met' if met else 'NOT met'}")
+        goal_lines.append(
+            f"- {name} p99 beside {args.pack_builds} builds / alone: **{ratios.get(name, float('nan')):.2f}** "
+            f"(goal: at most {GOAL_P99_RATIO:g}): {'met' if met else 'NOT met'}"
+        )
     errors = sum(r.errors for rows in per_round for side in rows[:2] for r in side.values())
     goal_lines.append(f"- errors (any status but the expected ones; a 503 pack-builds-busy is expected): **{errors}**")
     ok = ok and errors == 0
     per_round_ratios = "; ".join(
-        f"round {i}: " + ", ".join(f"{n} {rows[1][n].p99_ms / rows[0][n].p99_ms:.2f}" for n in ("nearest", "handoff create")
-                                   if n in rows[0] and n in rows[1])
-        for i, rows in enumerate(per_round, 1))
-    build_text = (f"{sum(b.requests for b in builds):,} build requests started in the measured windows "
-                  f"({_statuses(dict(sorted(statuses.items())))}), p50 {_ms(_median([b.p50_ms for b in builds]))} ms, "
-                  f"p99 {_ms(_median([b.p99_ms for b in builds]))} ms (queue wait included)" if builds else "none")
+        f"round {i}: "
+        + ", ".join(
+            f"{n} {rows[1][n].p99_ms / rows[0][n].p99_ms:.2f}"
+            for n in ("nearest", "handoff create")
+            if n in rows[0] and n in rows[1]
+        )
+        for i, rows in enumerate(per_round, 1)
+    )
+    build_text = (
+        f"{sum(b.requests for b in builds):,} build requests started in the measured windows "
+        f"({_statuses(dict(sorted(statuses.items())))}), p50 {_ms(_median([b.p50_ms for b in builds]))} ms, "
+        f"p99 {_ms(_median([b.p99_ms for b in builds]))} ms (queue wait included)"
+        if builds
+        else "none"
+    )
     settings = ", ".join(f"`{k}={v}`" for k, v in args.server_env.items()) or "none"
     body = f"""
-Date: {args.started_at.strftime('%Y-%m-%d %H:%M %Z')} — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}
+Date: {args.started_at.strftime("%Y-%m-%d %H:%M %Z")} — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}
 
 Command: `{args.command}`
 
-Data set: database `{facts['database']}` in `.fieldnav/bench-db`: {facts['services']:,} demo services ({facts['sites']:,} sites),
-schema `{facts['schema']}`.
+Data set: database `{facts["database"]}` in `.fieldnav/bench-db`: {facts["services"]:,} demo services ({facts["sites"]:,} sites),
+schema `{facts["schema"]}`.
 
 Server: `fieldnav serve --workers {args.workers}` on 127.0.0.1, pack queue at its defaults (per worker 2 builds, 8 waiting
 for up to 30 s; 4 at once database-wide; the packs' own pool of 6 per worker; the requests' pool of 10), packs in a scratch
@@ -922,13 +1085,16 @@ def run_with_pack_builds(args, url: str, facts: dict, plan: Plan) -> int:
     env = {"FIELDNAV_PACKS_DIR": str(pack_dir), "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000000000", **args.server_env}
     engine = common.loading_engine(url)
     try:
-        with common.fieldnav_server(url, workers=args.workers, label=f"load-packs-w{args.workers}", extra_env=env) as server:
+        with common.fieldnav_server(
+            url, workers=args.workers, label=f"load-packs-w{args.workers}", extra_env=env
+        ) as server:
             plan.tile_urls, _ = tile_urls(server.base_url, plan.tokens[0], plan.tiles)
             rounds = _pack_rounds(args, plan, server, facts["database"], engine)
             server_log = server.log_path
         with engine.begin() as connection:  # the packs built here: not the bench data's
-            removed = connection.execute(text("DELETE FROM offline_pack WHERE created_at >= :start"),
-                                         {"start": args.started_at}).rowcount
+            removed = connection.execute(
+                text("DELETE FROM offline_pack WHERE created_at >= :start"), {"start": args.started_at}
+            ).rowcount
         log(f"removed the {removed} packs built by the run")
     finally:
         engine.dispose()
@@ -937,9 +1103,20 @@ def run_with_pack_builds(args, url: str, facts: dict, plan: Plan) -> int:
     print(body)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([{"alone": [r.__dict__ for r in summarise(a, args.duration_s, EXPECTED)[0]],
-                                          "beside_builds": [r.__dict__ for r in summarise(b, args.duration_s, EXPECTED)[0]],
-                                          "builds_running": running} for a, b, running in rounds], indent=2, default=str))
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "alone": [r.__dict__ for r in summarise(a, args.duration_s, EXPECTED)[0]],
+                        "beside_builds": [r.__dict__ for r in summarise(b, args.duration_s, EXPECTED)[0]],
+                        "builds_running": running,
+                    }
+                    for a, b, running in rounds
+                ],
+                indent=2,
+                default=str,
+            )
+        )
     if not args.no_results_file:
         common.replace_results_section(PACK_SECTION, body)
         log(f"wrote the {PACK_SECTION} section of {common.RESULTS_FILE}")
@@ -951,25 +1128,52 @@ def run_with_pack_builds(args, url: str, facts: dict, plan: Plan) -> int:
 
 def parse_args(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--services", type=int, default=100_000, help="demo services in the database (100000: bench_100k)")
+    parser.add_argument(
+        "--services", type=int, default=100_000, help="demo services in the database (100000: bench_100k)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--concurrency", type=int, default=16, help="clients sending at once")
     parser.add_argument("--warmup-s", type=float, default=15.0)
     parser.add_argument("--duration-s", type=float, default=60.0, help="measured seconds after the warm-up")
-    parser.add_argument("--requests-per-connection", type=int, default=100,
-                        help="a client reconnects after this many requests on average (0: one connection for the whole run)")
+    parser.add_argument(
+        "--requests-per-connection",
+        type=int,
+        default=100,
+        help="a client reconnects after this many requests on average (0: one connection for the whole run)",
+    )
     parser.add_argument("--seed", type=int, default=20262)
-    parser.add_argument("--no-prime", dest="prime", action="store_false",
-                        help="skip priming the caches before the warm-up (memory growth then includes caches filling)")
-    parser.add_argument("--mix", help="endpoint=weight,... instead of the default mix (for diagnosis), e.g. "
-                                      "'sync first page=1,sync next page=2'; endpoints: " + ", ".join(MIX))
-    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment of the server, e.g. FIELDNAV_TILES_CACHE_BYTES=0 (repeat; for diagnosis)")
-    parser.add_argument("--pack-builds", type=int, default=0, metavar="N",
-                        help="run the mix twice, alone and beside N clients building offline packs back to back, and "
-                             f"compare (writes the '{PACK_SECTION}' section instead)")
-    parser.add_argument("--pack-rounds", type=int, default=1,
-                        help="with --pack-builds: alternate the two runs this many times (medians are reported)")
+    parser.add_argument(
+        "--no-prime",
+        dest="prime",
+        action="store_false",
+        help="skip priming the caches before the warm-up (memory growth then includes caches filling)",
+    )
+    parser.add_argument(
+        "--mix",
+        help="endpoint=weight,... instead of the default mix (for diagnosis), e.g. "
+        "'sync first page=1,sync next page=2'; endpoints: " + ", ".join(MIX),
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment of the server, e.g. FIELDNAV_TILES_CACHE_BYTES=0 (repeat; for diagnosis)",
+    )
+    parser.add_argument(
+        "--pack-builds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the mix twice, alone and beside N clients building offline packs back to back, and "
+        f"compare (writes the '{PACK_SECTION}' section instead)",
+    )
+    parser.add_argument(
+        "--pack-rounds",
+        type=int,
+        default=1,
+        help="with --pack-builds: alternate the two runs this many times (medians are reported)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--no-results-file", action="store_true", help="print only, leave RESULTS.md alone")
     parser.add_argument("--no-wait-idle", action="store_true", help="start even if other work keeps the CPUs busy")
@@ -987,7 +1191,11 @@ def parse_args(argv: list[str] | None = None):
     except ValueError:
         parser.error("--server-env takes NAME=VALUE")
     try:
-        args.mix = {name.strip(): float(weight) for name, weight in (item.split("=") for item in args.mix.split(","))} if args.mix else MIX
+        args.mix = (
+            {name.strip(): float(weight) for name, weight in (item.split("=") for item in args.mix.split(","))}
+            if args.mix
+            else MIX
+        )
     except ValueError:
         parser.error("--mix takes endpoint=weight,...")
     if set(args.mix) - set(MIX) or not any(args.mix.values()):
@@ -1005,11 +1213,13 @@ def main(argv: list[str] | None = None) -> int:
         quiet.wait("the load run")
         if quiet.busy_starts:
             log("the machine is busy: the numbers will show it (see the load average in the report)")
-    args.started_at, args.load_at_start = datetime.now(timezone.utc), common.load_average()
+    args.started_at, args.load_at_start = datetime.now(UTC), common.load_average()
     args.revision_at_start, args.code_at_start = common.git_revision(), common.code_snapshot()  # what the server loads
     if args.pack_builds:
         return run_with_pack_builds(args, url, facts, plan)
-    with common.fieldnav_server(url, workers=args.workers, label=f"load-w{args.workers}", extra_env=args.server_env) as server:
+    with common.fieldnav_server(
+        url, workers=args.workers, label=f"load-w{args.workers}", extra_env=args.server_env
+    ) as server:
         plan.tile_urls, template = tile_urls(server.base_url, plan.tokens[0], plan.tiles)
         run = asyncio.run(drive(plan, server.base_url, server.process.pid, facts["database"], args))
         run.tile_template = template.replace(server.base_url, "")
@@ -1025,7 +1235,9 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results_json(run, facts, args, rows, total, warmup_failures), indent=2, default=str))
+        args.json.write_text(
+            json.dumps(results_json(run, facts, args, rows, total, warmup_failures), indent=2, default=str)
+        )
     if not args.no_results_file:
         common.replace_results_section(SECTION, body)
         log(f"wrote the {SECTION} section of {common.RESULTS_FILE}")

@@ -29,18 +29,18 @@ import time
 import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (also puts the project on sys.path)
-from common import FloorResult, log, median, percentile  # noqa: E402
-from sqlalchemy import event  # noqa: E402
+import common
+from common import FloorResult, log, median, percentile
+from sqlalchemy import event
 
-from service.platform.db import make_engine  # noqa: E402
-from service.directory.demo_data import load_places  # noqa: E402
-from service.directory.nearest import NearestQuery, find_nearest  # noqa: E402
+from service.directory.demo_data import load_places
+from service.directory.nearest import NearestQuery, find_nearest
+from service.platform.db import make_engine
 
 CONNECTIONS = 16
 WRK_THREADS = 2
@@ -78,8 +78,16 @@ NOTHING_FILTER = {"category": "legal", "language": "cr", "age": "3"}
 NO_WALK_POINTS = {"empty area (51.0, -90.0)": (51.0, -90.0), "Toronto (43.6535, -79.3839)": (43.65348, -79.38393)}
 
 # Files whose change during a run invalidates it (other edits are reported, not fatal).
-NEAREST_CODE = ("service/directory/nearest.py", "service/api/routes/services.py", "service/directory/results.py", "service/directory/hours.py",
-                "service/platform/db.py", "service/api/security.py", "service/api/rate_limit.py", "service/api/app.py")
+NEAREST_CODE = (
+    "service/directory/nearest.py",
+    "service/api/routes/services.py",
+    "service/directory/results.py",
+    "service/directory/hours.py",
+    "service/platform/db.py",
+    "service/api/security.py",
+    "service/api/rate_limit.py",
+    "service/api/app.py",
+)
 
 GOALS = {"http_floor_qps_ratio_min": 0.30, "p99_ms_max": 25.0, "latency_growth_max": 1.5}
 
@@ -106,14 +114,19 @@ class BenchQuery:
 
 def nearest_query_from_params(params: dict[str, str], now: datetime) -> NearestQuery:
     """What the endpoint builds from these query parameters (open_now: the request time)."""
+
     def codes(name: str) -> tuple[str, ...]:
         return tuple(c for c in params.get(name, "").split(",") if c)
 
     return NearestQuery(
-        lat=float(params["lat"]), lon=float(params["lon"]), limit=int(params.get("limit", LIMIT)),
-        categories=codes("category"), languages=codes("language"),
+        lat=float(params["lat"]),
+        lon=float(params["lon"]),
+        limit=int(params.get("limit", LIMIT)),
+        categories=codes("category"),
+        languages=codes("language"),
         age=int(params["age"]) if "age" in params else None,
-        accessible=params.get("accessible") == "true", has_capacity=params.get("has_capacity") == "true",
+        accessible=params.get("accessible") == "true",
+        has_capacity=params.get("has_capacity") == "true",
         open_at=now if params.get("open_now") == "true" else None,
     )
 
@@ -138,10 +151,9 @@ def make_query_mix(count: int = QUERY_COUNT, seed: int = QUERY_SEED) -> list[Ben
 # --------------------------------------------------------------------------- SQL floor
 
 
-
-
-def _floor_worker(url: str, queries: list[BenchQuery], worker_index: int, warmup_s: float, duration_s: float,
-                  barrier, results) -> None:
+def _floor_worker(
+    url: str, queries: list[BenchQuery], worker_index: int, warmup_s: float, duration_s: float, barrier, results
+) -> None:
     """One connection calling find_nearest back to back: warm-up, then ``duration_s`` measured."""
     try:
         engine = make_engine(url, pool_size=1)
@@ -159,7 +171,7 @@ def _floor_worker(url: str, queries: list[BenchQuery], worker_index: int, warmup
                 query = queries[index % len(queries)]
                 index += 1
                 try:
-                    find_nearest(connection, query.nearest_query(datetime.now(timezone.utc)))
+                    find_nearest(connection, query.nearest_query(datetime.now(UTC)))
                 except Exception as error:  # noqa: BLE001 - counted (and timed, as wrk does), the run goes on
                     errors[type(error).__name__] += 1
                 done_s = time.monotonic()
@@ -171,8 +183,9 @@ def _floor_worker(url: str, queries: list[BenchQuery], worker_index: int, warmup
         results.put(traceback.format_exc())
 
 
-def run_floor(url: str, queries: list[BenchQuery], *, connections: int, duration_s: float,
-              warmup_s: float = FLOOR_WARMUP_S) -> FloorResult:
+def run_floor(
+    url: str, queries: list[BenchQuery], *, connections: int, duration_s: float, warmup_s: float = FLOOR_WARMUP_S
+) -> FloorResult:
     """``connections`` processes (not threads: the GIL would cap the floor), one connection each."""
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(connections)
@@ -218,16 +231,31 @@ def check_endpoint(server: common.Server, queries: list[BenchQuery], token: str)
         raise RuntimeError(f"query mix lacks filters {set(FILTER_MIX) - seen}")
 
 
-def run_http(url: str, queries: list[BenchQuery], tokens: list[str], *, workers: int, duration_s: float,
-             label: str) -> common.HttpResult:
+def run_http(
+    url: str, queries: list[BenchQuery], tokens: list[str], *, workers: int, duration_s: float, label: str
+) -> common.HttpResult:
     paths = [query.path() for query in queries]
     extra_env = {"FIELDNAV_LIMIT_REQUESTS_PER_MIN": str(RATE_LIMIT_PER_MIN)}
     with common.fieldnav_server(url, workers=workers, label=label, extra_env=extra_env) as server:
         check_endpoint(server, queries, tokens[0])
-        common.run_wrk(server.base_url, paths, tokens, connections=CONNECTIONS, threads=WRK_THREADS,
-                       duration_s=HTTP_WARMUP_S, label=label)
-        return common.run_wrk(server.base_url, paths, tokens, connections=CONNECTIONS, threads=WRK_THREADS,
-                              duration_s=duration_s, label=label)
+        common.run_wrk(
+            server.base_url,
+            paths,
+            tokens,
+            connections=CONNECTIONS,
+            threads=WRK_THREADS,
+            duration_s=HTTP_WARMUP_S,
+            label=label,
+        )
+        return common.run_wrk(
+            server.base_url,
+            paths,
+            tokens,
+            connections=CONNECTIONS,
+            threads=WRK_THREADS,
+            duration_s=duration_s,
+            label=label,
+        )
 
 
 # --------------------------------------------------------------------------- latency by filter
@@ -256,7 +284,7 @@ def _time_queries(connection, queries: list[BenchQuery], budget_s: float) -> lis
             break
         started_s = time.monotonic()
         try:
-            find_nearest(connection, query.nearest_query(datetime.now(timezone.utc)))
+            find_nearest(connection, query.nearest_query(datetime.now(UTC)))
         except Exception:  # noqa: BLE001 - a timeout is timed like a result
             pass
         connection.rollback()
@@ -328,7 +356,7 @@ def run_no_walk(url: str, size_label: str) -> list[NoWalkResult]:
     try:
         for where, (lat, lon) in NO_WALK_POINTS.items():
             params = {"lat": str(lat), "lon": str(lon), "limit": str(LIMIT), **NOTHING_FILTER}
-            query = nearest_query_from_params(params, datetime.now(timezone.utc))
+            query = nearest_query_from_params(params, datetime.now(UTC))
             latencies_ms, hits = [], 0
             with engine.connect() as connection:
                 stop_at_s = time.monotonic() + NO_WALK_MAX_S
@@ -342,12 +370,19 @@ def run_no_walk(url: str, size_label: str) -> list[NoWalkResult]:
             statements = capture_statements(engine, query)
             plans = explain(engine, statements)
             _write_explain(size_label, where, explain_text(engine, statements))
-            results.append(NoWalkResult(
-                where=where, hits=hits, p50_ms=percentile(latencies_ms, 0.5), max_ms=max(latencies_ms),
-                shared_buffers=sum(p["Plan"].get("Shared Hit Blocks", 0) + p["Plan"].get("Shared Read Blocks", 0) for p in plans),
-                execution_ms=sum(p["Execution Time"] for p in plans),
-                rows_scanned=sum(_scan_rows(p["Plan"]) for p in plans),
-            ))
+            results.append(
+                NoWalkResult(
+                    where=where,
+                    hits=hits,
+                    p50_ms=percentile(latencies_ms, 0.5),
+                    max_ms=max(latencies_ms),
+                    shared_buffers=sum(
+                        p["Plan"].get("Shared Hit Blocks", 0) + p["Plan"].get("Shared Read Blocks", 0) for p in plans
+                    ),
+                    execution_ms=sum(p["Execution Time"] for p in plans),
+                    rows_scanned=sum(_scan_rows(p["Plan"]) for p in plans),
+                )
+            )
     finally:
         engine.dispose()
     return results
@@ -392,7 +427,9 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
         results.floor1.append(run_floor(url, queries, connections=1, duration_s=SINGLE_CONNECTION_DURATION_S))
         log(f"  {_floor_line(results.floor1[-1])}")
         for workers in args.workers:
-            log(f"{label} run {run}/{args.runs}: HTTP, {workers} workers, {CONNECTIONS} connections, {duration_s:.0f} s")
+            log(
+                f"{label} run {run}/{args.runs}: HTTP, {workers} workers, {CONNECTIONS} connections, {duration_s:.0f} s"
+            )
             http = run_http(url, queries, tokens, workers=workers, duration_s=duration_s, label=f"{label}-w{workers}")
             results.http[workers].append(http)
             log(f"  {_qps(http.qps)} req/s, p50 {http.p50_ms:.1f} ms, p99 {http.p99_ms:.1f} ms, errors {http.errors}")
@@ -465,14 +502,20 @@ def results_table(all_results: list[SizeResults], workers: list[int]) -> str:
     for results in all_results:
         s = summarise(results)
         prefix = f"| {results.label} ({results.services:,} services) | {results.sites:,} "
-        lines.append(prefix + f"| SQL floor | 1 | {_qps(med(r.qps for r in results.floor1))} | {s.floor1_p50_ms:.1f} | "
-                     f"{s.floor1_p99_ms:.1f} | {_errors_text(results.floor1)} | {_runs_text(r.qps for r in results.floor1)} |")
-        lines.append(prefix + f"| SQL floor | {CONNECTIONS} | {_qps(s.floor16_qps)} | {s.floor16_p50_ms:.1f} | "
-                     f"{s.floor16_p99_ms:.1f} | {_errors_text(results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |")
+        lines.append(
+            prefix + f"| SQL floor | 1 | {_qps(med(r.qps for r in results.floor1))} | {s.floor1_p50_ms:.1f} | "
+            f"{s.floor1_p99_ms:.1f} | {_errors_text(results.floor1)} | {_runs_text(r.qps for r in results.floor1)} |"
+        )
+        lines.append(
+            prefix + f"| SQL floor | {CONNECTIONS} | {_qps(s.floor16_qps)} | {s.floor16_p50_ms:.1f} | "
+            f"{s.floor16_p99_ms:.1f} | {_errors_text(results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |"
+        )
         for w in workers:
             runs = results.http[w]
-            lines.append(prefix + f"| HTTP, {w} workers | {CONNECTIONS} | {_qps(s.http_qps[w])} | {s.http_p50_ms[w]:.1f} | "
-                         f"{s.http_p99_ms[w]:.1f} | {s.http_errors[w]} | {_runs_text(r.qps for r in runs)} |")
+            lines.append(
+                prefix + f"| HTTP, {w} workers | {CONNECTIONS} | {_qps(s.http_qps[w])} | {s.http_p50_ms[w]:.1f} | "
+                f"{s.http_p99_ms[w]:.1f} | {s.http_errors[w]} | {_runs_text(r.qps for r in runs)} |"
+            )
     return "\n".join(lines)
 
 
@@ -495,8 +538,10 @@ def no_walk_table(all_results: list[SizeResults]) -> str:
     ]
     for results in all_results:
         for r in results.no_walk:
-            lines.append(f"| {results.label} | {r.where} | {r.hits} | {r.p50_ms:.1f} | {r.max_ms:.1f} | {r.execution_ms:.1f} | "
-                         f"{r.shared_buffers:,} | {r.rows_scanned:,} |")
+            lines.append(
+                f"| {results.label} | {r.where} | {r.hits} | {r.p50_ms:.1f} | {r.max_ms:.1f} | {r.execution_ms:.1f} | "
+                f"{r.shared_buffers:,} | {r.rows_scanned:,} |"
+            )
     return "\n".join(lines)
 
 
@@ -525,30 +570,40 @@ def goals_text(all_results: list[SizeResults], workers: list[int]) -> str:
         lines.append("")
         if small:
             qps_ratio = ratio(small.http_qps[w], small.floor16_qps)
-            lines.append(f"- HTTP / SQL floor throughput at 100k: {small.http_qps[w]:.1f} / {small.floor16_qps:.1f} = **{qps_ratio:.2f}** "
-                         f"(goal >= {GOALS['http_floor_qps_ratio_min']:.2f}): "
-                         f"{_verdict(within(qps_ratio, GOALS['http_floor_qps_ratio_min'], at_least=True))}")
+            lines.append(
+                f"- HTTP / SQL floor throughput at 100k: {small.http_qps[w]:.1f} / {small.floor16_qps:.1f} = **{qps_ratio:.2f}** "
+                f"(goal >= {GOALS['http_floor_qps_ratio_min']:.2f}): "
+                f"{_verdict(within(qps_ratio, GOALS['http_floor_qps_ratio_min'], at_least=True))}"
+            )
         for label, s in by_label.items():
             p99 = s.http_p99_ms[w]
-            lines.append(f"- HTTP p99 at {CONNECTIONS} connections, {label}: **{p99:.1f} ms** "
-                         f"(goal <= {GOALS['p99_ms_max']:.0f} ms): {_verdict(within(p99, GOALS['p99_ms_max']))}")
+            lines.append(
+                f"- HTTP p99 at {CONNECTIONS} connections, {label}: **{p99:.1f} ms** "
+                f"(goal <= {GOALS['p99_ms_max']:.0f} ms): {_verdict(within(p99, GOALS['p99_ms_max']))}"
+            )
         if small and small.floor1_p50_ms > GOALS["p99_ms_max"]:
-            lines.append(f"- (the throughput ratio says little here: the SQL alone takes {small.floor1_p50_ms:.0f} ms at p50 on one "
-                         f"connection, so HTTP and the floor both wait for the same slow statements)")
+            lines.append(
+                f"- (the throughput ratio says little here: the SQL alone takes {small.floor1_p50_ms:.0f} ms at p50 on one "
+                f"connection, so HTTP and the floor both wait for the same slow statements)"
+            )
         if small and large:
             p50_growth = ratio(large.http_p50_ms[w], small.http_p50_ms[w])
             p99_growth = ratio(large.http_p99_ms[w], small.http_p99_ms[w])
             ok = within(max(p50_growth, p99_growth), GOALS["latency_growth_max"])
-            lines.append(f"- HTTP latency 1M / 100k: p50 {large.http_p50_ms[w]:.1f} / {small.http_p50_ms[w]:.1f} = **{p50_growth:.2f}**, "
-                         f"p99 {large.http_p99_ms[w]:.1f} / {small.http_p99_ms[w]:.1f} = **{p99_growth:.2f}** "
-                         f"(goal <= {GOALS['latency_growth_max']}): {_verdict(ok)}")
+            lines.append(
+                f"- HTTP latency 1M / 100k: p50 {large.http_p50_ms[w]:.1f} / {small.http_p50_ms[w]:.1f} = **{p50_growth:.2f}**, "
+                f"p99 {large.http_p99_ms[w]:.1f} / {small.http_p99_ms[w]:.1f} = **{p99_growth:.2f}** "
+                f"(goal <= {GOALS['latency_growth_max']}): {_verdict(ok)}"
+            )
         errors = sum(s.http_errors[w] for s in by_label.values())
         lines.append(f"- HTTP errors (non-2xx or socket): {errors}: {_verdict(errors == 0)}")
         lines.append("")
     if small and large:
         growth = ratio(large.floor1_p50_ms, small.floor1_p50_ms)
-        lines.append(f"SQL floor, 1 connection, p50 1M / 100k: {large.floor1_p50_ms:.1f} / {small.floor1_p50_ms:.1f} = **{growth:.2f}**; "
-                     f"p99 {large.floor1_p99_ms:.1f} / {small.floor1_p99_ms:.1f} = **{ratio(large.floor1_p99_ms, small.floor1_p99_ms):.2f}**.")
+        lines.append(
+            f"SQL floor, 1 connection, p50 1M / 100k: {large.floor1_p50_ms:.1f} / {small.floor1_p50_ms:.1f} = **{growth:.2f}**; "
+            f"p99 {large.floor1_p99_ms:.1f} / {small.floor1_p99_ms:.1f} = **{ratio(large.floor1_p99_ms, small.floor1_p99_ms):.2f}**."
+        )
     return "\n".join(lines).rstrip()
 
 
@@ -566,16 +621,21 @@ def _code_change_warning(args) -> str:
     if not changed:
         return ""
     touches_nearest = [path for path in changed if path in NEAREST_CODE or path.startswith("migrations/")]
-    verdict = ("it touches the nearest path: the numbers mix two versions; run again" if touches_nearest
-               else "none of it is on the nearest path (service/directory/nearest.py, its route, migrations)")
-    return (f"\n\n**The application code changed during this run** (git {args.revision_at_start} -> {common.git_revision()}): "
-            f"{', '.join(f'`{path}`' for path in changed)}; {verdict}.")
+    verdict = (
+        "it touches the nearest path: the numbers mix two versions; run again"
+        if touches_nearest
+        else "none of it is on the nearest path (service/directory/nearest.py, its route, migrations)"
+    )
+    return (
+        f"\n\n**The application code changed during this run** (git {args.revision_at_start} -> {common.git_revision()}): "
+        f"{', '.join(f'`{path}`' for path in changed)}; {verdict}."
+    )
 
 
 def report(all_results: list[SizeResults], args, started_at: datetime, elapsed_s: float) -> str:
     sizes = ", ".join(f"{r.label} = {r.services:,} services ({r.sites:,} sites)" for r in all_results)
     return f"""
-Date: {started_at.strftime('%Y-%m-%d %H:%M %Z')} ({elapsed_s / 60:.0f} min) — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}{_code_change_warning(args)}
+Date: {started_at.strftime("%Y-%m-%d %H:%M %Z")} ({elapsed_s / 60:.0f} min) — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}{_code_change_warning(args)}
 
 Command: `{args.command}`
 
@@ -589,7 +649,7 @@ and the load generator (wrk, {WRK_THREADS} threads) or the 16 floor processes. N
 interleaved runs of {args.duration_s:.0f} s each (after a warm-up), so a noisy neighbour moves single runs, not the medians.
 
 Query mix: {QUERY_COUNT} seeded queries (seed {QUERY_SEED}), points population-weighted around Ontario places, jittered
-up to {JITTER_RADIUS_KM:.0f} km, limit={LIMIT}, filters picked uniformly from: {', '.join(f'`{n}`' for n in FILTER_MIX)}.
+up to {JITTER_RADIUS_KM:.0f} km, limit={LIMIT}, filters picked uniformly from: {", ".join(f"`{n}`" for n in FILTER_MIX)}.
 The same list, in the same order, for the SQL floor and for HTTP.
 
 - SQL floor: N processes, one connection each, calling `service.directory.nearest.find_nearest` back to back
@@ -612,7 +672,7 @@ The same list, in the same order, for the SQL floor and for HTTP.
 
 ### No full walk: a filter that matches nothing
 
-`{'&'.join(f'{k}={v}' for k, v in NOTHING_FILTER.items())}`, SQL floor, 1 connection, up to {NO_WALK_REPEATS} repeats ({NO_WALK_MAX_S:.0f} s); buffers and
+`{"&".join(f"{k}={v}" for k, v in NOTHING_FILTER.items())}`, SQL floor, 1 connection, up to {NO_WALK_REPEATS} repeats ({NO_WALK_MAX_S:.0f} s); buffers and
 rows from `EXPLAIN (ANALYZE, BUFFERS)` of the statement (plans in `bench/out/explain-nearest-*.txt`).
 
 {no_walk_table(all_results)}
@@ -647,7 +707,7 @@ def parse_args(argv: list[str] | None = None):
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     common.require_wrk()
-    started_at, started_s = datetime.now(timezone.utc).astimezone(), time.monotonic()
+    started_at, started_s = datetime.now(UTC).astimezone(), time.monotonic()
     args.load_at_start = common.load_average()
     args.revision_at_start, args.code_at_start = common.git_revision(), common.code_snapshot()
     cluster = common.start_bench_cluster()

@@ -38,26 +38,25 @@ import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (also puts the project on sys.path)
-import tiles_peer  # noqa: E402
-import tiles_profile  # noqa: E402
-import tiles_wrk  # noqa: E402
-from common import FloorResult, log, median, percentile  # noqa: E402
+import common
+import mapbox_vector_tile
+import orjson
+import psycopg
+import tiles_peer
+import tiles_profile
+import tiles_wrk
+from common import FloorResult, log, median, percentile
+from pmtiles.reader import MmapSource, all_tiles
+from sqlalchemy import make_url, text
 
-import mapbox_vector_tile  # noqa: E402
-import orjson  # noqa: E402
-from pmtiles.reader import MmapSource, all_tiles  # noqa: E402
-import psycopg  # noqa: E402
-from sqlalchemy import make_url, text  # noqa: E402
-
-from service.platform.db import make_engine, read_data_version  # noqa: E402
-from service.platform.settings import tile_settings  # noqa: E402
-from service.maps.tiles import POINTS_SQL, SERVICES_LAYER  # noqa: E402
-from spatial.tiles import EXTENT, tile_count, tile_for_lonlat  # noqa: E402
+from service.maps.tiles import POINTS_SQL
+from service.platform.db import make_engine, read_data_version
+from service.platform.settings import tile_settings
+from spatial.tiles import EXTENT, tile_count, tile_for_lonlat
 
 SIZE_LABEL = "100k"
 DATABASE = f"bench_{SIZE_LABEL}"
@@ -145,7 +144,9 @@ class Quiet:
         announced = False
         while busy > IDLE_BUSY_MAX and time.monotonic() - started_s < IDLE_MAX_WAIT_S:
             if not announced:
-                log(f"machine busy ({busy:.0%} CPU) before {phase}: waiting up to {IDLE_MAX_WAIT_S / 60:.0f} min for it to calm down")
+                log(
+                    f"machine busy ({busy:.0%} CPU) before {phase}: waiting up to {IDLE_MAX_WAIT_S / 60:.0f} min for it to calm down"
+                )
                 announced = True
             time.sleep(10)
             busy = max(cpu_busy(), cpu_busy())
@@ -163,12 +164,14 @@ def cluster_cells_missing(url: str) -> tuple[int, int]:
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect() as connection:
-            return tuple(connection.execute(text("SELECT count(*), count(*) FILTER (WHERE h3_r8 IS NULL) FROM map_point")).one())
+            return tuple(
+                connection.execute(text("SELECT count(*), count(*) FILTER (WHERE h3_r8 IS NULL) FROM map_point")).one()
+            )
     finally:
         engine.dispose()
 
 
-def prepare_database(cluster, *, reload: bool, quiet: "Quiet") -> tuple[str, str | None]:
+def prepare_database(cluster, *, reload: bool, quiet: Quiet) -> tuple[str, str | None]:
     """The 100k database, loaded and migrated (a migration to the head rebuilds the derived
     sites and map points, service/platform/migrate.py), its tile tables vacuumed and analyzed.
     Returns (url, None)."""
@@ -199,10 +202,13 @@ def make_tile_set(url: str, count: int, seed: int = TILE_SEED) -> list[Tile]:
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect() as connection:
-            sites = connection.execute(text(
-                "SELECT ST_X(geom), ST_Y(geom) FROM service_site WHERE NOT is_private AND status = 'active' "
-                "AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326) ORDER BY id"),
-                dict(zip("wsen", TORONTO_BBOX))).all()
+            sites = connection.execute(
+                text(
+                    "SELECT ST_X(geom), ST_Y(geom) FROM service_site WHERE NOT is_private AND status = 'active' "
+                    "AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326) ORDER BY id"
+                ),
+                dict(zip("wsen", TORONTO_BBOX)),
+            ).all()
     finally:
         engine.dispose()
     rng = random.Random(seed)
@@ -293,17 +299,25 @@ def psycopg_conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-
-
-def _floor_worker(conninfo: str, tiles: list[Tile], worker_index: int, warmup_s: float, duration_s: float,
-                  options: str, rollback: bool, barrier, results) -> None:
+def _floor_worker(
+    conninfo: str,
+    tiles: list[Tile],
+    worker_index: int,
+    warmup_s: float,
+    duration_s: float,
+    options: str,
+    rollback: bool,
+    barrier,
+    results,
+) -> None:
     try:
         sql = points_sql_for_psycopg()
         max_features = tile_settings().max_features
         latencies_ms: list[float] = []
         errors: dict[str, int] = defaultdict(int)
-        with psycopg.connect(conninfo, autocommit=not rollback, options=options,
-                             application_name="fieldnav-bench-floor") as connection:
+        with psycopg.connect(
+            conninfo, autocommit=not rollback, options=options, application_name="fieldnav-bench-floor"
+        ) as connection:
             barrier.wait(timeout=120)
             started_s = time.monotonic()
             measure_from_s, stop_at_s = started_s + warmup_s, started_s + warmup_s + duration_s
@@ -312,8 +326,9 @@ def _floor_worker(conninfo: str, tiles: list[Tile], worker_index: int, warmup_s:
                 z, x, y = tiles[index % len(tiles)]
                 index += 1
                 try:
-                    row = connection.execute(sql, {"z": z, "x": x, "y": y, "categories": [], "labels": True,
-                                                   "max_features": max_features}).fetchone()
+                    row = connection.execute(
+                        sql, {"z": z, "x": x, "y": y, "categories": [], "labels": True, "max_features": max_features}
+                    ).fetchone()
                     _ = bytes(row[0]) if row and row[0] else None
                     if rollback:
                         connection.rollback()
@@ -330,8 +345,16 @@ def _floor_worker(conninfo: str, tiles: list[Tile], worker_index: int, warmup_s:
         results.put(traceback.format_exc())
 
 
-def run_floor(url: str, tiles: list[Tile], *, connections: int, duration_s: float, warmup_s: float = FLOOR_WARMUP_S,
-              options: str = "", rollback: bool = False) -> FloorResult:
+def run_floor(
+    url: str,
+    tiles: list[Tile],
+    *,
+    connections: int,
+    duration_s: float,
+    warmup_s: float = FLOOR_WARMUP_S,
+    options: str = "",
+    rollback: bool = False,
+) -> FloorResult:
     """``connections`` processes (not threads), one connection each, the app's statement
     timeout, autocommit (no BEGIN/ROLLBACK round trips: this is the floor). ``rollback``: a
     transaction per tile ended by ROLLBACK instead, as fieldnav's pool does (diagnostic)."""
@@ -339,9 +362,13 @@ def run_floor(url: str, tiles: list[Tile], *, connections: int, duration_s: floa
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(connections)
     results = context.Queue()
-    workers = [context.Process(target=_floor_worker, args=(psycopg_conninfo(url), tiles, i, warmup_s, duration_s,
-                                                           options, rollback, barrier, results))
-               for i in range(connections)]
+    workers = [
+        context.Process(
+            target=_floor_worker,
+            args=(psycopg_conninfo(url), tiles, i, warmup_s, duration_s, options, rollback, barrier, results),
+        )
+        for i in range(connections)
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=warmup_s + duration_s + 180) for _ in workers]
@@ -360,7 +387,9 @@ def run_floor(url: str, tiles: list[Tile], *, connections: int, duration_s: floa
     return merged
 
 
-def floor_latency_by_zoom(url: str, tiles: list[Tile], *, options: str = "", rollback: bool = False) -> dict[int, float]:
+def floor_latency_by_zoom(
+    url: str, tiles: list[Tile], *, options: str = "", rollback: bool = False
+) -> dict[int, float]:
     """One connection, no concurrency: median latency (ms) per zoom over up to
     CONTENT_SAMPLE_PER_ZOOM distinct tiles of the set, each run LATENCY_REPEATS times.
 
@@ -372,8 +401,14 @@ def floor_latency_by_zoom(url: str, tiles: list[Tile], *, options: str = "", rol
     sql = points_sql_for_psycopg()
     by_zoom: dict[int, list[float]] = defaultdict(list)
     sample = sample_by_zoom(tiles)
-    params = lambda z, x, y: {"z": z, "x": x, "y": y, "categories": [], "labels": True,  # noqa: E731
-                              "max_features": tile_settings().max_features}
+    params = lambda z, x, y: {
+        "z": z,
+        "x": x,
+        "y": y,
+        "categories": [],
+        "labels": True,
+        "max_features": tile_settings().max_features,
+    }
     with psycopg.connect(psycopg_conninfo(url), autocommit=not rollback, options=options) as connection:
         for _ in range(6):  # past psycopg's prepare threshold (5): the steady state
             connection.execute(sql, params(*sample[-1])).fetchone()
@@ -474,8 +509,10 @@ def check_content(fieldnav: common.Server, tipg: common.Server, tiles: list[Tile
         if inside_a == inside_b:
             check.same_inside += 1
         else:
-            check.mismatches.append(f"{tile}: fieldnav {sum(inside_a.values())} inside, tipg {sum(inside_b.values())} inside, "
-                                    f"{sum((inside_a - inside_b).values())} only in fieldnav, {sum((inside_b - inside_a).values())} only in tipg")
+            check.mismatches.append(
+                f"{tile}: fieldnav {sum(inside_a.values())} inside, tipg {sum(inside_b.values())} inside, "
+                f"{sum((inside_a - inside_b).values())} only in fieldnav, {sum((inside_b - inside_a).values())} only in tipg"
+            )
     check.fieldnav_ms = {z: statistics.median(v) for z, v in sorted(fieldnav_ms.items())}
     check.tipg_ms = {z: statistics.median(v) for z, v in sorted(tipg_ms.items())}
     return check
@@ -497,16 +534,33 @@ class RunResults:
     empty_distinct: int
 
 
-def load(base_url: str, paths: list[str], *, duration_s: float, label: str, etags: list[str] | None = None,
-         count_statuses: bool = False) -> tiles_wrk.TileLoad:
-    return tiles_wrk.run_tile_wrk(base_url, paths, etags=etags, connections=CONNECTIONS, threads=WRK_THREADS,
-                                  duration_s=duration_s, label=label, count_statuses=count_statuses)
+def load(
+    base_url: str,
+    paths: list[str],
+    *,
+    duration_s: float,
+    label: str,
+    etags: list[str] | None = None,
+    count_statuses: bool = False,
+) -> tiles_wrk.TileLoad:
+    return tiles_wrk.run_tile_wrk(
+        base_url,
+        paths,
+        etags=etags,
+        connections=CONNECTIONS,
+        threads=WRK_THREADS,
+        duration_s=duration_s,
+        label=label,
+        count_statuses=count_statuses,
+    )
 
 
 def _load_line(result: tiles_wrk.TileLoad) -> str:
     statuses = f", statuses {result.statuses}" if result.statuses else ""
-    return (f"{result.qps:.1f} tiles/s, p50 {result.http.p50_ms:.1f} ms, p99 {result.http.p99_ms:.1f} ms, "
-            f"errors {result.http.errors}{statuses}")
+    return (
+        f"{result.qps:.1f} tiles/s, p50 {result.http.p50_ms:.1f} ms, p99 {result.http.p99_ms:.1f} ms, "
+        f"errors {result.http.errors}{statuses}"
+    )
 
 
 def one_run(url: str, tiles: list[Tile], version: int, args, run: int, quiet: Quiet) -> RunResults:
@@ -522,8 +576,10 @@ def one_run(url: str, tiles: list[Tile], version: int, args, run: int, quiet: Qu
     quiet.wait(f"run {run} floor, ROLLBACK after each")
     log(f"run {run}/{args.runs}: SQL, ROLLBACK after each tile (fieldnav's way; diagnostic), {CONNECTIONS} processes")
     floor_rollback = run_floor(url, tiles, connections=CONNECTIONS, duration_s=args.duration_s, rollback=True)
-    log(f"  {floor_rollback.qps:.1f} tiles/s, p50 {floor_rollback.p50_ms:.1f} ms, p99 {floor_rollback.p99_ms:.1f} ms, "
-        f"errors {floor_rollback.errors or 0}")
+    log(
+        f"  {floor_rollback.qps:.1f} tiles/s, p50 {floor_rollback.p50_ms:.1f} ms, p99 {floor_rollback.p99_ms:.1f} ms, "
+        f"errors {floor_rollback.errors or 0}"
+    )
 
     quiet.wait(f"run {run} fieldnav cold")
     log(f"run {run}/{args.runs}: fieldnav cold (cache off, raw points), {args.workers} workers")
@@ -555,8 +611,9 @@ def one_run(url: str, tiles: list[Tile], version: int, args, run: int, quiet: Qu
         log(f"  warm-up passes {', '.join(f'{p:.0f}' for p in passes)} tiles/s; {_load_line(warm)}")
         tags = fetch_all(server.base_url, distinct)
         etags = [tags[p].etag or "" for p in ours]
-        revalidate = load(server.base_url, ours, etags=etags, duration_s=args.duration_s, label="fieldnav-304",
-                          count_statuses=True)
+        revalidate = load(
+            server.base_url, ours, etags=etags, duration_s=args.duration_s, label="fieldnav-304", count_statuses=True
+        )
         log(f"  304: {_load_line(revalidate)}")
     return RunResults(floor, floor_rollback, cold, tipg, warm, revalidate, passes, distinct_raw_bytes, empty_distinct)
 
@@ -590,12 +647,17 @@ def profile_fieldnav(url: str, tiles: list[Tile], version: int, args) -> dict[st
 def profile_text(profiles: dict[str, tuple]) -> str:
     if not profiles:
         return "(not run; `--profile` samples fieldnav with py-spy)"
-    chunks = ["py-spy `--gil --subprocesses`: only samples of a thread holding the GIL (Python work; waiting for",
-              "PostgreSQL or for the network is not counted), in the supervisor and both workers, while wrk loads the",
-              "server as in the measured runs (extra runs: sampling slows the server a little).", ""]
+    chunks = [
+        "py-spy `--gil --subprocesses`: only samples of a thread holding the GIL (Python work; waiting for",
+        "PostgreSQL or for the network is not counted), in the supervisor and both workers, while wrk loads the",
+        "server as in the measured runs (extra runs: sampling slows the server a little).",
+        "",
+    ]
     for name, (result, profile) in profiles.items():
-        chunks.append(f"**{name}** ({_qps(result.qps)} tiles/s while sampled; {profile.samples:,} samples; collapsed stacks in "
-                      f"`bench/out/profile-tiles-{name}.txt`)")
+        chunks.append(
+            f"**{name}** ({_qps(result.qps)} tiles/s while sampled; {profile.samples:,} samples; collapsed stacks in "
+            f"`bench/out/profile-tiles-{name}.txt`)"
+        )
         chunks.append("")
         chunks.append("- self time by package: " + ", ".join(f"{p} {v:.0%}" for p, v in profile.by_package))
         chunks.append("- inclusive: " + "; ".join(f"{n} {v:.0%}" for n, v in profile.named))
@@ -659,8 +721,9 @@ def build_pack(server: common.Server) -> PackResult:
             if path.is_file():
                 path.unlink()
     body = orjson.dumps({"bbox": list(TORONTO_BBOX), "min_zoom": ZOOMS.start, "max_zoom": ZOOMS.stop - 1})
-    request = urllib.request.Request(server.base_url + "/v1/offline/packs", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        server.base_url + "/v1/offline/packs", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     started_s = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=PACK_TIMEOUT_S) as response:
@@ -671,9 +734,16 @@ def build_pack(server: common.Server) -> PackResult:
     if status != 201:
         raise RuntimeError(f"pack POST answered {status} (expected 201, a fresh build): {answer}")
     snapshot = PACKS_DIR / f"{answer['id']}.services.json.gz"
-    return PackResult(status, seconds, answer["tile_count"], answer["bytes"], snapshot.stat().st_size,
-                      answer["services"]["bytes"], answer["services"]["count"],
-                      archive_bytes_by_zoom(PACKS_DIR / f"{answer['id']}.pmtiles"))
+    return PackResult(
+        status,
+        seconds,
+        answer["tile_count"],
+        answer["bytes"],
+        snapshot.stat().st_size,
+        answer["services"]["bytes"],
+        answer["services"]["count"],
+        archive_bytes_by_zoom(PACKS_DIR / f"{answer['id']}.pmtiles"),
+    )
 
 
 def archive_bytes_by_zoom(path: Path) -> dict[int, tuple[int, int]]:
@@ -715,12 +785,16 @@ def _mb(n: float) -> str:
 
 
 def summary_rows(runs: list[RunResults]) -> list[tuple[str, list, float, float, float, int]]:
-    rows = [("SQL floor (16 processes, psycopg, `POINTS_SQL`)", [r.floor for r in runs]),
-            ("SQL, ROLLBACK after each tile, as fieldnav's pool (diagnostic)", [r.floor_rollback for r in runs])]
-    rows += [("fieldnav cold (cache off, points at every zoom)", [r.cold for r in runs]),
-             ("tipg 1.6 (no cache)", [r.tipg for r in runs]),
-             ("fieldnav warm (cache on, points at every zoom)", [r.warm for r in runs]),
-             ("fieldnav 304 (If-None-Match, cache on)", [r.revalidate for r in runs])]
+    rows = [
+        ("SQL floor (16 processes, psycopg, `POINTS_SQL`)", [r.floor for r in runs]),
+        ("SQL, ROLLBACK after each tile, as fieldnav's pool (diagnostic)", [r.floor_rollback for r in runs]),
+    ]
+    rows += [
+        ("fieldnav cold (cache off, points at every zoom)", [r.cold for r in runs]),
+        ("tipg 1.6 (no cache)", [r.tipg for r in runs]),
+        ("fieldnav warm (cache on, points at every zoom)", [r.warm for r in runs]),
+        ("fieldnav 304 (If-None-Match, cache on)", [r.revalidate for r in runs]),
+    ]
     out = []
     for name, results in rows:
         qps = med(x.qps for x in results)
@@ -734,9 +808,26 @@ def summary_rows(runs: list[RunResults]) -> list[tuple[str, list, float, float, 
     return out
 
 
-def report(args, started_at: datetime, elapsed_s: float, *, reload_note: str | None, quiet: Quiet, tiles: list[Tile], sites: int, view_rows: int,
-           tipg_version: str, runs: list[RunResults], content: ContentCheck, sql_zoom: dict[str, dict[int, float]], sizes: SizeResults, packs: list[PackResult], profiles: dict, pack_tiles: int,
-           cache_bytes: int) -> str:
+def report(
+    args,
+    started_at: datetime,
+    elapsed_s: float,
+    *,
+    reload_note: str | None,
+    quiet: Quiet,
+    tiles: list[Tile],
+    sites: int,
+    view_rows: int,
+    tipg_version: str,
+    runs: list[RunResults],
+    content: ContentCheck,
+    sql_zoom: dict[str, dict[int, float]],
+    sizes: SizeResults,
+    packs: list[PackResult],
+    profiles: dict,
+    pack_tiles: int,
+    cache_bytes: int,
+) -> str:
     rows = summary_rows(runs)
     floor_qps, _, cold_qps, tipg_qps, warm_qps, revalidate_qps = (r[2] for r in rows)
     zoom_counts = Counter(t[0] for t in tiles)
@@ -744,7 +835,9 @@ def report(args, started_at: datetime, elapsed_s: float, *, reload_note: str | N
     empty_in_set = sum(1 for r in sizes.raw if r == 0)
     table = ["| what | tiles/s | p50 ms | p99 ms | errors | runs (tiles/s) |", "|---|---|---|---|---|---|"]
     for name, values, qps, p50, p99, errors in rows:
-        table.append(f"| {name} | **{_qps(qps)}** | {p50:.1f} | {p99:.1f} | {errors} | {', '.join(_qps(v) for v in values)} |")
+        table.append(
+            f"| {name} | **{_qps(qps)}** | {p50:.1f} | {p99:.1f} | {errors} | {', '.join(_qps(v) for v in values)} |"
+        )
 
     revalidate_statuses = Counter()
     for r in runs:
@@ -772,64 +865,83 @@ def report(args, started_at: datetime, elapsed_s: float, *, reload_note: str | N
         f"{_verdict(p95_all <= g['mobile_p95_bytes_max'])} (non-empty tiles only: {_kb(p95_non_empty)}; as sent gzip: {_kb(p95_wire)})",
     ]
     if packs:
-        goals.append(f"- City of Toronto pack z{ZOOMS.start}-z{ZOOMS.stop - 1}: built in **{pack_s:.1f} s** (goal <= {g['pack_seconds_max']:.0f} s): "
-                     f"{_verdict(pack_s <= g['pack_seconds_max'])}; **{_mb(pack_bytes)}** archive + services snapshot "
-                     f"(goal <= {_mb(g['pack_bytes_max'])}): {_verdict(pack_bytes <= g['pack_bytes_max'])}")
+        goals.append(
+            f"- City of Toronto pack z{ZOOMS.start}-z{ZOOMS.stop - 1}: built in **{pack_s:.1f} s** (goal <= {g['pack_seconds_max']:.0f} s): "
+            f"{_verdict(pack_s <= g['pack_seconds_max'])}; **{_mb(pack_bytes)}** archive + services snapshot "
+            f"(goal <= {_mb(g['pack_bytes_max'])}): {_verdict(pack_bytes <= g['pack_bytes_max'])}"
+        )
     errors = sum(r[5] for r in rows[2:])
     goals.append(f"- errors under load (non-2xx/304, socket errors, timeouts): {errors}")
 
-    size_table = ["| zoom | tiles in set | layer (default) | empty | p50 raw | p95 raw | max raw | p95 gzip (as sent) |",
-                  "|---|---|---|---|---|---|---|---|"]
+    size_table = [
+        "| zoom | tiles in set | layer (default) | empty | p50 raw | p95 raw | max raw | p95 gzip (as sent) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     points_min_zoom = tile_settings().points_min_zoom
     for z, (raw, wire) in sizes.by_zoom.items():
-        size_table.append(f"| {z} | {len(raw)} | {'services' if z >= points_min_zoom else 'clusters'} | {sum(1 for r in raw if not r)} | "
-                          f"{_kb(percentile(raw, 0.5))} | {_kb(percentile(raw, 0.95))} | {_kb(max(raw))} | {_kb(percentile(wire, 0.95))} |")
-    size_table.append(f"| all | {len(sizes.raw)} | | {empty_in_set} | {_kb(percentile(sizes.raw, 0.5))} | **{_kb(p95_all)}** | "
-                      f"{_kb(max(sizes.raw))} | {_kb(p95_wire)} |")
+        size_table.append(
+            f"| {z} | {len(raw)} | {'services' if z >= points_min_zoom else 'clusters'} | {sum(1 for r in raw if not r)} | "
+            f"{_kb(percentile(raw, 0.5))} | {_kb(percentile(raw, 0.95))} | {_kb(max(raw))} | {_kb(percentile(wire, 0.95))} |"
+        )
+    size_table.append(
+        f"| all | {len(sizes.raw)} | | {empty_in_set} | {_kb(percentile(sizes.raw, 0.5))} | **{_kb(p95_all)}** | "
+        f"{_kb(max(sizes.raw))} | {_kb(p95_wire)} |"
+    )
 
-    latency_table = ["| zoom | SQL, prepared (the floor's way) | SQL, ROLLBACK after each (fieldnav's way) | "
-                     "the same, `jit=off` (diagnostic) | fieldnav cold, HTTP | tipg, HTTP |",
-                     "|---|---|---|---|---|---|"]
+    latency_table = [
+        "| zoom | SQL, prepared (the floor's way) | SQL, ROLLBACK after each (fieldnav's way) | "
+        "the same, `jit=off` (diagnostic) | fieldnav cold, HTTP | tipg, HTTP |",
+        "|---|---|---|---|---|---|",
+    ]
     nan = float("nan")
     for z in sorted(sql_zoom["prepared"]):
-        latency_table.append(f"| {z} | {sql_zoom['prepared'][z]:.1f} | {sql_zoom['rollback'].get(z, nan):.1f} | "
-                             f"{sql_zoom['rollback_nojit'].get(z, nan):.1f} | {content.fieldnav_ms.get(z, nan):.1f} | "
-                             f"{content.tipg_ms.get(z, nan):.1f} |")
+        latency_table.append(
+            f"| {z} | {sql_zoom['prepared'][z]:.1f} | {sql_zoom['rollback'].get(z, nan):.1f} | "
+            f"{sql_zoom['rollback_nojit'].get(z, nan):.1f} | {content.fieldnav_ms.get(z, nan):.1f} | "
+            f"{content.tipg_ms.get(z, nan):.1f} |"
+        )
 
     pack_lines = []
     if packs:
-        pack_lines = ["| run | build s (POST wall time) | tiles (non-empty) | archive | snapshot (gzip file) | snapshot JSON | services | archive + snapshot |",
-                      "|---|---|---|---|---|---|---|---|"]
+        pack_lines = [
+            "| run | build s (POST wall time) | tiles (non-empty) | archive | snapshot (gzip file) | snapshot JSON | services | archive + snapshot |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for i, p in enumerate(packs, 1):
-            pack_lines.append(f"| {i} | {p.seconds:.1f} | {p.tile_count:,} | {_mb(p.archive_bytes)} | {_mb(p.snapshot_gz_bytes)} | "
-                              f"{_mb(p.snapshot_json_bytes)} | {p.service_count:,} | {_mb(p.download_bytes)} |")
+            pack_lines.append(
+                f"| {i} | {p.seconds:.1f} | {p.tile_count:,} | {_mb(p.archive_bytes)} | {_mb(p.snapshot_gz_bytes)} | "
+                f"{_mb(p.snapshot_json_bytes)} | {p.service_count:,} | {_mb(p.download_bytes)} |"
+            )
     if packs and packs[-1].by_zoom:
         last = packs[-1]
-        pack_lines += ["", f"Archive of run {len(packs)} by zoom (gzipped MVT, as stored): " + "; ".join(
-            f"z{z}: {n:,} tiles, {_mb(b)}" for z, (n, b) in last.by_zoom.items())
+        pack_lines += [
+            "",
+            f"Archive of run {len(packs)} by zoom (gzipped MVT, as stored): "
+            + "; ".join(f"z{z}: {n:,} tiles, {_mb(b)}" for z, (n, b) in last.by_zoom.items())
             + f". Services snapshot: {last.service_count:,} services, {last.snapshot_json_bytes / max(1, last.service_count):,.0f} bytes "
-              f"of JSON each, {_mb(last.snapshot_gz_bytes)} gzipped."]
+            f"of JSON each, {_mb(last.snapshot_gz_bytes)} gzipped.",
+        ]
     warm = runs[0]
     passes = "; ".join(", ".join(f"{p:.0f}" for p in r.warm_passes) for r in runs)
     mismatches = "; ".join(content.mismatches[:5]) or "none"
     return f"""
-Date: {started_at.strftime('%Y-%m-%d %H:%M %Z')} ({elapsed_s / 60:.0f} min) — code at {common.git_revision()}
+Date: {started_at.strftime("%Y-%m-%d %H:%M %Z")} ({elapsed_s / 60:.0f} min) — code at {common.git_revision()}
 
 Command: `{args.command}`
 
 Data set: {SIZE_LABEL} = 100,000 demo services ({sites:,} sites; {view_rows:,} public active located sites, which tipg's
 view `tipg_peer.service_points` publishes), database `{DATABASE}` in `.fieldnav/bench-db` (PostgreSQL defaults:
-shared_buffers 128 MB, `jit` off for the database (all clients), non-durable).{(' Before this run: ' + reload_note + '.') if reload_note else ''} Peer: tipg {tipg_version} in `.fieldnav/bench-tipg-venv` (uvicorn[standard],
+shared_buffers 128 MB, `jit` off for the database (all clients), non-durable).{(" Before this run: " + reload_note + ".") if reload_note else ""} Peer: tipg {tipg_version} in `.fieldnav/bench-tipg-venv` (uvicorn[standard],
 `--workers {args.workers}`, no access log, `TIPG_TILE_BUFFER={tiles_peer.BUFFER}`, `TIPG_MAX_FEATURES_PER_TILE={tile_settings().max_features}`).
 
 Machine: {common.machine_summary()}. Everything shares these CPUs: PostgreSQL, the uvicorn workers of the server
 under test, and wrk ({WRK_THREADS} threads, {CONNECTIONS} connections) or the 16 floor processes. Medians of {args.runs}
 interleaved runs of {args.duration_s:.0f} s each, after a {HTTP_WARMUP_S:.0f} s warm-up ({FLOOR_WARMUP_S:.0f} s for the floor).
 Before each phase the script waits for the CPUs to be under {IDLE_BUSY_MAX:.0%} busy (other benchmarks share this machine):
-waited {quiet.waited_s / 60:.1f} min in all; phases started on a busy machine anyway: {', '.join(quiet.busy_starts) or 'none'}.
+waited {quiet.waited_s / 60:.1f} min in all; phases started on a busy machine anyway: {", ".join(quiet.busy_starts) or "none"}.
 
 Tile set: {len(tiles):,} tiles (seed {TILE_SEED}; {distinct:,} distinct) in the Toronto bbox {list(TORONTO_BBOX)}, zoom by weight
-{', '.join(f'z{z}: {zoom_counts[z]}' for z in ZOOMS)}; {SITE_SHARE:.0%} around a random public site (jittered up to {SITE_JITTER_KM:.0f} km),
+{", ".join(f"z{z}: {zoom_counts[z]}" for z in ZOOMS)}; {SITE_SHARE:.0%} around a random public site (jittered up to {SITE_JITTER_KM:.0f} km),
 the rest uniform in the bbox; {warm.empty_distinct} of the distinct tiles are empty (fieldnav 204, tipg an empty 200).
 The same list, in the same order, for the floor, fieldnav and tipg. fieldnav URLs carry `?v=<data version>`
 as its TileJSON template does.
@@ -857,7 +969,7 @@ as its TileJSON template does.
 ### Same content?
 
 {content.compared} distinct tiles (up to {CONTENT_SAMPLE_PER_ZOOM} per zoom) decoded from both servers: properties
-{'identical' if content.same_properties else 'DIFFERENT'} (site key, `name`, `groups`, `open_24_7`, `capacity`);
+{"identical" if content.same_properties else "DIFFERENT"} (site key, `name`, `groups`, `open_24_7`, `capacity`);
 {content.same_inside} of {content.compared - content.capped} tiles under the {tile_settings().max_features}-feature cap hold exactly the same features
 inside the tile (edge pixels excluded: each server rounds points on the tile edge its own way); {content.capped} tiles are at the cap (both keep {tile_settings().max_features}, chosen differently: fieldnav inside-first then by
 site id, tipg by service id). Features: fieldnav {content.fieldnav_features:,}, tipg {content.tipg_features:,}; fieldnav's tiles
@@ -887,7 +999,7 @@ covered) against `fieldnav serve` (default tile settings), after the load runs (
 the previous pack's files first so every POST builds (201). Size = the PMTiles archive + the services snapshot as
 stored and downloaded (gzip). 10 MB = 10,000,000 bytes.
 
-{chr(10).join(pack_lines) if pack_lines else '(not run)'}
+{chr(10).join(pack_lines) if pack_lines else "(not run)"}
 
 ### Where fieldnav spends its time (py-spy)
 
@@ -903,14 +1015,22 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--duration-s", type=float, default=15.0, help="measured seconds per load run")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (fieldnav and tipg)")
     parser.add_argument("--tiles", type=int, default=2000, help="tiles in the seeded tile set")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions of the load runs and the pack; medians reported")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repetitions of the load runs and the pack; medians reported"
+    )
     parser.add_argument("--reload", action="store_true", help="reload the demo data even if present")
-    parser.add_argument("--profile", action="store_true", help="also sample fieldnav with py-spy under cold and warm load")
+    parser.add_argument(
+        "--profile", action="store_true", help="also sample fieldnav with py-spy under cold and warm load"
+    )
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine before each phase")
     parser.add_argument("--no-results-file", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args(argv)
-    if not 1 <= args.runs <= 10 or not 1 <= args.duration_s <= 300 or not 1 <= args.workers <= 16 \
-            or not 50 <= args.tiles <= 100_000:
+    if (
+        not 1 <= args.runs <= 10
+        or not 1 <= args.duration_s <= 300
+        or not 1 <= args.workers <= 16
+        or not 50 <= args.tiles <= 100_000
+    ):
         parser.error("--runs 1..10, --duration-s 1..300, --workers 1..16, --tiles 50..100000")
     args.command = "python bench/tiles.py " + " ".join(sys.argv[1:] if argv is None else argv)
     return args
@@ -919,7 +1039,7 @@ def parse_args(argv: list[str] | None = None):
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     common.require_wrk()
-    started_at, started_s = datetime.now(timezone.utc).astimezone(), time.monotonic()
+    started_at, started_s = datetime.now(UTC).astimezone(), time.monotonic()
     tipg_version = tiles_peer.ensure_tipg_venv()
     cluster = common.start_bench_cluster()
     quiet = Quiet(enabled=not args.no_wait)
@@ -930,15 +1050,21 @@ def main(argv: list[str] | None = None) -> None:
     engine.dispose()
     version = server_data_version(url)
     tiles = make_tile_set(url, args.tiles)
-    log(f"tile set: {len(tiles)} tiles, {len(set(tiles))} distinct; tipg {tipg_version}; {view_rows} rows in the peer view")
+    log(
+        f"tile set: {len(tiles)} tiles, {len(set(tiles))} distinct; tipg {tipg_version}; {view_rows} rows in the peer view"
+    )
 
     quiet.wait("the content check and 1-connection latencies")
     log("same content? fieldnav (cold, raw points) and tipg, one connection each")
-    with common.fieldnav_server(url, workers=1, label="tiles-content", extra_env=COLD_ENV) as ours, \
-            tiles_peer.tipg_server(url, workers=1, label="content") as theirs:
+    with (
+        common.fieldnav_server(url, workers=1, label="tiles-content", extra_env=COLD_ENV) as ours,
+        tiles_peer.tipg_server(url, workers=1, label="content") as theirs,
+    ):
         content = check_content(ours, theirs, tiles, version)
-    log(f"  compared {content.compared}, same inside {content.same_inside}, capped {content.capped}, "
-        f"mismatches {len(content.mismatches)}")
+    log(
+        f"  compared {content.compared}, same inside {content.same_inside}, capped {content.capped}, "
+        f"mismatches {len(content.mismatches)}"
+    )
     sql_zoom = {
         "prepared": floor_latency_by_zoom(url, tiles),
         "rollback": floor_latency_by_zoom(url, tiles, rollback=True),
@@ -966,14 +1092,32 @@ def main(argv: list[str] | None = None) -> None:
             log(f"Toronto pack {run}/{args.runs}")
             packs.append(build_pack(server))
             p = packs[-1]
-            log(f"  {p.seconds:.1f} s, {p.tile_count} tiles, archive {p.archive_bytes} B, snapshot {p.snapshot_gz_bytes} B gzip")
+            log(
+                f"  {p.seconds:.1f} s, {p.tile_count} tiles, archive {p.archive_bytes} B, snapshot {p.snapshot_gz_bytes} B gzip"
+            )
     for path in PACKS_DIR.iterdir():  # the bench's own scratch
         if path.is_file():
             path.unlink()
 
-    text_ = report(args, started_at, time.monotonic() - started_s, reload_note=reload_note, quiet=quiet, tiles=tiles, sites=sites, view_rows=view_rows,
-                   tipg_version=tipg_version, runs=runs, content=content, sql_zoom=sql_zoom, sizes=sizes, packs=packs, profiles=profiles,
-                   pack_tiles=tile_count(TORONTO_BBOX, ZOOMS), cache_bytes=tile_settings().cache_bytes)
+    text_ = report(
+        args,
+        started_at,
+        time.monotonic() - started_s,
+        reload_note=reload_note,
+        quiet=quiet,
+        tiles=tiles,
+        sites=sites,
+        view_rows=view_rows,
+        tipg_version=tipg_version,
+        runs=runs,
+        content=content,
+        sql_zoom=sql_zoom,
+        sizes=sizes,
+        packs=packs,
+        profiles=profiles,
+        pack_tiles=tile_count(TORONTO_BBOX, ZOOMS),
+        cache_bytes=tile_settings().cache_bytes,
+    )
     print(text_)
     if not args.no_results_file:
         common.replace_results_section("Tiles", text_)

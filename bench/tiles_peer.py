@@ -25,13 +25,13 @@ import orjson
 from sqlalchemy import make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-from common import log  # noqa: E402
+import common
+from common import log
 
-from service.platform.db import make_engine  # noqa: E402
-from service.maps.tiles import NAME_MAX_CHARS  # noqa: E402
-from service.platform.settings import tile_settings  # noqa: E402
-from spatial.tiles import BUFFER, EXTENT  # noqa: E402
+from service.maps.tiles import NAME_MAX_CHARS
+from service.platform.db import make_engine
+from service.platform.settings import tile_settings
+from spatial.tiles import BUFFER, EXTENT
 
 TIPG_VENV = common.PROJECT_DIR / ".fieldnav" / "bench-tipg-venv"
 TIPG_PACKAGES = ["tipg", "uvicorn[standard]"]
@@ -97,34 +97,55 @@ def tipg_env(database_url: str) -> dict[str, str]:
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     max_features = tile_settings().max_features
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TIPG_", "POSTGRES_", "FIELDNAV_"))}
-    env.update({
-        "DATABASE_URL": dsn,
-        "TIPG_NAME": "fieldnav bench peer",
-        "TIPG_DB_SCHEMAS": orjson.dumps([PEER_SCHEMA]).decode(),
-        "TIPG_DB_TABLES": orjson.dumps([COLLECTION_ID]).decode(),
-        "TIPG_DB_ONLY_SPATIAL_TABLES": "true",
-        "TIPG_DB_EXCLUDE_FUNCTION_SCHEMAS": orjson.dumps([PEER_SCHEMA, "public"]).decode(),
-        # fieldnav's MVT parameters: extent, buffer, feature cap.
-        "TIPG_TILE_RESOLUTION": str(EXTENT),
-        "TIPG_TILE_BUFFER": str(BUFFER),
-        "TIPG_MAX_FEATURES_PER_TILE": str(max_features),
-        "TIPG_DEBUG": "false",
-    })
+    env.update(
+        {
+            "DATABASE_URL": dsn,
+            "TIPG_NAME": "fieldnav bench peer",
+            "TIPG_DB_SCHEMAS": orjson.dumps([PEER_SCHEMA]).decode(),
+            "TIPG_DB_TABLES": orjson.dumps([COLLECTION_ID]).decode(),
+            "TIPG_DB_ONLY_SPATIAL_TABLES": "true",
+            "TIPG_DB_EXCLUDE_FUNCTION_SCHEMAS": orjson.dumps([PEER_SCHEMA, "public"]).decode(),
+            # fieldnav's MVT parameters: extent, buffer, feature cap.
+            "TIPG_TILE_RESOLUTION": str(EXTENT),
+            "TIPG_TILE_BUFFER": str(BUFFER),
+            "TIPG_MAX_FEATURES_PER_TILE": str(max_features),
+            "TIPG_DEBUG": "false",
+        }
+    )
     return env
 
 
 @contextlib.contextmanager
-def tipg_server(database_url: str, *, workers: int, label: str, ready_timeout_s: float = 90.0) -> Iterator[common.Server]:
+def tipg_server(
+    database_url: str, *, workers: int, label: str, ready_timeout_s: float = 90.0
+) -> Iterator[common.Server]:
     """`uvicorn tipg.main:app --workers N` on a free loopback port, ready when /healthz is 200
     and the collection is listed. Runs from bench/out so no stray .env is read."""
     port = common.free_port()
     common.BENCH_OUT_DIR.mkdir(parents=True, exist_ok=True)
     log_path = common.BENCH_OUT_DIR / f"server-tipg-{label}.log"
-    command = [str(TIPG_VENV / "bin" / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    command = [
+        str(TIPG_VENV / "bin" / "uvicorn"),
+        "tipg.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, env=tipg_env(database_url), stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True, cwd=common.BENCH_OUT_DIR)
+        process = subprocess.Popen(
+            command,
+            env=tipg_env(database_url),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=common.BENCH_OUT_DIR,
+        )
     server = common.Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
         _wait_tipg_ready(server, ready_timeout_s)

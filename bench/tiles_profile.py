@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-from common import log  # noqa: E402
+import common
+from common import log
 
 TOOLS_VENV = common.PROJECT_DIR / ".fieldnav" / "bench-tools-venv"
 PY_SPY = TOOLS_VENV / "bin" / "py-spy"
@@ -38,8 +38,23 @@ def recording(pid: int, out_path: Path, duration_s: float, rate: int = 100) -> I
     the body runs; waits for it to finish afterwards."""
     # --gil: only samples of a thread holding the GIL, i.e. Python work (threads waiting for
     # PostgreSQL or for a request do not count). The tile endpoint's CPU is what we look for.
-    command = [str(ensure_py_spy()), "record", "--pid", str(pid), "--subprocesses", "--gil", "--format", "raw",
-               "--nolineno", "--rate", str(rate), "--duration", str(max(1, int(duration_s))), "--output", str(out_path)]
+    command = [
+        str(ensure_py_spy()),
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--gil",
+        "--format",
+        "raw",
+        "--nolineno",
+        "--rate",
+        str(rate),
+        "--duration",
+        str(max(1, int(duration_s))),
+        "--output",
+        str(out_path),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         yield
@@ -54,10 +69,31 @@ def recording(pid: int, out_path: Path, duration_s: float, rate: int = 100) -> I
 
 
 # Frames nearly every sample passes through (process, thread and event-loop plumbing).
-_PLUMBING = ("process ", "thread ", " spawn_main", "spawn_main ", "_main (multiprocessing", "BaseProcess.", "Process.target",
-             "<module> ", "Thread._bootstrap", "Thread.run ", "WorkerThread.run", "Runner.run", "asyncio_run", "run (asyncio",
-             "BaseEventLoop.run_", "Handle._run", "Server.serve", "Server._serve", "Config.", "main (uvicorn", "run (uvicorn",
-             "Multiprocess.", "subprocess_started")
+_PLUMBING = (
+    "process ",
+    "thread ",
+    " spawn_main",
+    "spawn_main ",
+    "_main (multiprocessing",
+    "BaseProcess.",
+    "Process.target",
+    "<module> ",
+    "Thread._bootstrap",
+    "Thread.run ",
+    "WorkerThread.run",
+    "Runner.run",
+    "asyncio_run",
+    "run (asyncio",
+    "BaseEventLoop.run_",
+    "Handle._run",
+    "Server.serve",
+    "Server._serve",
+    "Config.",
+    "main (uvicorn",
+    "run (uvicorn",
+    "Multiprocess.",
+    "subprocess_started",
+)
 
 
 def _frames(stack: str) -> list[str]:
@@ -78,7 +114,7 @@ _GLUE = ("threading.py", "queue.py", "anyio/", "asyncio/", "contextlib.py", "con
 
 
 def _file(frame: str) -> str:
-    return frame[frame.rfind("(") + 1:].rstrip(")") if "(" in frame else frame
+    return frame[frame.rfind("(") + 1 :].rstrip(")") if "(" in frame else frame
 
 
 def _package(frame: str) -> str:

@@ -91,8 +91,17 @@ class TileLoad:
         return self.http.qps
 
 
-def run_tile_wrk(base_url: str, paths: Sequence[str], *, etags: Sequence[str] | None = None, connections: int,
-                 threads: int, duration_s: float, label: str, count_statuses: bool = False) -> TileLoad:
+def run_tile_wrk(
+    base_url: str,
+    paths: Sequence[str],
+    *,
+    etags: Sequence[str] | None = None,
+    connections: int,
+    threads: int,
+    duration_s: float,
+    label: str,
+    count_statuses: bool = False,
+) -> TileLoad:
     """One wrk run over ``paths`` (with ``If-None-Match: etags[i]`` when given and not
     empty), bounded by ``duration_s``."""
     wrk = common.require_wrk()
@@ -105,8 +114,19 @@ def run_tile_wrk(base_url: str, paths: Sequence[str], *, etags: Sequence[str] | 
         etag = etags[i] if etags else ""
         lines.append(f"{path}\t{etag}\n" if etag else f"{path}\n")
     paths_path.write_text("".join(lines))
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s",
-               "-s", str(script_path), base_url, "--", str(paths_path)]
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script_path),
+        base_url,
+        "--",
+        str(paths_path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
     line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:
@@ -117,8 +137,12 @@ def run_tile_wrk(base_url: str, paths: Sequence[str], *, etags: Sequence[str] | 
     statuses = {k: data[k] for k in ("s200", "s204", "s304", "sother")} if count_statuses else {}
     errors = data["socket_errors"] + (data["sother"] if count_statuses else data["status_errors"])
     http = common.HttpResult(
-        requests=data["requests"], duration_s=data["duration_us"] / 1e6, errors=errors,
-        p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+        requests=data["requests"],
+        duration_s=data["duration_us"] / 1e6,
+        errors=errors,
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
     )
     return TileLoad(http, data["bytes"], data["status_errors"], data["socket_errors"], statuses)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -91,7 +92,9 @@ def db_status() -> None:
 
     if not database_settings().database_url:
         status = _embedded_or_exit().status()
-        click.echo(f"private cluster: {'running' if status.running else 'stopped'}, port {status.port}, data {status.data_dir}")
+        click.echo(
+            f"private cluster: {'running' if status.running else 'stopped'}, port {status.port}, data {status.data_dir}"
+        )
         if not status.running:
             sys.exit(1)
     try:
@@ -104,7 +107,9 @@ def db_status() -> None:
 
 
 @db.command("url")
-@click.option("--migration", is_flag=True, help="The migration role's URL (owner of the schema) instead of the application's.")
+@click.option(
+    "--migration", is_flag=True, help="The migration role's URL (owner of the schema) instead of the application's."
+)
 def db_url(migration: bool) -> None:
     """Print the database URL the API uses (it holds a password: keep it private)."""
     from service.platform.db import database_url, migration_database_url
@@ -173,12 +178,14 @@ def _print_report(report, max_problems: int) -> None:
 
 @main.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--source", help="Name of the source (default: the file or folder name). Re-imports of a source replace it.")
+@click.option(
+    "--source", help="Name of the source (default: the file or folder name). Re-imports of a source replace it."
+)
 @click.option("--strict", is_flag=True, help="Refuse the whole import if any row is bad.")
 def import_command(path: Path, source: str | None, strict: bool) -> None:
     """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON."""
-    from service.platform.db import migration_engine
     from service.importer import ImportRefused, import_path
+    from service.platform.db import migration_engine
     from service.platform.settings import import_settings
 
     limit = import_settings().max_reported_problems
@@ -196,25 +203,28 @@ def import_command(path: Path, source: str | None, strict: bool) -> None:
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--out", type=click.Path(path_type=Path), help="Write ndjson here instead of importing it.")
 @click.option("--if-empty", is_flag=True, help="Only load when the database holds no services.")
-@click.option("--fixed-dates", is_flag=True,
-              help="Date the data at the seed's fixed instant in 2025 (the same bytes every run), not now.")
+@click.option(
+    "--fixed-dates",
+    is_flag=True,
+    help="Date the data at the seed's fixed instant in 2025 (the same bytes every run), not now.",
+)
 def demo_data(count: int, seed: int, out: Path | None, if_empty: bool, fixed_dates: bool) -> None:
     """Generate a realistic Ontario data set (and import it as source 'demo').
 
     Dated from now by default, so bed counts are hours old (and some stale) as in real life."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from service.directory.demo_data import write_ndjson
 
-    reference = None if fixed_dates else datetime.now(timezone.utc)
+    reference = None if fixed_dates else datetime.now(UTC)
     if out is not None:
         written = write_ndjson(out, count, seed, reference=reference)
         click.echo(f"wrote {written} services to {out}")
         return
     from sqlalchemy import text
 
-    from service.platform.db import migration_engine
     from service.importer import import_path
+    from service.platform.db import migration_engine
 
     engine = migration_engine()
     if if_empty:
@@ -249,7 +259,9 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--agency", required=True, help="Agency id (a navigator's agency is its centre id).")
-@click.option("--role", required=True, type=click.Choice(["field_worker", "supervisor", "navigator", "admin", "provider"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["field_worker", "supervisor", "navigator", "admin", "provider"])
+)
 @click.option("--subject", required=True, help="The user's stable id at that agency (not their name).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime: 90m, 8h, 2d ...")
 def token_create(agency: str, role: str, subject: str, ttl: str) -> None:
@@ -290,9 +302,15 @@ def token_devices(subject: str | None, agency: str | None, limit: int) -> None:
     with default_engine().connect() as connection:
         rows = list_devices(connection, subject=subject, agency=agency, limit=limit)
     for row in rows:
-        until = f"revoked {row['revoked_at']} ({row['revoked_reason']})" if row["revoked_at"] else f"until {row['expires_at']}"
-        click.echo(f"{row['device_id']}  {row['state']:<7}  {row['role']} {row['subject']} of {row['agency']} "
-                   f"({row['issuer']}), last used {row['last_used_at'] or 'never'}, {until}")
+        until = (
+            f"revoked {row['revoked_at']} ({row['revoked_reason']})"
+            if row["revoked_at"]
+            else f"until {row['expires_at']}"
+        )
+        click.echo(
+            f"{row['device_id']}  {row['state']:<7}  {row['role']} {row['subject']} of {row['agency']} "
+            f"({row['issuer']}), last used {row['last_used_at'] or 'never'}, {until}"
+        )
     if not rows:
         click.echo("no devices")
 
@@ -323,15 +341,17 @@ def token_revoke_device(device_id: str, reason: str) -> None:
 
 
 def _parse_moment(value: str | None, name: str):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{name} must be an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T08:00-05:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise click.BadParameter(
+            f"{name} must be an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T08:00-05:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @main.group()
@@ -343,8 +363,8 @@ def centres() -> None:
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def centres_load(file: Path) -> None:
     """Load (insert or update) the centres of a JSON/YAML FILE in one transaction."""
-    from service.platform.db import migration_engine
     from service.handoffs.centres import CentreFileError, load_centres
+    from service.platform.db import migration_engine
     from service.platform.settings import handoff_settings
 
     try:
@@ -360,22 +380,29 @@ def centres_load(file: Path) -> None:
     from sqlalchemy import text
 
     with migration_engine().connect() as connection:
-        if not connection.execute(text("SELECT EXISTS (SELECT 1 FROM navigator_centre WHERE id = :id)"), {"id": default}).scalar_one():
-            click.echo(f"warning: the default centre {default!r} (FIELDNAV_HANDOFF_DEFAULT_CENTRE) is not loaded; "
-                       "handoffs outside every centre's area will be refused", err=True)
+        if not connection.execute(
+            text("SELECT EXISTS (SELECT 1 FROM navigator_centre WHERE id = :id)"), {"id": default}
+        ).scalar_one():
+            click.echo(
+                f"warning: the default centre {default!r} (FIELDNAV_HANDOFF_DEFAULT_CENTRE) is not loaded; "
+                "handoffs outside every centre's area will be refused",
+                err=True,
+            )
 
 
 @centres.command("list")
 def centres_list() -> None:
     """List the centres loaded."""
-    from service.platform.db import default_engine
     from service.handoffs.centres import list_centres
+    from service.platform.db import default_engine
 
     with default_engine().connect() as connection:
         rows = list_centres(connection)
     for row in rows:
-        click.echo(f"{row['id']}{' (default)' if row['default'] else ''}: {row['name_en']} / {row['name_fr']}, line {row['phone']}, "
-                   f"{row['area_km2']:.0f} km², webhook {'yes' if row['has_webhook'] else 'no'}, {row['open_handoffs']} open handoffs")
+        click.echo(
+            f"{row['id']}{' (default)' if row['default'] else ''}: {row['name_en']} / {row['name_fr']}, line {row['phone']}, "
+            f"{row['area_km2']:.0f} km², webhook {'yes' if row['has_webhook'] else 'no'}, {row['open_handoffs']} open handoffs"
+        )
     if not rows:
         click.echo("no navigator centres loaded (fieldnav centres load FILE)")
 
@@ -386,17 +413,20 @@ def purge_command(dry_run: bool) -> None:
     """Remove handoff personal data FIELDNAV_HANDOFF_RETENTION_DAYS after the handoff closed
     (anonymous statistics stay), expired idempotency keys, old delivered webhook events, and
     field reports resolved more than FIELDNAV_REPORTS_RETENTION_DAYS ago."""
-    from service.platform.db import default_engine
     from service.handoffs import purge
-    from service.reports import purge as reports_purge
+    from service.platform.db import default_engine
     from service.platform.settings import handoff_settings, report_settings
+    from service.reports import purge as reports_purge
 
     retention_days = handoff_settings().retention_days
     reports_days = report_settings().retention_days
     if dry_run:
         click.echo(purge.count_due(default_engine(), retention_days).summary_line(dry_run=True))
-        click.echo(reports_purge.summary_line(reports_purge.count_due(default_engine(), reports_days), reports_days,
-                                              dry_run=True))
+        click.echo(
+            reports_purge.summary_line(
+                reports_purge.count_due(default_engine(), reports_days), reports_days, dry_run=True
+            )
+        )
         return
     click.echo(purge.purge(default_engine(), retention_days).summary_line())
     click.echo(reports_purge.summary_line(reports_purge.purge(default_engine(), reports_days), reports_days))
@@ -411,11 +441,10 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     import signal
     import threading
 
-    from service.platform.db import default_engine
     from service.handoffs import webhooks
-    from service.platform.settings import handoff_settings
-
+    from service.platform.db import default_engine
     from service.platform.observability.logs import SafeFormatter
+    from service.platform.settings import handoff_settings
 
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))  # no database values
@@ -447,9 +476,9 @@ def handoffs() -> None:
 def handoffs_rotate_keys(batch_size: int) -> None:
     """Re-encrypt all handoff personal data with the active (first) key. Put the new key first
     in FIELDNAV_HANDOFF_KEYS (or the key file), run this, then remove the old key."""
-    from service.platform.db import default_engine
     from service.handoffs import rotation
     from service.handoffs.crypto import KeyRingError, key_ring
+    from service.platform.db import default_engine
 
     try:
         ring = key_ring()
@@ -478,14 +507,18 @@ def audit() -> None:
 @click.option("--since", help="ISO 8601 date or time (inclusive); default: the beginning.")
 @click.option("--until", help="ISO 8601 date or time (exclusive); default: now.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="File to write.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file name (.csv, else JSON lines).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Default: from the file name (.csv, else JSON lines)."
+)
 def audit_export(since: str | None, until: str | None, out: Path, fmt: str | None) -> None:
     """Export audit entries (who, what, when, why) as CSV or JSON lines; the export is itself audited."""
-    from service.platform.db import default_engine
     from service.handoffs import audit as audit_log
+    from service.platform.db import default_engine
 
     fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "jsonl")
-    count = audit_log.export(default_engine(), out, since=_parse_moment(since, "--since"), until=_parse_moment(until, "--until"), fmt=fmt)
+    count = audit_log.export(
+        default_engine(), out, since=_parse_moment(since, "--since"), until=_parse_moment(until, "--until"), fmt=fmt
+    )
     click.echo(f"exported {count} audit entries to {out} ({fmt})")
 
 
@@ -498,13 +531,15 @@ MALLOC_ARENA_MAX = 2
 @main.command("serve")
 @click.option("--host", default=None, help="Interface to bind (default FIELDNAV_HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default FIELDNAV_PORT, 8000).")
-@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default FIELDNAV_WORKERS, 1).")
+@click.option(
+    "--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default FIELDNAV_WORKERS, 1)."
+)
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the HTTP API in the foreground."""
-    import uvicorn
-
     import os
     import shutil
+
+    import uvicorn
 
     from service.platform.observability.logs import configure as configure_logs
     from service.platform.settings import path_settings
@@ -541,10 +576,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
-from service.maps import cli as cli_packs  # noqa: E402 - these commands live beside their code
-
-
 from service.capacity import cli as cli_providers
+from service.maps import cli as cli_packs  # noqa: E402 - these commands live beside their code
 
 cli_packs.register(main)
 cli_providers.register(main)

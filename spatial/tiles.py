@@ -58,8 +58,12 @@ def tile_size_m(z: int) -> float:
 def tile_bounds_3857(z: int, x: int, y: int) -> Bounds:
     """(xmin, ymin, xmax, ymax) of the tile in EPSG:3857 metres, as ST_TileEnvelope(z, x, y)."""
     size_m = tile_size_m(z)
-    return (-HALF_WORLD_M + size_m * x, HALF_WORLD_M - size_m * (y + 1),
-            -HALF_WORLD_M + size_m * (x + 1), HALF_WORLD_M - size_m * y)
+    return (
+        -HALF_WORLD_M + size_m * x,
+        HALF_WORLD_M - size_m * (y + 1),
+        -HALF_WORLD_M + size_m * (x + 1),
+        HALF_WORLD_M - size_m * y,
+    )
 
 
 def mercator_to_lonlat(x_m: float, y_m: float) -> tuple[float, float]:
@@ -70,8 +74,10 @@ def mercator_to_lonlat(x_m: float, y_m: float) -> tuple[float, float]:
 def lonlat_to_mercator(lon_deg: float, lat_deg: float) -> tuple[float, float]:
     """WGS84 degrees to EPSG:3857 metres; latitude is clamped to the Mercator limit."""
     lat_deg = max(-MAX_LAT_DEG, min(MAX_LAT_DEG, lat_deg))
-    return (lon_deg / 180.0 * HALF_WORLD_M,
-            math.log(math.tan(math.pi / 4 + math.radians(lat_deg) / 2)) * EARTH_RADIUS_M)
+    return (
+        lon_deg / 180.0 * HALF_WORLD_M,
+        math.log(math.tan(math.pi / 4 + math.radians(lat_deg) / 2)) * EARTH_RADIUS_M,
+    )
 
 
 def tile_bounds_4326(z: int, x: int, y: int) -> Bounds:

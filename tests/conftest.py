@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -38,8 +38,18 @@ from tests.support.servers import TEST_SERVER_ENV, LiveServer, free_port, serve_
 pytest_plugins = ["tests.browser.fixtures", "tests.support.handoff_fixtures"]
 
 # Helpers (tests/support) some tests still import from here.
-__all__ = ["PROJECT_ROOT", "TEST_APP_ROLE", "TEST_OWNER_ROLE", "TEST_SERVER_ENV", "LiveServer", "app_url_for",
-           "free_port", "serve_in_thread", "start_server", "stop_server"]
+__all__ = [
+    "PROJECT_ROOT",
+    "TEST_APP_ROLE",
+    "TEST_OWNER_ROLE",
+    "TEST_SERVER_ENV",
+    "LiveServer",
+    "app_url_for",
+    "free_port",
+    "serve_in_thread",
+    "start_server",
+    "stop_server",
+]
 
 # Open Referral reference data (HSDS 3.0 schemas and examples, the Miami 211 export): tests/data/README.md
 SHARED_DATA = PROJECT_ROOT / "tests" / "data"
@@ -122,7 +132,7 @@ def demo_database_url(pg_server: TestServer, template_db: str) -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.ndjson"
     # Dated from now, so some bed counts are fresh (and others stale), as in real use.
-    write_ndjson(path, 1500, 11, reference=datetime.now(timezone.utc))
+    write_ndjson(path, 1500, 11, reference=datetime.now(UTC))
     import_path(engine, path, source="demo")
     path.unlink()
     engine.dispose()

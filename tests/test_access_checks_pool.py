@@ -48,16 +48,21 @@ def down_engine():
 
 def _shared_hits(engine, bucket: str) -> int:
     with engine.connect() as connection:
-        return connection.execute(text("SELECT coalesce(sum(hits), 0) FROM rate_limit_window WHERE bucket = :b"),
-                                  {"b": bucket}).scalar_one()
+        return connection.execute(
+            text("SELECT coalesce(sum(hits), 0) FROM rate_limit_window WHERE bucket = :b"), {"b": bucket}
+        ).scalar_one()
 
 
 def _request(engine, host: str = "192.0.2.7"):
     """What the access checks read of a request: the app's state (service/api/state.py) over
     ``engine``, the client."""
-    state = SimpleNamespace(rate_limiter=RateLimiter(engine, limit_settings().window_s),
-                            revocations=RevocationCheck(engine, auth_settings().revocation_cache_s))
-    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(fieldnav=state)), client=SimpleNamespace(host=host))
+    state = SimpleNamespace(
+        rate_limiter=RateLimiter(engine, limit_settings().window_s),
+        revocations=RevocationCheck(engine, auth_settings().revocation_cache_s),
+    )
+    return SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(fieldnav=state)), client=SimpleNamespace(host=host)
+    )
 
 
 def _principal(token_id: str):

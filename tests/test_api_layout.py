@@ -47,14 +47,18 @@ def imported_names(source: str, module: str, *, is_package: bool = False) -> lis
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 package = _package_of(module, is_package)
-                base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
             found.append((target, node.lineno))
             found.extend((f"{target}.{alias.name}", node.lineno) for alias in node.names if alias.name != "*")
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in ("import_module", "__import__"):
@@ -85,7 +89,9 @@ def private_import_problems(source: str, module: str, *, is_package: bool = Fals
     """Leading-underscore names ``module`` takes from another of the project's modules."""
     problems = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in ("service", "spatial")):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").split(".")[0] in ("service", "spatial")
+        ):
             for alias in node.names:
                 if alias.name.startswith("_") and not alias.name.startswith("__"):  # __version__ is public
                     problems.append(f"{module}:{node.lineno} imports the private name {alias.name}")
@@ -101,50 +107,62 @@ def _project_modules(*trees: str):
 def test_no_routes_module_is_imported_but_by_the_app():
     modules = list(_project_modules(*CHECKED_TREES))
     assert any(name.startswith(ROUTES + ".") for _, name in modules), "no routes modules found: wrong root?"
-    problems = [problem for path, name in modules
-                for problem in route_import_problems(path.read_text(), name, is_package=path.name == "__init__.py")]
+    problems = [
+        problem
+        for path, name in modules
+        for problem in route_import_problems(path.read_text(), name, is_package=path.name == "__init__.py")
+    ]
     assert not problems, "\n".join(problems)
 
 
 def test_the_api_layer_imports_no_private_names():
-    problems = [problem for path, name in _project_modules("service/api")
-                for problem in private_import_problems(path.read_text(), name, is_package=path.name == "__init__.py")]
+    problems = [
+        problem
+        for path, name in _project_modules("service/api")
+        for problem in private_import_problems(path.read_text(), name, is_package=path.name == "__init__.py")
+    ]
     assert not problems, "\n".join(problems)
 
 
 # --- the checks themselves catch every form of import ---------------------------------------------
 
 
-@pytest.mark.parametrize("module, source", [
-    ("service.api.routes.basemap", "import service.api.routes.tiles"),
-    ("service.api.routes.basemap", "import service.api.routes.tiles as tile_routes"),
-    ("service.api.routes.basemap", "from service.api.routes import tiles"),
-    ("service.api.routes.basemap", "from service.api.routes.offline import PMTILES"),
-    ("service.api.routes.basemap", "from . import offline"),
-    ("service.api.routes.basemap", "from .offline import PMTILES"),
-    ("service.api.routes.basemap", "from ..routes.offline import PMTILES"),
-    ("service.api.routes.basemap", "def f():\n    from service.api.routes.tiles import answer\n"),
-    ("service.api.routes.basemap", "import importlib\nimportlib.import_module('service.api.routes.tiles')"),
-    ("service.api.tile_fast_path", "from service.api.routes import tiles as tile_routes"),
-    ("service.api.tile_fast_path", "from .routes.tiles import answer"),
-    ("service.api.tile_fast_path", "from . import routes"),
-    ("service.api.tile_fast_path", "import service.api.routes"),
-    ("service.api.spec", "from service.api.routes.services import CategoryParam"),
-    ("service.cli", "from .api.routes import meta"),
-    ("bench.load", "from service.api.routes.services import DETAIL_CACHE_BYTES"),
-])
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("service.api.routes.basemap", "import service.api.routes.tiles"),
+        ("service.api.routes.basemap", "import service.api.routes.tiles as tile_routes"),
+        ("service.api.routes.basemap", "from service.api.routes import tiles"),
+        ("service.api.routes.basemap", "from service.api.routes.offline import PMTILES"),
+        ("service.api.routes.basemap", "from . import offline"),
+        ("service.api.routes.basemap", "from .offline import PMTILES"),
+        ("service.api.routes.basemap", "from ..routes.offline import PMTILES"),
+        ("service.api.routes.basemap", "def f():\n    from service.api.routes.tiles import answer\n"),
+        ("service.api.routes.basemap", "import importlib\nimportlib.import_module('service.api.routes.tiles')"),
+        ("service.api.tile_fast_path", "from service.api.routes import tiles as tile_routes"),
+        ("service.api.tile_fast_path", "from .routes.tiles import answer"),
+        ("service.api.tile_fast_path", "from . import routes"),
+        ("service.api.tile_fast_path", "import service.api.routes"),
+        ("service.api.spec", "from service.api.routes.services import CategoryParam"),
+        ("service.cli", "from .api.routes import meta"),
+        ("bench.load", "from service.api.routes.services import DETAIL_CACHE_BYTES"),
+    ],
+)
 def test_a_routes_import_is_found_in_every_form(module, source):
     assert route_import_problems(source, module), source
 
 
-@pytest.mark.parametrize("module, source", [
-    ("service.api.routes.basemap", "from service.api.http_cache import cached_json"),
-    ("service.api.routes.basemap", "from ..file_responses import PMTILES"),
-    ("service.api.routes.basemap", "from service.maps import basemap, packs"),
-    ("service.api.routes.basemap", "import service.api.routes_helpers"),
-    ("service.api.app", "from service.api.routes import handoffs, me, meta"),
-    ("service.api.app", "from .routes import tiles"),
-])
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("service.api.routes.basemap", "from service.api.http_cache import cached_json"),
+        ("service.api.routes.basemap", "from ..file_responses import PMTILES"),
+        ("service.api.routes.basemap", "from service.maps import basemap, packs"),
+        ("service.api.routes.basemap", "import service.api.routes_helpers"),
+        ("service.api.app", "from service.api.routes import handoffs, me, meta"),
+        ("service.api.app", "from .routes import tiles"),
+    ],
+)
 def test_imports_that_are_allowed(module, source):
     assert route_import_problems(source, module) == []
 
@@ -157,5 +175,10 @@ def test_a_routes_package_init_resolves_relative_imports_from_itself():
 def test_private_names_taken_from_another_module_are_found():
     assert private_import_problems("from service.api.routes.services import _categories", "service.api.routes.tiles")
     assert private_import_problems("from .errors import _handler_for", "service.api.tile_fast_path")
-    assert private_import_problems("from __future__ import annotations\nfrom typing import Annotated\n"
-                                   "from service import __version__", "service.api.state") == []
+    assert (
+        private_import_problems(
+            "from __future__ import annotations\nfrom typing import Annotated\nfrom service import __version__",
+            "service.api.state",
+        )
+        == []
+    )

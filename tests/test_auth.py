@@ -7,7 +7,7 @@ import json
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -42,9 +42,18 @@ def strict_server(demo_database_url):
 
 
 def _claims(**overrides) -> dict:
-    now = datetime.now(timezone.utc)
-    claims = {"iss": "fieldnav", "aud": "fieldnav-api", "sub": "u", "agency": "agency-a", "role": "field_worker",
-              "jti": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + timedelta(hours=1)}
+    now = datetime.now(UTC)
+    claims = {
+        "iss": "fieldnav",
+        "aud": "fieldnav-api",
+        "sub": "u",
+        "agency": "agency-a",
+        "role": "field_worker",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(hours=1),
+    }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -52,9 +61,13 @@ def _claims(**overrides) -> dict:
 def _bad_tokens() -> dict[str, str]:
     own_key = load_or_create_signing_key()
     other_key = Ed25519PrivateKey.generate()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
-        "expired": jwt.encode(_claims(iat=now - timedelta(hours=3), nbf=now - timedelta(hours=3), exp=now - timedelta(hours=2)), own_key, "EdDSA"),
+        "expired": jwt.encode(
+            _claims(iat=now - timedelta(hours=3), nbf=now - timedelta(hours=3), exp=now - timedelta(hours=2)),
+            own_key,
+            "EdDSA",
+        ),
         "wrongly signed": jwt.encode(_claims(), other_key, "EdDSA"),
         "wrong audience": jwt.encode(_claims(aud="someone-else"), own_key, "EdDSA"),
         "untrusted issuer": jwt.encode(_claims(iss="https://evil.example"), own_key, "EdDSA"),
@@ -89,15 +102,15 @@ def _odd_claim_tokens() -> dict[str, str]:
     cases = {
         "exp as a string": {"exp": str(now + 3600)},
         "exp as a numeric string": {"exp": "9999999999"},
-        "exp of 10**12": {"exp": 10 ** 12},
+        "exp of 10**12": {"exp": 10**12},
         "exp of 10**12 as a float": {"exp": 1e12},
         "exp past 9999": {"exp": 253402300800},
         "exp as true": {"exp": True},
         "iat as a string": {"iat": str(now)},
-        "iat negative": {"iat": -(10 ** 12)},
+        "iat negative": {"iat": -(10**12)},
         "nbf as a string": {"nbf": str(now)},
         "nbf as a list": {"nbf": [now]},
-        "auth_time of 10**13": {"auth_time": 10 ** 13},
+        "auth_time of 10**13": {"auth_time": 10**13},
         "auth_time as a string": {"auth_time": "yesterday"},
         "a NUL in sub": {"sub": "user\u0000-1"},
         "a NUL in agency": {"agency": "agency-a\u0000"},
@@ -110,15 +123,32 @@ def _odd_claim_tokens() -> dict[str, str]:
         "role as a list": {"role": ["admin"]},
         "sub of 10,000 characters": {"sub": "u" * 10_000},
     }
-    base = {"iss": "fieldnav", "aud": "fieldnav-api", "sub": "u", "agency": "agency-a", "role": "field_worker",
-            "jti": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + 3600}
-    return {name: jwt.encode({**base, "jti": str(uuid.uuid4()), **change}, own_key, "EdDSA") for name, change in cases.items()}
+    base = {
+        "iss": "fieldnav",
+        "aud": "fieldnav-api",
+        "sub": "u",
+        "agency": "agency-a",
+        "role": "field_worker",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+    }
+    return {
+        name: jwt.encode({**base, "jti": str(uuid.uuid4()), **change}, own_key, "EdDSA")
+        for name, change in cases.items()
+    }
 
 
 # A directory read, a handoff read, a tile through the fast path (service/api/tile_fast_path.py)
 # and one through FastAPI's router (a query the fast path leaves to it).
-ODD_CLAIM_ROUTES = ["/v1/categories", "/v1/me", "/v1/handoffs", "/v1/tiles/12/1144/1494.mvt",
-                    "/v1/tiles/12/1144/1494.mvt?v=x"]
+ODD_CLAIM_ROUTES = [
+    "/v1/categories",
+    "/v1/me",
+    "/v1/handoffs",
+    "/v1/tiles/12/1144/1494.mvt",
+    "/v1/tiles/12/1144/1494.mvt?v=x",
+]
 
 
 @pytest.mark.parametrize("case", list(_odd_claim_tokens()))
@@ -165,7 +195,9 @@ def test_no_token_is_401_and_a_good_token_works(strict_server):
 def test_a_revoked_token_is_refused_on_every_worker(demo_database_url):
     server = start_server(demo_database_url, workers=2, env={**STRICT_ENV, "FIELDNAV_AUTH_REVOCATION_CACHE_S": "0.5"})
     try:
-        token, token_id = create_token(agency="agency-a", role=Role.FIELD_WORKER, subject="lost-phone", ttl=timedelta(hours=1))
+        token, token_id = create_token(
+            agency="agency-a", role=Role.FIELD_WORKER, subject="lost-phone", ttl=timedelta(hours=1)
+        )
         with server.client() as client:
             for _ in range(10):
                 assert client.get("/v1/me", headers=bearer(token)).status_code == 200
@@ -189,7 +221,9 @@ def test_an_agency_identity_provider_plugs_in_with_jwks(demo_database_url, tmp_p
     (tmp_path / "issuers.yaml").write_text(
         f"- issuer: https://idp.police.example\n  audience: fieldnav\n  jwks_file: {tmp_path / 'jwks.json'}\n  agencies: [police-east]\n"
     )
-    server = start_server(demo_database_url, env={**STRICT_ENV, "FIELDNAV_AUTH_ISSUERS_FILE": str(tmp_path / "issuers.yaml")})
+    server = start_server(
+        demo_database_url, env={**STRICT_ENV, "FIELDNAV_AUTH_ISSUERS_FILE": str(tmp_path / "issuers.yaml")}
+    )
 
     def police_token(agency: str, signing_key=key) -> str:
         claims = _claims(iss="https://idp.police.example", aud="fieldnav", agency=agency)
@@ -217,8 +251,12 @@ def _api_routes():
 
     app = create_app(engine=create_engine("postgresql+psycopg://spec@localhost/spec"))
     # iter_route_contexts flattens included routers into their full paths.
-    return [(method, context.path) for context in iter_route_contexts(app.routes)
-            if isinstance(context.route, APIRoute) for method in sorted(context.methods)]
+    return [
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.route, APIRoute)
+        for method in sorted(context.methods)
+    ]
 
 
 def test_every_route_has_an_access_policy():
@@ -230,8 +268,14 @@ def test_every_route_has_an_access_policy():
 
 
 def _concrete(path: str) -> str:
-    values = {"service_id": str(uuid.uuid4()), "pack_id": str(uuid.uuid4()), "handoff_id": str(uuid.uuid4()),
-              "z": "0", "x": "0", "y": "0"}
+    values = {
+        "service_id": str(uuid.uuid4()),
+        "pack_id": str(uuid.uuid4()),
+        "handoff_id": str(uuid.uuid4()),
+        "z": "0",
+        "x": "0",
+        "y": "0",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x"), path)
 
 
@@ -246,8 +290,12 @@ def test_each_role_is_refused_what_it_may_not_do(strict_server):
             anonymous = client.request(method, url, json={} if method != "GET" else None)
             assert anonymous.status_code == 401, f"{method} {path} without a token: {anonymous.status_code}"
             for role in Role:
-                response = client.request(method, url, headers={**bearer(token_for(role)), "Idempotency-Key": str(uuid.uuid4())},
-                                          json={} if method != "GET" else None)
+                response = client.request(
+                    method,
+                    url,
+                    headers={**bearer(token_for(role)), "Idempotency-Key": str(uuid.uuid4())},
+                    json={} if method != "GET" else None,
+                )
                 if role in policy.roles:
                     assert response.status_code not in (401, 403), f"{role} refused {method} {path}: {response.text}"
                 else:
@@ -261,7 +309,9 @@ def test_each_role_is_refused_what_it_may_not_do(strict_server):
 
 
 def test_rate_limits_trigger_and_recover(demo_database_url):
-    server = start_server(demo_database_url, env={**STRICT_ENV, "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "5", "FIELDNAV_LIMIT_WINDOW_S": "3"})
+    server = start_server(
+        demo_database_url, env={**STRICT_ENV, "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "5", "FIELDNAV_LIMIT_WINDOW_S": "3"}
+    )
     try:
         token = token_for(Role.FIELD_WORKER, subject=f"busy-{uuid.uuid4()}")
         other = token_for(Role.FIELD_WORKER, subject=f"calm-{uuid.uuid4()}")
@@ -282,19 +332,29 @@ def test_rate_limits_trigger_and_recover(demo_database_url):
 
 
 def test_body_size_cors_and_security_headers(demo_database_url):
-    server = start_server(demo_database_url, env={"FIELDNAV_LIMIT_CORS_ORIGINS": "https://app.fieldnav.example", "FIELDNAV_LIMIT_MAX_BODY_BYTES": "2048"})
+    server = start_server(
+        demo_database_url,
+        env={"FIELDNAV_LIMIT_CORS_ORIGINS": "https://app.fieldnav.example", "FIELDNAV_LIMIT_MAX_BODY_BYTES": "2048"},
+    )
     try:
         with server.client() as client:
-            huge = client.post("/v1/offline/packs", content=b"{" + b" " * 10_000 + b"}", headers={"Content-Type": "application/json"})
+            huge = client.post(
+                "/v1/offline/packs", content=b"{" + b" " * 10_000 + b"}", headers={"Content-Type": "application/json"}
+            )
             assert huge.status_code == 413 and huge.headers["content-type"] == "application/problem+json"
 
             allowed = client.get("/v1/categories", headers={"Origin": "https://app.fieldnav.example"})
             assert allowed.headers["access-control-allow-origin"] == "https://app.fieldnav.example"
             other = client.get("/v1/categories", headers={"Origin": "https://evil.example"})
             assert "access-control-allow-origin" not in other.headers
-            preflight = client.options("/v1/services/nearest", headers={
-                "Origin": "https://app.fieldnav.example", "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "Authorization"})
+            preflight = client.options(
+                "/v1/services/nearest",
+                headers={
+                    "Origin": "https://app.fieldnav.example",
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "Authorization",
+                },
+            )
             assert preflight.status_code == 200
 
             headers = client.get("/v1/categories").headers
@@ -312,16 +372,54 @@ def test_token_cli_creates_and_revokes(database_url):
     import sys
 
     env = {**os.environ, "FIELDNAV_DATABASE_URL": database_url}
-    created = subprocess.run([sys.executable, "-m", "service.cli", "token", "create", "--agency", "ems-1", "--role",
-                              "supervisor", "--subject", "medic-7", "--ttl", "2h"], env=env, capture_output=True, text=True)
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "token",
+            "create",
+            "--agency",
+            "ems-1",
+            "--role",
+            "supervisor",
+            "--subject",
+            "medic-7",
+            "--ttl",
+            "2h",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert created.returncode == 0
     claims = jwt.decode(created.stdout.strip(), options={"verify_signature": False})
     assert claims["agency"] == "ems-1" and claims["role"] == "supervisor" and claims["exp"] - claims["iat"] == 7200
     assert claims["jti"] in created.stderr
-    revoked = subprocess.run([sys.executable, "-m", "service.cli", "token", "revoke", claims["jti"]], env=env, capture_output=True, text=True)
+    revoked = subprocess.run(
+        [sys.executable, "-m", "service.cli", "token", "revoke", claims["jti"]], env=env, capture_output=True, text=True
+    )
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
-    bad = subprocess.run([sys.executable, "-m", "service.cli", "token", "create", "--agency", "a", "--role", "admin",
-                          "--subject", "s", "--ttl", "10y"], env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "token",
+            "create",
+            "--agency",
+            "a",
+            "--role",
+            "admin",
+            "--subject",
+            "s",
+            "--ttl",
+            "10y",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0
 
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -34,8 +34,16 @@ class DeviceKey:
         self.private = ec.generate_private_key(ec.SECP256R1())
         self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
 
-    def proof(self, url: str, method: str = "POST", *, iat: float | str | None = None, signer=None,
-              header: dict | None = None, **claims) -> str:
+    def proof(
+        self,
+        url: str,
+        method: str = "POST",
+        *,
+        iat: float | str | None = None,
+        signer=None,
+        header: dict | None = None,
+        **claims,
+    ) -> str:
         issued = int(time.time() if iat is None else iat) if not isinstance(iat, str) else iat
         body = {"htm": method, "htu": url, "iat": issued, "jti": str(uuid.uuid4()), **claims}
         headers = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
@@ -51,11 +59,13 @@ def server(pg_server, template_db, tmp_path_factory):
     jwk.update(kid="police-1", use="sig", alg="RS256")
     (folder / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
     (folder / "issuers.yaml").write_text(
-        f"- issuer: {IDP_ISSUER}\n  audience: fieldnav\n  jwks_file: {folder / 'jwks.json'}\n  agencies: [police-east]\n")
+        f"- issuer: {IDP_ISSUER}\n  audience: fieldnav\n  jwks_file: {folder / 'jwks.json'}\n  agencies: [police-east]\n"
+    )
     name = f"fieldnav_dev_{uuid.uuid4().hex[:12]}"
     url = pg_server.create_database(name, template=template_db)
-    live = start_server(url, env={"FIELDNAV_AUTH_ISSUERS_FILE": str(folder / "issuers.yaml"),
-                                  "FIELDNAV_AUTH_REVOCATION_CACHE_S": "0"})
+    live = start_server(
+        url, env={"FIELDNAV_AUTH_ISSUERS_FILE": str(folder / "issuers.yaml"), "FIELDNAV_AUTH_REVOCATION_CACHE_S": "0"}
+    )
     live.database_url = url
     yield live
     stop_server(live)
@@ -74,13 +84,19 @@ def _url(client, path: str) -> str:
 
 def register(client, key: DeviceKey, token: str | None = None, **proof_options):
     token = token or token_for(Role.FIELD_WORKER, subject=f"w-{uuid.uuid4().hex[:8]}")
-    return client.post("/v1/auth/devices", json={"public_jwk": {**key.jwk, "key_ops": ["verify"], "ext": True}},
-                       headers={**bearer(token), "DPoP": key.proof(_url(client, "/v1/auth/devices"), **proof_options)})
+    return client.post(
+        "/v1/auth/devices",
+        json={"public_jwk": {**key.jwk, "key_ops": ["verify"], "ext": True}},
+        headers={**bearer(token), "DPoP": key.proof(_url(client, "/v1/auth/devices"), **proof_options)},
+    )
 
 
 def refresh(client, key: DeviceKey, refresh_token: str, headers: dict | None = None, **proof_options):
-    return client.post("/v1/auth/refresh", json={"refresh_token": refresh_token},
-                       headers={"DPoP": key.proof(_url(client, "/v1/auth/refresh"), **proof_options), **(headers or {})})
+    return client.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": refresh_token},
+        headers={"DPoP": key.proof(_url(client, "/v1/auth/refresh"), **proof_options), **(headers or {})},
+    )
 
 
 def _refused(response) -> None:
@@ -97,7 +113,9 @@ def _device(server, device_id: str) -> dict:
     engine = create_engine(server.database_url)
     try:
         with engine.connect() as connection:
-            return dict(connection.execute(text("SELECT * FROM auth_device WHERE id = :id"), {"id": device_id}).mappings().one())
+            return dict(
+                connection.execute(text("SELECT * FROM auth_device WHERE id = :id"), {"id": device_id}).mappings().one()
+            )
     finally:
         engine.dispose()
 
@@ -116,24 +134,32 @@ def _sql(server, statement: str, **params) -> None:
 
 def test_a_device_renews_an_expired_access_token_and_the_new_one_works(client, server):
     key = DeviceKey()
-    signed_in = datetime.now(timezone.utc) - timedelta(hours=11, minutes=59)
-    first, first_id = create_token(agency="street-outreach", role=Role.FIELD_WORKER, subject="w-17",
-                                   ttl=timedelta(hours=12), now=signed_in)
+    signed_in = datetime.now(UTC) - timedelta(hours=11, minutes=59)
+    first, first_id = create_token(
+        agency="street-outreach", role=Role.FIELD_WORKER, subject="w-17", ttl=timedelta(hours=12), now=signed_in
+    )
     registered = register(client, key, first)
     assert registered.status_code == 201, registered.text
     body = registered.json()
     assert set(body) == {"device_id", "refresh_token", "refresh_expires_at", "expires_at"}
     assert registered.headers["cache-control"] == "no-store"
     assert abs(_moment(body["expires_at"]) - (signed_in + timedelta(days=30))) < timedelta(seconds=2)
-    assert abs(_moment(body["refresh_expires_at"]) - (datetime.now(timezone.utc) + timedelta(hours=72))) < timedelta(minutes=1)
+    assert abs(_moment(body["refresh_expires_at"]) - (datetime.now(UTC) + timedelta(hours=72))) < timedelta(
+        minutes=1
+    )
     row = _device(server, body["device_id"])
     assert row["jwk_thumbprint"] == thumbprint(key.jwk) and row["public_jwk"] == key.jwk  # key_ops and ext dropped
     assert bytes(row["refresh_hash"]) == hashlib.sha256(body["refresh_token"].encode()).digest()  # never the token
     assert row["last_token_id"] == first_id
 
     # 2 a.m.: the access token expired (and is still sent, as a phone would).
-    expired, _ = create_token(agency="street-outreach", role=Role.FIELD_WORKER, subject="w-17",
-                              ttl=timedelta(hours=12), now=datetime.now(timezone.utc) - timedelta(hours=13))
+    expired, _ = create_token(
+        agency="street-outreach",
+        role=Role.FIELD_WORKER,
+        subject="w-17",
+        ttl=timedelta(hours=12),
+        now=datetime.now(UTC) - timedelta(hours=13),
+    )
     assert client.get("/v1/me", headers=bearer(expired)).status_code == 401
     renewed = refresh(client, key, body["refresh_token"], headers=bearer(expired))
     assert renewed.status_code == 200, renewed.text
@@ -172,8 +198,10 @@ def test_a_key_of_another_users_device_is_409(client):
 
 def test_a_renewed_token_cannot_move_the_absolute_expiry(client):
     key, other = DeviceKey(), DeviceKey()
-    signed_in = datetime.now(timezone.utc) - timedelta(days=10)
-    token, _ = create_token(agency="agency-a", role=Role.FIELD_WORKER, subject="w-long", ttl=timedelta(days=11), now=signed_in)
+    signed_in = datetime.now(UTC) - timedelta(days=10)
+    token, _ = create_token(
+        agency="agency-a", role=Role.FIELD_WORKER, subject="w-long", ttl=timedelta(days=11), now=signed_in
+    )
     first = register(client, key, token).json()
     renewed = refresh(client, key, first["refresh_token"]).json()
     # Registering a fresh key with the renewed token keeps the end of the first sign-in.
@@ -210,7 +238,9 @@ def test_registering_needs_a_proof_by_the_key_being_registered(client):
         assert response.status_code == 400, case
         assert response.json()["type"].endswith("/invalid-dpop-proof"), case
     private = {**key.jwk, "d": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
-    refused = client.post("/v1/auth/devices", json={"public_jwk": private}, headers={**bearer(token), "DPoP": key.proof(url)})
+    refused = client.post(
+        "/v1/auth/devices", json={"public_jwk": private}, headers={**bearer(token), "DPoP": key.proof(url)}
+    )
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.public_jwk"
     assert client.post("/v1/auth/devices", json=body, headers={"DPoP": key.proof(url)}).status_code == 401
 
@@ -248,18 +278,32 @@ def test_proofs_by_another_key_or_for_another_request_are_refused(client):
 def test_proof_checks_in_detail():
     key = DeviceKey()
     url = "https://fieldnav.example/v1/auth/refresh"
-    now = datetime.now(timezone.utc)
-    proof = verify_proof(key.proof(url + "?x=1#y", iat=now.timestamp() - 80), method="POST", url="HTTPS://FieldNav.example:443/v1/auth/refresh?q", now=now)
+    now = datetime.now(UTC)
+    proof = verify_proof(
+        key.proof(url + "?x=1#y", iat=now.timestamp() - 80),
+        method="POST",
+        url="HTTPS://FieldNav.example:443/v1/auth/refresh?q",
+        now=now,
+    )
     assert proof.thumbprint == thumbprint(key.jwk) and set(proof.jwk) == {"kty", "crv", "x", "y"}
     assert target_uri("http://h:80/p?q#f") == "http://h/p" and target_uri("http://h:8000") == "http://h:8000/"
-    hs256 = jwt.encode({"htm": "POST", "htu": url, "iat": int(now.timestamp()), "jti": "j"}, "secret-that-is-long-enough-32b!!",
-                       algorithm="HS256", headers={"typ": "dpop+jwt", "jwk": key.jwk})
+    hs256 = jwt.encode(
+        {"htm": "POST", "htu": url, "iat": int(now.timestamp()), "jti": "j"},
+        "secret-that-is-long-enough-32b!!",
+        algorithm="HS256",
+        headers={"typ": "dpop+jwt", "jwk": key.jwk},
+    )
     for bad in (hs256, key.proof(url, iat=now.timestamp() - 91), key.proof(url, iat="soon"), None, "x" * 5000):
         with pytest.raises(InvalidProof):
             verify_proof(bad, method="POST", url=url, now=now)
     # RFC 7638: SHA-256 of the required members, sorted, no whitespace (members such as kid ignored).
-    ec_key = {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-              "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "ignored"}
+    ec_key = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        "kid": "ignored",
+    }
     canonical = b'{"crv":"P-256","kty":"EC","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}'
     assert thumbprint(ec_key) == jwt.utils.base64url_encode(hashlib.sha256(canonical).digest()).decode()
 
@@ -274,7 +318,11 @@ def test_replaying_a_rotated_refresh_token_revokes_the_device(client, server):
     renewed = refresh(client, key, spent).json()
     assert client.get("/v1/me", headers=bearer(renewed["access_token"])).status_code == 200
     # Past the minute a phone has to retry a refresh whose answer it lost:
-    _sql(server, "UPDATE auth_device SET rotated_at = rotated_at - interval '2 minutes' WHERE id = :id", id=device["device_id"])
+    _sql(
+        server,
+        "UPDATE auth_device SET rotated_at = rotated_at - interval '2 minutes' WHERE id = :id",
+        id=device["device_id"],
+    )
     _refused(refresh(client, key, spent))  # the old one again: someone copied it
     row = _device(server, device["device_id"])
     assert row["revoked_at"] is not None and row["revoked_reason"] == "refresh token reused"
@@ -328,7 +376,10 @@ def test_signing_out_revokes_the_device_and_its_access_token(client):
     current = renewed["access_token"]
     path = f"/v1/auth/devices/{device['device_id']}"
     # Anyone else: 404, as if it did not exist (a colleague, or an admin on the user's route).
-    for stranger in (token_for(Role.FIELD_WORKER, subject="w-other"), token_for(Role.ADMIN, subject="admin-1", agency="ops")):
+    for stranger in (
+        token_for(Role.FIELD_WORKER, subject="w-other"),
+        token_for(Role.ADMIN, subject="admin-1", agency="ops"),
+    ):
         assert client.delete(path, headers=bearer(stranger)).status_code == 404
     assert client.delete(f"/v1/auth/devices/{uuid.uuid4()}", headers=bearer(current)).status_code == 404
     assert client.get("/v1/me", headers=bearer(current)).status_code == 200
@@ -347,10 +398,17 @@ def test_admins_list_and_revoke_devices(client):
     listed = client.get("/v1/admin/devices", params={"subject": subject}, headers=admin)
     assert listed.status_code == 200
     [entry] = listed.json()["devices"]
-    assert entry["device_id"] == device["device_id"] and entry["state"] == "active" and entry["agency"] == "paramedics-west"
+    assert (
+        entry["device_id"] == device["device_id"]
+        and entry["state"] == "active"
+        and entry["agency"] == "paramedics-west"
+    )
     assert entry["jwk_thumbprint"] == thumbprint(key.jwk)
     assert "refresh_token" not in listed.text and device["refresh_token"] not in listed.text
-    assert [d["device_id"] for d in client.get("/v1/admin/devices", params={"agency": "paramedics-west"}, headers=admin).json()["devices"]] == [device["device_id"]]
+    assert [
+        d["device_id"]
+        for d in client.get("/v1/admin/devices", params={"agency": "paramedics-west"}, headers=admin).json()["devices"]
+    ] == [device["device_id"]]
     assert client.get("/v1/admin/devices", params={"agency": "nobody"}, headers=admin).json() == {"devices": []}
 
     path = f"/v1/admin/devices/{device['device_id']}/revoke"
@@ -361,7 +419,9 @@ def test_admins_list_and_revoke_devices(client):
     assert revoked.json()["state"] == "revoked" and revoked.json()["revoked_reason"] == "phone stolen"
     _refused(refresh(client, key, device["refresh_token"]))
     assert client.post(path, json={"reason": "again"}, headers=admin).json()["revoked_reason"] == "phone stolen"
-    assert client.post(f"/v1/admin/devices/{uuid.uuid4()}/revoke", json={"reason": "x"}, headers=admin).status_code == 404
+    assert (
+        client.post(f"/v1/admin/devices/{uuid.uuid4()}/revoke", json={"reason": "x"}, headers=admin).status_code == 404
+    )
 
 
 # --- expiry ------------------------------------------------------------------------------------
@@ -370,7 +430,11 @@ def test_admins_list_and_revoke_devices(client):
 def test_idle_and_absolute_expiry_over_http(client, server):
     idle_key, old_key = DeviceKey(), DeviceKey()
     idle = register(client, idle_key).json()
-    _sql(server, "UPDATE auth_device SET refresh_expires_at = now() - interval '1 second' WHERE id = :id", id=idle["device_id"])
+    _sql(
+        server,
+        "UPDATE auth_device SET refresh_expires_at = now() - interval '1 second' WHERE id = :id",
+        id=idle["device_id"],
+    )
     _refused(refresh(client, idle_key, idle["refresh_token"]))
     old = register(client, old_key).json()
     _sql(server, "UPDATE auth_device SET expires_at = now() - interval '1 second' WHERE id = :id", id=old["device_id"])
@@ -382,7 +446,7 @@ def test_idle_and_absolute_expiry_over_http(client, server):
 def test_refresh_keeps_to_the_idle_and_absolute_limits(engine):
     key = DeviceKey()
     jwk = {k: key.jwk[k] for k in ("kty", "crv", "x", "y")}
-    t0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     principal = Principal(subject="w-1", agency="agency-a", role=Role.FIELD_WORKER, token_id="jti-0", issuer="fieldnav")
     with engine.begin() as connection:
         registration = devices.register(connection, principal, jwk, thumbprint(jwk), signed_in_at=t0, now=t0)
@@ -446,7 +510,9 @@ def test_cli_lists_and_revokes_devices(client, server):
     assert device["device_id"] in listed.stdout and "active" in listed.stdout and "cli-agency" in listed.stdout
     assert device["device_id"] in fieldnav(server.database_url, "token", "devices", "--agency", "cli-agency").stdout
     assert fieldnav(server.database_url, "token", "devices", "--agency", "nobody").stdout.strip() == "no devices"
-    assert fieldnav(server.database_url, "token", "revoke-device", device["device_id"]).returncode != 0  # --reason required
+    assert (
+        fieldnav(server.database_url, "token", "revoke-device", device["device_id"]).returncode != 0
+    )  # --reason required
     revoked = fieldnav(server.database_url, "token", "revoke-device", device["device_id"], "--reason", "phone lost")
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     _refused(refresh(client, key, device["refresh_token"]))

@@ -22,8 +22,9 @@ from service.platform.settings import auth_settings
 
 def _shared_hits(engine, bucket: str) -> int:
     with engine.connect() as connection:
-        return connection.execute(text("SELECT coalesce(sum(hits), 0) FROM rate_limit_window WHERE bucket = :b"),
-                                  {"b": bucket}).scalar_one()
+        return connection.execute(
+            text("SELECT coalesce(sum(hits), 0) FROM rate_limit_window WHERE bucket = :b"), {"b": bucket}
+        ).scalar_one()
 
 
 def _hit_as_the_access_check_does(limiter: RateLimiter, bucket: str, limit: int) -> tuple[bool, bool]:
@@ -93,7 +94,8 @@ def test_revocation_no_answers_expire(engine):
 def issuers_with_a_jwks_url(tmp_path, monkeypatch):
     (tmp_path / "issuers.yaml").write_text(
         "- issuer: https://idp.example\n  audience: fieldnav\n  jwks_url: https://idp.example/jwks.json\n"
-        f"- issuer: https://file-idp.example\n  audience: fieldnav\n  jwks_file: {tmp_path / 'jwks.json'}\n")
+        f"- issuer: https://file-idp.example\n  audience: fieldnav\n  jwks_file: {tmp_path / 'jwks.json'}\n"
+    )
     monkeypatch.setenv("FIELDNAV_AUTH_ISSUERS_FILE", str(tmp_path / "issuers.yaml"))
     for cached in (auth_settings, keys.trusted_issuers):
         getattr(cached, "cache_clear", lambda: None)()

@@ -47,8 +47,11 @@ def test_a_queue_region_that_is_no_h3_cell_is_422(client, region):
 
 @pytest.mark.parametrize("cell", NOT_CELLS)
 def test_pack_h3_cells_that_are_no_h3_cells_are_422(client, cell):
-    response = client.post("/v1/offline/packs", json={"h3_cells": ["852b9bcbfffffff", cell], "min_zoom": 10, "max_zoom": 11},
-                           headers=auth(Role.FIELD_WORKER, key=False))
+    response = client.post(
+        "/v1/offline/packs",
+        json={"h3_cells": ["852b9bcbfffffff", cell], "min_zoom": 10, "max_zoom": 11},
+        headers=auth(Role.FIELD_WORKER, key=False),
+    )
     assert response.status_code == 422, response.text
     assert _fields(response) == ["body.h3_cells"]
 
@@ -58,13 +61,29 @@ def test_pack_h3_cells_that_are_no_h3_cells_are_422(client, cell):
 NOW = "2026-11-25T14:03:00+00:00"
 ID = str(uuid.uuid4())
 LIST_CURSORS = [  # /v1/handoffs: [updated_at, id]
-    _b64(["not a time", ID]), _b64([NOW, "not an id"]), _b64([1, 2]), _b64([None, None]), _b64([NOW, {"a": 1}]),
-    _b64(["2026-11-25T14:03:00", ID]), _b64(["99999-01-01T00:00:00+00:00", ID]), _b64([NOW + "\u0000", ID]),
-    _b64([NOW, ID, "extra"]), "!!!", "e30", "W10",
+    _b64(["not a time", ID]),
+    _b64([NOW, "not an id"]),
+    _b64([1, 2]),
+    _b64([None, None]),
+    _b64([NOW, {"a": 1}]),
+    _b64(["2026-11-25T14:03:00", ID]),
+    _b64(["99999-01-01T00:00:00+00:00", ID]),
+    _b64([NOW + "\u0000", ID]),
+    _b64([NOW, ID, "extra"]),
+    "!!!",
+    "e30",
+    "W10",
 ]
 QUEUE_CURSORS = [  # /v1/navigator/queue: [rank, created_at, id]
-    _b64(["x", NOW, ID]), _b64([1.5, NOW, ID]), _b64([2 ** 40, NOW, ID]), _b64([True, NOW, ID]), _b64([0, "nope", ID]),
-    _b64([0, NOW, "nope"]), _b64([0, NOW, ID + "\u0000"]), _b64([0, "0001-01-01T00:00:00+14:00", ID]), _b64([0, NOW]),
+    _b64(["x", NOW, ID]),
+    _b64([1.5, NOW, ID]),
+    _b64([2**40, NOW, ID]),
+    _b64([True, NOW, ID]),
+    _b64([0, "nope", ID]),
+    _b64([0, NOW, "nope"]),
+    _b64([0, NOW, ID + "\u0000"]),
+    _b64([0, "0001-01-01T00:00:00+14:00", ID]),
+    _b64([0, NOW]),
 ]
 
 
@@ -96,28 +115,43 @@ def test_cursors_the_server_gave_still_page(client):
         params["cursor"] = page.json()["next_cursor"]
     assert len(seen) == len(set(seen)) >= 3
     mine = client.get("/v1/handoffs", params={"limit": 1}, headers=auth(Role.FIELD_WORKER, key=False)).json()
-    assert client.get("/v1/handoffs", params={"limit": 1, "cursor": mine["next_cursor"]},
-                      headers=auth(Role.FIELD_WORKER, key=False)).status_code == 200
+    assert (
+        client.get(
+            "/v1/handoffs",
+            params={"limit": 1, "cursor": mine["next_cursor"]},
+            headers=auth(Role.FIELD_WORKER, key=False),
+        ).status_code
+        == 200
+    )
 
 
 # --- extreme dates -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"until": "0001-01-01"}, "query.until"),
-    ({"since": "0001-01-01", "until": "0001-01-07"}, "query.since"),
-    ({"until": "9999-12-31"}, "query.until"),
-    ({"since": "9999-12-25"}, "query.since"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"until": "0001-01-01"}, "query.until"),
+        ({"since": "0001-01-01", "until": "0001-01-07"}, "query.since"),
+        ({"until": "9999-12-31"}, "query.until"),
+        ({"since": "9999-12-25"}, "query.since"),
+    ],
+)
 def test_stats_dates_out_of_range_are_422(client, params, field):
     response = client.get("/v1/stats/handoffs", params=params, headers=auth(Role.ADMIN, key=False))
     assert response.status_code == 422, response.text
     assert field in _fields(response)
 
 
-@pytest.mark.parametrize("path, name", [
-    ("/v1/handoffs", "updated_after"), ("/v1/audit", "since"), ("/v1/audit", "until"), ("/v1/services/nearest", "open_at"),
-])
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/v1/handoffs", "updated_after"),
+        ("/v1/audit", "since"),
+        ("/v1/audit", "until"),
+        ("/v1/services/nearest", "open_at"),
+    ],
+)
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00"])
 def test_times_out_of_range_are_422(client, path, name, moment):
     params = {name: moment}
@@ -183,7 +217,8 @@ def test_a_nul_in_a_handoff_string_is_422_and_writes_nothing(client, handoff_eng
     assert {t: _count(handoff_engine, t) for t in before} == before
     # The key was not spent: the same action, corrected, goes through with it.
     target[path[-1]] = {"needs.groups.0": "shelter", "language": "en", "contact.phone": "+1 416 555 0199"}.get(
-        field.removeprefix("body."), "fixed")
+        field.removeprefix("body."), "fixed"
+    )
     assert client.post("/v1/handoffs", json=body, headers=headers).status_code == 201
 
 
@@ -192,8 +227,9 @@ def test_a_nul_in_a_utf16_json_body_is_422_and_writes_nothing(client, handoff_en
     before = _count(handoff_engine, "handoff")
     for encoding in ("utf-16", "utf-32"):
         body = json.dumps(handoff_body(note="a\u0000b")).encode(encoding)
-        response = client.post("/v1/handoffs", content=body,
-                               headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"})
+        response = client.post(
+            "/v1/handoffs", content=body, headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"}
+        )
         assert response.status_code == 422, (encoding, response.text)
         assert _fields(response) == ["body.needs.note"], encoding
     assert _count(handoff_engine, "handoff") == before
@@ -205,23 +241,34 @@ def test_a_nul_anywhere_in_a_json_body_is_422(client):
         ("/v1/handoffs", {"needs": {"groups": ["shelter"]}, "a\u0000": 1}, "body"),
         (f"/v1/handoffs/{created['id']}/transitions", {"status": "cancelled", "reason": "\u0000"}, "body.reason"),
         (f"/v1/navigator/handoffs/{created['id']}/notes", {"text": "called \u0000 back"}, "body.text"),
-        ("/v1/offline/packs", {"bbox": [-79.4, 43.6, -79.3, 43.7], "min_zoom": 10, "max_zoom": 11,
-                               "categories": ["shelter", "\u0000"]}, "body.categories.1"),
+        (
+            "/v1/offline/packs",
+            {"bbox": [-79.4, 43.6, -79.3, 43.7], "min_zoom": 10, "max_zoom": 11, "categories": ["shelter", "\u0000"]},
+            "body.categories.1",
+        ),
     ]
     for path, body, field in cases:
         role_headers = navigator_auth() if "/navigator/" in path else auth(Role.FIELD_WORKER)
-        response = client.post(path, content=json.dumps(body), headers={**role_headers, "Content-Type": "application/json"})
+        response = client.post(
+            path, content=json.dumps(body), headers={**role_headers, "Content-Type": "application/json"}
+        )
         assert response.status_code == 422, (path, response.text)
         assert _fields(response) == [field], path
     # Escaped backslashes are text, not an escape: "\\u0000" is six characters and fine.
     note = handoff_body(note="path C:\\u0000\\x")
     assert client.post("/v1/handoffs", json=note, headers=auth(Role.FIELD_WORKER)).status_code == 201
     # A lone UTF-16 surrogate cannot be stored either.
-    response = client.post("/v1/handoffs", content=json.dumps(handoff_body(note="\ud800")),
-                           headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/handoffs",
+        content=json.dumps(handoff_body(note="\ud800")),
+        headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"},
+    )
     assert response.status_code == 422 and _fields(response) == ["body.needs.note"], response.text
     # A valid surrogate pair (an emoji written as an escape) is fine.
-    response = client.post("/v1/handoffs", content=json.dumps(handoff_body(note="\U0001f600 ok")),
-                           headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/handoffs",
+        content=json.dumps(handoff_body(note="\U0001f600 ok")),
+        headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.text
     assert DEFAULT_CENTRE

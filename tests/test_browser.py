@@ -45,7 +45,10 @@ from tests.browser.app import (
 
 def test_map_loads_over_the_basemap_and_its_tiles_answer_200_or_204(server, phone, worker_token, api):
     answers: list[tuple[str, int]] = []
-    phone.on("response", lambda r: answers.append((r.url, r.status)) if "/v1/tiles/" in r.url or "/v1/basemap/" in r.url else None)
+    phone.on(
+        "response",
+        lambda r: answers.append((r.url, r.status)) if "/v1/tiles/" in r.url or "/v1/basemap/" in r.url else None,
+    )
     page = open_app(phone, server, worker_token)
     assert "token=" not in page.url  # taken from the fragment and removed from the address bar
     wait_map(page, "network")
@@ -71,8 +74,10 @@ def test_map_loads_over_the_basemap_and_its_tiles_answer_200_or_204(server, phon
     page.wait_for_selector("#detail:not([hidden])", timeout=WAIT_MS)
     # A point's feature id is its site key: the app finds the site by it (below the labels zoom,
     # 14, a point carries no name) and shows that service.
-    at_point = api.get("/v1/services/nearest", params={"lat": round(target["lat"], 5), "lon": round(target["lon"], 5),
-                                                       "limit": 50, "max_distance_m": 200}).json()["results"]
+    at_point = api.get(
+        "/v1/services/nearest",
+        params={"lat": round(target["lat"], 5), "lon": round(target["lon"], 5), "limit": 50, "max_distance_m": 200},
+    ).json()["results"]
     site = next(r for r in at_point if r["site_key"] == target["key"])
     assert page.locator("#detail").get_attribute("data-service-id") == site["service_id"]
     assert target["zoom"] >= 14 or target["name"] is None
@@ -104,12 +109,19 @@ def test_tapping_shelter_lists_the_nearest_shelters_the_api_returns(server, phon
     assert shown_sites(page) == ids(expected)
     names = page.eval_on_selector_all("#nearest-list .result-name", "els => els.map(e => e.textContent)")
     assert names == [r["name"] for r in expected]
-    assert all("shelter" in g.split(",") for g in page.eval_on_selector_all("#nearest-list li.result", "els => els.map(e => e.dataset.groups)"))
+    assert all(
+        "shelter" in g.split(",")
+        for g in page.eval_on_selector_all("#nearest-list li.result", "els => els.map(e => e.dataset.groups)")
+    )
     first = page.locator("#nearest-list li.result").first
     assert first.locator("a.btn-call").get_attribute("href") == expected[0]["phones"][0]["tel"]
     wait_map(page, "network")  # fitted to the worker and the first shelters: only shelters drawn
-    points = page.evaluate("fieldnavDebug.getMap().queryRenderedFeatures({layers: ['services']}).map(f => f.properties.groups)")
-    clusters = page.evaluate("fieldnavDebug.getMap().queryRenderedFeatures({layers: ['clusters']}).map(f => f.properties.shelter || 0)")
+    points = page.evaluate(
+        "fieldnavDebug.getMap().queryRenderedFeatures({layers: ['services']}).map(f => f.properties.groups)"
+    )
+    clusters = page.evaluate(
+        "fieldnavDebug.getMap().queryRenderedFeatures({layers: ['clusters']}).map(f => f.properties.shelter || 0)"
+    )
     assert points or clusters
     assert all("shelter" in groups.split(",") for groups in points) and all(n > 0 for n in clusters)
     screenshot(page, "nearest-shelters", docs=True)
@@ -129,7 +141,9 @@ def test_a_refused_location_falls_back_to_a_chosen_place(server, browser, worker
         page.goto(f"{server.base_url}/app/#token={worker_token}")
         page.wait_for_selector("#place:not([hidden])", timeout=WAIT_MS)
         page.select_option("#place-select", label="Ottawa")
-        page.wait_for_function("() => document.querySelector('#list-subtitle').textContent.includes('Ottawa')", timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('#list-subtitle').textContent.includes('Ottawa')", timeout=WAIT_MS
+        )
         wait_list(page)
         assert shown_sites(page) == ids(nearest(api, *OTTAWA))
         centre = page.evaluate("fieldnavDebug.getMap().getCenter()")
@@ -170,7 +184,9 @@ def _handoff_count(database_url: str) -> int:
         engine.dispose()
 
 
-def test_a_handoff_tapped_offline_arrives_exactly_once_and_follows_the_navigator(server, phone, worker_token, field_database_url):
+def test_a_handoff_tapped_offline_arrives_exactly_once_and_follows_the_navigator(
+    server, phone, worker_token, field_database_url
+):
     before = _handoff_count(field_database_url)
     page = open_app(phone, server, worker_token)
     tap(page, '.tabbar [data-tab="handoff"]')
@@ -204,7 +220,9 @@ def test_a_handoff_tapped_offline_arrives_exactly_once_and_follows_the_navigator
         return route.continue_()
 
     page.route("**/v1/handoffs", lose_first_answer)
-    with page.expect_response(lambda r: r.url.endswith("/v1/handoffs") and r.request.method == "POST", timeout=WAIT_MS) as replay:
+    with page.expect_response(
+        lambda r: r.url.endswith("/v1/handoffs") and r.request.method == "POST", timeout=WAIT_MS
+    ) as replay:
         phone.set_offline(False)
     page.wait_for_selector('#handoff-list li.handoff[data-status="requested"]', timeout=WAIT_MS)
     assert replay.value.headers.get("idempotent-replayed") == "true"
@@ -213,21 +231,35 @@ def test_a_handoff_tapped_offline_arrives_exactly_once_and_follows_the_navigator
     assert page.locator("#handoff-list li.outbox").count() == 0
     assert _handoff_count(field_database_url) == before + 1, "exactly one handoff arrived"
 
-    handoff_id = page.locator('#handoff-list li.handoff[data-status="requested"]').first.get_attribute("data-handoff-id")
+    handoff_id = page.locator('#handoff-list li.handoff[data-status="requested"]').first.get_attribute(
+        "data-handoff-id"
+    )
     navigator = {"Authorization": f"Bearer {token_for(Role.NAVIGATOR, NAVIGATOR_CENTRE, 'nav-7')}"}
     with httpx.Client(base_url=server.base_url, timeout=30, headers=navigator) as client:
         queue = client.get("/v1/navigator/queue").json()["handoffs"]
         mine = [h for h in queue if h["id"] == handoff_id]
         assert len(mine) == 1 and mine[0]["needs"]["groups"] == ["shelter"] and mine[0]["urgency"] == "urgent"
         assert mine[0]["contact_method"] == "phone"
-        claimed = client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers={"Idempotency-Key": str(uuid.uuid4())})
+        claimed = client.post(
+            f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
         assert claimed.status_code == 200, claimed.text
-        page.wait_for_selector(f'#handoff-list li[data-handoff-id="{handoff_id}"][data-status="accepted"]', timeout=WAIT_MS)
-        moved = client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "in-progress"},
-                            headers={"Idempotency-Key": str(uuid.uuid4())})
+        page.wait_for_selector(
+            f'#handoff-list li[data-handoff-id="{handoff_id}"][data-status="accepted"]', timeout=WAIT_MS
+        )
+        moved = client.post(
+            f"/v1/navigator/handoffs/{handoff_id}/transitions",
+            json={"status": "in-progress"},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
         assert moved.status_code == 200, moved.text
-    page.wait_for_selector(f'#handoff-list li[data-handoff-id="{handoff_id}"][data-status="in-progress"]', timeout=WAIT_MS)
-    assert page.locator(f'#handoff-list li[data-handoff-id="{handoff_id}"] .handoff-status').text_content() == "In progress"
+    page.wait_for_selector(
+        f'#handoff-list li[data-handoff-id="{handoff_id}"][data-status="in-progress"]', timeout=WAIT_MS
+    )
+    assert (
+        page.locator(f'#handoff-list li[data-handoff-id="{handoff_id}"] .handoff-status').text_content()
+        == "In progress"
+    )
     screenshot(page, "handoff-status", docs=True)
 
 
@@ -238,16 +270,48 @@ def _delta_shelter(lat: float, lon: float) -> dict:
     """One new shelter, as an HSDS 3 compiled service, a few metres from the worker."""
     service_id, location_id = str(uuid.uuid4()), str(uuid.uuid4())
     return {
-        "id": service_id, "name": "Delta Street Warming Shelter", "status": "active",
+        "id": service_id,
+        "name": "Delta Street Warming Shelter",
+        "status": "active",
         "description": "Overnight shelter opened after the area was saved.",
         "organization": {"id": str(uuid.uuid4()), "name": "Delta Street Outreach"},
         "phones": [{"id": str(uuid.uuid4()), "number": "416-555-0142", "type": "voice"}],
-        "schedules": [{"id": str(uuid.uuid4()), "freq": "WEEKLY", "byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00",
-                       "closes_at": "00:00", "timezone": "America/Toronto"}],
-        "service_at_locations": [{"id": str(uuid.uuid4()), "service_id": service_id, "location_id": location_id, "location": {
-            "id": location_id, "location_type": "physical", "name": "Delta Street Outreach", "latitude": lat, "longitude": lon,
-            "addresses": [{"id": str(uuid.uuid4()), "location_id": location_id, "address_1": "1 Delta Street", "city": "Toronto",
-                           "state_province": "ON", "postal_code": "M5H 2N2", "country": "CA", "address_type": "physical"}]}}],
+        "schedules": [
+            {
+                "id": str(uuid.uuid4()),
+                "freq": "WEEKLY",
+                "byday": "MO,TU,WE,TH,FR,SA,SU",
+                "opens_at": "00:00",
+                "closes_at": "00:00",
+                "timezone": "America/Toronto",
+            }
+        ],
+        "service_at_locations": [
+            {
+                "id": str(uuid.uuid4()),
+                "service_id": service_id,
+                "location_id": location_id,
+                "location": {
+                    "id": location_id,
+                    "location_type": "physical",
+                    "name": "Delta Street Outreach",
+                    "latitude": lat,
+                    "longitude": lon,
+                    "addresses": [
+                        {
+                            "id": str(uuid.uuid4()),
+                            "location_id": location_id,
+                            "address_1": "1 Delta Street",
+                            "city": "Toronto",
+                            "state_province": "ON",
+                            "postal_code": "M5H 2N2",
+                            "country": "CA",
+                            "address_type": "physical",
+                        }
+                    ],
+                },
+            }
+        ],
     }
 
 
@@ -269,7 +333,8 @@ def _offline_expected(snapshot_sites: list[dict], lat: float, lon: float, catego
 
 
 def test_a_saved_area_keeps_map_filters_and_list_working_offline_and_syncs_on_reconnect(
-        server, phone, worker_token, api, field_database_url, tmp_path):
+    server, phone, worker_token, api, field_database_url, tmp_path
+):
     page = open_app(phone, server, worker_token)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
@@ -303,20 +368,26 @@ def test_a_saved_area_keeps_map_filters_and_list_working_offline_and_syncs_on_re
     assert offline_list == _offline_expected(snapshot, lat, lon, "shelter")
     # The API's own answer (geodesic distances), cut to the saved area, agrees but for near ties.
     west, south, east, north = manifest["bbox"]
-    api_results = [r for r in nearest(api, lat, lon, category="shelter", limit=50)
-                   if r["lat"] is not None and west <= r["lon"] <= east and south <= r["lat"] <= north]
+    api_results = [
+        r
+        for r in nearest(api, lat, lon, category="shelter", limit=50)
+        if r["lat"] is not None and west <= r["lon"] <= east and south <= r["lat"] <= north
+    ]
     in_area = [(r["service_id"], r["location_id"]) for r in api_results]
     # "Open now" computed on the phone from week_intervals agrees with the server's.
     server_hours = {(r["service_id"], r["location_id"]): r["hours"]["state"] for r in api_results}
-    phone_hours = page.eval_on_selector_all("#nearest-list li.result", """els => els.map(e => [e.dataset.serviceId,
-        e.dataset.locationId, e.querySelector('.badge[class*=hours-]').className.match(/hours-(\\w+)/)[1]])""")
+    phone_hours = page.eval_on_selector_all(
+        "#nearest-list li.result",
+        """els => els.map(e => [e.dataset.serviceId,
+        e.dataset.locationId, e.querySelector('.badge[class*=hours-]').className.match(/hours-(\\w+)/)[1]])""",
+    )
     compared = [(tuple(h[:2]), h[2]) for h in phone_hours if tuple(h[:2]) in server_hours]
     assert compared and all(state == server_hours[key] for key, state in compared), (compared, server_hours)
     confidential = {(s["service_id"], s["location_id"]) for s in snapshot if s["confidential"]}
     placed_list = [key for key in offline_list if key not in confidential]
     assert len(placed_list) == min(10, len(in_area)) >= 5
-    assert len(set(placed_list) & set(in_area[:len(placed_list)])) >= len(placed_list) - 1
-    assert placed_list[:len(set(online_list) & set(in_area))] != [] and set(online_list) & set(placed_list)
+    assert len(set(placed_list) & set(in_area[: len(placed_list)])) >= len(placed_list) - 1
+    assert placed_list[: len(set(online_list) & set(in_area))] != [] and set(online_list) & set(placed_list)
     # Drawn from the phone: shelters (points or clusters) over the saved basemap.
     assert rendered(page, "services") + rendered(page, "clusters") > 0
     assert rendered(page, "basemap-water-fill") + rendered(page, "basemap-land-fill") > 0
@@ -335,8 +406,12 @@ def test_a_saved_area_keeps_map_filters_and_list_working_offline_and_syncs_on_re
     assert food and all("food" in groups.split(",") for groups in food)
     assert shown_sites(page) == _offline_expected(snapshot, lat, lon, "food")
     wait_map(page, "pack")
-    points = page.evaluate("fieldnavDebug.getMap().queryRenderedFeatures({layers: ['services']}).map(f => f.properties.groups)")
-    clusters = page.evaluate("fieldnavDebug.getMap().queryRenderedFeatures({layers: ['clusters']}).map(f => f.properties.food || 0)")
+    points = page.evaluate(
+        "fieldnavDebug.getMap().queryRenderedFeatures({layers: ['services']}).map(f => f.properties.groups)"
+    )
+    clusters = page.evaluate(
+        "fieldnavDebug.getMap().queryRenderedFeatures({layers: ['clusters']}).map(f => f.properties.food || 0)"
+    )
     assert points or clusters
     assert all("food" in groups.split(",") for groups in points) and all(n > 0 for n in clusters)
     assert not [url for url in failed if "/v1/tiles/" in url], "no tile was asked of the network offline"
@@ -356,7 +431,9 @@ def test_a_saved_area_keeps_map_filters_and_list_working_offline_and_syncs_on_re
     with page.expect_response(lambda r: "/v1/sync/services?cursor=" in r.url, timeout=WAIT_MS) as delta:
         phone.set_offline(False)
     body = delta.value.json()
-    assert body["mode"] == "delta" and [s["sites"][0]["name"] for s in body["services"]] == ["Delta Street Warming Shelter"]
+    assert body["mode"] == "delta" and [s["sites"][0]["name"] for s in body["services"]] == [
+        "Delta Street Warming Shelter"
+    ]
     page.wait_for_function("() => fieldnavDebug.state.pack && fieldnavDebug.state.pack.syncedAt > 0")
     page.wait_for_timeout(500)
     phone.set_offline(True)

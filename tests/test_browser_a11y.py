@@ -125,9 +125,11 @@ def luminance(colour: str) -> float:
     """Relative luminance (WCAG) of '#rrggbb' or 'rgb(r, g, b)' / 'rgba(...)'."""
     colour = colour.strip()
     if colour.startswith("#"):
-        channels = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     else:
-        channels = [float(v) for v in colour[colour.index("(") + 1:colour.index(")")].replace("/", ",").split(",")[:3]]
+        channels = [
+            float(v) for v in colour[colour.index("(") + 1 : colour.index(")")].replace("/", ",").split(",")[:3]
+        ]
 
     def linear(c: float) -> float:
         c /= 255
@@ -219,10 +221,16 @@ def test_axe_finds_nothing_serious_on_any_screen(server, browser, worker_token, 
     finally:
         context.close()
 
-    report = "\n".join(describe_findings(found, f"{language}/{display}/{screen}") for screen, found in findings.items() if found)
+    report = "\n".join(
+        describe_findings(found, f"{language}/{display}/{screen}") for screen, found in findings.items() if found
+    )
     print(f"\naxe, {language}, {display}:\n{report or 'no findings'}")
-    serious = [(screen, finding["id"], node["target"]) for screen, found in findings.items()
-               for finding in serious_findings(found) for node in finding["nodes"]]
+    serious = [
+        (screen, finding["id"], node["target"])
+        for screen, found in findings.items()
+        for finding in serious_findings(found)
+        for node in finding["nodes"]
+    ]
     assert not serious, f"serious or critical findings ({language}, {display}): {serious}; all findings:\n{report}"
 
 
@@ -248,13 +256,21 @@ def test_axe_finds_nothing_serious_in_the_provider_view(server, browser, provide
     try:
         page = open_provider(context, server, provider["token"])
         for screen in provider_screens(page):
-            findings[screen] = axe_findings(page) + (axe_findings(page, rules=["color-contrast-enhanced"]) if display == "outdoor" else [])
+            findings[screen] = axe_findings(page) + (
+                axe_findings(page, rules=["color-contrast-enhanced"]) if display == "outdoor" else []
+            )
     finally:
         context.close()
-    report = "\n".join(describe_findings(found, f"{language}/{display}/{screen}") for screen, found in findings.items() if found)
+    report = "\n".join(
+        describe_findings(found, f"{language}/{display}/{screen}") for screen, found in findings.items() if found
+    )
     print(f"\naxe, provider view, {language}, {display}:\n{report or 'no findings'}")
-    serious = [(screen, finding["id"], node["target"]) for screen, found in findings.items()
-               for finding in serious_findings(found) for node in finding["nodes"]]
+    serious = [
+        (screen, finding["id"], node["target"])
+        for screen, found in findings.items()
+        for finding in serious_findings(found)
+        for node in finding["nodes"]
+    ]
     assert not serious, f"serious or critical findings ({language}, {display}): {serious}; all findings:\n{report}"
 
 
@@ -265,7 +281,9 @@ def _measure(page, screen: str, problems: list[str], notes: list[str]):
     result = page.evaluate(MEASURE, [SIDEWAYS_SCROLLERS, SMALL_PHONE["width"]])
     if result["scrollWidth"] > SMALL_PHONE["width"]:
         problems.append(f"{screen}: the page is {result['scrollWidth']} px wide (320 px screen)")
-    problems.extend(f"{screen}: {line}" for key in ("pastEdge", "sideways", "smallTargets", "smallText") for line in result[key])
+    problems.extend(
+        f"{screen}: {line}" for key in ("pastEdge", "sideways", "smallTargets", "smallText") for line in result[key]
+    )
     # Text shortened on purpose (an ellipsis) is printed, not failed: it is a design choice
     # of its owner, but words a person cannot read all the same.
     notes.extend(f"{screen}: {line}" for line in result["cutText"])
@@ -273,7 +291,9 @@ def _measure(page, screen: str, problems: list[str], notes: list[str]):
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("display", ["light", "outdoor"])
-def test_at_320_px_nothing_scrolls_sideways_targets_are_44_px_and_text_14_px(server, browser, worker_token, language, display):
+def test_at_320_px_nothing_scrolls_sideways_targets_are_44_px_and_text_14_px(
+    server, browser, worker_token, language, display
+):
     context = new_context(browser, language, viewport=SMALL_PHONE, outdoor=display == "outdoor")
     problems: list[str] = []
     notes: list[str] = []
@@ -286,9 +306,14 @@ def test_at_320_px_nothing_scrolls_sideways_targets_are_44_px_and_text_14_px(ser
         for screen in each_screen(page):
             _measure(page, screen, problems, notes)
         # The longest status the top bar shows: offline with a saved area and handoffs to send.
-        longest = {"en": "Offline · saved area · 12 to send", "fr": "Hors ligne · zone enregistrée · 12 à envoyer"}[language]
-        page.evaluate("""(text) => { const pill = document.querySelector('#net-status');
-                                     pill.textContent = text; pill.dataset.state = 'offline'; }""", longest)
+        longest = {"en": "Offline · saved area · 12 to send", "fr": "Hors ligne · zone enregistrée · 12 à envoyer"}[
+            language
+        ]
+        page.evaluate(
+            """(text) => { const pill = document.querySelector('#net-status');
+                                     pill.textContent = text; pill.dataset.state = 'offline'; }""",
+            longest,
+        )
         _measure(page, "top bar, longest status", problems, notes)
         bar = page.evaluate("""() => [...document.querySelectorAll('.topbar > *')].map((e) => {
             const r = e.getBoundingClientRect(); return [r.left, r.right]; })""")
@@ -320,7 +345,9 @@ def test_the_provider_view_at_320_px(server, browser, provider, language):
 
 
 def _map_background(page) -> str:
-    return page.evaluate("""() => fieldnavDebug.getMap().getStyle().layers.find((l) => l.id === 'background').paint['background-color']""")
+    return page.evaluate(
+        """() => fieldnavDebug.getMap().getStyle().layers.find((l) => l.id === 'background').paint['background-color']"""
+    )
 
 
 def _body_background(page) -> str:
@@ -367,12 +394,17 @@ def test_the_outdoor_option_is_high_contrast_light_and_kept_after_a_restart(serv
         setting = page.locator("#display-setting fieldset")
         assert setting.locator("legend").text_content() == "Affichage"
         assert page.locator("#display-system").is_checked()
-        page.locator('label:has(#display-outdoor)').tap()
+        page.locator("label:has(#display-outdoor)").tap()
         page.wait_for_function("() => document.documentElement.dataset.contrast === 'high'")
         # Outdoor is light even when the phone is dark (theme.js says why).
         assert page.evaluate("document.documentElement.dataset.theme") == "light"
         assert page.locator("#display-outdoor").is_checked()
-        assert page.evaluate("document.documentElement.style.colorScheme || getComputedStyle(document.documentElement).colorScheme") == "light"
+        assert (
+            page.evaluate(
+                "document.documentElement.style.colorScheme || getComputedStyle(document.documentElement).colorScheme"
+            )
+            == "light"
+        )
 
         page.reload()
         page.wait_for_selector("#app:not([hidden])", timeout=WAIT_MS)
@@ -394,8 +426,10 @@ def test_the_outdoor_option_is_high_contrast_light_and_kept_after_a_restart(serv
 
         # Back to following the phone.
         tap(page, '.tabbar [data-tab="account"]')
-        page.locator('label:has(#display-system)').tap()
-        page.wait_for_function(f"() => document.documentElement.dataset.theme === '{scheme}' && document.documentElement.dataset.contrast === ''")
+        page.locator("label:has(#display-system)").tap()
+        page.wait_for_function(
+            f"() => document.documentElement.dataset.theme === '{scheme}' && document.documentElement.dataset.contrast === ''"
+        )
     finally:
         context.close()
 

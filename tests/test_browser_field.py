@@ -41,8 +41,10 @@ def _handoffs(database_url: str) -> list[dict]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(text(
-                "SELECT id, reference FROM handoff ORDER BY created_at"))]
+            return [
+                dict(row._mapping)
+                for row in connection.execute(text("SELECT id, reference FROM handoff ORDER BY created_at"))
+            ]
     finally:
         engine.dispose()
 
@@ -73,7 +75,8 @@ def outbox(page) -> list[dict]:
 
 def edit_outbox_phone(page, number: str):
     """What an older client (or a number the phone let through) would have queued."""
-    page.evaluate("""async (number) => {
+    page.evaluate(
+        """async (number) => {
         const db = await new Promise((ok) => { const r = indexedDB.open('fieldnav'); r.onsuccess = () => ok(r.result); });
         await new Promise((ok, no) => {
             const tx = db.transaction('outbox', 'readwrite'), store = tx.objectStore('outbox');
@@ -82,12 +85,16 @@ def edit_outbox_phone(page, number: str):
             tx.oncomplete = ok; tx.onerror = () => no(tx.error);
         });
         db.close();
-    }""", number)
+    }""",
+        number,
+    )
 
 
 def save_default_area(page):
     tap(page, '.tabbar [data-tab="offline"]')
-    with page.expect_response(lambda r: "/v1/offline/packs" in r.url and r.request.method == "POST", timeout=WAIT_MS) as built:
+    with page.expect_response(
+        lambda r: "/v1/offline/packs" in r.url and r.request.method == "POST", timeout=WAIT_MS
+    ) as built:
         tap(page, "#offline-save")
     page.wait_for_selector('#offline-progress[data-state="saved"]', timeout=90_000)
     return built.value.json()
@@ -125,7 +132,8 @@ def pending(page) -> str:
 
 
 def test_a_token_that_ends_offline_locks_nothing_and_the_outbox_goes_after_the_next_sign_in(
-        server, phone, field_database_url):
+    server, phone, field_database_url
+):
     page = open_app(phone, server, _token())
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
     save_default_area(page)
@@ -184,11 +192,14 @@ def test_a_token_that_ends_offline_locks_nothing_and_the_outbox_goes_after_the_n
 def test_the_phones_key_renews_an_ended_token_with_no_typing(server, phone, field_database_url):
     page = open_app(phone, server, _token())
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
-    page.wait_for_function("""async () => {
+    page.wait_for_function(
+        """async () => {
         const db = await new Promise((ok) => { const r = indexedDB.open('fieldnav'); r.onsuccess = () => ok(r.result); });
         const d = await new Promise((ok) => { const q = db.transaction('meta').objectStore('meta').get('device'); q.onsuccess = () => ok(q.result); });
         db.close(); return Boolean(d && d.refreshToken);
-    }""", timeout=WAIT_MS)
+    }""",
+        timeout=WAIT_MS,
+    )
     save_default_area(page)
     key_exportable = page.evaluate("""async () => {
         const db = await new Promise((ok) => { const r = indexedDB.open('fieldnav'); r.onsuccess = () => ok(r.result); });
@@ -253,10 +264,15 @@ def test_a_womens_shelter_with_beds_open_now_in_three_taps(server, browser, work
         tap(page, '#chips .chip[data-code="shelter"]')
         tap(page, '#filters [data-filter="beds-free"]')
         tap(page, '#filters [data-filter="open-now"]')
-        page.wait_for_function("""() => document.querySelector('#nearest-list').dataset.loading === 'false'
-            && document.querySelector('#list-subtitle').textContent.includes('filtered')""", timeout=WAIT_MS)
+        page.wait_for_function(
+            """() => document.querySelector('#nearest-list').dataset.loading === 'false'
+            && document.querySelector('#list-subtitle').textContent.includes('filtered')""",
+            timeout=WAIT_MS,
+        )
         wait_list(page, "Shelter")
-        expected = nearest(api, TORONTO["latitude"], TORONTO["longitude"], category="shelter", open_now="true", has_capacity="true")
+        expected = nearest(
+            api, TORONTO["latitude"], TORONTO["longitude"], category="shelter", open_now="true", has_capacity="true"
+        )
         assert expected and shown_sites(page) == ids(expected)
         rows = page.locator("#nearest-list li.result")
         for i, site in enumerate(expected):
@@ -287,8 +303,7 @@ def test_a_count_shows_its_age_and_an_old_count_is_not_green(server, phone, work
     wait_list(page, "Shelter")
     # The demo counts are 0 to 48 h old: the list holds both fresh and stale ones (12 h).
     badges = page.locator("#nearest-list li.result .capacity")
-    states = [(b.get_attribute("data-stale"), b.get_attribute("class").split(), b.text_content())
-              for b in badges.all()]
+    states = [(b.get_attribute("data-stale"), b.get_attribute("class").split(), b.text_content()) for b in badges.all()]
     stale = [s for s in states if s[0] == "true"]
     fresh = [s for s in states if s[0] == "false"]
     assert stale and fresh, states
@@ -298,12 +313,15 @@ def test_a_count_shows_its_age_and_an_old_count_is_not_green(server, phone, work
         assert ("free" in classes or "full" in classes) and re.search(r"· (\d+ (min|h) ago|just now)$", text), text
     # "Beds free" keeps only fresh counts with a free bed, as the server's has_capacity does.
     tap(page, '#filters [data-filter="beds-free"]')
-    page.wait_for_function("() => document.querySelector('#list-subtitle').textContent.includes('filtered')", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#list-subtitle').textContent.includes('filtered')", timeout=WAIT_MS
+    )
     wait_list(page, "Shelter")
     filtered = page.locator("#nearest-list li.result .capacity")
     assert filtered.count() > 0
-    assert all(b.get_attribute("data-stale") == "false" and "free" in b.get_attribute("class").split()
-               for b in filtered.all())
+    assert all(
+        b.get_attribute("data-stale") == "false" and "free" in b.get_attribute("class").split() for b in filtered.all()
+    )
 
 
 def test_the_age_filter_and_the_filters_offline(server, phone, worker_token, api):
@@ -344,14 +362,22 @@ def test_the_default_offline_area_holds_enough_of_each_category_and_says_so(serv
     for site in snapshot:
         for code in site["category_groups"]:
             counts[code] = counts.get(code, 0) + 1
-    shown = {li["code"]: li for li in page.eval_on_selector_all(
-        "#offline-contents li", "els => els.map(e => ({code: e.dataset.code, count: Number(e.dataset.count), thin: e.dataset.thin}))")}
+    shown = {
+        li["code"]: li
+        for li in page.eval_on_selector_all(
+            "#offline-contents li",
+            "els => els.map(e => ({code: e.dataset.code, count: Number(e.dataset.count), thin: e.dataset.thin}))",
+        )
+    }
     assert set(shown) == {"shelter", "mental_health", "senior_support", "crisis", "food"}
     for code, item in shown.items():
         assert item["count"] == counts.get(code, 0)
         # Where the API finds 10 within the reach limit, the area holds 10.
-        reachable = [r for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], category=code, max_distance_m=30_000)
-                     if r["lat"] is not None and not r["distance_is_approximate"]]
+        reachable = [
+            r
+            for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], category=code, max_distance_m=30_000)
+            if r["lat"] is not None and not r["distance_is_approximate"]
+        ]
         if len(reachable) >= 10:
             assert item["count"] >= 10 and item["thin"] == "false", (code, item)
     screenshot(page, "offline-contents", docs=True)
@@ -379,17 +405,21 @@ def test_a_busy_build_queue_is_waited_for_not_shown_as_a_failure(server, phone, 
     def busy_once(route):
         if route.request.method == "POST" and not answered:
             answered.append(503)
-            return route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
-                                 body='{"type": "tag:fieldnav.org,2026:problem/pack-builds-busy", "title": "Busy", '
-                                      '"status": 503, "detail": "Every pack build slot is taken."}')
+            return route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
+                body='{"type": "tag:fieldnav.org,2026:problem/pack-builds-busy", "title": "Busy", '
+                '"status": 503, "detail": "Every pack build slot is taken."}',
+            )
         answered.append(0)
         return route.continue_()
 
     page.route("**/v1/offline/packs", busy_once)
     tap(page, '.tabbar [data-tab="offline"]')
     tap(page, "#offline-save")
-    page.wait_for_function("() => /waiting for the server/.test(document.querySelector('#offline-progress').textContent)",
-                           timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => /waiting for the server/.test(document.querySelector('#offline-progress').textContent)", timeout=WAIT_MS
+    )
     page.wait_for_selector('#offline-progress[data-state="saved"]', timeout=90_000)
     assert answered[:2] == [503, 0]
 
@@ -420,7 +450,9 @@ def test_a_refused_number_keeps_the_form_with_a_french_message_by_the_field(serv
     tap(page, "#handoff-send")
     page.wait_for_selector('#handoff-list li.outbox[data-state="queued"]')
     edit_outbox_phone(page, "123")
-    with page.expect_response(lambda r: r.url.endswith("/v1/handoffs") and r.request.method == "POST", timeout=WAIT_MS) as refused:
+    with page.expect_response(
+        lambda r: r.url.endswith("/v1/handoffs") and r.request.method == "POST", timeout=WAIT_MS
+    ) as refused:
         phone.set_offline(False)
     assert refused.value.status == 422
     server_message = refused.value.json()["errors"][0]["message"]
@@ -441,7 +473,9 @@ def test_a_refused_number_keeps_the_form_with_a_french_message_by_the_field(serv
 def test_after_sending_the_next_steps_and_a_reference_code_to_read_out(server, phone, field_database_url):
     page = open_app(phone, server, _token())
     fill_handoff(page, number="416 555 0142", label="Corner of Bay")
-    with page.expect_response(lambda r: r.url.endswith("/v1/handoffs") and r.request.method == "POST", timeout=WAIT_MS) as sent:
+    with page.expect_response(
+        lambda r: r.url.endswith("/v1/handoffs") and r.request.method == "POST", timeout=WAIT_MS
+    ) as sent:
         tap(page, "#handoff-send")
     answer = sent.value.json()
     page.wait_for_selector("#handoff-sent", timeout=WAIT_MS)
@@ -473,8 +507,14 @@ def test_consent_is_asked_before_anything_else(server, phone, worker_token):
 
 def test_directions_open_the_phones_maps_app(server, browser, worker_token, api):
     agents = {
-        "android": ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36", "geo:"),
-        "ios": ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "https://maps.apple.com/?daddr="),
+        "android": (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36",
+            "geo:",
+        ),
+        "ios": (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "https://maps.apple.com/?daddr=",
+        ),
         "other": (None, "https://www.openstreetmap.org/directions"),
     }
     for agent, prefix in agents.values():
@@ -494,13 +534,17 @@ def test_directions_open_the_phones_maps_app(server, browser, worker_token, api)
 
 def test_one_time_format_a_language_and_no_quote_marks(server, phone, worker_token, api):
     page = open_app(phone, server, worker_token)
-    with_access = next(r for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], limit=50) if r["accessibility"])
+    with_access = next(
+        r for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], limit=50) if r["accessibility"]
+    )
     for language, wrong, right in (("en", r"\d+ h\b", r"\d{2}:\d{2}"), ("fr", r"\d{2}:\d{2}", r"\d{1,2} h")):
         if language == "fr":
             tap(page, "#lang-toggle")
             page.wait_for_function("() => document.documentElement.lang === 'fr'")
             wait_list(page)
-        hours = " ".join(page.eval_on_selector_all("#nearest-list .badge[class*=hours-]", "els => els.map(e => e.textContent)"))
+        hours = " ".join(
+            page.eval_on_selector_all("#nearest-list .badge[class*=hours-]", "els => els.map(e => e.textContent)")
+        )
         assert not re.search(wrong, hours) and re.search(right, hours), (language, hours)
         page.evaluate("(site) => fieldnavDebug.emit('show-site', site)", with_access)
         page.wait_for_selector("#detail:not([hidden])")
@@ -521,4 +565,3 @@ def test_role_names_are_translated(server, phone, worker_token):
     tap(page, '.tabbar [data-tab="account"]')
     assert "Intervenant terrain" in page.locator("#account-info").text_content()
     assert "field_worker" not in page.locator("#account-info").text_content()
-

@@ -38,12 +38,17 @@ TALL_PHONE = {"width": 390, "height": 844}
 LAT, LON = TORONTO["latitude"], TORONTO["longitude"]
 
 
-def _put_count(admin_api, service_id: str, available: int, *, age: timedelta, unit: str = "beds", maximum: int | None = None):
+def _put_count(
+    admin_api, service_id: str, available: int, *, age: timedelta, unit: str = "beds", maximum: int | None = None
+):
     entry = {"unit": unit, "available": available, "updated": (datetime.now(UTC) - age).isoformat()}
     if maximum is not None:
         entry["maximum"] = maximum
-    answer = admin_api.put(f"/v1/services/{service_id}/capacity", json={"capacities": [entry]},
-                           headers={"Idempotency-Key": f"test-{service_id}-{available}-{age.total_seconds()}"})
+    answer = admin_api.put(
+        f"/v1/services/{service_id}/capacity",
+        json={"capacities": [entry]},
+        headers={"Idempotency-Key": f"test-{service_id}-{available}-{age.total_seconds()}"},
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -64,7 +69,9 @@ def test_the_provider_view_updates_a_count_once_whatever_the_network_does(server
     service_id = service["service_id"]
     beds = next(c for c in service["capacities"] if c["unit"] == "beds")
     if beds["maximum"] is not None and beds["available"] >= beds["maximum"]:
-        beds = _put_count(admin_api, service_id, beds["maximum"] - 1, age=timedelta(minutes=5), maximum=beds["maximum"])["capacities"][0]
+        beds = _put_count(
+            admin_api, service_id, beds["maximum"] - 1, age=timedelta(minutes=5), maximum=beds["maximum"]
+        )["capacities"][0]
     before = beds["available"]
 
     context = phone_context(browser, geolocation=TORONTO, viewport=TALL_PHONE)
@@ -98,9 +105,12 @@ def test_the_provider_view_updates_a_count_once_whatever_the_network_does(server
                 return route.continue_()
             puts.append({"key": route.request.headers.get("idempotency-key"), "body": route.request.post_data})
             if len(puts) == 1:
-                return route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
-                                     body='{"type": "tag:fieldnav.org,2026:problem/directory-busy", "title": "Busy", '
-                                          '"status": 503, "detail": "An import holds the directory."}')
+                return route.fulfill(
+                    status=503,
+                    headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
+                    body='{"type": "tag:fieldnav.org,2026:problem/directory-busy", "title": "Busy", '
+                    '"status": 503, "detail": "An import holds the directory."}',
+                )
             if len(puts) == 2:
                 answer = route.fetch()
                 puts[-1]["status"] = answer.status
@@ -112,14 +122,22 @@ def test_the_provider_view_updates_a_count_once_whatever_the_network_does(server
         assert row.locator("input").input_value() == str(before + 1)
         assert card.locator(".provider-status").text_content() == "Not saved yet"
         card.locator(".provider-save").tap()
-        page.wait_for_function("(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'offline'",
-                               arg=service_id, timeout=WAIT_MS)
+        page.wait_for_function(
+            "(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'offline'",
+            arg=service_id,
+            timeout=WAIT_MS,
+        )
         assert "No network" in card.locator(".provider-status").text_content()
-        with page.expect_response(lambda r: r.url.endswith(f"/v1/services/{service_id}/capacity") and r.request.method == "PUT",
-                                  timeout=WAIT_MS) as replay:
+        with page.expect_response(
+            lambda r: r.url.endswith(f"/v1/services/{service_id}/capacity") and r.request.method == "PUT",
+            timeout=WAIT_MS,
+        ) as replay:
             card.locator(".provider-save").tap()
-        page.wait_for_function("(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'saved'",
-                               arg=service_id, timeout=WAIT_MS)
+        page.wait_for_function(
+            "(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'saved'",
+            arg=service_id,
+            timeout=WAIT_MS,
+        )
         assert replay.value.headers.get("idempotent-replayed") == "true"
         assert len(puts) == 3 and puts[1]["status"] == 200
         assert puts[0]["key"] == puts[1]["key"] == puts[2]["key"] and puts[0]["body"] == puts[2]["body"]
@@ -130,19 +148,28 @@ def test_the_provider_view_updates_a_count_once_whatever_the_network_does(server
         shown = admin_api.get(f"/v1/services/{service_id}/capacity").json()
         counted = next(c for c in shown["capacities"] if c["unit"] == "beds")
         assert counted["available"] == before + 1 and counted["origin"] == "live" and counted["stale"] is False
-        assert [h["new"]["available"] for h in shown["history"] if h["by"]["subject"] == provider["subject"]] == [before + 1]
+        assert [h["new"]["available"] for h in shown["history"] if h["by"]["subject"] == provider["subject"]] == [
+            before + 1
+        ]
         near = [r for r in nearest(api, LAT, LON, category="shelter", limit=50) if r["service_id"] == service_id]
         assert near and all(r["capacity"]["available"] == before + 1 for r in near if r["capacity"]["unit"] == "beds")
 
         # Full: one tap, then Save; and the next change gets a new key.
         page.unroute(f"**/v1/services/{service_id}/capacity")
         row.locator(".full-button").tap()
-        with page.expect_request(lambda r: r.url.endswith(f"/v1/services/{service_id}/capacity") and r.method == "PUT") as full:
+        with page.expect_request(
+            lambda r: r.url.endswith(f"/v1/services/{service_id}/capacity") and r.method == "PUT"
+        ) as full:
             card.locator(".provider-save").tap()
-        page.wait_for_function("(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'saved'",
-                               arg=service_id, timeout=WAIT_MS)
+        page.wait_for_function(
+            "(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'saved'",
+            arg=service_id,
+            timeout=WAIT_MS,
+        )
         assert full.value.headers["idempotency-key"] != puts[0]["key"]
-        counted = next(c for c in admin_api.get(f"/v1/services/{service_id}/capacity").json()["capacities"] if c["unit"] == "beds")
+        counted = next(
+            c for c in admin_api.get(f"/v1/services/{service_id}/capacity").json()["capacities"] if c["unit"] == "beds"
+        )
         assert counted["available"] == 0 and counted["state"] == "full"
         screenshot(page, "provider-saved")
     finally:
@@ -158,15 +185,25 @@ def test_the_server_refuses_a_count_in_french_by_the_count_at_fault(server, brow
         row = card.locator('.count-row[data-unit="beds"]')
         # A count the phone lets through but the server refuses (here: the router says what the
         # server says of a count above its maximum, for a maximum the phone has not seen yet).
-        page.route(f"**/v1/services/{service['service_id']}/capacity", lambda route: route.fulfill(
-            status=422, headers={"Content-Type": "application/problem+json"},
-            body='{"type": "tag:fieldnav.org,2026:problem/validation-error", "title": "Requête invalide", "status": 422, '
-                 '"detail": "La requête contient 1 erreur.", "errors": [{"field": "body.capacities.0", '
-                 '"message": "Le nombre disponible dépasse le maximum : vérifiez les deux nombres.", "code": "available_above_maximum"}]}'))
+        page.route(
+            f"**/v1/services/{service['service_id']}/capacity",
+            lambda route: route.fulfill(
+                status=422,
+                headers={"Content-Type": "application/problem+json"},
+                body='{"type": "tag:fieldnav.org,2026:problem/validation-error", "title": "Requête invalide", "status": 422, '
+                '"detail": "La requête contient 1 erreur.", "errors": [{"field": "body.capacities.0", '
+                '"message": "Le nombre disponible dépasse le maximum : vérifiez les deux nombres.", "code": "available_above_maximum"}]}',
+            ),
+        )
         row.locator(".step-plus").tap()
         card.locator(".provider-save").tap()
-        page.wait_for_selector(f'[data-service-id="{service["service_id"]}"] .count-row[data-unit="beds"] .field-error', timeout=WAIT_MS)
-        assert row.locator(".field-error").text_content() == "Le nombre disponible dépasse le maximum : vérifiez les deux nombres."
+        page.wait_for_selector(
+            f'[data-service-id="{service["service_id"]}"] .count-row[data-unit="beds"] .field-error', timeout=WAIT_MS
+        )
+        assert (
+            row.locator(".field-error").text_content()
+            == "Le nombre disponible dépasse le maximum : vérifiez les deux nombres."
+        )
         assert row.locator("input").get_attribute("aria-invalid") == "true"
         assert card.get_attribute("data-status") == "error"
         assert page.locator("#provider h2").first.text_content() == "Mes services"
@@ -184,8 +221,11 @@ def test_the_server_refuses_a_count_in_french_by_the_count_at_fault(server, brow
 def test_a_count_says_how_old_it_is_and_a_stale_one_is_grey_online_and_offline(server, browser, api, admin_api):
     # Two of the 10 nearest shelters whose count (if any) is older than the ones given here.
     long_ago = datetime.now(UTC) - timedelta(hours=14)
-    shelters = [r for r in nearest(api, LAT, LON, category="shelter", limit=10) if r["lat"] is not None
-                and (r["capacity"] is None or datetime.fromisoformat(r["capacity"]["as_of"]) < long_ago)]
+    shelters = [
+        r
+        for r in nearest(api, LAT, LON, category="shelter", limit=10)
+        if r["lat"] is not None and (r["capacity"] is None or datetime.fromisoformat(r["capacity"]["as_of"]) < long_ago)
+    ]
     fresh, old = shelters[:2]
     _put_count(admin_api, fresh["service_id"], 13, age=timedelta(hours=2))
     _put_count(admin_api, old["service_id"], 4, age=timedelta(hours=13))
@@ -194,9 +234,13 @@ def test_a_count_says_how_old_it_is_and_a_stale_one_is_grey_online_and_offline(s
         page = open_app(context, server, token_for(Role.FIELD_WORKER, "demo", "outreach-9"))
         tap(page, '#chips .chip[data-code="shelter"]')
         wait_list(page, "Shelter")
-        green = _colour(page.locator(".hours-open").first) if page.locator(".hours-open").count() else "rgb(27, 122, 58)"
-        for language, texts in (("en", ("13 beds free · 2 h ago", "4 beds free · 13 h ago")),
-                                ("fr", ("13 lits libres · il y a 2 h", "4 lits libres · il y a 13 h"))):
+        green = (
+            _colour(page.locator(".hours-open").first) if page.locator(".hours-open").count() else "rgb(27, 122, 58)"
+        )
+        for language, texts in (
+            ("en", ("13 beds free · 2 h ago", "4 beds free · 13 h ago")),
+            ("fr", ("13 lits libres · il y a 2 h", "4 lits libres · il y a 13 h")),
+        ):
             if language == "fr":
                 tap(page, "#lang-toggle")
                 page.wait_for_function("() => document.documentElement.lang === 'fr'")
@@ -220,11 +264,15 @@ def test_a_count_says_how_old_it_is_and_a_stale_one_is_grey_online_and_offline(s
 
         # Beds free, online: the server leaves the stale count out.
         tap(page, '#filters [data-filter="beds-free"]')
-        page.wait_for_function("() => document.querySelector('#list-subtitle').textContent.includes('filtered')", timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('#list-subtitle').textContent.includes('filtered')", timeout=WAIT_MS
+        )
         wait_list(page, "Shelter")
         shown = page.eval_on_selector_all("#nearest-list li.result", "els => els.map(e => e.dataset.serviceId)")
         assert fresh["service_id"] in shown and old["service_id"] not in shown
-        assert page.eval_on_selector_all("#nearest-list .capacity", "els => els.map(e => e.dataset.stale)") == ["false"] * len(shown)
+        assert page.eval_on_selector_all("#nearest-list .capacity", "els => els.map(e => e.dataset.stale)") == [
+            "false"
+        ] * len(shown)
         tap(page, '#filters [data-filter="beds-free"]')
         wait_list(page, "Shelter")
 
@@ -244,7 +292,9 @@ def test_a_count_says_how_old_it_is_and_a_stale_one_is_grey_online_and_offline(s
         assert _row(page, old["service_id"]).locator(".capacity").get_attribute("data-stale") == "true"
         assert _row(page, old["service_id"]).locator(".capacity").text_content().startswith("4 beds free · 13 h ago")
         tap(page, '#filters [data-filter="beds-free"]')
-        page.wait_for_function("() => document.querySelector('#list-subtitle').textContent.includes('filtered')", timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('#list-subtitle').textContent.includes('filtered')", timeout=WAIT_MS
+        )
         wait_list(page, "Shelter")
         shown = page.eval_on_selector_all("#nearest-list li.result", "els => els.map(e => e.dataset.serviceId)")
         assert fresh["service_id"] in shown and old["service_id"] not in shown
@@ -256,7 +306,9 @@ def test_a_count_says_how_old_it_is_and_a_stale_one_is_grey_online_and_offline(s
         assert _row(page, fresh["service_id"]).locator(".capacity").get_attribute("data-stale") == "true"
         tap(page, '#filters [data-filter="beds-free"]')
         wait_list(page, "Shelter")
-        assert fresh["service_id"] not in page.eval_on_selector_all("#nearest-list li.result", "els => els.map(e => e.dataset.serviceId)")
+        assert fresh["service_id"] not in page.eval_on_selector_all(
+            "#nearest-list li.result", "els => els.map(e => e.dataset.serviceId)"
+        )
     finally:
         context.close()
 
@@ -268,9 +320,16 @@ def _reports(database_url: str, service_id: str) -> list[dict]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(text(
-                "SELECT id, kind, note, status, location IS NOT NULL AS located FROM field_report "
-                "WHERE CAST(service_id AS text) = :id ORDER BY created_at"), {"id": service_id})]
+            return [
+                dict(row._mapping)
+                for row in connection.execute(
+                    text(
+                        "SELECT id, kind, note, status, location IS NOT NULL AS located FROM field_report "
+                        "WHERE CAST(service_id AS text) = :id ORDER BY created_at"
+                    ),
+                    {"id": service_id},
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -298,7 +357,8 @@ def _pending(page) -> str:
 
 
 def test_a_report_made_offline_arrives_exactly_once_and_warns_the_next_worker(
-        server, browser, api, admin_api, provider, field_database_url):
+    server, browser, api, admin_api, provider, field_database_url
+):
     service = provider["services"][0]
     site = _site(api, service["service_id"])
     assert _reports(field_database_url, service["service_id"]) == []
@@ -316,13 +376,21 @@ def test_a_report_made_offline_arrives_exactly_once_and_warns_the_next_worker(
         kinds = form.locator(".report-kind")
         assert kinds.count() == 8
         assert [kinds.nth(i).text_content() for i in range(8)] == [
-            "Fermé définitivement", "Fermé aujourd’hui", "Complet", "Mauvais numéro de téléphone", "Mauvaise adresse",
-            "Mauvaises heures", "A déménagé", "Autre chose"]
+            "Fermé définitivement",
+            "Fermé aujourd’hui",
+            "Complet",
+            "Mauvais numéro de téléphone",
+            "Mauvaise adresse",
+            "Mauvaises heures",
+            "A déménagé",
+            "Autre chose",
+        ]
         for i in range(8):
             assert kinds.nth(i).bounding_box()["height"] >= 44
         assert form.locator("legend").first.text_content() == "Qu’est-ce qui ne va pas?"
         assert page.locator("#report-privacy").text_content() == (
-            "Aucun nom ni renseignement personnel : ceci va à l’équipe des données du 211.")
+            "Aucun nom ni renseignement personnel : ceci va à l’équipe des données du 211."
+        )
         assert page.locator("#report-note").get_attribute("maxlength") == "500"
         assert page.locator("#report-note-count").text_content() == "0 / 500 caractères"
         assert not page.locator("#report-location").is_checked()  # off unless the worker turns it on
@@ -367,7 +435,9 @@ def test_a_report_made_offline_arrives_exactly_once_and_warns_the_next_worker(
             return route.continue_()
 
         page.route(f"**/v1/services/{service['service_id']}/reports", lose_first_answer)
-        with page.expect_response(lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS) as replay:
+        with page.expect_response(
+            lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS
+        ) as replay:
             context.set_offline(False)
         page.wait_for_function("() => document.querySelector('#net-status').dataset.pending === '0'", timeout=WAIT_MS)
         assert replay.value.status == 201 and replay.value.headers.get("idempotent-replayed") == "true"
@@ -375,7 +445,9 @@ def test_a_report_made_offline_arrives_exactly_once_and_warns_the_next_worker(
         assert posts[0]["key"] == posts[1]["key"] == queued[0]["key"] and posts[0]["body"] == posts[1]["body"]
         assert _report_outbox(page) == []
         made = _reports(field_database_url, service["service_id"])
-        assert [(r["kind"], r["note"], r["status"], r["located"]) for r in made] == [("closed_today", note, "open", False)]
+        assert [(r["kind"], r["note"], r["status"], r["located"]) for r in made] == [
+            ("closed_today", note, "open", False)
+        ]
         desk = admin_api.get("/v1/admin/reports", params={"service_id": service["service_id"]}).json()["contents"]
         assert [(r["kind"], r["note"], r["reporter"]["role"]) for r in desk] == [("closed_today", note, "field_worker")]
         page.wait_for_selector("#detail-reports .report-waiting", state="detached", timeout=WAIT_MS)
@@ -384,10 +456,14 @@ def test_a_report_made_offline_arrives_exactly_once_and_warns_the_next_worker(
         # The same again, online: this worker has an open report of that kind; "already reported".
         tap(page, "#detail-report")
         page.locator('#report-form .report-kind[data-kind="closed_today"]').tap()
-        with page.expect_response(lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS) as again:
+        with page.expect_response(
+            lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS
+        ) as again:
             tap(page, "#report-send")
         assert again.value.status == 409 and again.value.json()["type"].endswith("/report-exists")
-        page.wait_for_function("() => /Déjà signalé/.test(document.querySelector('#toast').textContent)", timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => /Déjà signalé/.test(document.querySelector('#toast').textContent)", timeout=WAIT_MS
+        )
         assert _report_outbox(page) == [] and _pending(page) == "0"
         assert len(_reports(field_database_url, service["service_id"])) == 1
 
@@ -406,8 +482,11 @@ def test_a_report_made_offline_arrives_exactly_once_and_warns_the_next_worker(
         screenshot(page, "detail-warning")
         # On its row in the list, one line: the newest kind.
         tap(page, "#detail-back")
-        page.evaluate("(site) => { fieldnavDebug.state.origin = {lat: site.lat, lon: site.lon, source: 'map'}; "
-                      "fieldnavDebug.emit('filters', fieldnavDebug.state.filters); }", fresh)
+        page.evaluate(
+            "(site) => { fieldnavDebug.state.origin = {lat: site.lat, lon: site.lon, source: 'map'}; "
+            "fieldnavDebug.emit('filters', fieldnavDebug.state.filters); }",
+            fresh,
+        )
         wait_list(page)
         row = _row(page, service["service_id"])
         assert row.get_attribute("data-reported") == "closed_today"
@@ -440,7 +519,9 @@ def test_a_report_the_server_refuses_comes_back_whole_with_its_message_by_the_fi
             });
             db.close();
         }""")
-        with page.expect_response(lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS) as refused:
+        with page.expect_response(
+            lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS
+        ) as refused:
             context.set_offline(False)
         assert refused.value.status == 422
         message = next(e["message"] for e in refused.value.json()["errors"] if e["field"] == "body.note")
@@ -456,7 +537,9 @@ def test_a_report_the_server_refuses_comes_back_whole_with_its_message_by_the_fi
         assert _report_outbox(page) == []
         # Corrected and sent again: taken.
         page.locator("#report-note").fill("The number rings out.")
-        with page.expect_response(lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS) as taken:
+        with page.expect_response(
+            lambda r: r.url.endswith("/reports") and r.request.method == "POST", timeout=WAIT_MS
+        ) as taken:
             tap(page, "#report-send")
         assert taken.value.status == 201
         page.wait_for_function("() => /Thank you/.test(document.querySelector('#toast').textContent)", timeout=WAIT_MS)
@@ -477,8 +560,11 @@ def test_the_provider_view_at_night_offline_in_french(server, browser, provider,
     _put_count(admin_api, stale_target["service_id"], 7, age=timedelta(0), maximum=83)
     _put_count(admin_api, stale_target["service_id"], 5, age=timedelta(hours=13), unit="meals", maximum=60)
     reporter = token_for(Role.FIELD_WORKER, "demo", "outreach-12")
-    made = api.post(f"/v1/services/{services[0]['service_id']}/reports", json={"kind": "full"},
-                    headers={"Authorization": f"Bearer {reporter}", "Idempotency-Key": "night-report-1"})
+    made = api.post(
+        f"/v1/services/{services[0]['service_id']}/reports",
+        json={"kind": "full"},
+        headers={"Authorization": f"Bearer {reporter}", "Idempotency-Key": "night-report-1"},
+    )
     assert made.status_code in (201, 409), made.text
     context = phone_context(browser, geolocation=TORONTO, viewport=TALL_PHONE, locale="fr-CA", color_scheme="dark")
     try:
@@ -488,7 +574,9 @@ def test_the_provider_view_at_night_offline_in_french(server, browser, provider,
         assert card.locator(".provider-reports li.report-warning").first.get_attribute("data-kind") == "full"
         assert card.locator(".provider-reports").text_content().startswith("Signalé par les intervenants")
         assert "Signalé complet à l’instant" in card.locator(".provider-reports").text_content()
-        old = page.locator(f'#provider-list [data-service-id="{stale_target["service_id"]}"] .count-row[data-unit="meals"]')
+        old = page.locator(
+            f'#provider-list [data-service-id="{stale_target["service_id"]}"] .count-row[data-unit="meals"]'
+        )
         assert old.locator(".capacity").get_attribute("data-stale") == "true"
         assert "il y a 13 h" in old.locator(".capacity").text_content()
         assert "Compte ancien" in old.locator(".stale-hint").text_content()
@@ -503,8 +591,11 @@ def test_the_provider_view_at_night_offline_in_french(server, browser, provider,
         card = page.locator(f'#provider-list [data-service-id="{stale_target["service_id"]}"]')
         card.locator('.count-row[data-unit="meals"] .step-plus').tap()
         card.locator(".provider-save").tap()
-        page.wait_for_function("(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'offline'",
-                               arg=stale_target["service_id"], timeout=WAIT_MS)
+        page.wait_for_function(
+            "(id) => document.querySelector(`[data-service-id='${id}']`).dataset.status === 'offline'",
+            arg=stale_target["service_id"],
+            timeout=WAIT_MS,
+        )
         assert card.locator(".provider-status").text_content().startswith("Pas de réseau")
         assert page.evaluate("document.documentElement.dataset.theme") == "dark"
         page.evaluate("document.querySelector('#provider').scrollTop = 0")
@@ -551,10 +642,23 @@ def test_a_phone_with_the_previous_storage_upgrades_and_keeps_its_outbox(server,
     try:
         page = context.new_page()
         page.goto(f"{server.base_url}/healthz")  # the app's origin, before the app opens its storage
-        item = {"key": "7d0f3a52-8a52-4b8e-9a3c-1f1b8b0c2e11", "createdAt": 1, "state": "queued", "tries": 0, "error": None,
-                "subject": "medic-77", "label": "", "form": {"needs": ["shelter"]},
-                "body": {"needs": {"groups": ["shelter"]}, "urgency": "routine", "language": "en",
-                         "interpreter_needed": False, "suggested_services": []}}
+        item = {
+            "key": "7d0f3a52-8a52-4b8e-9a3c-1f1b8b0c2e11",
+            "createdAt": 1,
+            "state": "queued",
+            "tries": 0,
+            "error": None,
+            "subject": "medic-77",
+            "label": "",
+            "form": {"needs": ["shelter"]},
+            "body": {
+                "needs": {"groups": ["shelter"]},
+                "urgency": "routine",
+                "language": "en",
+                "interpreter_needed": False,
+                "suggested_services": [],
+            },
+        }
         page.evaluate(_OLD_CLIENT_DB, [token_for(Role.FIELD_WORKER, "demo", "medic-77"), item])
         engine = create_engine(field_database_url)
         try:
@@ -562,7 +666,9 @@ def test_a_phone_with_the_previous_storage_upgrades_and_keeps_its_outbox(server,
                 before = connection.execute(text("SELECT count(*) FROM handoff")).scalar_one()
             page.goto(f"{server.base_url}/app/")
             page.wait_for_selector("#app:not([hidden])", timeout=WAIT_MS)
-            page.wait_for_function("() => document.querySelector('#net-status').dataset.pending === '0'", timeout=WAIT_MS)
+            page.wait_for_function(
+                "() => document.querySelector('#net-status').dataset.pending === '0'", timeout=WAIT_MS
+            )
             stores = page.evaluate("""async () => {
                 const db = await new Promise((ok) => { const r = indexedDB.open('fieldnav'); r.onsuccess = () => ok(r.result); });
                 const names = [...db.objectStoreNames], version = db.version;

@@ -10,7 +10,7 @@ import hashlib
 import io
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,11 +20,11 @@ from pmtiles.reader import MemorySource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 from sqlalchemy import create_engine, text
 
-from service.maps import basemap
 from service.api.app import create_app
 from service.api.routes import app_static
 from service.auth.principal import Role
 from service.auth.tokens import create_token
+from service.maps import basemap
 from service.maps.packs.storage import STORE_ID_FILE
 from spatial.tiles import tile_range
 from tests.browser import ensure_web_build
@@ -35,7 +35,9 @@ DOWNTOWN = [-79.42, 43.63, -79.36, 43.68]
 
 
 def _bearer(role: Role = Role.FIELD_WORKER) -> dict:
-    return {"Authorization": f"Bearer {create_token(agency='demo', role=role, subject='w-1', ttl=timedelta(hours=1))[0]}"}
+    return {
+        "Authorization": f"Bearer {create_token(agency='demo', role=role, subject='w-1', ttl=timedelta(hours=1))[0]}"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +48,15 @@ def basemap_tiles(tmp_path_factory) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="module")
 def server(demo_database_url, basemap_tiles, tmp_path_factory):
-    live = start_server(demo_database_url, env={
-        "FIELDNAV_AUTH_PUBLIC_READS": "false",
-        "FIELDNAV_BASEMAP_PMTILES": str(basemap_tiles[0]),
-        "FIELDNAV_PACKS_DIR": str(tmp_path_factory.mktemp("packs")),
-        "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
-    })
+    live = start_server(
+        demo_database_url,
+        env={
+            "FIELDNAV_AUTH_PUBLIC_READS": "false",
+            "FIELDNAV_BASEMAP_PMTILES": str(basemap_tiles[0]),
+            "FIELDNAV_PACKS_DIR": str(tmp_path_factory.mktemp("packs")),
+            "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
+        },
+    )
     yield live
     stop_server(live)
 
@@ -99,7 +104,12 @@ def test_the_app_is_served_at_app_with_its_own_policy(server, web_dist):
         assert manifest.json()["scope"] == "/app/" and manifest.json()["start_url"] == "/app/"
         assert anonymous.get("/app/icons/icon-192.png").headers["content-type"] == "image/png"
 
-        for bad in ("/app/nope.js", "/app/../service/platform/settings.py", "/app/%2e%2e/pyproject.toml", "/app/assets/"):
+        for bad in (
+            "/app/nope.js",
+            "/app/../service/platform/settings.py",
+            "/app/%2e%2e/pyproject.toml",
+            "/app/assets/",
+        ):
             missing = anonymous.get(bad)
             assert missing.status_code == 404, bad
             assert missing.headers["content-type"] == "application/problem+json"
@@ -117,11 +127,18 @@ def test_without_a_build_the_app_answers_503_saying_how_to_build_it(tmp_path, mo
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["type"].endswith("/app-not-built") and "npm ci" in problem["detail"] and "npm run build" in problem["detail"]
+    assert (
+        problem["type"].endswith("/app-not-built")
+        and "npm ci" in problem["detail"]
+        and "npm run build" in problem["detail"]
+    )
 
 
 def test_the_demo_sign_in_link_carries_the_token_in_the_fragment(monkeypatch, capsys):
-    assert app_static.sign_in_link("http://127.0.0.1:8000/", "abc.def.ghi") == "http://127.0.0.1:8000/app/#token=abc.def.ghi"
+    assert (
+        app_static.sign_in_link("http://127.0.0.1:8000/", "abc.def.ghi")
+        == "http://127.0.0.1:8000/app/#token=abc.def.ghi"
+    )
     token = create_token(agency="demo", role=Role.FIELD_WORKER, subject="demo-worker", ttl=timedelta(hours=12))[0]
     monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
     assert app_static.main() == 0
@@ -145,7 +162,7 @@ def test_basemap_tilejson_and_tiles(client, basemap_tiles):
 
     (z, x, y), expected = next((k, v) for k, v in tiles.items() if k[0] == 12)
     url = template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
-    path = url[url.index("/v1/"):]
+    path = url[url.index("/v1/") :]
     response = client.get(path)  # httpx decodes Content-Encoding: gzip
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
@@ -200,10 +217,10 @@ def test_an_unreadable_basemap_is_503_and_logged_not_shown(database_url, tmp_pat
 
 def test_basemap_reader_handles_leaf_directories(tmp_path):
     # Enough distinct tiles for the writer to need leaf directories.
+    import random
+
     from pmtiles.tile import zxy_to_tileid
     from pmtiles.writer import Writer
-
-    import random
 
     rng = random.Random(7)
     cells = rng.sample([(x, y) for x in range(512) for y in range(512)], 30_000)
@@ -233,7 +250,11 @@ def test_packs_carry_the_basemap_tiles_of_their_area(client, basemap_tiles):
     manifest = created.json()
     info = manifest["basemap"]
     # The basemap stops at z14: the pack keeps z10-14 of it (the phone overzooms past 14).
-    assert (info["min_zoom"], info["max_zoom"]) == (10, 14) and info["format"] == "pbf" and info["layers"] == ["land", "water"]
+    assert (
+        (info["min_zoom"], info["max_zoom"]) == (10, 14)
+        and info["format"] == "pbf"
+        and info["layers"] == ["land", "water"]
+    )
     assert manifest["urls"]["basemap"] == f"/v1/offline/packs/{manifest['id']}/basemap.pmtiles"
 
     response = client.get(manifest["urls"]["basemap"])
@@ -255,7 +276,9 @@ def test_packs_carry_the_basemap_tiles_of_their_area(client, basemap_tiles):
 
     partial = client.get(manifest["urls"]["basemap"], headers={"Range": "bytes=0-126"})
     assert partial.status_code == 206 and partial.content == body[:127]
-    assert client.get(manifest["urls"]["basemap"], headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+    assert (
+        client.get(manifest["urls"]["basemap"], headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+    )
 
     again = client.post("/v1/offline/packs", json={"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 16})
     assert again.status_code == 200 and again.json() == manifest
@@ -265,7 +288,9 @@ def test_packs_carry_the_basemap_tiles_of_their_area(client, basemap_tiles):
 def test_a_pack_above_the_basemaps_zooms_gets_its_top_zoom_and_one_outside_gets_none(client):
     above = client.post("/v1/offline/packs", json={"bbox": DOWNTOWN, "min_zoom": 15, "max_zoom": 16}).json()
     assert (above["basemap"]["min_zoom"], above["basemap"]["max_zoom"]) == (14, 14)
-    elsewhere = client.post("/v1/offline/packs", json={"bbox": [-75.75, 45.38, -75.65, 45.45], "min_zoom": 12, "max_zoom": 13})
+    elsewhere = client.post(
+        "/v1/offline/packs", json={"bbox": [-75.75, 45.38, -75.65, 45.45], "min_zoom": 12, "max_zoom": 13}
+    )
     assert elsewhere.status_code == 201 and elsewhere.json()["basemap"] is None
     missing = client.get(f"/v1/offline/packs/{elsewhere.json()['id']}/basemap.pmtiles")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
@@ -291,12 +316,14 @@ def test_a_new_basemap_archive_is_not_answered_with_a_pack_built_without_it(data
         with_basemap = packs.plan_pack(request, settings)
         assert with_basemap.canonical()["basemap"] == with_basemap.basemap.version
         assert with_basemap.request_key != plain.request_key
-        manifest, created = packs.build_or_reuse(engine, request, settings=settings, now=datetime.now(timezone.utc), directory=settings.dir)
+        manifest, created = packs.build_or_reuse(
+            engine, request, settings=settings, now=datetime.now(UTC), directory=settings.dir
+        )
         assert created and manifest["basemap"]["tile_count"] > 0
         # Garbage collection removes the basemap part with its pack.
         with engine.begin() as connection:
             connection.execute(text("UPDATE offline_pack SET last_used_at = now() - interval '60 days'"))
-            collected = packs.collect_garbage(connection, settings.dir, datetime.now(timezone.utc), settings.keep_days)
+            collected = packs.collect_garbage(connection, settings.dir, datetime.now(UTC), settings.keep_days)
         assert collected.packs == 1 and collected.files == 4
         assert not [p for p in settings.dir.iterdir() if p.name != STORE_ID_FILE]  # the folder's id stays
     finally:

@@ -16,14 +16,13 @@ What is proven here:
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -35,8 +34,8 @@ from sqlalchemy import Engine, create_engine, text
 from service.auth.principal import Role
 from service.auth.tokens import create_token
 from service.capacity import merge
-from service.importer import import_path
 from service.directory.nearest import NearestQuery, find_nearest
+from service.importer import import_path
 from tests.conftest import LiveServer, start_server, stop_server
 
 PROBLEM = "application/problem+json"
@@ -52,8 +51,12 @@ A1 = uuid.UUID("5b2e3d4c-0000-4000-8000-0000000000a1")
 A2 = uuid.UUID("5b2e3d4c-0000-4000-8000-0000000000a2")
 B1 = uuid.UUID("5b2e3d4c-0000-4000-8000-0000000000b1")
 B2 = uuid.UUID("5b2e3d4c-0000-4000-8000-0000000000b2")
-NAMES = {A1: "Harbourfront Emergency Shelter", A2: "Harbourfront Youth Shelter",
-         B1: "Lakeview Family Shelter", B2: "Lakeview Warming Centre"}
+NAMES = {
+    A1: "Harbourfront Emergency Shelter",
+    A2: "Harbourfront Youth Shelter",
+    B1: "Lakeview Family Shelter",
+    B2: "Lakeview Warming Centre",
+}
 ORG_OF = {A1: ORG_A, A2: ORG_A, B1: ORG_B, B2: ORG_B}
 POINTS = {A1: (43.6480, -79.3760), A2: (43.6560, -79.3900), B1: (43.6600, -79.3700), B2: (43.6450, -79.3950)}
 BEDS_UNIT = "7c0d1e2f-0000-5000-8000-0000000000be"
@@ -73,30 +76,64 @@ def service_record(service_id: uuid.UUID, *, beds: tuple[int, int, datetime] | N
         "name": NAMES[service_id],
         "description": "Emergency beds, meals and help finding housing.",
         "status": "active",
-        "organization": {"id": str(organization),
-                         "name": "Harbourfront Housing Services" if organization == ORG_A else "Lakeview Family Services"},
+        "organization": {
+            "id": str(organization),
+            "name": "Harbourfront Housing Services" if organization == ORG_A else "Lakeview Family Services",
+        },
         "eligibility_description": "Adults and families",
         "application_process": "Walk in any time.",
-        "schedules": [{"id": str(uuid.uuid5(service_id, "schedule")), "service_id": str(service_id), "freq": "WEEKLY",
-                       "byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00", "closes_at": "00:00",
-                       "timezone": "America/Toronto"}],
-        "service_at_locations": [{
-            "id": str(uuid.uuid5(service_id, "sal")), "service_id": str(service_id), "location_id": str(location_id),
-            "location": {"id": str(location_id), "location_type": "physical", "name": NAMES[service_id],
-                         "latitude": lat, "longitude": lon,
-                         "addresses": [{"id": str(uuid.uuid5(service_id, "address")), "location_id": str(location_id),
-                                        "address_1": "1 Front Street", "city": "Toronto", "state_province": "ON",
-                                        "postal_code": "M5J 1A1", "country": "CA", "address_type": "physical"}]},
-        }],
+        "schedules": [
+            {
+                "id": str(uuid.uuid5(service_id, "schedule")),
+                "service_id": str(service_id),
+                "freq": "WEEKLY",
+                "byday": "MO,TU,WE,TH,FR,SA,SU",
+                "opens_at": "00:00",
+                "closes_at": "00:00",
+                "timezone": "America/Toronto",
+            }
+        ],
+        "service_at_locations": [
+            {
+                "id": str(uuid.uuid5(service_id, "sal")),
+                "service_id": str(service_id),
+                "location_id": str(location_id),
+                "location": {
+                    "id": str(location_id),
+                    "location_type": "physical",
+                    "name": NAMES[service_id],
+                    "latitude": lat,
+                    "longitude": lon,
+                    "addresses": [
+                        {
+                            "id": str(uuid.uuid5(service_id, "address")),
+                            "location_id": str(location_id),
+                            "address_1": "1 Front Street",
+                            "city": "Toronto",
+                            "state_province": "ON",
+                            "postal_code": "M5J 1A1",
+                            "country": "CA",
+                            "address_type": "physical",
+                        }
+                    ],
+                },
+            }
+        ],
         "capacities": [],
     }
     if beds is not None:
         available, maximum, updated = beds
-        record["capacities"] = [{
-            "id": str(uuid.uuid5(service_id, f"capacity-{updated.isoformat()}")), "service_id": str(service_id),
-            "unit": {"id": BEDS_UNIT, "name": "beds"}, "available": available, "maximum": maximum,
-            "description": "Emergency beds", "updated": updated.isoformat(),
-        }]
+        record["capacities"] = [
+            {
+                "id": str(uuid.uuid5(service_id, f"capacity-{updated.isoformat()}")),
+                "service_id": str(service_id),
+                "unit": {"id": BEDS_UNIT, "name": "beds"},
+                "available": available,
+                "maximum": maximum,
+                "description": "Emergency beds",
+                "updated": updated.isoformat(),
+            }
+        ]
     return record
 
 
@@ -134,14 +171,23 @@ class Stack:
     def auth(self, who: str) -> dict:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
-    def put(self, service_id, capacities: list[dict], who: str = "admin", key: str | None = None,
-            headers: dict | None = None) -> httpx.Response:
+    def put(
+        self,
+        service_id,
+        capacities: list[dict],
+        who: str = "admin",
+        key: str | None = None,
+        headers: dict | None = None,
+    ) -> httpx.Response:
         sent = {**self.auth(who), "Idempotency-Key": key or str(uuid.uuid4()), **(headers or {})}
         return self.client.put(f"/v1/services/{service_id}/capacity", json={"capacities": capacities}, headers=sent)
 
     def bulk(self, items: list[dict], who: str = "admin", key: str | None = None) -> httpx.Response:
-        return self.client.post("/v1/capacity", json={"items": items},
-                                headers={**self.auth(who), "Idempotency-Key": key or str(uuid.uuid4())})
+        return self.client.post(
+            "/v1/capacity",
+            json={"items": items},
+            headers={**self.auth(who), "Idempotency-Key": key or str(uuid.uuid4())},
+        )
 
     def get(self, path: str, who: str = "worker", **params) -> httpx.Response:
         return self.client.get(path, params=params, headers=self.auth(who))
@@ -165,17 +211,22 @@ class Stack:
         import_path(self.engine, path, source="directory")
 
     def grant(self, subject: str, organization: uuid.UUID, **params) -> httpx.Response:
-        return self.client.put(f"/v1/admin/providers/{subject}/organizations/{organization}", params=params,
-                               headers=self.auth("admin"))
+        return self.client.put(
+            f"/v1/admin/providers/{subject}/organizations/{organization}", params=params, headers=self.auth("admin")
+        )
 
     def state(self) -> dict:
         """Everything a capacity write touches, to prove a refused one changed nothing."""
         with self.engine.connect() as connection:
+
             def rows(sql: str) -> list:
                 return [tuple(r) for r in connection.execute(text(sql))]
+
             return {
-                "live": rows("SELECT service_id, unit, available, maximum, updated, recorded_at, recorded_by "
-                             "FROM capacity_live ORDER BY 1, 2"),
+                "live": rows(
+                    "SELECT service_id, unit, available, maximum, updated, recorded_at, recorded_by "
+                    "FROM capacity_live ORDER BY 1, 2"
+                ),
                 "history": rows("SELECT id FROM capacity_history ORDER BY id"),
                 "version": rows("SELECT version, changed_at FROM data_version"),
                 "change_log": rows("SELECT max(seq), count(*) FROM change_log"),
@@ -191,31 +242,45 @@ class Stack:
 
     def history_rows(self, service_id) -> list[dict]:
         with self.engine.connect() as connection:
-            return [dict(r._mapping) for r in connection.execute(text(
-                "SELECT * FROM capacity_history WHERE service_id = :id ORDER BY id"), {"id": service_id})]
+            return [
+                dict(r._mapping)
+                for r in connection.execute(
+                    text("SELECT * FROM capacity_history WHERE service_id = :id ORDER BY id"), {"id": service_id}
+                )
+            ]
 
 
 @pytest.fixture
 def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
     """A1 with a fresh file count (5 of 20 beds, 2 h old), B1 with a fresh one (3 of 10, 1 h
     old), A2 and B2 without. Provider desk-a is granted org A."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     engine = create_engine(database_url)
-    path = write_hsds(tmp_path / "directory.json", {A1: (5, 20, now - timedelta(hours=2)),
-                                                     B1: (3, 10, now - timedelta(hours=1))})
+    path = write_hsds(
+        tmp_path / "directory.json", {A1: (5, 20, now - timedelta(hours=2)), B1: (3, 10, now - timedelta(hours=1))}
+    )
     report = import_path(engine, path, source="directory")
     assert report.counts["service_site"] == 4, report.summary_line()
-    server = start_server(database_url, env={"FIELDNAV_CAPACITY_LOCK_TIMEOUT_S": "1",
-                                             "FIELDNAV_PACKS_DIR": str(tmp_path / "packs")})
+    server = start_server(
+        database_url, env={"FIELDNAV_CAPACITY_LOCK_TIMEOUT_S": "1", "FIELDNAV_PACKS_DIR": str(tmp_path / "packs")}
+    )
     client = server.client(timeout=20)
-    stack = Stack(database_url, engine, server, client, tmp_path, now, tokens={
-        "admin": token(Role.ADMIN, "admin-1", "fieldnav-ops"),
-        "desk-a": token(Role.PROVIDER, "desk-a", "harbourfront"),
-        "desk-b": token(Role.PROVIDER, "desk-b", "lakeview"),
-        "worker": token(Role.FIELD_WORKER, "badge-17", "toronto-police"),
-        "supervisor": token(Role.SUPERVISOR, "sgt-3", "toronto-police"),
-        "navigator": token(Role.NAVIGATOR, "nav-2", "211-ontario"),
-    })
+    stack = Stack(
+        database_url,
+        engine,
+        server,
+        client,
+        tmp_path,
+        now,
+        tokens={
+            "admin": token(Role.ADMIN, "admin-1", "fieldnav-ops"),
+            "desk-a": token(Role.PROVIDER, "desk-a", "harbourfront"),
+            "desk-b": token(Role.PROVIDER, "desk-b", "lakeview"),
+            "worker": token(Role.FIELD_WORKER, "badge-17", "toronto-police"),
+            "supervisor": token(Role.SUPERVISOR, "sgt-3", "toronto-police"),
+            "navigator": token(Role.NAVIGATOR, "nav-2", "211-ontario"),
+        },
+    )
     try:
         assert stack.grant("desk-a", ORG_A).status_code == 201
         yield stack
@@ -254,7 +319,7 @@ def poll(check: Callable[[], bool], within_s: float = VISIBLE_WITHIN_S, since: f
 
 
 def tile_xy(lat: float, lon: float, z: int) -> tuple[int, int]:
-    n = 2 ** z
+    n = 2**z
     x = int((lon + 180.0) / 360.0 * n)
     y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
     return x, y
@@ -278,7 +343,6 @@ def tilejson_version(stack: Stack) -> tuple[int, str]:
     return int(parse_qs(urlparse(url).query)["v"][0]), url
 
 
-
 def beds(available: int, maximum: int | None = None, updated: datetime | None = None) -> dict:
     entry = {"unit": "beds", "available": available}
     if maximum is not None:
@@ -294,7 +358,11 @@ def beds(available: int, maximum: int | None = None, updated: datetime | None = 
 def test_admin_grants_organizations_and_lists_provider_accounts(stack):
     again = stack.grant("desk-a", ORG_A)
     assert again.status_code == 200 and again.json() == {
-        "issuer": "fieldnav", "subject": "desk-a", "organization_id": str(ORG_A), "created": False}
+        "issuer": "fieldnav",
+        "subject": "desk-a",
+        "organization_id": str(ORG_A),
+        "created": False,
+    }
     problem(stack.grant("desk-a", uuid.uuid4()), 404, "not-found")
     other_idp = stack.grant("desk-b", ORG_B, issuer="https://idp.lakeview.example")
     assert other_idp.status_code == 201 and other_idp.json()["issuer"] == "https://idp.lakeview.example"
@@ -316,10 +384,23 @@ def test_admin_grants_organizations_and_lists_provider_accounts(stack):
     # The same subject signed by fieldnav is another account than the one of that identity provider.
     problem(stack.put(B1, [beds(1)], who="desk-b"), 404, "not-found")
 
-    assert stack.client.delete(f"/v1/admin/providers/desk-b/organizations/{ORG_B}",
-                               params={"issuer": "https://idp.lakeview.example"}, headers=stack.auth("admin")).status_code == 204
-    problem(stack.client.delete(f"/v1/admin/providers/desk-b/organizations/{ORG_B}",
-                                params={"issuer": "https://idp.lakeview.example"}, headers=stack.auth("admin")), 404, "not-found")
+    assert (
+        stack.client.delete(
+            f"/v1/admin/providers/desk-b/organizations/{ORG_B}",
+            params={"issuer": "https://idp.lakeview.example"},
+            headers=stack.auth("admin"),
+        ).status_code
+        == 204
+    )
+    problem(
+        stack.client.delete(
+            f"/v1/admin/providers/desk-b/organizations/{ORG_B}",
+            params={"issuer": "https://idp.lakeview.example"},
+            headers=stack.auth("admin"),
+        ),
+        404,
+        "not-found",
+    )
     assert [a["subject"] for a in stack.get("/v1/admin/providers", "admin").json()["providers"]] == ["desk-a"]
 
 
@@ -327,7 +408,14 @@ def test_a_provider_reads_and_updates_only_its_organizations_services(stack):
     own = stack.put(A1, [beds(2, 20)], who="desk-a")
     assert own.status_code == 200, own.text
     assert own.json()["capacities"][0] | {"as_of": None} == {
-        "unit": "beds", "available": 2, "maximum": 20, "as_of": None, "state": "available", "origin": "live", "stale": False}
+        "unit": "beds",
+        "available": 2,
+        "maximum": 20,
+        "as_of": None,
+        "state": "available",
+        "origin": "live",
+        "stale": False,
+    }
     assert stack.put(A2, [beds(6, 8)], who="desk-a").status_code == 200
     assert stack.get(f"/v1/services/{A1}/capacity", "desk-a").status_code == 200
     assert stack.detail(A1, "desk-a").status_code == 200
@@ -337,12 +425,20 @@ def test_a_provider_reads_and_updates_only_its_organizations_services(stack):
     missing = uuid.uuid4()
     for service_id in (B1, missing):
         put = problem(stack.put(service_id, [beds(1)], who="desk-a"), 404, "not-found")
-        assert str(service_id) in put["detail"] and put["detail"].replace(str(service_id), "<id>") == \
-            f"No service with id <id>."
+        assert (
+            str(service_id) in put["detail"]
+            and put["detail"].replace(str(service_id), "<id>") == "No service with id <id>."
+        )
         problem(stack.get(f"/v1/services/{service_id}/capacity", "desk-a"), 404, "not-found")
         problem(stack.detail(service_id, "desk-a"), 404, "not-found")
-    bulk = problem(stack.bulk([{"service_id": str(A1), "capacities": [beds(1)]},
-                               {"service_id": str(B1), "capacities": [beds(1)]}], who="desk-a"), 422, "validation-error")
+    bulk = problem(
+        stack.bulk(
+            [{"service_id": str(A1), "capacities": [beds(1)]}, {"service_id": str(B1), "capacities": [beds(1)]}],
+            who="desk-a",
+        ),
+        422,
+        "validation-error",
+    )
     assert error_fields(bulk) == {"body.items.1.service_id": "service_not_found"}
     assert stack.state() == before
     # A provider is no field worker: the directory's other reads are not for it.
@@ -350,13 +446,19 @@ def test_a_provider_reads_and_updates_only_its_organizations_services(stack):
 
     listed = stack.get("/v1/provider/services", "desk-a").json()
     assert [(s["service_id"], s["capacities"][0]["available"]) for s in listed["services"]] == [
-        (str(A1), 2), (str(A2), 6)]
+        (str(A1), 2),
+        (str(A2), 6),
+    ]
     assert listed["stale_after_s"] == 43200 and listed["units"][0] == "beds"
     assert stack.get("/v1/provider/services", "desk-b").json()["services"] == []
 
     # Revoked: every one of its services is gone for it at once.
-    assert stack.client.delete(f"/v1/admin/providers/desk-a/organizations/{ORG_A}",
-                               headers=stack.auth("admin")).status_code == 204
+    assert (
+        stack.client.delete(
+            f"/v1/admin/providers/desk-a/organizations/{ORG_A}", headers=stack.auth("admin")
+        ).status_code
+        == 204
+    )
     problem(stack.put(A1, [beds(3)], who="desk-a"), 404, "not-found")
     problem(stack.get(f"/v1/services/{A1}/capacity", "desk-a"), 404, "not-found")
     problem(stack.detail(A1, "desk-a"), 404, "not-found")
@@ -380,7 +482,9 @@ def test_an_update_is_seen_everywhere_within_2_s(stack):
     assert stack.nearest()[str(A2)]["capacity"] is None
     assert str(A2) not in stack.nearest(has_capacity="true")
     assert stack.detail(A2).json()["capacities"] == []  # now in this worker's detail cache
-    assert "capacity_as_of" not in tile_features(stack.client, stack.auth("worker"), tiles_before, *POINTS[A2])[site_key]
+    assert (
+        "capacity_as_of" not in tile_features(stack.client, stack.auth("worker"), tiles_before, *POINTS[A2])[site_key]
+    )
 
     response = stack.put(A2, [beds(7, 12)], who="desk-a")
     written_at = time.monotonic()
@@ -388,8 +492,15 @@ def test_an_update_is_seen_everywhere_within_2_s(stack):
     written = response.json()
     as_of = written["capacities"][0]["as_of"]
     assert written["data_version"] > version_before and written["service_id"] == str(A2)
-    expected = {"unit": "beds", "available": 7, "maximum": 12, "as_of": as_of, "state": "available", "origin": "live",
-                "stale": False}
+    expected = {
+        "unit": "beds",
+        "available": 7,
+        "maximum": 12,
+        "as_of": as_of,
+        "state": "available",
+        "origin": "live",
+        "stale": False,
+    }
 
     def nearest_shows() -> bool:
         result = stack.nearest()[str(A2)]
@@ -403,7 +514,9 @@ def test_an_update_is_seen_everywhere_within_2_s(stack):
 
     def detail_shows() -> bool:
         capacities = stack.detail(A2).json()["capacities"]
-        return [(c["available"], c["maximum"], c["updated"], c["unit"]["name"]) for c in capacities] == [(7, 12, as_of, "beds")]
+        return [(c["available"], c["maximum"], c["updated"], c["unit"]["name"]) for c in capacities] == [
+            (7, 12, as_of, "beds")
+        ]
 
     def tilejson_moved() -> bool:
         return tilejson_version(stack)[0] == written["data_version"]
@@ -431,19 +544,27 @@ def test_an_update_is_seen_everywhere_within_2_s(stack):
     point = tile_features(stack.client, stack.auth("worker"), tilejson_version(stack)[1], *POINTS[A2])[site_key]
     assert point["capacity"] == "full"
     again = stack.get("/v1/sync/services", cursor=delta["next_cursor"]).json()
-    assert [s["id"] for s in again["services"]] == [str(A2)] and again["services"][0]["sites"][0]["capacity"]["available"] == 0
+    assert [s["id"] for s in again["services"]] == [str(A2)] and again["services"][0]["sites"][0]["capacity"][
+        "available"
+    ] == 0
 
 
 def test_offline_pack_snapshots_carry_the_count_and_its_time(stack):
-    taken = datetime.now(timezone.utc) - timedelta(minutes=30)
-    before = stack.client.post("/v1/offline/packs", json={"bbox": [-79.41, 43.63, -79.36, 43.67], "min_zoom": 12,
-                                                          "max_zoom": 13}, headers=stack.auth("worker"))
+    taken = datetime.now(UTC) - timedelta(minutes=30)
+    before = stack.client.post(
+        "/v1/offline/packs",
+        json={"bbox": [-79.41, 43.63, -79.36, 43.67], "min_zoom": 12, "max_zoom": 13},
+        headers=stack.auth("worker"),
+    )
     assert before.status_code == 201, before.text
     written = stack.put(A1, [beds(1, 20, taken)], who="desk-a")
     assert written.status_code == 200
     poll(lambda: tilejson_version(stack)[0] == written.json()["data_version"])
-    after = stack.client.post("/v1/offline/packs", json={"bbox": [-79.41, 43.63, -79.36, 43.67], "min_zoom": 12,
-                                                         "max_zoom": 13}, headers=stack.auth("worker"))
+    after = stack.client.post(
+        "/v1/offline/packs",
+        json={"bbox": [-79.41, 43.63, -79.36, 43.67], "min_zoom": 12, "max_zoom": 13},
+        headers=stack.auth("worker"),
+    )
     assert after.status_code == 201, after.text
     manifest = after.json()
     # A pack built before the update is not handed out for the new data.
@@ -452,8 +573,14 @@ def test_offline_pack_snapshots_carry_the_count_and_its_time(stack):
     assert snapshot["capacity_stale_after_s"] == 43200
     sites = {s["service_id"]: s for s in snapshot["services"]}
     assert sites[str(A1)]["capacity"] | {"stale": None} == {
-        "unit": "beds", "available": 1, "maximum": 20, "as_of": iso(taken), "state": "available", "origin": "live",
-        "stale": None}
+        "unit": "beds",
+        "available": 1,
+        "maximum": 20,
+        "as_of": iso(taken),
+        "state": "available",
+        "origin": "live",
+        "stale": None,
+    }
     assert at(sites[str(B1)]["capacity"]["as_of"]) == stack.imported_at - timedelta(hours=1)
 
 
@@ -486,12 +613,17 @@ def test_every_change_is_kept_with_who_old_and_new_and_retries_replay(stack):
     replayed = stack.bulk(items, who="admin", key=bulk_key)
     assert replayed.status_code == 200 and replayed.headers["idempotent-replayed"] == "true"
     assert replayed.content == bulk.content and stack.state() == after_bulk
-    assert [(i["service_id"], i["capacities"][0]["available"]) for i in bulk.json()["items"]] == [(str(A1), 4), (str(B1), 1)]
+    assert [(i["service_id"], i["capacities"][0]["available"]) for i in bulk.json()["items"]] == [
+        (str(A1), 4),
+        (str(B1), 1),
+    ]
 
     history = stack.get(f"/v1/services/{A1}/capacity", "desk-a").json()["history"]
     assert [(h["via"], h["by"]["subject"], h["by"]["role"], h["by"]["agency"]) for h in history] == [
-        ("bulk", "admin-1", "admin", "fieldnav-ops"), ("single", "admin-1", "admin", "fieldnav-ops"),
-        ("single", "desk-a", "provider", "harbourfront")]
+        ("bulk", "admin-1", "admin", "fieldnav-ops"),
+        ("single", "admin-1", "admin", "fieldnav-ops"),
+        ("single", "desk-a", "provider", "harbourfront"),
+    ]
     oldest = history[-1]
     assert oldest["old"] == {"available": 5, "maximum": 20, "as_of": iso(file_as_of)}  # the file's count it replaced
     assert oldest["new"] | {"as_of": None} == {"available": 2, "maximum": 20, "as_of": None}
@@ -499,13 +631,18 @@ def test_every_change_is_kept_with_who_old_and_new_and_retries_replay(stack):
     assert history[0]["new"]["available"] == 4
     rows = stack.history_rows(A1)
     assert [(r["actor_key"], r["old_available"], r["new_available"]) for r in rows] == [
-        ("fieldnav|desk-a", 5, 2), ("fieldnav|admin-1", 2, 2), ("fieldnav|admin-1", 2, 4)]
+        ("fieldnav|desk-a", 5, 2),
+        ("fieldnav|admin-1", 2, 2),
+        ("fieldnav|admin-1", 2, 4),
+    ]
     [b1] = stack.history_rows(B1)
     assert (b1["old_available"], b1["new_available"], b1["via"]) == (3, 1, "bulk")
     # One data version for the whole bulk update, one change per service.
     with stack.engine.connect() as connection:
-        changes = connection.execute(text("SELECT service_id, version FROM change_log WHERE version = :v ORDER BY 1"),
-                                     {"v": bulk.json()["data_version"]}).all()
+        changes = connection.execute(
+            text("SELECT service_id, version FROM change_log WHERE version = :v ORDER BY 1"),
+            {"v": bulk.json()["data_version"]},
+        ).all()
     assert [c.service_id for c in changes] == [A1, B1]
 
 
@@ -514,99 +651,208 @@ def test_every_change_is_kept_with_who_old_and_new_and_retries_replay(stack):
 
 def test_bulk_update_is_all_or_nothing_and_lists_every_items_problems(stack):
     before = stack.state()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     missing = uuid.uuid4()
-    refused = problem(stack.bulk([
-        {"service_id": str(A1), "capacities": [beds(1, 20)]},
-        {"service_id": str(missing), "capacities": [beds(1)]},
-        {"service_id": str(B1), "capacities": [beds(2, 10, now - timedelta(hours=3))]},  # the file's is 1 h old
-        {"service_id": str(A2), "capacities": [beds(4)]},
-    ]), 422, "validation-error")
-    assert error_fields(refused) == {"body.items.1.service_id": "service_not_found",
-                                     "body.items.2.capacities.0.updated": "capacity_outdated"}
+    refused = problem(
+        stack.bulk(
+            [
+                {"service_id": str(A1), "capacities": [beds(1, 20)]},
+                {"service_id": str(missing), "capacities": [beds(1)]},
+                {"service_id": str(B1), "capacities": [beds(2, 10, now - timedelta(hours=3))]},  # the file's is 1 h old
+                {"service_id": str(A2), "capacities": [beds(4)]},
+            ]
+        ),
+        422,
+        "validation-error",
+    )
+    assert error_fields(refused) == {
+        "body.items.1.service_id": "service_not_found",
+        "body.items.2.capacities.0.updated": "capacity_outdated",
+    }
     assert "nothing was changed" in refused["detail"]
     assert stack.state() == before
 
-    shapes = problem(stack.bulk([
-        {"service_id": str(A1), "capacities": [beds(-1)]},
-        {"service_id": str(A2), "capacities": [beds(1)]},
-        {"service_id": str(B1), "capacities": [{"unit": "bedz", "available": 1}]},
-        {"service_id": str(B2), "capacities": [beds(5, 4)]},
-    ]), 422, "validation-error")
-    assert error_fields(shapes) == {"body.items.0.capacities.0.available": "greater_than_equal",
-                                    "body.items.2.capacities.0.unit": "unknown_unit",
-                                    "body.items.3.capacities.0": "available_above_maximum"}
+    shapes = problem(
+        stack.bulk(
+            [
+                {"service_id": str(A1), "capacities": [beds(-1)]},
+                {"service_id": str(A2), "capacities": [beds(1)]},
+                {"service_id": str(B1), "capacities": [{"unit": "bedz", "available": 1}]},
+                {"service_id": str(B2), "capacities": [beds(5, 4)]},
+            ]
+        ),
+        422,
+        "validation-error",
+    )
+    assert error_fields(shapes) == {
+        "body.items.0.capacities.0.available": "greater_than_equal",
+        "body.items.2.capacities.0.unit": "unknown_unit",
+        "body.items.3.capacities.0": "available_above_maximum",
+    }
     assert stack.state() == before
 
     # Bad values and unknown services together: every problem in one answer.
-    mixed = problem(stack.bulk([
-        {"service_id": str(A1), "capacities": [beds(-1)]},
-        {"service_id": str(missing), "capacities": [beds(1)]},
-        {"service_id": str(B1), "capacities": [beds(2, 10, now - timedelta(hours=3))]},
-        {"service_id": str(A2), "capacities": [beds(1), beds(2)]},
-    ]), 422, "validation-error")
-    assert error_fields(mixed) == {"body.items.0.capacities.0.available": "greater_than_equal",
-                                   "body.items.1.service_id": "service_not_found",
-                                   "body.items.2.capacities.0.updated": "capacity_outdated",
-                                   "body.items.3.capacities": "duplicate_unit"}
+    mixed = problem(
+        stack.bulk(
+            [
+                {"service_id": str(A1), "capacities": [beds(-1)]},
+                {"service_id": str(missing), "capacities": [beds(1)]},
+                {"service_id": str(B1), "capacities": [beds(2, 10, now - timedelta(hours=3))]},
+                {"service_id": str(A2), "capacities": [beds(1), beds(2)]},
+            ]
+        ),
+        422,
+        "validation-error",
+    )
+    assert error_fields(mixed) == {
+        "body.items.0.capacities.0.available": "greater_than_equal",
+        "body.items.1.service_id": "service_not_found",
+        "body.items.2.capacities.0.updated": "capacity_outdated",
+        "body.items.3.capacities": "duplicate_unit",
+    }
     assert stack.state() == before
 
-    twice = problem(stack.bulk([{"service_id": str(A1), "capacities": [beds(1)]},
-                                {"service_id": str(A2), "capacities": [beds(1)]},
-                                {"service_id": str(A1), "capacities": [beds(2)]}]), 422, "validation-error")
+    twice = problem(
+        stack.bulk(
+            [
+                {"service_id": str(A1), "capacities": [beds(1)]},
+                {"service_id": str(A2), "capacities": [beds(1)]},
+                {"service_id": str(A1), "capacities": [beds(2)]},
+            ]
+        ),
+        422,
+        "validation-error",
+    )
     assert error_fields(twice) == {"body.items.2.service_id": "duplicate_service"}
     # FIELDNAV_CAPACITY_MAX_BULK_ITEMS (300) items are taken (here, 300 that do not exist), one more is not.
-    most = problem(stack.bulk([{"service_id": str(uuid.uuid4()), "capacities": [beds(1)]} for _ in range(300)]),
-                   422, "validation-error")
+    most = problem(
+        stack.bulk([{"service_id": str(uuid.uuid4()), "capacities": [beds(1)]} for _ in range(300)]),
+        422,
+        "validation-error",
+    )
     assert len(most["errors"]) == 300 and {e["code"] for e in most["errors"]} == {"service_not_found"}
-    too_many = problem(stack.bulk([{"service_id": str(uuid.uuid4()), "capacities": [beds(1)]} for _ in range(301)]),
-                       422, "validation-error")
+    too_many = problem(
+        stack.bulk([{"service_id": str(uuid.uuid4()), "capacities": [beds(1)]} for _ in range(301)]),
+        422,
+        "validation-error",
+    )
     assert error_fields(too_many) == {"body.items": "too_long"}
     assert error_fields(problem(stack.bulk([]), 422, "validation-error")) == {"body.items": "too_short"}
     problem(stack.bulk([{"service_id": str(A1), "capacities": [beds(1)]}], who="worker"), 403, "forbidden")
-    missing_key = stack.client.post("/v1/capacity", json={"items": [{"service_id": str(A1), "capacities": [beds(1)]}]},
-                                    headers=stack.auth("admin"))
+    missing_key = stack.client.post(
+        "/v1/capacity", json={"items": [{"service_id": str(A1), "capacities": [beds(1)]}]}, headers=stack.auth("admin")
+    )
     problem(missing_key, 400, "idempotency-key-missing")
     assert stack.state() == before
 
     done = stack.bulk([{"service_id": str(s), "capacities": [beds(n, 20)]} for n, s in enumerate((A1, A2, B1, B2))])
     assert done.status_code == 200, done.text
-    assert {s: stack.nearest()[str(s)]["capacity"]["available"] for s in (A1, A2, B1, B2)} == {A1: 0, A2: 1, B1: 2, B2: 3}
+    assert {s: stack.nearest()[str(s)]["capacity"]["available"] for s in (A1, A2, B1, B2)} == {
+        A1: 0,
+        A2: 1,
+        B1: 2,
+        B2: 3,
+    }
 
 
 # --------------------------------------------------------------------------- bad input changes nothing
 
 
 def _in(**delta) -> str:
-    return iso(datetime.now(timezone.utc) + timedelta(**delta))
+    return iso(datetime.now(UTC) + timedelta(**delta))
 
 
 # (name, body or capacities, who, headers, service, status, type, {field: code} or None)
 BAD_PUTS = [
     ("negative count", [beds(-1, 20)], 422, "validation-error", {"body.capacities.0.available": "greater_than_equal"}),
-    ("negative maximum", [{"unit": "beds", "available": 0, "maximum": -5}], 422, "validation-error",
-     {"body.capacities.0.maximum": "greater_than_equal"}),
-    ("available above maximum", [beds(21, 20)], 422, "validation-error", {"body.capacities.0": "available_above_maximum"}),
-    ("unknown unit", [{"unit": "bedz", "available": 1}], 422, "validation-error", {"body.capacities.0.unit": "unknown_unit"}),
-    ("unit in another case", [{"unit": "Beds", "available": 1}], 422, "validation-error",
-     {"body.capacities.0.unit": "unknown_unit"}),
-    ("naive updated", [{"unit": "beds", "available": 1, "updated": "2026-12-04T09:00:00"}], 422, "validation-error",
-     {"body.capacities.0.updated": "offset_required"}),
-    ("future updated", [{"unit": "beds", "available": 1, "updated": "FUTURE"}], 422, "validation-error",
-     {"body.capacities.0.updated": "updated_in_future"}),
-    ("updated not a time", [{"unit": "beds", "available": 1, "updated": "yesterday"}], 422, "validation-error",
-     {"body.capacities.0.updated": "datetime_from_date_parsing"}),
+    (
+        "negative maximum",
+        [{"unit": "beds", "available": 0, "maximum": -5}],
+        422,
+        "validation-error",
+        {"body.capacities.0.maximum": "greater_than_equal"},
+    ),
+    (
+        "available above maximum",
+        [beds(21, 20)],
+        422,
+        "validation-error",
+        {"body.capacities.0": "available_above_maximum"},
+    ),
+    (
+        "unknown unit",
+        [{"unit": "bedz", "available": 1}],
+        422,
+        "validation-error",
+        {"body.capacities.0.unit": "unknown_unit"},
+    ),
+    (
+        "unit in another case",
+        [{"unit": "Beds", "available": 1}],
+        422,
+        "validation-error",
+        {"body.capacities.0.unit": "unknown_unit"},
+    ),
+    (
+        "naive updated",
+        [{"unit": "beds", "available": 1, "updated": "2026-12-04T09:00:00"}],
+        422,
+        "validation-error",
+        {"body.capacities.0.updated": "offset_required"},
+    ),
+    (
+        "future updated",
+        [{"unit": "beds", "available": 1, "updated": "FUTURE"}],
+        422,
+        "validation-error",
+        {"body.capacities.0.updated": "updated_in_future"},
+    ),
+    (
+        "updated not a time",
+        [{"unit": "beds", "available": 1, "updated": "yesterday"}],
+        422,
+        "validation-error",
+        {"body.capacities.0.updated": "datetime_from_date_parsing"},
+    ),
     ("duplicate unit", [beds(1), beds(2)], 422, "validation-error", {"body.capacities": "duplicate_unit"}),
     ("no counts", [], 422, "validation-error", {"body.capacities": "too_short"}),
-    ("fraction", [{"unit": "beds", "available": 2.5}], 422, "validation-error", {"body.capacities.0.available": "int_type"}),
-    ("number as text", [{"unit": "beds", "available": "3"}], 422, "validation-error",
-     {"body.capacities.0.available": "int_type"}),
-    ("boolean", [{"unit": "beds", "available": True}], 422, "validation-error", {"body.capacities.0.available": "int_type"}),
+    (
+        "fraction",
+        [{"unit": "beds", "available": 2.5}],
+        422,
+        "validation-error",
+        {"body.capacities.0.available": "int_type"},
+    ),
+    (
+        "number as text",
+        [{"unit": "beds", "available": "3"}],
+        422,
+        "validation-error",
+        {"body.capacities.0.available": "int_type"},
+    ),
+    (
+        "boolean",
+        [{"unit": "beds", "available": True}],
+        422,
+        "validation-error",
+        {"body.capacities.0.available": "int_type"},
+    ),
     ("absurd count", [beds(100_001)], 422, "validation-error", {"body.capacities.0.available": "less_than_equal"}),
     ("missing available", [{"unit": "beds"}], 422, "validation-error", {"body.capacities.0.available": "missing"}),
-    ("unknown field", [{"unit": "beds", "available": 1, "note": "x"}], 422, "validation-error",
-     {"body.capacities.0.note": "extra_forbidden"}),
-    ("count older than the one shown", "OUTDATED", 409, "capacity-outdated", {"body.capacities.0.updated": "capacity_outdated"}),
+    (
+        "unknown field",
+        [{"unit": "beds", "available": 1, "note": "x"}],
+        422,
+        "validation-error",
+        {"body.capacities.0.note": "extra_forbidden"},
+    ),
+    (
+        "count older than the one shown",
+        "OUTDATED",
+        409,
+        "capacity-outdated",
+        {"body.capacities.0.updated": "capacity_outdated"},
+    ),
 ]
 
 
@@ -642,7 +888,9 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("name, service, who, headers, body, status, slug", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
+@pytest.mark.parametrize(
+    "name, service, who, headers, body, status, slug", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS]
+)
 def test_bad_requests_are_refused_and_change_nothing(stack, name, service, who, headers, body, status, slug):
     service = uuid.uuid4() if service == "MISSING" else service
     sent = {"Idempotency-Key": str(uuid.uuid4()), **(stack.auth(who) if who else {}), **headers}
@@ -683,7 +931,7 @@ def test_an_update_waiting_for_an_import_gets_503_and_nothing_changes(stack):
 
 
 def test_staleness_boundary_of_the_rule():
-    as_of = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+    as_of = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
     entry = {"unit": "beds", "available": 3, "maximum": 10, "as_of": iso(as_of), "state": "available", "origin": "live"}
     assert merge.stale_after() == STALE_AFTER
     assert merge.is_stale(iso(as_of), as_of + STALE_AFTER) is False  # exactly 12 h: still news
@@ -694,7 +942,7 @@ def test_staleness_boundary_of_the_rule():
 
 
 def test_has_capacity_leaves_out_counts_older_than_12_h(stack):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fresh_at = now - STALE_AFTER + timedelta(minutes=3)  # just inside 12 h
     stale_at = now - STALE_AFTER - timedelta(minutes=1)  # just past
     assert stack.put(A2, [beds(4, 9, fresh_at)], who="desk-a").status_code == 200
@@ -703,9 +951,11 @@ def test_has_capacity_leaves_out_counts_older_than_12_h(stack):
     # The boundary in nearest's own SQL, on the database: a count taken exactly at the cut-off
     # is in, a microsecond earlier is out (the same rule as `stale`, merge.is_stale).
     with stack.engine.connect() as connection:
+
         def found(since: datetime) -> set[uuid.UUID]:
             query = NearestQuery(lat=TORONTO[0], lon=TORONTO[1], limit=50, has_capacity=True, fresh_since=since)
             return {uuid.UUID(hit.card["service_id"]) for hit in find_nearest(connection, query)}
+
         assert A2 in found(fresh_at) and A2 not in found(fresh_at + timedelta(microseconds=1))
         assert B2 in found(stale_at) and B2 not in found(stale_at + timedelta(microseconds=1))
 
@@ -745,7 +995,7 @@ def test_has_capacity_leaves_out_counts_older_than_12_h(stack):
 
 
 def test_an_older_file_never_overwrites_a_newer_live_count_and_a_newer_file_wins(stack):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     live_at = now - timedelta(minutes=10)
     assert stack.put(A1, [beds(0, 20, live_at)], who="desk-a").status_code == 200
     live_rows = stack.state()["live"]
@@ -789,10 +1039,10 @@ def test_a_count_from_a_phone_clock_slightly_ahead_does_not_block_the_next_updat
     """A phone 1 minute ahead sends "updated" in the server's future (allowed: 2 minutes of
     leeway). The count is taken as sent now, so the next update without a time is not
     refused as older than it."""
-    ahead = datetime.now(timezone.utc) + timedelta(minutes=1)
+    ahead = datetime.now(UTC) + timedelta(minutes=1)
     first = stack.put(A1, [beds(3, 20, ahead)], who="desk-a")
     assert first.status_code == 200, first.text
-    assert at(first.json()["capacities"][0]["as_of"]) <= datetime.now(timezone.utc)
+    assert at(first.json()["capacities"][0]["as_of"]) <= datetime.now(UTC)
     second = stack.put(A1, [beds(2, 20)], who="desk-a")
     assert second.status_code == 200, second.text
     assert stack.nearest()[str(A1)]["capacity"]["available"] == 2
@@ -805,8 +1055,11 @@ def test_concurrent_updates_without_a_time_all_go_through(stack):
 
     def send(n: int) -> httpx.Response:
         with stack.server.client(timeout=30) as client:
-            return client.put(f"/v1/services/{A1}/capacity", json={"capacities": [beds(n % 20, 20)]},
-                              headers={**stack.auth("desk-a"), "Idempotency-Key": str(uuid.uuid4())})
+            return client.put(
+                f"/v1/services/{A1}/capacity",
+                json={"capacities": [beds(n % 20, 20)]},
+                headers={**stack.auth("desk-a"), "Idempotency-Key": str(uuid.uuid4())},
+            )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(pool.map(send, range(24)))
@@ -826,15 +1079,20 @@ def test_fieldnav_capacity_stale_after_h_moves_the_boundary(stack):
     strict = start_server(stack.url, env={"FIELDNAV_CAPACITY_STALE_AFTER_H": "1.5"})
     try:
         with strict.client() as client:
+
             def get(path: str, who: str = "worker", **params) -> dict:
                 response = client.get(path, params=params, headers=stack.auth(who))
                 assert response.status_code == 200, response.text
                 return response.json()
 
-            results = {r["service_id"]: r for r in get("/v1/services/nearest", lat=TORONTO[0], lon=TORONTO[1])["results"]}
+            results = {
+                r["service_id"]: r for r in get("/v1/services/nearest", lat=TORONTO[0], lon=TORONTO[1])["results"]
+            }
             assert results[str(A1)]["capacity"]["stale"] is True and results[str(B1)]["capacity"]["stale"] is False
-            found = {r["service_id"] for r in get("/v1/services/nearest", lat=TORONTO[0], lon=TORONTO[1],
-                                                   has_capacity="true")["results"]}
+            found = {
+                r["service_id"]
+                for r in get("/v1/services/nearest", lat=TORONTO[0], lon=TORONTO[1], has_capacity="true")["results"]
+            }
             assert str(A1) not in found and str(B1) in found
             assert get("/v1/tiles.json")["capacity_stale_after_s"] == 5400
             assert get("/v1/sync/services")["capacity_stale_after_s"] == 5400
@@ -852,7 +1110,9 @@ def test_a_count_sent_without_its_maximum_keeps_the_maximum_shown(stack):
     # More free than the maximum kept: refused, naming the count, and nothing changes.
     before = stack.state()
     refused = problem(stack.put(A1, [beds(11)], who="desk-a"), 422, "validation-error")
-    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.capacities.0.available", "available_above_maximum")]
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [
+        ("body.capacities.0.available", "available_above_maximum")
+    ]
     assert stack.state() == before
     # An explicit null clears the maximum.
     cleared = stack.put(A1, [{"unit": "beds", "available": 11, "maximum": None}], who="desk-a")
@@ -862,11 +1122,12 @@ def test_a_count_sent_without_its_maximum_keeps_the_maximum_shown(stack):
 def test_an_imported_count_from_the_future_is_refused_and_live_updates_go_on(stack):
     assert stack.put(A1, [beds(3, 10)], who="desk-a").status_code == 200
     # A local time labelled UTC: five hours ahead. Kept, it would win over every live update.
-    ahead = datetime.now(timezone.utc) + timedelta(hours=5)
+    ahead = datetime.now(UTC) + timedelta(hours=5)
     path = write_hsds(stack.folder / "future.json", {A1: (9, 10, ahead)})
     report = import_path(stack.engine, path, source="directory")
     assert [(p.field, p.action) for p in report.problems if "in the future" in p.reason] == [
-        ("service.capacities[0].updated", "row skipped")]
+        ("service.capacities[0].updated", "row skipped")
+    ]
     shown = stack.get(f"/v1/services/{A1}/capacity", "desk-a").json()["capacities"]
     assert [(c["available"], c["origin"]) for c in shown] == [(3, "live")]
     assert stack.put(A1, [beds(2)], who="desk-a").status_code == 200

@@ -24,5 +24,16 @@ def test_open_eligibility_terms_and_keywords():
 
 
 def test_every_group_the_issue_names_exists():
-    assert {"shelter", "mental_health", "senior_support", "crisis", "food", "substance_use",
-            "health", "housing", "youth", "legal", "income"} <= set(category_codes())
+    assert {
+        "shelter",
+        "mental_health",
+        "senior_support",
+        "crisis",
+        "food",
+        "substance_use",
+        "health",
+        "housing",
+        "youth",
+        "legal",
+        "income",
+    } <= set(category_codes())

@@ -19,12 +19,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def fieldnav(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "FIELDNAV_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_import_prints_problems_and_a_summary(database_url, shared_data):
-    result = fieldnav(database_url, "import", str(shared_data / "hsds-miami-2019/open211-miami-hsds1.zip"), "--source", "miami")
+    result = fieldnav(
+        database_url, "import", str(shared_data / "hsds-miami-2019/open211-miami-hsds1.zip"), "--source", "miami"
+    )
     assert result.returncode == 0, result.stderr
     assert "imported miami (hsds-1-tabular): 4089 services, 4089 locations (2260 on the map)" in result.stdout
     assert "eligibility.csv row 2, service_id: missing" in result.stderr
@@ -84,8 +92,11 @@ def test_serve_workers_keep_to_two_malloc_arenas(database_url):
         workers = []
         deadline_s = time.monotonic() + 20
         while len(workers) < 2 and time.monotonic() < deadline_s:
-            workers = [pid for pid in _children(server.process.pid)
-                       if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            workers = [
+                pid
+                for pid in _children(server.process.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
             time.sleep(0.2)
         assert len(workers) == 2
         for pid in workers:

@@ -18,11 +18,13 @@ def _two_organizations(database_url: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UU
     """(organization A, one of its services, organization B, one of its services)."""
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        rows = connection.execute(text("""
+        rows = connection.execute(
+            text("""
             SELECT DISTINCT ON (s.organization_id) s.organization_id, s.id FROM service s
             JOIN service_site ss ON ss.service_id = s.id
             WHERE s.organization_id IS NOT NULL ORDER BY s.organization_id, s.id LIMIT 2
-        """)).all()
+        """)
+        ).all()
     engine.dispose()
     (org_a, service_a), (org_b, service_b) = rows
     return org_a, service_a, org_b, service_b
@@ -48,11 +50,17 @@ def test_grant_list_revoke_and_what_the_grant_allows(database_url):
         with server.client() as client:
             headers = {"Authorization": f"Bearer {token}"}
             body = {"capacities": [{"unit": "beds", "available": 4, "maximum": 20}]}
-            own = client.put(f"/v1/services/{service_a}/capacity", json=body,
-                             headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+            own = client.put(
+                f"/v1/services/{service_a}/capacity",
+                json=body,
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+            )
             assert own.status_code == 200, own.text
-            other = client.put(f"/v1/services/{service_b}/capacity", json=body,
-                               headers={**headers, "Idempotency-Key": str(uuid.uuid4())})
+            other = client.put(
+                f"/v1/services/{service_b}/capacity",
+                json=body,
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+            )
             assert other.status_code == 404 and other.headers["content-type"] == "application/problem+json"
 
             revoked = fieldnav(database_url, "provider", "revoke", "--subject", "desk-1", "--organization", str(org_a))

@@ -63,6 +63,8 @@ def test_an_idle_connection_is_pinged_and_replaced_when_it_died(one_connection_e
 
 def test_api_sessions_have_no_jit_and_no_parallel_workers(one_connection_engine):
     with one_connection_engine.connect() as connection:
-        settings = {name: connection.exec_driver_sql(f"SHOW {name}").scalar_one()
-                    for name in ("jit", "max_parallel_workers_per_gather")}
+        settings = {
+            name: connection.exec_driver_sql(f"SHOW {name}").scalar_one()
+            for name in ("jit", "max_parallel_workers_per_gather")
+        }
     assert settings == {"jit": "off", "max_parallel_workers_per_gather": "0"}

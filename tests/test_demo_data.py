@@ -105,10 +105,17 @@ def test_ids_are_unique_within_a_data_set(services):
     for s in services:
         ids.append(s["id"])
         ids += [a["id"] for a in s["attributes"]] + [p["id"] for p in s["phones"]]
-        ids += [x["id"] for x in s["languages"]] + [x["id"] for x in s["schedules"]] + [c["id"] for c in s["capacities"]]
+        ids += (
+            [x["id"] for x in s["languages"]] + [x["id"] for x in s["schedules"]] + [c["id"] for c in s["capacities"]]
+        )
         for sal in s["service_at_locations"]:
             location = sal["location"]
-            ids += [sal["id"], location["id"], *(a["id"] for a in location["addresses"]), *(a["id"] for a in location["accessibility"])]
+            ids += [
+                sal["id"],
+                location["id"],
+                *(a["id"] for a in location["addresses"]),
+                *(a["id"] for a in location["accessibility"]),
+            ]
     assert len(ids) == len(set(ids))
 
 
@@ -127,7 +134,11 @@ def test_shared_objects_have_stable_ids(services):
     for code, term in terms.items():
         assert term["id"] == str(uuid.uuid5(demo_data.DEMO_NAMESPACE, f"taxonomy_term:AIRS:{code}"))
     # The same term and organization ids come out of another seed.
-    other = {a["taxonomy_term"]["code"]: a["taxonomy_term"]["id"] for s in generate_services(300, 99) for a in s["attributes"]}
+    other = {
+        a["taxonomy_term"]["code"]: a["taxonomy_term"]["id"]
+        for s in generate_services(300, 99)
+        for a in s["attributes"]
+    }
     assert all(terms[code]["id"] == term_id for code, term_id in other.items() if code in terms)
 
 
@@ -155,11 +166,25 @@ def test_places_file_is_real_ontario_places():
     assert len({row["name"] for row in rows}) == len(rows)
     for row in rows:
         assert re.fullmatch(r"-?\d+\.\d{5}", row["lat"]) and re.fullmatch(r"-?\d+\.\d{5}", row["lon"]), row
-        assert LAT_RANGE[0] <= float(row["lat"]) <= LAT_RANGE[1] and LON_RANGE[0] <= float(row["lon"]) <= LON_RANGE[1], row
+        assert (
+            LAT_RANGE[0] <= float(row["lat"]) <= LAT_RANGE[1] and LON_RANGE[0] <= float(row["lon"]) <= LON_RANGE[1]
+        ), row
         assert int(row["population"]) > 0
     names = {row["name"] for row in rows}
-    for expected in ("Toronto (Downtown)", "Scarborough", "North York", "Etobicoke", "York", "Ottawa (Centre)",
-                     "Thunder Bay", "Moosonee", "Kenora", "Hawkesbury", "Hearst", "Sioux Lookout"):
+    for expected in (
+        "Toronto (Downtown)",
+        "Scarborough",
+        "North York",
+        "Etobicoke",
+        "York",
+        "Ottawa (Centre)",
+        "Thunder Bay",
+        "Moosonee",
+        "Kenora",
+        "Hawkesbury",
+        "Hearst",
+        "Sioux Lookout",
+    ):
         assert expected in names
 
 
@@ -169,7 +194,14 @@ def test_every_place_centre_is_on_land():
 
 
 def test_the_land_outline_excludes_lakes_and_neighbours():
-    for lat, lon in [(43.60, -79.40), (42.40, -81.00), (42.33, -83.08), (44.45, -79.35), (45.48, -75.60), (46.50, -84.40)]:
+    for lat, lon in [
+        (43.60, -79.40),
+        (42.40, -81.00),
+        (42.33, -83.08),
+        (44.45, -79.35),
+        (45.48, -75.60),
+        (46.50, -84.40),
+    ]:
         # Lake Ontario, Lake Erie, Detroit, Lake Simcoe, Gatineau, Sault Ste. Marie (Michigan)
         assert not on_land(lat, lon), (lat, lon)
 
@@ -193,7 +225,11 @@ def test_addresses_are_plausible(services):
             assert location["location_type"] == "physical"
             (address,) = location["addresses"]
             assert address["location_id"] == location["id"]
-            assert address["state_province"] == "ON" and address["country"] == "CA" and address["address_type"] == "physical"
+            assert (
+                address["state_province"] == "ON"
+                and address["country"] == "CA"
+                and address["address_type"] == "physical"
+            )
             assert POSTAL_CODE.match(address["postal_code"]), address["postal_code"]
             assert re.match(r"^\d+,? \S", address["address_1"]), address["address_1"]
             if address["city"] == "Toronto":
@@ -215,7 +251,11 @@ def test_schedules_mix_24_7_unknown_and_overnight(services):
             assert row["service_id"] == s["id"] and row["freq"] == "WEEKLY" and row["timezone"] == "America/Toronto"
             assert HHMM.match(row["opens_at"]) and HHMM.match(row["closes_at"]), row
             assert set(row["byday"].split(",")) <= DAYS and row["description"]
-        if len(rows) == 1 and rows[0]["byday"] == "MO,TU,WE,TH,FR,SA,SU" and rows[0]["opens_at"] == rows[0]["closes_at"] == "00:00":
+        if (
+            len(rows) == 1
+            and rows[0]["byday"] == "MO,TU,WE,TH,FR,SA,SU"
+            and rows[0]["opens_at"] == rows[0]["closes_at"] == "00:00"
+        ):
             always += 1
         overnight += any(row["closes_at"] < row["opens_at"] for row in rows)
     assert 0.10 < always / len(services) < 0.20
@@ -286,7 +326,18 @@ def test_languages_include_french_more_often_in_francophone_areas(services):
     def offers_french(s):
         return any(language["code"] == "fr" for language in s["languages"])
 
-    francophone = {"Ottawa", "Sudbury", "Hawkesbury", "Hearst", "Kapuskasing", "Timmins", "Cornwall", "Rockland", "Embrun", "Casselman"}
+    francophone = {
+        "Ottawa",
+        "Sudbury",
+        "Hawkesbury",
+        "Hearst",
+        "Kapuskasing",
+        "Timmins",
+        "Cornwall",
+        "Rockland",
+        "Embrun",
+        "Casselman",
+    }
     inside = [offers_french(s) for s in services if city(s) in francophone]
     outside = [offers_french(s) for s in services if city(s) not in francophone]
     assert sum(inside) / len(inside) > 0.35 > sum(outside) / len(outside) > 0.08
@@ -295,8 +346,13 @@ def test_languages_include_french_more_often_in_francophone_areas(services):
         assert len({language["code"] for language in s["languages"]}) == len(s["languages"])
     others = {language["code"] for s in services for language in s["languages"]} - {"en", "fr"}
     assert others & {"ar", "pa", "zh", "es", "ta"}
-    french_names = [s for s in generate_services(3000, SEED) if city(s) in francophone and s["alternate_name"] and offers_french(s)]
-    assert any(s["name"].startswith(("Banque", "Centre", "Maison", "Refuge", "Ligne", "Programme", "Services")) for s in french_names)
+    french_names = [
+        s for s in generate_services(3000, SEED) if city(s) in francophone and s["alternate_name"] and offers_french(s)
+    ]
+    assert any(
+        s["name"].startswith(("Banque", "Centre", "Maison", "Refuge", "Ligne", "Programme", "Services"))
+        for s in french_names
+    )
 
 
 # --------------------------------------------------------------------------- HSDS 3.0 schema

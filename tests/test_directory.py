@@ -18,7 +18,16 @@ SHARED = Path(__file__).resolve().parent / "data"  # tests/data/README.md
 def test_search_is_full_text_in_english_and_french(demo_server):
     with demo_server.client() as client:
         page = client.get("/v1/services", params={"q": "food banks", "per_page": 5}).json()
-        assert {"total_items", "total_pages", "page_number", "size", "first_page", "last_page", "empty", "contents"} <= set(page)
+        assert {
+            "total_items",
+            "total_pages",
+            "page_number",
+            "size",
+            "first_page",
+            "last_page",
+            "empty",
+            "contents",
+        } <= set(page)
         assert page["total_items"] > 0 and page["first_page"] and page["size"] == 5
         assert all("food" in (c["name"] + " " + " ".join(c["category_groups"])).lower() for c in page["contents"])
 
@@ -50,15 +59,18 @@ def test_search_pages_filters_and_orders(demo_server):
         assert distances == sorted(distances) and len(distances) > 20
 
 
-@pytest.mark.parametrize("params, slug", [
-    ({"bbox": "-80,43,-79"}, "validation-error"),
-    ({"bbox": "-79,44,-80,43"}, "validation-error"),
-    ({"bbox": "-95,41,-74,57"}, "bbox-too-large"),
-    ({"near": "91,0"}, "validation-error"),
-    ({"per_page": 101}, "validation-error"),
-    ({"page": 0}, "validation-error"),
-    ({"q": "x" * 201}, "validation-error"),
-])
+@pytest.mark.parametrize(
+    "params, slug",
+    [
+        ({"bbox": "-80,43,-79"}, "validation-error"),
+        ({"bbox": "-79,44,-80,43"}, "validation-error"),
+        ({"bbox": "-95,41,-74,57"}, "bbox-too-large"),
+        ({"near": "91,0"}, "validation-error"),
+        ({"per_page": 101}, "validation-error"),
+        ({"page": 0}, "validation-error"),
+        ({"q": "x" * 201}, "validation-error"),
+    ],
+)
 def test_search_refuses_bad_parameters(demo_server, params, slug):
     with demo_server.client() as client:
         response = client.get("/v1/services", params=params)
@@ -76,9 +88,12 @@ def _without_nulls(value):
 def test_service_detail_is_hsds_compiled(demo_server, demo_database_url):
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        service_id = connection.execute(text(
-            "SELECT service_id FROM service_site WHERE 'shelter' = ANY(category_groups) AND NOT is_private "
-            "AND capacity_available IS NOT NULL LIMIT 1")).scalar_one()
+        service_id = connection.execute(
+            text(
+                "SELECT service_id FROM service_site WHERE 'shelter' = ANY(category_groups) AND NOT is_private "
+                "AND capacity_available IS NOT NULL LIMIT 1"
+            )
+        ).scalar_one()
     engine.dispose()
     with demo_server.client() as client:
         response = client.get(f"/v1/services/{service_id}")
@@ -103,7 +118,9 @@ def test_service_detail_is_hsds_compiled(demo_server, demo_database_url):
 def test_confidential_locations_in_detail_have_no_position(demo_server, demo_database_url):
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        service_id = connection.execute(text("SELECT service_id FROM service_site WHERE is_private LIMIT 1")).scalar_one()
+        service_id = connection.execute(
+            text("SELECT service_id FROM service_site WHERE is_private LIMIT 1")
+        ).scalar_one()
     engine.dispose()
     with demo_server.client() as client:
         service = client.get(f"/v1/services/{service_id}").json()
@@ -125,10 +142,14 @@ def test_categories_have_labels_and_true_counts(demo_server, demo_database_url):
         body = response.json()
         assert client.get("/v1/categories", headers={"If-None-Match": response.headers["etag"]}).status_code == 304
     by_code = {c["code"]: c for c in body["categories"]}
-    assert by_code["shelter"]["label_fr"] == "Hébergement d'urgence" and by_code["senior_support"]["label_en"] == "Seniors"
+    assert (
+        by_code["shelter"]["label_fr"] == "Hébergement d'urgence" and by_code["senior_support"]["label_en"] == "Seniors"
+    )
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        shelters = connection.execute(text("SELECT count(*) FROM service WHERE 'shelter' = ANY(category_groups)")).scalar_one()
+        shelters = connection.execute(
+            text("SELECT count(*) FROM service WHERE 'shelter' = ANY(category_groups)")
+        ).scalar_one()
     engine.dispose()
     assert by_code["shelter"]["service_count"] == shelters > 0
     assert all(c["service_count"] > 0 for c in body["categories"])
@@ -142,13 +163,36 @@ HOURS_POINT = (43.70011, -79.41630)
 def _service(name: str, schedules: list[dict], category_code: str = "BH-1800.8500") -> dict:
     service_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
     return {
-        "id": service_id, "name": name, "status": "active",
-        "attributes": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/a")), "taxonomy_term": {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, category_code)), "code": category_code, "name": "Shelter", "description": "x"}}],
-        "schedules": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}")), "freq": "WEEKLY", **s} for i, s in enumerate(schedules)],
-        "service_at_locations": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/sal")), "location": {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/loc")), "location_type": "physical", "name": name,
-            "latitude": HOURS_POINT[0], "longitude": HOURS_POINT[1] + len(name) / 100_000}}],
+        "id": service_id,
+        "name": name,
+        "status": "active",
+        "attributes": [
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/a")),
+                "taxonomy_term": {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, category_code)),
+                    "code": category_code,
+                    "name": "Shelter",
+                    "description": "x",
+                },
+            }
+        ],
+        "schedules": [
+            {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}")), "freq": "WEEKLY", **s}
+            for i, s in enumerate(schedules)
+        ],
+        "service_at_locations": [
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/sal")),
+                "location": {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/loc")),
+                    "location_type": "physical",
+                    "name": name,
+                    "latitude": HOURS_POINT[0],
+                    "longitude": HOURS_POINT[1] + len(name) / 100_000,
+                },
+            }
+        ],
     }
 
 
@@ -158,7 +202,9 @@ def hours_server(database_url, tmp_path):
 
     services = [
         _service("Always Open Shelter", [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00", "closes_at": "00:00"}]),
-        _service("Overnight Warming Centre", [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "20:00", "closes_at": "08:00"}]),
+        _service(
+            "Overnight Warming Centre", [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "20:00", "closes_at": "08:00"}]
+        ),
         _service("Weekday Office", [{"byday": "MO,TU,WE,TH,FR", "opens_at": "09:00", "closes_at": "17:00"}]),
         _service("Mystery Hours Place", []),
     ]
@@ -174,7 +220,9 @@ def hours_server(database_url, tmp_path):
 
 def _hours_at(server, when: str, **params) -> dict[str, dict]:
     with server.client() as client:
-        body = client.get("/v1/services/nearest", params={"lat": HOURS_POINT[0], "lon": HOURS_POINT[1], "open_at": when, **params}).json()
+        body = client.get(
+            "/v1/services/nearest", params={"lat": HOURS_POINT[0], "lon": HOURS_POINT[1], "open_at": when, **params}
+        ).json()
     return {r["name"]: r["hours"] for r in body["results"]}
 
 
@@ -191,7 +239,10 @@ def test_hours_labels_without_the_open_filter(hours_server):
     with hours_server.client() as client:
         body = client.get("/v1/services/nearest", params={"lat": HOURS_POINT[0], "lon": HOURS_POINT[1]}).json()
     names = {r["name"]: r["hours"] for r in body["results"]}
-    assert names["Mystery Hours Place"]["state"] == "unknown" and names["Mystery Hours Place"]["next_change"] == "hours unknown"
+    assert (
+        names["Mystery Hours Place"]["state"] == "unknown"
+        and names["Mystery Hours Place"]["next_change"] == "hours unknown"
+    )
     assert set(names) == {"Always Open Shelter", "Overnight Warming Centre", "Weekday Office", "Mystery Hours Place"}
 
 

@@ -24,6 +24,7 @@ from service.platform.embedded_db import EmbeddedCluster, EmbeddedDbError, find_
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRATCH_ROOT = PROJECT_ROOT / ".fieldnav"
 
+
 def conninfo(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://")
 
@@ -85,8 +86,9 @@ def test_start_makes_an_application_role_that_owns_nothing(cluster: EmbeddedClus
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TABLE mine (id int)")
     with psycopg.connect(conninfo(cluster.url())) as conn:  # the owner's URL is the one it always was
-        assert conn.execute("SELECT current_user, pg_get_userbyid(datdba) FROM pg_database "
-                            "WHERE datname = current_database()").fetchone() == ("fieldnav", "fieldnav")
+        assert conn.execute(
+            "SELECT current_user, pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone() == ("fieldnav", "fieldnav")
 
 
 def test_start_is_idempotent(cluster: EmbeddedCluster) -> None:
@@ -177,9 +179,7 @@ def test_long_base_dir_puts_the_socket_in_tmp() -> None:
     assert EmbeddedCluster(SCRATCH_ROOT / "db")._socket_dir() == SCRATCH_ROOT / "db" / "run"
 
 
-def test_bindir_override_must_hold_the_server(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_bindir_override_must_hold_the_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FIELDNAV_PG_BINDIR", str(tmp_path))
     with pytest.raises(EmbeddedDbError, match="FIELDNAV_PG_BINDIR"):
         find_pg_bindir()
@@ -202,13 +202,22 @@ def test_root_refuses_a_base_dir_the_db_user_cannot_reach(tmp_path: Path) -> Non
 def test_db_start_makes_both_roles_and_db_migrate_grants_the_application_one() -> None:
     """The commands as `make run` runs them: the API's role cannot touch the audit log."""
     home = SCRATCH_ROOT / f"test-home-{uuid.uuid4().hex[:10]}"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FIELDNAV_DATABASE_URL", "FIELDNAV_MIGRATION_DATABASE_URL", "FIELDNAV_DATABASE_READ_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FIELDNAV_DATABASE_URL", "FIELDNAV_MIGRATION_DATABASE_URL", "FIELDNAV_DATABASE_READ_URL")
+    }
     env["FIELDNAV_HOME"] = str(home)
 
     def fieldnav(*args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, cwd=PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "service.cli", *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
         return result
 
@@ -220,11 +229,17 @@ def test_db_start_makes_both_roles_and_db_migrate_grants_the_application_one() -
         app_url, owner_url = fieldnav("db", "url").stdout.strip(), fieldnav("db", "url", "--migration").stdout.strip()
         with psycopg.connect(conninfo(app_url)) as conn:
             assert conn.execute("SELECT current_user").fetchone()[0] == "fieldnav_app"
-            conn.execute("INSERT INTO handoff_audit (actor_issuer, actor_subject, actor_agency, actor_role, action, purpose) "
-                         "VALUES ('t', 't', 't', 't', 'test', 'a test')")
+            conn.execute(
+                "INSERT INTO handoff_audit (actor_issuer, actor_subject, actor_agency, actor_role, action, purpose) "
+                "VALUES ('t', 't', 't', 't', 'test', 'a test')"
+            )
             conn.commit()
-            for statement in ("DELETE FROM handoff_audit", "SET session_replication_role = replica",
-                              "ALTER TABLE handoff_audit DISABLE TRIGGER ALL", "DROP TABLE handoff_audit"):
+            for statement in (
+                "DELETE FROM handoff_audit",
+                "SET session_replication_role = replica",
+                "ALTER TABLE handoff_audit DISABLE TRIGGER ALL",
+                "DROP TABLE handoff_audit",
+            ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     conn.execute(statement)
                 conn.rollback()
@@ -238,6 +253,11 @@ def test_db_start_makes_both_roles_and_db_migrate_grants_the_application_one() -
         with psycopg.connect(conninfo(app_url)) as conn:
             assert conn.execute("SELECT count(*) FROM handoff_audit").fetchone()[0] == 1
     finally:
-        subprocess.run([sys.executable, "-m", "service.cli", "db", "stop"], env=env, cwd=PROJECT_ROOT,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", "db", "stop"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            timeout=120,
+        )
         shutil.rmtree(home, ignore_errors=True)

@@ -11,17 +11,16 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.platform import migrate
 from service.directory.demo_data import write_ndjson
-from service.platform.embedded_db import EmbeddedCluster
 from service.importer import import_path
+from service.platform import migrate
+from service.platform.embedded_db import EmbeddedCluster
 from tests.conftest import PROJECT_ROOT, start_server, stop_server
 
 TORONTO = {"lat": 43.6532, "lon": -79.3832}
@@ -99,15 +98,19 @@ def test_database_outage_gives_503_fast_serves_cache_and_recovers(own_cluster, l
 
 
 def test_an_exhausted_pool_answers_503_instead_of_queueing(own_cluster, loaded_url):
-    server = start_server(loaded_url, env={"FIELDNAV_POOL_SIZE": "1", "FIELDNAV_POOL_TIMEOUT_S": "0.5",
-                                           "FIELDNAV_STATEMENT_TIMEOUT_MS": "8000"})
+    server = start_server(
+        loaded_url,
+        env={"FIELDNAV_POOL_SIZE": "1", "FIELDNAV_POOL_TIMEOUT_S": "0.5", "FIELDNAV_STATEMENT_TIMEOUT_MS": "8000"},
+    )
     blocker = psycopg.connect(loaded_url.replace("postgresql+psycopg://", "postgresql://"))
     try:
         with server.client(timeout=30) as client:
             assert client.get("/v1/services/nearest", params=TORONTO).status_code == 200
             blocker.execute("LOCK TABLE service_site IN ACCESS EXCLUSIVE MODE")  # holds until rollback
             first: dict = {}
-            holder = threading.Thread(target=lambda: first.update(r=client.get("/v1/services/nearest", params={**TORONTO, "limit": 3})))
+            holder = threading.Thread(
+                target=lambda: first.update(r=client.get("/v1/services/nearest", params={**TORONTO, "limit": 3}))
+            )
             holder.start()
             time.sleep(0.5)  # the first request now holds the only connection, waiting on the lock
             with httpx.Client(base_url=server.base_url, timeout=30) as second_client:
@@ -126,9 +129,12 @@ def test_an_exhausted_pool_answers_503_instead_of_queueing(own_cluster, loaded_u
 def _snapshot(url: str) -> tuple:
     engine = create_engine(url)
     with engine.connect() as connection:
-        row = connection.execute(text(
-            "SELECT (SELECT version FROM data_version), (SELECT count(*) FROM change_log), (SELECT count(*) FROM service),"
-            " (SELECT count(*) FROM service_site), (SELECT coalesce(sum(hashtext(content_hash)), 0) FROM service)")).one()
+        row = connection.execute(
+            text(
+                "SELECT (SELECT version FROM data_version), (SELECT count(*) FROM change_log), (SELECT count(*) FROM service),"
+                " (SELECT count(*) FROM service_site), (SELECT coalesce(sum(hashtext(content_hash)), 0) FROM service)"
+            )
+        ).one()
     engine.dispose()
     return tuple(row)
 
@@ -138,16 +144,23 @@ def test_an_import_killed_mid_way_leaves_the_database_as_it_was(own_cluster, loa
     big = tmp_path / "big.ndjson"
     write_ndjson(big, 20_000, 99)
     env = {**os.environ, "FIELDNAV_DATABASE_URL": loaded_url}
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "import", str(big), "--source", "demo"],
-                               env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "import", str(big), "--source", "demo"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     admin = psycopg.connect(loaded_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
     try:
         # Wait until the import is inside its transaction, writing, then kill it hard.
         deadline_s = time.monotonic() + 120
         writing = False
         while time.monotonic() < deadline_s and process.poll() is None:
-            writing = admin.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'fieldnav' "
-                                    "AND state = 'active' AND query ILIKE 'COPY%')").fetchone()[0]
+            writing = admin.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'fieldnav' "
+                "AND state = 'active' AND query ILIKE 'COPY%')"
+            ).fetchone()[0]
             if writing:
                 break
             time.sleep(0.05)
@@ -156,8 +169,12 @@ def test_an_import_killed_mid_way_leaves_the_database_as_it_was(own_cluster, loa
         process.wait(10)
         # The server notices the dead client and rolls its transaction back.
         deadline_s = time.monotonic() + 30
-        while time.monotonic() < deadline_s and admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fieldnav' AND datname = current_database()").fetchone()[0]:
+        while (
+            time.monotonic() < deadline_s
+            and admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fieldnav' AND datname = current_database()"
+            ).fetchone()[0]
+        ):
             time.sleep(0.1)
     finally:
         admin.close()
@@ -191,7 +208,9 @@ HOSTILE = [
 @pytest.mark.parametrize("method, url, body", HOSTILE, ids=[f"{m} {u[:50]}" for m, u, _ in HOSTILE])
 def test_hostile_input_gets_4xx_never_5xx(demo_server, method, url, body):
     with demo_server.client() as client:
-        response = client.request(method, url, content=body, headers={"Content-Type": "application/json"} if body else {})
+        response = client.request(
+            method, url, content=body, headers={"Content-Type": "application/json"} if body else {}
+        )
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
     assert response.headers["content-type"].startswith("application/problem+json")
 

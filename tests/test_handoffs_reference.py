@@ -11,13 +11,20 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from service.platform import migrate
 from service.auth.principal import Principal, Role
 from service.handoffs import commands
 from service.handoffs import reference as references
 from service.handoffs.model import HandoffCreate
+from service.platform import migrate
 from tests.support.handoffs import (
-    DEFAULT_CENTRE, EAST_CENTRE, OTTAWA, RING, create, handoff_body, load_test_centres, navigator_auth,
+    DEFAULT_CENTRE,
+    EAST_CENTRE,
+    OTTAWA,
+    RING,
+    create,
+    handoff_body,
+    load_test_centres,
+    navigator_auth,
 )
 from tests.support.tokens import auth
 
@@ -41,8 +48,12 @@ def test_codes_have_no_look_alikes_and_are_unique_over_hundreds_of_handoffs(clie
     assert all(FORMAT.match(code) for code in codes), codes[:5]
     assert len(set(codes)) == len(codes) == 300
     with handoff_engine.connect() as connection:
-        stored = dict(connection.execute(text("SELECT id::text, reference FROM handoff WHERE id::text = ANY(:ids)"),
-                                         {"ids": [b["id"] for b in created]}).all())
+        stored = dict(
+            connection.execute(
+                text("SELECT id::text, reference FROM handoff WHERE id::text = ANY(:ids)"),
+                {"ids": [b["id"] for b in created]},
+            ).all()
+        )
     assert stored == {body["id"]: body["reference"] for body in created}
 
 
@@ -56,8 +67,10 @@ def test_an_idempotent_replay_answers_with_the_same_reference(client):
 
 def test_the_reference_is_in_every_view_and_in_webhooks(client, handoff_engine):
     with handoff_engine.begin() as connection:  # 211 East gets webhook events from here on
-        connection.execute(text("UPDATE navigator_centre SET webhook_url = 'https://crm.211east.example/hook' WHERE id = :id"),
-                           {"id": EAST_CENTRE})
+        connection.execute(
+            text("UPDATE navigator_centre SET webhook_url = 'https://crm.211east.example/hook' WHERE id = :id"),
+            {"id": EAST_CENTRE},
+        )
     try:
         created = create(client, handoff_body(location=OTTAWA), subject="w-views")
         code, handoff_id = created["reference"], created["id"]
@@ -71,13 +84,17 @@ def test_the_reference_is_in_every_view_and_in_webhooks(client, handoff_engine):
         claimed = client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers=navigator)
         assert claimed.status_code == 200, claimed.text
         with handoff_engine.connect() as connection:
-            events = connection.execute(text("SELECT event_type, body FROM handoff_outbox WHERE handoff_id = :id ORDER BY id"),
-                                        {"id": handoff_id}).all()
+            events = connection.execute(
+                text("SELECT event_type, body FROM handoff_outbox WHERE handoff_id = :id ORDER BY id"),
+                {"id": handoff_id},
+            ).all()
         assert [e.event_type for e in events] == ["handoff.created", "handoff.status_changed"]
         assert all(orjson.loads(e.body)["handoff"]["reference"] == code for e in events)
     finally:
         with handoff_engine.begin() as connection:
-            connection.execute(text("UPDATE navigator_centre SET webhook_url = NULL WHERE id = :id"), {"id": EAST_CENTRE})
+            connection.execute(
+                text("UPDATE navigator_centre SET webhook_url = NULL WHERE id = :id"), {"id": EAST_CENTRE}
+            )
 
 
 def test_navigators_find_their_centres_handoff_by_reference_as_typed(client):
@@ -93,8 +110,11 @@ def test_navigators_find_their_centres_handoff_by_reference_as_typed(client):
     assert refused.status_code == 422
 
     # A closed handoff is found too, unless a status filter says otherwise.
-    cancelled = client.post(f"/v1/handoffs/{handoff_id}/transitions", json={"status": "cancelled", "reason": "found a bed"},
-                            headers=auth(Role.FIELD_WORKER, subject="w-lookup"))
+    cancelled = client.post(
+        f"/v1/handoffs/{handoff_id}/transitions",
+        json={"status": "cancelled", "reason": "found a bed"},
+        headers=auth(Role.FIELD_WORKER, subject="w-lookup"),
+    )
     assert cancelled.status_code == 200, cancelled.text
     assert [h["status"] for h in _queue(client, reference=code)] == ["cancelled"]
     assert _queue(client, reference=code, status="requested") == []
@@ -127,9 +147,14 @@ def test_the_migration_gives_existing_handoffs_a_reference(database_url, tmp_pat
         migrate.upgrade(database_url)
         with engine.connect() as connection:
             codes = dict(connection.execute(text("SELECT id::text, reference FROM handoff")).all())
-            nullable = connection.execute(text(
-                "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'handoff' AND column_name = 'reference'")).scalar_one()
-        assert set(codes) == set(ids) and all(FORMAT.match(c) for c in codes.values()) and len(set(codes.values())) == 25
+            nullable = connection.execute(
+                text(
+                    "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'handoff' AND column_name = 'reference'"
+                )
+            ).scalar_one()
+        assert (
+            set(codes) == set(ids) and all(FORMAT.match(c) for c in codes.values()) and len(set(codes.values())) == 25
+        )
         assert nullable == "NO"
         with pytest.raises(IntegrityError, match="handoff_reference_key"), engine.begin() as connection:
             connection.execute(text("UPDATE handoff SET reference = :code"), {"code": next(iter(codes.values()))})

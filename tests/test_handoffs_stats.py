@@ -47,13 +47,18 @@ def _move_back(database_url: str, ids: list[str], weeks: int) -> None:
             # The history is append-only (a trigger refuses changes): the test's superuser steps past it.
             connection.execute(text("SET LOCAL session_replication_role = replica"))
             shift = {"ids": [uuid.UUID(i) for i in ids], "days": 7 * weeks}
-            connection.execute(text("""
+            connection.execute(
+                text("""
                 UPDATE handoff SET created_at = created_at - make_interval(days => :days),
                                    updated_at = updated_at - make_interval(days => :days),
                                    created_week = created_week - :days
-                WHERE id = ANY(:ids)"""), shift)
-            connection.execute(text("UPDATE handoff_event SET at = at - make_interval(days => :days) WHERE handoff_id = ANY(:ids)"),
-                               shift)
+                WHERE id = ANY(:ids)"""),
+                shift,
+            )
+            connection.execute(
+                text("UPDATE handoff_event SET at = at - make_interval(days => :days) WHERE handoff_id = ANY(:ids)"),
+                shift,
+            )
     finally:
         engine.dispose()
 
@@ -76,8 +81,11 @@ def stats_server(handoff_database_url):
             made.append(create(http, handoff_body(location=FAR, needs=("legal",)), agency="agency-t"))
         wrong = create(http, handoff_body(location=FAR, needs=("legal",)), agency="agency-t")
         made.append(wrong)
-        response = http.post(f"/v1/handoffs/{wrong['id']}/transitions", json={"status": "entered-in-error"},
-                             headers=auth(Role.FIELD_WORKER, "agency-t"))
+        response = http.post(
+            f"/v1/handoffs/{wrong['id']}/transitions",
+            json={"status": "entered-in-error"},
+            headers=auth(Role.FIELD_WORKER, "agency-t"),
+        )
         assert response.status_code == 200, response.text
     _move_back(handoff_database_url, [h["id"] for h in made], weeks=2)
     yield server
@@ -118,10 +126,14 @@ def test_supervisors_see_their_agency_and_filters_apply(stats_server):
     mine = _stats(stats_server, Role.SUPERVISOR, "agency-t")
     assert _groups(mine) == {("legal", _cell(FAR)): K}
     assert _stats(stats_server, Role.SUPERVISOR, "agency-s", need="food")["groups"] == [
-        {"need": "food", "week": mine["groups"][0]["week"], "cell": _cell(DOWNTOWN), "count": K}]
+        {"need": "food", "week": mine["groups"][0]["week"], "cell": _cell(DOWNTOWN), "count": K}
+    ]
     assert _groups(_stats(stats_server, agency="agency-t")) == {("legal", _cell(FAR)): K}  # an admin picks one
-    last_year = _stats(stats_server, since=(date.today() - timedelta(days=400)).isoformat(),
-                       until=(date.today() - timedelta(days=300)).isoformat())
+    last_year = _stats(
+        stats_server,
+        since=(date.today() - timedelta(days=400)).isoformat(),
+        until=(date.today() - timedelta(days=300)).isoformat(),
+    )
     assert last_year["groups"] == [] and last_year["suppressed_groups"] == 0
     with stats_server.client() as http:
         other = http.get("/v1/stats/handoffs", params={"agency": "agency-s"}, headers=auth(Role.SUPERVISOR, "agency-t"))
@@ -158,6 +170,7 @@ def probe(pg_server, template_db, tmp_path_factory):
     server = start_server(url, env={**HANDOFF_ENV, "FIELDNAV_HANDOFF_STATS_MIN_COUNT": str(PROBE_K)})
     two_weeks, three_weeks, shelter_x = [], [], []
     with server.client() as http:
+
         def make(point, needs, agency="agency-s", into=two_weeks):
             made = create(http, handoff_body(location=point, needs=needs), agency=agency)
             into.append(made["id"])
@@ -185,14 +198,22 @@ def probe(pg_server, template_db, tmp_path_factory):
 def _every_answer(server) -> list[tuple[str, dict, dict]]:
     """(scope, params, body) for every combination of parameters an attacker could try."""
     two, three = _monday(2), _monday(3)
-    ranges = [{}, {"since": two.isoformat(), "until": two.isoformat()},
-              {"since": (two + timedelta(days=2)).isoformat(), "until": (two + timedelta(days=3)).isoformat()},
-              {"since": three.isoformat(), "until": (two + timedelta(days=6)).isoformat()},
-              {"since": three.isoformat(), "until": date.today().isoformat()},
-              {"since": three.isoformat(), "until": (date.today() + timedelta(days=30)).isoformat()}]
+    ranges = [
+        {},
+        {"since": two.isoformat(), "until": two.isoformat()},
+        {"since": (two + timedelta(days=2)).isoformat(), "until": (two + timedelta(days=3)).isoformat()},
+        {"since": three.isoformat(), "until": (two + timedelta(days=6)).isoformat()},
+        {"since": three.isoformat(), "until": date.today().isoformat()},
+        {"since": three.isoformat(), "until": (date.today() + timedelta(days=30)).isoformat()},
+    ]
     needs = [None, "shelter", "food", "legal", "mental_health", "youth", "legal,mental_health", "shelter,food"]
-    viewers = [(Role.ADMIN, "planning", None), (Role.ADMIN, "planning", "agency-s"), (Role.ADMIN, "planning", "agency-t"),
-               (Role.SUPERVISOR, "agency-s", None), (Role.SUPERVISOR, "agency-t", None)]
+    viewers = [
+        (Role.ADMIN, "planning", None),
+        (Role.ADMIN, "planning", "agency-s"),
+        (Role.ADMIN, "planning", "agency-t"),
+        (Role.SUPERVISOR, "agency-s", None),
+        (Role.SUPERVISOR, "agency-t", None),
+    ]
     answers = []
     with server.client() as http:
         for (role, token_agency, agency), period, need in itertools.product(viewers, ranges, needs):
@@ -244,10 +265,14 @@ def test_no_answer_gives_a_suppressed_count_away(probe):
     # In general: "all" minus every agency's count shown is never 1 to k - 1.
     for (scope, need, week, cell), total in counts.items():
         if scope == "all":
-            rest = total - sum(n for (s, nd, w, c), n in counts.items() if s != "all" and (nd, w, c) == (need, week, cell))
+            rest = total - sum(
+                n for (s, nd, w, c), n in counts.items() if s != "all" and (nd, w, c) == (need, week, cell)
+            )
             assert rest == 0 or rest >= PROBE_K, (need, week, cell, total, rest)
     # No totals: every answer holds groups and a number of suppressed groups, nothing else.
-    assert all(set(body) == {"k", "resolution", "since", "until", "groups", "suppressed_groups"} for _, _, body in answers)
+    assert all(
+        set(body) == {"k", "resolution", "since", "until", "groups", "suppressed_groups"} for _, _, body in answers
+    )
 
 
 def test_answers_do_not_change_once_a_week_has_ended(probe):
@@ -258,8 +283,11 @@ def test_answers_do_not_change_once_a_week_has_ended(probe):
         create(http, handoff_body(location=DOWNTOWN, needs=("shelter",)), agency="agency-s")
         create(http, handoff_body(location=NEARBY, needs=("shelter",)), agency="agency-s")
         # One of the 12 marked entered-in-error now, after its week ended: still counted as it was.
-        response = http.post(f"/v1/handoffs/{shelter_x[0]}/transitions", json={"status": "entered-in-error"},
-                             headers=auth(Role.FIELD_WORKER, "agency-s"))
+        response = http.post(
+            f"/v1/handoffs/{shelter_x[0]}/transitions",
+            json={"status": "entered-in-error"},
+            headers=auth(Role.FIELD_WORKER, "agency-s"),
+        )
         assert response.status_code == 200, response.text
     after = _every_answer(server)
     assert [body for _, _, body in after] == [body for _, _, body in before]

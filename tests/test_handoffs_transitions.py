@@ -4,7 +4,7 @@ refused as specified, reasons, history with who and when, claiming and taking ov
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -14,16 +14,36 @@ from service.handoffs import transitions
 from tests.support.handoffs import create, navigator_auth, set_status
 from tests.support.tokens import auth
 
-STATUSES = ["requested", "accepted", "rejected", "in-progress", "on-hold", "completed", "failed", "cancelled", "entered-in-error"]
+STATUSES = [
+    "requested",
+    "accepted",
+    "rejected",
+    "in-progress",
+    "on-hold",
+    "completed",
+    "failed",
+    "cancelled",
+    "entered-in-error",
+]
 FINAL = {"rejected", "completed", "failed", "cancelled", "entered-in-error"}
 
 # The specification, written out independently of the code: (from, to) -> who may.
 R, N = "requester", "navigator"
 EXPECTED = {
-    ("requested", "accepted"): N, ("requested", "rejected"): N, ("requested", "cancelled"): R,
-    ("accepted", "in-progress"): N, ("accepted", "on-hold"): N, ("accepted", "failed"): N, ("accepted", "cancelled"): R,
-    ("in-progress", "on-hold"): N, ("in-progress", "completed"): N, ("in-progress", "failed"): N, ("in-progress", "cancelled"): R,
-    ("on-hold", "in-progress"): N, ("on-hold", "failed"): N, ("on-hold", "cancelled"): R,
+    ("requested", "accepted"): N,
+    ("requested", "rejected"): N,
+    ("requested", "cancelled"): R,
+    ("accepted", "in-progress"): N,
+    ("accepted", "on-hold"): N,
+    ("accepted", "failed"): N,
+    ("accepted", "cancelled"): R,
+    ("in-progress", "on-hold"): N,
+    ("in-progress", "completed"): N,
+    ("in-progress", "failed"): N,
+    ("in-progress", "cancelled"): R,
+    ("on-hold", "in-progress"): N,
+    ("on-hold", "failed"): N,
+    ("on-hold", "cancelled"): R,
     **{(status, "entered-in-error"): R for status in STATUSES if status != "entered-in-error"},
 }
 ROLE_SIDE = {"field_worker": R, "supervisor": R, "navigator": N}
@@ -44,7 +64,9 @@ def _attempt(client, role: str, handoff_id: str, target: str, reason: str | None
 def _state(engine, handoff_id: str) -> tuple[str, int, datetime | None]:
     with engine.connect() as connection:
         row = connection.execute(text("SELECT status, closed_at FROM handoff WHERE id = :id"), {"id": handoff_id}).one()
-        events = connection.execute(text("SELECT count(*) FROM handoff_event WHERE handoff_id = :id"), {"id": handoff_id}).scalar_one()
+        events = connection.execute(
+            text("SELECT count(*) FROM handoff_event WHERE handoff_id = :id"), {"id": handoff_id}
+        ).scalar_one()
     return row.status, events, row.closed_at
 
 
@@ -55,7 +77,7 @@ def test_every_transition_is_allowed_or_refused_as_specified(client, handoff_eng
     handoff_id = create(client)["id"]
     set_status(handoff_engine, handoff_id, current)
     _, events_before, _ = _state(handoff_engine, handoff_id)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     response = _attempt(client, role, handoff_id, target)
     status, events_after, closed_at = _state(handoff_engine, handoff_id)
     who = EXPECTED.get((current, target))
@@ -65,12 +87,15 @@ def test_every_transition_is_allowed_or_refused_as_specified(client, handoff_eng
         assert status == target and events_after == events_before + 1
         assert (closed_at is not None) == (target in FINAL)
         with handoff_engine.connect() as connection:
-            event = connection.execute(text("""
+            event = connection.execute(
+                text("""
                 SELECT from_status, to_status, actor_subject, actor_role, at FROM handoff_event
-                WHERE handoff_id = :id ORDER BY id DESC LIMIT 1"""), {"id": handoff_id}).one()
+                WHERE handoff_id = :id ORDER BY id DESC LIMIT 1"""),
+                {"id": handoff_id},
+            ).one()
         assert (event.from_status, event.to_status, event.actor_role) == (current, target, role)
         assert event.actor_subject == {"field_worker": "worker-1", "supervisor": "sup-1", "navigator": "nav-1"}[role]
-        assert started - timedelta(seconds=5) <= event.at <= datetime.now(timezone.utc) + timedelta(seconds=5)
+        assert started - timedelta(seconds=5) <= event.at <= datetime.now(UTC) + timedelta(seconds=5)
     else:
         expected = 409 if who is None else 403
         assert response.status_code == expected, f"{role} {current}->{target}: {response.status_code} {response.text}"
@@ -82,14 +107,22 @@ def test_every_transition_is_allowed_or_refused_as_specified(client, handoff_eng
 def test_admins_change_no_handoff(client):
     handoff_id = create(client)["id"]
     for url in (f"/v1/handoffs/{handoff_id}/transitions", f"/v1/navigator/handoffs/{handoff_id}/transitions"):
-        response = client.post(url, json={"status": "cancelled", "reason": "x"}, headers=auth(Role.ADMIN, subject="root"))
+        response = client.post(
+            url, json={"status": "cancelled", "reason": "x"}, headers=auth(Role.ADMIN, subject="root")
+        )
         assert response.status_code == 403
 
 
-@pytest.mark.parametrize("current, target, role", [
-    ("requested", "rejected", "navigator"), ("accepted", "on-hold", "navigator"), ("in-progress", "failed", "navigator"),
-    ("requested", "cancelled", "field_worker"), ("on-hold", "cancelled", "supervisor"),
-])
+@pytest.mark.parametrize(
+    "current, target, role",
+    [
+        ("requested", "rejected", "navigator"),
+        ("accepted", "on-hold", "navigator"),
+        ("in-progress", "failed", "navigator"),
+        ("requested", "cancelled", "field_worker"),
+        ("on-hold", "cancelled", "supervisor"),
+    ],
+)
 def test_reasons_are_required(client, handoff_engine, current, target, role):
     handoff_id = create(client)["id"]
     set_status(handoff_engine, handoff_id, current)
@@ -103,15 +136,29 @@ def test_reasons_are_required(client, handoff_engine, current, target, role):
 def test_a_lifecycle_keeps_its_history_with_who_and_when(client):
     handoff_id = create(client)["id"]
     nav = lambda: navigator_auth("nav-7")  # noqa: E731
-    assert client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers=nav()).json()["status"] == "accepted"
-    steps = [("in-progress", None), ("on-hold", "waiting for an interpreter"), ("in-progress", None), ("completed", None)]
+    assert (
+        client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers=nav()).json()["status"] == "accepted"
+    )
+    steps = [
+        ("in-progress", None),
+        ("on-hold", "waiting for an interpreter"),
+        ("in-progress", None),
+        ("completed", None),
+    ]
     for target, reason in steps:
         body = {"status": target, **({"reason": reason} if reason else {})}
         response = client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json=body, headers=nav())
         assert response.status_code == 200, response.text
     referrer = client.get(f"/v1/handoffs/{handoff_id}", headers=auth(Role.FIELD_WORKER)).json()
     history = referrer["history"]
-    assert [h["status"] for h in history] == ["requested", "accepted", "in-progress", "on-hold", "in-progress", "completed"]
+    assert [h["status"] for h in history] == [
+        "requested",
+        "accepted",
+        "in-progress",
+        "on-hold",
+        "in-progress",
+        "completed",
+    ]
     assert [h["from"] for h in history] == [None, "requested", "accepted", "in-progress", "on-hold", "in-progress"]
     assert history[0]["by"] == {"role": "field_worker", "agency": "agency-a"}
     assert all(h["by"] == {"role": "navigator", "agency": "211-ontario"} for h in history[1:])
@@ -122,7 +169,9 @@ def test_a_lifecycle_keeps_its_history_with_who_and_when(client):
     navigator = client.get(f"/v1/navigator/handoffs/{handoff_id}", headers=nav()).json()
     assert navigator["history"][1]["by"]["subject"] == "nav-7" and navigator["history"][1]["owner"] == "nav-7"
     # Closed: nothing more but entered-in-error by the requester.
-    again = client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "in-progress"}, headers=nav())
+    again = client.post(
+        f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "in-progress"}, headers=nav()
+    )
     assert again.status_code == 409
     assert client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers=nav()).status_code == 409
 
@@ -135,14 +184,32 @@ def test_claims_belong_to_one_navigator_until_taken_over(client, handoff_engine)
     assert again.status_code == 200 and again.json()["changed"] is False
     other = client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers=navigator_auth("nav-b"))
     assert other.status_code == 409 and other.json()["type"].endswith("/claimed-by-another")
-    move = client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "in-progress"}, headers=navigator_auth("nav-b"))
+    move = client.post(
+        f"/v1/navigator/handoffs/{handoff_id}/transitions",
+        json={"status": "in-progress"},
+        headers=navigator_auth("nav-b"),
+    )
     assert move.status_code == 409 and move.json()["type"].endswith("/claimed-by-another")
-    taken = client.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={"take_over": True}, headers=navigator_auth("nav-b"))
+    taken = client.post(
+        f"/v1/navigator/handoffs/{handoff_id}/claim", json={"take_over": True}, headers=navigator_auth("nav-b")
+    )
     assert taken.status_code == 200 and taken.json()["status"] == "accepted" and taken.json()["changed"] is True
-    assert client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "in-progress"},
-                       headers=navigator_auth("nav-a")).status_code == 409
-    assert client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "in-progress"},
-                       headers=navigator_auth("nav-b")).status_code == 200
+    assert (
+        client.post(
+            f"/v1/navigator/handoffs/{handoff_id}/transitions",
+            json={"status": "in-progress"},
+            headers=navigator_auth("nav-a"),
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            f"/v1/navigator/handoffs/{handoff_id}/transitions",
+            json={"status": "in-progress"},
+            headers=navigator_auth("nav-b"),
+        ).status_code
+        == 200
+    )
     view = client.get(f"/v1/navigator/handoffs/{handoff_id}", headers=navigator_auth("nav-b")).json()
     assert view["owner"] == {"centre_id": "211-ontario", "navigator": "nav-b", "mine": True}
     owner_events = [h for h in view["history"] if h["type"] == "owner"]
@@ -156,12 +223,22 @@ def test_transition_retries_replay_and_history_is_not_rewritten(client, handoff_
     handoff_id = create(client)["id"]
     key = str(uuid.uuid4())
     headers = navigator_auth(key=key)
-    first = client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "rejected", "reason": "out of area"}, headers=headers)
-    second = client.post(f"/v1/navigator/handoffs/{handoff_id}/transitions", json={"status": "rejected", "reason": "out of area"}, headers=headers)
+    first = client.post(
+        f"/v1/navigator/handoffs/{handoff_id}/transitions",
+        json={"status": "rejected", "reason": "out of area"},
+        headers=headers,
+    )
+    second = client.post(
+        f"/v1/navigator/handoffs/{handoff_id}/transitions",
+        json={"status": "rejected", "reason": "out of area"},
+        headers=headers,
+    )
     assert first.status_code == second.status_code == 200 and first.json() == second.json()
     assert second.headers["idempotent-replayed"] == "true" and "out of area" not in second.text
     assert _state(handoff_engine, handoff_id)[1] == 2
     with handoff_engine.begin() as connection, pytest.raises(Exception, match="history is kept"):
-        connection.execute(text("UPDATE handoff_event SET to_status = 'completed' WHERE handoff_id = :id"), {"id": handoff_id})
+        connection.execute(
+            text("UPDATE handoff_event SET to_status = 'completed' WHERE handoff_id = :id"), {"id": handoff_id}
+        )
     with handoff_engine.begin() as connection, pytest.raises(Exception, match="history is kept"):
         connection.execute(text("DELETE FROM handoff_event WHERE handoff_id = :id"), {"id": handoff_id})

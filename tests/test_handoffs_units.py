@@ -7,7 +7,7 @@ import os
 import random
 import stat
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import h3
@@ -18,12 +18,12 @@ from service.handoffs import transitions
 from service.handoffs.callback import callback_window, parse_hours
 from service.handoffs.centres import parse_centre
 from service.handoffs.crypto import KeyRing, KeyRingError, _create_key_file, _parse_keys
-from service.platform.idempotency import parse_key
-from service.platform.phones import InvalidPhone, normalise_phone, tel_uri
 from service.handoffs.location import cell_r7, parent_cell, region_range
 from service.handoffs.model import FINAL_STATUSES, HandoffCreate, Status
 from service.handoffs.transitions import Actor, Refusal, check
 from service.handoffs.webhooks import backoff_s, signature, verify_signature
+from service.platform.idempotency import parse_key
+from service.platform.phones import InvalidPhone, normalise_phone, tel_uri
 from service.platform.problems import Problem
 from tests.support.handoffs import east_centre
 
@@ -65,13 +65,15 @@ def test_reasons_are_required_for_rejected_on_hold_failed_cancelled(target):
 
 
 def test_always_open_window_is_now_plus_the_target():
-    now = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
     earliest, latest = callback_window(parse_hours("24/7"), 2, now)
     assert earliest == now and (latest - now).total_seconds() == 2 * 3600
 
 
 def test_window_counts_open_hours_only():
-    hours = parse_hours({"timezone": "America/Toronto", "weekly": {d: ["08:00-20:00"] for d in ("mon", "tue", "wed", "thu", "fri")}})
+    hours = parse_hours(
+        {"timezone": "America/Toronto", "weekly": {d: ["08:00-20:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
+    )
     # Friday 19:00 local: one open hour today, then the weekend, then Monday from 08:00.
     friday = datetime(2026, 11, 27, 19, 0, tzinfo=TORONTO_TZ)
     earliest, latest = callback_window(hours, 3, friday)
@@ -89,8 +91,13 @@ def test_overnight_hours_and_bad_hours():
     late = datetime(2026, 11, 29, 1, 0, tzinfo=TORONTO_TZ)  # Sunday 01:00, still Saturday night's shift
     earliest, latest = callback_window(hours, 0.5, late)
     assert earliest == late and latest.astimezone(TORONTO_TZ).hour == 1 and latest.astimezone(TORONTO_TZ).minute == 30
-    for bad in ({"weekly": {"funday": ["08:00-10:00"]}}, {"weekly": {"mon": ["8-10"]}}, {"timezone": "Mars/Olympus", "weekly": {"mon": "08:00-10:00"}},
-                {"weekly": {}}, 42):
+    for bad in (
+        {"weekly": {"funday": ["08:00-10:00"]}},
+        {"weekly": {"mon": ["8-10"]}},
+        {"timezone": "Mars/Olympus", "weekly": {"mon": "08:00-10:00"}},
+        {"weekly": {}},
+        42,
+    ):
         with pytest.raises(ValueError):
             parse_hours(bad)
 
@@ -98,8 +105,15 @@ def test_overnight_hours_and_bad_hours():
 # --- phone numbers ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, e164", [("613 555 0123", "+16135550123"), ("(416) 555-0199", "+14165550199"),
-                                       ("+1 647 555 0142", "+16475550142"), ("+44 20 7946 0958", "+442079460958")])
+@pytest.mark.parametrize(
+    "raw, e164",
+    [
+        ("613 555 0123", "+16135550123"),
+        ("(416) 555-0199", "+14165550199"),
+        ("+1 647 555 0142", "+16475550142"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
+)
 def test_phones_are_normalised_to_e164(raw, e164):
     assert normalise_phone(raw, "CA") == e164
 
@@ -142,18 +156,21 @@ def test_a_good_centre_parses():
     assert spec.area_geojson["type"] == "MultiPolygon" and len(spec.area_geojson["coordinates"]) == 1
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"id": "Bad Id"}, ".id must be"),
-    ({"name": {"en": "Only English"}}, "needs both en and fr"),
-    ({"phone": "not a phone"}, ".phone is not"),
-    ({"webhook_url": "http://centre.example/hook", "webhook_secret_env": "X"}, "must use https"),
-    ({"webhook_url": "https://centre.example/hook", "webhook_secret_env": None}, "webhook_secret_env must name"),
-    ({"webhook_secret": "s3cr3t"}, "secrets never go in files"),
-    ({"area": {"type": "Point", "coordinates": [0, 0]}}, "only Polygon and MultiPolygon"),
-    ({"area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0.5]]]}}, "is not closed"),
-    ({"area": {"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [1, 1], [0, 0]]]}}, "outside lon/lat range"),
-    ({"callback_within_h": {"routine": 24}}, "callback_within_h needs"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"id": "Bad Id"}, ".id must be"),
+        ({"name": {"en": "Only English"}}, "needs both en and fr"),
+        ({"phone": "not a phone"}, ".phone is not"),
+        ({"webhook_url": "http://centre.example/hook", "webhook_secret_env": "X"}, "must use https"),
+        ({"webhook_url": "https://centre.example/hook", "webhook_secret_env": None}, "webhook_secret_env must name"),
+        ({"webhook_secret": "s3cr3t"}, "secrets never go in files"),
+        ({"area": {"type": "Point", "coordinates": [0, 0]}}, "only Polygon and MultiPolygon"),
+        ({"area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0.5]]]}}, "is not closed"),
+        ({"area": {"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [1, 1], [0, 0]]]}}, "outside lon/lat range"),
+        ({"callback_within_h": {"routine": 24}}, "callback_within_h needs"),
+    ],
+)
 def test_bad_centres_are_refused_with_a_reason(override, message):
     with pytest.raises(ValueError) as caught:
         parse_centre(east_centre(**override), "centres[0]")
@@ -165,7 +182,7 @@ def test_bad_centres_are_refused_with_a_reason(override, message):
 
 def test_region_ranges_hold_exactly_the_children():
     cell = cell_r7(43.6534, -79.3839)
-    for resolution in range(0, 8):
+    for resolution in range(8):
         region = h3.int_to_str(parent_cell(cell, resolution))
         lo, hi = region_range(region)
         assert lo <= cell <= hi

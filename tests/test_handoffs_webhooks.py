@@ -20,12 +20,23 @@ from service.auth.principal import Role
 from service.handoffs.webhooks import verify_signature
 from tests.support import PROJECT_ROOT
 from tests.support.handoffs import (
-    EAST_CENTRE, HANDOFF_ENV, OTTAWA, TORONTO, WEBHOOK_SECRET, WEBHOOK_SECRET_ENV, create, fieldnav, handoff_body,
-    load_test_centres, navigator_auth, roles_env,
+    EAST_CENTRE,
+    HANDOFF_ENV,
+    OTTAWA,
+    TORONTO,
+    WEBHOOK_SECRET,
+    WEBHOOK_SECRET_ENV,
+    create,
+    fieldnav,
+    handoff_body,
+    load_test_centres,
+    navigator_auth,
+    roles_env,
 )
 from tests.support.servers import free_port, start_server, stop_server
 from tests.support.tokens import auth
 from tests.support.webhooks import WORKER_ENV, Receiver
+
 
 @pytest.fixture
 def receiver():
@@ -47,11 +58,17 @@ def test_delivery_is_signed_retried_after_a_failure_and_carries_no_personal_data
     server = start_server(database_url, env=HANDOFF_ENV)
     try:
         with server.client() as http:
-            created = create(http, handoff_body(location=OTTAWA, phone="613 555 0166", name="Robin Hood", note="CANARY-hook-note"))
+            created = create(
+                http, handoff_body(location=OTTAWA, phone="613 555 0166", name="Robin Hood", note="CANARY-hook-note")
+            )
             create(http, handoff_body(location=TORONTO))  # 211 Ontario has no webhook: no event
             handoff_id = created["id"]
             [event] = _outbox(database_url)
-            assert event["state"] == "pending" and event["event_type"] == "handoff.created" and event["centre_id"] == EAST_CENTRE
+            assert (
+                event["state"] == "pending"
+                and event["event_type"] == "handoff.created"
+                and event["centre_id"] == EAST_CENTRE
+            )
 
             first = fieldnav(database_url, "worker", "--once", env=WORKER_ENV)
             assert first.returncode == 0, first.stderr
@@ -80,15 +97,24 @@ def test_delivery_is_signed_retried_after_a_failure_and_carries_no_personal_data
             assert len(receiver.requests) == 2
             failed, delivered = receiver.requests
             assert failed["body"] == delivered["body"]  # the same bytes each attempt
-            assert failed["headers"]["Fieldnav-Event-Id"] == delivered["headers"]["Fieldnav-Event-Id"] == str(event["event_id"])
-            assert (failed["headers"]["Fieldnav-Delivery-Attempt"], delivered["headers"]["Fieldnav-Delivery-Attempt"]) == ("1", "2")
+            assert (
+                failed["headers"]["Fieldnav-Event-Id"]
+                == delivered["headers"]["Fieldnav-Event-Id"]
+                == str(event["event_id"])
+            )
+            assert (
+                failed["headers"]["Fieldnav-Delivery-Attempt"],
+                delivered["headers"]["Fieldnav-Delivery-Attempt"],
+            ) == ("1", "2")
             for request in (failed, delivered):
                 header = request["headers"]["Fieldnav-Signature"]
                 assert verify_signature(WEBHOOK_SECRET.encode(), header, request["body"])
                 assert not verify_signature(b"another secret", header, request["body"])
                 # What a receiver computes by hand: HMAC-SHA256(secret, f"{t}.{body}").
                 t = header.split(",")[0].removeprefix("t=")
-                expected = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.".encode() + request["body"], hashlib.sha256).hexdigest()
+                expected = hmac.new(
+                    WEBHOOK_SECRET.encode(), f"{t}.".encode() + request["body"], hashlib.sha256
+                ).hexdigest()
                 assert header == f"t={t},v1={expected}" and abs(int(t) - time.time()) < 60
             payload = json.loads(delivered["body"])
             assert payload["type"] == "handoff.created" and payload["id"] == str(event["event_id"])
@@ -100,7 +126,11 @@ def test_delivery_is_signed_retried_after_a_failure_and_carries_no_personal_data
             assert delivered["headers"]["Content-Type"] == "application/json"
 
             # A status change is an event too.
-            http.post(f"/v1/navigator/handoffs/{handoff_id}/claim", json={}, headers=navigator_auth("nav-w", centre=EAST_CENTRE))
+            http.post(
+                f"/v1/navigator/handoffs/{handoff_id}/claim",
+                json={},
+                headers=navigator_auth("nav-w", centre=EAST_CENTRE),
+            )
             assert "1 delivered" in fieldnav(database_url, "worker", "--once", env=WORKER_ENV).stdout
             changed = json.loads(receiver.requests[-1]["body"])
             assert changed["type"] == "handoff.status_changed" and changed["handoff"]["status"] == "accepted"
@@ -123,11 +153,17 @@ def test_events_that_keep_failing_are_dead_lettered_and_visible_to_admins(databa
             assert "1 dead" in fieldnav(database_url, "worker", "--once", env=env).stdout
             [event] = _outbox(database_url)
             assert event["state"] == "dead" and event["attempts"] == 2 and "Connection" in event["last_error"]
-            dead = http.get("/v1/admin/webhook-deliveries", params={"state": "dead"}, headers=auth(Role.ADMIN, subject="root"))
+            dead = http.get(
+                "/v1/admin/webhook-deliveries", params={"state": "dead"}, headers=auth(Role.ADMIN, subject="root")
+            )
             assert dead.status_code == 200
             [listed] = dead.json()["deliveries"]
-            assert listed["event_id"] == str(event["event_id"]) and listed["state"] == "dead" and listed["attempts"] == 2
-            assert http.get("/v1/admin/webhook-deliveries", headers=navigator_auth(centre=EAST_CENTRE)).status_code == 403
+            assert (
+                listed["event_id"] == str(event["event_id"]) and listed["state"] == "dead" and listed["attempts"] == 2
+            )
+            assert (
+                http.get("/v1/admin/webhook-deliveries", headers=navigator_auth(centre=EAST_CENTRE)).status_code == 403
+            )
             centres = http.get("/v1/admin/centres", headers=auth(Role.ADMIN)).json()["centres"]
             east = next(c for c in centres if c["id"] == EAST_CENTRE)
             assert east["has_webhook"] is True and "secret" not in json.dumps(east).lower().replace("has_webhook", "")
@@ -139,7 +175,9 @@ def test_events_that_keep_failing_are_dead_lettered_and_visible_to_admins(databa
             # Without its secret the worker sends nothing unsigned: it records why and retries.
             no_secret = fieldnav(database_url, "worker", "--once", env={**env, WEBHOOK_SECRET_ENV: ""})
             assert "1 to retry" in no_secret.stdout
-            assert _outbox(database_url)[0]["last_error"] == f"secret not set (environment variable {WEBHOOK_SECRET_ENV})"
+            assert (
+                _outbox(database_url)[0]["last_error"] == f"secret not set (environment variable {WEBHOOK_SECRET_ENV})"
+            )
     finally:
         stop_server(server)
 
@@ -152,10 +190,24 @@ def test_two_workers_deliver_each_event_once(database_url, tmp_path):
         with server.client() as http:
             for _ in range(20):
                 create(http, handoff_body(location=OTTAWA))
-        environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **WORKER_ENV,
-                       "FIELDNAV_HANDOFF_WORKER_BATCH_SIZE": "3"}
-        workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--once"], env=environment, cwd=PROJECT_ROOT,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        environment = {
+            **os.environ,
+            **roles_env(database_url),
+            **HANDOFF_ENV,
+            **WORKER_ENV,
+            "FIELDNAV_HANDOFF_WORKER_BATCH_SIZE": "3",
+        }
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "worker", "--once"],
+                env=environment,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         outputs = [worker.communicate(timeout=120)[0] for worker in workers]
         delivered = [int(out.split(" delivered")[0].split()[-1]) for out in outputs]
         assert sum(delivered) == 20, outputs
@@ -171,10 +223,21 @@ def test_the_long_running_worker_wakes_up_on_new_events_and_stops_cleanly(databa
     receiving = Receiver()
     load_test_centres(database_url, tmp_path, receiving.url)
     server = start_server(database_url, env=HANDOFF_ENV)
-    environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **WORKER_ENV,
-                   "FIELDNAV_HANDOFF_WORKER_POLL_S": "30"}  # a NOTIFY must wake it, not the poll
-    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=environment, cwd=PROJECT_ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    environment = {
+        **os.environ,
+        **roles_env(database_url),
+        **HANDOFF_ENV,
+        **WORKER_ENV,
+        "FIELDNAV_HANDOFF_WORKER_POLL_S": "30",
+    }  # a NOTIFY must wake it, not the poll
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "worker"],
+        env=environment,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(2)  # let it start listening
         with server.client() as http:

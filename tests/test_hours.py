@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,8 +22,12 @@ WINNIPEG = "America/Winnipeg"
 MON, TUE, WED, SUN = 0, 1440, 2 * 1440, 6 * 1440  # week-minute of each day's midnight
 
 
-def rule(byday: str | None, opens: str | None, closes: str | None, freq: str | None = "WEEKLY", **validity) -> ScheduleRule:
-    return ScheduleRule(freq, byday, opens and time.fromisoformat(opens), closes and time.fromisoformat(closes), **validity)
+def rule(
+    byday: str | None, opens: str | None, closes: str | None, freq: str | None = "WEEKLY", **validity
+) -> ScheduleRule:
+    return ScheduleRule(
+        freq, byday, opens and time.fromisoformat(opens), closes and time.fromisoformat(closes), **validity
+    )
 
 
 def toronto(*args: int, fold: int = 0) -> datetime:
@@ -56,7 +60,9 @@ def test_byday_with_spaces_lowercase_and_ordinals_on_weekly():
 
 def test_times_without_byday_mean_every_day():
     assert weekly_intervals([rule(None, "09:00", "17:00")]) == [(d * 1440 + 540, d * 1440 + 1020) for d in range(7)]
-    assert weekly_intervals([rule("  ", "09:00", "17:00", freq=None)]) == [(d * 1440 + 540, d * 1440 + 1020) for d in range(7)]
+    assert weekly_intervals([rule("  ", "09:00", "17:00", freq=None)]) == [
+        (d * 1440 + 540, d * 1440 + 1020) for d in range(7)
+    ]
 
 
 def test_byday_without_times_means_all_day():
@@ -88,7 +94,9 @@ def test_overlapping_and_touching_rules_merge():
     assert weekly_intervals([rule("MO", "12:00", "17:00"), rule("MO", "09:00", "13:00")]) == [(MON + 540, MON + 1020)]
     assert weekly_intervals([rule("MO", "09:00", "12:00"), rule("MO", "12:00", "17:00")]) == [(MON + 540, MON + 1020)]
     assert weekly_intervals([rule("MO", "09:00", "12:00"), rule("MO", "13:00", "17:00")]) == [
-        (MON + 540, MON + 720), (MON + 780, MON + 1020)]
+        (MON + 540, MON + 720),
+        (MON + 780, MON + 1020),
+    ]
 
 
 def test_unknown_hours_are_none():
@@ -101,7 +109,8 @@ def test_unknown_hours_are_none():
 
 def test_unusable_rules_are_skipped_next_to_usable_ones():
     assert weekly_intervals([rule("1MO", "09:00", "17:00", freq="MONTHLY"), rule("TU", "10:00", "11:00")]) == [
-        (TUE + 600, TUE + 660)]
+        (TUE + 600, TUE + 660)
+    ]
 
 
 def test_validity_window_is_inclusive_and_only_applies_with_on():
@@ -126,10 +135,10 @@ def test_is_always_open():
 
 
 def test_week_minute_converts_to_the_zone():
-    moment = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)  # Mon 09:30 EST, 08:30 CST
+    moment = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)  # Mon 09:30 EST, 08:30 CST
     assert week_minute(moment, TORONTO) == 570
     assert week_minute(moment, WINNIPEG) == 510
-    assert week_minute(datetime(2026, 3, 9, 3, 59, tzinfo=timezone.utc), TORONTO) == WEEK_MINUTES - 1  # Sun 23:59 EDT
+    assert week_minute(datetime(2026, 3, 9, 3, 59, tzinfo=UTC), TORONTO) == WEEK_MINUTES - 1  # Sun 23:59 EDT
 
 
 def test_week_minute_refuses_naive_datetimes():
@@ -142,14 +151,16 @@ def test_week_minute_refuses_naive_datetimes():
 
 def test_before_opening_on_an_open_day():
     s = status(WEEKDAYS_9_TO_5, toronto(2026, 3, 2, 8, 0))
-    assert s == OpenStatus("closed", False, "Closed · opens 09:00", None, "2026-03-02T09:00:00-05:00",
-                           "opens 09:00", ["09:00–17:00"])
+    assert s == OpenStatus(
+        "closed", False, "Closed · opens 09:00", None, "2026-03-02T09:00:00-05:00", "opens 09:00", ["09:00–17:00"]
+    )
 
 
 def test_during_opening_hours():
     s = status(WEEKDAYS_9_TO_5, toronto(2026, 3, 2, 12, 0))
-    assert s == OpenStatus("open", False, "Open · closes 17:00", "2026-03-02T17:00:00-05:00", None,
-                           "closes 17:00", ["09:00–17:00"])
+    assert s == OpenStatus(
+        "open", False, "Open · closes 17:00", "2026-03-02T17:00:00-05:00", None, "closes 17:00", ["09:00–17:00"]
+    )
 
 
 def test_exactly_at_opening_is_open_and_exactly_at_closing_is_closed():
@@ -311,14 +322,14 @@ def test_fall_back_overnight_close_gets_the_standard_offset():
 
 def test_fall_back_ambiguous_close_picks_the_occurrence_not_yet_past():
     rules = [rule("SU", "00:00", "01:30")]
-    first_pass = datetime(2026, 11, 1, 5, 10, tzinfo=timezone.utc)  # 01:10 EDT
-    second_pass = datetime(2026, 11, 1, 6, 10, tzinfo=timezone.utc)  # 01:10 EST
+    first_pass = datetime(2026, 11, 1, 5, 10, tzinfo=UTC)  # 01:10 EDT
+    second_pass = datetime(2026, 11, 1, 6, 10, tzinfo=UTC)  # 01:10 EST
     assert open_status(weekly_intervals(rules), TORONTO, first_pass).closes_at == "2026-11-01T01:30:00-04:00"
     assert open_status(weekly_intervals(rules), TORONTO, second_pass).closes_at == "2026-11-01T01:30:00-05:00"
 
 
 def test_same_instant_differs_between_toronto_and_winnipeg():
-    moment = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
     in_toronto = status(WEEKDAYS_9_TO_5, moment, TORONTO)
     in_winnipeg = status(WEEKDAYS_9_TO_5, moment, WINNIPEG)
     assert (in_toronto.state, in_toronto.closes_at) == ("open", "2026-03-02T17:00:00-05:00")
@@ -328,6 +339,6 @@ def test_same_instant_differs_between_toronto_and_winnipeg():
 
 def test_now_in_another_zone_is_converted_first():
     # Tue 03:00 UTC is still Monday 22:00 in Toronto: the Monday overnight opening applies.
-    s = status(OVERNIGHT_MON, datetime(2026, 3, 3, 3, 0, tzinfo=timezone.utc))
+    s = status(OVERNIGHT_MON, datetime(2026, 3, 3, 3, 0, tzinfo=UTC))
     assert s.label == "Open · closes Tue 08:00"
     assert s.today == ["20:00–08:00"]

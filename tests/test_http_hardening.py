@@ -92,15 +92,17 @@ def test_a_64_kb_header_is_refused_with_431(server):
         long_url = client.get("/healthz?q=" + "a" * 40_000)
         assert long_url.status_code == 414 and long_url.json()["type"] == PROBLEM + "uri-too-long"
         # What a real client sends passes: a long token, a few dozen headers, a long query.
-        fine = client.get("/healthz?q=" + "a" * 4000, headers={"Authorization": "Bearer " + "x" * 8000,
-                                                                **{f"X-Field-{n}": "1" * 100 for n in range(60)}})
+        fine = client.get(
+            "/healthz?q=" + "a" * 4000,
+            headers={"Authorization": "Bearer " + "x" * 8000, **{f"X-Field-{n}": "1" * 100 for n in range(60)}},
+        )
         assert fine.status_code == 200
     # Split across many small writes (a slow client): refused all the same.
     head = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
     with socket.create_connection(_address(server), timeout=10) as connection:
         try:
             for start in range(0, len(head), 1000):
-                connection.sendall(head[start:start + 1000])
+                connection.sendall(head[start : start + 1000])
         except (BrokenPipeError, ConnectionResetError):
             pass
         assert connection.recv(64).startswith(b"HTTP/1.1 431 ")
@@ -155,8 +157,10 @@ def test_unfinished_huge_headers_leave_the_workers_memory_flat(server):
     for connection in opened:
         connection.close()
     growth_mb, held_mb = (peak[0] - before) / 2**20, (held - before) / 2**20
-    print(f"worker RSS before {before / 2**20:.1f} MB, peak +{growth_mb:.1f} MB, while connections open +{held_mb:.1f} MB "
-          f"({connections} connections x {per_connection >> 20} MB unfinished header)")
+    print(
+        f"worker RSS before {before / 2**20:.1f} MB, peak +{growth_mb:.1f} MB, while connections open +{held_mb:.1f} MB "
+        f"({connections} connections x {per_connection >> 20} MB unfinished header)"
+    )
     assert growth_mb < 24, f"the worker grew by {growth_mb:.0f} MB"
     assert all(answer.startswith(b"HTTP/1.1 431 ") for answer in answers), answers
     with server.client() as client:
@@ -167,8 +171,10 @@ def test_unfinished_huge_headers_leave_the_workers_memory_flat(server):
 
 
 def _anonymous_statuses(client: httpx.Client, forwarded_for: list[str], extra: dict | None = None) -> list[int]:
-    return [client.get("/v1/categories", headers={"X-Forwarded-For": address, **(extra or {})}).status_code
-            for address in forwarded_for]
+    return [
+        client.get("/v1/categories", headers={"X-Forwarded-For": address, **(extra or {})}).status_code
+        for address in forwarded_for
+    ]
 
 
 def _at_window_start(window_s: int) -> None:
@@ -204,15 +210,20 @@ def test_forwarded_headers_are_honoured_from_a_trusted_proxy(database_url):
             # The proxy's own entry is the client (nginx: $proxy_add_x_forwarded_for appends the peer).
             assert _anonymous_statuses(client, ["1.2.3.4, 192.0.2.7"]) == [429]
             time.sleep(4.1)
-            template = client.get("/v1/tiles.json", headers={"X-Forwarded-For": "192.0.2.8",
-                                                             "X-Forwarded-Proto": "https"}).json()["tiles"][0]
+            template = client.get(
+                "/v1/tiles.json", headers={"X-Forwarded-For": "192.0.2.8", "X-Forwarded-Proto": "https"}
+            ).json()["tiles"][0]
             assert template.startswith("https://127.0.0.1:")
     finally:
         stop_server(live)
 
 
 def test_trusted_proxies_must_be_addresses():
-    assert ApiSettings(trusted_proxies="10.0.0.0/8, 127.0.0.1, ::1").trusted_proxy_list() == ["10.0.0.0/8", "127.0.0.1", "::1"]
+    assert ApiSettings(trusted_proxies="10.0.0.0/8, 127.0.0.1, ::1").trusted_proxy_list() == [
+        "10.0.0.0/8",
+        "127.0.0.1",
+        "::1",
+    ]
     assert ApiSettings().trusted_proxy_list() == []
     for bad in ("*", "proxy.internal", "10.0.0.1/8"):
         with pytest.raises(ValidationError, match="FIELDNAV_TRUSTED_PROXIES"):
@@ -239,8 +250,11 @@ def _directory_responses(client: httpx.Client, headers: dict) -> dict[str, httpx
         "routed tile": client.get(f"/v1/tiles/014/{x}/{y}.mvt", headers=headers),
         "tilejson": client.get("/v1/tiles.json", headers=headers),
     }
-    pack = client.post("/v1/offline/packs", json={"bbox": [-79.39, 43.65, -79.38, 43.66], "min_zoom": 14, "max_zoom": 14},
-                       headers=headers)
+    pack = client.post(
+        "/v1/offline/packs",
+        json={"bbox": [-79.39, 43.65, -79.38, 43.66], "min_zoom": 14, "max_zoom": 14},
+        headers=headers,
+    )
     assert pack.status_code in (200, 201), pack.text
     responses["pack archive"] = client.get(pack.json()["urls"]["archive"], headers=headers)
     responses["pack services"] = client.get(pack.json()["urls"]["services"], headers=headers)
@@ -295,14 +309,22 @@ def _chunks(total: int, size: int = 7000):
 
 def test_a_chunked_body_over_the_cap_gets_413(server):
     with server.client() as client:
-        too_big = client.post("/v1/offline/packs", content=_chunks(70_000), headers={"Content-Type": "application/json"})
-        assert "content-length" not in too_big.request.headers and too_big.request.headers["transfer-encoding"] == "chunked"
+        too_big = client.post(
+            "/v1/offline/packs", content=_chunks(70_000), headers={"Content-Type": "application/json"}
+        )
+        assert (
+            "content-length" not in too_big.request.headers
+            and too_big.request.headers["transfer-encoding"] == "chunked"
+        )
         assert too_big.status_code == 413, too_big.text
         assert too_big.headers["content-type"] == "application/problem+json"
         assert too_big.json()["type"] == PROBLEM + "payload-too-large"
         assert too_big.json()["detail"] == "Request bodies are limited to 65536 bytes."
-        french = client.post("/v1/offline/packs", content=_chunks(70_000),
-                             headers={"Content-Type": "application/json", "Accept-Language": "fr"})
+        french = client.post(
+            "/v1/offline/packs",
+            content=_chunks(70_000),
+            headers={"Content-Type": "application/json", "Accept-Language": "fr"},
+        )
         assert french.status_code == 413 and french.json()["detail"].startswith("Le corps d’une requête est limité à")
         # A chunked body within the cap reaches the route whole: {} is read, and lacks the zooms.
         small = client.post("/v1/offline/packs", content=_chunks(30_000), headers={"Content-Type": "application/json"})
@@ -328,11 +350,23 @@ def test_head_follows_get_on_every_get_route(strict_server):
     x, y = tile_for_lonlat(*TORONTO, 14)
     with strict_server.client() as client:
         version = client.get("/").json()["data_version"]
-        service_id = client.get("/v1/services", params={"per_page": 1}, headers=auth).json()["contents"][0]["service_id"]
+        service_id = client.get("/v1/services", params={"per_page": 1}, headers=auth).json()["contents"][0][
+            "service_id"
+        ]
         paths = [
-            f"/v1/tiles/14/{x}/{y}.mvt", f"/v1/tiles/14/{x}/{y}.mvt?v={version}", f"/v1/tiles/014/{x}/{y}.mvt",
-            "/v1/tiles.json", "/v1/services?per_page=3", f"/v1/services/{service_id}", f"/v1/services/{uuid.uuid4()}",
-            "/v1/categories", "/v1/me", "/", "/healthz", "/app/", "/app",
+            f"/v1/tiles/14/{x}/{y}.mvt",
+            f"/v1/tiles/14/{x}/{y}.mvt?v={version}",
+            f"/v1/tiles/014/{x}/{y}.mvt",
+            "/v1/tiles.json",
+            "/v1/services?per_page=3",
+            f"/v1/services/{service_id}",
+            f"/v1/services/{uuid.uuid4()}",
+            "/v1/categories",
+            "/v1/me",
+            "/",
+            "/healthz",
+            "/app/",
+            "/app",
         ]
         for path in paths:
             get = client.get(path, headers=auth)

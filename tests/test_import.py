@@ -45,28 +45,59 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def small_package(folder: Path, services: int = 3) -> Path:
     """A small HSDS 3 tabular package with non-UUID ids (so uuid5 mapping is exercised)."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_csv(folder / "organizations.csv", [{"id": "org-1", "name": "Kingston Community Health", "description": "CHC"}])
-    write_csv(folder / "services.csv", [
-        {"id": f"svc-{i}", "organization_id": "org-1", "name": f"Service {i}", "status": "active",
-         "minimum_age": "16" if i == 1 else ""}
-        for i in range(1, services + 1)
-    ])
-    write_csv(folder / "locations.csv", [
-        {"id": f"loc-{i}", "organization_id": "org-1", "name": f"Site {i}", "location_type": "physical",
-         "latitude": f"{44.23 + i / 1000:.5f}", "longitude": f"{-76.48 - i / 1000:.5f}"}
-        for i in range(1, services + 1)
-    ])
-    write_csv(folder / "service_at_location.csv", [
-        {"id": f"sal-{i}", "service_id": f"svc-{i}", "location_id": f"loc-{i}"} for i in range(1, services + 1)
-    ])
-    write_csv(folder / "schedules.csv", [
-        {"id": f"sch-{i}", "service_id": f"svc-{i}", "freq": "WEEKLY", "byday": "MO,TU,WE,TH,FR",
-         "opens_at": "09:00", "closes_at": "17:00"} for i in range(1, services + 1)
-    ])
+    write_csv(
+        folder / "organizations.csv", [{"id": "org-1", "name": "Kingston Community Health", "description": "CHC"}]
+    )
+    write_csv(
+        folder / "services.csv",
+        [
+            {
+                "id": f"svc-{i}",
+                "organization_id": "org-1",
+                "name": f"Service {i}",
+                "status": "active",
+                "minimum_age": "16" if i == 1 else "",
+            }
+            for i in range(1, services + 1)
+        ],
+    )
+    write_csv(
+        folder / "locations.csv",
+        [
+            {
+                "id": f"loc-{i}",
+                "organization_id": "org-1",
+                "name": f"Site {i}",
+                "location_type": "physical",
+                "latitude": f"{44.23 + i / 1000:.5f}",
+                "longitude": f"{-76.48 - i / 1000:.5f}",
+            }
+            for i in range(1, services + 1)
+        ],
+    )
+    write_csv(
+        folder / "service_at_location.csv",
+        [{"id": f"sal-{i}", "service_id": f"svc-{i}", "location_id": f"loc-{i}"} for i in range(1, services + 1)],
+    )
+    write_csv(
+        folder / "schedules.csv",
+        [
+            {
+                "id": f"sch-{i}",
+                "service_id": f"svc-{i}",
+                "freq": "WEEKLY",
+                "byday": "MO,TU,WE,TH,FR",
+                "opens_at": "09:00",
+                "closes_at": "17:00",
+            }
+            for i in range(1, services + 1)
+        ],
+    )
     write_csv(folder / "taxonomy_terms.csv", [{"id": "t-shelter", "code": "BH-1800.8500", "name": "Homeless Shelter"}])
-    write_csv(folder / "attributes.csv", [
-        {"id": "a-1", "link_id": "svc-1", "link_entity": "service", "taxonomy_term_id": "t-shelter"}
-    ])
+    write_csv(
+        folder / "attributes.csv",
+        [{"id": "a-1", "link_id": "svc-1", "link_entity": "service", "taxonomy_term_id": "t-shelter"}],
+    )
     return folder
 
 
@@ -105,8 +136,10 @@ def test_miami_ids_are_stable_uuid5(engine, shared_data):
     assert scalar(engine, "SELECT source_id FROM service WHERE id = :id", id=expected) == "136"
 
 
-@pytest.mark.parametrize("example", ["csv", "service_full.json", "service_list.json", "organization_full.json",
-                                     "service_at_location_full.json"])
+@pytest.mark.parametrize(
+    "example",
+    ["csv", "service_full.json", "service_list.json", "organization_full.json", "service_at_location_full.json"],
+)
 def test_hsds_3_examples_import(engine, shared_data, example):
     report = import_path(engine, shared_data / "hsds-3.0" / "examples" / example, source="examples")
     assert scalar(engine, "SELECT count(*) FROM service") == 1
@@ -120,7 +153,9 @@ def test_hsds_3_examples_import(engine, shared_data, example):
 
 def test_ndjson_and_zip_forms(engine, tmp_path, shared_data):
     service = json.loads((shared_data / "hsds-3.0/examples/service_full.json").read_text())
-    second = json.loads(json.dumps(service).replace("ac148810-d857-441c-9679-408f346de14b", "0f7a2b0c-1111-4222-8333-944455556666"))
+    second = json.loads(
+        json.dumps(service).replace("ac148810-d857-441c-9679-408f346de14b", "0f7a2b0c-1111-4222-8333-944455556666")
+    )
     second["name"] = "Second Counselling"
     ndjson = tmp_path / "services.ndjson"
     ndjson.write_text(json.dumps(service) + "\n\n" + json.dumps(second) + "\n")
@@ -144,11 +179,18 @@ def test_fieldnav_extensions_from_json(engine, tmp_path):
     path.write_text(json.dumps(services))
     report = import_path(engine, path, source="demo")
     assert report.counts["service"] == 300 and not [p for p in report.problems if p.action == "row skipped"]
-    private = sum(1 for s in services for sal in s.get("service_at_locations", []) if sal["location"].get("address_private"))
+    private = sum(
+        1 for s in services for sal in s.get("service_at_locations", []) if sal["location"].get("address_private")
+    )
     assert private > 0
     assert scalar(engine, "SELECT count(*) FROM location WHERE address_private") == private
     assert scalar(engine, "SELECT count(*) FROM service_capacity") > 0
-    assert scalar(engine, "SELECT count(*) FROM service_capacity sc JOIN unit u ON u.id = sc.unit_id WHERE u.name = 'beds'") > 0
+    assert (
+        scalar(
+            engine, "SELECT count(*) FROM service_capacity sc JOIN unit u ON u.id = sc.unit_id WHERE u.name = 'beds'"
+        )
+        > 0
+    )
 
 
 PRIVATE_CELLS_FROM_SITES = """
@@ -174,8 +216,12 @@ def test_private_cells_follow_every_import_of_every_source(engine, tmp_path):
 
     def cells() -> list[tuple]:
         with engine.connect() as connection:
-            return [tuple(r) for r in connection.execute(text(
-                "SELECT ST_AsText(centre), category_groups, language_codes FROM private_cell ORDER BY 1")).all()]
+            return [
+                tuple(r)
+                for r in connection.execute(
+                    text("SELECT ST_AsText(centre), category_groups, language_codes FROM private_cell ORDER BY 1")
+                ).all()
+            ]
 
     def expected() -> list[tuple]:
         with engine.connect() as connection:
@@ -200,8 +246,11 @@ def test_sites_are_stored_near_their_neighbours(engine, tmp_path):
     path.write_text(json.dumps(list(generate_services(400, seed=31))))
     import_path(engine, path, source="demo")
     with engine.connect() as connection:
-        stored = connection.execute(text(
-            "SELECT ST_GeoHash(geom) FROM service_site WHERE geom IS NOT NULL ORDER BY ctid")).scalars().all()
+        stored = (
+            connection.execute(text("SELECT ST_GeoHash(geom) FROM service_site WHERE geom IS NOT NULL ORDER BY ctid"))
+            .scalars()
+            .all()
+        )
     assert len(stored) >= 400
     steps_back = sum(1 for before, after in zip(stored, stored[1:]) if after < before)
     assert steps_back <= len(stored) * 0.05
@@ -312,7 +361,9 @@ def test_a_removed_record_becomes_a_tombstone(engine, tmp_path):
     assert report.deleted == 1 and report.upserted == 0
     assert scalar(engine, "SELECT count(*) FROM service WHERE id = :id", id=removed_id) == 0
     assert scalar(engine, "SELECT count(*) FROM location WHERE source_id = 'loc-3'") == 0
-    tombstone = scalar(engine, "SELECT op FROM change_log WHERE service_id = :id ORDER BY seq DESC LIMIT 1", id=removed_id)
+    tombstone = scalar(
+        engine, "SELECT op FROM change_log WHERE service_id = :id ORDER BY seq DESC LIMIT 1", id=removed_id
+    )
     assert tombstone == "delete"
 
 

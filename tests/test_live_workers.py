@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -37,15 +37,17 @@ def two_servers(database_url, tmp_path):
     shelters with free beds counted in the last 11 h."""
     engine = create_engine(database_url)
     path = tmp_path / "demo.ndjson"
-    write_ndjson(path, 300, 23, reference=datetime.now(timezone.utc))
+    write_ndjson(path, 300, 23, reference=datetime.now(UTC))
     import_path(engine, path, source="demo")
     with engine.connect() as connection:
-        shelters = connection.execute(text("""
+        shelters = connection.execute(
+            text("""
             SELECT DISTINCT ON (service_id) service_id, ST_Y(geom) AS lat, ST_X(geom) AS lon FROM service_site
             WHERE capacity_available > 0 AND capacity_as_of > now() - interval '11 hours'
               AND NOT is_private AND status = 'active' AND geom IS NOT NULL
             ORDER BY service_id, id LIMIT 2
-        """)).all()
+        """)
+        ).all()
     engine.dispose()
     assert len(shelters) == 2, "the demo data set has shelters with free beds counted in the last 11 h"
     first = start_server(database_url)
@@ -79,9 +81,13 @@ def _delta_cursor(client: httpx.Client, headers: dict) -> str:
 def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers):
     first, second, shelters = two_servers
     admin, worker = _token(Role.ADMIN, "ops-1"), _token(Role.FIELD_WORKER, "badge-9")
-    delays: dict[str, list[float]] = {name: [] for name in (
-        "nearest", "has_capacity", "search", "detail", "sync", "tilejson")}
-    with httpx.Client(base_url=first.base_url, timeout=10) as a, httpx.Client(base_url=second.base_url, timeout=10) as b:
+    delays: dict[str, list[float]] = {
+        name: [] for name in ("nearest", "has_capacity", "search", "detail", "sync", "tilejson")
+    }
+    with (
+        httpx.Client(base_url=first.base_url, timeout=10) as a,
+        httpx.Client(base_url=second.base_url, timeout=10) as b,
+    ):
         cursors = {id(a): _delta_cursor(a, worker), id(b): _delta_cursor(b, worker)}
         for round_ in range(ROUNDS):
             # Alternate the process written to and the one read from, and the service.
@@ -102,12 +108,15 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
 
             # Full first, so has_capacity must drop it; then free beds, so it must find it again.
             free = [0, 0, 17, 17][round_]
-            listed_before = reader.get("/v1/services/nearest", params={**near, "has_capacity": "true", "limit": 50},
-                                       headers=worker).json()["results"]
+            listed_before = reader.get(
+                "/v1/services/nearest", params={**near, "has_capacity": "true", "limit": 50}, headers=worker
+            ).json()["results"]
             assert any(r["service_id"] == str(service_id) for r in listed_before) == (free == 0)
-            response = writer.put(f"/v1/services/{service_id}/capacity", json={"capacities": [
-                {"unit": "beds", "available": free, "maximum": 40}]},
-                headers={**admin, "Idempotency-Key": str(uuid.uuid4())})
+            response = writer.put(
+                f"/v1/services/{service_id}/capacity",
+                json={"capacities": [{"unit": "beds", "available": free, "maximum": 40}]},
+                headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
+            )
             answered = time.monotonic()
             assert response.status_code == 200, response.text
             written = response.json()
@@ -119,20 +128,28 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
 
             delays["nearest"].append(_seen_within(nearest_shows, answered))
             capacity = shown(reader.get("/v1/services/nearest", params=near, headers=worker))
-            assert (capacity["available"], capacity["maximum"], capacity["origin"], capacity["stale"]) == (free, 40, "live", False)
+            assert (capacity["available"], capacity["maximum"], capacity["origin"], capacity["stale"]) == (
+                free,
+                40,
+                "live",
+                False,
+            )
 
             def in_has_capacity() -> bool:
-                listed = reader.get("/v1/services/nearest", params={**near, "has_capacity": "true", "limit": 50},
-                                    headers=worker).json()["results"]
+                listed = reader.get(
+                    "/v1/services/nearest", params={**near, "has_capacity": "true", "limit": 50}, headers=worker
+                ).json()["results"]
                 return any(r["service_id"] == str(service_id) for r in listed) == (free > 0)
 
             delays["has_capacity"].append(_seen_within(in_has_capacity, answered))
 
             def search_shows() -> bool:
-                contents = reader.get("/v1/services", params={"q": name, "near": f"{lat},{lon}", "per_page": 20},
-                                      headers=worker).json()["contents"]
-                return any(c["service_id"] == str(service_id) and (c["capacity"] or {}).get("as_of") == as_of
-                           for c in contents)
+                contents = reader.get(
+                    "/v1/services", params={"q": name, "near": f"{lat},{lon}", "per_page": 20}, headers=worker
+                ).json()["contents"]
+                return any(
+                    c["service_id"] == str(service_id) and (c["capacity"] or {}).get("as_of") == as_of for c in contents
+                )
 
             delays["search"].append(_seen_within(search_shows, answered))
 
@@ -144,15 +161,27 @@ def test_a_count_sent_to_one_process_is_seen_by_the_other_within_2_s(two_servers
 
             def delta_shows() -> bool:
                 page = reader.get("/v1/sync/services", params={"cursor": cursors[id(reader)]}, headers=worker).json()
-                sites = [site for service in page["services"] if service["id"] == str(service_id)
-                         for site in service["sites"]]
+                sites = [
+                    site
+                    for service in page["services"]
+                    if service["id"] == str(service_id)
+                    for site in service["sites"]
+                ]
                 if sites and all(site["capacity"]["as_of"] == as_of for site in sites):
                     cursors[id(reader)] = page["next_cursor"]
                     return True
                 return False
 
             delays["sync"].append(_seen_within(delta_shows, answered))
-            delays["tilejson"].append(_seen_within(lambda: reader.get("/v1/tiles.json", headers=worker).json()[
-                "data_version"] == written["data_version"] > version_before, answered))
+            delays["tilejson"].append(
+                _seen_within(
+                    lambda: (
+                        reader.get("/v1/tiles.json", headers=worker).json()["data_version"]
+                        == written["data_version"]
+                        > version_before
+                    ),
+                    answered,
+                )
+            )
     print({name: [round(d, 3) for d in values] for name, values in delays.items()})
     assert max(max(values) for values in delays.values()) <= VISIBLE_WITHIN_S

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,13 +36,19 @@ def sites(demo_database_url):
     """Every site with what the brute force needs, read straight from the tables."""
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        rows = connection.execute(text("""
+        rows = (
+            connection.execute(
+                text("""
             SELECT s.service_id::text AS service_id, s.location_id::text AS location_id, s.is_private, s.status,
                    s.category_groups, s.language_codes, s.minimum_age, s.maximum_age, s.accessible,
                    s.capacity_available, s.capacity_as_of, s.timezone, s.card -> 'week_intervals' AS week_intervals,
                    ST_AsText(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END) AS wkt
             FROM service_site s
-        """)).mappings().all()
+        """)
+            )
+            .mappings()
+            .all()
+        )
     engine.dispose()
     return [dict(r) for r in rows]
 
@@ -66,7 +72,7 @@ def _passes(site: dict, params: dict) -> bool:
         # Free and not stale (older than FIELDNAV_CAPACITY_STALE_AFTER_H, 12 h by default).
         if not (site["capacity_available"] or 0) > 0:
             return False
-        if site["capacity_as_of"] < datetime.now(timezone.utc) - timedelta(hours=12):
+        if site["capacity_as_of"] < datetime.now(UTC) - timedelta(hours=12):
             return False
     if "open_at" in params:
         intervals = [tuple(i) for i in site["week_intervals"]] if site["week_intervals"] is not None else None
@@ -80,12 +86,17 @@ def brute_force(engine, sites: list[dict], lat: float, lon: float, params: dict)
     max_distance_m = params.get("max_distance_m", 200_000)
     limit = params.get("limit", 10)
     with engine.connect() as connection:
-        distances = dict(connection.execute(text("""
+        distances = dict(
+            connection.execute(
+                text("""
             SELECT s.service_id::text || '/' || s.location_id::text,
                    ST_Distance(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END::geography,
                                ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
             FROM service_site s WHERE s.geom IS NOT NULL
-        """), {"lat": lat, "lon": lon}).all())
+        """),
+                {"lat": lat, "lon": lon},
+            ).all()
+        )
     ranked = []
     for site in sites:
         key = f"{site['service_id']}/{site['location_id']}"
@@ -106,13 +117,22 @@ def _probe_points(sites: list[dict], count: int, seed: int) -> list[tuple[float,
         lon, lat = rng.choice(coordinates)  # in a town, a few km off a site
         points.append((lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)))
     # The edges of the data, and empty places (Hudson Bay coast, Lake Superior, far north).
-    points += [(min(lats), lons[lats.index(min(lats))]), (max(lats), lons[lats.index(max(lats))]),
-               (lats[lons.index(min(lons))], min(lons)), (lats[lons.index(max(lons))], max(lons)),
-               (55.0, -85.0), (47.5, -87.5), (52.0, -91.0), (44.0, -66.0)]
+    points += [
+        (min(lats), lons[lats.index(min(lats))]),
+        (max(lats), lons[lats.index(max(lats))]),
+        (lats[lons.index(min(lons))], min(lons)),
+        (lats[lons.index(max(lons))], max(lons)),
+        (55.0, -85.0),
+        (47.5, -87.5),
+        (52.0, -91.0),
+        (44.0, -66.0),
+    ]
     return points
 
 
-@pytest.mark.parametrize("params", FILTER_CASES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "no-filter")
+@pytest.mark.parametrize(
+    "params", FILTER_CASES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "no-filter"
+)
 def test_nearest_equals_brute_force(demo_server, demo_database_url, sites, params):
     engine = create_engine(demo_database_url)
     points = _probe_points(sites, 14, seed=len(str(params)))
@@ -138,9 +158,25 @@ def test_results_carry_what_a_field_worker_needs(demo_server):
     assert distances == sorted(distances)
     public = [r for r in body["results"] if not r["confidential"]]
     for result in public:
-        assert {"service_id", "location_id", "name", "category_groups", "distance_m", "bearing_deg", "lon", "lat",
-                "address", "phones", "hours", "eligibility", "languages", "accessibility", "capacity",
-                "last_verified", "access"} <= set(result)
+        assert {
+            "service_id",
+            "location_id",
+            "name",
+            "category_groups",
+            "distance_m",
+            "bearing_deg",
+            "lon",
+            "lat",
+            "address",
+            "phones",
+            "hours",
+            "eligibility",
+            "languages",
+            "accessibility",
+            "capacity",
+            "last_verified",
+            "access",
+        } <= set(result)
         assert result["lon"] == round(result["lon"], 5) and 0 <= result["bearing_deg"] < 360
         assert result["access"] in {"walk_in", "call_first", "referral", "unknown"}
         assert result["hours"]["state"] in {"open", "closed", "unknown"}
@@ -154,9 +190,14 @@ def test_confidential_sites_never_reveal_where_they_are(demo_server, sites):
     assert private, "the demo data set has confidential sites"
     lon, lat = map(float, private[0]["wkt"][6:-1].split())  # standing right at the cell centre
     with demo_server.client() as client:
-        body = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, "category": "shelter", "limit": 50}).json()
-        geo = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, "category": "shelter", "limit": 50},
-                         headers={"Accept": "application/geo+json"}).json()
+        body = client.get(
+            "/v1/services/nearest", params={"lat": lat, "lon": lon, "category": "shelter", "limit": 50}
+        ).json()
+        geo = client.get(
+            "/v1/services/nearest",
+            params={"lat": lat, "lon": lon, "category": "shelter", "limit": 50},
+            headers={"Accept": "application/geo+json"},
+        ).json()
     confidential = [r for r in body["results"] if r["confidential"]]
     assert confidential
     for result in confidential:
@@ -179,7 +220,9 @@ def _assert_exact(connection, engine, sites, lat: float, lon: float, params: dic
 
 
 @pytest.mark.parametrize("over_fetch", [1, 2])
-def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_database_url, sites, monkeypatch, over_fetch):
+def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(
+    demo_database_url, sites, monkeypatch, over_fetch
+):
     """With 4k candidates the walk almost always proves its answer and skips the second pass;
     with k or 2k it often cannot, so this runs the second pass (the box around the k-th
     candidate's reach) and checks it against the brute force as well."""
@@ -187,7 +230,11 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
 
     monkeypatch.setattr(nearest, "OVER_FETCH", over_fetch)
     engine = create_engine(demo_database_url)
-    cases = [({}, {}), ({"category": "shelter"}, {"categories": ("shelter",)}), ({"language": "fr"}, {"languages": ("fr",)})]
+    cases = [
+        ({}, {}),
+        ({"category": "shelter"}, {"categories": ("shelter",)}),
+        ({"language": "fr"}, {"languages": ("fr",)}),
+    ]
     with engine.connect() as connection:
         for params, query_fields in cases:
             for lat, lon in _probe_points(sites, 10, seed=over_fetch):
@@ -201,8 +248,10 @@ def test_only_statements_without_index_choices_are_prepared(demo_database_url, s
     (GIN posting lists or a KNN walk) is planned with its values every time. Both stay exact."""
     engine = create_engine(demo_database_url)
     # (statements prepared, runs on a generic plan) of nearest statements on this connection
-    prepared_sql = text("SELECT count(*), coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
-                        "WHERE statement LIKE '%public_candidates%'")
+    prepared_sql = text(
+        "SELECT count(*), coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
+        "WHERE statement LIKE '%public_candidates%'"
+    )
     points = _probe_points(sites, 14, seed=7)
     with engine.connect() as connection:
         for lat, lon in points:
@@ -228,29 +277,42 @@ def test_confidential_sites_of_a_crowded_cell_come_in_key_order(demo_server, dem
     engine = create_engine(demo_database_url)
     with demo_server.client() as client:
         for lon, lat in points:
-            for params in ({"limit": 1}, {"limit": 2}, {"limit": crowd - 1}, {"limit": crowd + 3}, {"limit": 50},
-                           {"limit": 2, "language": "en"}):
+            for params in (
+                {"limit": 1},
+                {"limit": 2},
+                {"limit": crowd - 1},
+                {"limit": crowd + 3},
+                {"limit": 50},
+                {"limit": 2, "language": "en"},
+            ):
                 got = client.get("/v1/services/nearest", params={"lat": lat, "lon": lon, **params}).json()["results"]
                 expected = brute_force(engine, sites, lat, lon, params)
-                assert [(r["service_id"], r["location_id"]) for r in got] == [e[:2] for e in expected], (lat, lon, params)
+                assert [(r["service_id"], r["location_id"]) for r in got] == [e[:2] for e in expected], (
+                    lat,
+                    lon,
+                    params,
+                )
     engine.dispose()
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"lat": 91, "lon": -79}, "query.lat"),
-    ({"lat": 43, "lon": -181}, "query.lon"),
-    ({"lat": "north", "lon": -79}, "query.lat"),
-    ({"lon": -79}, "query.lat"),
-    ({"lat": 43, "lon": -79, "limit": 51}, "query.limit"),
-    ({"lat": 43, "lon": -79, "limit": 0}, "query.limit"),
-    ({"lat": 43, "lon": -79, "max_distance_m": 0}, "query.max_distance_m"),
-    ({"lat": 43, "lon": -79, "max_distance_m": 10_000_000}, "query.max_distance_m"),
-    ({"lat": 43, "lon": -79, "open_at": "tomorrow-ish"}, "query.open_at"),
-    ({"lat": 43, "lon": -79, "age": -3}, "query.age"),
-    ({"lat": 43, "lon": -79, "language": "12"}, "query.language"),
-    ({"lat": 43, "lon": -79, "category": "shelter,unicorns"}, "query.category"),
-    ({"lat": "NaN", "lon": -79}, "query.lat"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"lat": 91, "lon": -79}, "query.lat"),
+        ({"lat": 43, "lon": -181}, "query.lon"),
+        ({"lat": "north", "lon": -79}, "query.lat"),
+        ({"lon": -79}, "query.lat"),
+        ({"lat": 43, "lon": -79, "limit": 51}, "query.limit"),
+        ({"lat": 43, "lon": -79, "limit": 0}, "query.limit"),
+        ({"lat": 43, "lon": -79, "max_distance_m": 0}, "query.max_distance_m"),
+        ({"lat": 43, "lon": -79, "max_distance_m": 10_000_000}, "query.max_distance_m"),
+        ({"lat": 43, "lon": -79, "open_at": "tomorrow-ish"}, "query.open_at"),
+        ({"lat": 43, "lon": -79, "age": -3}, "query.age"),
+        ({"lat": 43, "lon": -79, "language": "12"}, "query.language"),
+        ({"lat": 43, "lon": -79, "category": "shelter,unicorns"}, "query.category"),
+        ({"lat": "NaN", "lon": -79}, "query.lat"),
+    ],
+)
 def test_bad_parameters_get_problem_json(demo_server, params, field):
     with demo_server.client() as client:
         response = client.get("/v1/services/nearest", params=params)
@@ -287,8 +349,11 @@ def test_geojson_etag_and_gzip(demo_server):
         etag = raw.headers["etag"]
         again = client.get("/v1/services/nearest", params={**params, "open_at": "2026-11-25T12:00:00-05:00"})
         assert again.status_code == 200
-        cached = client.get("/v1/services/nearest", params={**params, "open_at": "2026-11-25T12:00:00-05:00"},
-                            headers={"If-None-Match": again.headers["etag"]})
+        cached = client.get(
+            "/v1/services/nearest",
+            params={**params, "open_at": "2026-11-25T12:00:00-05:00"},
+            headers={"If-None-Match": again.headers["etag"]},
+        )
         assert cached.status_code == 304 and cached.content == b"" and cached.headers["etag"] == again.headers["etag"]
         assert etag.startswith('W/"')
 

@@ -29,7 +29,9 @@ def test_app_and_committed_spec_agree():
         for method, operation in item.items():
             theirs = committed["paths"][path].get(method)
             assert theirs is not None, f"{method.upper()} {path} is missing from the spec"
-            assert operation.get("parameters") == theirs.get("parameters"), f"parameters of {method.upper()} {path} differ"
+            assert operation.get("parameters") == theirs.get("parameters"), (
+                f"parameters of {method.upper()} {path} differ"
+            )
             assert operation.get("requestBody") == theirs.get("requestBody"), f"body of {method.upper()} {path} differs"
             assert operation["responses"] == theirs["responses"], f"responses of {method.upper()} {path} differ"
     assert generated["components"]["schemas"] == committed["components"]["schemas"], "schemas differ"

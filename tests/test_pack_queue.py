@@ -13,15 +13,15 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from service.auth.principal import Role
 from service.maps import packs
 from service.maps.packs import queue as pack_queue
-from service.auth.principal import Role
 from service.maps.packs.storage import STORE_ID_FILE
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings
@@ -37,8 +37,11 @@ def pack_body(i: int, max_zoom: int = 16, size: tuple[float, float] = (0.16, 0.1
     """A distinct area around Toronto for each i (a fresh build each): ~1,400 tiles, ~4,400
     with ``size=BIG``."""
     west = -79.52 + 0.013 * i
-    return {"bbox": [round(west, 6), 43.62, round(west + size[0], 6), round(43.62 + size[1], 6)], "min_zoom": 10,
-            "max_zoom": max_zoom}
+    return {
+        "bbox": [round(west, 6), 43.62, round(west + size[0], 6), round(43.62 + size[1], 6)],
+        "min_zoom": 10,
+        "max_zoom": max_zoom,
+    }
 
 
 BIG = (0.3, 0.22)
@@ -58,8 +61,12 @@ def admin(queue_database_url):
 
 
 def _env(pack_dir, **packs_settings) -> dict:
-    return {**HANDOFF_ENV, "FIELDNAV_PACKS_DIR": str(pack_dir), "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000000",
-            **{f"FIELDNAV_PACKS_{name.upper()}": str(value) for name, value in packs_settings.items()}}
+    return {
+        **HANDOFF_ENV,
+        "FIELDNAV_PACKS_DIR": str(pack_dir),
+        "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000000",
+        **{f"FIELDNAV_PACKS_{name.upper()}": str(value) for name, value in packs_settings.items()},
+    }
 
 
 def _timed(client: httpx.Client, method: str, url: str, **kwargs) -> tuple[int, float]:
@@ -81,24 +88,45 @@ def _traffic(base_url: str, rounds: int = 2, busy=None) -> list[tuple[str, int, 
             with httpx.Client(base_url=base_url, timeout=30) as client:
                 out.append(("nearest", *_timed(client, "GET", "/v1/services/nearest", params=params, headers=worker)))
                 if i % 2 == 0:
-                    out.append(("handoff", *_timed(client, "POST", "/v1/handoffs", json=handoff_body(),
-                                                   headers=auth(Role.FIELD_WORKER))))
+                    out.append(
+                        (
+                            "handoff",
+                            *_timed(
+                                client, "POST", "/v1/handoffs", json=handoff_body(), headers=auth(Role.FIELD_WORKER)
+                            ),
+                        )
+                    )
     return out
 
 
 def _summary(samples) -> str:
-    return ", ".join(f"{what} median {statistics.median(s for w, _, s in samples if w == what) * 1000:.0f} ms "
-                     f"max {max(s for w, _, s in samples if w == what) * 1000:.0f} ms" for what in ("nearest", "handoff"))
+    return ", ".join(
+        f"{what} median {statistics.median(s for w, _, s in samples if w == what) * 1000:.0f} ms "
+        f"max {max(s for w, _, s in samples if w == what) * 1000:.0f} ms"
+        for what in ("nearest", "handoff")
+    )
 
 
 def test_builds_leave_handoffs_and_nearest_their_connections(queue_database_url, admin, tmp_path):
     builds, total_cap = 12, 3
     # A small request pool (4 per worker), as a busy production pool would be: before, two
     # builds on a worker took all of it, and handoffs and nearest waited for the pool timeout.
-    server = start_server(queue_database_url, workers=2, env={
-        **_env(tmp_path, max_concurrent_builds=2, max_concurrent_builds_total=total_cap, queue_size=32,
-               queue_wait_s=600, build_timeout_s=600),
-        "FIELDNAV_POOL_SIZE": "4", "FIELDNAV_POOL_TIMEOUT_S": str(POOL_TIMEOUT_S)})
+    server = start_server(
+        queue_database_url,
+        workers=2,
+        env={
+            **_env(
+                tmp_path,
+                max_concurrent_builds=2,
+                max_concurrent_builds_total=total_cap,
+                queue_size=32,
+                queue_wait_s=600,
+                build_timeout_s=600,
+            ),
+            "FIELDNAV_POOL_SIZE": "4",
+            "FIELDNAV_POOL_TIMEOUT_S": str(POOL_TIMEOUT_S),
+        },
+    )
     try:
         baseline = _traffic(server.base_url)
         assert {status for what, status, _ in baseline} <= {200, 201}, baseline
@@ -109,8 +137,13 @@ def test_builds_leave_handoffs_and_nearest_their_connections(queue_database_url,
 
         def build(i: int) -> None:
             with httpx.Client(base_url=server.base_url, timeout=600) as client:
-                answers.append(client.post("/v1/offline/packs", json=pack_body(i, size=BIG),
-                                           headers={"Authorization": f"Bearer {token(Role.FIELD_WORKER)}"}))
+                answers.append(
+                    client.post(
+                        "/v1/offline/packs",
+                        json=pack_body(i, size=BIG),
+                        headers={"Authorization": f"Bearer {token(Role.FIELD_WORKER)}"},
+                    )
+                )
 
         def watch() -> None:
             with admin.connect() as connection:
@@ -143,7 +176,9 @@ def test_builds_leave_handoffs_and_nearest_their_connections(queue_database_url,
     assert len(loaded) >= 15, f"the builds ended after {len(loaded)} requests: make them longer"
     print("without builds:", _summary(baseline), f"with builds ({len(loaded)} requests):", _summary(loaded))
     # Every build finished, and never more at once than the database-wide cap.
-    assert sorted(a.status_code for a in answers) == [201] * builds, [a.text[:200] for a in answers if a.status_code != 201]
+    assert sorted(a.status_code for a in answers) == [201] * builds, [
+        a.text[:200] for a in answers if a.status_code != 201
+    ]
     assert len({a.json()["id"] for a in answers}) == builds
     assert 2 <= max(running) <= total_cap, running
     assert "Traceback" not in log
@@ -151,8 +186,9 @@ def test_builds_leave_handoffs_and_nearest_their_connections(queue_database_url,
 
 def test_over_capacity_builds_get_503_with_retry_after(queue_database_url, tmp_path):
     wait_s = 1.5
-    server = start_server(queue_database_url, env=_env(tmp_path, max_concurrent_builds=1, queue_size=1,
-                                                       queue_wait_s=wait_s))
+    server = start_server(
+        queue_database_url, env=_env(tmp_path, max_concurrent_builds=1, queue_size=1, queue_wait_s=wait_s)
+    )
     headers = {"Authorization": f"Bearer {token(Role.FIELD_WORKER)}", "Accept-Language": "fr"}
     try:
         with httpx.Client(base_url=server.base_url, timeout=120) as client:
@@ -170,8 +206,9 @@ def test_over_capacity_builds_get_503_with_retry_after(queue_database_url, tmp_p
             time.sleep(0.5)  # one builds, one waits, the rest are refused at once
             with httpx.Client(base_url=server.base_url, timeout=120) as client:
                 # A pack already built never queues, however full the queue.
-                again, again_s = _timed(client, "POST", "/v1/offline/packs", json=pack_body(40, max_zoom=12),
-                                        headers=headers)
+                again, again_s = _timed(
+                    client, "POST", "/v1/offline/packs", json=pack_body(40, max_zoom=12), headers=headers
+                )
             results = [f.result() for f in futures]
     finally:
         stop_server(server)
@@ -198,10 +235,12 @@ def test_a_build_past_its_deadline_stops_and_leaves_nothing(queue_database_url, 
     request = packs.PackRequest(**pack_body(60, size=BIG))
     try:
         with pytest.raises(Problem) as stopped:
-            packs.build_or_reuse(engine, request, settings=settings, now=datetime.now(timezone.utc), directory=tmp_path)
+            packs.build_or_reuse(engine, request, settings=settings, now=datetime.now(UTC), directory=tmp_path)
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT count(*) FROM offline_pack WHERE request_key = :key"),
-                                      {"key": packs.plan_pack(request, settings).request_key}).scalar_one()
+            rows = connection.execute(
+                text("SELECT count(*) FROM offline_pack WHERE request_key = :key"),
+                {"key": packs.plan_pack(request, settings).request_key},
+            ).scalar_one()
     finally:
         engine.dispose()
     assert stopped.value.status == 503 and stopped.value.slug == "pack-build-timeout"
@@ -267,4 +306,3 @@ def test_a_wait_that_runs_out_is_refused():
 
     slug, waited_s = asyncio.run(scenario())
     assert slug == "pack-builds-busy" and 0.25 < waited_s < 2, waited_s
-

@@ -14,12 +14,20 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.maps.packs.storage import CHUNK_BYTES, STORE_ID_FILE, DatabaseStorage, LocalStorage, PackStores, RangeReader
+from service.maps.packs.storage import (
+    CHUNK_BYTES,
+    STORE_ID_FILE,
+    DatabaseStorage,
+    LocalStorage,
+    PackStores,
+    RangeReader,
+)
 from tests.conftest import PROJECT_ROOT, app_url_for, start_server, stop_server
 
 AREA = {"bbox": [-79.42, 43.63, -79.36, 43.68], "min_zoom": 10, "max_zoom": 16}
@@ -49,8 +57,10 @@ def _pack_files(folder: Path) -> list[str]:
 
 def _age(engine, pack_id: str, days: float) -> None:
     with engine.begin() as connection:
-        connection.execute(text("UPDATE offline_pack SET last_used_at = now() - make_interval(days => :d) WHERE id = :id"),
-                           {"d": days, "id": pack_id})
+        connection.execute(
+            text("UPDATE offline_pack SET last_used_at = now() - make_interval(days => :d) WHERE id = :id"),
+            {"d": days, "id": pack_id},
+        )
 
 
 def test_with_the_database_store_a_pack_built_on_one_host_is_served_by_another(demo_database_url, admin, tmp_path):
@@ -70,7 +80,9 @@ def test_with_the_database_store_a_pack_built_on_one_host_is_served_by_another(d
             assert full.status_code == 200 and full.headers["content-type"] == "application/vnd.pmtiles"
             body = full.content
             assert len(body) == manifest["bytes"] and hashlib.sha256(body).hexdigest() == manifest["sha256"]
-            assert full.headers["etag"] == f'"{manifest["sha256"]}"' and full.headers["content-length"] == str(len(body))
+            assert full.headers["etag"] == f'"{manifest["sha256"]}"' and full.headers["content-length"] == str(
+                len(body)
+            )
             assert on_a.get(url).content == body
 
             # Byte ranges, If-Range, If-None-Match and 416 as from a file.
@@ -97,34 +109,58 @@ def test_with_the_database_store_a_pack_built_on_one_host_is_served_by_another(d
             assert hashlib.sha256(services.content).hexdigest() == manifest["services"]["sha256"]
             plain = on_b.get(manifest["urls"]["services"], headers={"Accept-Encoding": "identity"})
             assert plain.status_code == 200 and plain.content == services.content
-            assert on_b.get(manifest["urls"]["services"], headers={"If-None-Match": services.headers["etag"]}).status_code == 304
+            assert (
+                on_b.get(manifest["urls"]["services"], headers={"If-None-Match": services.headers["etag"]}).status_code
+                == 304
+            )
 
             # Nothing on either host's disk: the files are in the database.
             assert _pack_files(tmp_path / "host-a") == [] and _pack_files(tmp_path / "host-b") == []
             with admin.connect() as connection:
-                assert connection.execute(text("SELECT storage FROM offline_pack WHERE id = :id"),
-                                          {"id": manifest["id"]}).scalar_one() == "database"
-                stored = dict(connection.execute(text("SELECT name, bytes FROM offline_pack_file WHERE pack_id = :id"),
-                                                 {"id": manifest["id"]}).all())
-            assert stored == {f"{manifest['id']}.pmtiles": manifest["bytes"],
-                              f"{manifest['id']}.services.json.gz": int(services.headers["content-length"])}
+                assert (
+                    connection.execute(
+                        text("SELECT storage FROM offline_pack WHERE id = :id"), {"id": manifest["id"]}
+                    ).scalar_one()
+                    == "database"
+                )
+                stored = dict(
+                    connection.execute(
+                        text("SELECT name, bytes FROM offline_pack_file WHERE pack_id = :id"), {"id": manifest["id"]}
+                    ).all()
+                )
+            assert stored == {
+                f"{manifest['id']}.pmtiles": manifest["bytes"],
+                f"{manifest['id']}.services.json.gz": int(services.headers["content-length"]),
+            }
 
             # Garbage collection run from one host removes it for both.
             _age(admin, manifest["id"], 30)
             result = subprocess.run(
                 [sys.executable, "-m", "service.maps.cli", "packs", "gc"],
-                env={**os.environ, "FIELDNAV_DATABASE_URL": app_url_for(demo_database_url),
-                     "FIELDNAV_PACKS_STORAGE": "database", "FIELDNAV_PACKS_DIR": str(tmp_path / "host-a")},
-                capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT)
+                env={
+                    **os.environ,
+                    "FIELDNAV_DATABASE_URL": app_url_for(demo_database_url),
+                    "FIELDNAV_PACKS_STORAGE": "database",
+                    "FIELDNAV_PACKS_DIR": str(tmp_path / "host-a"),
+                },
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=PROJECT_ROOT,
+            )
             assert result.returncode == 0, result.stderr
             assert "removed 1 packs and 2 files" in result.stdout
             for client in (on_a, on_b):
                 assert client.get(url).status_code == 404
                 assert client.get(manifest["urls"]["manifest"]).status_code == 404
             with admin.connect() as connection:
-                left = connection.execute(text("SELECT (SELECT count(*) FROM offline_pack_file WHERE name LIKE :n), "
-                                               "(SELECT count(*) FROM offline_pack_chunk WHERE name LIKE :n)"),
-                                          {"n": f"{manifest['id']}%"}).one()
+                left = connection.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM offline_pack_file WHERE name LIKE :n), "
+                        "(SELECT count(*) FROM offline_pack_chunk WHERE name LIKE :n)"
+                    ),
+                    {"n": f"{manifest['id']}%"},
+                ).one()
             assert tuple(left) == (0, 0)
     finally:
         stop_server(a)
@@ -150,12 +186,19 @@ def test_with_local_storage_a_second_host_no_longer_deletes_a_pack_the_first_ser
             assert on_a.get(manifest["urls"]["archive"]).content[:7] == b"PMTiles"
             assert on_a.post("/v1/offline/packs", json=body).json()["id"] == manifest["id"]
             with admin.connect() as connection:
-                rows = connection.execute(text("SELECT id::text, storage FROM offline_pack WHERE request_key = "
-                                               "(SELECT request_key FROM offline_pack WHERE id = :id)"),
-                                          {"id": manifest["id"]}).all()
+                rows = connection.execute(
+                    text(
+                        "SELECT id::text, storage FROM offline_pack WHERE request_key = "
+                        "(SELECT request_key FROM offline_pack WHERE id = :id)"
+                    ),
+                    {"id": manifest["id"]},
+                ).all()
             folder_id = (tmp_path / "host-a" / STORE_ID_FILE).read_text().strip()
             assert [tuple(r) for r in rows] == [(manifest["id"], f"local:{folder_id}")]
-            assert _pack_files(tmp_path / "host-a") == [f"{manifest['id']}.pmtiles", f"{manifest['id']}.services.json.gz"]
+            assert _pack_files(tmp_path / "host-a") == [
+                f"{manifest['id']}.pmtiles",
+                f"{manifest['id']}.services.json.gz",
+            ]
             assert _pack_files(tmp_path / "host-b") == []
     finally:
         stop_server(a)
@@ -170,10 +213,12 @@ def pack_row(engine):
     """An offline_pack row (files in the database belong to a pack)."""
     pack_id = uuid.uuid4()
     with engine.begin() as connection:
-        connection.execute(text("""INSERT INTO offline_pack (id, request_key, data_version, request, tile_count, archive_bytes,
+        connection.execute(
+            text("""INSERT INTO offline_pack (id, request_key, data_version, request, tile_count, archive_bytes,
                                    archive_sha256, service_count, snapshot_bytes, snapshot_sha256, storage)
                                    VALUES (:id, :key, 0, '{}', 0, 0, '', 0, 0, '', 'database')"""),
-                           {"id": pack_id, "key": uuid.uuid4().hex})
+            {"id": pack_id, "key": uuid.uuid4().hex},
+        )
     return pack_id
 
 
@@ -216,8 +261,12 @@ def test_a_range_reads_only_the_chunks_it_covers(engine, pack_row, tmp_path):
     with pytest.raises(FileNotFoundError):
         store.read(name, 2900, 3100)  # the 3rd chunk is gone
     with engine.connect() as connection:
-        storage = connection.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'offline_pack_chunk'::regclass "
-                                          "AND attname = 'data'")).scalar_one()
+        storage = connection.execute(
+            text(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'offline_pack_chunk'::regclass "
+                "AND attname = 'data'"
+            )
+        ).scalar_one()
     assert storage == "e" and CHUNK_BYTES == 1024 * 1024  # stored as is: the contents are gzip already
 
 
@@ -233,7 +282,7 @@ def test_a_pack_row_chooses_its_store(engine, tmp_path):
 
 
 def test_the_basemap_part_goes_to_the_database_with_its_pack(database_url, tmp_path, monkeypatch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from service.maps import packs
     from service.platform.settings import PackSettings, basemap_settings
@@ -246,9 +295,14 @@ def test_the_basemap_part_goes_to_the_database_with_its_pack(database_url, tmp_p
     engine = create_engine(database_url)
     try:
         stores = PackStores("database", tmp_path / "packs", engine)
-        now = datetime.now(timezone.utc)
-        manifest, created = packs.build_or_reuse(engine, packs.PackRequest(**{**AREA, "max_zoom": 12}),
-                                                 settings=PackSettings(storage="database"), now=now, stores=stores)
+        now = datetime.now(UTC)
+        manifest, created = packs.build_or_reuse(
+            engine,
+            packs.PackRequest(**{**AREA, "max_zoom": 12}),
+            settings=PackSettings(storage="database"),
+            now=now,
+            stores=stores,
+        )
         assert created and manifest["basemap"]["tile_count"] > 0
         found = packs.open_pack_file(engine, uuid.UUID(manifest["id"]), "archive", now=now, stores=stores)
         part = packs.basemap_part_file(found, manifest["id"])

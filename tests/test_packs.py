@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import h3
@@ -37,10 +37,15 @@ def pack_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(demo_database_url, pack_dir):
-    live = start_server(demo_database_url, env={
-        "FIELDNAV_PACKS_DIR": str(pack_dir), "FIELDNAV_PACKS_MAX_TILES": str(MAX_TILES),
-        "FIELDNAV_PACKS_MAX_ZOOM": str(MAX_ZOOM), "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000000",
-    })
+    live = start_server(
+        demo_database_url,
+        env={
+            "FIELDNAV_PACKS_DIR": str(pack_dir),
+            "FIELDNAV_PACKS_MAX_TILES": str(MAX_TILES),
+            "FIELDNAV_PACKS_MAX_ZOOM": str(MAX_ZOOM),
+            "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000000",
+        },
+    )
     yield live
     stop_server(live)
 
@@ -69,12 +74,19 @@ def _assert_archive_equals_tile_endpoint(client, manifest: dict, params: dict | 
     reader = Reader(MemorySource(body))
     header = reader.header()
     assert (header["min_zoom"], header["max_zoom"]) == (manifest["min_zoom"], manifest["max_zoom"])
-    bounds = [header["min_lon_e7"] / 1e7, header["min_lat_e7"] / 1e7, header["max_lon_e7"] / 1e7, header["max_lat_e7"] / 1e7]
+    bounds = [
+        header["min_lon_e7"] / 1e7,
+        header["min_lat_e7"] / 1e7,
+        header["max_lon_e7"] / 1e7,
+        header["max_lat_e7"] / 1e7,
+    ]
     assert bounds == pytest.approx(manifest["bbox"], abs=1e-7)
     assert header["tile_type"] == TileType.MVT and header["tile_compression"] == Compression.GZIP
     metadata = reader.metadata()
     assert metadata["data_version"] == manifest["data_version"] and metadata["pack_id"] == manifest["id"]
-    assert {layer["id"] for layer in metadata["vector_layers"]} <= {"services", "clusters"} and metadata["vector_layers"]
+    assert {layer["id"] for layer in metadata["vector_layers"]} <= {"services", "clusters"} and metadata[
+        "vector_layers"
+    ]
 
     served = 0
     zooms = range(manifest["min_zoom"], manifest["max_zoom"] + 1)
@@ -102,8 +114,10 @@ def test_archive_holds_exactly_the_tiles_the_endpoint_serves(server, downtown):
 
 def test_category_packs_match_category_tiles(server):
     with server.client() as client:
-        response = client.post("/v1/offline/packs", json={"bbox": DOWNTOWN, "min_zoom": 11, "max_zoom": 15,
-                                                          "categories": ["shelter", "food"]})
+        response = client.post(
+            "/v1/offline/packs",
+            json={"bbox": DOWNTOWN, "min_zoom": 11, "max_zoom": 15, "categories": ["shelter", "food"]},
+        )
         assert response.status_code == 201
         manifest = response.json()
         assert manifest["categories"] == ["food", "shelter"]
@@ -119,7 +133,10 @@ def test_services_snapshot_has_the_nearest_fields_of_every_site_in_the_area(serv
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
     assert response.headers["etag"].startswith('"') and "immutable" in response.headers["cache-control"]
     body = response.content  # httpx has undone the gzip encoding
-    assert len(body) == downtown["services"]["bytes"] and hashlib.sha256(body).hexdigest() == downtown["services"]["sha256"]
+    assert (
+        len(body) == downtown["services"]["bytes"]
+        and hashlib.sha256(body).hexdigest() == downtown["services"]["sha256"]
+    )
     snapshot = response.json()
     assert snapshot["data_version"] == downtown["data_version"] and snapshot["bbox"] == downtown["bbox"]
     sites = snapshot["services"]
@@ -127,7 +144,9 @@ def test_services_snapshot_has_the_nearest_fields_of_every_site_in_the_area(serv
 
     # The nearest fields minus distance and the hours of the moment (stale once stored), plus
     # the weekly hours rule for "open now" offline; the site key finds a tapped tile point.
-    expected_keys = set(nearest["results"][0]) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {"week_intervals"}
+    expected_keys = set(nearest["results"][0]) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {
+        "week_intervals"
+    }
     assert all(set(site) == expected_keys for site in sites)
     assert "site_key" in expected_keys and len({site["site_key"] for site in sites}) == len(sites)
     public = [s for s in sites if not s["confidential"]]
@@ -136,12 +155,20 @@ def test_services_snapshot_has_the_nearest_fields_of_every_site_in_the_area(serv
 
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        expected_public = connection.execute(text(
-            "SELECT count(*) FROM service_site WHERE NOT is_private AND status = 'active' "
-            "AND geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"), dict(zip("abcd", DOWNTOWN))).scalar_one()
-        expected_private = connection.execute(text(
-            "SELECT count(*) FROM service_site WHERE is_private AND status = 'active' "
-            "AND coarse_geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"), dict(zip("abcd", DOWNTOWN))).scalar_one()
+        expected_public = connection.execute(
+            text(
+                "SELECT count(*) FROM service_site WHERE NOT is_private AND status = 'active' "
+                "AND geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"
+            ),
+            dict(zip("abcd", DOWNTOWN)),
+        ).scalar_one()
+        expected_private = connection.execute(
+            text(
+                "SELECT count(*) FROM service_site WHERE is_private AND status = 'active' "
+                "AND coarse_geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"
+            ),
+            dict(zip("abcd", DOWNTOWN)),
+        ).scalar_one()
     engine.dispose()
     assert len(public) == expected_public and len(sites) - len(public) == expected_private
 
@@ -171,7 +198,10 @@ def test_archive_ranges_etag_and_not_modified(server, downtown):
         assert client.get(url, headers={"Range": f"bytes={len(full) + 10}-"}).status_code == 416
 
         services = client.get(downtown["urls"]["services"])
-        assert client.get(downtown["urls"]["services"], headers={"If-None-Match": services.headers["etag"]}).status_code == 304
+        assert (
+            client.get(downtown["urls"]["services"], headers={"If-None-Match": services.headers["etag"]}).status_code
+            == 304
+        )
         plain = client.get(downtown["urls"]["services"], headers={"Accept-Encoding": "identity"})
         assert plain.status_code == 200 and "content-encoding" not in plain.headers
         assert hashlib.sha256(plain.content).hexdigest() == downtown["services"]["sha256"]
@@ -179,7 +209,9 @@ def test_archive_ranges_etag_and_not_modified(server, downtown):
 
 def test_same_request_reuses_the_pack(server, downtown):
     with server.client() as client:
-        again = client.post("/v1/offline/packs", json={"max_zoom": 16, "min_zoom": 10, "bbox": DOWNTOWN, "categories": []})
+        again = client.post(
+            "/v1/offline/packs", json={"max_zoom": 16, "min_zoom": 10, "bbox": DOWNTOWN, "categories": []}
+        )
         assert again.status_code == 200 and again.json() == downtown
         manifest = client.get(downtown["urls"]["manifest"])
         assert manifest.status_code == 200 and manifest.json() == downtown
@@ -206,7 +238,9 @@ def test_identical_concurrent_requests_build_once(server, pack_dir):
     assert len({a.json()["id"] for a in answers}) == 1
     pack_id = answers[0].json()["id"]
     assert sorted(p.name for p in pack_dir.iterdir() if p.name.startswith(pack_id)) == [
-        f"{pack_id}.pmtiles", f"{pack_id}.services.json.gz"]
+        f"{pack_id}.pmtiles",
+        f"{pack_id}.services.json.gz",
+    ]
     assert not [p for p in pack_dir.iterdir() if packs.TEMP_MARK in p.name]
 
 
@@ -249,10 +283,12 @@ def test_too_many_bytes_aborts_and_leaves_no_file(demo_database_url, tmp_path):
     request = packs.PackRequest(bbox=DOWNTOWN, min_zoom=11, max_zoom=16)  # not built by the server yet
     try:
         with pytest.raises(Problem) as refused:
-            packs.build_or_reuse(engine, request, settings=settings, now=datetime.now(timezone.utc), directory=tmp_path)
+            packs.build_or_reuse(engine, request, settings=settings, now=datetime.now(UTC), directory=tmp_path)
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT count(*) FROM offline_pack WHERE request_key = :key"),
-                                      {"key": packs.plan_pack(request, settings).request_key}).scalar_one()
+            rows = connection.execute(
+                text("SELECT count(*) FROM offline_pack WHERE request_key = :key"),
+                {"key": packs.plan_pack(request, settings).request_key},
+            ).scalar_one()
     finally:
         engine.dispose()
     assert refused.value.status == 422 and refused.value.slug == "pack-too-large"
@@ -261,21 +297,27 @@ def test_too_many_bytes_aborts_and_leaves_no_file(demo_database_url, tmp_path):
     assert list(tmp_path.iterdir()) == [] and rows == 0
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"min_zoom": 10, "max_zoom": 12}, "body"),
-    ({"bbox": DOWNTOWN, "h3_cells": ["872b9bd55ffffff"], "min_zoom": 10, "max_zoom": 12}, "body"),
-    ({"bbox": DOWNTOWN[:3], "min_zoom": 10, "max_zoom": 12}, "body.bbox"),
-    ({"bbox": [-79.3, 43.6, -79.4, 43.7], "min_zoom": 10, "max_zoom": 12}, "body.bbox"),
-    ({"bbox": [-79.4, 43.6, -79.3, 95], "min_zoom": 10, "max_zoom": 12}, "body.bbox"),
-    ({"bbox": DOWNTOWN, "min_zoom": 13, "max_zoom": 12}, "body"),
-    ({"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 17}, "body.max_zoom"),
-    ({"bbox": DOWNTOWN, "min_zoom": 10}, "body.max_zoom"),
-    ({"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 12, "colour": "red"}, "body.colour"),
-    ({"h3_cells": ["not-a-cell"], "min_zoom": 10, "max_zoom": 12}, "body.h3_cells"),
-    ({"h3_cells": [], "min_zoom": 10, "max_zoom": 12}, "body.h3_cells"),
-    ({"h3_cells": ["872b9bd55ffffff"] * 501, "min_zoom": 10, "max_zoom": 12}, "body.h3_cells"),
-    ({"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 12, "categories": ["shelter", "spaceships"]}, "body.categories"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"min_zoom": 10, "max_zoom": 12}, "body"),
+        ({"bbox": DOWNTOWN, "h3_cells": ["872b9bd55ffffff"], "min_zoom": 10, "max_zoom": 12}, "body"),
+        ({"bbox": DOWNTOWN[:3], "min_zoom": 10, "max_zoom": 12}, "body.bbox"),
+        ({"bbox": [-79.3, 43.6, -79.4, 43.7], "min_zoom": 10, "max_zoom": 12}, "body.bbox"),
+        ({"bbox": [-79.4, 43.6, -79.3, 95], "min_zoom": 10, "max_zoom": 12}, "body.bbox"),
+        ({"bbox": DOWNTOWN, "min_zoom": 13, "max_zoom": 12}, "body"),
+        ({"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 17}, "body.max_zoom"),
+        ({"bbox": DOWNTOWN, "min_zoom": 10}, "body.max_zoom"),
+        ({"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 12, "colour": "red"}, "body.colour"),
+        ({"h3_cells": ["not-a-cell"], "min_zoom": 10, "max_zoom": 12}, "body.h3_cells"),
+        ({"h3_cells": [], "min_zoom": 10, "max_zoom": 12}, "body.h3_cells"),
+        ({"h3_cells": ["872b9bd55ffffff"] * 501, "min_zoom": 10, "max_zoom": 12}, "body.h3_cells"),
+        (
+            {"bbox": DOWNTOWN, "min_zoom": 10, "max_zoom": 12, "categories": ["shelter", "spaceships"]},
+            "body.categories",
+        ),
+    ],
+)
 def test_bad_bodies_are_422_problems(server, body, field):
     with server.client() as client:
         response = client.post("/v1/offline/packs", json=body)
@@ -297,9 +339,13 @@ def test_a_body_that_is_not_json_is_a_422_problem(server):
 
 def _age(engine, pack_id: str, *, days: float) -> None:
     with engine.begin() as connection:
-        connection.execute(text("UPDATE offline_pack SET last_used_at = last_used_at - make_interval(secs => :s), "
-                                "created_at = created_at - make_interval(secs => :s) WHERE id = :id"),
-                           {"s": days * 86400, "id": pack_id})
+        connection.execute(
+            text(
+                "UPDATE offline_pack SET last_used_at = last_used_at - make_interval(secs => :s), "
+                "created_at = created_at - make_interval(secs => :s) WHERE id = :id"
+            ),
+            {"s": days * 86400, "id": pack_id},
+        )
 
 
 def _old_file(path: Path, *, hours: float) -> Path:
@@ -310,17 +356,24 @@ def _old_file(path: Path, *, hours: float) -> Path:
 
 
 def test_garbage_collection_removes_unused_superseded_and_orphan_packs(engine, tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     settings = PackSettings(dir=tmp_path)
 
     def build(bbox):
-        manifest, created = packs.build_or_reuse(engine, packs.PackRequest(bbox=bbox, min_zoom=10, max_zoom=11),
-                                                 settings=settings, now=now, directory=tmp_path)
+        manifest, created = packs.build_or_reuse(
+            engine,
+            packs.PackRequest(bbox=bbox, min_zoom=10, max_zoom=11),
+            settings=settings,
+            now=now,
+            directory=tmp_path,
+        )
         assert created
         return manifest
 
     # An empty directory gives empty, but valid, archives.
-    unused, superseded_recent, superseded_idle, fresh = (build([-79.4 + i / 10, 43.6, -79.35 + i / 10, 43.7]) for i in range(4))
+    unused, superseded_recent, superseded_idle, fresh = (
+        build([-79.4 + i / 10, 43.6, -79.35 + i / 10, 43.7]) for i in range(4)
+    )
     reader = Reader(MemorySource(packs.archive_path(tmp_path, fresh["id"]).read_bytes()))
     assert reader.header()["max_zoom"] == 11 and fresh["tile_count"] == 0 and fresh["services"]["count"] == 0
 
@@ -329,8 +382,10 @@ def test_garbage_collection_removes_unused_superseded_and_orphan_packs(engine, t
     _age(engine, superseded_recent["id"], days=0.1)
     with engine.begin() as connection:
         connection.execute(text("UPDATE data_version SET version = version + 1"))
-        connection.execute(text("UPDATE offline_pack SET data_version = version FROM data_version WHERE offline_pack.id = :id"),
-                           {"id": fresh["id"]})
+        connection.execute(
+            text("UPDATE offline_pack SET data_version = version FROM data_version WHERE offline_pack.id = :id"),
+            {"id": fresh["id"]},
+        )
     orphan = _old_file(tmp_path / f"{uuid.uuid4()}.pmtiles", hours=2)
     young_orphan = _old_file(tmp_path / f"{uuid.uuid4()}.pmtiles", hours=0.1)
     stale_temp = _old_file(tmp_path / f"{uuid.uuid4()}.pmtiles{packs.TEMP_MARK}abc", hours=2)
@@ -342,7 +397,10 @@ def test_garbage_collection_removes_unused_superseded_and_orphan_packs(engine, t
     assert left == {superseded_recent["id"], fresh["id"]}
     assert collected.packs == 2 and collected.files == 2 * 2 + 2
     for gone in (unused, superseded_idle):
-        assert not packs.archive_path(tmp_path, gone["id"]).exists() and not packs.snapshot_path(tmp_path, gone["id"]).exists()
+        assert (
+            not packs.archive_path(tmp_path, gone["id"]).exists()
+            and not packs.snapshot_path(tmp_path, gone["id"]).exists()
+        )
     for kept in (superseded_recent, fresh):
         assert packs.archive_path(tmp_path, kept["id"]).exists() and packs.snapshot_path(tmp_path, kept["id"]).exists()
     assert not orphan.exists() and not stale_temp.exists() and young_orphan.exists() and unrelated.exists()
@@ -354,14 +412,21 @@ def test_packs_gc_command(database_url, tmp_path):
 
     engine = create_engine(database_url)
     try:
-        manifest, _ = packs.build_or_reuse(engine, packs.PackRequest(bbox=DOWNTOWN, min_zoom=10, max_zoom=10),
-                                           settings=PackSettings(dir=tmp_path), now=datetime.now(timezone.utc),
-                                           directory=tmp_path)
+        manifest, _ = packs.build_or_reuse(
+            engine,
+            packs.PackRequest(bbox=DOWNTOWN, min_zoom=10, max_zoom=10),
+            settings=PackSettings(dir=tmp_path),
+            now=datetime.now(UTC),
+            directory=tmp_path,
+        )
         _age(engine, manifest["id"], days=30)
         result = subprocess.run(
             [sys.executable, "-m", "service.maps.cli", "packs", "gc"],
             env={**os.environ, "FIELDNAV_DATABASE_URL": database_url, "FIELDNAV_PACKS_DIR": str(tmp_path)},
-            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parent.parent,
         )
         assert result.returncode == 0, result.stderr
         assert "removed 1 packs and 2 files" in result.stdout
@@ -369,7 +434,9 @@ def test_packs_gc_command(database_url, tmp_path):
             assert connection.execute(text("SELECT count(*) FROM offline_pack")).scalar_one() == 0
     finally:
         engine.dispose()
-    assert [p.name for p in tmp_path.iterdir()] == [STORE_ID_FILE]  # the folder's own id (service/maps/packs/storage.py)
+    assert [p.name for p in tmp_path.iterdir()] == [
+        STORE_ID_FILE
+    ]  # the folder's own id (service/maps/packs/storage.py)
 
 
 def test_a_collected_pack_is_404_and_rebuilt_on_request(server, demo_database_url, pack_dir):
@@ -380,7 +447,7 @@ def test_a_collected_pack_is_404_and_rebuilt_on_request(server, demo_database_ur
             first = client.post("/v1/offline/packs", json=body).json()
             _age(engine, first["id"], days=30)
             with engine.begin() as connection:
-                packs.collect_garbage(connection, pack_dir, datetime.now(timezone.utc), 14)
+                packs.collect_garbage(connection, pack_dir, datetime.now(UTC), 14)
             assert not packs.archive_path(pack_dir, first["id"]).exists()
             assert client.get(first["urls"]["manifest"]).status_code == 404
             assert client.get(first["urls"]["archive"]).status_code == 404

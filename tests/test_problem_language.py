@@ -46,8 +46,9 @@ def _french_spacing_ok(text: str) -> bool:
 def _same_except_words(english: dict, french: dict) -> None:
     for key in ("type", "status", "instance"):
         assert english[key] == french[key], key
-    assert [(e["field"], e["code"]) for e in english.get("errors", [])] == \
-           [(e["field"], e["code"]) for e in french.get("errors", [])]
+    assert [(e["field"], e["code"]) for e in english.get("errors", [])] == [
+        (e["field"], e["code"]) for e in french.get("errors", [])
+    ]
 
 
 # --- over HTTP ---------------------------------------------------------------------------------
@@ -71,7 +72,8 @@ def test_a_bad_token_is_401_in_french_and_says_nothing_more(client):
     french = client.get("/v1/me", headers={**headers, **FR})
     assert english.json()["detail"] == "invalid token"
     assert french.status_code == 401 and french.json()["detail"] == typeset_fr(
-        "Ce jeton d’accès n’est pas valide. Reconnectez-vous pour en obtenir un nouveau.")
+        "Ce jeton d’accès n’est pas valide. Reconnectez-vous pour en obtenir un nouveau."
+    )
     assert french.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
@@ -132,13 +134,25 @@ def test_a_bad_callback_phone_is_explained_beside_the_phone_field(client, phone)
 
 def test_contact_rules_and_unknown_needs_have_codes_and_french_messages(client):
     cases = [
-        (handoff_body(phone=None, contact={"do_not_contact": True}), "body.contact", "do_not_contact_needs_alternative"),
-        (handoff_body(phone=None, contact={"do_not_contact": True, "phone": "613 555 0123", "alternative": "x"}),
-         "body.contact", "do_not_contact_with_phone"),
+        (
+            handoff_body(phone=None, contact={"do_not_contact": True}),
+            "body.contact",
+            "do_not_contact_needs_alternative",
+        ),
+        (
+            handoff_body(phone=None, contact={"do_not_contact": True, "phone": "613 555 0123", "alternative": "x"}),
+            "body.contact",
+            "do_not_contact_with_phone",
+        ),
         (handoff_body(needs=("bedrooms",)), "body.needs.groups", "unknown_need_group"),
         (handoff_body(urgency="whenever"), "body.urgency", "enum"),
-        (handoff_body(contact={"phone": "+1 416 555 0199", "safe_times": [{"days": ["mon"], "start": "9am", "end": "17:00"}]}),
-         "body.contact.safe_times.0.start", "local_time_invalid"),
+        (
+            handoff_body(
+                contact={"phone": "+1 416 555 0199", "safe_times": [{"days": ["mon"], "start": "9am", "end": "17:00"}]}
+            ),
+            "body.contact.safe_times.0.start",
+            "local_time_invalid",
+        ),
     ]
     for body, field, code in cases:
         response = client.post("/v1/handoffs", json=body, headers={**auth(Role.FIELD_WORKER), **FR})
@@ -152,10 +166,15 @@ def test_contact_rules_and_unknown_needs_have_codes_and_french_messages(client):
 
 def test_a_refused_transition_names_the_statuses_in_french(client):
     handoff = create(client)
-    response = client.post(f"/v1/handoffs/{handoff['id']}/transitions", json={"status": "completed"},
-                           headers={**auth(Role.FIELD_WORKER), **FR})
+    response = client.post(
+        f"/v1/handoffs/{handoff['id']}/transitions",
+        json={"status": "completed"},
+        headers={**auth(Role.FIELD_WORKER), **FR},
+    )
     assert response.status_code == 409 and response.json()["current_status"] == "requested"
-    assert response.json()["detail"].startswith(typeset_fr("Un transfert ne peut pas passer de « demandé » à « terminé »."))
+    assert response.json()["detail"].startswith(
+        typeset_fr("Un transfert ne peut pas passer de « demandé » à « terminé ».")
+    )
     assert _french_spacing_ok(response.json()["detail"])
 
 
@@ -164,21 +183,27 @@ def test_middleware_refusals_speak_french_too(client):
     assert bad_query.status_code == 400 and bad_query.headers["content-language"] == "fr"
     assert bad_query.json()["detail"] == "La chaîne de requête contient un caractère NUL."
     assert bad_query.json()["title"] == "Requête incorrecte" and "accept-language" in bad_query.headers["vary"].lower()
-    too_big = client.post("/v1/handoffs", content=b"{" + b" " * 70_000 + b"}",
-                          headers={**auth(Role.FIELD_WORKER), **FR, "Content-Type": "application/json"})
+    too_big = client.post(
+        "/v1/handoffs",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={**auth(Role.FIELD_WORKER), **FR, "Content-Type": "application/json"},
+    )
     assert too_big.status_code == 413 and too_big.headers["content-language"] == "fr"
     assert too_big.json()["detail"].startswith("Le corps d’une requête est limité à")
 
 
-@pytest.mark.parametrize("accept_language, expected", [
-    ("en;q=0.5, fr;q=0.9", "fr"),
-    ("de", "en"),
-    ("fr-FR", "fr"),
-    ("fr;q=0, en;q=0.1", "en"),
-    ("fr-CA,fr;q=0.9,en-US;q=0.8,en;q=0.7", "fr"),
-    ("en-US,en;q=0.9,fr;q=0.8", "en"),
-    ("", "en"),
-])
+@pytest.mark.parametrize(
+    "accept_language, expected",
+    [
+        ("en;q=0.5, fr;q=0.9", "fr"),
+        ("de", "en"),
+        ("fr-FR", "fr"),
+        ("fr;q=0, en;q=0.1", "en"),
+        ("fr-CA,fr;q=0.9,en-US;q=0.8,en;q=0.7", "fr"),
+        ("en-US,en;q=0.9,fr;q=0.8", "en"),
+        ("", "en"),
+    ],
+)
 def test_q_values_choose_the_language(client, accept_language, expected):
     response = client.get("/v1/me", headers={"Accept-Language": accept_language})
     assert response.status_code == 401 and response.headers["content-language"] == expected
@@ -193,18 +218,36 @@ def test_without_accept_language_problems_are_english(client):
 # --- without a server --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, "en"), ("fr", "fr"), ("fr-CA", "fr"), ("FR-ca", "fr"), ("fr_CA", "fr"), ("fr, en", "fr"), ("en, fr", "en"),
-    ("de, *;q=0.5", "en"), ("*", "en"), ("de;q=1, fr;q=0.1", "fr"), ("fr;q=0.5, *;q=0.9", "en"),
-    ("fr;q=abc, en", "en"), ("fr;q=2", "en"), ("fr-CA;q=0, fr-FR;q=0.8", "fr"), (";;,,", "en"),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, "en"),
+        ("fr", "fr"),
+        ("fr-CA", "fr"),
+        ("FR-ca", "fr"),
+        ("fr_CA", "fr"),
+        ("fr, en", "fr"),
+        ("en, fr", "en"),
+        ("de, *;q=0.5", "en"),
+        ("*", "en"),
+        ("de;q=1, fr;q=0.1", "fr"),
+        ("fr;q=0.5, *;q=0.9", "en"),
+        ("fr;q=abc, en", "en"),
+        ("fr;q=2", "en"),
+        ("fr-CA;q=0, fr-FR;q=0.8", "fr"),
+        (";;,,", "en"),
+    ],
+)
 def test_negotiation(header, expected):
     assert negotiate_language(header) == expected
 
 
 def test_vary_is_merged_not_replaced():
     assert language_headers("fr", {"Vary": "Accept-Encoding", "Retry-After": "5"}) == {
-        "Retry-After": "5", "Content-Language": "fr", "Vary": "Accept-Encoding, Accept-Language"}
+        "Retry-After": "5",
+        "Content-Language": "fr",
+        "Vary": "Accept-Encoding, Accept-Language",
+    }
     assert language_headers("en", {"vary": "accept-language"})["Vary"] == "accept-language"
     assert language_headers("en", {"Vary": "*"})["Vary"] == "*"
 
@@ -219,9 +262,22 @@ def test_every_problem_type_has_french_texts():
         assert _french_spacing_ok(typeset_fr(title)) and _french_spacing_ok(typeset_fr(detail)), slug
 
 
-SAMPLE_CTX = {"lt": 10, "le": 90, "gt": 0, "ge": 1, "multiple_of": 5, "min_length": 2, "max_length": 500,
-              "actual_length": 12, "expected": "'routine' or 'urgent'", "codes": ["bedrooms"], "choices": "shelter, food",
-              "max_area": 100.0, "cells": "zz", "count": 4}
+SAMPLE_CTX = {
+    "lt": 10,
+    "le": 90,
+    "gt": 0,
+    "ge": 1,
+    "multiple_of": 5,
+    "min_length": 2,
+    "max_length": 500,
+    "actual_length": 12,
+    "expected": "'routine' or 'urgent'",
+    "codes": ["bedrooms"],
+    "choices": "shelter, food",
+    "max_area": 100.0,
+    "cells": "zz",
+    "count": 4,
+}
 
 
 @pytest.mark.parametrize("code", sorted(MESSAGES))
@@ -234,7 +290,10 @@ def test_every_field_message_reads_as_a_sentence_in_both_languages(code):
 
 
 def test_numbers_are_written_the_french_way():
-    assert message("string_too_long", {"max_length": 2000}, "fr") == f"Ce texte est trop long{NBSP}: au plus 2{NBSP}000 caractères."
+    assert (
+        message("string_too_long", {"max_length": 2000}, "fr")
+        == f"Ce texte est trop long{NBSP}: au plus 2{NBSP}000 caractères."
+    )
     assert message("less_than_equal", {"le": 0.5}, "fr") == "La valeur doit être inférieure ou égale à 0,5."
     assert message("less_than_equal", {"le": 500000}, "en") == "The value must be 500,000 or less."
 

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.platform import migrate
 from service.directory.demo_data import write_ndjson
-from service.platform.embedded_db import EmbeddedCluster
 from service.importer import import_path
+from service.platform import migrate
+from service.platform.embedded_db import EmbeddedCluster
 from spatial.tiles import tile_for_lonlat
 from tests.conftest import PROJECT_ROOT, start_server, stop_server
 from tests.test_directory import _service
@@ -51,7 +51,9 @@ def _transactions(url: str) -> int:
     a standby included)."""
     with psycopg.connect(_libpq(url), autocommit=True) as connection:
         connection.execute("SELECT pg_stat_clear_snapshot()")
-        row = connection.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        row = connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
     return int(row[0])
 
 
@@ -79,7 +81,9 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica):
                 assert client.get("/v1/services/nearest", params=TORONTO).status_code == 200
             assert client.get("/v1/services", params={"q": "food"}).status_code == 200
             # A write: an offline pack is recorded on the primary.
-            pack = client.post("/v1/offline/packs", json={"bbox": [-79.40, 43.64, -79.37, 43.66], "min_zoom": 12, "max_zoom": 13})
+            pack = client.post(
+                "/v1/offline/packs", json={"bbox": [-79.40, 43.64, -79.37, 43.66], "min_zoom": 12, "max_zoom": 13}
+            )
             assert pack.status_code == 201, pack.text
     finally:
         # Backends report their statistics when they end (idle ones only every 10 s):
@@ -91,13 +95,17 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica):
     assert _transactions(replica_url) - replica_before >= 21
     assert _transactions(primary_url) - primary_before < 15
     with psycopg.connect(_libpq(primary_url)) as connection:
-        assert connection.execute("SELECT count(*) FROM offline_pack WHERE id = %s", (pack.json()["id"],)).fetchone()[0] == 1
+        assert (
+            connection.execute("SELECT count(*) FROM offline_pack WHERE id = %s", (pack.json()["id"],)).fetchone()[0]
+            == 1
+        )
 
 
 def test_a_new_data_version_reaches_every_worker_cache(primary_and_replica, tmp_path):
     primary, primary_url, replica, replica_url = primary_and_replica
-    server = start_server(primary_url, workers=2, env={"FIELDNAV_DATABASE_READ_URL": replica_url,
-                                                       "FIELDNAV_DATA_VERSION_TTL_S": "0.2"})
+    server = start_server(
+        primary_url, workers=2, env={"FIELDNAV_DATABASE_READ_URL": replica_url, "FIELDNAV_DATA_VERSION_TTL_S": "0.2"}
+    )
     x, y = tile_for_lonlat(-79.3832, 43.6532, 16)
     tile_url = f"/v1/tiles/16/{x}/{y}.mvt"
     try:
@@ -116,7 +124,10 @@ def test_a_new_data_version_reaches_every_worker_cache(primary_and_replica, tmp_
             time.sleep(0.5)
             after = [client.get(tile_url) for _ in range(20)]
         assert all(r.status_code == 200 for r in after)
-        names = [{f["properties"]["name"] for f in mapbox_vector_tile.decode(r.content)["services"]["features"]} for r in after]
+        names = [
+            {f["properties"]["name"] for f in mapbox_vector_tile.decode(r.content)["services"]["features"]}
+            for r in after
+        ]
         assert all("Replica Test Drop-in" in n for n in names), "every worker serves the new tile"
     finally:
         stop_server(server)

@@ -14,7 +14,7 @@ import io
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -64,7 +64,9 @@ class Services:
 
     def __init__(self, engine):
         with engine.connect() as connection:
-            rows = connection.execute(text("""
+            rows = (
+                connection.execute(
+                    text("""
                 SELECT s.service_id, ST_Y(s.geom) AS lat, ST_X(s.geom) AS lon, c.id AS centre_id
                 FROM service_site s
                 CROSS JOIN LATERAL (SELECT id FROM navigator_centre WHERE ST_Covers(area, s.geom)
@@ -73,10 +75,17 @@ class Services:
                   AND (SELECT count(*) FROM service_site o WHERE o.service_id = s.service_id) = 1
                   AND NOT s.is_private
                 ORDER BY s.service_id
-            """)).mappings().all()
-            self.confidential = connection.execute(text(
-                "SELECT service_id FROM service_site WHERE is_private ORDER BY service_id LIMIT 1")).scalar_one()
-        self.free = {centre: [dict(r) for r in rows if r["centre_id"] == centre] for centre in (EAST_CENTRE, DEFAULT_CENTRE)}
+            """)
+                )
+                .mappings()
+                .all()
+            )
+            self.confidential = connection.execute(
+                text("SELECT service_id FROM service_site WHERE is_private ORDER BY service_id LIMIT 1")
+            ).scalar_one()
+        self.free = {
+            centre: [dict(r) for r in rows if r["centre_id"] == centre] for centre in (EAST_CENTRE, DEFAULT_CENTRE)
+        }
         assert all(len(free) >= 10 for free in self.free.values()), {c: len(f) for c, f in self.free.items()}
 
     def take(self, centre: str = DEFAULT_CENTRE) -> dict:
@@ -92,10 +101,21 @@ def _person() -> str:
     return f"worker-{uuid.uuid4().hex[:8]}"
 
 
-def _report(http, service_id, body: dict | None = None, *, subject: str | None = None, role: Role = Role.FIELD_WORKER,
-            agency: str = "agency-a", key: str | None = None):
-    return http.post(f"/v1/services/{service_id}/reports", json=body or {"kind": "closed_today"},
-                     headers=auth(role, agency, subject or _person(), key))
+def _report(
+    http,
+    service_id,
+    body: dict | None = None,
+    *,
+    subject: str | None = None,
+    role: Role = Role.FIELD_WORKER,
+    agency: str = "agency-a",
+    key: str | None = None,
+):
+    return http.post(
+        f"/v1/services/{service_id}/reports",
+        json=body or {"kind": "closed_today"},
+        headers=auth(role, agency, subject or _person(), key),
+    )
 
 
 def _created(http, service_id, body: dict | None = None, **kwargs) -> dict:
@@ -106,8 +126,10 @@ def _created(http, service_id, body: dict | None = None, **kwargs) -> dict:
 
 def _rows(engine, service_id=None) -> int:
     with engine.connect() as connection:
-        return connection.execute(text("SELECT count(*) FROM field_report WHERE CAST(:id AS uuid) IS NULL OR service_id = :id"),
-                                  {"id": service_id}).scalar_one()
+        return connection.execute(
+            text("SELECT count(*) FROM field_report WHERE CAST(:id AS uuid) IS NULL OR service_id = :id"),
+            {"id": service_id},
+        ).scalar_one()
 
 
 def _data_version(engine) -> int:
@@ -144,7 +166,11 @@ def _reader() -> dict:
 def test_a_report_is_created_once_per_idempotency_key(http, engine, services):
     site = services.take(EAST_CENTRE)
     key, person = str(uuid.uuid4()), _person()
-    body = {"kind": "wrong_phone", "note": "  The number rings out.  ", "location": {"lat": site["lat"] + 0.001, "lon": site["lon"]}}
+    body = {
+        "kind": "wrong_phone",
+        "note": "  The number rings out.  ",
+        "location": {"lat": site["lat"] + 0.001, "lon": site["lon"]},
+    }
     first = _report(http, site["service_id"], body, subject=person, key=key)
     assert first.status_code == 201, first.text
     created = first.json()
@@ -178,9 +204,16 @@ def test_a_second_open_report_of_the_same_kind_names_the_first(http, engine, ser
     _created(http, site["service_id"], {"kind": "full"}, subject=_person())
     assert _rows(engine, site["service_id"]) == 3
     # In French too.
-    french = http.post(f"/v1/services/{site['service_id']}/reports", json={"kind": "full"},
-                       headers={**auth(Role.FIELD_WORKER, "agency-a", person), "Accept-Language": "fr-CA"})
-    assert french.status_code == 409 and french.json()["title"] == "Déjà signalé" and first["id"] in french.json()["detail"]
+    french = http.post(
+        f"/v1/services/{site['service_id']}/reports",
+        json={"kind": "full"},
+        headers={**auth(Role.FIELD_WORKER, "agency-a", person), "Accept-Language": "fr-CA"},
+    )
+    assert (
+        french.status_code == 409
+        and french.json()["title"] == "Déjà signalé"
+        and first["id"] in french.json()["detail"]
+    )
 
 
 def test_more_reports_than_the_hourly_cap_are_refused_with_retry_after(http, engine, services):
@@ -213,7 +246,9 @@ def test_a_bad_body_is_a_422_naming_the_field_and_writes_nothing(http, engine, s
     before = _rows(engine)
     refused = _report(http, services.take()["service_id"], body)
     assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
-    assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in refused.json()["errors"]]
+    assert {"field": field, "code": code} in [
+        {"field": e["field"], "code": e["code"]} for e in refused.json()["errors"]
+    ]
     assert _rows(engine) == before
 
 
@@ -222,20 +257,51 @@ def test_every_other_refusal_is_a_problem_and_writes_nothing(http, engine, servi
     before = _rows(engine)
     token_only = auth(Role.FIELD_WORKER, "agency-a", _person(), key=False)
     refusals = [
-        (http.post(f"/v1/services/{uuid.uuid4()}/reports", json={"kind": "other"}, headers=auth(Role.FIELD_WORKER)),
-         404, "not-found"),
-        (http.post("/v1/services/not-a-uuid/reports", json={"kind": "other"}, headers=auth(Role.FIELD_WORKER)),
-         422, "validation-error"),
-        (http.post(f"/v1/services/{service_id}/reports", json={"kind": "other"}, headers=token_only),
-         400, "idempotency-key-missing"),
-        (http.post(f"/v1/services/{service_id}/reports", json={"kind": "other"}, headers=auth(Role.PROVIDER, "shelter")),
-         403, "forbidden"),
-        (http.post(f"/v1/services/{service_id}/reports", json={"kind": "other"}, headers=auth(Role.ADMIN)),
-         403, "forbidden"),
-        (http.post(f"/v1/services/{service_id}/reports", json={"kind": "other"},
-                   headers={"Idempotency-Key": str(uuid.uuid4())}), 401, "unauthorized"),
-        (http.post(f"/v1/services/{service_id}/reports", content=b"{not json", headers={
-            **auth(Role.FIELD_WORKER), "Content-Type": "application/json"}), 422, "validation-error"),
+        (
+            http.post(f"/v1/services/{uuid.uuid4()}/reports", json={"kind": "other"}, headers=auth(Role.FIELD_WORKER)),
+            404,
+            "not-found",
+        ),
+        (
+            http.post("/v1/services/not-a-uuid/reports", json={"kind": "other"}, headers=auth(Role.FIELD_WORKER)),
+            422,
+            "validation-error",
+        ),
+        (
+            http.post(f"/v1/services/{service_id}/reports", json={"kind": "other"}, headers=token_only),
+            400,
+            "idempotency-key-missing",
+        ),
+        (
+            http.post(
+                f"/v1/services/{service_id}/reports", json={"kind": "other"}, headers=auth(Role.PROVIDER, "shelter")
+            ),
+            403,
+            "forbidden",
+        ),
+        (
+            http.post(f"/v1/services/{service_id}/reports", json={"kind": "other"}, headers=auth(Role.ADMIN)),
+            403,
+            "forbidden",
+        ),
+        (
+            http.post(
+                f"/v1/services/{service_id}/reports",
+                json={"kind": "other"},
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            ),
+            401,
+            "unauthorized",
+        ),
+        (
+            http.post(
+                f"/v1/services/{service_id}/reports",
+                content=b"{not json",
+                headers={**auth(Role.FIELD_WORKER), "Content-Type": "application/json"},
+            ),
+            422,
+            "validation-error",
+        ),
     ]
     for response, status, slug in refusals:
         assert (response.status_code, response.headers["content-type"]) == (status, PROBLEM), response.text
@@ -247,7 +313,9 @@ def test_a_confidential_services_report_keeps_no_location(http, engine, services
     created = _created(http, services.confidential, {"kind": "closed_today", "location": {"lat": 43.65, "lon": -79.38}})
     assert created["location_kept"] is False and created["centre_id"] is not None
     with engine.connect() as connection:
-        stored = connection.execute(text("SELECT location FROM field_report WHERE id = :id"), {"id": created["id"]}).scalar_one()
+        stored = connection.execute(
+            text("SELECT location FROM field_report WHERE id = :id"), {"id": created["id"]}
+        ).scalar_one()
     assert stored is None
     assert http.get(created["links"]["self"], headers=_admin()).json()["location"] is None
 
@@ -267,12 +335,17 @@ def _sync_to_end(http, cursor: str | None = None) -> tuple[str, list[dict]]:
 
 def _shown(http, site: dict, kind: str) -> dict:
     """The open_reports of ``kind`` the service's card carries in nearest and in search (None where absent)."""
+
     def entry(results) -> dict | None:
         [card] = [r for r in results if r["service_id"] == str(site["service_id"])]
         return next((e for e in card["open_reports"] if e["kind"] == kind), None)
 
-    near = http.get("/v1/services/nearest", params={"lat": site["lat"], "lon": site["lon"], "limit": 50}, headers=_reader())
-    search = http.get("/v1/services", params={"near": f"{site['lat']},{site['lon']}", "per_page": 100}, headers=_reader())
+    near = http.get(
+        "/v1/services/nearest", params={"lat": site["lat"], "lon": site["lon"], "limit": 50}, headers=_reader()
+    )
+    search = http.get(
+        "/v1/services", params={"near": f"{site['lat']},{site['lon']}", "per_page": 100}, headers=_reader()
+    )
     return {"nearest": entry(near.json()["results"]), "search": entry(search.json()["contents"])}
 
 
@@ -287,11 +360,16 @@ def test_an_open_report_warns_every_result_until_it_is_resolved(http, engine, se
     cursor, _ = _sync_to_end(http)
     version, tiles_version = _data_version(engine), _tile_version(http)
 
-    created = _created(http, site["service_id"], {"kind": "closed_today", "note": "Door locked, sign says closed tonight."})
+    created = _created(
+        http, site["service_id"], {"kind": "closed_today", "note": "Door locked, sign says closed tonight."}
+    )
     assert _data_version(engine) > version
     shown = _eventually(lambda: all(_shown(http, site, "closed_today").values()) and _shown(http, site, "closed_today"))
-    assert shown["nearest"] == shown["search"] == {"kind": "closed_today", "reported_at": shown["nearest"]["reported_at"],
-                                                   "count": 1}
+    assert (
+        shown["nearest"]
+        == shown["search"]
+        == {"kind": "closed_today", "reported_at": shown["nearest"]["reported_at"], "count": 1}
+    )
     assert datetime.fromisoformat(shown["nearest"]["reported_at"]) == datetime.fromisoformat(created["created_at"])
     assert "Door locked" not in str(shown)  # the note stays on the desk
     cursor, delta = _sync_to_end(http, cursor)
@@ -300,8 +378,11 @@ def test_an_open_report_warns_every_result_until_it_is_resolved(http, engine, se
     assert _eventually(lambda: _tile_version(http) > tiles_version)
 
     version = _data_version(engine)
-    resolved = http.post(f"/v1/admin/reports/{created['id']}/resolve", json={"resolution_note": "Called: open again tomorrow."},
-                         headers=_navigator(DEFAULT_CENTRE))
+    resolved = http.post(
+        f"/v1/admin/reports/{created['id']}/resolve",
+        json={"resolution_note": "Called: open again tomorrow."},
+        headers=_navigator(DEFAULT_CENTRE),
+    )
     assert resolved.status_code == 200, resolved.text
     answer = resolved.json()
     assert answer["status"] == "resolved" and answer["resolution_note"] == "Called: open again tomorrow."
@@ -313,8 +394,7 @@ def test_an_open_report_warns_every_result_until_it_is_resolved(http, engine, se
     [synced] = [s for s in delta if s["id"] == str(site["service_id"])]
     assert synced["sites"][0]["open_reports"] == []
 
-    again = http.post(f"/v1/admin/reports/{created['id']}/resolve", json={"resolution_note": "twice"},
-                      headers=_admin())
+    again = http.post(f"/v1/admin/reports/{created['id']}/resolve", json={"resolution_note": "twice"}, headers=_admin())
     assert again.status_code == 409 and again.json()["type"] == TYPE + "report-resolved"
     assert again.json()["resolved_at"] == answer["resolved_at"]
     # Resolved, the same person may report the same thing again.
@@ -324,14 +404,21 @@ def test_an_open_report_warns_every_result_until_it_is_resolved(http, engine, se
 def test_resolving_needs_a_note_and_the_desk_role(http, services):
     created = _created(http, services.take()["service_id"], {"kind": "moved"})
     url = f"/v1/admin/reports/{created['id']}/resolve"
-    for body, code in (({}, "missing"), ({"resolution_note": "   "}, "string_too_short"),
-                       ({"resolution_note": "x" * 1001}, "string_too_long")):
+    for body, code in (
+        ({}, "missing"),
+        ({"resolution_note": "   "}, "string_too_short"),
+        ({"resolution_note": "x" * 1001}, "string_too_long"),
+    ):
         refused = http.post(url, json=body, headers=_admin())
         assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == code
     assert http.post(url, json={"resolution_note": "ok"}, headers=auth(Role.FIELD_WORKER, key=False)).status_code == 403
     assert http.post(url, json={"resolution_note": "ok"}, headers=_navigator(EAST_CENTRE)).status_code == 404
-    assert http.post(f"/v1/admin/reports/{uuid.uuid4()}/resolve", json={"resolution_note": "ok"},
-                     headers=_admin()).status_code == 404
+    assert (
+        http.post(
+            f"/v1/admin/reports/{uuid.uuid4()}/resolve", json={"resolution_note": "ok"}, headers=_admin()
+        ).status_code
+        == 404
+    )
     assert http.get(f"/v1/admin/reports/{created['id']}", headers=_admin()).json()["status"] == "open"
 
 
@@ -367,7 +454,10 @@ def test_navigators_see_their_centres_reports_and_admins_all(http, services):
     assert ids(_listed(http, _admin(), centre=EAST_CENTRE, kind="wrong_address")) == ids(east_desk)
     item = next(i for i in everything["contents"] if i["id"] == in_toronto["id"])
     assert item["service_name"] and item["note"] == "toronto note" and item["status"] == "open"
-    assert item["links"] == {"self": f"/v1/admin/reports/{in_toronto['id']}", "service": f"/v1/services/{toronto['service_id']}"}
+    assert item["links"] == {
+        "self": f"/v1/admin/reports/{in_toronto['id']}",
+        "service": f"/v1/services/{toronto['service_id']}",
+    }
     for role in (Role.FIELD_WORKER, Role.SUPERVISOR, Role.PROVIDER):
         assert http.get("/v1/admin/reports", headers=auth(role, key=False)).status_code == 403
 
@@ -377,7 +467,13 @@ def test_the_list_filters_and_pages(http, services):
     made = [_created(http, site["service_id"], {"kind": kind}, subject=person) for kind in ("full", "moved", "other")]
     one_service = {"service_id": str(site["service_id"]), "status": "all"}
     page = _listed(http, _admin(), **one_service, per_page=2)
-    assert (page["total_items"], page["total_pages"], page["size"], page["first_page"], page["last_page"]) == (3, 2, 2, True, False)
+    assert (page["total_items"], page["total_pages"], page["size"], page["first_page"], page["last_page"]) == (
+        3,
+        2,
+        2,
+        True,
+        False,
+    )
     assert [i["id"] for i in page["contents"]] == [made[2]["id"], made[1]["id"]]  # newest first
     last = _listed(http, _admin(), **one_service, per_page=2, page=2)
     assert [i["id"] for i in last["contents"]] == [made[0]["id"]] and last["last_page"]
@@ -387,27 +483,40 @@ def test_the_list_filters_and_pages(http, services):
     kinds = _listed(http, _admin(), service_id=str(site["service_id"]), kind=["full", "other"])
     assert {i["kind"] for i in kinds["contents"]} == {"full", "other"}
     http.post(f"/v1/admin/reports/{made[0]['id']}/resolve", json={"resolution_note": "done"}, headers=_admin())
-    assert [i["id"] for i in _listed(http, _admin(), service_id=str(site["service_id"]), status="resolved")["contents"]] == [made[0]["id"]]
+    assert [
+        i["id"] for i in _listed(http, _admin(), service_id=str(site["service_id"]), status="resolved")["contents"]
+    ] == [made[0]["id"]]
     assert _listed(http, _admin(), service_id=str(site["service_id"]))["total_items"] == 2  # open by default
     created_at = datetime.fromisoformat(made[1]["created_at"])
-    window = _listed(http, _admin(), **one_service, since=created_at.isoformat(),
-                     until=(created_at + timedelta(microseconds=1)).isoformat())
+    window = _listed(
+        http,
+        _admin(),
+        **one_service,
+        since=created_at.isoformat(),
+        until=(created_at + timedelta(microseconds=1)).isoformat(),
+    )
     assert [i["id"] for i in window["contents"]] == [made[1]["id"]]
 
-    for params, code in (({"kind": "closed"}, "unknown_report_kind"), ({"since": "2026-12-01T00:00:00"}, "timezone_aware"),
-                         ({"status": "pending"}, "string_pattern_mismatch"), ({"per_page": 101}, "less_than_equal")):
+    for params, code in (
+        ({"kind": "closed"}, "unknown_report_kind"),
+        ({"since": "2026-12-01T00:00:00"}, "timezone_aware"),
+        ({"status": "pending"}, "string_pattern_mismatch"),
+        ({"per_page": 101}, "less_than_equal"),
+    ):
         refused = http.get("/v1/admin/reports", params=params, headers=_admin())
         assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == code, refused.text
 
 
 def test_reading_notes_is_audited(http, services):
-    site, started = services.take(EAST_CENTRE), datetime.now(timezone.utc) - timedelta(seconds=5)
+    site, started = services.take(EAST_CENTRE), datetime.now(UTC) - timedelta(seconds=5)
     with_note = _created(http, site["service_id"], {"kind": "wrong_hours", "note": "Hours on the door differ."})
     without = _created(http, site["service_id"], {"kind": "full"})
     navigator = _navigator(EAST_CENTRE)
     _listed(http, navigator, service_id=str(site["service_id"]))
     http.get(f"/v1/admin/reports/{without['id']}", headers=navigator)
-    entries = http.get("/v1/audit", params={"since": started.isoformat(), "limit": 1000}, headers=_admin()).json()["entries"]
+    entries = http.get("/v1/audit", params={"since": started.isoformat(), "limit": 1000}, headers=_admin()).json()[
+        "entries"
+    ]
     mine = [e for e in entries if e["action"] == "report-read" and with_note["id"] in e["detail"]["report_ids"]]
     assert len(mine) == 1 and mine[0]["actor_subject"] == f"nav-{EAST_CENTRE}" and mine[0]["fields"] == ["report_note"]
     assert not any(without["id"] in (e["detail"] or {}).get("report_ids", []) for e in entries)
@@ -416,14 +525,22 @@ def test_reading_notes_is_audited(http, services):
 # --------------------------------------------------------------------------- CSV
 
 
-FORMULAS = ["=HYPERLINK(\"http://x\")", "+1 613 555 0100 rings out", "-2 beds", "@SUM(A1)"]
+FORMULAS = ['=HYPERLINK("http://x")', "+1 613 555 0100 rings out", "-2 beds", "@SUM(A1)"]
 
 
 def test_the_csv_export_has_every_report_and_defuses_formulas(http, engine, services):
     site = services.take(EAST_CENTRE)
-    made = [_created(http, site["service_id"], {"kind": "other", "note": note, "location": {"lat": site["lat"], "lon": site["lon"]}})
-            for note in FORMULAS]
-    response = http.get("/v1/admin/reports.csv", params={"service_id": str(site["service_id"])}, headers=_navigator(EAST_CENTRE))
+    made = [
+        _created(
+            http,
+            site["service_id"],
+            {"kind": "other", "note": note, "location": {"lat": site["lat"], "lon": site["lon"]}},
+        )
+        for note in FORMULAS
+    ]
+    response = http.get(
+        "/v1/admin/reports.csv", params={"service_id": str(site["service_id"])}, headers=_navigator(EAST_CENTRE)
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-store"
@@ -439,9 +556,13 @@ def test_the_csv_export_has_every_report_and_defuses_formulas(http, engine, serv
         assert row["lat"] == f"{site['lat']:.5f}" and row["lon"] == f"{site['lon']:.5f}"  # numbers, not defused
         assert row["reporter_role"] == "field_worker" and row["centre_id"] == EAST_CENTRE
     # Another centre's navigator exports none of them; an admin exports them by filter too.
-    other = http.get("/v1/admin/reports.csv", params={"service_id": str(site["service_id"])}, headers=_navigator(DEFAULT_CENTRE))
+    other = http.get(
+        "/v1/admin/reports.csv", params={"service_id": str(site["service_id"])}, headers=_navigator(DEFAULT_CENTRE)
+    )
     assert other.status_code == 200 and list(csv.reader(io.StringIO(other.text))) == [list(CSV_COLUMNS)]
-    admin = http.get("/v1/admin/reports.csv", params={"service_id": str(site["service_id"]), "kind": "other"}, headers=_admin())
+    admin = http.get(
+        "/v1/admin/reports.csv", params={"service_id": str(site["service_id"]), "kind": "other"}, headers=_admin()
+    )
     assert len(list(csv.reader(io.StringIO(admin.text)))) == 1 + len(FORMULAS)
     assert http.get("/v1/admin/reports.csv", headers=auth(Role.FIELD_WORKER, key=False)).status_code == 403
     # Batches of 3 (keyset, one transaction each) give the same file as one batch.
@@ -449,13 +570,26 @@ def test_the_csv_export_has_every_report_and_defuses_formulas(http, engine, serv
     chunks = list(export_csv(engine, desk, ReportFilter(service_id=site["service_id"]), batch_size=3))
     assert len(chunks) == 3 and "".join(chunks) == response.text
     audited = http.get("/v1/audit", params={"limit": 1000}, headers=_admin()).json()["entries"]
-    assert any(e["action"] == "report-export" and set(e["detail"]["report_ids"]) == {m["id"] for m in made} for e in audited)
+    assert any(
+        e["action"] == "report-export" and set(e["detail"]["report_ids"]) == {m["id"] for m in made} for e in audited
+    )
 
 
-@pytest.mark.parametrize("value, cell", [
-    ("=1+2", "'=1+2"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-    ("plain", "plain"), ("a=b", "a=b"), (None, ""), ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        (None, ""),
+        ("", ""),
+    ],
+)
 def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(value, cell):
     assert csv_cell(value) == cell
 
@@ -465,21 +599,37 @@ def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(value, cell):
 
 def test_purge_deletes_old_resolved_reports_only(http, engine, reports_url, services):
     site = services.take()
-    old_resolved, new_resolved, old_open = (_created(http, site["service_id"], {"kind": kind}) for kind in ("full", "moved", "other"))
+    old_resolved, new_resolved, old_open = (
+        _created(http, site["service_id"], {"kind": kind}) for kind in ("full", "moved", "other")
+    )
     for report in (old_resolved, new_resolved):
-        assert http.post(f"/v1/admin/reports/{report['id']}/resolve", json={"resolution_note": "ok"},
-                         headers=_admin()).status_code == 200
+        assert (
+            http.post(
+                f"/v1/admin/reports/{report['id']}/resolve", json={"resolution_note": "ok"}, headers=_admin()
+            ).status_code
+            == 200
+        )
     with engine.begin() as connection:
-        connection.execute(text("UPDATE field_report SET created_at = now() - interval '400 days', "
-                                "resolved_at = CASE WHEN status = 'resolved' THEN now() - interval '366 days' END "
-                                "WHERE id = ANY(:ids)"), {"ids": [old_resolved["id"], old_open["id"]]})
+        connection.execute(
+            text(
+                "UPDATE field_report SET created_at = now() - interval '400 days', "
+                "resolved_at = CASE WHEN status = 'resolved' THEN now() - interval '366 days' END "
+                "WHERE id = ANY(:ids)"
+            ),
+            {"ids": [old_resolved["id"], old_open["id"]]},
+        )
     dry = fieldnav(reports_url, "purge", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would delete 1 field reports resolved more than 365 days ago" in dry.stdout
     assert _rows(engine, site["service_id"]) == 3
     purged = fieldnav(reports_url, "purge")
-    assert purged.returncode == 0 and "deleted 1 field reports resolved more than 365 days ago" in purged.stdout, purged.stderr
+    assert purged.returncode == 0 and "deleted 1 field reports resolved more than 365 days ago" in purged.stdout, (
+        purged.stderr
+    )
     with engine.connect() as connection:
-        left = set(connection.execute(text("SELECT id::text FROM field_report WHERE service_id = :id"),
-                                      {"id": site["service_id"]}).scalars())
+        left = set(
+            connection.execute(
+                text("SELECT id::text FROM field_report WHERE service_id = :id"), {"id": site["service_id"]}
+            ).scalars()
+        )
     assert left == {new_resolved["id"], old_open["id"]}

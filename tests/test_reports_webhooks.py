@@ -14,8 +14,16 @@ from sqlalchemy import create_engine, text
 from service.auth.principal import Role
 from service.handoffs.webhooks import verify_signature
 from tests.support.handoffs import (
-    DEFAULT_CENTRE, EAST_CENTRE, HANDOFF_ENV, OTTAWA, WEBHOOK_SECRET, create, fieldnav, handoff_body,
-    load_test_centres, navigator_auth,
+    DEFAULT_CENTRE,
+    EAST_CENTRE,
+    HANDOFF_ENV,
+    OTTAWA,
+    WEBHOOK_SECRET,
+    create,
+    fieldnav,
+    handoff_body,
+    load_test_centres,
+    navigator_auth,
 )
 from tests.support.servers import start_server, stop_server
 from tests.support.tokens import auth
@@ -58,28 +66,42 @@ def http(hooks_url):
 def _service_in(engine, centre_id: str) -> dict:
     """A public service whose (only) site lies in the centre's area and has no report yet."""
     with engine.connect() as connection:
-        row = connection.execute(text("""
+        row = (
+            connection.execute(
+                text("""
             SELECT s.service_id, ST_Y(s.geom) AS lat, ST_X(s.geom) AS lon FROM service_site s
             CROSS JOIN LATERAL (SELECT id FROM navigator_centre WHERE ST_Covers(area, s.geom) ORDER BY area_km2 LIMIT 1) c
             WHERE c.id = :centre AND NOT s.is_private
               AND (SELECT count(*) FROM service_site o WHERE o.service_id = s.service_id) = 1
               AND NOT EXISTS (SELECT 1 FROM field_report r WHERE r.service_id = s.service_id)
             ORDER BY s.service_id LIMIT 1
-        """), {"centre": centre_id}).mappings().one()
+        """),
+                {"centre": centre_id},
+            )
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
 def _report(http, site: dict, body: dict) -> dict:
-    response = http.post(f"/v1/services/{site['service_id']}/reports", json=body,
-                         headers=auth(Role.FIELD_WORKER, "ottawa-paramedics", f"medic-{uuid.uuid4().hex[:6]}"))
+    response = http.post(
+        f"/v1/services/{site['service_id']}/reports",
+        json=body,
+        headers=auth(Role.FIELD_WORKER, "ottawa-paramedics", f"medic-{uuid.uuid4().hex[:6]}"),
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def _events(engine, report_id: str) -> list[dict]:
     with engine.connect() as connection:
-        return [dict(r) for r in connection.execute(text("SELECT * FROM handoff_outbox WHERE report_id = :id ORDER BY id"),
-                                                    {"id": report_id}).mappings()]
+        return [
+            dict(r)
+            for r in connection.execute(
+                text("SELECT * FROM handoff_outbox WHERE report_id = :id ORDER BY id"), {"id": report_id}
+            ).mappings()
+        ]
 
 
 def _worker(database_url: str) -> str:
@@ -92,11 +114,22 @@ def test_a_report_reaches_its_centre_signed_and_is_retried_after_a_failure(http,
     receiver.requests.clear()
     receiver.statuses = [500]
     site = _service_in(engine, EAST_CENTRE)
-    created = _report(http, site, {"kind": "wrong_phone", "note": "CANARY-report-note: ask for Robin",
-                                   "location": {"lat": site["lat"], "lon": site["lon"]}})
+    created = _report(
+        http,
+        site,
+        {
+            "kind": "wrong_phone",
+            "note": "CANARY-report-note: ask for Robin",
+            "location": {"lat": site["lat"], "lon": site["lon"]},
+        },
+    )
     [event] = _events(engine, created["id"])
     assert (event["event_type"], event["centre_id"], event["handoff_id"], event["state"]) == (
-        "report.created", EAST_CENTRE, None, "pending")
+        "report.created",
+        EAST_CENTRE,
+        None,
+        "pending",
+    )
 
     assert "0 delivered, 1 to retry, 0 dead" in _worker(hooks_url)
     [event] = _events(engine, created["id"])
@@ -113,13 +146,21 @@ def test_a_report_reaches_its_centre_signed_and_is_retried_after_a_failure(http,
         assert verify_signature(WEBHOOK_SECRET.encode(), request["headers"]["Fieldnav-Signature"], request["body"])
         assert request["headers"]["Fieldnav-Event-Type"] == "report.created"
         assert request["headers"]["Fieldnav-Event-Id"] == str(event["event_id"])
-    assert (failed["headers"]["Fieldnav-Delivery-Attempt"], delivered["headers"]["Fieldnav-Delivery-Attempt"]) == ("1", "2")
+    assert (failed["headers"]["Fieldnav-Delivery-Attempt"], delivered["headers"]["Fieldnav-Delivery-Attempt"]) == (
+        "1",
+        "2",
+    )
     payload = json.loads(delivered["body"])
     assert payload["type"] == "report.created" and payload["id"] == str(event["event_id"])
     assert payload["occurred_at"] == payload["report"]["created_at"] == created["created_at"]
     report = payload["report"]
     assert (report["id"], report["kind"], report["status"], report["centre_id"], report["service_id"]) == (
-        created["id"], "wrong_phone", "open", EAST_CENTRE, str(site["service_id"]))
+        created["id"],
+        "wrong_phone",
+        "open",
+        EAST_CENTRE,
+        str(site["service_id"]),
+    )
     assert report["service_name"] and report["has_note"] is True
     assert payload["links"] == {"report": f"/v1/admin/reports/{created['id']}"}
     for secret in (b"CANARY", b"Robin", f"{site['lat']:.4f}".encode(), b"medic-"):
@@ -133,7 +174,9 @@ def test_a_report_reaches_its_centre_signed_and_is_retried_after_a_failure(http,
     assert listed["report_id"] == created["id"] and listed["handoff_id"] is None and listed["state"] == "delivered"
 
 
-def test_only_centres_with_a_webhook_get_report_events_and_handoff_events_go_out_beside_them(http, engine, hooks_url, receiver):
+def test_only_centres_with_a_webhook_get_report_events_and_handoff_events_go_out_beside_them(
+    http, engine, hooks_url, receiver
+):
     receiver.requests.clear()
     receiver.statuses = []
     quiet = _report(http, _service_in(engine, DEFAULT_CENTRE), {"kind": "closed_today"})
@@ -144,4 +187,7 @@ def test_only_centres_with_a_webhook_get_report_events_and_handoff_events_go_out
     assert "2 delivered, 0 to retry, 0 dead" in _worker(hooks_url)
     received = {json.loads(r["body"])["type"]: json.loads(r["body"]) for r in receiver.requests}
     assert received["handoff.created"]["handoff"]["id"] == handoff["id"]
-    assert received["report.created"]["report"]["id"] == loud["id"] and received["report.created"]["report"]["has_note"] is False
+    assert (
+        received["report.created"]["report"]["id"] == loud["id"]
+        and received["report.created"]["report"]["has_note"] is False
+    )

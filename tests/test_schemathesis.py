@@ -26,7 +26,7 @@ import ast
 import base64
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import httpx
 import orjson
@@ -49,23 +49,40 @@ SPEC_PATH = PROJECT_ROOT / "mobile_api_spec" / "openapi.yaml"
 # about a minute (four roles, 32 operations).
 MAX_EXAMPLES = 20
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20261125,  # fixed: the same requests on every run
-    "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
-    "checks": {
-        # Every other built-in check runs. This one expects any schema-valid request to succeed, but
-        # part of what the API validates cannot be said in JSON Schema, and the spec documents each
-        # such refusal as a 4xx problem instead: opaque cursors (sync, queue, handoff lists) that
-        # must be ones the server issued, cross-field rules (a pack's `bbox` xor `h3_cells`,
-        # min < max in a bbox, `since` <= `until`), size caps computed from the request (a pack's
-        # tile count, a search area), category codes read from a data file, and H3 cell validity.
-        "positive_data_acceptance": {"enabled": False},
-        # A body over FIELDNAV_LIMIT_MAX_BODY_BYTES is refused (413) before it is read, whatever
-        # it holds: a bulk capacity update with more items than allowed, each with 20 counts.
-        "negative_data_rejection": {"expected-statuses": [
-            "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]},
-    },
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261125,  # fixed: the same requests on every run
+        "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        "checks": {
+            # Every other built-in check runs. This one expects any schema-valid request to succeed, but
+            # part of what the API validates cannot be said in JSON Schema, and the spec documents each
+            # such refusal as a 4xx problem instead: opaque cursors (sync, queue, handoff lists) that
+            # must be ones the server issued, cross-field rules (a pack's `bbox` xor `h3_cells`,
+            # min < max in a bbox, `since` <= `until`), size caps computed from the request (a pack's
+            # tile count, a search area), category codes read from a data file, and H3 cell validity.
+            "positive_data_acceptance": {"enabled": False},
+            # A body over FIELDNAV_LIMIT_MAX_BODY_BYTES is refused (413) before it is read, whatever
+            # it holds: a bulk capacity update with more items than allowed, each with 20 counts.
+            "negative_data_rejection": {
+                "expected-statuses": [
+                    "400",
+                    "401",
+                    "403",
+                    "404",
+                    "405",
+                    "406",
+                    "409",
+                    "413",
+                    "415",
+                    "422",
+                    "428",
+                    "429",
+                    "5xx",
+                ]
+            },
+        },
+    }
+)
 schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG)
 
 # The roles of service/auth/principal.py, each with the agency it acts for: the field worker and
@@ -91,8 +108,14 @@ SERVER_ENV = {
 }
 
 # Ids that exist, by path parameter name (filled by the `seeded` fixture, read while generating).
-KNOWN: dict[str, list[str]] = {"handoff_id": [], "service_id": [], "pack_id": [], "report_id": [], "organization_id": [],
-                               "subject": []}
+KNOWN: dict[str, list[str]] = {
+    "handoff_id": [],
+    "service_id": [],
+    "pack_id": [],
+    "report_id": [],
+    "organization_id": [],
+    "subject": [],
+}
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +130,11 @@ def contract_database_url(demo_database_url, tmp_path_factory):
 def contract_server(contract_database_url, tmp_path_factory):
     basemap = tmp_path_factory.mktemp("basemap") / "toronto.pmtiles"
     write_basemap(basemap, zooms=range(8, 13))
-    env = {**SERVER_ENV, "FIELDNAV_PACKS_DIR": str(tmp_path_factory.mktemp("packs")),
-           "FIELDNAV_BASEMAP_PMTILES": str(basemap)}
+    env = {
+        **SERVER_ENV,
+        "FIELDNAV_PACKS_DIR": str(tmp_path_factory.mktemp("packs")),
+        "FIELDNAV_BASEMAP_PMTILES": str(basemap),
+    }
     server = start_server(contract_database_url, env=env)
     yield server
     output = stop_server(server)
@@ -132,18 +158,26 @@ def seeded(contract_server, tokens) -> None:
     worker = {"Authorization": f"Bearer {tokens[Role.FIELD_WORKER]}"}
     with httpx.Client(base_url=contract_server.base_url, timeout=30, headers=worker) as http:
         for urgency in ("routine", "urgent", "routine"):
-            response = http.post("/v1/handoffs", json=handoff_body(urgency=urgency, location=TORONTO),
-                                 headers={"Idempotency-Key": str(uuid.uuid4())})
+            response = http.post(
+                "/v1/handoffs",
+                json=handoff_body(urgency=urgency, location=TORONTO),
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
             assert response.status_code == 201, response.text
             KNOWN["handoff_id"].append(response.json()["id"])
-        pack = http.post("/v1/offline/packs", json={"bbox": [-79.40, 43.64, -79.37, 43.66], "min_zoom": 10, "max_zoom": 12})
+        pack = http.post(
+            "/v1/offline/packs", json={"bbox": [-79.40, 43.64, -79.37, 43.66], "min_zoom": 10, "max_zoom": 12}
+        )
         assert pack.status_code in (200, 201), pack.text
         KNOWN["pack_id"].append(pack.json()["id"])
         services = http.get("/v1/services", params={"near": "43.65,-79.38", "per_page": 5})
         assert services.status_code == 200, services.text
         KNOWN["service_id"].extend(item["service_id"] for item in services.json()["contents"])
-        report = http.post(f"/v1/services/{KNOWN['service_id'][0]}/reports", json={"kind": "wrong_phone"},
-                           headers={"Idempotency-Key": str(uuid.uuid4())})
+        report = http.post(
+            f"/v1/services/{KNOWN['service_id'][0]}/reports",
+            json={"kind": "wrong_phone"},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
         assert report.status_code == 201, report.text
         KNOWN["report_id"].append(report.json()["id"])
     admin = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
@@ -166,8 +200,9 @@ def before_generate_path_parameters(context, strategy):
     if not names:
         return strategy
     # Every known id of the path at once (a path may hold two: a subject and an organization).
-    known = st.fixed_dictionaries({
-        name: st.deferred(lambda name=name: st.sampled_from(KNOWN[name] or [str(uuid.uuid4())])) for name in names})
+    known = st.fixed_dictionaries(
+        {name: st.deferred(lambda name=name: st.sampled_from(KNOWN[name] or [str(uuid.uuid4())])) for name in names}
+    )
     return st.one_of(strategy, known)
 
 
@@ -181,10 +216,21 @@ def _b64(value) -> str:
 
 
 _CURSOR_PARTS = st.one_of(
-    st.integers(min_value=-(2 ** 70), max_value=2 ** 70), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-    st.none(), st.text(max_size=30),
-    st.sampled_from(["2026-11-25T14:03:00+00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
-                     "2026-11-25T14:03:00", str(uuid.UUID(int=0)), "5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d\x00"]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "2026-11-25T14:03:00+00:00",
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00",
+            "2026-11-25T14:03:00",
+            str(uuid.UUID(int=0)),
+            "5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d\x00",
+        ]
+    ),
 )
 # base64 JSON of the wrong shape or types (handoff lists, the queue, sync), or no base64 at all.
 CURSORS = st.one_of(
@@ -196,17 +242,25 @@ NOT_CELLS = ["-1", "18446744073709551616", "f" * 20, "0x852b9bcbfffffff", "852b9
 # H3 ids that are no cells: what made h3 overflow (negative, over 64 bits), prefixes, wrong lengths.
 H3_IDS = st.one_of(
     st.sampled_from(NOT_CELLS),
-    st.integers(min_value=-(2 ** 80), max_value=2 ** 80).map(str),
-    st.integers(min_value=0, max_value=2 ** 80).map(lambda i: format(i, "x")),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.integers(min_value=0, max_value=2**80).map(lambda i: format(i, "x")),
 )
 EXTREME_DATES = ["0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"]
-EXTREME_TIMES = ["0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59Z",
-                 "1899-12-31T23:59:59+00:00"]
+EXTREME_TIMES = [
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T23:59:59Z",
+    "1899-12-31T23:59:59+00:00",
+]
 DATES = st.one_of(st.sampled_from(EXTREME_DATES), st.dates().map(date.isoformat))
 TIMES = st.one_of(
     st.sampled_from(EXTREME_TIMES),
-    st.builds(lambda moment, offset: moment.isoformat() + offset, st.datetimes(),
-              st.sampled_from(["", "Z", "+14:00", "-14:00", "+00:00"])),
+    st.builds(
+        lambda moment, offset: moment.isoformat() + offset,
+        st.datetimes(),
+        st.sampled_from(["", "Z", "+14:00", "-14:00", "+00:00"]),
+    ),
 )
 
 
@@ -222,8 +276,13 @@ def _formats(param_schema: dict) -> set[str]:
 def _special(name: str, param_schema: dict) -> tuple[st.SearchStrategy, list[str]] | None:
     """The hostile values of a parameter (strategy, and the fixed ones), by what it holds."""
     if name == "cursor":
-        return CURSORS, [_b64(["x", "y"]), _b64([1, "nope", "nope"]), _b64([True, "2026-11-25T14:03:00+00:00", "x"]),
-                         _b64({"s": -1, "p": "x"}), "!!!"]
+        return CURSORS, [
+            _b64(["x", "y"]),
+            _b64([1, "nope", "nope"]),
+            _b64([True, "2026-11-25T14:03:00+00:00", "x"]),
+            _b64({"s": -1, "p": "x"}),
+            "!!!",
+        ]
     if name == "region":
         return H3_IDS, NOT_CELLS
     if "date" in _formats(param_schema):
@@ -260,8 +319,11 @@ def flatmap_query(context, query):
         if special is not None:
             hostile.append(special[0].map(lambda v, name=name: {**query, name: v}))
         current = query.get(name)
-        hostile.append(_with_nul(current if isinstance(current, str) else str(current or "x"))
-                       .map(lambda v, name=name: {**query, name: v}))
+        hostile.append(
+            _with_nul(current if isinstance(current, str) else str(current or "x")).map(
+                lambda v, name=name: {**query, name: v}
+            )
+        )
     return _now_and_then(query, hostile)
 
 
@@ -269,8 +331,10 @@ def flatmap_query(context, query):
 def flatmap_path_parameters(context, path_parameters):
     if not isinstance(path_parameters, dict) or not path_parameters:
         return st.just(path_parameters)
-    hostile = [_with_nul(str(value)).map(lambda v, name=name: {**path_parameters, name: v})
-               for name, value in path_parameters.items()]
+    hostile = [
+        _with_nul(str(value)).map(lambda v, name=name: {**path_parameters, name: v})
+        for name, value in path_parameters.items()
+    ]
     return _now_and_then(path_parameters, hostile)
 
 
@@ -354,17 +418,26 @@ def _sweep_bodies() -> dict[tuple[str, str], dict]:
         ("POST", "/v1/handoffs/{handoff_id}/transitions"): {"status": "cancelled", "reason": "moved away"},
         ("POST", "/v1/navigator/handoffs/{handoff_id}/transitions"): {"status": "on-hold", "reason": "no answer"},
         ("POST", "/v1/navigator/handoffs/{handoff_id}/notes"): {"text": "called back, no answer"},
-        ("POST", "/v1/offline/packs"): {"h3_cells": ["852b9bcbfffffff"], "min_zoom": 10, "max_zoom": 11,
-                                        "categories": ["shelter"]},
+        ("POST", "/v1/offline/packs"): {
+            "h3_cells": ["852b9bcbfffffff"],
+            "min_zoom": 10,
+            "max_zoom": 11,
+            "categories": ["shelter"],
+        },
         ("POST", "/v1/auth/refresh"): {"refresh_token": "not-a-refresh-token"},
         ("POST", "/v1/auth/devices"): {"public_jwk": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}},
         ("POST", "/v1/admin/devices/{device_id}/revoke"): {"reason": "phone reported stolen"},
-        ("PUT", "/v1/services/{service_id}/capacity"): {"capacities": [
-            {"unit": "beds", "available": 3, "maximum": 20, "updated": "2026-12-04T21:00:00-05:00"}]},
-        ("POST", "/v1/capacity"): {"items": [{"service_id": KNOWN["service_id"][0], "capacities": [
-            {"unit": "beds", "available": 3}]}]},
-        ("POST", "/v1/services/{service_id}/reports"): {"kind": "other", "note": "door locked at 21:00",
-                                                       "location": {"lat": 43.65, "lon": -79.38}},
+        ("PUT", "/v1/services/{service_id}/capacity"): {
+            "capacities": [{"unit": "beds", "available": 3, "maximum": 20, "updated": "2026-12-04T21:00:00-05:00"}]
+        },
+        ("POST", "/v1/capacity"): {
+            "items": [{"service_id": KNOWN["service_id"][0], "capacities": [{"unit": "beds", "available": 3}]}]
+        },
+        ("POST", "/v1/services/{service_id}/reports"): {
+            "kind": "other",
+            "note": "door locked at 21:00",
+            "location": {"lat": 43.65, "lon": -79.38},
+        },
         ("POST", "/v1/admin/reports/{report_id}/resolve"): {"resolution_note": "called the shelter: open"},
     }
 
@@ -376,9 +449,18 @@ def _field_name(spot: tuple) -> str:
 
 
 def _path_parameters(path: str) -> dict[str, str]:
-    values = {"handoff_id": KNOWN["handoff_id"][0], "service_id": KNOWN["service_id"][0], "pack_id": KNOWN["pack_id"][0],
-              "report_id": KNOWN["report_id"][0], "organization_id": KNOWN["organization_id"][0],
-              "subject": KNOWN["subject"][0], "device_id": str(uuid.uuid4()), "z": "12", "x": "1144", "y": "1494"}
+    values = {
+        "handoff_id": KNOWN["handoff_id"][0],
+        "service_id": KNOWN["service_id"][0],
+        "pack_id": KNOWN["pack_id"][0],
+        "report_id": KNOWN["report_id"][0],
+        "organization_id": KNOWN["organization_id"][0],
+        "subject": KNOWN["subject"][0],
+        "device_id": str(uuid.uuid4()),
+        "z": "12",
+        "x": "1144",
+        "y": "1494",
+    }
     return {name: values[name] for name in re.findall(r"{(\w+)}", path)}
 
 
@@ -391,7 +473,9 @@ def test_hostile_values_in_every_field_keep_the_contract(tokens, contract_server
     def call(path: str, method: str, **parts):
         case = schema[path][method].Case(**parts)
         token = tokens[_role_for(path)]
-        response = case.call(base_url=contract_server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        response = case.call(
+            base_url=contract_server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
         case.validate_response(response)
         assert 400 <= response.status_code < 500, (method, path, parts, response.status_code, response.text[:300])
         assert response.headers["content-type"] == ["application/problem+json"], (method, path, parts)
@@ -427,7 +511,9 @@ def test_hostile_values_in_every_field_keep_the_contract(tokens, contract_server
                 continue
             for spot in _string_spots(body):
                 hostile = _replaced(body, spot, ("a\x00" + spot[-1][1]) if isinstance(spot[-1], tuple) else "a\x00b")
-                response = call(path, method, path_parameters=path_parameters, body=hostile, media_type="application/json")
+                response = call(
+                    path, method, path_parameters=path_parameters, body=hostile, media_type="application/json"
+                )
                 if path == "/v1/auth/devices" and response.status_code == 400:
                     continue  # no DPoP proof: refused before the body is read
                 assert response.status_code == 422, (path, spot, response.text[:300])
@@ -451,14 +537,22 @@ def test_hostile_values_in_every_field_keep_the_contract(tokens, contract_server
 
 # Byte ranges are request headers the generated cases rarely make interesting: each answer here is
 # still checked against the spec by schemathesis (status, content type, headers, body).
-RANGES = [("bytes=0-99", 206), ("bytes=0-9,20-29", 206), ("bytes=999999999-", 416), ("bytes=oops", 200), ("pages=1-2", 200)]
+RANGES = [
+    ("bytes=0-99", 206),
+    ("bytes=0-9,20-29", 206),
+    ("bytes=999999999-", 416),
+    ("bytes=oops", 200),
+    ("pages=1-2", 200),
+]
 
 
 @pytest.mark.parametrize("path", ["/v1/offline/packs/{pack_id}.pmtiles", "/v1/offline/packs/{pack_id}/basemap.pmtiles"])
 @pytest.mark.parametrize(("range_header", "status"), RANGES, ids=[r for r, _ in RANGES])
 def test_byte_ranges_and_their_refusals_keep_the_contract(path, range_header, status, tokens, contract_server, seeded):
     case = schema[path]["GET"].Case(path_parameters={"pack_id": KNOWN["pack_id"][0]}, headers={"Range": range_header})
-    response = case.call(base_url=contract_server.base_url, headers={"Authorization": f"Bearer {tokens[Role.FIELD_WORKER]}"})
+    response = case.call(
+        base_url=contract_server.base_url, headers={"Authorization": f"Bearer {tokens[Role.FIELD_WORKER]}"}
+    )
     assert response.status_code == status, response.text
     case.validate_response(response)
     if status == 416:  # a problem document that says how large the file is
@@ -474,7 +568,7 @@ def _raised_problem_types() -> dict[str, str]:
     from service.api.errors import _STATUS_SLUGS
     from service.handoffs.transitions import Refusal
 
-    found = {slug: "service/api/errors.py" for slug in _STATUS_SLUGS.values()}
+    found = dict.fromkeys(_STATUS_SLUGS.values(), "service/api/errors.py")
     found |= {refusal.value: "service/handoffs/transitions.py" for refusal in Refusal}
     for path in (PROJECT_ROOT / "service").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -495,7 +589,9 @@ def test_every_problem_type_the_code_raises_is_in_the_spec():
     raised = _raised_problem_types()
     assert {"unauthorized", "not-found", "pack-too-large", "idempotency-key-missing", "cursor-expired"} <= set(raised)
     undocumented = {slug: where for slug, where in raised.items() if slug not in PROBLEM_TYPES}
-    assert not undocumented, f"add these problem types to service/platform/problems.py, then `make spec`: {undocumented}"
+    assert not undocumented, (
+        f"add these problem types to service/platform/problems.py, then `make spec`: {undocumented}"
+    )
     spec = yaml.safe_load(SPEC_PATH.read_text())
     documented = spec["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
     assert {uri.rsplit("/", 1)[1] for uri in documented} == set(PROBLEM_TYPES)

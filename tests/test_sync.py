@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,23 +23,47 @@ PAGE_SIZE = 7
 ORIGIN = (43.6532, -79.3832)
 
 
-def _service(name: str, *, index: int, locations: int = 1, private: bool = False, description: str = "",
-             status: str = "active", source: str = "sync") -> dict:
+def _service(
+    name: str,
+    *,
+    index: int,
+    locations: int = 1,
+    private: bool = False,
+    description: str = "",
+    status: str = "active",
+    source: str = "sync",
+) -> dict:
     """A small HSDS 3 service (a shelter) with ``locations`` sites near downtown Toronto."""
     service_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "sync/" + name))
     sites = []
     for n in range(locations):
         key = f"sync/{name}/{n}"
-        location = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, key + "/loc")), "location_type": "physical",
-                    "name": f"{name} site {n}", "latitude": ORIGIN[0] + index / 1000, "longitude": ORIGIN[1] + n / 1000}
+        location = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, key + "/loc")),
+            "location_type": "physical",
+            "name": f"{name} site {n}",
+            "latitude": ORIGIN[0] + index / 1000,
+            "longitude": ORIGIN[1] + n / 1000,
+        }
         if private:
             location["address_private"] = True
         sites.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, key + "/sal")), "location": location})
     return {
-        "id": service_id, "name": name, "status": status, "description": description,
-        "attributes": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/a")), "taxonomy_term": {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, source + "/BH-1800.8500")), "code": "BH-1800.8500", "name": "Shelter",
-            "description": "x"}}],
+        "id": service_id,
+        "name": name,
+        "status": status,
+        "description": description,
+        "attributes": [
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/a")),
+                "taxonomy_term": {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, source + "/BH-1800.8500")),
+                    "code": "BH-1800.8500",
+                    "name": "Shelter",
+                    "description": "x",
+                },
+            }
+        ],
         "service_at_locations": sites,
     }
 
@@ -112,7 +136,9 @@ def test_replaying_deltas_equals_a_fresh_snapshot(sync_setup, tmp_path):
         # Sites carry what /v1/services/nearest shows, minus the distance and the hours of the
         # moment, plus the weekly hours rule so the app can tell "open now" offline.
         nearest = http.get("/v1/services/nearest", params={"lat": ORIGIN[0], "lon": ORIGIN[1]}).json()["results"][0]
-        assert set(refuge) == set(nearest) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {"week_intervals"}
+        assert set(refuge) == set(nearest) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {
+            "week_intervals"
+        }
         assert refuge["week_intervals"] is None or all(0 <= a < b <= 10080 for a, b in refuge["week_intervals"])
 
         # Nothing changed: an empty delta, the same cursor, and 304 for the same answer.
@@ -120,7 +146,9 @@ def test_replaying_deltas_equals_a_fresh_snapshot(sync_setup, tmp_path):
         response = http.get("/v1/sync/services", params={"cursor": before})
         assert response.json()["mode"] == "delta" and response.json()["services"] == response.json()["tombstones"] == []
         assert response.json()["next_cursor"] == before and response.headers["cache-control"] == "private, no-cache"
-        again = http.get("/v1/sync/services", params={"cursor": before}, headers={"If-None-Match": response.headers["etag"]})
+        again = http.get(
+            "/v1/sync/services", params={"cursor": before}, headers={"If-None-Match": response.headers["etag"]}
+        )
         assert again.status_code == 304
 
         # A full re-import: 9 services renamed... no, re-described, one added, one left out (a
@@ -157,7 +185,9 @@ def _cursor(seq: int, position: str | None = None) -> str:
 
 def _age_log(engine, days: int) -> None:
     with engine.begin() as connection:
-        connection.execute(text("UPDATE change_log SET changed_at = changed_at - make_interval(days => :d)"), {"d": days})
+        connection.execute(
+            text("UPDATE change_log SET changed_at = changed_at - make_interval(days => :d)"), {"d": days}
+        )
 
 
 def test_a_cursor_older_than_the_log_is_gone(sync_setup, tmp_path):
@@ -172,7 +202,7 @@ def test_a_cursor_older_than_the_log_is_gone(sync_setup, tmp_path):
         _age_log(engine, 40)
         _import(engine, tmp_path, [_service("Third Wave", index=61)] + _first_import())
         with engine.begin() as connection:
-            pruned = prune_change_log(connection, datetime.now(timezone.utc), retention_days=30)
+            pruned = prune_change_log(connection, datetime.now(UTC), retention_days=30)
         assert pruned == 21  # both old imports; the third's row is recent
 
         gone = http.get("/v1/sync/services", params={"cursor": stale.cursor})
@@ -196,7 +226,7 @@ def test_pruning_never_removes_the_newest_change(sync_setup):
         phone.pull()
         _age_log(engine, 100)
         with engine.begin() as connection:
-            assert prune_change_log(connection, datetime.now(timezone.utc), retention_days=1) == 19
+            assert prune_change_log(connection, datetime.now(UTC), retention_days=1) == 19
             assert connection.execute(text("SELECT count(*) FROM change_log")).scalar_one() == 1
         response = http.get("/v1/sync/services", params={"cursor": phone.cursor})
         assert response.status_code == 200 and response.json()["services"] == []
@@ -216,7 +246,10 @@ def test_sync_prune_command(sync_setup):
     result = subprocess.run(
         [sys.executable, "-m", "service.maps.cli", "sync", "prune", "--retention-days", "10"],
         env={**os.environ, "FIELDNAV_DATABASE_URL": engine.url.render_as_string(hide_password=False)},
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     assert result.returncode == 0, result.stderr
     assert "pruned 19 change-log entries" in result.stdout

@@ -186,7 +186,9 @@ def test_no_worker_serves_an_old_tile_after_an_import(database_url, tmp_path):
             assert len({r.content for r in responses}) == 1
             before[path] = responses[0].content
 
-        import_services(database_url, tmp_path, "second", [service_json("Queen Street Food Bank", lon + 0.001, lat, code="BD-1800")])
+        import_services(
+            database_url, tmp_path, "second", [service_json("Queen Street Food Bank", lon + 0.001, lat, code="BD-1800")]
+        )
         time.sleep(0.2 + 0.3)  # the data version TTL, and some
         for path in paths:
             responses = _hammer(server.base_url, path, 40)
@@ -233,8 +235,15 @@ def _check_served_while_down(client, cached: str, uncached: str) -> None:
 @pytest.fixture
 def seeded_database(database_url, tmp_path):
     lon, lat = TORONTO
-    import_services(database_url, tmp_path, "seed", [service_json("Front Street Shelter", lon, lat),
-                                                      service_json("Next Door Food Bank", lon + 0.0151, lat, code="BD-1800")])
+    import_services(
+        database_url,
+        tmp_path,
+        "seed",
+        [
+            service_json("Front Street Shelter", lon, lat),
+            service_json("Next Door Food Bank", lon + 0.0151, lat, code="BD-1800"),
+        ],
+    )
     return database_url
 
 
@@ -262,6 +271,7 @@ def test_cached_tiles_are_served_while_the_database_is_down_in_process(pg_server
         _check_served_while_down(client, cached, uncached)
         still = client.get("/v1/tiles.json")
         assert still.status_code == 200 and still.json() == tilejson, "the map can still start"
+
 
 def test_cached_tiles_are_served_while_the_database_is_down(pg_server, seeded_database, tmp_path):
     server = start_server(seeded_database, env={"FIELDNAV_DATA_VERSION_TTL_S": "0.2"})

@@ -29,21 +29,24 @@ HUDSON_BAY = (-85.0, 60.0)
 PER_RESPONSE_HEADERS = {"date", "server", "x-request-id"}
 
 
-@pytest.mark.parametrize("query, expected", [
-    (b"", ([], None)),
-    (b"v=42", ([], 42)),
-    (b"v=%34%32", ([], 42)),  # percent-decoded first, as Starlette does
-    (b"v=007", ([], 7)),  # as pydantic reads it
-    (b"category=food&category=shelter,crisis", (["food", "shelter,crisis"], None)),
-    (b"category=", ([""], None)),
-    (b"category=food&v=7&utm_source=x", (["food"], 7)),  # parameters the operation lacks are ignored
-    (b"v=", None),
-    (b"v=abc", None),
-    (b"v=-1", None),
-    (b"v=+1", None),
-    (b"v=1&v=2", None),  # FastAPI's choice of one of them is FastAPI's
-    (b"v=" + b"9" * 19, None),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        (b"", ([], None)),
+        (b"v=42", ([], 42)),
+        (b"v=%34%32", ([], 42)),  # percent-decoded first, as Starlette does
+        (b"v=007", ([], 7)),  # as pydantic reads it
+        (b"category=food&category=shelter,crisis", (["food", "shelter,crisis"], None)),
+        (b"category=", ([""], None)),
+        (b"category=food&v=7&utm_source=x", (["food"], 7)),  # parameters the operation lacks are ignored
+        (b"v=", None),
+        (b"v=abc", None),
+        (b"v=-1", None),
+        (b"v=+1", None),
+        (b"v=1&v=2", None),  # FastAPI's choice of one of them is FastAPI's
+        (b"v=" + b"9" * 19, None),
+    ],
+)
 def test_which_queries_the_fast_path_reads_itself(query, expected):
     assert plain_query(query) == expected
 
@@ -75,7 +78,10 @@ def both_apps(demo_database_url):
     """(client of the app with its fast path, client of the app without, routed requests of the first)."""
     fast_app = create_app(make_engine(demo_database_url))
     routed = _record_routed(fast_app)
-    with serve_in_thread(fast_app) as fast, serve_in_thread(_without_fast_path(create_app(make_engine(demo_database_url)))) as plain:
+    with (
+        serve_in_thread(fast_app) as fast,
+        serve_in_thread(_without_fast_path(create_app(make_engine(demo_database_url)))) as plain,
+    ):
         yield fast, plain, routed
 
 
@@ -86,8 +92,11 @@ def _token(subject: str) -> dict:
 
 def _comparable(response: httpx.Response) -> tuple:
     origin = str(response.request.url.copy_with(path="/", query=None)).rstrip("/")  # the servers' ports differ
-    headers = sorted((name, value.replace(origin, "")) for name, value in response.headers.multi_items()
-                     if name not in PER_RESPONSE_HEADERS)
+    headers = sorted(
+        (name, value.replace(origin, ""))
+        for name, value in response.headers.multi_items()
+        if name not in PER_RESPONSE_HEADERS
+    )
     return response.status_code, headers, response.content
 
 
@@ -152,7 +161,7 @@ def test_the_fast_path_answers_as_the_routed_operation(both_apps):
     for method in ("POST", "DELETE"):  # not GET: the router's, with its 405 and Allow
         from_fast, from_router = fast.request(method, tile, headers=auth), plain.request(method, tile, headers=auth)
         assert _comparable(from_fast) == _comparable(from_router), method
-    assert routed[len(answered_by_router):] == [tile] * 2
+    assert routed[len(answered_by_router) :] == [tile] * 2
 
 
 @pytest.fixture
@@ -176,6 +185,7 @@ def test_the_fast_path_keeps_the_rate_limit(five_requests_a_minute, both_apps):
         refused.append(statuses[-1])
     from_fast, from_router = refused
     assert from_fast.headers["cache-control"] == "no-store" and int(from_fast.headers["retry-after"]) >= 1
+
     # The same problem, but for the seconds left in the window: the two callers' requests may
     # straddle a second.
     def waiting(problem: dict) -> dict:

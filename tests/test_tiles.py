@@ -18,8 +18,21 @@ from sqlalchemy import create_engine, text
 
 from service.importer import import_path
 from spatial.tiles import (
-    BUFFER, EXTENT, HALF_WORLD_M, MAX_LAT_DEG, TileOutOfRange, check_tile, children, cluster_resolution, parent,
-    tile_bounds_3857, tile_bounds_4326, tile_count, tile_for_lonlat, tile_range, tiles_covering,
+    BUFFER,
+    EXTENT,
+    HALF_WORLD_M,
+    MAX_LAT_DEG,
+    TileOutOfRange,
+    check_tile,
+    children,
+    cluster_resolution,
+    parent,
+    tile_bounds_3857,
+    tile_bounds_4326,
+    tile_count,
+    tile_for_lonlat,
+    tile_range,
+    tiles_covering,
 )
 from tests.conftest import start_server, stop_server
 
@@ -64,10 +77,15 @@ def test_a_point_is_in_exactly_one_tile_and_children_partition_their_parent():
     assert tile_for_lonlat(0.0, 0.0, 1) == (1, 1)
 
 
-@pytest.mark.parametrize("z, x, y, message", [
-    (-1, 0, 0, "Zoom -1 is out of range"), (19, 0, 0, "Zoom 19 is out of range"),
-    (3, 8, 0, "x and y go from 0 to 7"), (3, 0, -1, "x and y go from 0 to 7"),
-])
+@pytest.mark.parametrize(
+    "z, x, y, message",
+    [
+        (-1, 0, 0, "Zoom -1 is out of range"),
+        (19, 0, 0, "Zoom 19 is out of range"),
+        (3, 8, 0, "x and y go from 0 to 7"),
+        (3, 0, -1, "x and y go from 0 to 7"),
+    ],
+)
 def test_check_tile_refuses_addresses_that_name_no_tile(z, x, y, message):
     with pytest.raises(TileOutOfRange, match=message):
         check_tile(z, x, y, max_zoom=18)
@@ -75,7 +93,7 @@ def test_check_tile_refuses_addresses_that_name_no_tile(z, x, y, message):
 
 
 def test_cluster_resolution_follows_the_zoom():
-    assert [cluster_resolution(z) for z in range(0, 15)] == [4, 4, 4, 4, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 8]
+    assert [cluster_resolution(z) for z in range(15)] == [4, 4, 4, 4, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 8]
 
 
 def test_tiles_covering_a_bbox():
@@ -101,20 +119,29 @@ def sites(demo_database_url) -> list[dict]:
     """Every located site with what the brute force needs; 3857 metres computed by PostGIS."""
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        rows = connection.execute(text("""
+        rows = (
+            connection.execute(
+                text("""
             SELECT service_id::text AS id, location_id::text AS location_id, site_key, is_private, status, category_groups,
                    capacity_available, card ->> 'name' AS name, card -> 'week_intervals' AS week_intervals,
                    ST_X(geom) AS lon, ST_Y(geom) AS lat,
                    ST_X(ST_Transform(geom, 3857)) AS x_m, ST_Y(ST_Transform(geom, 3857)) AS y_m
             FROM service_site WHERE geom IS NOT NULL
-        """)).mappings().all()
+        """)
+            )
+            .mappings()
+            .all()
+        )
     engine.dispose()
     return [dict(r) for r in rows]
 
 
 def _visible(site: dict, categories: set[str] | None = None) -> bool:
-    return (not site["is_private"] and site["status"] == "active"
-            and (not categories or bool(categories & set(site["category_groups"]))))
+    return (
+        not site["is_private"]
+        and site["status"] == "active"
+        and (not categories or bool(categories & set(site["category_groups"])))
+    )
 
 
 def _pixel(site: dict, z: int, x: int, y: int) -> tuple[float, float]:
@@ -163,8 +190,10 @@ def _tiles_around(lon: float, lat: float, z: int, radius: int = 1) -> list[tuple
     return [(z, x + dx, y + dy) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
 
 
-POINT_TILES = sorted({t for lon, lat in PLACES.values() for z in (13, 14) for t in _tiles_around(lon, lat, z)}
-                     | {(z, *tile_for_lonlat(lon, lat, z)) for lon, lat in PLACES.values() for z in (15, 16)})
+POINT_TILES = sorted(
+    {t for lon, lat in PLACES.values() for z in (13, 14) for t in _tiles_around(lon, lat, z)}
+    | {(z, *tile_for_lonlat(lon, lat, z)) for lon, lat in PLACES.values() for z in (15, 16)}
+)
 
 
 def _expected_points(sites, z, x, y, categories=None, slack=0.0):
@@ -194,7 +223,11 @@ def test_point_tiles_hold_exactly_the_public_locations(demo_server, sites):
             assert not got & private, f"confidential site in tile {z}/{x}/{y}"
             # Exactly the public sites within the tile plus its 64-unit buffer (one unit of
             # slack either way at the buffer's edge, where the grid snapping decides).
-            assert _expected_points(sites, z, x, y, slack=-1) <= got <= _expected_points(sites, z, x, y, slack=1), (z, x, y)
+            assert _expected_points(sites, z, x, y, slack=-1) <= got <= _expected_points(sites, z, x, y, slack=1), (
+                z,
+                x,
+                y,
+            )
             for feature, key in zip(features, _site_keys(features, sites, z, x, y)):
                 props = feature["properties"]
                 site = by_key[key]
@@ -282,7 +315,11 @@ def test_category_filter(demo_server, sites, category):
             features = layers.get("services", {}).get("features", [])
             got = set(_site_keys(features, sites, z, x, y))
             assert all(wanted & set(f["properties"]["groups"].split(",")) for f in features)
-            assert _expected_points(sites, z, x, y, wanted, slack=-1) <= got <= _expected_points(sites, z, x, y, wanted, slack=1)
+            assert (
+                _expected_points(sites, z, x, y, wanted, slack=-1)
+                <= got
+                <= _expected_points(sites, z, x, y, wanted, slack=1)
+            )
             seen += len(got)
         assert seen > 0
         for z, x, y in [t for t in CLUSTER_TILES if t[0] in (6, 9, 12)]:
@@ -293,7 +330,9 @@ def test_category_filter(demo_server, sites, category):
             for feature in features:  # only the asked-for groups are counted
                 assert set(feature["properties"]) - {"cell", "count"} <= wanted
             # Repeated or comma-separated, in any order: the same tile.
-            again = client.get(f"/v1/tiles/{z}/{x}/{y}.mvt", params=[("category", c) for c in sorted(wanted, reverse=True)])
+            again = client.get(
+                f"/v1/tiles/{z}/{x}/{y}.mvt", params=[("category", c) for c in sorted(wanted, reverse=True)]
+            )
             assert again.content == fetch(client, z, x, y, category=category)[0].content
 
 
@@ -344,21 +383,24 @@ def test_an_empty_tile_is_204(demo_server):
             assert response.status_code == 204 and response.content == b""
             assert "content-type" not in response.headers or response.headers["content-type"] != MVT
             assert response.headers["cache-control"].startswith("public")
-        assert client.get(f"/v1/tiles/3/0/0.mvt").status_code == 204  # Pacific and Siberia: nothing
+        assert client.get("/v1/tiles/3/0/0.mvt").status_code == 204  # Pacific and Siberia: nothing
 
 
-@pytest.mark.parametrize("path, status, slug", [
-    ("/v1/tiles/19/0/0.mvt", 404, "not-found"),
-    ("/v1/tiles/-1/0/0.mvt", 404, "not-found"),
-    ("/v1/tiles/3/8/0.mvt", 404, "not-found"),
-    ("/v1/tiles/3/0/8.mvt", 404, "not-found"),
-    ("/v1/tiles/14/-1/0.mvt", 404, "not-found"),
-    ("/v1/tiles/a/0/0.mvt", 422, "validation-error"),
-    ("/v1/tiles/3/0.5/0.mvt", 422, "validation-error"),
-    ("/v1/tiles/3/0/0.mvt?v=abc", 422, "validation-error"),
-    ("/v1/tiles/3/0/0.mvt?category=nope", 422, "unknown-category"),
-    ("/v1/tiles.json?category=shelter,nope", 422, "unknown-category"),
-])
+@pytest.mark.parametrize(
+    "path, status, slug",
+    [
+        ("/v1/tiles/19/0/0.mvt", 404, "not-found"),
+        ("/v1/tiles/-1/0/0.mvt", 404, "not-found"),
+        ("/v1/tiles/3/8/0.mvt", 404, "not-found"),
+        ("/v1/tiles/3/0/8.mvt", 404, "not-found"),
+        ("/v1/tiles/14/-1/0.mvt", 404, "not-found"),
+        ("/v1/tiles/a/0/0.mvt", 422, "validation-error"),
+        ("/v1/tiles/3/0.5/0.mvt", 422, "validation-error"),
+        ("/v1/tiles/3/0/0.mvt?v=abc", 422, "validation-error"),
+        ("/v1/tiles/3/0/0.mvt?category=nope", 422, "unknown-category"),
+        ("/v1/tiles.json?category=shelter,nope", 422, "unknown-category"),
+    ],
+)
 def test_bad_tile_addresses_are_problems_never_cached(demo_server, path, status, slug):
     with demo_server.client() as client:
         response = client.get(path)
@@ -378,10 +420,21 @@ TILEJSON_SCHEMA = {
     "properties": {
         "tilejson": {"type": "string", "pattern": r"^3\.0\.\d+$"},
         "tiles": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^https?://.*{z}.*{x}.*{y}"}},
-        "vector_layers": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["id", "fields"],
-            "properties": {"id": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                           "description": {"type": "string"}, "maxzoom": {"type": "integer"}, "minzoom": {"type": "integer"}}}},
+        "vector_layers": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "fields"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "description": {"type": "string"},
+                    "maxzoom": {"type": "integer"},
+                    "minzoom": {"type": "integer"},
+                },
+            },
+        },
         "attribution": {"type": "string"},
         "bounds": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
         "description": {"type": "string"},
@@ -431,13 +484,29 @@ def test_tilejson_is_valid_and_versioned(demo_server, sites):
 
 def service_json(name: str, lon: float, lat: float, code: str = "BH-1800.8500", private: bool = False) -> dict:
     """One HSDS 3 compiled service at one location (code BH-1800.8500: a shelter)."""
-    ids = {part: str(uuid.uuid5(uuid.NAMESPACE_URL, f"tiles-test/{name}/{part}")) for part in ("s", "a", "t", "sal", "loc")}
+    ids = {
+        part: str(uuid.uuid5(uuid.NAMESPACE_URL, f"tiles-test/{name}/{part}")) for part in ("s", "a", "t", "sal", "loc")
+    }
     return {
-        "id": ids["s"], "name": name, "status": "active",
-        "attributes": [{"id": ids["a"], "taxonomy_term": {"id": ids["t"], "code": code, "name": name, "description": "x"}}],
-        "service_at_locations": [{"id": ids["sal"], "location": {
-            "id": ids["loc"], "location_type": "physical", "name": name, "latitude": lat, "longitude": lon,
-            "address_private": private}}],
+        "id": ids["s"],
+        "name": name,
+        "status": "active",
+        "attributes": [
+            {"id": ids["a"], "taxonomy_term": {"id": ids["t"], "code": code, "name": name, "description": "x"}}
+        ],
+        "service_at_locations": [
+            {
+                "id": ids["sal"],
+                "location": {
+                    "id": ids["loc"],
+                    "location_type": "physical",
+                    "name": name,
+                    "latitude": lat,
+                    "longitude": lon,
+                    "address_private": private,
+                },
+            }
+        ],
     }
 
 
@@ -465,10 +534,15 @@ def test_tile_urls_change_after_an_import(database_url, tmp_path):
             old_tile = client.get(path, params={"v": first})
             assert old_tile.headers["cache-control"].endswith("immutable")
 
-            second = import_services(database_url, tmp_path, "second", [
-                service_json("Queen Street Food Bank", lon + 0.001, lat, code="BD-1800"),
-                service_json("Safe House", lon - 0.001, lat, private=True),
-            ])
+            second = import_services(
+                database_url,
+                tmp_path,
+                "second",
+                [
+                    service_json("Queen Street Food Bank", lon + 0.001, lat, code="BD-1800"),
+                    service_json("Safe House", lon - 0.001, lat, private=True),
+                ],
+            )
             assert second > first
             time.sleep(0.5)
             after = client.get("/v1/tiles.json").json()
@@ -476,7 +550,9 @@ def test_tile_urls_change_after_an_import(database_url, tmp_path):
 
             new_tile = client.get(path, params={"v": second})
             assert new_tile.headers["cache-control"].endswith("immutable")
-            names = {f["properties"]["name"] for f in mapbox_vector_tile.decode(new_tile.content)["services"]["features"]}
+            names = {
+                f["properties"]["name"] for f in mapbox_vector_tile.decode(new_tile.content)["services"]["features"]
+            }
             assert names == {"Front Street Shelter", "Queen Street Food Bank"}  # never the safe house
             # The old URL now serves the new data, briefly cacheable only.
             stale = client.get(path, params={"v": first})

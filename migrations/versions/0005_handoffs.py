@@ -26,8 +26,17 @@ down_revision = "0004b_private_site_index"
 branch_labels = None
 depends_on = None
 
-STATUSES = ("requested", "accepted", "rejected", "in-progress", "on-hold", "completed", "failed", "cancelled",
-            "entered-in-error")
+STATUSES = (
+    "requested",
+    "accepted",
+    "rejected",
+    "in-progress",
+    "on-hold",
+    "completed",
+    "failed",
+    "cancelled",
+    "entered-in-error",
+)
 _STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 
 
@@ -91,7 +100,9 @@ def upgrade() -> None:
     op.execute("""CREATE INDEX handoff_queue ON handoff (centre_id, (CASE WHEN urgency = 'urgent' THEN 0 ELSE 1 END), created_at, id)
                   WHERE status IN ('requested', 'accepted', 'in-progress', 'on-hold')""")
     op.execute("CREATE INDEX handoff_centre_status ON handoff (centre_id, status, created_at)")
-    op.execute("CREATE INDEX handoff_by_requester ON handoff (requested_by_issuer, requested_by_subject, updated_at, id)")
+    op.execute(
+        "CREATE INDEX handoff_by_requester ON handoff (requested_by_issuer, requested_by_subject, updated_at, id)"
+    )
     op.execute("CREATE INDEX handoff_by_agency ON handoff (requesting_agency, updated_at, id)")
     op.execute("CREATE INDEX handoff_to_purge ON handoff (closed_at) WHERE purged_at IS NULL AND closed_at IS NOT NULL")
     op.execute("CREATE INDEX handoff_week ON handoff (created_week)")

@@ -37,10 +37,13 @@ def upgrade() -> None:
     while len(codes) < len(ids):
         codes.add(_code())
     if ids:
-        bind.execute(sa.text("""
+        bind.execute(
+            sa.text("""
             UPDATE handoff h SET reference = v.reference
             FROM unnest(CAST(:ids AS uuid[]), CAST(:codes AS text[])) AS v (id, reference) WHERE h.id = v.id
-        """), {"ids": ids, "codes": list(codes)})
+        """),
+            {"ids": ids, "codes": list(codes)},
+        )
     op.execute("ALTER TABLE handoff ALTER COLUMN reference SET NOT NULL")
     op.execute("ALTER TABLE handoff ADD CONSTRAINT handoff_reference_key UNIQUE (reference)")
 

@@ -89,8 +89,10 @@ def upgrade() -> None:
             CHECK ((status = 'open') = (resolved_at IS NULL))
         )
     """)
-    op.execute("CREATE UNIQUE INDEX field_report_one_open ON field_report (service_id, kind, reporter_key) "
-               "WHERE status = 'open'")
+    op.execute(
+        "CREATE UNIQUE INDEX field_report_one_open ON field_report (service_id, kind, reporter_key) "
+        "WHERE status = 'open'"
+    )
     op.execute("CREATE INDEX field_report_service_open ON field_report (service_id) WHERE status = 'open'")
     op.execute("CREATE INDEX field_report_centre ON field_report (centre_id, created_at DESC)")
     op.execute("CREATE INDEX field_report_reporter ON field_report (reporter_key, created_at DESC)")
@@ -101,13 +103,17 @@ def upgrade() -> None:
         UPDATE service_site SET capacity_as_of = CAST(card #>> '{capacity,as_of}' AS timestamptz)
         WHERE card -> 'capacity' IS NOT NULL AND jsonb_typeof(card -> 'capacity') = 'object'
     """)
-    op.execute("UPDATE map_point p SET capacity_as_of = s.capacity_as_of FROM service_site s "
-               "WHERE s.id = p.site_id AND s.capacity_as_of IS NOT NULL")
+    op.execute(
+        "UPDATE map_point p SET capacity_as_of = s.capacity_as_of FROM service_site s "
+        "WHERE s.id = p.site_id AND s.capacity_as_of IS NOT NULL"
+    )
 
     op.execute("ALTER TABLE handoff_outbox ALTER COLUMN handoff_id DROP NOT NULL")
     op.execute("ALTER TABLE handoff_outbox ADD COLUMN report_id uuid")
-    op.execute("ALTER TABLE handoff_outbox ADD CONSTRAINT handoff_outbox_subject "
-               "CHECK ((handoff_id IS NULL) <> (report_id IS NULL))")
+    op.execute(
+        "ALTER TABLE handoff_outbox ADD CONSTRAINT handoff_outbox_subject "
+        "CHECK ((handoff_id IS NULL) <> (report_id IS NULL))"
+    )
 
 
 def downgrade() -> None:

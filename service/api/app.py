@@ -7,16 +7,31 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from sqlalchemy import Engine
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from service import __version__
 from service.api.errors import install_error_handlers
+from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, SecurityHeaders
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
-from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, SecurityHeaders
-from service.api.routes import handoffs, me, meta, navigator, offline, services, stats, sync, tiles
-from service.api.routes import admin_providers, app_static, basemap, capacity, devices, reports
+from service.api.routes import (
+    admin_providers,
+    app_static,
+    basemap,
+    capacity,
+    devices,
+    handoffs,
+    me,
+    meta,
+    navigator,
+    offline,
+    reports,
+    services,
+    stats,
+    sync,
+    tiles,
+)
 from service.api.security import authorize
 from service.api.state import AppState
 from service.api.text_check import RequestTextCheck
@@ -72,14 +87,22 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.add_middleware(RequestTextCheck)
     # Phones on a weak signal: compress anything worth compressing.
     # Not the pack archives: their tiles are gzipped already, and Range needs the raw bytes.
-    app.add_middleware(GZipMiddleware, minimum_size=1024,
-                       exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ("application/vnd.pmtiles",))
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ("application/vnd.pmtiles",),
+    )
     limits = limit_settings()
     origins = [o.strip() for o in limits.cors_origins.split(",") if o.strip()]
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "DPoP", "Idempotency-Key", "If-None-Match"],
-                           expose_headers=["ETag", "Retry-After", "Location"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "DPoP", "Idempotency-Key", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After", "Location"],
+            max_age=600,
+        )
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(QueryStringCheck)
     app.add_middleware(SecurityHeaders)  # even a 413 carries them

@@ -60,9 +60,15 @@ class LastKnownVersion:
     seen is the current one.
     """
 
-    def __init__(self, read: Callable[[], int], read_fresh: Callable[[], int], *,
-                 cached: Callable[[], int | None] = lambda: None,
-                 refresh_interval_s: float = 0.1, retry_after_s: float = 1.0):
+    def __init__(
+        self,
+        read: Callable[[], int],
+        read_fresh: Callable[[], int],
+        *,
+        cached: Callable[[], int | None] = lambda: None,
+        refresh_interval_s: float = 0.1,
+        retry_after_s: float = 1.0,
+    ):
         self._read, self._read_fresh, self._cached = read, read_fresh, cached
         self._refresh_interval_s, self._retry_after_s = refresh_interval_s, retry_after_s
         self._known: int | None = None

@@ -104,7 +104,9 @@ def language_headers(language: str, headers: dict | None = None) -> dict:
     """``headers`` plus ``Content-Language`` and ``Accept-Language`` merged into ``Vary``:
     the same URL answers a problem in two languages."""
     merged = {k: v for k, v in (headers or {}).items() if k.lower() not in ("vary", "content-language")}
-    vary = [v.strip() for k, v in (headers or {}).items() if k.lower() == "vary" for v in str(v).split(",") if v.strip()]
+    vary = [
+        v.strip() for k, v in (headers or {}).items() if k.lower() == "vary" for v in str(v).split(",") if v.strip()
+    ]
     if "*" not in vary and not any(v.lower() == "accept-language" for v in vary):
         vary.append("Accept-Language")
     merged["Content-Language"] = language
@@ -122,17 +124,35 @@ def localise_errors(errors, language: str) -> list[dict]:
     items = []
     for error in errors or ():
         code = error.get("code") or "value_error"
-        items.append({"field": error.get("field", ""), "code": code,
-                      "message": field_message(code, error.get("ctx"), language, error.get("message"))})
+        items.append(
+            {
+                "field": error.get("field", ""),
+                "code": code,
+                "message": field_message(code, error.get("ctx"), language, error.get("message")),
+            }
+        )
     return items
 
 
-def problem_document(language: str, status: int, slug: str, detail: str, *, instance: str, title: str | None = None,
-                     detail_fr: str | None = None, title_fr: str | None = None, **extra) -> dict:
+def problem_document(
+    language: str,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    instance: str,
+    title: str | None = None,
+    detail_fr: str | None = None,
+    title_fr: str | None = None,
+    **extra,
+) -> dict:
     """The problem body in ``language``. In French: the raise site's French, else the type's
     French default (never the English detail)."""
     if language == "fr":
-        default_title, default_detail = CATALOGUE_FR.get(slug) or (STATUS_TITLES_FR.get(status, "Erreur"), "La requête a échoué.")
+        default_title, default_detail = CATALOGUE_FR.get(slug) or (
+            STATUS_TITLES_FR.get(status, "Erreur"),
+            "La requête a échoué.",
+        )
         if slug == "http-error" or (slug in PROBLEM_TYPES and PROBLEM_TYPES[slug].status != status):
             default_title = STATUS_TITLES_FR.get(status, default_title)
         title, detail = typeset_fr(title_fr or default_title), typeset_fr(detail_fr or default_detail)
@@ -140,27 +160,67 @@ def problem_document(language: str, status: int, slug: str, detail: str, *, inst
         title = title or HTTPStatus(status).phrase
     if "errors" in extra:
         extra["errors"] = localise_errors(extra["errors"], language)
-    return {"type": problem_type(slug), "title": title, "status": status, "detail": detail, "instance": instance, **extra}
+    return {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
 
 
-def problem_response(request: Request, status: int, slug: str, detail: str, *, title: str | None = None,
-                     headers: dict | None = None, detail_fr: str | None = None, title_fr: str | None = None,
-                     **extra) -> ProblemResponse:
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict | None = None,
+    detail_fr: str | None = None,
+    title_fr: str | None = None,
+    **extra,
+) -> ProblemResponse:
     language = request_language(request)
-    body = problem_document(language, status, slug, detail, instance=request.url.path, title=title,
-                            detail_fr=detail_fr, title_fr=title_fr, **extra)
+    body = problem_document(
+        language,
+        status,
+        slug,
+        detail,
+        instance=request.url.path,
+        title=title,
+        detail_fr=detail_fr,
+        title_fr=title_fr,
+        **extra,
+    )
     return ProblemResponse(body, status_code=status, headers=language_headers(language, headers))
 
 
-async def send_problem(send, scope, status: int, slug: str, detail: str, *, title: str | None = None,
-                       detail_fr: str | None = None, title_fr: str | None = None, headers: dict | None = None) -> None:
+async def send_problem(
+    send,
+    scope,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    detail_fr: str | None = None,
+    title_fr: str | None = None,
+    headers: dict | None = None,
+) -> None:
     """A problem answered by pure ASGI middleware (no Request yet), in the request's language."""
     language = scope_language(scope)
-    body = orjson.dumps(problem_document(language, status, slug, detail, instance=scope["path"], title=title,
-                                         detail_fr=detail_fr, title_fr=title_fr))
+    body = orjson.dumps(
+        problem_document(
+            language, status, slug, detail, instance=scope["path"], title=title, detail_fr=detail_fr, title_fr=title_fr
+        )
+    )
     raw_headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-    raw_headers += [(name.lower().encode("latin-1"), str(value).encode("latin-1"))
-                    for name, value in language_headers(language, headers).items()]
+    raw_headers += [
+        (name.lower().encode("latin-1"), str(value).encode("latin-1"))
+        for name, value in language_headers(language, headers).items()
+    ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -171,13 +231,16 @@ async def send_validation_problem(send, scope, errors: list[dict]) -> None:
     language = scope_language(scope)
     localised = localise_errors(errors, language)
     detail = summary(localised, language)
-    body = problem_document(language, 422, "validation-error", detail, instance=scope["path"], title="Invalid request",
-                            detail_fr=detail)
+    body = problem_document(
+        language, 422, "validation-error", detail, instance=scope["path"], title="Invalid request", detail_fr=detail
+    )
     body["errors"] = localised
     payload = orjson.dumps(body)
     raw_headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode())]
-    raw_headers += [(name.lower().encode("latin-1"), str(value).encode("latin-1"))
-                    for name, value in language_headers(language).items()]
+    raw_headers += [
+        (name.lower().encode("latin-1"), str(value).encode("latin-1"))
+        for name, value in language_headers(language).items()
+    ]
     await send({"type": "http.response.start", "status": 422, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
 
@@ -205,13 +268,22 @@ def _field_name(location: tuple) -> str:
 
 async def _validation(request: Request, error: RequestValidationError) -> ProblemResponse:
     language = request_language(request)
-    errors = localise_errors([
-        {"field": _field_name(e.get("loc", ())), "code": e.get("type"), "ctx": e.get("ctx"), "message": e.get("msg")}
-        for e in error.errors()
-    ], language)
+    errors = localise_errors(
+        [
+            {
+                "field": _field_name(e.get("loc", ())),
+                "code": e.get("type"),
+                "ctx": e.get("ctx"),
+                "message": e.get("msg"),
+            }
+            for e in error.errors()
+        ],
+        language,
+    )
     detail = summary(errors, language)
-    body = problem_document(language, 422, "validation-error", detail, instance=request.url.path, title="Invalid request",
-                            detail_fr=detail)
+    body = problem_document(
+        language, 422, "validation-error", detail, instance=request.url.path, title="Invalid request", detail_fr=detail
+    )
     body["errors"] = errors
     return ProblemResponse(body, status_code=422, headers=language_headers(language))
 
@@ -237,21 +309,36 @@ async def _http(request: Request, error: StarletteHTTPException) -> ProblemRespo
 
 
 async def _problem(request: Request, error: Problem) -> ProblemResponse:
-    return problem_response(request, error.status, error.slug, error.detail, title=error.title, headers=error.headers,
-                            detail_fr=error.detail_fr, title_fr=error.title_fr, **error.extra)
+    return problem_response(
+        request,
+        error.status,
+        error.slug,
+        error.detail,
+        title=error.title,
+        headers=error.headers,
+        detail_fr=error.detail_fr,
+        title_fr=error.title_fr,
+        **error.extra,
+    )
 
 
 async def _database_unavailable(request: Request, error: Exception) -> ProblemResponse:
     if isinstance(getattr(error, "orig", None), QueryCanceled):
         log.warning("query cancelled by the statement timeout")
         return problem_response(
-            request, 503, "query-timeout", "The query took too long and was stopped; try again, or narrow it.",
+            request,
+            503,
+            "query-timeout",
+            "The query took too long and was stopped; try again, or narrow it.",
             detail_fr="La requête a pris trop de temps et a été arrêtée ; réessayez, ou précisez-la.",
             headers={"Retry-After": "2"},
         )
     log.warning("database unavailable: %s", type(error).__name__)
     return problem_response(
-        request, 503, "unavailable", "The directory database is not reachable right now; try again shortly.",
+        request,
+        503,
+        "unavailable",
+        "The directory database is not reachable right now; try again shortly.",
         detail_fr="La base de données du répertoire n’est pas joignable pour le moment ; réessayez dans un instant.",
         headers={"Retry-After": "5"},
     )
@@ -259,8 +346,13 @@ async def _database_unavailable(request: Request, error: Exception) -> ProblemRe
 
 async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(request, 500, "internal-error", "Something went wrong on our side; it has been logged.",
-                            detail_fr="Une erreur s’est produite de notre côté ; elle a été consignée.")
+    return problem_response(
+        request,
+        500,
+        "internal-error",
+        "Something went wrong on our side; it has been logged.",
+        detail_fr="Une erreur s’est produite de notre côté ; elle a été consignée.",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -313,8 +405,15 @@ class NoStoreErrorsRoute(APIRoute):
 PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
 # The problem types any operation may answer with for a status, besides its own (`types=`).
 _COMMON_TYPES = {
-    400: ("bad-request",), 401: ("unauthorized",), 403: ("forbidden",), 404: ("not-found",), 405: ("method-not-allowed",),
-    413: ("payload-too-large",), 422: ("validation-error",), 429: ("rate-limited",), 500: ("internal-error",),
+    400: ("bad-request",),
+    401: ("unauthorized",),
+    403: ("forbidden",),
+    404: ("not-found",),
+    405: ("method-not-allowed",),
+    413: ("payload-too-large",),
+    422: ("validation-error",),
+    429: ("rate-limited",),
+    500: ("internal-error",),
     503: ("unavailable", "query-timeout"),
 }
 

@@ -22,9 +22,11 @@ PMTILES = "application/vnd.pmtiles"
 
 # Byte ranges of an archive: one range is 206 with the bytes, several are 206 multipart/byteranges.
 RANGE_RESPONSES = {
-    206: {"description": "Partial Content: the ranges asked for (`Content-Range`); several ranges come as "
-                         "multipart/byteranges.",
-          "content": {PMTILES: {}, "multipart/byteranges": {}}},
+    206: {
+        "description": "Partial Content: the ranges asked for (`Content-Range`); several ranges come as "
+        "multipart/byteranges.",
+        "content": {PMTILES: {}, "multipart/byteranges": {}},
+    },
     **problem_responses(416, types=("range-not-satisfiable",)),
 }
 
@@ -50,10 +52,14 @@ class RangeFileResponse(FileResponse):
                 scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
             except RangeNotSatisfiable:
                 refusal = problem_response(
-                    Request(scope), 416, "range-not-satisfiable", f"The file has {size} bytes; ask for a range that starts within it.",
+                    Request(scope),
+                    416,
+                    "range-not-satisfiable",
+                    f"The file has {size} bytes; ask for a range that starts within it.",
                     title="Range Not Satisfiable",
                     detail_fr=f"Le fichier compte {fr_number(size)} octets ; demandez une plage qui commence avant sa fin.",
-                    headers={"Content-Range": f"bytes */{size}", "Cache-Control": "no-store"})
+                    headers={"Content-Range": f"bytes */{size}", "Cache-Control": "no-store"},
+                )
                 return await refusal(scope, receive, send)
         await super().__call__(scope, receive, send)
 
@@ -99,8 +105,9 @@ def file_response(found: PackFile, **kwargs) -> Response:
     return RangeFileResponse(path, **kwargs) if path is not None else StoredFileResponse(found, **kwargs)
 
 
-def immutable_file_response(request: Request, found: PackFile, *, etag: str, media_type: str,
-                            headers: dict | None = None) -> Response:
+def immutable_file_response(
+    request: Request, found: PackFile, *, etag: str, media_type: str, headers: dict | None = None
+) -> Response:
     """A file whose bytes never change under its URL (``immutable``), with byte ranges; 304
     when the client's ``If-None-Match`` names ``etag``."""
     common = {"ETag": etag, "Cache-Control": immutable_cache_control(), **(headers or {})}

@@ -49,8 +49,10 @@ def short_cache_control() -> str:
     """Unversioned or stale-version map URLs (tiles, TileJSON, basemap): a short max-age
     (FIELDNAV_TILES_MAX_AGE_S), then revalidate with the ETag; meanwhile (and while we are
     down) a cache may serve the old copy."""
-    return directory_cache(f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
-                           f"stale-if-error={STALE_IF_ERROR_S}")
+    return directory_cache(
+        f"public, max-age={tile_settings().max_age_s}, stale-while-revalidate={STALE_WHILE_REVALIDATE_S}, "
+        f"stale-if-error={STALE_IF_ERROR_S}"
+    )
 
 
 @lru_cache(maxsize=32)

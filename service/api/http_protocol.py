@@ -106,13 +106,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self.cycle is not None and not self.cycle.response_complete:
             # A pipelined request under way: an answer now would cut into its response.
-            self.logger.warning("request head over %d bytes or %d fields: connection closed", self.max_head_bytes,
-                                self.max_headers)
+            self.logger.warning(
+                "request head over %d bytes or %d fields: connection closed", self.max_head_bytes, self.max_headers
+            )
             self.transport.close()
             return
-        self.logger.warning("request head over %d bytes or %d fields: %d", self.max_head_bytes, self.max_headers, status)
-        self.transport.write(refusal_bytes(status, self.max_head_bytes, self.max_headers, self._language(),
-                                           self.server_state.default_headers))
+        self.logger.warning(
+            "request head over %d bytes or %d fields: %d", self.max_head_bytes, self.max_headers, status
+        )
+        self.transport.write(
+            refusal_bytes(
+                status, self.max_head_bytes, self.max_headers, self._language(), self.server_state.default_headers
+            )
+        )
         # A lingering close: closing with the client's bytes still unread would send a reset,
         # which can destroy the answer before the client reads it. Stop writing, throw away
         # what still comes (data_received) and close once the client is silent.
@@ -141,8 +147,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         return negotiate_language(None)
 
 
-def refusal_bytes(status: int, max_head_bytes: int, max_headers: int, language: str,
-                  default_headers: list[tuple[bytes, bytes]] = ()) -> bytes:
+def refusal_bytes(
+    status: int, max_head_bytes: int, max_headers: int, language: str, default_headers: list[tuple[bytes, bytes]] = ()
+) -> bytes:
     """A whole HTTP/1.1 response: the problem document for a refused request head."""
     if status == 414:
         slug = "uri-too-long"
@@ -151,15 +158,26 @@ def refusal_bytes(status: int, max_head_bytes: int, max_headers: int, language: 
     else:
         slug = "headers-too-large"
         detail = f"Request headers are limited to {max_head_bytes} bytes and {max_headers} fields."
-        detail_fr = (f"Les en-têtes d’une requête sont limités à {fr_number(max_head_bytes)} octets "
-                     f"et {fr_number(max_headers)} champs.")
+        detail_fr = (
+            f"Les en-têtes d’une requête sont limités à {fr_number(max_head_bytes)} octets "
+            f"et {fr_number(max_headers)} champs."
+        )
     document = problem_document(language, status, slug, detail, instance="", detail_fr=detail_fr)
     del document["instance"]  # the path is not read yet (or is what is too long)
     body = orjson.dumps(document)
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close"), (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
-    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in language_headers(language).items()]
-    headers += [(name, value) for name, value in default_headers if name.lower() not in (b"content-length", b"connection")]
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    headers += [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in language_headers(language).items()
+    ]
+    headers += [
+        (name, value) for name, value in default_headers if name.lower() not in (b"content-length", b"connection")
+    ]
     phrase = http.HTTPStatus(status).phrase.encode()
     lines = [b"HTTP/1.1 %d %s\r\n" % (status, phrase)] + [name + b": " + value + b"\r\n" for name, value in headers]
     return b"".join(lines) + b"\r\n" + body

@@ -132,9 +132,16 @@ class BodySizeLimit:
         return None
 
     async def _refuse(self, scope, send):
-        await _problem(send, scope, 413, "payload-too-large", f"Request bodies are limited to {self.max_body_bytes} bytes.",
-                       detail_fr=f"Le corps d’une requête est limité à {fr_number(self.max_body_bytes)} octets.",
-                       title="Content Too Large", headers={"Connection": "close"})
+        await _problem(
+            send,
+            scope,
+            413,
+            "payload-too-large",
+            f"Request bodies are limited to {self.max_body_bytes} bytes.",
+            detail_fr=f"Le corps d’une requête est limité à {fr_number(self.max_body_bytes)} octets.",
+            title="Content Too Large",
+            headers={"Connection": "close"},
+        )
 
 
 class QueryStringCheck:
@@ -150,11 +157,23 @@ class QueryStringCheck:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                return await _problem(send, scope, 400, "bad-request", "The query string is not valid UTF-8.",
-                                      detail_fr="La chaîne de requête n’est pas en UTF-8 valide.")
+                return await _problem(
+                    send,
+                    scope,
+                    400,
+                    "bad-request",
+                    "The query string is not valid UTF-8.",
+                    detail_fr="La chaîne de requête n’est pas en UTF-8 valide.",
+                )
             if "\x00" in text:
-                return await _problem(send, scope, 400, "bad-request", "The query string holds a NUL character.",
-                                      detail_fr="La chaîne de requête contient un caractère NUL.")
+                return await _problem(
+                    send,
+                    scope,
+                    400,
+                    "bad-request",
+                    "The query string holds a NUL character.",
+                    detail_fr="La chaîne de requête contient un caractère NUL.",
+                )
         await self.app(scope, receive, send)
 
 
@@ -184,6 +203,15 @@ class HeadAsGet:
                 scope["route"] = as_get["route"]
 
 
-async def _problem(send, scope, status: int, slug: str, detail: str, *, detail_fr: str, title: str = "Bad Request",
-                   headers: dict | None = None) -> None:
+async def _problem(
+    send,
+    scope,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    detail_fr: str,
+    title: str = "Bad Request",
+    headers: dict | None = None,
+) -> None:
     await send_problem(send, scope, status, slug, detail, title=title, detail_fr=detail_fr, headers=headers)

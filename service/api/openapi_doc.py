@@ -30,20 +30,22 @@ SECURITY_SCHEMES = {
         "scheme": "bearer",
         "bearerFormat": "JWT",
         "description": "An EdDSA-signed token from `fieldnav token create`, or an RS256/ES256 token from an agency "
-                       "identity provider fieldnav trusts (FIELDNAV_AUTH_ISSUERS_FILE). Its `role` claim "
-                       "(field_worker, supervisor, navigator, admin) decides what it may call. A bad, expired or "
-                       "revoked token gets 401 `unauthorized` and learns nothing more.",
+        "identity provider fieldnav trusts (FIELDNAV_AUTH_ISSUERS_FILE). Its `role` claim "
+        "(field_worker, supervisor, navigator, admin) decides what it may call. A bad, expired or "
+        "revoked token gets 401 `unauthorized` and learns nothing more.",
     },
 }
 
 
 def _catalogue() -> str:
     rows = "\n".join(f"| `{t.slug}` | {t.status} | {t.meaning} |" for t in PROBLEM_TYPES.values())
-    return ("RFC 9457 problem details. Branch on `type` (and `errors[].code`); `title`, `detail` and `errors[].message` "
-            "are for people, in the request's language: English, or French for `Accept-Language: fr` (fr-CA, fr-FR...; "
-            "q-values honoured). `Content-Language` says which; `type`, `status`, `instance`, field names and codes "
-            "are the same in both.\n\n"
-            f"Every type starts with `{PROBLEM_BASE}`:\n\n| type | status | meaning |\n|---|---|---|\n{rows}\n")
+    return (
+        "RFC 9457 problem details. Branch on `type` (and `errors[].code`); `title`, `detail` and `errors[].message` "
+        "are for people, in the request's language: English, or French for `Accept-Language: fr` (fr-CA, fr-FR...; "
+        "q-values honoured). `Content-Language` says which; `type`, `status`, `instance`, field names and codes "
+        "are the same in both.\n\n"
+        f"Every type starts with `{PROBLEM_BASE}`:\n\n| type | status | meaning |\n|---|---|---|\n{rows}\n"
+    )
 
 
 PROBLEM_SCHEMA = {
@@ -52,9 +54,12 @@ PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string", "description": "Stable problem type URI (the table above).",
-                 "enum": [problem_type(slug) for slug in PROBLEM_TYPES],
-                 "examples": [problem_type("validation-error")]},
+        "type": {
+            "type": "string",
+            "description": "Stable problem type URI (the table above).",
+            "enum": [problem_type(slug) for slug in PROBLEM_TYPES],
+            "examples": [problem_type("validation-error")],
+        },
         "title": {"type": "string", "examples": ["Invalid request"]},
         "status": {"type": "integer", "minimum": 400, "maximum": 599, "examples": [422]},
         "detail": {"type": "string", "examples": ["query.lat: The value must be 90 or less."]},
@@ -66,19 +71,35 @@ PROBLEM_SCHEMA = {
                 "type": "object",
                 "required": ["field", "code", "message"],
                 "properties": {
-                    "field": {"type": "string", "description": "Where: `query.`, `path.` or `body.` and the field's path.",
-                              "examples": ["body.contact.phone"]},
-                    "code": {"type": "string", "description": "What is wrong, stable across languages: a pydantic error "
-                             "type (`missing`, `less_than_equal`, ...) or fieldnav's own (`phone_invalid`, ...).",
-                             "examples": ["phone_invalid"]},
-                    "message": {"type": "string", "description": "What to do, in the request's language.",
-                                "examples": [("This is not a valid phone number. Check the digits, or leave it empty "
-                                             "for an anonymous handoff.")]},
+                    "field": {
+                        "type": "string",
+                        "description": "Where: `query.`, `path.` or `body.` and the field's path.",
+                        "examples": ["body.contact.phone"],
+                    },
+                    "code": {
+                        "type": "string",
+                        "description": "What is wrong, stable across languages: a pydantic error "
+                        "type (`missing`, `less_than_equal`, ...) or fieldnav's own (`phone_invalid`, ...).",
+                        "examples": ["phone_invalid"],
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": "What to do, in the request's language.",
+                        "examples": [
+                            (
+                                "This is not a valid phone number. Check the digits, or leave it empty "
+                                "for an anonymous handoff."
+                            )
+                        ],
+                    },
                 },
             },
         },
-        "current_status": {"type": "string", "description": "Handoff transition refusals: the handoff's status now.",
-                           "examples": ["requested"]},
+        "current_status": {
+            "type": "string",
+            "description": "Handoff transition refusals: the handoff's status now.",
+            "examples": ["requested"],
+        },
     },
 }
 FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
@@ -95,22 +116,32 @@ _AUTH = {
 }
 # Conditional and range requests, on the operations that answer 304 or 206.
 _IF_NONE_MATCH = {
-    "name": "If-None-Match", "in": "header", "required": False,
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
     "description": "The `ETag` of the copy the client holds: 304 with no body when it is still current.",
     "schema": {"type": "string", "examples": ['W/"6f1c2b9e0d4a4f5e9b1a3c2d1e0f9a8b"']},
 }
 _RANGE = {
-    "name": "Range", "in": "header", "required": False,
+    "name": "Range",
+    "in": "header",
+    "required": False,
     "description": "Byte range(s) to read (RFC 9110): 206 with those bytes. A malformed range is ignored (200).",
     "schema": {"type": "string", "examples": ["bytes=0-16383"]},
 }
 _IF_RANGE = {
-    "name": "If-Range", "in": "header", "required": False,
+    "name": "If-Range",
+    "in": "header",
+    "required": False,
     "description": "Honour `Range` only while the file still has this `ETag`; otherwise the whole file, 200.",
     "schema": {"type": "string", "examples": ['"9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"']},
 }
-_ETAG = {"ETag": {"description": "Identifies this version of the content; send it back as `If-None-Match`.",
-                  "schema": {"type": "string"}}}
+_ETAG = {
+    "ETag": {
+        "description": "Identifies this version of the content; send it back as `If-None-Match`.",
+        "schema": {"type": "string"},
+    }
+}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
 
 
@@ -157,7 +188,10 @@ def _common_answers(path: str, method: str, operation: dict) -> None:
         if status in responses:
             responses[status].setdefault("headers", _RETRY_AFTER)
     response_422 = responses.get("422")
-    if response_422 is not None and response_422.get("content", {}).get("application/json", {}).get("schema") == FASTAPI_422_REF:
+    if (
+        response_422 is not None
+        and response_422.get("content", {}).get("application/json", {}).get("schema") == FASTAPI_422_REF
+    ):
         # FastAPI documents its own 422 shape; ours is the Problem document.
         responses["422"] = problem_responses(422)[422]
     operation["responses"] = dict(sorted(responses.items(), key=lambda item: item[0]))
@@ -167,7 +201,10 @@ def custom_openapi(app: FastAPI) -> dict:
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, routes=app.routes,
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        routes=app.routes,
         description="The contract the fieldnav mobile app is built against. See mobile_api_spec/README.md.",
     )
     components = document.setdefault("components", {})

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
-
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from service.platform.db import DATABASE_DOWN
@@ -110,12 +109,19 @@ class RateLimiter:
 
     def _add(self, bucket: str, start_s: int, hits: int) -> int:
         with self._engine.begin() as connection:
-            total = connection.execute(text("""
+            total = connection.execute(
+                text("""
                 INSERT INTO rate_limit_window (bucket, window_start, hits) VALUES (:bucket, to_timestamp(:start_s), :hits)
                 ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_window.hits + EXCLUDED.hits
                 RETURNING hits
-            """), {"bucket": bucket, "start_s": start_s, "hits": hits}).scalar_one()
+            """),
+                {"bucket": bucket, "start_s": start_s, "hits": hits},
+            ).scalar_one()
             if total == hits:  # first write of this window: forget this caller's finished ones
-                connection.execute(text("DELETE FROM rate_limit_window WHERE bucket = :bucket AND window_start < to_timestamp(:start_s)"),
-                                   {"bucket": bucket, "start_s": start_s})
+                connection.execute(
+                    text(
+                        "DELETE FROM rate_limit_window WHERE bucket = :bucket AND window_start < to_timestamp(:start_s)"
+                    ),
+                    {"bucket": bucket, "start_s": start_s},
+                )
         return total

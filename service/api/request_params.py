@@ -18,14 +18,18 @@ from service.platform.settings import import_settings
 
 CategoryParam = Annotated[
     list[CategoryCode] | None,
-    Query(description="Category group code (GET /v1/categories); repeat it for several (any of them matches). "
-                      "A comma-separated list in one value is read too.",
-          examples=[["shelter"]]),
+    Query(
+        description="Category group code (GET /v1/categories); repeat it for several (any of them matches). "
+        "A comma-separated list in one value is read too.",
+        examples=[["shelter"]],
+    ),
 ]
 
 ServiceId = Annotated[UUID, Path(description="The service's id.", examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])]
 HandoffId = Annotated[UUID, Path(description="The handoff's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]
-PackId = Annotated[UUID, Path(description="The pack's id (from its manifest).", examples=["6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])]
+PackId = Annotated[
+    UUID, Path(description="The pack's id (from its manifest).", examples=["6f1c2b9e-0d4a-4f5e-9b1a-3c2d1e0f9a8b"])
+]
 
 
 def parse_categories(values: list[str] | None) -> tuple[str, ...]:
@@ -34,11 +38,17 @@ def parse_categories(values: list[str] | None) -> tuple[str, ...]:
     codes = tuple(dict.fromkeys(c.strip() for v in values or [] for c in v.split(",") if c.strip()))
     unknown = [c for c in codes if c not in category_codes()]
     if unknown:
-        raise Problem(422, "unknown-category", f"Unknown category {', '.join(unknown)}; use one of: {', '.join(category_codes())}.",
-                      title="Unknown category",
-                      detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {', '.join(category_codes())}.",
-                      errors=[field_problem("query.category", "unknown_category", codes=[c], choices=", ".join(category_codes()))
-                              for c in unknown])
+        raise Problem(
+            422,
+            "unknown-category",
+            f"Unknown category {', '.join(unknown)}; use one of: {', '.join(category_codes())}.",
+            title="Unknown category",
+            detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {', '.join(category_codes())}.",
+            errors=[
+                field_problem("query.category", "unknown_category", codes=[c], choices=", ".join(category_codes()))
+                for c in unknown
+            ],
+        )
     return codes
 
 
@@ -48,10 +58,14 @@ def parse_languages(values: list[str] | None) -> tuple[str, ...]:
     codes = tuple(dict.fromkeys(c.strip().lower() for v in values or [] for c in v.split(",") if c.strip()))
     bad = [c for c in codes if not (2 <= len(c) <= 3 and c.isalpha())]
     if bad:
-        raise Problem(422, "validation-error", f"language must be ISO 639 codes such as en or fr, not {', '.join(bad)}.",
-                      title="Invalid request",
-                      detail_fr=f"language doit contenir des codes ISO 639 comme en ou fr, et non {', '.join(bad)}.",
-                      errors=[field_problem("query.language", "language_code_invalid", codes=[c]) for c in bad])
+        raise Problem(
+            422,
+            "validation-error",
+            f"language must be ISO 639 codes such as en or fr, not {', '.join(bad)}.",
+            title="Invalid request",
+            detail_fr=f"language doit contenir des codes ISO 639 comme en ou fr, et non {', '.join(bad)}.",
+            errors=[field_problem("query.language", "language_code_invalid", codes=[c]) for c in bad],
+        )
     return codes
 
 
@@ -67,8 +81,12 @@ def require_utc_offset(moment: datetime | None, name: str) -> datetime | None:
     """``moment`` (or None) when it has a UTC offset; 422 naming the query parameter ``name``
     when it has none (a time without one is ambiguous)."""
     if moment is not None and moment.tzinfo is None:
-        raise Problem(422, "validation-error", f"{name} needs a UTC offset, e.g. 2026-11-26T09:00:00-05:00.",
-                      title="Invalid request",
-                      detail_fr=f"{name} doit comporter un décalage UTC, par exemple 2026-11-26T09:00:00-05:00.",
-                      errors=[field_problem(f"query.{name}", "timezone_aware")])
+        raise Problem(
+            422,
+            "validation-error",
+            f"{name} needs a UTC offset, e.g. 2026-11-26T09:00:00-05:00.",
+            title="Invalid request",
+            detail_fr=f"{name} doit comporter un décalage UTC, par exemple 2026-11-26T09:00:00-05:00.",
+            errors=[field_problem(f"query.{name}", "timezone_aware")],
+        )
     return moment

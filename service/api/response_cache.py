@@ -22,8 +22,9 @@ class BodyCache:
 
     def __init__(self, name: str, max_bytes: int):
         self._enabled = max_bytes > 0
-        self._cache: ByteCache[Hashable, bytes] = ByteCache(max_bytes, _body_size,
-                                                            on_lookup=partial(record_cache, name))
+        self._cache: ByteCache[Hashable, bytes] = ByteCache(
+            max_bytes, _body_size, on_lookup=partial(record_cache, name)
+        )
 
     def get(self, key: Hashable) -> bytes | None:
         return self._cache.get(key) if self._enabled else None

@@ -23,7 +23,9 @@ class ProblemResponse(CompactJSONResponse):
 class RawJSONResponse(JSONResponse):
     """A response around bytes already serialised (so they are hashed and sent once)."""
 
-    def __init__(self, body: bytes, *, media_type: str = "application/json", headers: dict | None = None, status_code: int = 200):
+    def __init__(
+        self, body: bytes, *, media_type: str = "application/json", headers: dict | None = None, status_code: int = 200
+    ):
         self.media_type = media_type
         super().__init__(content=None, status_code=status_code, headers=headers)
         self.body = body
@@ -36,8 +38,10 @@ class RawJSONResponse(JSONResponse):
 NO_STORE = "no-store"
 
 
-def json_response(content: Any, status_code: int = 200, headers: dict | None = None, *,
-                  cache_control: str = NO_STORE) -> RawJSONResponse:
+def json_response(
+    content: Any, status_code: int = 200, headers: dict | None = None, *, cache_control: str = NO_STORE
+) -> RawJSONResponse:
     """``content`` as compact JSON, ``Cache-Control: no-store`` unless told otherwise."""
-    return RawJSONResponse(orjson.dumps(content), status_code=status_code,
-                           headers={"Cache-Control": cache_control, **(headers or {})})
+    return RawJSONResponse(
+        orjson.dumps(content), status_code=status_code, headers={"Cache-Control": cache_control, **(headers or {})}
+    )

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from service.platform import moments
 from service.directory.categories import category_codes
+from service.platform import moments
 from service.platform.problem_texts import field_error
 
 # Query parameters typed as dates and times take ISO 8601 text only. Pydantic would also read
@@ -56,21 +56,27 @@ class Phone(BaseModel):
     extension: str | None = Field(default=None, examples=["204"])
     type: str | None = Field(default=None, examples=["voice"])
     description: str | None = Field(default=None, examples=["Intake line"])
-    tel: str | None = Field(default=None, description="RFC 3966 tel: URI in E.164, ready to dial; null if not dialable.",
-                            examples=["tel:+14165550134"])
+    tel: str | None = Field(
+        default=None,
+        description="RFC 3966 tel: URI in E.164, ready to dial; null if not dialable.",
+        examples=["tel:+14165550134"],
+    )
 
 
 class Hours(BaseModel):
     state: str = Field(description="open, closed or unknown.", examples=["open"])
     always_open: bool = Field(description="Open 24/7.")
     label: str = Field(examples=["Open · closes 22:00"])
-    next_change: str | None = Field(description="'closes 22:00', 'opens Mon 09:00', '24/7' or 'hours unknown'.",
-                                    examples=["closes 22:00"])
+    next_change: str | None = Field(
+        description="'closes 22:00', 'opens Mon 09:00', '24/7' or 'hours unknown'.", examples=["closes 22:00"]
+    )
     today: list[str] = Field(description="Today's opening hours, local time.", examples=[["09:00–22:00"]])
     opens_at: str | None = Field(
-        examples=["2026-11-26T09:00:00-05:00"], default=None, description="Next opening, ISO 8601 with offset.")
+        examples=["2026-11-26T09:00:00-05:00"], default=None, description="Next opening, ISO 8601 with offset."
+    )
     closes_at: str | None = Field(
-        examples=["2026-11-25T22:00:00-05:00"], default=None, description="Next closing, ISO 8601 with offset.")
+        examples=["2026-11-25T22:00:00-05:00"], default=None, description="Next closing, ISO 8601 with offset."
+    )
     timezone: str = Field(examples=["America/Toronto"])
 
 
@@ -88,41 +94,64 @@ class Language(BaseModel):
 class Capacity(BaseModel):
     available: float = Field(examples=[4])
     maximum: float | None = Field(default=None, examples=[40])
-    unit: str = Field(examples=["beds"], description=(
-        "beds, cots, rooms, spaces, appointments or meals (an imported unit outside these: its name, lower case)."))
+    unit: str = Field(
+        examples=["beds"],
+        description=(
+            "beds, cots, rooms, spaces, appointments or meals (an imported unit outside these: its name, lower case)."
+        ),
+    )
     as_of: str = Field(
-        examples=["2026-11-24T22:00:00-05:00"], description="When the count was reported, ISO 8601 with offset.")
+        examples=["2026-11-24T22:00:00-05:00"], description="When the count was reported, ISO 8601 with offset."
+    )
     state: str = Field(description="available or full.", examples=["available"])
     origin: str = Field(description="live (sent by the provider) or file (from the last import).", examples=["live"])
-    stale: bool = Field(description=(
-        "Older than FIELDNAV_CAPACITY_STALE_AFTER_H (12 h) when served: show it greyed with its age, never as free "
-        "(`has_capacity` leaves it out)."), examples=[False])
+    stale: bool = Field(
+        description=(
+            "Older than FIELDNAV_CAPACITY_STALE_AFTER_H (12 h) when served: show it greyed with its age, never as free "
+            "(`has_capacity` leaves it out)."
+        ),
+        examples=[False],
+    )
 
 
 class OpenReport(BaseModel):
-    kind: str = Field(examples=["closed_today"], description=(
-        "closed_permanently, closed_today, full, wrong_phone, wrong_address, wrong_hours, moved or other."))
+    kind: str = Field(
+        examples=["closed_today"],
+        description=(
+            "closed_permanently, closed_today, full, wrong_phone, wrong_address, wrong_hours, moved or other."
+        ),
+    )
     reported_at: str = Field(examples=["2026-12-04T21:40:00+00:00"], description="The newest open report of this kind.")
     count: int = Field(examples=[1], description="Open reports of this kind about the service.")
 
 
 class SiteFields(BaseModel):
     """What every shape of a service site carries (results, details, packs, sync)."""
+
     service_id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])
     location_id: str = Field(examples=["77aa0c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"])
-    site_key: int = Field(examples=[48213], description=(
-        "A small number for this (service_id, location_id), never reused: the feature id of the site's point in "
-        "map tiles (`/v1/tiles`), so the app finds a tapped point among results, pack and sync sites."))
+    site_key: int = Field(
+        examples=[48213],
+        description=(
+            "A small number for this (service_id, location_id), never reused: the feature id of the site's point in "
+            "map tiles (`/v1/tiles`), so the app finds a tapped point among results, pack and sync sites."
+        ),
+    )
     name: str = Field(examples=["Scarborough Emergency Shelter"])
     alternate_name: str | None = Field(default=None, examples=[None])
     organization_name: str | None = Field(default=None, examples=["Covenant House Toronto"])
     location_name: str | None = Field(default=None, examples=["Downtown site"])
     category_groups: list[str] = Field(examples=[["shelter"]])
-    confidential: bool = Field(description=(
-        "A confidential site: call to connect. Only its allow-list is shown (service and organization name, phones, "
-        "hours, languages, eligibility, capacity, ids and keys); every other field is null or empty."))
+    confidential: bool = Field(
+        description=(
+            "A confidential site: call to connect. Only its allow-list is shown (service and organization name, phones, "
+            "hours, languages, eligibility, capacity, ids and keys); every other field is null or empty."
+        )
+    )
     label: str | None = Field(description="'call to connect' for confidential sites.", examples=[None])
-    lon: float | None = Field(description="WGS84, 5 decimals; null for confidential or unmapped sites.", examples=[-79.25717])
+    lon: float | None = Field(
+        description="WGS84, 5 decimals; null for confidential or unmapped sites.", examples=[-79.25717]
+    )
     lat: float | None = Field(examples=[43.77251])
     address: Address | None = None
     phones: list[Phone]
@@ -132,12 +161,19 @@ class SiteFields(BaseModel):
     languages: list[Language]
     accessibility: list[str] = Field(examples=[["Wheelchair accessible entrance"]])
     capacity: Capacity | None = Field(default=None, description="The first of `capacities` (beds before spaces...).")
-    capacities: list[Capacity] = Field(default_factory=list, description="Every unit the service counts, one entry each.")
-    open_reports: list[OpenReport] = Field(default_factory=list, description=(
-        "Unresolved field reports of wrong data (POST /v1/services/{id}/reports): warn the worker, e.g. "
-        "\"reported closed 3 h ago\"."))
+    capacities: list[Capacity] = Field(
+        default_factory=list, description="Every unit the service counts, one entry each."
+    )
+    open_reports: list[OpenReport] = Field(
+        default_factory=list,
+        description=(
+            "Unresolved field reports of wrong data (POST /v1/services/{id}/reports): warn the worker, e.g. "
+            '"reported closed 3 h ago".'
+        ),
+    )
     last_verified: str | None = Field(
-        examples=["2026-09-14"], description="Date the record was last verified (HSDS assured_date).")
+        examples=["2026-09-14"], description="Date the record was last verified (HSDS assured_date)."
+    )
     access: str = Field(description="walk_in, call_first, referral, call_to_connect or unknown.", examples=["walk_in"])
     timezone: str = Field(examples=["America/Toronto"])
 
@@ -145,23 +181,33 @@ class SiteFields(BaseModel):
 class ServiceSummary(SiteFields):
     hours: Hours
     distance_m: int | None = Field(
-        examples=[640], default=None, description="Geodesic distance in metres (search with near=).")
+        examples=[640], default=None, description="Geodesic distance in metres (search with near=)."
+    )
 
 
 class OfflineSite(SiteFields):
     """A site as stored on the phone (pack snapshot, sync): no hours of the moment, which
     would be stale once stored, but the weekly rule they are computed from."""
-    week_intervals: list[list[int]] | None = Field(examples=[[[540, 1020], [1980, 2460]]], description=(
-        "Open intervals as [start, end) minutes of the site's local week (Monday 00:00 = 0, 10080 = a week); "
-        "[[0, 10080]] is 24/7, null is hours unknown."))
+
+    week_intervals: list[list[int]] | None = Field(
+        examples=[[[540, 1020], [1980, 2460]]],
+        description=(
+            "Open intervals as [start, end) minutes of the site's local week (Monday 00:00 = 0, 10080 = a week); "
+            "[[0, 10080]] is 24/7, null is hours unknown."
+        ),
+    )
 
 
 class NearestResult(ServiceSummary):
-    distance_m: int = Field(description="Exact geodesic distance in metres; for confidential sites a coarse, "
-                                        "rounded-up distance (see distance_is_approximate).", examples=[850])
+    distance_m: int = Field(
+        description="Exact geodesic distance in metres; for confidential sites a coarse, "
+        "rounded-up distance (see distance_is_approximate).",
+        examples=[850],
+    )
     distance_is_approximate: bool
-    bearing_deg: int | None = Field(description="Direction to the site, degrees clockwise from north; null if confidential.",
-                                    examples=[45])
+    bearing_deg: int | None = Field(
+        description="Direction to the site, degrees clockwise from north; null if confidential.", examples=[45]
+    )
 
 
 class Origin(BaseModel):
@@ -173,7 +219,8 @@ class NearestResponse(BaseModel):
     origin: Origin
     at: str = Field(
         description="The time the hours and the open filter refer to, ISO 8601.",
-        examples=["2026-11-25T21:03:11.512000-05:00"])
+        examples=["2026-11-25T21:03:11.512000-05:00"],
+    )
     count: int = Field(examples=[3])
     results: list[NearestResult]
 
@@ -213,8 +260,10 @@ class HsdsService(_Open):
     name: str = Field(examples=["Downtown Youth Emergency Shelter"])
     status: str = Field(examples=["active"])
     category_groups: list[str] = Field(examples=[["shelter", "youth"]])
-    open_reports: list[OpenReport] = Field(default_factory=list, description=(
-        "fieldnav's own: unresolved field reports of wrong data about the service, as on result cards."))
+    open_reports: list[OpenReport] = Field(
+        default_factory=list,
+        description=("fieldnav's own: unresolved field reports of wrong data about the service, as on result cards."),
+    )
     organization: dict | None = None
     phones: list[dict]
     schedules: list[dict]

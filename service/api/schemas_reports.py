@@ -11,8 +11,10 @@ _SERVICE_ID = "9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"
 
 
 class ReportLinks(BaseModel):
-    self: str = Field(examples=[f"/v1/admin/reports/{_REPORT_ID}"], description=(
-        "The report on the 211 centre's desk (navigators of its centre and admins may read it)."))
+    self: str = Field(
+        examples=[f"/v1/admin/reports/{_REPORT_ID}"],
+        description=("The report on the 211 centre's desk (navigators of its centre and admins may read it)."),
+    )
 
 
 class ReportCreated(BaseModel):
@@ -21,11 +23,19 @@ class ReportCreated(BaseModel):
     kind: str = Field(examples=["closed_today"], description=", ".join(KINDS) + ".")
     status: str = Field(examples=["open"], description="open until the 211 centre resolves it.")
     created_at: str = Field(examples=["2026-12-04T21:40:00.512000+00:00"])
-    centre_id: str | None = Field(examples=["211-east"], description=(
-        "The 211 centre the report went to (the area holding the service's site); null when no centre serves it "
-        "and none is the default."))
-    location_kept: bool = Field(examples=[True], description=(
-        "Whether your location was kept with the report. Never for a confidential service (it would place it)."))
+    centre_id: str | None = Field(
+        examples=["211-east"],
+        description=(
+            "The 211 centre the report went to (the area holding the service's site); null when no centre serves it "
+            "and none is the default."
+        ),
+    )
+    location_kept: bool = Field(
+        examples=[True],
+        description=(
+            "Whether your location was kept with the report. Never for a confidential service (it would place it)."
+        ),
+    )
     links: ReportLinks
 
 
@@ -46,13 +56,17 @@ class ReportItemLinks(ReportLinks):
 class Report(BaseModel):
     id: str = Field(examples=[_REPORT_ID])
     service_id: str = Field(examples=[_SERVICE_ID])
-    service_name: str | None = Field(examples=["Shepherds of Good Hope Shelter"], description=(
-        "Null when an import has since removed the service."))
+    service_name: str | None = Field(
+        examples=["Shepherds of Good Hope Shelter"], description=("Null when an import has since removed the service.")
+    )
     kind: str = Field(examples=["closed_today"], description=", ".join(KINDS) + ".")
-    note: str | None = Field(examples=["Sign on the door: closed for a water leak."], description=(
-        "The reporter's words (may be personal data: reading it is audited)."))
-    location: ReportPoint | None = Field(description="Where the reporter stood; null when not sent, or for a "
-                                                     "confidential service (never kept).")
+    note: str | None = Field(
+        examples=["Sign on the door: closed for a water leak."],
+        description=("The reporter's words (may be personal data: reading it is audited)."),
+    )
+    location: ReportPoint | None = Field(
+        description="Where the reporter stood; null when not sent, or for a confidential service (never kept)."
+    )
     centre_id: str | None = Field(examples=["211-east"])
     reporter: ReportActor = Field(description="Role and agency of the reporter; never their account.")
     created_at: str = Field(examples=["2026-12-04T21:40:00.512000+00:00"])

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.dependencies import app_state
 from service.api.policies import Policy, policy_for
-from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.keys import TrustedIssuer
+from service.auth.principal import ANONYMOUS_KEY_PREFIX, Principal
 from service.auth.tokens import InvalidToken, token_issuer, verify_token
 from service.platform.db import DATABASE_DOWN
 from service.platform.problem_texts import fr_number
@@ -61,10 +61,13 @@ def _too_busy_to_check() -> Problem:
     skipping the check (as during an outage) would let revoked tokens and floods through
     exactly when the server is busiest, so the request is refused instead (issue 15, 2)."""
     log.warning("access check refused: no free database connection")
-    return Problem(503, "unavailable", "The server is too busy to check this request right now; try again shortly.",
-                   detail_fr="Le serveur est trop occupé pour vérifier cette requête pour le moment ; réessayez dans "
-                             "un instant.",
-                   headers={"Retry-After": "2"})
+    return Problem(
+        503,
+        "unavailable",
+        "The server is too busy to check this request right now; try again shortly.",
+        detail_fr="Le serveur est trop occupé pour vérifier cette requête pour le moment ; réessayez dans un instant.",
+        headers={"Retry-After": "2"},
+    )
 
 
 def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
@@ -77,9 +80,13 @@ def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
         # Without the database we cannot know. Reads of the public directory (and its
         # cached tiles) go on with a valid signature; anything touching personal data stops.
         if not policy.directory_read:
-            raise Problem(503, "unavailable", "The database is not reachable right now; try again shortly.",
-                          detail_fr="La base de données n’est pas joignable pour le moment ; réessayez dans un instant.",
-                          headers={"Retry-After": "5"}) from None
+            raise Problem(
+                503,
+                "unavailable",
+                "The database is not reachable right now; try again shortly.",
+                detail_fr="La base de données n’est pas joignable pour le moment ; réessayez dans un instant.",
+                headers={"Retry-After": "5"},
+            ) from None
         log.warning("revocation check skipped: database unreachable")
         return False
 
@@ -122,10 +129,15 @@ async def rate_limit(request: Request, principal: Principal | None, policy: Poli
             except PoolTimeoutError:  # a busy pool is not an outage: refuse, never let it through uncounted
                 raise _too_busy_to_check() from None
         if not verdict.allowed:
-            raise Problem(429, "rate-limited", f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {verdict.retry_after_s} s.",
-                          detail_fr=f"Trop de requêtes : au plus {fr_number(limit)} toutes les {fr_number(limits.window_s)} s. "
-                                    f"Réessayez dans {fr_number(verdict.retry_after_s)} s.",
-                          title="Too Many Requests", headers={"Retry-After": str(verdict.retry_after_s)})
+            raise Problem(
+                429,
+                "rate-limited",
+                f"Too many requests: at most {limit} every {limits.window_s} s. Try again in {verdict.retry_after_s} s.",
+                detail_fr=f"Trop de requêtes : au plus {fr_number(limit)} toutes les {fr_number(limits.window_s)} s. "
+                f"Réessayez dans {fr_number(verdict.retry_after_s)} s.",
+                title="Too Many Requests",
+                headers={"Retry-After": str(verdict.retry_after_s)},
+            )
 
 
 async def authorize(request: Request) -> Principal | None:
@@ -133,18 +145,31 @@ async def authorize(request: Request) -> Principal | None:
     route = request.scope.get("route")
     policy = policy_for(request.method, getattr(route, "path", ""))
     if policy is None:
-        raise Problem(403, "forbidden", "This operation has no access policy and is refused.",
-                      detail_fr="Cette opération n’a pas de règle d’accès : elle est refusée.")
+        raise Problem(
+            403,
+            "forbidden",
+            "This operation has no access policy and is refused.",
+            detail_fr="Cette opération n’a pas de règle d’accès : elle est refusée.",
+        )
     if policy.roles is None:
         return None
     principal = await authenticate(request, policy)
     open_read = policy.directory_read and auth_settings().public_reads
     if principal is None and not open_read:
-        raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"},
-                      detail_fr="Un jeton d’accès est requis. Connectez-vous, puis réessayez.")
+        raise Problem(
+            401,
+            "unauthorized",
+            "A bearer token is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+            detail_fr="Un jeton d’accès est requis. Connectez-vous, puis réessayez.",
+        )
     if principal is not None and principal.role not in policy.roles:
-        raise Problem(403, "forbidden", f"The {principal.role.value} role may not do this.",
-                      detail_fr=f"Le rôle « {principal.role.value} » ne permet pas cette action.")
+        raise Problem(
+            403,
+            "forbidden",
+            f"The {principal.role.value} role may not do this.",
+            detail_fr=f"Le rôle « {principal.role.value} » ne permet pas cette action.",
+        )
     request.state.principal = principal
     await rate_limit(request, principal, policy)
     return principal
@@ -153,8 +178,13 @@ async def authorize(request: Request) -> Principal | None:
 async def current_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
-        raise Problem(401, "unauthorized", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"},
-                      detail_fr="Un jeton d’accès est requis. Connectez-vous, puis réessayez.")
+        raise Problem(
+            401,
+            "unauthorized",
+            "A bearer token is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+            detail_fr="Un jeton d’accès est requis. Connectez-vous, puis réessayez.",
+        )
     return principal
 
 

@@ -92,7 +92,9 @@ class AppState:
             read_engine=read_engine,
             data_version=data_version,
             version_tracker=version_tracker,
-            tile_context=TileContext(engine, read_engine, tiles.TileCache(tile_settings().cache_bytes), version_tracker),
+            tile_context=TileContext(
+                engine, read_engine, tiles.TileCache(tile_settings().cache_bytes), version_tracker
+            ),
             tile_bounds=TileBoundsMemo(),
             detail_cache=BodyCache("service_detail", DETAIL_CACHE_BYTES),
             revocations=RevocationCheck(engine, auth_settings().revocation_cache_s),

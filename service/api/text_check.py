@@ -82,8 +82,15 @@ class RequestTextCheck:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if "\x00" in scope["path"]:
-            return await send_problem(send, scope, 400, "bad-request", "The path holds a NUL character.",
-                                      title="Bad Request", detail_fr="Le chemin de la requête contient un caractère NUL.")
+            return await send_problem(
+                send,
+                scope,
+                400,
+                "bad-request",
+                "The path holds a NUL character.",
+                title="Bad Request",
+                detail_fr="Le chemin de la requête contient un caractère NUL.",
+            )
         if not _has_body(scope):
             return await self.app(scope, receive, send)
         parts, more = [], True

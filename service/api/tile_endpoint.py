@@ -26,8 +26,10 @@ TILE_PATH = "/v1/tiles/{z}/{x}/{y}.mvt"
 MVT = tiles.MVT_MEDIA_TYPE
 
 TILE_UNAVAILABLE = "The directory database is not reachable right now and this tile is not cached; try again shortly."
-TILE_UNAVAILABLE_FR = ("La base de données du répertoire n’est pas joignable pour le moment et cette tuile n’est pas "
-                       "en cache ; réessayez dans un instant.")
+TILE_UNAVAILABLE_FR = (
+    "La base de données du répertoire n’est pas joignable pour le moment et cette tuile n’est pas "
+    "en cache ; réessayez dans un instant."
+)
 
 
 def tile_unavailable() -> Problem:
@@ -43,15 +45,22 @@ def tile_data_version(known: LastKnownVersion, at_least: int | None = None) -> t
         raise tile_unavailable() from None
 
 
-async def answer_tile(request: Request, context: TileContext, z: int, x: int, y: int,
-                      category_values: list[str] | None, v: int | None) -> Response:
+async def answer_tile(
+    request: Request, context: TileContext, z: int, x: int, y: int, category_values: list[str] | None, v: int | None
+) -> Response:
     """The tile operation once its parameters are read: by the FastAPI route, or ahead of it by
     the fast path for plain requests."""
     try:
         check_tile(z, x, y, tile_settings().max_zoom)
     except TileOutOfRange as error:
-        raise Problem(404, "not-found", str(error), title="No such tile", title_fr="Tuile inexistante",
-                      detail_fr=no_such_tile_fr(z, x, y, tile_settings().max_zoom)) from None
+        raise Problem(
+            404,
+            "not-found",
+            str(error),
+            title="No such tile",
+            title_fr="Tuile inexistante",
+            detail_fr=no_such_tile_fr(z, x, y, tile_settings().max_zoom),
+        ) from None
     categories = parse_categories(category_values)
     # Most requests are for a cached tile while the data version is fresh: answer those here,
     # in the event loop; only a database read or a render goes to a worker thread.
@@ -70,6 +79,7 @@ def _find_tile(context: TileContext, z: int, x: int, y: int, categories, v: int 
     version, live = tile_data_version(context.known_version, at_least=v)
     key = tiles.TileKey.of(version, z, x, y, categories)
     if live:
+
         def connect():
             return read_connection(context.read_engine, context.engine, min_version=version)
 

@@ -31,7 +31,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import Connection, Engine, text
@@ -76,7 +76,7 @@ class SignInTooOld(Exception):
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def _new_refresh_token() -> tuple[str, bytes]:
@@ -106,8 +106,15 @@ _REGISTER = text("""
 """)
 
 
-def register(connection: Connection, principal: Principal, jwk: dict, thumbprint: str, *, signed_in_at: datetime,
-             now: datetime | None = None) -> Registration:
+def register(
+    connection: Connection,
+    principal: Principal,
+    jwk: dict,
+    thumbprint: str,
+    *,
+    signed_in_at: datetime,
+    now: datetime | None = None,
+) -> Registration:
     """Register the key ``jwk`` (public members only, thumbprint already computed) for the
     caller, or replace the refresh token of the caller's device with that key (a revoked one
     is registered afresh). The caller's access token becomes the device's current one.
@@ -119,12 +126,24 @@ def register(connection: Connection, principal: Principal, jwk: dict, thumbprint
         raise SignInTooOld
     token, token_hash = _new_refresh_token()
     refresh_expires_at = _refresh_expiry(now, expires_at)
-    device_id = connection.execute(_REGISTER, {
-        "id": uuid.uuid4(), "issuer": principal.issuer, "subject": principal.subject, "agency": principal.agency,
-        "role": principal.role.value, "thumbprint": thumbprint, "jwk": orjson.dumps(jwk).decode(), "hash": token_hash,
-        "refresh_expires_at": refresh_expires_at, "expires_at": expires_at, "signed_in_at": signed_in_at, "now": now,
-        "token_id": principal.token_id,
-    }).scalar_one_or_none()
+    device_id = connection.execute(
+        _REGISTER,
+        {
+            "id": uuid.uuid4(),
+            "issuer": principal.issuer,
+            "subject": principal.subject,
+            "agency": principal.agency,
+            "role": principal.role.value,
+            "thumbprint": thumbprint,
+            "jwk": orjson.dumps(jwk).decode(),
+            "hash": token_hash,
+            "refresh_expires_at": refresh_expires_at,
+            "expires_at": expires_at,
+            "signed_in_at": signed_in_at,
+            "now": now,
+            "token_id": principal.token_id,
+        },
+    ).scalar_one_or_none()
     if device_id is None:
         raise KeyInUse
     log.info("device %s registered", device_id, extra={"event": "auth.device_registered"})
@@ -144,14 +163,21 @@ LOST_ANSWER_GRACE = timedelta(seconds=60)
 
 def _revoke_row(connection: Connection, row, reason: str, now: datetime) -> None:
     """Revoke the device (the first reason stays) and its current access token."""
-    connection.execute(text("""
+    connection.execute(
+        text("""
         UPDATE auth_device SET revoked_at = coalesce(revoked_at, :now), revoked_reason = coalesce(revoked_reason, :reason)
         WHERE id = :id
-    """), {"id": row["id"], "now": now, "reason": reason})
+    """),
+        {"id": row["id"], "now": now, "reason": reason},
+    )
     if row["last_token_id"]:
         # Renewed tokens never outlive the device, so its end is when the entry may go.
-        revocation.revoke(connection, row["last_token_id"], expires_at=row["expires_at"],
-                          reason=f"device {row['id']} revoked: {reason}")
+        revocation.revoke(
+            connection,
+            row["last_token_id"],
+            expires_at=row["expires_at"],
+            reason=f"device {row['id']} revoked: {reason}",
+        )
 
 
 def _refusal(row, token_hash: bytes, now: datetime) -> str | None:
@@ -172,8 +198,12 @@ def _refusal(row, token_hash: bytes, now: datetime) -> str | None:
 
 def _lost_answer_retry(row, token_hash: bytes, now: datetime) -> bool:
     previous, rotated_at = row["previous_refresh_hash"], row["rotated_at"]
-    return (previous is not None and rotated_at is not None and now - rotated_at <= LOST_ANSWER_GRACE
-            and hmac.compare_digest(bytes(previous), token_hash))
+    return (
+        previous is not None
+        and rotated_at is not None
+        and now - rotated_at <= LOST_ANSWER_GRACE
+        and hmac.compare_digest(bytes(previous), token_hash)
+    )
 
 
 def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetime | None = None) -> Renewal:
@@ -185,15 +215,27 @@ def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetim
     token_hash = hashlib.sha256(refresh_token.encode()).digest()
     settings = auth_settings()
     with engine.begin() as connection:
-        row = connection.execute(text(f"SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE jwk_thumbprint = :thumbprint FOR UPDATE"),
-                                 {"thumbprint": thumbprint}).mappings().first()
+        row = (
+            connection.execute(
+                text(f"SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE jwk_thumbprint = :thumbprint FOR UPDATE"),
+                {"thumbprint": thumbprint},
+            )
+            .mappings()
+            .first()
+        )
         refusal = _refusal(row, token_hash, now)
         if refusal == REUSE_REASON:
             _revoke_row(connection, row, REUSE_REASON, now)
         if refusal is None:
             lifetime = min(timedelta(hours=settings.access_ttl_h), row["expires_at"] - now)
-            access_token, token_id = create_token(agency=row["agency"], role=Role(row["role"]), subject=row["subject"],
-                                                  ttl=lifetime, now=now, auth_time=row["signed_in_at"])
+            access_token, token_id = create_token(
+                agency=row["agency"],
+                role=Role(row["role"]),
+                subject=row["subject"],
+                ttl=lifetime,
+                now=now,
+                auth_time=row["signed_in_at"],
+            )
             new_token, new_hash = _new_refresh_token()
             refresh_expires_at = _refresh_expiry(now, row["expires_at"])
             # A retry after a lost answer keeps the window of the first rotation (and its
@@ -201,21 +243,37 @@ def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetim
             retry = not hmac.compare_digest(bytes(row["refresh_hash"]), token_hash)
             if retry and row["last_token_id"]:
                 # The access token of the lost answer never reached the phone: nobody needs it.
-                revocation.revoke(connection, row["last_token_id"], expires_at=row["expires_at"],
-                                  reason=f"device {row['id']}: answer lost, renewed again")
-            connection.execute(text("""
+                revocation.revoke(
+                    connection,
+                    row["last_token_id"],
+                    expires_at=row["expires_at"],
+                    reason=f"device {row['id']}: answer lost, renewed again",
+                )
+            connection.execute(
+                text("""
                 UPDATE auth_device SET refresh_hash = :hash, refresh_expires_at = :refresh_expires_at,
                                        last_used_at = :now, last_token_id = :token_id,
                                        previous_refresh_hash = CASE WHEN :retry THEN previous_refresh_hash ELSE refresh_hash END,
                                        rotated_at = CASE WHEN :retry THEN rotated_at ELSE :now END
                 WHERE id = :id
-            """), {"id": row["id"], "hash": new_hash, "refresh_expires_at": refresh_expires_at, "now": now,
-                   "token_id": token_id, "retry": retry})
+            """),
+                {
+                    "id": row["id"],
+                    "hash": new_hash,
+                    "refresh_expires_at": refresh_expires_at,
+                    "now": now,
+                    "token_id": token_id,
+                    "retry": retry,
+                },
+            )
     device = row["id"] if row is not None else None
     if refusal is not None:
         if refusal == REUSE_REASON:
-            log.warning("device %s revoked: a rotated refresh token was presented", device,
-                        extra={"event": "auth.refresh_reused"})
+            log.warning(
+                "device %s revoked: a rotated refresh token was presented",
+                device,
+                extra={"event": "auth.refresh_reused"},
+            )
         raise RefreshRefused(f"{refusal} (device {device})")
     log.info("device %s refreshed", device, extra={"event": "auth.device_refreshed"})
     return Renewal(device, access_token, now + lifetime, new_token, refresh_expires_at)
@@ -241,44 +299,78 @@ def _iso(moment: datetime | None) -> str | None:
 def device_view(row, now: datetime | None = None) -> dict:
     """What admins and the CLI see of a device (never a token or its hash)."""
     return {
-        "device_id": str(row["id"]), "issuer": row["issuer"], "subject": row["subject"], "agency": row["agency"],
-        "role": row["role"], "jwk_thumbprint": row["jwk_thumbprint"], "state": _state(row, _now(now)),
-        "signed_in_at": _iso(row["signed_in_at"]), "created_at": _iso(row["created_at"]),
-        "last_used_at": _iso(row["last_used_at"]), "refresh_expires_at": _iso(row["refresh_expires_at"]),
-        "expires_at": _iso(row["expires_at"]), "revoked_at": _iso(row["revoked_at"]),
+        "device_id": str(row["id"]),
+        "issuer": row["issuer"],
+        "subject": row["subject"],
+        "agency": row["agency"],
+        "role": row["role"],
+        "jwk_thumbprint": row["jwk_thumbprint"],
+        "state": _state(row, _now(now)),
+        "signed_in_at": _iso(row["signed_in_at"]),
+        "created_at": _iso(row["created_at"]),
+        "last_used_at": _iso(row["last_used_at"]),
+        "refresh_expires_at": _iso(row["refresh_expires_at"]),
+        "expires_at": _iso(row["expires_at"]),
+        "revoked_at": _iso(row["revoked_at"]),
         "revoked_reason": row["revoked_reason"],
     }
 
 
-def revoke(connection: Connection, device_id: uuid.UUID, reason: str, *, owner: Principal | None = None,
-           now: datetime | None = None) -> dict | None:
+def revoke(
+    connection: Connection,
+    device_id: uuid.UUID,
+    reason: str,
+    *,
+    owner: Principal | None = None,
+    now: datetime | None = None,
+) -> dict | None:
     """Revoke a device and its current access token; the device as it is now, or None when
     there is no such device (or, with ``owner``, none of theirs: same issuer and subject).
     Revoking a revoked device changes nothing."""
     now = _now(now)
     condition = "id = :id" + (" AND issuer = :issuer AND subject = :subject" if owner is not None else "")
     params = {"id": device_id, **({"issuer": owner.issuer, "subject": owner.subject} if owner is not None else {})}
-    row = connection.execute(text(f"SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE {condition} FOR UPDATE"),
-                             params).mappings().first()
+    row = (
+        connection.execute(text(f"SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE {condition} FOR UPDATE"), params)
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     if row["revoked_at"] is None:
         _revoke_row(connection, row, reason, now)
         log.info("device %s revoked", row["id"], extra={"event": "auth.device_revoked"})
-        row = connection.execute(text(f"SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE id = :id"),
-                                 {"id": device_id}).mappings().one()
+        row = (
+            connection.execute(text(f"SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE id = :id"), {"id": device_id})
+            .mappings()
+            .one()
+        )
     return device_view(row, now)
 
 
-def list_devices(connection: Connection, *, subject: str | None = None, agency: str | None = None,
-                 issuer: str | None = None, limit: int = 100, now: datetime | None = None) -> list[dict]:
+def list_devices(
+    connection: Connection,
+    *,
+    subject: str | None = None,
+    agency: str | None = None,
+    issuer: str | None = None,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> list[dict]:
     """Devices, newest first, optionally of one subject, agency or issuer."""
     clauses, params = ["true"], {"limit": limit}
     for name, value in (("subject", subject), ("agency", agency), ("issuer", issuer)):
         if value is not None:
             clauses.append(f"{name} = :{name}")
             params[name] = value
-    rows = connection.execute(text(f"""
-        SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE {' AND '.join(clauses)} ORDER BY created_at DESC, id LIMIT :limit
-    """), params).mappings().all()
+    rows = (
+        connection.execute(
+            text(f"""
+        SELECT {_DEVICE_COLUMNS} FROM auth_device WHERE {" AND ".join(clauses)} ORDER BY created_at DESC, id LIMIT :limit
+    """),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     return [device_view(row, now) for row in rows]

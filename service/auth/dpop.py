@@ -24,7 +24,7 @@ import json
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import jwt
@@ -122,9 +122,19 @@ def verify_proof(proof: str | None, *, method: str, url: str, now: datetime | No
     key = jwt.algorithms.ECAlgorithm.from_jwk(jwk)
     try:
         # exp/nbf are no part of a proof; iat is checked below against our `now`.
-        claims = jwt.decode(proof, key, algorithms=[ALGORITHM],
-                            options={"require": ["htm", "htu", "iat", "jti"], "verify_exp": False,
-                                     "verify_nbf": False, "verify_iat": False, "verify_aud": False, "verify_iss": False})
+        claims = jwt.decode(
+            proof,
+            key,
+            algorithms=[ALGORITHM],
+            options={
+                "require": ["htm", "htu", "iat", "jti"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+                "verify_iss": False,
+            },
+        )
     except jwt.PyJWTError as error:
         raise InvalidProof(f"proof refused: {type(error).__name__}") from None
     jti, issued = claims["jti"], claims["iat"]
@@ -136,7 +146,7 @@ def verify_proof(proof: str | None, *, method: str, url: str, now: datetime | No
         raise InvalidProof("htu is not the request's URL")
     if isinstance(issued, bool) or not isinstance(issued, numbers.Real):
         raise InvalidProof("iat is not a number")
-    moment = (now or datetime.now(timezone.utc)).timestamp()
+    moment = (now or datetime.now(UTC)).timestamp()
     if not abs(moment - issued) <= auth_settings().leeway_s + MAX_AGE_S:  # (NaN too)
         raise InvalidProof("iat too far from now")
-    return Proof(jwk=jwk, thumbprint=thumbprint(jwk), jti=jti, issued_at=datetime.fromtimestamp(issued, timezone.utc))
+    return Proof(jwk=jwk, thumbprint=thumbprint(jwk), jti=jti, issued_at=datetime.fromtimestamp(issued, UTC))

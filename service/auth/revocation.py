@@ -9,11 +9,15 @@ from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, text
 
 
-def revoke(connection: Connection, token_id: str, *, expires_at: datetime | None = None, reason: str | None = None) -> bool:
+def revoke(
+    connection: Connection, token_id: str, *, expires_at: datetime | None = None, reason: str | None = None
+) -> bool:
     """True when newly revoked, False when it already was."""
     inserted = connection.execute(
-        text("INSERT INTO revoked_token (jti, expires_at, reason) VALUES (:jti, :expires_at, :reason) "
-             "ON CONFLICT (jti) DO NOTHING RETURNING jti"),
+        text(
+            "INSERT INTO revoked_token (jti, expires_at, reason) VALUES (:jti, :expires_at, :reason) "
+            "ON CONFLICT (jti) DO NOTHING RETURNING jti"
+        ),
         {"jti": token_id, "expires_at": expires_at, "reason": reason},
     ).first()
     return inserted is not None
@@ -42,7 +46,9 @@ class RevocationCheck:
         if known is not None:
             return known
         with self._engine.connect() as connection:
-            revoked = connection.execute(text("SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = :jti)"), {"jti": token_id}).scalar_one()
+            revoked = connection.execute(
+                text("SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = :jti)"), {"jti": token_id}
+            ).scalar_one()
         if revoked:
             self._revoked.add(token_id)
         elif self._not_revoked is not None:

@@ -6,12 +6,16 @@ import math
 import numbers
 import unicodedata
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
 from service.auth.keys import (
-    ALLOWED_ALGORITHMS, TrustedIssuer, load_or_create_signing_key, trusted_issuers, verification_key,
+    ALLOWED_ALGORITHMS,
+    TrustedIssuer,
+    load_or_create_signing_key,
+    trusted_issuers,
+    verification_key,
 )
 from service.auth.principal import Principal, Role
 from service.platform.settings import auth_settings
@@ -31,18 +35,32 @@ class InvalidToken(Exception):
     "invalid token" and nothing more."""
 
 
-def create_token(*, agency: str, role: Role, subject: str, ttl: timedelta, now: datetime | None = None,
-                 auth_time: datetime | None = None) -> tuple[str, str]:
+def create_token(
+    *,
+    agency: str,
+    role: Role,
+    subject: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+    auth_time: datetime | None = None,
+) -> tuple[str, str]:
     """(token, jti) signed with fieldnav's own key. ``auth_time`` (OIDC's claim): when the user
     signed in, for a token renewed through a device (service/auth/devices.py) without them."""
     settings = auth_settings()
     if ttl <= timedelta(0) or ttl > timedelta(hours=settings.max_token_ttl_h):
         raise ValueError(f"ttl must be between 0 and {settings.max_token_ttl_h:g} hours")
-    issued = now or datetime.now(timezone.utc)
+    issued = now or datetime.now(UTC)
     token_id = str(uuid.uuid4())
     claims = {
-        "iss": settings.issuer, "aud": settings.audience, "sub": subject, "agency": agency,
-        "role": role.value, "jti": token_id, "iat": issued, "nbf": issued, "exp": issued + ttl,
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "sub": subject,
+        "agency": agency,
+        "role": role.value,
+        "jti": token_id,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
     }
     if auth_time is not None:
         claims["auth_time"] = int(auth_time.timestamp())
@@ -68,8 +86,12 @@ def verify_token(token: str, issuer: TrustedIssuer | None = None) -> tuple[Princ
     issuer = issuer or token_issuer(token)
     try:
         claims = jwt.decode(
-            token, verification_key(issuer, token), algorithms=ALLOWED_ALGORITHMS,
-            audience=issuer.audience, issuer=issuer.issuer, leeway=auth_settings().leeway_s,
+            token,
+            verification_key(issuer, token),
+            algorithms=ALLOWED_ALGORITHMS,
+            audience=issuer.audience,
+            issuer=issuer.issuer,
+            leeway=auth_settings().leeway_s,
             options={"require": REQUIRED_CLAIMS},
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as error:
@@ -82,20 +104,29 @@ def verify_token(token: str, issuer: TrustedIssuer | None = None) -> tuple[Princ
         parsed_role = Role(role)
     except ValueError:
         raise InvalidToken("unknown role") from None
-    principal = Principal(subject=subject, agency=agency, role=parsed_role, token_id=claims["jti"], issuer=issuer.issuer)
-    return principal, datetime.fromtimestamp(claims["exp"], timezone.utc)
+    principal = Principal(
+        subject=subject, agency=agency, role=parsed_role, token_id=claims["jti"], issuer=issuer.issuer
+    )
+    return principal, datetime.fromtimestamp(claims["exp"], UTC)
 
 
 def _is_time(value) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            and 0 <= value <= LATEST_TIME_S)
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= LATEST_TIME_S
+    )
 
 
 def _is_name(value) -> bool:
     """Text PostgreSQL stores and a log line shows as is: no control characters (NUL
     included) and no lone UTF-16 surrogates."""
-    return (isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_CHARS
-            and not any(unicodedata.category(c) in ("Cc", "Cs") for c in value))
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_CLAIM_CHARS
+        and not any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+    )
 
 
 def _check_claim_types(claims: dict) -> None:

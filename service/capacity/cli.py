@@ -9,9 +9,16 @@ import uuid
 import click
 
 SUBJECT = click.option("--subject", required=True, help="The provider account's subject (the token's `sub`).")
-ISSUER = click.option("--issuer", default=None, help="The account's token issuer; default: fieldnav's own (FIELDNAV_AUTH_ISSUER).")
-ORGANIZATION = click.option("--organization", "organization_id", required=True, type=click.UUID,
-                            help="The HSDS organization id whose services the account may update.")
+ISSUER = click.option(
+    "--issuer", default=None, help="The account's token issuer; default: fieldnav's own (FIELDNAV_AUTH_ISSUER)."
+)
+ORGANIZATION = click.option(
+    "--organization",
+    "organization_id",
+    required=True,
+    type=click.UUID,
+    help="The HSDS organization id whose services the account may update.",
+)
 
 
 def _issuer(issuer: str | None) -> str:
@@ -36,8 +43,9 @@ def provider_grant(subject: str, organization_id: uuid.UUID, issuer: str | None)
 
     try:
         with default_engine().begin() as connection:
-            created = grants.grant(connection, issuer=_issuer(issuer), subject=subject, organization_id=organization_id,
-                                   granted_by="cli")
+            created = grants.grant(
+                connection, issuer=_issuer(issuer), subject=subject, organization_id=organization_id, granted_by="cli"
+            )
     except grants.UnknownOrganization:
         raise click.ClickException(f"no organization with id {organization_id} in the directory") from None
     click.echo(f"{subject}: {'granted' if created else 'already granted'} organization {organization_id}")
@@ -72,8 +80,10 @@ def provider_list() -> None:
     for account in accounts:
         click.echo(f"{account['subject']} ({account['issuer']})")
         for organization in account["organizations"]:
-            click.echo(f"  {organization['id']}  {organization['name'] or '(not in the directory)'}  "
-                       f"{organization['service_count']} service(s)  granted {organization['granted_at']}")
+            click.echo(
+                f"  {organization['id']}  {organization['name'] or '(not in the directory)'}  "
+                f"{organization['service_count']} service(s)  granted {organization['granted_at']}"
+            )
 
 
 def register(main: click.Group) -> None:

@@ -21,8 +21,12 @@ def principal_key(issuer: str, subject: str) -> str:
 
 
 def service_not_found(service_id: uuid.UUID | str) -> Problem:
-    return Problem(404, "not-found", f"No service with id {service_id}.",
-                   detail_fr=f"Aucun service ne porte l’identifiant {service_id}.")
+    return Problem(
+        404,
+        "not-found",
+        f"No service with id {service_id}.",
+        detail_fr=f"Aucun service ne porte l’identifiant {service_id}.",
+    )
 
 
 _IN_SCOPE = text("""
@@ -69,33 +73,48 @@ def grant(connection: Connection, *, issuer: str, subject: str, organization_id:
     UnknownOrganization when no imported organization has this id."""
     if connection.execute(text("SELECT 1 FROM organization WHERE id = :id"), {"id": organization_id}).first() is None:
         raise UnknownOrganization(str(organization_id))
-    row = connection.execute(text("""
+    row = connection.execute(
+        text("""
         INSERT INTO provider_grant (principal_key, organization_id, granted_by) VALUES (:key, :org, :by)
         ON CONFLICT DO NOTHING RETURNING 1
-    """), {"key": principal_key(issuer, subject), "org": organization_id, "by": granted_by}).first()
+    """),
+        {"key": principal_key(issuer, subject), "org": organization_id, "by": granted_by},
+    ).first()
     return row is not None
 
 
 def revoke(connection: Connection, *, issuer: str, subject: str, organization_id: uuid.UUID) -> bool:
     """True when a grant was removed."""
-    return connection.execute(text("DELETE FROM provider_grant WHERE principal_key = :key AND organization_id = :org"),
-                              {"key": principal_key(issuer, subject), "org": organization_id}).rowcount == 1
+    return (
+        connection.execute(
+            text("DELETE FROM provider_grant WHERE principal_key = :key AND organization_id = :org"),
+            {"key": principal_key(issuer, subject), "org": organization_id},
+        ).rowcount
+        == 1
+    )
 
 
 def list_grants(connection: Connection) -> list[dict]:
     """Every provider account with its organizations (name, service count)."""
-    rows = connection.execute(text("""
+    rows = connection.execute(
+        text("""
         SELECT g.principal_key, g.organization_id, g.granted_by, g.granted_at, o.name AS organization_name,
                (SELECT count(*) FROM service s WHERE s.organization_id = g.organization_id) AS service_count
         FROM provider_grant g LEFT JOIN organization o ON o.id = g.organization_id
         ORDER BY g.principal_key, o.name, g.organization_id
-    """))
+    """)
+    )
     accounts: dict[str, dict] = {}
     for row in rows:
         issuer, _, subject = row.principal_key.partition("|")
         account = accounts.setdefault(row.principal_key, {"issuer": issuer, "subject": subject, "organizations": []})
-        account["organizations"].append({
-            "id": str(row.organization_id), "name": row.organization_name, "service_count": int(row.service_count),
-            "granted_by": row.granted_by, "granted_at": row.granted_at.isoformat(),
-        })
+        account["organizations"].append(
+            {
+                "id": str(row.organization_id),
+                "name": row.organization_name,
+                "service_count": int(row.service_count),
+                "granted_by": row.granted_by,
+                "granted_at": row.granted_at.isoformat(),
+            }
+        )
     return list(accounts.values())

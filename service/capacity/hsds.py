@@ -15,8 +15,13 @@ _NAMESPACE = uuid.UUID("6f0c5a43-3b1e-5d8e-9a61-2c4b7e9f1d05")
 
 
 def live_unit(code: str) -> dict:
-    return {"id": str(uuid.uuid5(_NAMESPACE, f"unit:{code}")), "name": code, "scheme": "fieldnav", "identifier": code,
-            "uri": None}
+    return {
+        "id": str(uuid.uuid5(_NAMESPACE, f"unit:{code}")),
+        "name": code,
+        "scheme": "fieldnav",
+        "identifier": code,
+        "uri": None,
+    }
 
 
 def hsds_capacities(service_id: uuid.UUID, imported: list[dict], live_rows: list[dict]) -> list[dict]:
@@ -36,14 +41,16 @@ def hsds_capacities(service_id: uuid.UUID, imported: list[dict], live_rows: list
             shown.append(newest_imported[count.unit])
             continue
         unit = live_unit(count.unit)
-        shown.append({
-            "id": str(uuid.uuid5(_NAMESPACE, f"capacity:{service_id}:{count.unit}")),
-            "service_id": service_id,
-            "unit_id": unit["id"],
-            "available": int(count.available),
-            "maximum": None if count.maximum is None else int(count.maximum),
-            "description": None,
-            "updated": count.updated,
-            "unit": unit,
-        })
+        shown.append(
+            {
+                "id": str(uuid.uuid5(_NAMESPACE, f"capacity:{service_id}:{count.unit}")),
+                "service_id": service_id,
+                "unit_id": unit["id"],
+                "available": int(count.available),
+                "maximum": None if count.maximum is None else int(count.maximum),
+                "description": None,
+                "updated": count.updated,
+                "unit": unit,
+            }
+        )
     return shown

@@ -39,13 +39,23 @@ class Count:
 
 def file_count(row: dict) -> Count:
     """A ``service_capacity`` row joined with its unit's name (as ``unit``)."""
-    return Count(unit_code(row["unit"]), float(row["available"]),
-                 None if row["maximum"] is None else float(row["maximum"]), row["updated"], "file")
+    return Count(
+        unit_code(row["unit"]),
+        float(row["available"]),
+        None if row["maximum"] is None else float(row["maximum"]),
+        row["updated"],
+        "file",
+    )
 
 
 def live_count(row: dict) -> Count:
-    return Count(row["unit"], float(row["available"]),
-                 None if row["maximum"] is None else float(row["maximum"]), row["updated"], "live")
+    return Count(
+        row["unit"],
+        float(row["available"]),
+        None if row["maximum"] is None else float(row["maximum"]),
+        row["updated"],
+        "live",
+    )
 
 
 def effective(counts: list[Count]) -> list[Count]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -34,12 +34,22 @@ class _Strict(BaseModel):
 class CapacityEntry(_Strict):
     unit: str = Field(examples=["beds"], description="beds, cots, rooms, spaces, appointments or meals.")
     available: Count = Field(examples=[13], description="Free now: a whole number from 0.")
-    maximum: Count | None = Field(default=None, examples=[40], description=(
-        "The most there can be; at least `available`. Left out: the service keeps the maximum it has (null clears it)."))
-    updated: datetime | None = Field(default=None, examples=["2026-12-04T21:00:00-05:00"], description=(
-        "When the count was taken, ISO 8601 with offset; default: now. Not in the future (a clock at most 2 "
-        "minutes ahead is taken as now), and not older than the count the service shows for this unit (409 "
-        "`capacity-outdated`)."))
+    maximum: Count | None = Field(
+        default=None,
+        examples=[40],
+        description=(
+            "The most there can be; at least `available`. Left out: the service keeps the maximum it has (null clears it)."
+        ),
+    )
+    updated: datetime | None = Field(
+        default=None,
+        examples=["2026-12-04T21:00:00-05:00"],
+        description=(
+            "When the count was taken, ISO 8601 with offset; default: now. Not in the future (a clock at most 2 "
+            "minutes ahead is taken as now), and not older than the count the service shows for this unit (409 "
+            "`capacity-outdated`)."
+        ),
+    )
 
     @field_validator("unit")
     @classmethod
@@ -55,12 +65,12 @@ class CapacityEntry(_Strict):
             return None
         if updated.tzinfo is None:
             raise field_error("offset_required")
-        if updated > datetime.now(timezone.utc) + CLOCK_LEEWAY:
+        if updated > datetime.now(UTC) + CLOCK_LEEWAY:
             raise field_error("updated_in_future")
         return updated
 
     @model_validator(mode="after")
-    def _available_within_maximum(self) -> "CapacityEntry":
+    def _available_within_maximum(self) -> CapacityEntry:
         if self.maximum is not None and self.available > self.maximum:
             raise field_error("available_above_maximum")
         return self
@@ -74,8 +84,9 @@ def _one_per_unit(entries: list[CapacityEntry]) -> list[CapacityEntry]:
 
 
 class CapacityUpdate(_Strict):
-    capacities: list[CapacityEntry] = Field(min_length=1, max_length=20, description=(
-        "One entry per unit to change; units not listed keep their count."))
+    capacities: list[CapacityEntry] = Field(
+        min_length=1, max_length=20, description=("One entry per unit to change; units not listed keep their count.")
+    )
 
     _units = field_validator("capacities")(_one_per_unit)
 
@@ -91,6 +102,7 @@ class BulkItem(_Strict):
 class ItemError:
     """A problem of one bulk item found from its content alone: ``loc`` within the body
     (``("items", 3, "capacities", 0, "available")``), pydantic's ``code``, ``message`` and ``ctx``."""
+
     position: int
     loc: tuple
     code: str
@@ -107,9 +119,14 @@ def _service_key(raw) -> uuid.UUID | None:
 
 
 class BulkCapacityUpdate(_Strict):
-    items: list[BulkItem] = Field(min_length=1, max_length=5000, description=(
-        "Every service to change (at most FIELDNAV_CAPACITY_MAX_BULK_ITEMS, 300), each once. All or nothing: one "
-        "bad item and nothing is changed; the answer lists every item's problems."))
+    items: list[BulkItem] = Field(
+        min_length=1,
+        max_length=5000,
+        description=(
+            "Every service to change (at most FIELDNAV_CAPACITY_MAX_BULK_ITEMS, 300), each once. All or nothing: one "
+            "bad item and nothing is changed; the answer lists every item's problems."
+        ),
+    )
 
     # Items are checked one by one, so that one answer lists the problems of every item: those
     # of their content (here) and those only the database can tell (a service that does not
@@ -144,12 +161,21 @@ class BulkCapacityUpdate(_Strict):
                 item = BulkItem.model_validate(raw)
             except ValidationError as error:
                 item = None
-                errors = [ItemError(position, ("items", position, *e["loc"]), e["type"], e["msg"], e.get("ctx"))
-                          for e in error.errors()]
+                errors = [
+                    ItemError(position, ("items", position, *e["loc"]), e["type"], e["msg"], e.get("ctx"))
+                    for e in error.errors()
+                ]
             key = _service_key(raw)
             if key is not None and key in seen:
-                errors.append(ItemError(position, ("items", position, "service_id"), "duplicate_service",
-                                        message("duplicate_service", None, "en"), None))
+                errors.append(
+                    ItemError(
+                        position,
+                        ("items", position, "service_id"),
+                        "duplicate_service",
+                        message("duplicate_service", None, "en"),
+                        None,
+                    )
+                )
             if key is not None:
                 seen.add(key)
             if errors:

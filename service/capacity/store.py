@@ -14,10 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from service.directory import lock as directory_lock, live_sites
 from service.auth.principal import Principal
 from service.capacity import grants
 from service.capacity.model import CapacityEntry
+from service.directory import live_sites
+from service.directory import lock as directory_lock
 from service.platform.settings import capacity_settings
 
 
@@ -73,15 +74,17 @@ def maximum_of(entry: CapacityEntry, held: dict | None) -> int | None:
     return int(held["maximum"])
 
 
-def check(connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
-          ) -> list[ItemProblem]:
+def check(
+    connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
+) -> list[ItemProblem]:
     """What ``write`` would refuse, without writing (a bulk update with bad items of its own
     lists these too)."""
     return _check(connection, principal, updates, now)[0]
 
 
-def _check(connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
-           ) -> tuple[list[ItemProblem], dict[uuid.UUID, dict[str, dict]]]:
+def _check(
+    connection: Connection, principal: Principal, updates: list[ServiceCounts], now: datetime
+) -> tuple[list[ItemProblem], dict[uuid.UUID, dict[str, dict]]]:
     ids = [u.service_id for u in updates]
     allowed = grants.in_scope(connection, principal, ids)
     grouped = live_sites.rows_by_service(connection, live_sites.BY_IDS, {"ids": ids})
@@ -102,8 +105,9 @@ def _check(connection: Connection, principal: Principal, updates: list[ServiceCo
     return problems, shown_by_service
 
 
-def write(connection: Connection, principal: Principal, updates: list[ServiceCounts], *, via: str
-          ) -> tuple[int, datetime]:
+def write(
+    connection: Connection, principal: Principal, updates: list[ServiceCounts], *, via: str
+) -> tuple[int, datetime]:
     """Apply every update or none (raises Rejected); returns the new data version and the
     time the update was made at.
 
@@ -116,19 +120,35 @@ def write(connection: Connection, principal: Principal, updates: list[ServiceCou
     problems, shown_by_service = _check(connection, principal, updates, now)
     if problems:
         raise Rejected(problems)
-    actor = {"actor_key": principal.key, "actor_role": principal.role.value, "actor_agency": principal.agency,
-             "via": via, "now": now}
+    actor = {
+        "actor_key": principal.key,
+        "actor_role": principal.role.value,
+        "actor_agency": principal.agency,
+        "via": via,
+        "now": now,
+    }
     rows, history = [], []
     for update in updates:
         shown = shown_by_service[update.service_id]
         for entry in update.entries:
-            row = {"service_id": update.service_id, "unit": entry.unit, "available": entry.available,
-                   "maximum": maximum_of(entry, shown.get(entry.unit)), "updated": taken_at(entry, now), **actor}
+            row = {
+                "service_id": update.service_id,
+                "unit": entry.unit,
+                "available": entry.available,
+                "maximum": maximum_of(entry, shown.get(entry.unit)),
+                "updated": taken_at(entry, now),
+                **actor,
+            }
             old = shown.get(entry.unit)
             rows.append(row)
-            history.append({**row, "old_available": None if old is None else old["available"],
-                            "old_maximum": None if old is None else old["maximum"],
-                            "old_updated": None if old is None else datetime.fromisoformat(old["as_of"])})
+            history.append(
+                {
+                    **row,
+                    "old_available": None if old is None else old["available"],
+                    "old_maximum": None if old is None else old["maximum"],
+                    "old_updated": None if old is None else datetime.fromisoformat(old["as_of"]),
+                }
+            )
     connection.execute(_UPSERT, rows)
     connection.execute(_HISTORY, history)
     return live_sites.refresh(connection, [u.service_id for u in updates]), now
@@ -142,33 +162,49 @@ def current(connection: Connection, service_ids: list[uuid.UUID]) -> dict[uuid.U
 
 
 def names(connection: Connection, service_id: uuid.UUID) -> dict:
-    row = connection.execute(text("""
+    row = connection.execute(
+        text("""
         SELECT s.name, o.name AS organization_name FROM service s LEFT JOIN organization o ON o.id = s.organization_id
         WHERE s.id = :id
-    """), {"id": service_id}).one()
+    """),
+        {"id": service_id},
+    ).one()
     return dict(row._mapping)
 
 
 def history(connection: Connection, service_id: uuid.UUID, limit: int = 20) -> list[dict]:
     """The last changes, newest first: who (role and agency; the account for admins to audit),
     when, old and new values."""
-    rows = connection.execute(text("""
+    rows = connection.execute(
+        text("""
         SELECT unit, old_available, old_maximum, old_updated, new_available, new_maximum, new_updated,
                actor_key, actor_role, actor_agency, via, recorded_at
         FROM capacity_history WHERE service_id = :id ORDER BY recorded_at DESC, id DESC LIMIT :limit
-    """), {"id": service_id, "limit": limit})
+    """),
+        {"id": service_id, "limit": limit},
+    )
     entries = []
     for row in rows:
-        entries.append({
-            "unit": row.unit,
-            "old": None if row.old_available is None else {
-                "available": _whole(row.old_available), "maximum": _whole(row.old_maximum),
-                "as_of": row.old_updated.isoformat()},
-            "new": {"available": row.new_available, "maximum": row.new_maximum, "as_of": row.new_updated.isoformat()},
-            "by": {"subject": row.actor_key.partition("|")[2], "role": row.actor_role, "agency": row.actor_agency},
-            "via": row.via,
-            "recorded_at": row.recorded_at.isoformat(),
-        })
+        entries.append(
+            {
+                "unit": row.unit,
+                "old": None
+                if row.old_available is None
+                else {
+                    "available": _whole(row.old_available),
+                    "maximum": _whole(row.old_maximum),
+                    "as_of": row.old_updated.isoformat(),
+                },
+                "new": {
+                    "available": row.new_available,
+                    "maximum": row.new_maximum,
+                    "as_of": row.new_updated.isoformat(),
+                },
+                "by": {"subject": row.actor_key.partition("|")[2], "role": row.actor_role, "agency": row.actor_agency},
+                "via": row.via,
+                "recorded_at": row.recorded_at.isoformat(),
+            }
+        )
     return entries
 
 

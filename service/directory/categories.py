@@ -8,10 +8,10 @@ the groups of every rule that matches.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable
 
 import yaml
 
@@ -39,7 +39,7 @@ def _code_matches(code: str, prefix: str) -> bool:
     # match "BH-1800": a prefix only counts when it ends at a code boundary.
     if not code.startswith(prefix):
         return False
-    rest = code[len(prefix):]
+    rest = code[len(prefix) :]
     return rest == "" or rest[0] in "-."
 
 
@@ -52,9 +52,7 @@ def category_groups() -> tuple[CategoryGroup, ...]:
     for entry in loaded["groups"]:
         keywords = [k.lower() for k in entry.get("keywords", [])]
         pattern = (
-            re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in keywords) + r")(?!\w)", re.I)
-            if keywords
-            else None
+            re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in keywords) + r")(?!\w)", re.I) if keywords else None
         )
         groups.append(
             CategoryGroup(

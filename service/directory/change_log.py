@@ -23,8 +23,11 @@ def record_upserts(connection: Connection, service_ids: list[uuid.UUID]) -> int:
     """A new data version with an "upsert" for each service (its source read from
     ``service``); returns the version."""
     version = bump_version(connection)
-    connection.execute(text("""
+    connection.execute(
+        text("""
         INSERT INTO change_log (service_id, version, op, source)
         SELECT s.id, :version, 'upsert', s.source FROM service s WHERE s.id = ANY(:ids) ORDER BY s.id
-    """), {"version": version, "ids": list(service_ids)})
+    """),
+        {"version": version, "ids": list(service_ids)},
+    )
     return version

@@ -63,8 +63,22 @@ CARD_PHONE = _fields("number", "extension", "type", "tel")
 
 # A confidential site's card.
 CARD = _fields(
-    "service_id", "location_id", "site_key", "name", "organization_name", "category_groups", "confidential",
-    "eligibility", "languages", "capacity", "capacities", "open_reports", "last_verified", "access", "timezone", "week_intervals",
+    "service_id",
+    "location_id",
+    "site_key",
+    "name",
+    "organization_name",
+    "category_groups",
+    "confidential",
+    "eligibility",
+    "languages",
+    "capacity",
+    "capacities",
+    "open_reports",
+    "last_verified",
+    "access",
+    "timezone",
+    "week_intervals",
     phones=CARD_PHONE,
 )
 
@@ -74,12 +88,38 @@ CARD_PUBLIC_SITE = {**CARD, **_fields("location_name", "lon", "lat", "address", 
 
 # --- the HSDS compiled service (GET /v1/services/{id}) ---------------------------------------
 
-PHONE = _fields("id", "location_id", "service_id", "organization_id", "contact_id", "service_at_location_id",
-                "number", "extension", "type")
+PHONE = _fields(
+    "id",
+    "location_id",
+    "service_id",
+    "organization_id",
+    "contact_id",
+    "service_at_location_id",
+    "number",
+    "extension",
+    "type",
+)
 SCHEDULE = _fields(
-    "id", "service_id", "location_id", "service_at_location_id", "valid_from", "valid_to", "dtstart", "timezone",
-    "until", "count", "wkst", "freq", "interval", "byday", "byweekno", "bymonthday", "byyearday", "opens_at",
-    "closes_at", "attending_type",
+    "id",
+    "service_id",
+    "location_id",
+    "service_at_location_id",
+    "valid_from",
+    "valid_to",
+    "dtstart",
+    "timezone",
+    "until",
+    "count",
+    "wkst",
+    "freq",
+    "interval",
+    "byday",
+    "byweekno",
+    "bymonthday",
+    "byyearday",
+    "opens_at",
+    "closes_at",
+    "attending_type",
 )
 LANGUAGE = _fields("id", "service_id", "location_id", "phone_id", "name", "code")
 UNIT = _fields("id", "name", "scheme", "identifier")
@@ -87,14 +127,29 @@ CAPACITY = _fields("id", "service_id", "unit_id", "available", "maximum", "updat
 TAXONOMY_TERM = _fields("id", "code", "name", "parent_id", "taxonomy", "language", "taxonomy_id")
 ATTRIBUTE = _fields("id", "link_id", "taxonomy_term_id", "link_type", "link_entity", taxonomy_term=TAXONOMY_TERM)
 ORGANIZATION = _fields("id", "name")
-LOCATION = _fields("id", "location_type", "organization_id", "address_private",
-                   phones=PHONE, languages=LANGUAGE, schedules=SCHEDULE)
+LOCATION = _fields(
+    "id", "location_type", "organization_id", "address_private", phones=PHONE, languages=LANGUAGE, schedules=SCHEDULE
+)
 SERVICE_AT_LOCATION = _fields("id", "service_id", "location_id", phones=PHONE, schedules=SCHEDULE, location=LOCATION)
 # A confidential service; its service_at_locations are filtered one by one (public_sites).
 SERVICE = _fields(
-    "id", "organization_id", "program_id", "name", "status", "eligibility_description", "minimum_age",
-    "maximum_age", "assured_date", "last_modified", "category_groups", "open_reports",
-    organization=ORGANIZATION, phones=PHONE, schedules=SCHEDULE, languages=LANGUAGE, capacities=CAPACITY,
+    "id",
+    "organization_id",
+    "program_id",
+    "name",
+    "status",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "assured_date",
+    "last_modified",
+    "category_groups",
+    "open_reports",
+    organization=ORGANIZATION,
+    phones=PHONE,
+    schedules=SCHEDULE,
+    languages=LANGUAGE,
+    capacities=CAPACITY,
     attributes=ATTRIBUTE,
 )
 
@@ -102,8 +157,10 @@ SERVICE = _fields(
 
 # What a search may match and rank a confidential service by: its name (``{service}`` is the
 # alias of the service table), as service.search_vector holds it (migration 0002).
-SEARCHABLE_SQL = ("(setweight(to_tsvector('english', coalesce({service}.name, '')), 'A') || "
-                  "setweight(to_tsvector('french', coalesce({service}.name, '')), 'A'))")
+SEARCHABLE_SQL = (
+    "(setweight(to_tsvector('english', coalesce({service}.name, '')), 'A') || "
+    "setweight(to_tsvector('french', coalesce({service}.name, '')), 'A'))"
+)
 
 
 def _withheld(value):

@@ -33,8 +33,8 @@ import unicodedata
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -56,7 +56,7 @@ DEMO_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://fieldnav.example.org/de
 
 # The reference "now" of a data set: a moment in 2025 chosen by the seed, so timestamps
 # ("last verified", "beds updated") look recent but never depend on the wall clock.
-_REFERENCE_BASE_S = datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
+_REFERENCE_BASE_S = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
 _REFERENCE_SPAN_S = 365 * 86400
 _DAY_S = 86400
 
@@ -108,27 +108,61 @@ def _segments_cross(ax: float, ay: float, bx: float, by: float, edge: Edge) -> b
 _TORONTO_AREAS = {"Toronto (Downtown)", "North York", "Scarborough", "Etobicoke", "York", "East York"}
 # First digit of Toronto's M-postal codes, by former municipality.
 _TORONTO_FSA_DIGITS = {
-    "Toronto (Downtown)": "456", "North York": "23", "Scarborough": "1", "Etobicoke": "89",
-    "York": "6", "East York": "4",
+    "Toronto (Downtown)": "456",
+    "North York": "23",
+    "Scarborough": "1",
+    "Etobicoke": "89",
+    "York": "6",
+    "East York": "4",
 }
 # The name used inside service names, when it is not the place name before " (".
 _LABELS = {
-    "Toronto (Downtown)": "Toronto", "Ottawa (Centre)": "Ottawa", "Ottawa (Kanata)": "Kanata",
-    "Ottawa (Orléans)": "Orléans", "Ottawa (Barrhaven)": "Barrhaven",
+    "Toronto (Downtown)": "Toronto",
+    "Ottawa (Centre)": "Ottawa",
+    "Ottawa (Kanata)": "Kanata",
+    "Ottawa (Orléans)": "Orléans",
+    "Ottawa (Barrhaven)": "Barrhaven",
     "Ohsweken (Six Nations)": "Six Nations",
 }
 # French-language communities: (chance a service offers French, chance its name is French).
 _FRANCOPHONE = {
     **dict.fromkeys(
-        ["Hawkesbury", "Hearst", "Kapuskasing", "Casselman", "Rockland", "Embrun",
-         "Sturgeon Falls", "Ottawa (Orléans)", "Alexandria", "Smooth Rock Falls"],
+        [
+            "Hawkesbury",
+            "Hearst",
+            "Kapuskasing",
+            "Casselman",
+            "Rockland",
+            "Embrun",
+            "Sturgeon Falls",
+            "Ottawa (Orléans)",
+            "Alexandria",
+            "Smooth Rock Falls",
+        ],
         (0.85, 0.45),
     ),
     **dict.fromkeys(
-        ["Ottawa (Centre)", "Ottawa (Kanata)", "Ottawa (Barrhaven)", "Sudbury", "Timmins",
-         "Cornwall", "Cochrane", "Iroquois Falls", "Temiskaming Shores", "Penetanguishene",
-         "North Bay", "Welland", "Kirkland Lake", "Chapleau", "Mattawa", "Elliot Lake",
-         "Espanola", "Geraldton", "Englehart"],
+        [
+            "Ottawa (Centre)",
+            "Ottawa (Kanata)",
+            "Ottawa (Barrhaven)",
+            "Sudbury",
+            "Timmins",
+            "Cornwall",
+            "Cochrane",
+            "Iroquois Falls",
+            "Temiskaming Shores",
+            "Penetanguishene",
+            "North Bay",
+            "Welland",
+            "Kirkland Lake",
+            "Chapleau",
+            "Mattawa",
+            "Elliot Lake",
+            "Espanola",
+            "Geraldton",
+            "Englehart",
+        ],
         (0.5, 0.15),
     ),
 }
@@ -136,45 +170,88 @@ _FRENCH_ELSEWHERE = 0.15
 _BIG_CITY_LANGUAGES = ("ar", "es", "zh")  # the default extra languages
 # (extra language codes, chance a service offers one of them)
 _PLACE_LANGUAGES = {
-    "Toronto (Downtown)": (("zh", "es", "ar", "ta"), 0.3), "North York": (("zh", "es", "ar"), 0.3),
-    "Scarborough": (("ta", "zh", "ar"), 0.35), "Etobicoke": (("es", "ar", "pa"), 0.25),
-    "York": (("es", "zh"), 0.25), "East York": (("ar", "zh"), 0.2),
-    "Brampton": (("pa", "ta", "es"), 0.4), "Mississauga": (("ar", "pa", "zh", "es"), 0.3),
-    "Markham": (("zh", "ta"), 0.4), "Richmond Hill": (("zh", "ar"), 0.3),
-    "Vaughan": (("es", "zh", "ar"), 0.2), "Milton": (("pa", "ar"), 0.2),
-    "Ajax": (("ta", "ar"), 0.15), "Pickering": (("ta", "zh"), 0.15),
-    "Windsor": (("ar", "es"), 0.2), "London": (("ar", "es"), 0.15),
-    "Kitchener": (("ar", "es"), 0.12), "Ottawa (Centre)": (("ar", "es", "zh"), 0.15),
+    "Toronto (Downtown)": (("zh", "es", "ar", "ta"), 0.3),
+    "North York": (("zh", "es", "ar"), 0.3),
+    "Scarborough": (("ta", "zh", "ar"), 0.35),
+    "Etobicoke": (("es", "ar", "pa"), 0.25),
+    "York": (("es", "zh"), 0.25),
+    "East York": (("ar", "zh"), 0.2),
+    "Brampton": (("pa", "ta", "es"), 0.4),
+    "Mississauga": (("ar", "pa", "zh", "es"), 0.3),
+    "Markham": (("zh", "ta"), 0.4),
+    "Richmond Hill": (("zh", "ar"), 0.3),
+    "Vaughan": (("es", "zh", "ar"), 0.2),
+    "Milton": (("pa", "ar"), 0.2),
+    "Ajax": (("ta", "ar"), 0.15),
+    "Pickering": (("ta", "zh"), 0.15),
+    "Windsor": (("ar", "es"), 0.2),
+    "London": (("ar", "es"), 0.15),
+    "Kitchener": (("ar", "es"), 0.12),
+    "Ottawa (Centre)": (("ar", "es", "zh"), 0.15),
     "Hamilton": (("ar", "es"), 0.12),
 }
 # Indigenous communities and towns with large Indigenous populations: (language, chance).
 _INDIGENOUS_LANGUAGES = {
     **dict.fromkeys(
-        ["Moosonee", "Moose Factory", "Attawapiskat", "Kashechewan", "Fort Albany",
-         "Peawanuck", "Fort Severn"], ("cr", 0.7)),
+        ["Moosonee", "Moose Factory", "Attawapiskat", "Kashechewan", "Fort Albany", "Peawanuck", "Fort Severn"],
+        ("cr", 0.7),
+    ),
     **dict.fromkeys(["Sandy Lake", "Big Trout Lake"], ("ojs", 0.7)),
+    **dict.fromkeys(["Pikangikum", "Fort Hope (Eabametoong)", "Wikwemikong", "Walpole Island"], ("oj", 0.7)),
     **dict.fromkeys(
-        ["Pikangikum", "Fort Hope (Eabametoong)", "Wikwemikong", "Walpole Island"], ("oj", 0.7)),
-    **dict.fromkeys(["Akwesasne (Cornwall Island)", "Tyendinaga Mohawk Territory", "Ohsweken (Six Nations)"], ("moh", 0.5)),
+        ["Akwesasne (Cornwall Island)", "Tyendinaga Mohawk Territory", "Ohsweken (Six Nations)"], ("moh", 0.5)
+    ),
     **dict.fromkeys(
-        ["Sioux Lookout", "Kenora", "Thunder Bay", "Red Lake", "Dryden", "Fort Frances",
-         "Nipigon", "Geraldton", "Little Current", "Sault Ste. Marie", "Sudbury"], ("oj", 0.12)),
+        [
+            "Sioux Lookout",
+            "Kenora",
+            "Thunder Bay",
+            "Red Lake",
+            "Dryden",
+            "Fort Frances",
+            "Nipigon",
+            "Geraldton",
+            "Little Current",
+            "Sault Ste. Marie",
+            "Sudbury",
+        ],
+        ("oj", 0.12),
+    ),
     "Timmins": ("cr", 0.12),
 }
 LANGUAGE_NAMES = {
-    "en": "English", "fr": "French", "ar": "Arabic", "pa": "Punjabi", "zh": "Mandarin",
-    "es": "Spanish", "ta": "Tamil", "oj": "Ojibwe", "cr": "Cree", "ojs": "Oji-Cree",
+    "en": "English",
+    "fr": "French",
+    "ar": "Arabic",
+    "pa": "Punjabi",
+    "zh": "Mandarin",
+    "es": "Spanish",
+    "ta": "Tamil",
+    "oj": "Ojibwe",
+    "cr": "Cree",
+    "ojs": "Oji-Cree",
     "moh": "Mohawk",
 }
 # Places whose area code or postal letter the coarse rules below get wrong.
 _AREA_CODE_OVERRIDES = {
-    "Peterborough": "705", "Alliston": "705", "Owen Sound": "519", "Kincardine": "519",
-    "Port Elgin": "519", "Hanover": "519", "Meaford": "519", "Walkerton": "519",
-    "Keswick": "905", "Bancroft": "613",
+    "Peterborough": "705",
+    "Alliston": "705",
+    "Owen Sound": "519",
+    "Kincardine": "519",
+    "Port Elgin": "519",
+    "Hanover": "519",
+    "Meaford": "519",
+    "Walkerton": "519",
+    "Keswick": "905",
+    "Bancroft": "613",
 }
 _AREA_CODE_OVERLAYS = {
-    "416": ("416", "647", "437"), "905": ("905", "289", "365"), "613": ("613", "343"),
-    "705": ("705", "249"), "519": ("519", "226", "548"), "807": ("807",),
+    "416": ("416", "647", "437"),
+    "905": ("905", "289", "365"),
+    "613": ("613", "343"),
+    "705": ("705", "249"),
+    "519": ("519", "226", "548"),
+    "807": ("807",),
 }
 
 
@@ -234,9 +311,12 @@ def _edges_near(lat: float, lon: float, radius_km: float, km_per_deg_lon: float)
     dlat = radius_km * 1.05 / KM_PER_DEG_LAT
     dlon = radius_km * 1.05 / km_per_deg_lon
     return tuple(
-        edge for edge in land_edges()
-        if max(edge[0], edge[2]) >= lon - dlon and min(edge[0], edge[2]) <= lon + dlon
-        and max(edge[1], edge[3]) >= lat - dlat and min(edge[1], edge[3]) <= lat + dlat
+        edge
+        for edge in land_edges()
+        if max(edge[0], edge[2]) >= lon - dlon
+        and min(edge[0], edge[2]) <= lon + dlon
+        and max(edge[1], edge[3]) >= lat - dlat
+        and min(edge[1], edge[3]) <= lat + dlat
     )
 
 
@@ -248,7 +328,9 @@ def _place(name: str, lat: float, lon: float, population: int) -> Place:
         code, share = _INDIGENOUS_LANGUAGES[name]
         extra_languages, extra_share = (code,), share
     else:
-        extra_languages, extra_share = _PLACE_LANGUAGES.get(name, (_BIG_CITY_LANGUAGES, 0.06 if population >= 50000 else 0.0))
+        extra_languages, extra_share = _PLACE_LANGUAGES.get(
+            name, (_BIG_CITY_LANGUAGES, 0.06 if population >= 50000 else 0.0)
+        )
     radius_km = _radius_km(population)
     km_per_deg_lon = KM_PER_DEG_LAT * math.cos(math.radians(lat))
     return Place(
@@ -331,9 +413,24 @@ class Catalogue:
 
 
 _ARCHETYPE_FIELDS = {
-    "key", "weight", "min_population", "terms", "extra_terms", "names", "names_fr", "descriptions",
-    "eligibility", "application", "fees", "hours", "path", "mailbox", "capacity", "hotline",
-    "private_site", "second_phone",
+    "key",
+    "weight",
+    "min_population",
+    "terms",
+    "extra_terms",
+    "names",
+    "names_fr",
+    "descriptions",
+    "eligibility",
+    "application",
+    "fees",
+    "hours",
+    "path",
+    "mailbox",
+    "capacity",
+    "hotline",
+    "private_site",
+    "second_phone",
 }
 
 
@@ -399,7 +496,15 @@ _ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
 # 00:00 to 00:00 is open the whole day; a closing time earlier than the opening runs past
 # midnight; a service without schedules has unknown hours.
 
-_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
+_DAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
 _DAY_ORDER = list(_DAY_NAMES)
 
 
@@ -434,49 +539,123 @@ def schedule_description(byday: str, opens_at: str, closes_at: str) -> str:
 # --------------------------------------------------------------------------- addresses
 
 _STREETS = (
-    "Main Street", "King Street", "Queen Street", "Water Street", "Church Street",
-    "Victoria Street", "Elgin Street", "Wellington Street", "Ontario Street", "Front Street",
-    "Albert Street", "Simcoe Street", "Dufferin Avenue", "Brock Street", "Pine Street",
-    "Elm Street", "Maple Avenue", "Park Street", "Second Avenue", "Cedar Street",
-    "Durham Street", "John Street", "George Street", "Dundas Street", "James Street",
-    "Bay Street", "College Street", "Hospital Road", "Lakeshore Road", "Centre Street",
+    "Main Street",
+    "King Street",
+    "Queen Street",
+    "Water Street",
+    "Church Street",
+    "Victoria Street",
+    "Elgin Street",
+    "Wellington Street",
+    "Ontario Street",
+    "Front Street",
+    "Albert Street",
+    "Simcoe Street",
+    "Dufferin Avenue",
+    "Brock Street",
+    "Pine Street",
+    "Elm Street",
+    "Maple Avenue",
+    "Park Street",
+    "Second Avenue",
+    "Cedar Street",
+    "Durham Street",
+    "John Street",
+    "George Street",
+    "Dundas Street",
+    "James Street",
+    "Bay Street",
+    "College Street",
+    "Hospital Road",
+    "Lakeshore Road",
+    "Centre Street",
 )
 # Streets of each of Toronto's former municipalities.
 _TORONTO_STREETS = {
     "Toronto (Downtown)": (
-        "Yonge Street", "Bloor Street West", "Queen Street East", "Queen Street West",
-        "Dundas Street West", "King Street East", "Spadina Avenue", "Bathurst Street",
-        "College Street", "Jarvis Street", "Sherbourne Street", "Parliament Street",
+        "Yonge Street",
+        "Bloor Street West",
+        "Queen Street East",
+        "Queen Street West",
+        "Dundas Street West",
+        "King Street East",
+        "Spadina Avenue",
+        "Bathurst Street",
+        "College Street",
+        "Jarvis Street",
+        "Sherbourne Street",
+        "Parliament Street",
         "Gerrard Street East",
     ),
     "North York": (
-        "Yonge Street", "Finch Avenue West", "Sheppard Avenue East", "Jane Street",
-        "Keele Street", "Bathurst Street", "Wilson Avenue", "Don Mills Road", "Bayview Avenue",
-        "Steeles Avenue West", "Lawrence Avenue West",
+        "Yonge Street",
+        "Finch Avenue West",
+        "Sheppard Avenue East",
+        "Jane Street",
+        "Keele Street",
+        "Bathurst Street",
+        "Wilson Avenue",
+        "Don Mills Road",
+        "Bayview Avenue",
+        "Steeles Avenue West",
+        "Lawrence Avenue West",
     ),
     "Scarborough": (
-        "Kennedy Road", "Markham Road", "Kingston Road", "Lawrence Avenue East",
-        "Eglinton Avenue East", "Sheppard Avenue East", "Finch Avenue East",
-        "Victoria Park Avenue", "Warden Avenue", "Midland Avenue", "Morningside Avenue",
+        "Kennedy Road",
+        "Markham Road",
+        "Kingston Road",
+        "Lawrence Avenue East",
+        "Eglinton Avenue East",
+        "Sheppard Avenue East",
+        "Finch Avenue East",
+        "Victoria Park Avenue",
+        "Warden Avenue",
+        "Midland Avenue",
+        "Morningside Avenue",
         "McCowan Road",
     ),
     "Etobicoke": (
-        "Kipling Avenue", "Islington Avenue", "The Queensway", "Lake Shore Boulevard West",
-        "Bloor Street West", "Dundas Street West", "Rexdale Boulevard", "Albion Road",
-        "Royal York Road", "Martin Grove Road",
+        "Kipling Avenue",
+        "Islington Avenue",
+        "The Queensway",
+        "Lake Shore Boulevard West",
+        "Bloor Street West",
+        "Dundas Street West",
+        "Rexdale Boulevard",
+        "Albion Road",
+        "Royal York Road",
+        "Martin Grove Road",
     ),
     "York": (
-        "Eglinton Avenue West", "Weston Road", "Jane Street", "Keele Street", "Rogers Road",
-        "St. Clair Avenue West", "Oakwood Avenue", "Black Creek Drive",
+        "Eglinton Avenue West",
+        "Weston Road",
+        "Jane Street",
+        "Keele Street",
+        "Rogers Road",
+        "St. Clair Avenue West",
+        "Oakwood Avenue",
+        "Black Creek Drive",
     ),
     "East York": (
-        "Danforth Avenue", "Pape Avenue", "Coxwell Avenue", "O'Connor Drive",
-        "Donlands Avenue", "Cosburn Avenue", "Overlea Boulevard", "Woodbine Avenue",
+        "Danforth Avenue",
+        "Pape Avenue",
+        "Coxwell Avenue",
+        "O'Connor Drive",
+        "Donlands Avenue",
+        "Cosburn Avenue",
+        "Overlea Boulevard",
+        "Woodbine Avenue",
     ),
 }
 _FRENCH_STREETS = (
-    "rue Principale", "rue Notre-Dame", "rue Saint-Joseph", "boulevard Laurier",
-    "rue Champlain", "avenue Sainte-Anne", "rue Victoria", "chemin de Montréal",
+    "rue Principale",
+    "rue Notre-Dame",
+    "rue Saint-Joseph",
+    "boulevard Laurier",
+    "rue Champlain",
+    "avenue Sainte-Anne",
+    "rue Victoria",
+    "chemin de Montréal",
 )
 _POSTAL_LETTERS = "ABCEGHJKLMNPRSTVWXYZ"  # letters Canada Post uses after the first
 _ACCESSIBILITY = (
@@ -504,8 +683,8 @@ def _dst_bounds(year: int) -> tuple[float, float]:
         march_sunday = 1 + (6 - date(year, 3, 1).weekday()) % 7 + 7
         november_sunday = 1 + (6 - date(year, 11, 1).weekday()) % 7
         bounds = (
-            datetime(year, 3, march_sunday, 7, tzinfo=timezone.utc).timestamp(),
-            datetime(year, 11, november_sunday, 6, tzinfo=timezone.utc).timestamp(),
+            datetime(year, 3, march_sunday, 7, tzinfo=UTC).timestamp(),
+            datetime(year, 11, november_sunday, 6, tzinfo=UTC).timestamp(),
         )
         _DST_BOUNDS[year] = bounds
     return bounds
@@ -530,7 +709,7 @@ def _iso_date(epoch_s: float) -> str:
 
 def reference_time(seed: int) -> datetime:
     """The moment a data set of `seed` treats as "now" (a fixed instant in 2025, UTC)."""
-    return datetime.fromtimestamp(_REFERENCE_BASE_S + random.Random(seed).randrange(_REFERENCE_SPAN_S), tz=timezone.utc)
+    return datetime.fromtimestamp(_REFERENCE_BASE_S + random.Random(seed).randrange(_REFERENCE_SPAN_S), tz=UTC)
 
 
 # --------------------------------------------------------------------------- stable objects
@@ -559,7 +738,7 @@ AIRS_TAXONOMY = {
 BEDS_UNIT = {"id": stable_uuid("unit", "beds"), "name": "beds"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def taxonomy_term(term: Term) -> dict:
     return {
         "id": stable_uuid("taxonomy_term", f"AIRS:{term.code}"),
@@ -610,8 +789,9 @@ class _Factory:
         self.places = _Weighted(places, [place.population for place in places])
         self.archetypes = self._archetypes_by_place(places, catalogue.archetypes)
         self.hours = {
-            archetype.key: _Weighted([catalogue.schedules[name] for name, _ in archetype.hours],
-                                     [weight for _, weight in archetype.hours])
+            archetype.key: _Weighted(
+                [catalogue.schedules[name] for name, _ in archetype.hours], [weight for _, weight in archetype.hours]
+            )
             for archetype in catalogue.archetypes
         }
         self.organizations: dict[str, tuple[dict, str]] = {}
@@ -680,7 +860,12 @@ class _Factory:
             return french.format(place=place.label), org_template, english.format(place=place.label), True
         template, org_template = self.pick(archetype.names)
         alternate = self.catalogue.alternate_names.get(template) if self.rnd() < 0.6 else None
-        return template.format(place=place.label), org_template, alternate and alternate.format(place=place.label), False
+        return (
+            template.format(place=place.label),
+            org_template,
+            alternate and alternate.format(place=place.label),
+            False,
+        )
 
     def _organization(self, name: str, template: str, place: Place) -> tuple[dict, str]:
         """(organization object, web slug). One object per name, so an organization that
@@ -715,7 +900,14 @@ class _Factory:
         ]
 
     def _phone(self, number: str, kind: str, description: str) -> dict:
-        return {"id": self.uuid(), "number": number, "extension": None, "type": kind, "description": description, "languages": []}
+        return {
+            "id": self.uuid(),
+            "number": number,
+            "extension": None,
+            "type": kind,
+            "description": description,
+            "languages": [],
+        }
 
     def _local_number(self, place: Place) -> str:
         return f"{self.pick(place.area_codes)}-555-01{int(self.rnd() * 100):02d}"
@@ -766,15 +958,17 @@ class _Factory:
         maximum = 10 + int(self.rnd() * 111)
         available = 0 if self.rnd() < 0.3 else 1 + int(self.rnd() * maximum)  # ~30% full
         updated_s = self.reference_s - self.rnd() * 48 * 3600
-        return [{
-            "id": self.uuid(),
-            "service_id": service_id,
-            "unit": BEDS_UNIT,
-            "available": available,
-            "maximum": maximum,
-            "description": archetype.capacity,
-            "updated": _iso_datetime(updated_s),
-        }]
+        return [
+            {
+                "id": self.uuid(),
+                "service_id": service_id,
+                "unit": BEDS_UNIT,
+                "available": available,
+                "maximum": maximum,
+                "description": archetype.capacity,
+                "updated": _iso_datetime(updated_s),
+            }
+        ]
 
     # -- where -----------------------------------------------------------------------------
 
@@ -805,7 +999,9 @@ class _Factory:
 
     def _postal_code(self, place: Place) -> str:
         letters, pick = _POSTAL_LETTERS, self.pick
-        return f"{pick(place.postal_prefixes)}{pick(letters)} {int(self.rnd() * 10)}{pick(letters)}{int(self.rnd() * 10)}"
+        return (
+            f"{pick(place.postal_prefixes)}{pick(letters)} {int(self.rnd() * 10)}{pick(letters)}{int(self.rnd() * 10)}"
+        )
 
     def _site(self, place: Place, service_id: str, org_name: str, archetype: Archetype, first: bool) -> dict:
         location_id = self.uuid()
@@ -813,23 +1009,27 @@ class _Factory:
         address_1, street = self._address_line(place)
         accessibility = []
         if self.rnd() < 0.6:
-            accessibility.append({"id": self.uuid(), "location_id": location_id, "description": self.pick(_ACCESSIBILITY)})
+            accessibility.append(
+                {"id": self.uuid(), "location_id": location_id, "description": self.pick(_ACCESSIBILITY)}
+            )
         location = {
             "id": location_id,
             "location_type": "physical",
             "name": org_name if first else f"{org_name} ({street})",
             "latitude": lat,
             "longitude": lon,
-            "addresses": [{
-                "id": self.uuid(),
-                "location_id": location_id,
-                "address_1": address_1,
-                "city": place.city,
-                "state_province": "ON",
-                "postal_code": self._postal_code(place),
-                "country": "CA",
-                "address_type": "physical",
-            }],
+            "addresses": [
+                {
+                    "id": self.uuid(),
+                    "location_id": location_id,
+                    "address_1": address_1,
+                    "city": place.city,
+                    "state_province": "ON",
+                    "postal_code": self._postal_code(place),
+                    "country": "CA",
+                    "address_type": "physical",
+                }
+            ],
             "accessibility": accessibility,
             "address_private": archetype.private_site,
         }

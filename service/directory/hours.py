@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY_MINUTES = 24 * 60
@@ -172,7 +172,7 @@ def _to_aware(wall: datetime, zone: ZoneInfo, not_before: datetime) -> datetime:
     for fold in (0, 1):
         candidate = wall.replace(tzinfo=zone, fold=fold)
         # Compare in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring fold.
-        if _exists(candidate) and candidate.astimezone(timezone.utc) >= not_before.astimezone(timezone.utc):
+        if _exists(candidate) and candidate.astimezone(UTC) >= not_before.astimezone(UTC):
             return candidate
     if not _exists(wall.replace(tzinfo=zone)):
         return _end_of_gap(wall, zone)
@@ -180,15 +180,15 @@ def _to_aware(wall: datetime, zone: ZoneInfo, not_before: datetime) -> datetime:
 
 
 def _exists(candidate: datetime) -> bool:
-    round_trip = candidate.astimezone(timezone.utc).astimezone(candidate.tzinfo)
+    round_trip = candidate.astimezone(UTC).astimezone(candidate.tzinfo)
     return round_trip.replace(tzinfo=None) == candidate.replace(tzinfo=None)
 
 
 def _end_of_gap(wall: datetime, zone: ZoneInfo) -> datetime:
     """First instant whose local wall time is at or after a nonexistent `wall` (the transition)."""
     # fold=0 reads the gap with the old offset, fold=1 with the new: the transition lies between.
-    utc_a = wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
-    utc_b = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    utc_a = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    utc_b = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
     low_s, high_s = sorted((int(utc_a.timestamp()), int(utc_b.timestamp())))
     while low_s < high_s:  # smallest second whose wall time has reached `wall`
         mid_s = (low_s + high_s) // 2
@@ -249,8 +249,11 @@ def _unrolled_runs(intervals: list[Interval]) -> list[Interval]:
     runs = list(intervals)
     if len(runs) > 1 and runs[0][0] == 0 and runs[-1][1] == WEEK_MINUTES:
         runs = runs[1:-1] + [(runs[-1][0], WEEK_MINUTES + runs[0][1])]
-    return sorted((start_min + shift, end_min + shift) for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES)
-                  for start_min, end_min in runs)
+    return sorted(
+        (start_min + shift, end_min + shift)
+        for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES)
+        for start_min, end_min in runs
+    )
 
 
 def _instant_at(target_min: int, local_now: datetime, zone: ZoneInfo) -> datetime:

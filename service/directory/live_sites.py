@@ -21,8 +21,8 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, text
 
-from service.directory import change_log
 from service.capacity.merge import Count, card_fields, file_count, live_count
+from service.directory import change_log
 
 # The queries read either one source's services (imports) or a list of services (refresh).
 FILE_COUNTS_SQL = """
@@ -85,8 +85,9 @@ def rows_by_service(connection: Connection, where: str, params: dict) -> dict[st
 
 
 def fields_of(grouped: dict[str, dict[uuid.UUID, list[dict]]], service_id: uuid.UUID) -> dict:
-    return live_fields(grouped["file"].get(service_id, []), grouped["live"].get(service_id, []),
-                       grouped["reports"].get(service_id, []))
+    return live_fields(
+        grouped["file"].get(service_id, []), grouped["live"].get(service_id, []), grouped["reports"].get(service_id, [])
+    )
 
 
 _UPDATE_SITES = text("""

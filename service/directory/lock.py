@@ -36,8 +36,14 @@ def hold_within(connection: Connection, timeout_s: float) -> None:
     except OperationalError as error:
         if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
             raise
-        raise Problem(503, "directory-busy", "The directory is being updated by an import; send the same request "
-                      "again (with the same Idempotency-Key) in a few seconds.",
-                      detail_fr="Le répertoire est en cours de mise à jour par une importation ; renvoyez la même "
-                      "requête (avec la même Idempotency-Key) dans quelques secondes.",
-                      title="Directory busy", title_fr="Répertoire occupé", headers={"Retry-After": "5"}) from None
+        raise Problem(
+            503,
+            "directory-busy",
+            "The directory is being updated by an import; send the same request "
+            "again (with the same Idempotency-Key) in a few seconds.",
+            detail_fr="Le répertoire est en cours de mise à jour par une importation ; renvoyez la même "
+            "requête (avec la même Idempotency-Key) dans quelques secondes.",
+            title="Directory busy",
+            title_fr="Répertoire occupé",
+            headers={"Retry-After": "5"},
+        ) from None

@@ -55,6 +55,7 @@ class NearestQuery:
 @dataclass(frozen=True)
 class _Where:
     """The filters as three WHERE clauses over different rows (see _filters)."""
+
     indexed: str  # sites, the category and language tests open to their GIN indexes
     per_row: str  # sites, every test checked row by row
     cell: str  # private_cell rows: could the cell hold a match at all
@@ -85,7 +86,9 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
         cell.append("c.language_codes && CAST(:languages AS text[])")
         params["languages"] = list(query.languages)
     if query.age is not None:
-        clauses.append("(s.minimum_age IS NULL OR s.minimum_age <= :age) AND (s.maximum_age IS NULL OR s.maximum_age >= :age)")
+        clauses.append(
+            "(s.minimum_age IS NULL OR s.minimum_age <= :age) AND (s.maximum_age IS NULL OR s.maximum_age >= :age)"
+        )
         params["age"] = query.age
     if query.accessible:
         clauses.append("s.accessible")
@@ -128,18 +131,22 @@ _OVERSIZE, _UNDERSIZE, _MAX_LAT = repr(BOX_OVERSIZE), repr(DISTANCE_UNDERSIZE), 
 def _box_around(radius_m: str) -> str:
     """A box holding the circle of ``radius_m`` (an SQL expression) around the point: the
     same over-sizing rule as spatial.geodesy.box_half_sizes_deg."""
-    return (f"ST_Expand({_POINT}, "
-            f"{radius_m} / ({_LON_M} * cos(radians(least({_MAX_LAT}, "
-            f"abs(:lat) + {radius_m} / {_LAT_M} * {_OVERSIZE})))) * {_OVERSIZE}, "
-            f"{radius_m} / {_LAT_M} * {_OVERSIZE})")
+    return (
+        f"ST_Expand({_POINT}, "
+        f"{radius_m} / ({_LON_M} * cos(radians(least({_MAX_LAT}, "
+        f"abs(:lat) + {radius_m} / {_LAT_M} * {_OVERSIZE})))) * {_OVERSIZE}, "
+        f"{radius_m} / {_LAT_M} * {_OVERSIZE})"
+    )
 
 
 # The fewest metres a degree of the planar walk can be near the point (a degree of
 # longitude at the walk's farthest latitude, or of latitude at the equator, whichever is
 # less), less 1% for the spheroid and for a geodesic being shorter than its parallel.
 def _min_metres(walked_deg: str) -> str:
-    return (f"{walked_deg} * least({_LAT_M}, {_LON_M} * cos(radians(least({_MAX_LAT}, abs(:lat) + {walked_deg})))) "
-            f"* {_UNDERSIZE}")
+    return (
+        f"{walked_deg} * least({_LAT_M}, {_LON_M} * cos(radians(least({_MAX_LAT}, abs(:lat) + {walked_deg})))) "
+        f"* {_UNDERSIZE}"
+    )
 
 
 def _public_sql(where: _Where) -> str:
@@ -272,12 +279,19 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     where, params = _filters(query)
     dx_deg, dy_deg = box_half_sizes_deg(query.lat, query.max_distance_m)
     params.update(
-        lat=query.lat, lon=query.lon, limit=query.limit, over_fetch=query.limit * OVER_FETCH,
-        max_distance_m=query.max_distance_m, dx_deg=dx_deg, dy_deg=dy_deg,
+        lat=query.lat,
+        lon=query.lon,
+        limit=query.limit,
+        over_fetch=query.limit * OVER_FETCH,
+        max_distance_m=query.max_distance_m,
+        dx_deg=dx_deg,
+        dy_deg=dy_deg,
     )
     with _planning(connection, where):
         rows = connection.execute(_nearest_statement(where), params).all()
-    hits = [SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
-            for row in rows]
+    hits = [
+        SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
+        for row in rows
+    ]
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]

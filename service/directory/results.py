@@ -62,10 +62,12 @@ def feature_collection(items: list[dict], extra: dict | None = None) -> dict:
     features = []
     for item in items:
         has_point = item.get("lon") is not None and item.get("lat") is not None
-        features.append({
-            "type": "Feature",
-            "id": f"{item['service_id']}:{item['location_id']}",
-            "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]} if has_point else None,
-            "properties": {k: v for k, v in item.items() if k not in ("lon", "lat")},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"{item['service_id']}:{item['location_id']}",
+                "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]} if has_point else None,
+                "properties": {k: v for k, v in item.items() if k not in ("lon", "lat")},
+            }
+        )
     return {"type": "FeatureCollection", "features": features, **(extra or {})}

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
-from service.directory import confidential, live_sites
-from service.platform.problem_texts import field_problem, fr_number
-from service.platform.problems import Problem
 from service.capacity.hsds import hsds_capacities
+from service.directory import confidential, live_sites
 from service.directory.categories import category_groups
 from service.directory.results import service_summary
+from service.platform.problem_texts import field_problem, fr_number
+from service.platform.problems import Problem
 
 # A bbox larger than this is refused: it would list most of the province page by page.
 MAX_BBOX_AREA_DEG2 = 100.0
@@ -38,33 +38,49 @@ def _numbers(value: str, count: int, field: str) -> list[float]:
     except ValueError:
         numbers = []
     if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-        raise Problem(422, "validation-error", f"{field} must be {count} comma-separated numbers.",
-                      detail_fr=f"{field} doit contenir {count} nombres séparés par des virgules.",
-                      errors=[field_problem(f"query.{field}", "numbers_expected", count=count)])
+        raise Problem(
+            422,
+            "validation-error",
+            f"{field} must be {count} comma-separated numbers.",
+            detail_fr=f"{field} doit contenir {count} nombres séparés par des virgules.",
+            errors=[field_problem(f"query.{field}", "numbers_expected", count=count)],
+        )
     return numbers
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:
     min_lon, min_lat, max_lon, max_lat = _numbers(value, 4, "bbox")
     if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
-        raise Problem(422, "validation-error", "bbox must be min_lon,min_lat,max_lon,max_lat with min < max, in degrees.",
-                      detail_fr="bbox doit être min_lon,min_lat,max_lon,max_lat en degrés, avec min < max.",
-                      errors=[field_problem("query.bbox", "bbox_invalid")])
+        raise Problem(
+            422,
+            "validation-error",
+            "bbox must be min_lon,min_lat,max_lon,max_lat with min < max, in degrees.",
+            detail_fr="bbox doit être min_lon,min_lat,max_lon,max_lat en degrés, avec min < max.",
+            errors=[field_problem("query.bbox", "bbox_invalid")],
+        )
     if (max_lon - min_lon) * (max_lat - min_lat) > MAX_BBOX_AREA_DEG2:
-        raise Problem(422, "bbox-too-large", f"bbox covers more than {MAX_BBOX_AREA_DEG2:g} square degrees; zoom in or use near=.",
-                      title="Area too large",
-                      detail_fr=f"bbox couvre plus de {fr_number(MAX_BBOX_AREA_DEG2)} degrés carrés : faites un zoom avant, "
-                      "ou utilisez near=.",
-                      errors=[field_problem("query.bbox", "bbox_too_large", max_area=MAX_BBOX_AREA_DEG2)])
+        raise Problem(
+            422,
+            "bbox-too-large",
+            f"bbox covers more than {MAX_BBOX_AREA_DEG2:g} square degrees; zoom in or use near=.",
+            title="Area too large",
+            detail_fr=f"bbox couvre plus de {fr_number(MAX_BBOX_AREA_DEG2)} degrés carrés : faites un zoom avant, "
+            "ou utilisez near=.",
+            errors=[field_problem("query.bbox", "bbox_too_large", max_area=MAX_BBOX_AREA_DEG2)],
+        )
     return min_lon, min_lat, max_lon, max_lat
 
 
 def parse_near(value: str) -> tuple[float, float]:
     lat, lon = _numbers(value, 2, "near")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise Problem(422, "validation-error", "near must be lat,lon in degrees.",
-                      detail_fr="near doit être lat,lon en degrés.",
-                      errors=[field_problem("query.near", "point_invalid")])
+        raise Problem(
+            422,
+            "validation-error",
+            "near must be lat,lon in degrees.",
+            detail_fr="near doit être lat,lon en degrés.",
+            errors=[field_problem("query.near", "point_invalid")],
+        )
     return lat, lon
 
 
@@ -75,9 +91,11 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
         words = "(websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))"
         # A confidential service is found and ranked by its name only: finding it by a word of
         # text it withholds would tell that the word is there (service/directory/confidential.py).
-        joins = ("CROSS JOIN LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM service_site c WHERE c.service_id = s.service_id "
-                 f"AND c.is_private) THEN {confidential.SEARCHABLE_SQL.format(service='sv')} "
-                 "ELSE sv.search_vector END AS vector) AS searched")
+        joins = (
+            "CROSS JOIN LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM service_site c WHERE c.service_id = s.service_id "
+            f"AND c.is_private) THEN {confidential.SEARCHABLE_SQL.format(service='sv')} "
+            "ELSE sv.search_vector END AS vector) AS searched"
+        )
         clauses.append(f"sv.search_vector @@ {words}")
         clauses.append(f"searched.vector @@ {words}")
         rank = f"ts_rank(searched.vector, {words})"
@@ -99,8 +117,8 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
     sql = f"""
         SELECT s.card, {rank} AS rank, {distance} AS distance_m, count(*) OVER () AS total
         FROM service_site s JOIN service sv ON sv.id = s.service_id {joins}
-        WHERE {' AND '.join(clauses)}
-        ORDER BY {', '.join(order)}
+        WHERE {" AND ".join(clauses)}
+        ORDER BY {", ".join(order)}
         LIMIT :limit OFFSET :offset
     """
     params.update(limit=query.per_page, offset=(query.page - 1) * query.per_page)
@@ -141,9 +159,11 @@ def search(connection: Connection, query: SearchQuery, *, now: datetime) -> dict
 
 
 def category_counts(connection: Connection) -> list[dict]:
-    counts = dict(connection.execute(text(
-        "SELECT g, count(*) FROM service, unnest(category_groups) AS g WHERE status = 'active' GROUP BY g"
-    )).all())
+    counts = dict(
+        connection.execute(
+            text("SELECT g, count(*) FROM service, unnest(category_groups) AS g WHERE status = 'active' GROUP BY g")
+        ).all()
+    )
     return [
         {"code": g.code, "label_en": g.label_en, "label_fr": g.label_fr, "service_count": counts.get(g.code, 0)}
         for g in category_groups()
@@ -152,7 +172,9 @@ def category_counts(connection: Connection) -> list[dict]:
 
 # --- one service in HSDS compiled form ----------------------------------------------------
 
-_HIDDEN_COLUMNS = {"source", "source_id", "content_hash", "search_vector", "geom", "category_groups"} | {f"h3_r{r}" for r in range(4, 10)}
+_HIDDEN_COLUMNS = {"source", "source_id", "content_hash", "search_vector", "geom", "category_groups"} | {
+    f"h3_r{r}" for r in range(4, 10)
+}
 
 
 def _clean(row) -> dict:
@@ -186,7 +208,9 @@ def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | No
         return None
     category = list(row.category_groups)
     service = _clean(row)
-    organization = _fetch(connection, "organization", "id", [service["organization_id"]]) if service.get("organization_id") else []
+    organization = (
+        _fetch(connection, "organization", "id", [service["organization_id"]]) if service.get("organization_id") else []
+    )
     service["organization"] = organization[0] if organization else None
     ids = [service_id]
     service["phones"] = _fetch(connection, "phone", "service_id", ids)
@@ -202,8 +226,13 @@ def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | No
     units = {u["id"]: u for u in _fetch(connection, "unit", "id", [c["unit_id"] for c in capacities])}
     for capacity in capacities:
         capacity["unit"] = units.get(capacity["unit_id"])
-    live = [dict(r._mapping) for r in connection.execute(
-        text("SELECT unit, available, maximum, updated FROM capacity_live WHERE service_id = :id"), {"id": service_id})]
+    live = [
+        dict(r._mapping)
+        for r in connection.execute(
+            text("SELECT unit, available, maximum, updated FROM capacity_live WHERE service_id = :id"),
+            {"id": service_id},
+        )
+    ]
     service["capacities"] = hsds_capacities(service_id, capacities, live)
 
     sals = _fetch(connection, "service_at_location", "service_id", ids)

@@ -16,10 +16,9 @@ import orjson
 from sqlalchemy import Connection, text
 
 from service.directory import confidential, live_sites
-
-from service.maps import tiles
 from service.directory.hours import ScheduleRule, weekly_intervals
 from service.directory.languages import language_code
+from service.maps import tiles
 from service.platform.phones import tel_uri
 from spatial.points import point_ewkt
 
@@ -37,7 +36,7 @@ _NOT_ACCESSIBLE = re.compile(r"\bnot\b|\bno\b|inaccessib|\bstairs only\b", re.I)
 
 
 def access_mode(application_process: str | None) -> str:
-    """"walk_in", "call_first", "referral" or "unknown"."""
+    """ "walk_in", "call_first", "referral" or "unknown"."""
     text_ = application_process or ""
     if _WALK_IN.search(text_) and not _NO_WALK_IN.search(text_):
         return "walk_in"
@@ -126,7 +125,11 @@ class _Children:
 def _schedules_for(children: _Children, site: dict) -> list[dict]:
     # The most specific schedules win: this service at this site, then the service, then
     # the building's own hours.
-    for key, owner in (("service_at_location_id", site["id"]), ("service_id", site["service_id"]), ("location_id", site["location_id"])):
+    for key, owner in (
+        ("service_at_location_id", site["id"]),
+        ("service_id", site["service_id"]),
+        ("location_id", site["location_id"]),
+    ):
         found = children.of("schedule", key, owner)
         if found:
             return found
@@ -135,22 +138,32 @@ def _schedules_for(children: _Children, site: dict) -> list[dict]:
 
 def _phones_for(children: _Children, site: dict) -> list[dict]:
     seen, phones = set(), []
-    for key, owner in (("service_at_location_id", site["id"]), ("service_id", site["service_id"]), ("location_id", site["location_id"])):
+    for key, owner in (
+        ("service_at_location_id", site["id"]),
+        ("service_id", site["service_id"]),
+        ("location_id", site["location_id"]),
+    ):
         for phone in children.of("phone", key, owner):
             if phone["number"] in seen:
                 continue
             seen.add(phone["number"])
-            phones.append({
-                "number": phone["number"], "extension": phone["extension"], "type": phone["type"],
-                "description": phone["description"],
-                "tel": tel_uri(phone["number"], DEFAULT_REGION, extension=phone["extension"]),
-            })
+            phones.append(
+                {
+                    "number": phone["number"],
+                    "extension": phone["extension"],
+                    "type": phone["type"],
+                    "description": phone["description"],
+                    "tel": tel_uri(phone["number"], DEFAULT_REGION, extension=phone["extension"]),
+                }
+            )
     return phones
 
 
 def build_site(site: dict, children: _Children, default_timezone: str, today: date) -> dict:
     languages = {}
-    for row in children.of("language", "service_id", site["service_id"]) + children.of("language", "location_id", site["location_id"]):
+    for row in children.of("language", "service_id", site["service_id"]) + children.of(
+        "language", "location_id", site["location_id"]
+    ):
         code = row["code"] or language_code(row["name"])
         if code and code not in languages:
             languages[code] = row["name"]
@@ -162,14 +175,21 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
     schedules = _schedules_for(children, site)
     timezone = next((row["timezone"] for row in schedules if row["timezone"]), None) or default_timezone
     intervals = weekly_intervals(
-        [ScheduleRule(r["freq"], r["byday"], r["opens_at"], r["closes_at"], r["valid_from"], r["valid_to"]) for r in schedules],
+        [
+            ScheduleRule(r["freq"], r["byday"], r["opens_at"], r["closes_at"], r["valid_from"], r["valid_to"])
+            for r in schedules
+        ],
         on=today,
     )
     is_private = bool(site["address_private"])
     addresses = children.of("address", "location_id", site["location_id"])
-    address = None if not addresses else {
-        k: addresses[0][k] for k in ("address_1", "address_2", "city", "state_province", "postal_code", "country")
-    }
+    address = (
+        None
+        if not addresses
+        else {
+            k: addresses[0][k] for k in ("address_1", "address_2", "city", "state_province", "postal_code", "country")
+        }
+    )
     live = live_sites.fields_of(children.live, site["service_id"])
     # Everything about the site; what may be shown of a confidential one is decided below.
     card = {
@@ -234,9 +254,25 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
 CLUSTER_RESOLUTIONS = (4, 5, 6, 7, 8)
 
 SITE_COLUMNS = (
-    "id", "service_id", "location_id", "site_key", "source", "geom", "is_private", "coarse_geom", "status",
-    "category_groups", "language_codes", "minimum_age", "maximum_age", "accessible",
-    "capacity_available", "capacity_as_of", "timezone", "open_week_minutes", "card",
+    "id",
+    "service_id",
+    "location_id",
+    "site_key",
+    "source",
+    "geom",
+    "is_private",
+    "coarse_geom",
+    "status",
+    "category_groups",
+    "language_codes",
+    "minimum_age",
+    "maximum_age",
+    "accessible",
+    "capacity_available",
+    "capacity_as_of",
+    "timezone",
+    "open_week_minutes",
+    "card",
     *(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS),
 )
 
@@ -245,8 +281,10 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
     """Replace the source's service_site rows and their map points; returns how many sites
     were written."""
     # (The cascade from service_site would do this row by row.)
-    connection.execute(text("DELETE FROM map_point p USING service_site s WHERE s.id = p.site_id AND s.source = :source"),
-                       {"source": source})
+    connection.execute(
+        text("DELETE FROM map_point p USING service_site s WHERE s.id = p.site_id AND s.source = :source"),
+        {"source": source},
+    )
     connection.execute(text("DELETE FROM service_site WHERE source = :source"), {"source": source})
     children = _Children(connection, source)
     today = date.today()
@@ -256,12 +294,11 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
     for site in site_rows:
         site["site_key"] = keys[(site["service_id"], site["location_id"])]
     raw = connection.connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY service_site ({', '.join(SITE_COLUMNS)}) FROM STDIN") as copy:
-            for site in site_rows:
-                row = build_site(site, children, default_timezone, today)
-                row["source"] = source
-                copy.write_row([row[c] for c in SITE_COLUMNS])
+    with raw.cursor() as cursor, cursor.copy(f"COPY service_site ({', '.join(SITE_COLUMNS)}) FROM STDIN") as copy:
+        for site in site_rows:
+            row = build_site(site, children, default_timezone, today)
+            row["source"] = source
+            copy.write_row([row[c] for c in SITE_COLUMNS])
     connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
     _add_cell_centres(connection, site_rows)
     for statement in _REFRESH_PRIVATE_CELLS:
@@ -317,21 +354,27 @@ LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT l.code ORDER BY l.code) AS l
 def _add_cell_centres(connection: Connection, site_rows: list[dict]) -> None:
     """Record the centre of every cluster cell the sites use (kept across imports: a cell's
     centre never changes)."""
-    cells = {site[f"h3_r{res}"] for site in site_rows if not site["address_private"]
-             for res in CLUSTER_RESOLUTIONS if site[f"h3_r{res}"] is not None}
+    cells = {
+        site[f"h3_r{res}"]
+        for site in site_rows
+        if not site["address_private"]
+        for res in CLUSTER_RESOLUTIONS
+        if site[f"h3_r{res}"] is not None
+    }
     if not cells:
         return
-    known = set(connection.execute(text("SELECT cell FROM h3_cell WHERE cell = ANY(:cells)"), {"cells": list(cells)}).scalars())
+    known = set(
+        connection.execute(text("SELECT cell FROM h3_cell WHERE cell = ANY(:cells)"), {"cells": list(cells)}).scalars()
+    )
     missing = cells - known
     if not missing:
         return
     raw = connection.connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy("COPY h3_cell (cell, resolution, centre) FROM STDIN") as copy:
-            for cell in missing:
-                address = h3.int_to_str(cell)
-                lat, lon = h3.cell_to_latlng(address)
-                copy.write_row([cell, h3.get_resolution(address), point_ewkt(lon, lat)])
+    with raw.cursor() as cursor, cursor.copy("COPY h3_cell (cell, resolution, centre) FROM STDIN") as copy:
+        for cell in missing:
+            address = h3.int_to_str(cell)
+            lat, lon = h3.cell_to_latlng(address)
+            copy.write_row([cell, h3.get_resolution(address), point_ewkt(lon, lat)])
 
 
 def all_sources(connection: Connection) -> list[str]:

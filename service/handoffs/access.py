@@ -21,9 +21,11 @@ def visible(principal: Principal, alias: str = "h") -> tuple[str, dict]:
     """A SQL condition on handoff ``alias`` (and its bound parameters) true for the handoffs
     ``principal`` may see."""
     if principal.role is Role.FIELD_WORKER:
-        return (f"({alias}.requesting_agency = :v_agency AND {alias}.requested_by_issuer = :v_issuer"
-                f" AND {alias}.requested_by_subject = :v_subject)",
-                {"v_agency": principal.agency, "v_issuer": principal.issuer, "v_subject": principal.subject})
+        return (
+            f"({alias}.requesting_agency = :v_agency AND {alias}.requested_by_issuer = :v_issuer"
+            f" AND {alias}.requested_by_subject = :v_subject)",
+            {"v_agency": principal.agency, "v_issuer": principal.issuer, "v_subject": principal.subject},
+        )
     if principal.role is Role.SUPERVISOR:
         return f"({alias}.requesting_agency = :v_agency)", {"v_agency": principal.agency}
     if principal.role is Role.NAVIGATOR:
@@ -32,5 +34,9 @@ def visible(principal: Principal, alias: str = "h") -> tuple[str, dict]:
 
 
 def not_found(handoff_id) -> Problem:
-    return Problem(404, "not-found", f"No handoff with id {handoff_id}.",
-                   detail_fr=f"Aucun transfert ne porte l’identifiant {handoff_id}.")
+    return Problem(
+        404,
+        "not-found",
+        f"No handoff with id {handoff_id}.",
+        detail_fr=f"Aucun transfert ne porte l’identifiant {handoff_id}.",
+    )

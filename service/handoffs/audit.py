@@ -27,8 +27,19 @@ from sqlalchemy import Connection, Engine, text
 
 from service.auth.principal import Principal
 
-EXPORT_COLUMNS = ("id", "at", "actor_issuer", "actor_subject", "actor_agency", "actor_role", "action", "handoff_id",
-                  "fields", "purpose", "detail")
+EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "actor_issuer",
+    "actor_subject",
+    "actor_agency",
+    "actor_role",
+    "action",
+    "handoff_id",
+    "fields",
+    "purpose",
+    "detail",
+)
 
 
 @dataclass(frozen=True)
@@ -39,11 +50,11 @@ class Actor:
     role: str
 
     @classmethod
-    def of(cls, principal: Principal) -> "Actor":
+    def of(cls, principal: Principal) -> Actor:
         return cls(principal.issuer, principal.subject, principal.agency, principal.role.value)
 
     @classmethod
-    def system(cls, command: str) -> "Actor":
+    def system(cls, command: str) -> Actor:
         """A command run on the server (purge, key rotation, export): the OS user and host."""
         try:
             user = getpass.getuser()
@@ -68,16 +79,34 @@ _INSERT = text("""
 
 
 def record(connection: Connection, actor: Actor, entries: Iterable[Entry]) -> int:
-    rows = [{"issuer": actor.issuer, "subject": actor.subject, "agency": actor.agency, "role": actor.role,
-             "action": e.action, "handoff_id": e.handoff_id, "fields": list(e.fields), "purpose": e.purpose,
-             "detail": orjson.dumps(e.detail).decode() if e.detail is not None else None} for e in entries]
+    rows = [
+        {
+            "issuer": actor.issuer,
+            "subject": actor.subject,
+            "agency": actor.agency,
+            "role": actor.role,
+            "action": e.action,
+            "handoff_id": e.handoff_id,
+            "fields": list(e.fields),
+            "purpose": e.purpose,
+            "detail": orjson.dumps(e.detail).decode() if e.detail is not None else None,
+        }
+        for e in entries
+    ]
     if rows:
         connection.execute(_INSERT, rows)
     return len(rows)
 
 
-def read_entries(connection: Connection, *, since: datetime | None = None, until: datetime | None = None,
-                 handoff_id: UUID | None = None, after_id: int = 0, limit: int | None = None) -> list[dict]:
+def read_entries(
+    connection: Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    handoff_id: UUID | None = None,
+    after_id: int = 0,
+    limit: int | None = None,
+) -> list[dict]:
     clauses, params = ["id > :after_id"], {"after_id": after_id}
     if since is not None:
         clauses.append("at >= :since")
@@ -91,17 +120,33 @@ def read_entries(connection: Connection, *, since: datetime | None = None, until
     limit_sql = ""
     if limit is not None:
         limit_sql, params["limit"] = "LIMIT :limit", limit
-    rows = connection.execute(text(f"""
-        SELECT {', '.join(EXPORT_COLUMNS)} FROM handoff_audit WHERE {' AND '.join(clauses)} ORDER BY id {limit_sql}
-    """), params).mappings().all()
+    rows = (
+        connection.execute(
+            text(f"""
+        SELECT {", ".join(EXPORT_COLUMNS)} FROM handoff_audit WHERE {" AND ".join(clauses)} ORDER BY id {limit_sql}
+    """),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     return [_plain(row) for row in rows]
 
 
 def _plain(row) -> dict:
-    return {"id": row["id"], "at": row["at"].isoformat(), "actor_issuer": row["actor_issuer"],
-            "actor_subject": row["actor_subject"], "actor_agency": row["actor_agency"], "actor_role": row["actor_role"],
-            "action": row["action"], "handoff_id": str(row["handoff_id"]) if row["handoff_id"] else None,
-            "fields": list(row["fields"]), "purpose": row["purpose"], "detail": row["detail"]}
+    return {
+        "id": row["id"],
+        "at": row["at"].isoformat(),
+        "actor_issuer": row["actor_issuer"],
+        "actor_subject": row["actor_subject"],
+        "actor_agency": row["actor_agency"],
+        "actor_role": row["actor_role"],
+        "action": row["action"],
+        "handoff_id": str(row["handoff_id"]) if row["handoff_id"] else None,
+        "fields": list(row["fields"]),
+        "purpose": row["purpose"],
+        "detail": row["detail"],
+    }
 
 
 def _stream(engine: Engine, since: datetime | None, until: datetime | None, batch: int = 5000) -> Iterator[dict]:
@@ -124,16 +169,33 @@ def export(engine: Engine, out: Path, *, since: datetime | None, until: datetime
             writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
             writer.writeheader()
             for row in _stream(engine, since, until):
-                writer.writerow({**row, "fields": " ".join(row["fields"]),
-                                 "detail": orjson.dumps(row["detail"]).decode() if row["detail"] is not None else ""})
+                writer.writerow(
+                    {
+                        **row,
+                        "fields": " ".join(row["fields"]),
+                        "detail": orjson.dumps(row["detail"]).decode() if row["detail"] is not None else "",
+                    }
+                )
                 count += 1
         else:
             for row in _stream(engine, since, until):
                 handle.write(orjson.dumps(row).decode() + "\n")
                 count += 1
     with engine.begin() as connection:
-        record(connection, Actor.system("audit-export"), [Entry(
-            "audit-export", "accountability: audit log exported by an administrator",
-            detail={"entries": count, "format": fmt, "since": since.isoformat() if since else None,
-                    "until": until.isoformat() if until else None})])
+        record(
+            connection,
+            Actor.system("audit-export"),
+            [
+                Entry(
+                    "audit-export",
+                    "accountability: audit log exported by an administrator",
+                    detail={
+                        "entries": count,
+                        "format": fmt,
+                        "since": since.isoformat() if since else None,
+                        "until": until.isoformat() if until else None,
+                    },
+                )
+            ],
+        )
     return count

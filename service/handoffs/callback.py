@@ -26,13 +26,19 @@ class CentreHours:
     weekly: dict[str, list[tuple[int, int]]]  # weekday code -> [start_min, end_min)
 
     def as_json(self) -> dict:
-        return {"timezone": self.timezone, "always_open": self.always_open,
-                "weekly": {day: [list(span) for span in spans] for day, spans in self.weekly.items()}}
+        return {
+            "timezone": self.timezone,
+            "always_open": self.always_open,
+            "weekly": {day: [list(span) for span in spans] for day, spans in self.weekly.items()},
+        }
 
     @classmethod
-    def from_json(cls, data: dict) -> "CentreHours":
-        return cls(data["timezone"], bool(data["always_open"]),
-                   {day: [tuple(span) for span in spans] for day, spans in (data.get("weekly") or {}).items()})
+    def from_json(cls, data: dict) -> CentreHours:
+        return cls(
+            data["timezone"],
+            bool(data["always_open"]),
+            {day: [tuple(span) for span in spans] for day, spans in (data.get("weekly") or {}).items()},
+        )
 
 
 def _open_spans(hours: CentreHours, now: datetime):
@@ -83,7 +89,7 @@ def parse_hours(data: dict | str) -> CentreHours:
         return CentreHours(timezone, True, {})
     weekly_in = data.get("weekly")
     if not isinstance(weekly_in, dict) or not weekly_in:
-        raise ValueError("hours.weekly must map weekdays (mon..sun) to spans like \"08:00-20:00\"")
+        raise ValueError('hours.weekly must map weekdays (mon..sun) to spans like "08:00-20:00"')
     weekly: dict[str, list[tuple[int, int]]] = {}
     for day, spans in weekly_in.items():
         if day not in WEEKDAYS:
@@ -111,7 +117,7 @@ def _parse_span(span: str, day: str) -> tuple[int, int]:
         start_text, end_text = span.split("-")
         start_min, end_min = _minutes(start_text), _minutes(end_text)
     except (ValueError, AttributeError):
-        raise ValueError(f"hours.weekly.{day}: {span!r} is not a span like \"08:00-20:00\"") from None
+        raise ValueError(f'hours.weekly.{day}: {span!r} is not a span like "08:00-20:00"') from None
     if end_min <= start_min:
         end_min += 24 * 60  # closes after midnight
     return start_min, end_min

@@ -64,8 +64,15 @@ class Centre:
 
     def summary(self) -> dict:
         """What the app shows: names, the line to call, hours. No configuration secrets."""
-        return {"id": self.id, "name_en": self.name_en, "name_fr": self.name_fr, "phone": self.phone, "tel": self.tel_uri,
-                "always_open": self.hours.always_open, "timezone": self.hours.timezone}
+        return {
+            "id": self.id,
+            "name_en": self.name_en,
+            "name_fr": self.name_fr,
+            "phone": self.phone,
+            "tel": self.tel_uri,
+            "always_open": self.hours.always_open,
+            "timezone": self.hours.timezone,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,12 +112,17 @@ def _check_rings(polygons: list, where: str) -> None:
             if not isinstance(ring, list) or len(ring) < 4:
                 raise ValueError(f"{where}: polygon {p} ring {r} needs at least 4 positions")
             for position in ring:
-                if (not isinstance(position, list) or len(position) < 2
-                        or not all(isinstance(v, (int, float)) for v in position[:2])):
+                if (
+                    not isinstance(position, list)
+                    or len(position) < 2
+                    or not all(isinstance(v, (int, float)) for v in position[:2])
+                ):
                     raise ValueError(f"{where}: polygon {p} ring {r} has a position that is not [lon, lat]")
                 lon, lat = position[0], position[1]
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                    raise ValueError(f"{where}: polygon {p} ring {r} has a position outside lon/lat range ({lon}, {lat})")
+                    raise ValueError(
+                        f"{where}: polygon {p} ring {r} has a position outside lon/lat range ({lon}, {lat})"
+                    )
             if ring[0][:2] != ring[-1][:2]:
                 raise ValueError(f"{where}: polygon {p} ring {r} is not closed (first and last positions differ)")
 
@@ -118,7 +130,9 @@ def _check_rings(polygons: list, where: str) -> None:
 def _webhook(entry: dict, where: str) -> tuple[str | None, str | None]:
     url, secret_env = entry.get("webhook_url"), entry.get("webhook_secret_env")
     if "webhook_secret" in entry:
-        raise ValueError(f"{where}.webhook_secret: secrets never go in files; name an environment variable in webhook_secret_env")
+        raise ValueError(
+            f"{where}.webhook_secret: secrets never go in files; name an environment variable in webhook_secret_env"
+        )
     if not url:
         return None, None
     parts = urlsplit(url)
@@ -136,7 +150,9 @@ def parse_centre(entry, where: str) -> CentreSpec:
         raise ValueError(f"{where} must be an object")
     centre_id = entry.get("id")
     if not isinstance(centre_id, str) or not _ID.match(centre_id):
-        raise ValueError(f"{where}.id must be lowercase letters, digits, '.', '_' or '-' (it is the navigators' agency id)")
+        raise ValueError(
+            f"{where}.id must be lowercase letters, digits, '.', '_' or '-' (it is the navigators' agency id)"
+        )
     name = entry.get("name") or {}
     name_en, name_fr = (name.get("en"), name.get("fr")) if isinstance(name, dict) else (None, None)
     name_en, name_fr = name_en or entry.get("name_en"), name_fr or entry.get("name_fr")
@@ -152,17 +168,32 @@ def parse_centre(entry, where: str) -> CentreSpec:
     except ValueError as error:
         raise ValueError(f"{where}.{error}") from None
     within = entry.get("callback_within_h") or {"routine": 24, "urgent": 2}
-    if not isinstance(within, dict) or set(within) != {u.value for u in Urgency} or not all(
-            isinstance(v, (int, float)) and 0 < v <= 24 * 14 for v in within.values()):
+    if (
+        not isinstance(within, dict)
+        or set(within) != {u.value for u in Urgency}
+        or not all(isinstance(v, (int, float)) and 0 < v <= 24 * 14 for v in within.values())
+    ):
         raise ValueError(f"{where}.callback_within_h needs routine and urgent, in hours (0 to 336)")
     languages = entry.get("languages") or ["en", "fr"]
-    if not isinstance(languages, list) or not all(isinstance(c, str) and re.match(r"^[a-z]{2,3}$", c) for c in languages):
+    if not isinstance(languages, list) or not all(
+        isinstance(c, str) and re.match(r"^[a-z]{2,3}$", c) for c in languages
+    ):
         raise ValueError(f"{where}.languages must be ISO 639 codes")
     webhook_url, secret_env = _webhook(entry, where)
     polygons = _polygons(entry.get("area"), f"{where}.area")
     _check_rings(polygons, f"{where}.area")
-    centre = Centre(centre_id, str(name_en), str(name_fr), phone, tel, hours,
-                    {k: float(v) for k, v in within.items()}, languages, webhook_url, secret_env)
+    centre = Centre(
+        centre_id,
+        str(name_en),
+        str(name_fr),
+        phone,
+        tel,
+        hours,
+        {k: float(v) for k, v in within.items()},
+        languages,
+        webhook_url,
+        secret_env,
+    )
     return CentreSpec(centre, {"type": "MultiPolygon", "coordinates": polygons})
 
 
@@ -174,10 +205,12 @@ def read_centres_file(path: Path) -> list[CentreSpec]:
     try:
         data = yaml.safe_load(raw) if path.suffix.lower() in (".yaml", ".yml") else json.loads(raw)
     except (ValueError, yaml.YAMLError) as error:
-        raise CentreFileError([f"{path}: not valid {'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'} ({error})"]) from None
+        raise CentreFileError(
+            [f"{path}: not valid {'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'} ({error})"]
+        ) from None
     entries = data.get("centres") if isinstance(data, dict) else data
     if not isinstance(entries, list) or not entries:
-        raise CentreFileError([f"{path}: expected a list of centres or {{\"centres\": [...]}}"])
+        raise CentreFileError([f'{path}: expected a list of centres or {{"centres": [...]}}'])
     specs, problems, seen = [], [], set()
     for index, entry in enumerate(entries):
         try:
@@ -219,18 +252,32 @@ def load_centres(engine: Engine, path: Path) -> list[tuple[str, bool]]:
     with engine.begin() as connection:
         for index, spec in enumerate(specs):
             area = orjson.dumps(spec.area_geojson).decode()
-            valid, reason = connection.execute(text(
-                "SELECT ST_IsValid(g), ST_IsValidReason(g) FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:area), 4326) AS g) s"
-            ), {"area": area}).one()
+            valid, reason = connection.execute(
+                text(
+                    "SELECT ST_IsValid(g), ST_IsValidReason(g) FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:area), 4326) AS g) s"
+                ),
+                {"area": area},
+            ).one()
             if not valid:
                 raise CentreFileError([f"centres[{index}].area is not a valid polygon: {reason}"])
             c = spec.centre
-            inserted = connection.execute(_UPSERT, {
-                "id": c.id, "name_en": c.name_en, "name_fr": c.name_fr, "phone": c.phone, "tel_uri": c.tel_uri,
-                "hours": orjson.dumps(c.hours.as_json()).decode(), "targets": orjson.dumps(c.callback_within_h).decode(),
-                "languages": c.languages, "area": area, "webhook_url": c.webhook_url,
-                "webhook_secret_env": c.webhook_secret_env, "source": path.name,
-            }).scalar_one()
+            inserted = connection.execute(
+                _UPSERT,
+                {
+                    "id": c.id,
+                    "name_en": c.name_en,
+                    "name_fr": c.name_fr,
+                    "phone": c.phone,
+                    "tel_uri": c.tel_uri,
+                    "hours": orjson.dumps(c.hours.as_json()).decode(),
+                    "targets": orjson.dumps(c.callback_within_h).decode(),
+                    "languages": c.languages,
+                    "area": area,
+                    "webhook_url": c.webhook_url,
+                    "webhook_secret_env": c.webhook_secret_env,
+                    "source": path.name,
+                },
+            ).scalar_one()
             results.append((c.id, bool(inserted)))
     return results
 
@@ -239,8 +286,18 @@ _COLUMNS = "id, name_en, name_fr, phone, tel_uri, hours, callback_targets, langu
 
 
 def _centre(row) -> Centre:
-    return Centre(row.id, row.name_en, row.name_fr, row.phone, row.tel_uri, CentreHours.from_json(row.hours),
-                  dict(row.callback_targets), list(row.languages), row.webhook_url, row.webhook_secret_env)
+    return Centre(
+        row.id,
+        row.name_en,
+        row.name_fr,
+        row.phone,
+        row.tel_uri,
+        CentreHours.from_json(row.hours),
+        dict(row.callback_targets),
+        list(row.languages),
+        row.webhook_url,
+        row.webhook_secret_env,
+    )
 
 
 def get_centre(connection: Connection, centre_id: str) -> Centre | None:
@@ -251,24 +308,40 @@ def get_centre(connection: Connection, centre_id: str) -> Centre | None:
 def route(connection: Connection, lat: float | None, lon: float | None) -> Centre | None:
     """The centre serving a point (the smallest area containing it), else the default centre."""
     if lat is not None and lon is not None:
-        row = connection.execute(text(f"""
+        row = connection.execute(
+            text(f"""
             SELECT {_COLUMNS} FROM navigator_centre
             WHERE ST_Covers(area, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
             ORDER BY area_km2, id LIMIT 1
-        """), {"lat": lat, "lon": lon}).first()
+        """),
+            {"lat": lat, "lon": lon},
+        ).first()
         if row:
             return _centre(row)
     return get_centre(connection, handoff_settings().default_centre)
 
 
 def list_centres(connection: Connection) -> list[dict]:
-    rows = connection.execute(text("""
+    rows = (
+        connection.execute(
+            text("""
         SELECT c.id, c.name_en, c.name_fr, c.phone, c.tel_uri, c.languages, round(c.area_km2::numeric, 1) AS area_km2,
                c.webhook_url IS NOT NULL AS has_webhook, c.source, c.loaded_at,
                (SELECT count(*) FROM handoff h WHERE h.centre_id = c.id AND h.status IN
                    ('requested', 'accepted', 'in-progress', 'on-hold')) AS open_handoffs
         FROM navigator_centre c ORDER BY c.id
-    """)).mappings().all()
+    """)
+        )
+        .mappings()
+        .all()
+    )
     default = handoff_settings().default_centre
-    return [{**row, "area_km2": float(row["area_km2"]), "loaded_at": row["loaded_at"].isoformat(),
-             "default": row["id"] == default} for row in rows]
+    return [
+        {
+            **row,
+            "area_km2": float(row["area_km2"]),
+            "loaded_at": row["loaded_at"].isoformat(),
+            "default": row["id"] == default,
+        }
+        for row in rows
+    ]

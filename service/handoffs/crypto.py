@@ -37,7 +37,11 @@ def key_file_path() -> Path:
 
 
 def _parse_keys(text: str, where: str) -> list[bytes]:
-    keys = [part.strip().encode() for part in text.replace("\n", ",").split(",") if part.strip() and not part.strip().startswith("#")]
+    keys = [
+        part.strip().encode()
+        for part in text.replace("\n", ",").split(",")
+        if part.strip() and not part.strip().startswith("#")
+    ]
     if not keys:
         raise KeyRingError(f"{where} holds no key")
     for index, key in enumerate(keys):
@@ -90,8 +94,10 @@ class KeyRing:
         try:
             return self._multi.decrypt(bytes(token)).decode("utf-8")
         except InvalidToken:
-            raise KeyRingError("a stored value cannot be decrypted with the configured keys "
-                            "(was a key removed before `fieldnav handoffs rotate-keys` finished?)") from None
+            raise KeyRingError(
+                "a stored value cannot be decrypted with the configured keys "
+                "(was a key removed before `fieldnav handoffs rotate-keys` finished?)"
+            ) from None
 
     def is_current(self, token: bytes | memoryview) -> bool:
         """True when the active key alone decrypts ``token`` (nothing to rotate)."""
@@ -113,7 +119,9 @@ class KeyRing:
 
     def request_hash_matches(self, material: bytes, stored: bytes | memoryview) -> bool:
         stored = bytes(stored)
-        return any(hmac.compare_digest(hmac.new(key, material, hashlib.sha256).digest(), stored) for key in self._hmac_keys)
+        return any(
+            hmac.compare_digest(hmac.new(key, material, hashlib.sha256).digest(), stored) for key in self._hmac_keys
+        )
 
 
 @lru_cache(maxsize=1)

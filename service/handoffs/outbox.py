@@ -33,31 +33,50 @@ _INSERT = text("""
 
 
 def event_body(event_id: uuid.UUID, event_type: str, occurred_at: datetime, handoff: dict) -> bytes:
-    return orjson.dumps({
-        "id": str(event_id),
-        "type": event_type,
-        "occurred_at": occurred_at.isoformat(),
-        "handoff": {
-            "id": str(handoff["id"]),
-            "reference": handoff["reference"],
-            "centre_id": handoff["centre_id"],
-            "status": handoff["status"],
-            "urgency": handoff["urgency"],
-            "needs": list(handoff["needs"]),
-            "version": handoff["version"],
-            "created_at": handoff["created_at"].isoformat(),
-            "updated_at": handoff["updated_at"].isoformat(),
-        },
-        "links": {"handoff": f"/v1/navigator/handoffs/{handoff['id']}"},
-    })
+    return orjson.dumps(
+        {
+            "id": str(event_id),
+            "type": event_type,
+            "occurred_at": occurred_at.isoformat(),
+            "handoff": {
+                "id": str(handoff["id"]),
+                "reference": handoff["reference"],
+                "centre_id": handoff["centre_id"],
+                "status": handoff["status"],
+                "urgency": handoff["urgency"],
+                "needs": list(handoff["needs"]),
+                "version": handoff["version"],
+                "created_at": handoff["created_at"].isoformat(),
+                "updated_at": handoff["updated_at"].isoformat(),
+            },
+            "links": {"handoff": f"/v1/navigator/handoffs/{handoff['id']}"},
+        }
+    )
 
 
-def write(connection: Connection, event_id: uuid.UUID, event_type: str, centre_id: str | None, body: bytes, *,
-          handoff_id: uuid.UUID | None = None, report_id: uuid.UUID | None = None) -> uuid.UUID | None:
+def write(
+    connection: Connection,
+    event_id: uuid.UUID,
+    event_type: str,
+    centre_id: str | None,
+    body: bytes,
+    *,
+    handoff_id: uuid.UUID | None = None,
+    report_id: uuid.UUID | None = None,
+) -> uuid.UUID | None:
     """Write one event (``body`` carries ``event_id``) if ``centre_id`` names a centre with a
     webhook; returns the event id, or None."""
-    row = connection.execute(_INSERT, {"event_id": event_id, "event_type": event_type, "handoff_id": handoff_id,
-                                       "report_id": report_id, "centre_id": centre_id, "body": body.decode()}).first()
+    row = connection.execute(
+        _INSERT,
+        {
+            "event_id": event_id,
+            "event_type": event_type,
+            "handoff_id": handoff_id,
+            "report_id": report_id,
+            "centre_id": centre_id,
+            "body": body.decode(),
+        },
+    ).first()
     if row is None:
         return None
     connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})  # sent at commit

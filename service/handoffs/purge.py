@@ -36,9 +36,11 @@ class PurgeReport:
 
     def summary_line(self, dry_run: bool = False) -> str:
         verb = "would purge" if dry_run else "purged"
-        return (f"{verb} personal data of {self.handoffs} handoffs ({self.notes} navigator notes, {self.reasons} status reasons); "
-                f"{'would delete' if dry_run else 'deleted'} {self.idempotency_keys} expired idempotency keys and "
-                f"{self.outbox_events} delivered webhook events")
+        return (
+            f"{verb} personal data of {self.handoffs} handoffs ({self.notes} navigator notes, {self.reasons} status reasons); "
+            f"{'would delete' if dry_run else 'deleted'} {self.idempotency_keys} expired idempotency keys and "
+            f"{self.outbox_events} delivered webhook events"
+        )
 
 
 _DUE = """
@@ -52,13 +54,22 @@ def count_due(engine: Engine, retention_days: float) -> PurgeReport:
     with engine.connect() as connection:
         return PurgeReport(
             handoffs=connection.execute(text(f"SELECT count(*) {_DUE}"), params).scalar_one(),
-            notes=connection.execute(text(f"SELECT count(*) FROM handoff_note WHERE handoff_id IN (SELECT id {_DUE})"), params).scalar_one(),
-            reasons=connection.execute(text(f"""SELECT count(*) FROM handoff_event WHERE reason_enc IS NOT NULL
-                                                AND handoff_id IN (SELECT id {_DUE})"""), params).scalar_one(),
-            idempotency_keys=connection.execute(text("SELECT count(*) FROM handoff_idempotency WHERE expires_at < now()")).scalar_one(),
-            outbox_events=connection.execute(text("""SELECT count(*) FROM handoff_outbox WHERE state = 'delivered'
+            notes=connection.execute(
+                text(f"SELECT count(*) FROM handoff_note WHERE handoff_id IN (SELECT id {_DUE})"), params
+            ).scalar_one(),
+            reasons=connection.execute(
+                text(f"""SELECT count(*) FROM handoff_event WHERE reason_enc IS NOT NULL
+                                                AND handoff_id IN (SELECT id {_DUE})"""),
+                params,
+            ).scalar_one(),
+            idempotency_keys=connection.execute(
+                text("SELECT count(*) FROM handoff_idempotency WHERE expires_at < now()")
+            ).scalar_one(),
+            outbox_events=connection.execute(
+                text("""SELECT count(*) FROM handoff_outbox WHERE state = 'delivered'
                                                      AND delivered_at < now() - make_interval(secs => :retention_s)"""),
-                                             params).scalar_one(),
+                params,
+            ).scalar_one(),
         )
 
 
@@ -68,30 +79,54 @@ def purge(engine: Engine, retention_days: float, *, batch_size: int = 500) -> Pu
     actor = audit.Actor.system("purge")
     while True:
         with engine.begin() as connection:
-            ids = connection.execute(text(f"SELECT id {_DUE} ORDER BY closed_at, id LIMIT :batch FOR UPDATE SKIP LOCKED"),
-                                     {**params, "batch": batch_size}).scalars().all()
+            ids = (
+                connection.execute(
+                    text(f"SELECT id {_DUE} ORDER BY closed_at, id LIMIT :batch FOR UPDATE SKIP LOCKED"),
+                    {**params, "batch": batch_size},
+                )
+                .scalars()
+                .all()
+            )
             if not ids:
                 break
-            report.notes += connection.execute(text("DELETE FROM handoff_note WHERE handoff_id = ANY(:ids)"), {"ids": ids}).rowcount
-            report.reasons += connection.execute(text("""
+            report.notes += connection.execute(
+                text("DELETE FROM handoff_note WHERE handoff_id = ANY(:ids)"), {"ids": ids}
+            ).rowcount
+            report.reasons += connection.execute(
+                text("""
                 UPDATE handoff_event SET reason_enc = NULL WHERE handoff_id = ANY(:ids) AND reason_enc IS NOT NULL
-            """), {"ids": ids}).rowcount
-            connection.execute(text("""
+            """),
+                {"ids": ids},
+            ).rowcount
+            connection.execute(
+                text("""
                 UPDATE handoff SET phone_enc = NULL, name_enc = NULL, note_enc = NULL, contact_enc = NULL,
                                    location_enc = NULL, purged_at = now(),
                                    location_precision = CASE WHEN location_precision = 'exact' THEN 'cell'
                                                              ELSE location_precision END
                 WHERE id = ANY(:ids)
-            """), {"ids": ids})
-            audit.record(connection, actor, [audit.Entry(
-                "purge", f"retention: closed more than {retention_days:g} days ago", handoff_id, PERSONAL_FIELDS)
-                for handoff_id in ids])
+            """),
+                {"ids": ids},
+            )
+            audit.record(
+                connection,
+                actor,
+                [
+                    audit.Entry(
+                        "purge", f"retention: closed more than {retention_days:g} days ago", handoff_id, PERSONAL_FIELDS
+                    )
+                    for handoff_id in ids
+                ],
+            )
             report.handoffs += len(ids)
         if len(ids) < batch_size:
             break
     with engine.begin() as connection:
         report.idempotency_keys = delete_expired(connection)
-        report.outbox_events = connection.execute(text("""
+        report.outbox_events = connection.execute(
+            text("""
             DELETE FROM handoff_outbox WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => :retention_s)
-        """), params).rowcount
+        """),
+            params,
+        ).rowcount
     return report

@@ -26,13 +26,13 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection, text
 
-from service.platform import moments
 from service.auth.principal import Principal
 from service.handoffs import audit
 from service.handoffs.access import not_found, visible
 from service.handoffs.crypto import key_ring
 from service.handoffs.location import cell_text
 from service.handoffs.model import OPEN_STATUSES, Status
+from service.platform import moments
 from service.platform.phones import tel_uri
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
@@ -62,7 +62,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def encode_cursor(*values) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(orjson.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values]))
+        .decode()
+        .rstrip("=")
+    )
 
 
 def cursor_rank(value) -> int:
@@ -99,9 +103,14 @@ def decode_cursor(cursor: str, *fields: Callable[[object], object]) -> list:
             raise ValueError("not a cursor")
         return [parse(value) for parse, value in zip(fields, values)]
     except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
-        raise Problem(422, "validation-error", "cursor is not one this API returned; start again without it.",
-                      title="Invalid request", detail_fr="Ce curseur ne vient pas de cette API : recommencez sans curseur.",
-                      errors=[field_problem("query.cursor", "cursor_invalid")]) from None
+        raise Problem(
+            422,
+            "validation-error",
+            "cursor is not one this API returned; start again without it.",
+            title="Invalid request",
+            detail_fr="Ce curseur ne vient pas de cette API : recommencez sans curseur.",
+            errors=[field_problem("query.cursor", "cursor_invalid")],
+        ) from None
 
 
 # --------------------------------------------------------------------------- history
@@ -110,18 +119,31 @@ def decode_cursor(cursor: str, *fields: Callable[[object], object]) -> list:
 def _history(connection: Connection, handoff_ids: list[UUID], *, navigator: bool) -> dict[UUID, list[dict]]:
     if not handoff_ids:
         return {}
-    rows = connection.execute(text("""
+    rows = (
+        connection.execute(
+            text("""
         SELECT handoff_id, at, kind, from_status, to_status, owner_subject,
                actor_issuer, actor_subject, actor_agency, actor_role, reason_enc
         FROM handoff_event WHERE handoff_id = ANY(:ids) ORDER BY handoff_id, id
-    """), {"ids": handoff_ids}).mappings().all()
+    """),
+            {"ids": handoff_ids},
+        )
+        .mappings()
+        .all()
+    )
     ring = key_ring()
     history: dict[UUID, list[dict]] = defaultdict(list)
     for row in rows:
         if row["kind"] != "status" and not navigator:
             continue
-        entry = {"type": row["kind"], "status": row["to_status"], "from": row["from_status"], "at": _iso(row["at"]),
-                 "by": {"role": row["actor_role"], "agency": row["actor_agency"]}, "reason": ring.decrypt(row["reason_enc"])}
+        entry = {
+            "type": row["kind"],
+            "status": row["to_status"],
+            "from": row["from_status"],
+            "at": _iso(row["at"]),
+            "by": {"role": row["actor_role"], "agency": row["actor_agency"]},
+            "reason": ring.decrypt(row["reason_enc"]),
+        }
         if navigator:
             entry["by"]["subject"] = row["actor_subject"]
             if row["owner_subject"]:
@@ -134,8 +156,13 @@ def _history(connection: Connection, handoff_ids: list[UUID], *, navigator: bool
 
 
 def _centre(row) -> dict:
-    return {"id": row["centre_id"], "name_en": row["centre_name_en"], "name_fr": row["centre_name_fr"],
-            "phone": row["centre_phone"], "tel": row["centre_tel"]}
+    return {
+        "id": row["centre_id"],
+        "name_en": row["centre_name_en"],
+        "name_fr": row["centre_name_fr"],
+        "phone": row["centre_phone"],
+        "tel": row["centre_tel"],
+    }
 
 
 def _window(row) -> dict | None:
@@ -154,7 +181,11 @@ def _common(row) -> dict:
         "language": row["language"],
         "interpreter_needed": row["interpreter_needed"],
         "centre": _centre(row),
-        "requester": {"agency": row["requesting_agency"], "role": row["requested_by_role"], "subject": row["requested_by_subject"]},
+        "requester": {
+            "agency": row["requesting_agency"],
+            "role": row["requested_by_role"],
+            "subject": row["requested_by_subject"],
+        },
         "consent": row["consent"],
         "suggested_services": [str(s) for s in row["suggested_services"]],
         "created_at": _iso(row["created_at"]),
@@ -164,7 +195,15 @@ def _common(row) -> dict:
     }
 
 
-REFERRER_FIELDS = ("status", "history", "needs_groups", "centre", "callback_window", "contact_method", "location_precision")
+REFERRER_FIELDS = (
+    "status",
+    "history",
+    "needs_groups",
+    "centre",
+    "callback_window",
+    "contact_method",
+    "location_precision",
+)
 
 
 def referrer_fields(history: list[dict]) -> tuple[str, ...]:
@@ -194,47 +233,90 @@ def _navigator_view(row, history: list[dict], notes: list[dict], principal: Prin
     view = {
         **_common(row),
         "needs": {"groups": list(row["needs"]), "note": ring.decrypt(row["note_enc"])},
-        "person": {"name": ring.decrypt(row["name_enc"]), "language": row["language"],
-                   "interpreter_needed": row["interpreter_needed"]},
-        "owner": {"centre_id": row["centre_id"], "navigator": row["owner_subject"],
-                  "mine": row["owner_issuer"] == principal.issuer and row["owner_subject"] == principal.subject},
-        "contact": {
-            "method": row["contact_method"], "phone": phone,
-            "tel": tel_uri(phone, region, separators=True) if phone else None,
-            "safe_times": details.get("safe_times", []), "voicemail_ok": details.get("voicemail_ok", False),
-            "alternative": details.get("alternative"), "callback_window": _window(row),
+        "person": {
+            "name": ring.decrypt(row["name_enc"]),
+            "language": row["language"],
+            "interpreter_needed": row["interpreter_needed"],
         },
-        "location": {"precision": row["location_precision"], "cell": cell_text(row["h3_r7"]),
-                     "lat": exact["lat"] if exact else None, "lon": exact["lon"] if exact else None},
+        "owner": {
+            "centre_id": row["centre_id"],
+            "navigator": row["owner_subject"],
+            "mine": row["owner_issuer"] == principal.issuer and row["owner_subject"] == principal.subject,
+        },
+        "contact": {
+            "method": row["contact_method"],
+            "phone": phone,
+            "tel": tel_uri(phone, region, separators=True) if phone else None,
+            "safe_times": details.get("safe_times", []),
+            "voicemail_ok": details.get("voicemail_ok", False),
+            "alternative": details.get("alternative"),
+            "callback_window": _window(row),
+        },
+        "location": {
+            "precision": row["location_precision"],
+            "cell": cell_text(row["h3_r7"]),
+            "lat": exact["lat"] if exact else None,
+            "lon": exact["lon"] if exact else None,
+        },
         "history": history,
         "notes": notes,
         "links": {"self": f"/v1/navigator/handoffs/{row['id']}"},
     }
     shown = ["status", "history", "needs_groups", "contact_method", "location_cell"]
-    shown += [name for name, present in (("phone", phone), ("name", row["name_enc"]), ("note", row["note_enc"]),
-                                         ("contact_details", row["contact_enc"]), ("location_exact", exact),
-                                         ("navigator_notes", notes),
-                                         ("status_reasons", any(e["reason"] for e in history))) if present]
+    shown += [
+        name
+        for name, present in (
+            ("phone", phone),
+            ("name", row["name_enc"]),
+            ("note", row["note_enc"]),
+            ("contact_details", row["contact_enc"]),
+            ("location_exact", exact),
+            ("navigator_notes", notes),
+            ("status_reasons", any(e["reason"] for e in history)),
+        )
+        if present
+    ]
     return view, tuple(shown)
 
 
 def _notes(connection: Connection, handoff_id: UUID) -> list[dict]:
     ring = key_ring()
-    rows = connection.execute(text("""
+    rows = (
+        connection.execute(
+            text("""
         SELECT id, created_at, author_subject, author_agency, text_enc FROM handoff_note
         WHERE handoff_id = :id ORDER BY created_at, id
-    """), {"id": handoff_id}).mappings().all()
-    return [{"id": str(r["id"]), "at": _iso(r["created_at"]), "author": r["author_subject"], "text": ring.decrypt(r["text_enc"])}
-            for r in rows]
+    """),
+            {"id": handoff_id},
+        )
+        .mappings()
+        .all()
+    )
+    return [
+        {
+            "id": str(r["id"]),
+            "at": _iso(r["created_at"]),
+            "author": r["author_subject"],
+            "text": ring.decrypt(r["text_enc"]),
+        }
+        for r in rows
+    ]
 
 
 def _one(connection: Connection, principal: Principal, handoff_id: UUID, personal: bool):
     condition, params = visible(principal)
     columns = _HANDOFF_COLUMNS + (", " + _PERSONAL_COLUMNS if personal else "")
-    row = connection.execute(text(f"""
+    row = (
+        connection.execute(
+            text(f"""
         SELECT {columns} FROM handoff h JOIN navigator_centre c ON c.id = h.centre_id
         WHERE h.id = :id AND {condition}
-    """), {"id": handoff_id, **params}).mappings().first()
+    """),
+            {"id": handoff_id, **params},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise not_found(handoff_id)
     return row
@@ -244,8 +326,11 @@ def referrer_detail(connection: Connection, principal: Principal, handoff_id: UU
     row = _one(connection, principal, handoff_id, personal=False)
     history = _history(connection, [row["id"]], navigator=False).get(row["id"], [])
     view = referrer_view(row, history)
-    audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "read", "referrer follows up on a handoff", row["id"], referrer_fields(history))])
+    audit.record(
+        connection,
+        audit.Actor.of(principal),
+        [audit.Entry("read", "referrer follows up on a handoff", row["id"], referrer_fields(history))],
+    )
     return view
 
 
@@ -253,8 +338,11 @@ def navigator_detail(connection: Connection, principal: Principal, handoff_id: U
     row = _one(connection, principal, handoff_id, personal=True)
     history = _history(connection, [row["id"]], navigator=True).get(row["id"], [])
     view, shown = _navigator_view(row, history, _notes(connection, row["id"]), principal)
-    audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "read", "navigator works the handoff (call back, follow up)", row["id"], shown)])
+    audit.record(
+        connection,
+        audit.Actor.of(principal),
+        [audit.Entry("read", "navigator works the handoff (call back, follow up)", row["id"], shown)],
+    )
     return view
 
 
@@ -280,17 +368,31 @@ def referrer_list(connection: Connection, principal: Principal, query: ReferrerL
         clauses.append("h.updated_at > :updated_after")
         params["updated_after"] = query.updated_after
     now = connection.execute(text("SELECT now()")).scalar_one()
-    rows = connection.execute(text(f"""
+    rows = (
+        connection.execute(
+            text(f"""
         SELECT {_HANDOFF_COLUMNS} FROM handoff h JOIN navigator_centre c ON c.id = h.centre_id
-        WHERE {' AND '.join(clauses)} ORDER BY h.updated_at, h.id LIMIT :limit
-    """), {**params, "limit": query.limit + 1}).mappings().all()
+        WHERE {" AND ".join(clauses)} ORDER BY h.updated_at, h.id LIMIT :limit
+    """),
+            {**params, "limit": query.limit + 1},
+        )
+        .mappings()
+        .all()
+    )
     more = len(rows) > query.limit
-    rows = rows[:query.limit]
+    rows = rows[: query.limit]
     history = _history(connection, [r["id"] for r in rows], navigator=False)
     items = [referrer_view(r, history.get(r["id"], [])) for r in rows]
-    audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "list", "referrer follows up on their handoffs", r["id"], referrer_fields(history.get(r["id"], [])))
-        for r in rows])
+    audit.record(
+        connection,
+        audit.Actor.of(principal),
+        [
+            audit.Entry(
+                "list", "referrer follows up on their handoffs", r["id"], referrer_fields(history.get(r["id"], []))
+            )
+            for r in rows
+        ],
+    )
     return {
         "handoffs": items,
         "next_cursor": encode_cursor(rows[-1]["updated_at"], str(rows[-1]["id"])) if more else None,
@@ -309,7 +411,16 @@ class QueueQuery:
     reference: str | None = None  # as stored, XXX-XXX (service.handoffs.reference.canonical)
 
 
-QUEUE_FIELDS = ("status", "urgency", "needs_groups", "language", "contact_method", "callback_window", "location_cell", "owner")
+QUEUE_FIELDS = (
+    "status",
+    "urgency",
+    "needs_groups",
+    "language",
+    "contact_method",
+    "callback_window",
+    "location_cell",
+    "owner",
+)
 
 
 def queue(connection: Connection, principal: Principal, query: QueueQuery) -> dict:
@@ -333,27 +444,54 @@ def queue(connection: Connection, principal: Principal, query: QueueQuery) -> di
     rank = "(CASE WHEN h.urgency = 'urgent' THEN 0 ELSE 1 END)"
     if query.cursor:
         last_rank, created_at, last_id = decode_cursor(query.cursor, cursor_rank, cursor_moment, cursor_id)
-        clauses.append(f"({rank}, h.created_at, h.id) > (CAST(:c_rank AS int), CAST(:c_created AS timestamptz), CAST(:c_id AS uuid))")
+        clauses.append(
+            f"({rank}, h.created_at, h.id) > (CAST(:c_rank AS int), CAST(:c_created AS timestamptz), CAST(:c_id AS uuid))"
+        )
         params.update(c_rank=last_rank, c_created=created_at, c_id=last_id)
-    rows = connection.execute(text(f"""
+    rows = (
+        connection.execute(
+            text(f"""
         SELECT {_HANDOFF_COLUMNS}, {rank} AS rank FROM handoff h JOIN navigator_centre c ON c.id = h.centre_id
-        WHERE {' AND '.join(clauses)} ORDER BY {rank}, h.created_at, h.id LIMIT :limit
-    """), {**params, "limit": query.limit + 1}).mappings().all()
+        WHERE {" AND ".join(clauses)} ORDER BY {rank}, h.created_at, h.id LIMIT :limit
+    """),
+            {**params, "limit": query.limit + 1},
+        )
+        .mappings()
+        .all()
+    )
     more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    items = [{
-        "id": str(r["id"]), "reference": r["reference"], "version": r["version"], "status": r["status"], "urgency": r["urgency"],
-        "needs": {"groups": list(r["needs"]), "has_note": r["has_note"]}, "language": r["language"],
-        "interpreter_needed": r["interpreter_needed"], "contact_method": r["contact_method"],
-        "callback_window": _window(r), "location": {"precision": r["location_precision"], "cell": cell_text(r["h3_r7"])},
-        "owner": {"navigator": r["owner_subject"],
-                  "mine": r["owner_issuer"] == principal.issuer and r["owner_subject"] == principal.subject},
-        "requester": {"agency": r["requesting_agency"]},
-        "created_at": _iso(r["created_at"]), "updated_at": _iso(r["updated_at"]),
-        "links": {"self": f"/v1/navigator/handoffs/{r['id']}"},
-    } for r in rows]
-    audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "queue", "navigator triages the queue", r["id"], QUEUE_FIELDS) for r in rows])
+    rows = rows[: query.limit]
+    items = [
+        {
+            "id": str(r["id"]),
+            "reference": r["reference"],
+            "version": r["version"],
+            "status": r["status"],
+            "urgency": r["urgency"],
+            "needs": {"groups": list(r["needs"]), "has_note": r["has_note"]},
+            "language": r["language"],
+            "interpreter_needed": r["interpreter_needed"],
+            "contact_method": r["contact_method"],
+            "callback_window": _window(r),
+            "location": {"precision": r["location_precision"], "cell": cell_text(r["h3_r7"])},
+            "owner": {
+                "navigator": r["owner_subject"],
+                "mine": r["owner_issuer"] == principal.issuer and r["owner_subject"] == principal.subject,
+            },
+            "requester": {"agency": r["requesting_agency"]},
+            "created_at": _iso(r["created_at"]),
+            "updated_at": _iso(r["updated_at"]),
+            "links": {"self": f"/v1/navigator/handoffs/{r['id']}"},
+        }
+        for r in rows
+    ]
+    audit.record(
+        connection,
+        audit.Actor.of(principal),
+        [audit.Entry("queue", "navigator triages the queue", r["id"], QUEUE_FIELDS) for r in rows],
+    )
     last = rows[-1] if rows else None
-    return {"handoffs": items,
-            "next_cursor": encode_cursor(last["rank"], last["created_at"], str(last["id"])) if more else None}
+    return {
+        "handoffs": items,
+        "next_cursor": encode_cursor(last["rank"], last["created_at"], str(last["id"])) if more else None,
+    }

@@ -41,10 +41,17 @@ def rotate(engine: Engine, ring: KeyRing, *, batch_size: int = 500) -> RotationR
         while True:
             with engine.begin() as connection:
                 after = f"AND {key} > CAST(:last AS {key_type})" if last is not None else ""
-                rows = connection.execute(text(f"""
-                    SELECT {key}, {', '.join(columns)} FROM {table} WHERE ({any_set}) {after}
+                rows = (
+                    connection.execute(
+                        text(f"""
+                    SELECT {key}, {", ".join(columns)} FROM {table} WHERE ({any_set}) {after}
                     ORDER BY {key} LIMIT :batch FOR UPDATE
-                """), {"last": last, "batch": batch_size}).mappings().all()
+                """),
+                        {"last": last, "batch": batch_size},
+                    )
+                    .mappings()
+                    .all()
+                )
                 for row in rows:
                     changes = {}
                     for column in columns:
@@ -57,14 +64,27 @@ def rotate(engine: Engine, ring: KeyRing, *, batch_size: int = 500) -> RotationR
                             changes[column] = ring.rotate(token)
                     if changes:
                         assignments = ", ".join(f"{c} = :{c}" for c in changes)
-                        connection.execute(text(f"UPDATE {table} SET {assignments} WHERE {key} = :key"),
-                                           {**changes, "key": row[key]})
+                        connection.execute(
+                            text(f"UPDATE {table} SET {assignments} WHERE {key} = :key"), {**changes, "key": row[key]}
+                        )
                         report.rotated += len(changes)
             if len(rows) < batch_size:
                 break
             last = str(rows[-1][key])
     with engine.begin() as connection:
-        audit.record(connection, audit.Actor.system("rotate-keys"), [audit.Entry(
-            "rotate-keys", "security: re-encryption with the active key",
-            detail={"rotated": report.rotated, "already_current": report.current, "keys_configured": len(ring.keys)})])
+        audit.record(
+            connection,
+            audit.Actor.system("rotate-keys"),
+            [
+                audit.Entry(
+                    "rotate-keys",
+                    "security: re-encryption with the active key",
+                    detail={
+                        "rotated": report.rotated,
+                        "already_current": report.current,
+                        "keys_configured": len(ring.keys),
+                    },
+                )
+            ],
+        )
     return report

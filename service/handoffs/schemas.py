@@ -24,11 +24,14 @@ class CentreSummary(BaseModel):
 class CallbackWindow(BaseModel):
     earliest: str = Field(
         description="ISO 8601: when a call may come from (now, or the line's next opening).",
-        examples=["2026-11-25T14:03:11-05:00"])
+        examples=["2026-11-25T14:03:11-05:00"],
+    )
     latest: str = Field(
-        examples=["2026-11-25T15:03:11-05:00"], description="ISO 8601: the call should have come by then.")
+        examples=["2026-11-25T15:03:11-05:00"], description="ISO 8601: the call should have come by then."
+    )
     within_open_hours_h: float | None = Field(
-        examples=[1], default=None, description="The centre's target, in open hours.")
+        examples=[1], default=None, description="The centre's target, in open hours."
+    )
 
 
 class Bilingual(BaseModel):
@@ -48,14 +51,20 @@ class CreatedContact(BaseModel):
 
 class CreatedLocation(BaseModel):
     precision: str = Field(
-        examples=["cell"], description="none | cell (H3 r7, ~5 km²) | exact (consented, navigator must attend)")
+        examples=["cell"], description="none | cell (H3 r7, ~5 km²) | exact (consented, navigator must attend)"
+    )
 
 
 # The handoff's reference code (service/handoffs/reference.py), in every view of it.
-Reference = Annotated[str, Field(
-    description="A short code to read out on the phone (no look-alike characters): the navigator finds the handoff "
-                "with GET /v1/navigator/queue?reference=.",
-    pattern=r"^[2-9A-HJKMNP-TV-Z]{3}-[2-9A-HJKMNP-TV-Z]{3}$", examples=["K7M-4QX"])]
+Reference = Annotated[
+    str,
+    Field(
+        description="A short code to read out on the phone (no look-alike characters): the navigator finds the handoff "
+        "with GET /v1/navigator/queue?reference=.",
+        pattern=r"^[2-9A-HJKMNP-TV-Z]{3}-[2-9A-HJKMNP-TV-Z]{3}$",
+        examples=["K7M-4QX"],
+    ),
+]
 
 
 class HandoffCreated(BaseModel):
@@ -67,8 +76,12 @@ class HandoffCreated(BaseModel):
     urgency: str = Field(examples=["urgent"])
     created_at: str = Field(examples=["2026-11-25T14:03:11-05:00"])
     centre: CentreSummary
-    navigator_line: str = Field(description="tel: URI to call the centre serving the area.", examples=["tel:211;phone-context=+1"])
-    callback_window: CallbackWindow | None = Field(description="Expected callback; null when there is nobody to call back.")
+    navigator_line: str = Field(
+        description="tel: URI to call the centre serving the area.", examples=["tel:211;phone-context=+1"]
+    )
+    callback_window: CallbackWindow | None = Field(
+        description="Expected callback; null when there is nobody to call back."
+    )
     contact: CreatedContact
     location: CreatedLocation
     next_steps: Bilingual
@@ -90,7 +103,8 @@ class HistoryEntry(BaseModel):
     by: HistoryActor
     reason: str | None = Field(default=None, examples=["Called back; bed found."])
     owner: str | None = Field(
-        examples=["nav-17"], default=None, description="Navigator view only: who took the handoff.")
+        examples=["nav-17"], default=None, description="Navigator view only: who took the handoff."
+    )
 
 
 class Requester(BaseModel):
@@ -110,17 +124,23 @@ class HandoffContact(BaseModel):
     callback_window: CallbackWindow | None = None
     phone: str | None = Field(examples=["+14165550199"], default=None, description="Navigator view only (E.164).")
     tel: str | None = Field(examples=["tel:+14165550199"], default=None, description="Navigator view only.")
-    safe_times: list[dict] | None = Field(examples=[[{"days": ["mon"], "start": "09:00:00", "end": "17:00:00"}]], default=None, description="Navigator view only.")
+    safe_times: list[dict] | None = Field(
+        examples=[[{"days": ["mon"], "start": "09:00:00", "end": "17:00:00"}]],
+        default=None,
+        description="Navigator view only.",
+    )
     voicemail_ok: bool | None = Field(default=None, description="Navigator view only.")
     alternative: str | None = Field(
-        examples=["Through the shelter's front desk."], default=None, description="Navigator view only.")
+        examples=["Through the shelter's front desk."], default=None, description="Navigator view only."
+    )
 
 
 class HandoffLocation(BaseModel):
     precision: str = Field(examples=["cell"])
     cell: str | None = Field(examples=["872b9bc9bffffff"], default=None, description="Navigator view: H3 r7 cell.")
     lat: float | None = Field(
-        examples=[43.6534], default=None, description="Navigator view, consented exact location only.")
+        examples=[43.6534], default=None, description="Navigator view, consented exact location only."
+    )
     lon: float | None = Field(default=None, examples=[-79.3839])
 
 
@@ -157,7 +177,17 @@ class Handoff(BaseModel):
     interpreter_needed: bool
     centre: CentreSummary
     requester: Requester
-    consent: dict | None = Field(examples=[{"type": "verbal", "scope": ["contact"], "script_version": "on-211-2026.1", "recorded_by": "badge-4411", "recorded_at": "2026-11-25T14:03:11-05:00"}])
+    consent: dict | None = Field(
+        examples=[
+            {
+                "type": "verbal",
+                "scope": ["contact"],
+                "script_version": "on-211-2026.1",
+                "recorded_by": "badge-4411",
+                "recorded_at": "2026-11-25T14:03:11-05:00",
+            }
+        ]
+    )
     suggested_services: list[str] = Field(examples=[["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"]])
     created_at: str = Field(examples=["2026-11-25T14:03:11-05:00"])
     updated_at: str = Field(examples=["2026-11-25T14:10:42-05:00"])
@@ -176,9 +206,13 @@ class Handoff(BaseModel):
 class HandoffPage(BaseModel):
     handoffs: list[Handoff]
     next_cursor: str | None = Field(
-        examples=[None], description="Pass as `cursor` for the next page; null on the last page.")
-    sync_from: str | None = Field(examples=["2026-11-25T14:10:42-05:00"], description="On the last page: pass as `updated_after` next time "
-                                              "(it overlaps a little; de-duplicate by id and version).")
+        examples=[None], description="Pass as `cursor` for the next page; null on the last page."
+    )
+    sync_from: str | None = Field(
+        examples=["2026-11-25T14:10:42-05:00"],
+        description="On the last page: pass as `updated_after` next time "
+        "(it overlaps a little; de-duplicate by id and version).",
+    )
 
 
 class QueueItem(BaseModel):
@@ -227,7 +261,8 @@ class StatsGroup(BaseModel):
     need: str = Field(examples=["shelter"])
     week: str = Field(examples=["2026-11-23"], description="Monday of the week (local time).")
     cell: str | None = Field(
-        examples=["872b9bc9bffffff"], description="H3 cell of resolution 7; null: no location given.")
+        examples=["872b9bc9bffffff"], description="H3 cell of resolution 7; null: no location given."
+    )
     count: int = Field(examples=[14])
 
 
@@ -281,10 +316,13 @@ class CentreList(BaseModel):
 class Delivery(BaseModel):
     event_id: str = Field(examples=["c4d5e6f7-0819-4a2b-9c3d-4e5f6a7b8c9d"])
     event_type: str = Field(examples=["handoff.created"])
-    handoff_id: str | None = Field(examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"],
-                                   description="The handoff of a handoff.* event (null for a report event).")
-    report_id: str | None = Field(default=None, examples=[None],
-                                  description="The field report of a report.* event (null for a handoff event).")
+    handoff_id: str | None = Field(
+        examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"],
+        description="The handoff of a handoff.* event (null for a report event).",
+    )
+    report_id: str | None = Field(
+        default=None, examples=[None], description="The field report of a report.* event (null for a handoff event)."
+    )
     centre_id: str = Field(examples=["211-east"])
     state: str = Field(examples=["dead"])
     attempts: int = Field(examples=[8])

@@ -61,16 +61,23 @@ class StatsQuery:
 Group = tuple[str, date, int | None]  # need, week, r7 cell
 
 
-def _counts_by_agency(connection: Connection, query: StatsQuery, timezone: str,
-                      as_of: datetime | None) -> dict[Group, dict[str, int]]:
+def _counts_by_agency(
+    connection: Connection, query: StatsQuery, timezone: str, as_of: datetime | None
+) -> dict[Group, dict[str, int]]:
     """{group: {agency: count}} over every agency, for the weeks of the range finished at ``as_of``."""
-    params: dict = {"since": query.since, "until": query.until, "tz": timezone, "settle_s": SETTLE.total_seconds(),
-                    "as_of": as_of}
+    params: dict = {
+        "since": query.since,
+        "until": query.until,
+        "tz": timezone,
+        "settle_s": SETTLE.total_seconds(),
+        "as_of": as_of,
+    }
     need_filter = ""
     if query.needs:
         need_filter = "AND need = ANY(:needs)"
         params["needs"] = list(query.needs)
-    rows = connection.execute(text(f"""
+    rows = connection.execute(
+        text(f"""
         WITH counted AS (
             SELECT h.needs, h.created_week, h.h3_r7, h.requesting_agency
             FROM handoff h
@@ -89,7 +96,9 @@ def _counts_by_agency(connection: Connection, query: StatsQuery, timezone: str,
         FROM counted, unnest(counted.needs) AS need
         WHERE true {need_filter}
         GROUP BY 1, 2, 3, 4
-    """), params).all()
+    """),
+        params,
+    ).all()
     by_agency: dict[Group, dict[str, int]] = defaultdict(dict)
     for need, week, cell, agency, n in rows:
         by_agency[(need, week, cell)][agency] = n
@@ -108,8 +117,9 @@ def _published(parts: dict[str, int], agency: str | None, k: int) -> int | None:
     return total
 
 
-def handoff_counts(connection: Connection, query: StatsQuery, k: int, timezone: str | None = None,
-                   as_of: datetime | None = None) -> dict:
+def handoff_counts(
+    connection: Connection, query: StatsQuery, k: int, timezone: str | None = None, as_of: datetime | None = None
+) -> dict:
     """The answer of GET /v1/stats/handoffs. ``timezone``: of the weeks (default
     FIELDNAV_HANDOFF_STATS_TIMEZONE); ``as_of``: the moment whose finished weeks are counted
     (default: now; tests and reports of the past)."""

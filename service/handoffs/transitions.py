@@ -82,18 +82,30 @@ def check(current: Status, target: Status, actor: Actor, reason: str | None) -> 
             detail_fr = f"Ce transfert est {status_fr(current)} (fermé) ; il ne peut plus passer à {status_fr(target)}."
         else:
             reachable = targets(current)
-            detail = f"A handoff cannot go from {current} to {target}. From {current}: {', '.join(reachable) or 'nothing'}."
-            detail_fr = (f"Un transfert ne peut pas passer de {status_fr(current)} à {status_fr(target)}. "
-                         f"À partir de {status_fr(current)} : {', '.join(map(status_fr, reachable)) or 'aucun changement'}.")
+            detail = (
+                f"A handoff cannot go from {current} to {target}. From {current}: {', '.join(reachable) or 'nothing'}."
+            )
+            detail_fr = (
+                f"Un transfert ne peut pas passer de {status_fr(current)} à {status_fr(target)}. "
+                f"À partir de {status_fr(current)} : {', '.join(map(status_fr, reachable)) or 'aucun changement'}."
+            )
         return Verdict(False, Refusal.NO_SUCH_TRANSITION, detail, detail_fr)
     if allowed_actor is not actor:
         who = "the requesting agency" if allowed_actor is Actor.REQUESTER else "the navigator centre"
         who_fr = "l’organisme demandeur" if allowed_actor is Actor.REQUESTER else "le centre du 211"
-        return Verdict(False, Refusal.NOT_YOURS_TO_MAKE, f"Only {who} may move a handoff from {current} to {target}.",
-                       f"Seul {who_fr} peut faire passer un transfert de {status_fr(current)} à {status_fr(target)}.")
+        return Verdict(
+            False,
+            Refusal.NOT_YOURS_TO_MAKE,
+            f"Only {who} may move a handoff from {current} to {target}.",
+            f"Seul {who_fr} peut faire passer un transfert de {status_fr(current)} à {status_fr(target)}.",
+        )
     if target in REASON_REQUIRED and not reason:
-        return Verdict(False, Refusal.REASON_MISSING, f"A reason is required to make a handoff {target}.",
-                       f"Indiquez un motif pour faire passer le transfert à {status_fr(target)}.")
+        return Verdict(
+            False,
+            Refusal.REASON_MISSING,
+            f"A reason is required to make a handoff {target}.",
+            f"Indiquez un motif pour faire passer le transfert à {status_fr(target)}.",
+        )
     return Verdict(True)
 
 

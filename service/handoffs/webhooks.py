@@ -28,9 +28,9 @@ import os
 import random
 import threading
 import time
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,7 +51,9 @@ def signature(secret: bytes, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify_signature(secret: bytes, header: str, body: bytes, *, now: float | None = None, tolerance_s: int = 300) -> bool:
+def verify_signature(
+    secret: bytes, header: str, body: bytes, *, now: float | None = None, tolerance_s: int = 300
+) -> bool:
     """What a receiver does (and what the tests do): parse, recompute, compare, check age."""
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     try:
@@ -101,7 +103,7 @@ class Report:
     dead: int = 0
     event_ids: list[str] = field(default_factory=list)
 
-    def add(self, other: "Report") -> None:
+    def add(self, other: Report) -> None:
         self.delivered += other.delivered
         self.retried += other.retried
         self.dead += other.dead
@@ -134,25 +136,47 @@ def deliver_due(engine: Engine, settings: HandoffSettings, rng: random.Random | 
         error = _deliver_one(event, settings)
         with engine.begin() as connection:
             if error is None:
-                connection.execute(text("""
+                connection.execute(
+                    text("""
                     UPDATE handoff_outbox SET state = 'delivered', delivered_at = now(), last_error = NULL WHERE id = :id
-                """), {"id": event["id"]})
+                """),
+                    {"id": event["id"]},
+                )
                 report.delivered += 1
-                log.info("webhook event %s (%s) delivered on attempt %d", event["event_id"], event["event_type"], event["attempts"])
+                log.info(
+                    "webhook event %s (%s) delivered on attempt %d",
+                    event["event_id"],
+                    event["event_type"],
+                    event["attempts"],
+                )
             elif event["attempts"] >= settings.webhook_max_attempts or event["webhook_url"] is None:
-                connection.execute(text("""
+                connection.execute(
+                    text("""
                     UPDATE handoff_outbox SET state = 'dead', last_error = :error WHERE id = :id
-                """), {"id": event["id"], "error": error})
+                """),
+                    {"id": event["id"], "error": error},
+                )
                 report.dead += 1
                 log.warning("webhook event %s dead after %d attempts: %s", event["event_id"], event["attempts"], error)
             else:
-                delay_s = backoff_s(event["attempts"], settings.webhook_backoff_base_s, settings.webhook_backoff_max_s, rng)
-                connection.execute(text("""
+                delay_s = backoff_s(
+                    event["attempts"], settings.webhook_backoff_base_s, settings.webhook_backoff_max_s, rng
+                )
+                connection.execute(
+                    text("""
                     UPDATE handoff_outbox SET last_error = :error, next_attempt_at = now() + make_interval(secs => :delay_s)
                     WHERE id = :id
-                """), {"id": event["id"], "error": error, "delay_s": delay_s})
+                """),
+                    {"id": event["id"], "error": error, "delay_s": delay_s},
+                )
                 report.retried += 1
-                log.info("webhook event %s attempt %d failed (%s); next in %.1f s", event["event_id"], event["attempts"], error, delay_s)
+                log.info(
+                    "webhook event %s attempt %d failed (%s); next in %.1f s",
+                    event["event_id"],
+                    event["attempts"],
+                    error,
+                    delay_s,
+                )
         report.event_ids.append(str(event["event_id"]))
     return report
 
@@ -212,7 +236,7 @@ def run_forever(engine: Engine, settings: HandoffSettings, stop: threading.Event
             while not stop.is_set():
                 try:
                     run_once(engine, settings)
-                except Exception:  # noqa: BLE001 - keep the worker alive; the events stay due
+                except Exception:
                     log.exception("webhook delivery round failed; retrying after the poll interval")
                 _wait_for_events(listener, settings.worker_poll_s, stop)
         except Exception:  # noqa: BLE001 - the listening connection broke: start over
@@ -225,20 +249,30 @@ def run_forever(engine: Engine, settings: HandoffSettings, stop: threading.Event
 
 def requeue_dead(engine: Engine) -> int:
     with engine.begin() as connection:
-        return connection.execute(text("""
+        return connection.execute(
+            text("""
             UPDATE handoff_outbox SET state = 'pending', attempts = 0, next_attempt_at = now() WHERE state = 'dead'
-        """)).rowcount
+        """)
+        ).rowcount
 
 
 def deliveries(engine: Engine, state: str | None, limit: int) -> list[dict]:
     """Newest first. An event is about a handoff or a field report: the other id is null."""
     with engine.connect() as connection:
-        rows = connection.execute(text("""
+        rows = (
+            connection.execute(
+                text("""
             SELECT event_id, event_type, handoff_id, report_id, centre_id, state, attempts, created_at, last_attempt_at,
                    next_attempt_at, delivered_at, last_error
             FROM handoff_outbox WHERE (CAST(:state AS text) IS NULL OR state = :state)
             ORDER BY created_at DESC, id DESC LIMIT :limit
-        """), {"state": state, "limit": limit}).mappings().all()
+        """),
+                {"state": state, "limit": limit},
+            )
+            .mappings()
+            .all()
+        )
+
     def plain(value):
         if isinstance(value, datetime):
             return value.isoformat()

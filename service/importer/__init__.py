@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import psycopg
@@ -78,7 +78,7 @@ def read_source(path: Path) -> SourceData:
 def import_path(engine: Engine, path: Path, *, source: str | None = None, strict: bool = False) -> ImportReport:
     """Import one full source. Raises ImportRefused (nothing written) when the source cannot
     be read, or when ``strict`` and any row is bad."""
-    started, started_at = time.monotonic(), datetime.now(timezone.utc)
+    started, started_at = time.monotonic(), datetime.now(UTC)
     source = source or default_source_name(path)
     data = read_source(path)
     valid = validate(data, source)
@@ -93,8 +93,14 @@ def import_path(engine: Engine, path: Path, *, source: str | None = None, strict
             changes = writer.replace_source(connection, valid, source)
             counts["service_site"] = sites.rebuild_sites(connection, source, import_settings().default_timezone)
             writer.record_run(
-                connection, source=source, format=data.format, path=str(path), started_at=started_at,
-                data_version=changes.data_version, counts=counts, problem_count=len(valid.problems),
+                connection,
+                source=source,
+                format=data.format,
+                path=str(path),
+                started_at=started_at,
+                data_version=changes.data_version,
+                counts=counts,
+                problem_count=len(valid.problems),
             )
     except (IntegrityError, psycopg.errors.UniqueViolation) as error:
         # The only constraint an import can break after validation is an id that another
@@ -106,7 +112,13 @@ def import_path(engine: Engine, path: Path, *, source: str | None = None, strict
             f"source's name with --source, or remove that source first; nothing was imported"
         ) from None
     return ImportReport(
-        source=source, format=data.format, counts=counts, problems=valid.problems,
-        upserted=changes.upserted, deleted=changes.deleted, data_version=changes.data_version,
-        duration_s=time.monotonic() - started, ignored_files=data.ignored_files,
+        source=source,
+        format=data.format,
+        counts=counts,
+        problems=valid.problems,
+        upserted=changes.upserted,
+        deleted=changes.deleted,
+        data_version=changes.data_version,
+        duration_s=time.monotonic() - started,
+        ignored_files=data.ignored_files,
     )

@@ -48,8 +48,14 @@ def add_categories_and_hashes(valid: ValidRows) -> None:
     locations = valid.rows("location")
     organizations = valid.rows("organization")
     attributes_by_link = _group_by(valid.rows("attribute"), "link_id")
-    by_service = {t: _group_by(valid.rows(t), "service_id") for t in ("phone", "schedule", "language", "service_area", "service_capacity", "service_at_location")}
-    by_location = {t: _group_by(valid.rows(t), "location_id") for t in ("address", "accessibility", "phone", "language", "schedule")}
+    by_service = {
+        t: _group_by(valid.rows(t), "service_id")
+        for t in ("phone", "schedule", "language", "service_area", "service_capacity", "service_at_location")
+    }
+    by_location = {
+        t: _group_by(valid.rows(t), "location_id")
+        for t in ("address", "accessibility", "phone", "language", "schedule")
+    }
     by_sal = {t: _group_by(valid.rows(t), "service_at_location_id") for t in ("phone", "schedule")}
 
     for service_id, service in valid.rows("service").items():
@@ -60,18 +66,24 @@ def add_categories_and_hashes(valid: ValidRows) -> None:
         sites = []
         for sal in by_service["service_at_location"].get(service_id, []):
             location_id = sal["location_id"]
-            sites.append({
-                "sal": _public(sal),
-                "location": _public(locations[location_id]),
-                **{t: _public_rows(rows.get(location_id, [])) for t, rows in by_location.items()},
-                **{f"sal_{t}": _public_rows(rows.get(sal["id"], [])) for t, rows in by_sal.items()},
-            })
+            sites.append(
+                {
+                    "sal": _public(sal),
+                    "location": _public(locations[location_id]),
+                    **{t: _public_rows(rows.get(location_id, [])) for t, rows in by_location.items()},
+                    **{f"sal_{t}": _public_rows(rows.get(sal["id"], [])) for t, rows in by_sal.items()},
+                }
+            )
         organization = organizations.get(service.get("organization_id"))
         content = {
             "service": _public(service),
             "organization": _public(organization) if organization else None,
             "terms": sorted((t.get("code") or "", t.get("name") or "") for t in service_terms),
-            **{t: _public_rows(rows.get(service_id, [])) for t, rows in by_service.items() if t != "service_at_location"},
+            **{
+                t: _public_rows(rows.get(service_id, []))
+                for t, rows in by_service.items()
+                if t != "service_at_location"
+            },
             "sites": sorted(sites, key=lambda site: str(site["sal"]["id"])),
         }
         canonical = json.dumps(content, sort_keys=True, default=str)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.importer.fields import TABLES, UUID, Table
@@ -74,7 +74,9 @@ class _RowChecker:
                 continue
             value = raw.values.get(column)
             if kind == UUID:
-                row[column] = None if is_blank(value) else stable_id(self.source, self._id_target(table, column, raw), value)
+                row[column] = (
+                    None if is_blank(value) else stable_id(self.source, self._id_target(table, column, raw), value)
+                )
                 continue
             try:
                 row[column] = parse(kind, value)
@@ -128,7 +130,9 @@ class _RowChecker:
             try:
                 ZoneInfo(row["timezone"])
             except (ZoneInfoNotFoundError, ValueError):
-                problem("timezone", f"{row['timezone']!r} is not an IANA time zone; the default applies", "value dropped")
+                problem(
+                    "timezone", f"{row['timezone']!r} is not an IANA time zone; the default applies", "value dropped"
+                )
                 row["timezone"] = None
         elif name == "service_capacity":
             if row.get("available") is not None and row["available"] < 0:
@@ -136,7 +140,7 @@ class _RowChecker:
             # A count from the future (a local time labelled UTC) would win over every live
             # update until that time (service/capacity/merge.py), and never go stale.
             updated = row.get("updated")
-            if isinstance(updated, datetime) and updated > datetime.now(timezone.utc) + FUTURE_LEEWAY:
+            if isinstance(updated, datetime) and updated > datetime.now(UTC) + FUTURE_LEEWAY:
                 problem("updated", f"{updated.isoformat()} is in the future")
         elif name == "address":
             row["address_type"] = row.get("address_type") or "physical"
@@ -175,7 +179,11 @@ def validate(data: SourceData, source: str) -> ValidRows:
             elif existing != row:
                 first = first_seen[row["id"]].origin
                 valid.problems.append(
-                    RowProblem(raw.origin.file, raw.origin.row, raw.origin.field_name("id"),
-                            f"id {row['source_id']!r} was already used at {first.file} row {first.row} with other values",)
+                    RowProblem(
+                        raw.origin.file,
+                        raw.origin.row,
+                        raw.origin.field_name("id"),
+                        f"id {row['source_id']!r} was already used at {first.file} row {first.row} with other values",
+                    )
                 )
     return valid

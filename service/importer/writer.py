@@ -16,11 +16,11 @@ from datetime import datetime
 import orjson
 from sqlalchemy import Connection, text
 
-from service.directory import change_log, lock as directory_lock
+from service.directory import change_log
+from service.directory import lock as directory_lock
 from service.importer.fields import PROVENANCE_COLUMNS, TABLES
 from service.importer.validate import ValidRows
 from spatial.points import H3_RESOLUTIONS
-
 
 DERIVED_COLUMNS = {
     "service": ("category_groups", "content_hash"),
@@ -42,17 +42,18 @@ def _columns(table_name: str, columns: dict) -> list[str]:
 def _copy_rows(connection: Connection, table_name: str, columns: list[str], rows) -> None:
     raw = connection.connection.driver_connection
     column_list = ", ".join(f'"{c}"' for c in columns)  # names come from fields.py, not input
-    with raw.cursor() as cursor:
-        with cursor.copy(f'COPY "{table_name}" ({column_list}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([row.get(c) for c in columns])
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({column_list}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row.get(c) for c in columns])
 
 
 def _record_changes(connection: Connection, source: str, upserts: list[uuid.UUID], deletes: list[uuid.UUID]) -> int:
     if not upserts and not deletes:
         return connection.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
     version = change_log.bump_version(connection)
-    changes = [{"service_id": i, "op": "upsert"} for i in upserts] + [{"service_id": i, "op": "delete"} for i in deletes]
+    changes = [{"service_id": i, "op": "upsert"} for i in upserts] + [
+        {"service_id": i, "op": "delete"} for i in deletes
+    ]
     _copy_rows(
         connection,
         "change_log",
@@ -65,7 +66,9 @@ def _record_changes(connection: Connection, source: str, upserts: list[uuid.UUID
 def replace_source(connection: Connection, valid: ValidRows, source: str) -> Changes:
     directory_lock.hold(connection)
     old_hashes = dict(
-        connection.execute(text("SELECT id, content_hash FROM service WHERE source = :source"), {"source": source}).all()
+        connection.execute(
+            text("SELECT id, content_hash FROM service WHERE source = :source"), {"source": source}
+        ).all()
     )
     for table in reversed(TABLES):
         connection.execute(text(f'DELETE FROM "{table.name}" WHERE source = :source'), {"source": source})
@@ -81,15 +84,29 @@ def replace_source(connection: Connection, valid: ValidRows, source: str) -> Cha
     return Changes(upserted=len(upserts), deleted=len(deletes), data_version=version)
 
 
-def record_run(connection: Connection, *, source: str, format: str, path: str, started_at: datetime,
-               data_version: int, counts: dict, problem_count: int) -> None:
+def record_run(
+    connection: Connection,
+    *,
+    source: str,
+    format: str,
+    path: str,
+    started_at: datetime,
+    data_version: int,
+    counts: dict,
+    problem_count: int,
+) -> None:
     connection.execute(
         text(
             "INSERT INTO import_run (source, format, path, started_at, data_version, counts, problem_count) "
             "VALUES (:source, :format, :path, :started_at, :data_version, CAST(:counts AS jsonb), :problem_count)"
         ),
         {
-            "source": source, "format": format, "path": path, "started_at": started_at,
-            "data_version": data_version, "counts": orjson.dumps(counts).decode(), "problem_count": problem_count,
+            "source": source,
+            "format": format,
+            "path": path,
+            "started_at": started_at,
+            "data_version": data_version,
+            "counts": orjson.dumps(counts).decode(),
+            "problem_count": problem_count,
         },
     )

@@ -129,14 +129,18 @@ class Basemap:
             raise BasemapUnavailable(f"{path} is not a PMTiles v3 archive") from None
         h = self.header
         if h["tile_type"] not in TILE_TYPES:
-            raise BasemapUnavailable(f"{path}: tile type {h['tile_type'].name} is not served (use MVT, PNG, JPEG, WebP or AVIF)")
+            raise BasemapUnavailable(
+                f"{path}: tile type {h['tile_type'].name} is not served (use MVT, PNG, JPEG, WebP or AVIF)"
+            )
         for part in ("internal_compression", "tile_compression"):
             if h[part] not in READABLE_COMPRESSION:
-                raise BasemapUnavailable(f"{path}: {part.replace('_', ' ')} {h[part].name} is not supported (use gzip or none)")
+                raise BasemapUnavailable(
+                    f"{path}: {part.replace('_', ' ')} {h[part].name} is not supported (use gzip or none)"
+                )
         self.media_type, self.format, self.source_type = TILE_TYPES[h["tile_type"]]
         self.tiles_gzipped = h["tile_compression"] == Compression.GZIP
         self.metadata = self._read_metadata()
-        root = self._map[h["root_offset"]:h["root_offset"] + h["root_length"]]
+        root = self._map[h["root_offset"] : h["root_offset"] + h["root_length"]]
         fingerprint = hashlib.blake2b(digest_size=8)
         for part in (self._map[:HEADER_BYTES], root, str(stat.st_size).encode()):
             fingerprint.update(part)
@@ -155,7 +159,9 @@ class Basemap:
         if not h["metadata_length"]:
             return {}
         try:
-            value = orjson.loads(self._internal(self._map[h["metadata_offset"]:h["metadata_offset"] + h["metadata_length"]]))
+            value = orjson.loads(
+                self._internal(self._map[h["metadata_offset"] : h["metadata_offset"] + h["metadata_length"]])
+            )
         except (orjson.JSONDecodeError, OSError, EOFError):
             log.warning("basemap %s: metadata is not JSON; ignored", self.path)
             return {}
@@ -166,7 +172,7 @@ class Basemap:
         with self._lock:
             found = self._directories.get(key)
         if found is None:
-            found = _parse_directory(self._internal(self._map[offset:offset + length]))
+            found = _parse_directory(self._internal(self._map[offset : offset + length]))
             with self._lock:
                 self._directories[key] = found
         return found
@@ -186,7 +192,7 @@ class Basemap:
                 offset, length = h["leaf_directory_offset"] + entry.offset, entry.length
                 continue
             start = h["tile_data_offset"] + entry.offset
-            return self._map[start:start + entry.length] or None
+            return self._map[start : start + entry.length] or None
         return None
 
     # --- describing -------------------------------------------------------------------------
@@ -255,8 +261,14 @@ class _Holder:
             if self._current is None or self._current.path != path or self._current.identity != identity:
                 # An old instance still in use elsewhere keeps its own mapping until dropped.
                 self._current = Basemap(path)
-                log.info("basemap %s: %s tiles, zoom %d-%d, version %s", path, self._current.format,
-                         self._current.min_zoom, self._current.max_zoom, self._current.version)
+                log.info(
+                    "basemap %s: %s tiles, zoom %d-%d, version %s",
+                    path,
+                    self._current.format,
+                    self._current.min_zoom,
+                    self._current.max_zoom,
+                    self._current.version,
+                )
             self._checked_at = now
             return self._current
 
@@ -318,9 +330,14 @@ def _copy_tiles(basemap: Basemap, archive: ArchiveWriter, bbox: BBox, zooms: ran
 
 
 def _part_metadata(basemap: Basemap, pack_id: uuid.UUID, zooms: range) -> dict:
-    layers = [{**layer, "minzoom": max(layer.get("minzoom", zooms[0]), zooms[0]),
-               "maxzoom": min(layer.get("maxzoom", zooms[-1]), zooms[-1])}
-              for layer in basemap.vector_layers()]
+    layers = [
+        {
+            **layer,
+            "minzoom": max(layer.get("minzoom", zooms[0]), zooms[0]),
+            "maxzoom": min(layer.get("maxzoom", zooms[-1]), zooms[-1]),
+        }
+        for layer in basemap.vector_layers()
+    ]
     return {
         "name": f"{basemap.metadata.get('name') or 'basemap'} (fieldnav offline pack)",
         "attribution": basemap.metadata.get("attribution") or "",
@@ -331,8 +348,9 @@ def _part_metadata(basemap: Basemap, pack_id: uuid.UUID, zooms: range) -> dict:
     }
 
 
-def write_pack_part(basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox: BBox,
-                    min_zoom: int, max_zoom: int, *, max_bytes: int) -> dict | None:
+def write_pack_part(
+    basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox: BBox, min_zoom: int, max_zoom: int, *, max_bytes: int
+) -> dict | None:
     """Copy the basemap tiles of a pack's area into ``<id>.basemap.pmtiles`` and describe
     them in ``<id>.basemap.json``; returns that description, or None (and no file) when the
     area holds no basemap tile. Raises PartTooLarge past ``max_bytes``."""
@@ -345,8 +363,13 @@ def write_pack_part(basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox:
             if written:
                 # The header's zooms are those of the tiles copied (zooms=None).
                 header = basemap.header
-                archive.finish(tile_type=header["tile_type"], tile_compression=header["tile_compression"], bbox=bbox,
-                               center_zoom=zooms[0], metadata=_part_metadata(basemap, pack_id, zooms))
+                archive.finish(
+                    tile_type=header["tile_type"],
+                    tile_compression=header["tile_compression"],
+                    bbox=bbox,
+                    center_zoom=zooms[0],
+                    metadata=_part_metadata(basemap, pack_id, zooms),
+                )
         if not written:
             temp.unlink()
             return None
@@ -356,8 +379,13 @@ def write_pack_part(basemap: Basemap, directory: Path, pack_id: uuid.UUID, bbox:
         with temp.open("rb") as f:
             sha256 = hashlib.file_digest(f, "sha256").hexdigest()
         info = {
-            "tile_count": written, "bytes": size, "sha256": sha256, "format": basemap.format,
-            "type": basemap.source_type, "min_zoom": zooms[0], "max_zoom": zooms[-1],
+            "tile_count": written,
+            "bytes": size,
+            "sha256": sha256,
+            "format": basemap.format,
+            "type": basemap.source_type,
+            "min_zoom": zooms[0],
+            "max_zoom": zooms[-1],
             "layers": [layer["id"] for layer in basemap.vector_layers()],
         }
         info_temp = info_final.with_name(f"{info_final.name}.tmp-{uuid.uuid4().hex}")

@@ -7,7 +7,7 @@ service/maps/sync.py for what they remove and why.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -18,19 +18,27 @@ def packs() -> None:
 
 
 @packs.command("gc")
-@click.option("--keep-days", type=float, default=None,
-              help="Remove packs unused for this many days (default FIELDNAV_PACKS_KEEP_DAYS, 14).")
+@click.option(
+    "--keep-days",
+    type=float,
+    default=None,
+    help="Remove packs unused for this many days (default FIELDNAV_PACKS_KEEP_DAYS, 14).",
+)
 def packs_gc(keep_days: float | None) -> None:
     """Remove unused and superseded packs, and files no pack refers to."""
-    from service.platform.db import default_engine
     from service.maps.packs import collect_garbage, pack_dir
+    from service.platform.db import default_engine
     from service.platform.settings import pack_settings
 
     settings = pack_settings()
     directory = pack_dir(settings)
     with default_engine().begin() as connection:
-        collected = collect_garbage(connection, directory, datetime.now(timezone.utc),
-                                    keep_days if keep_days is not None else settings.keep_days)
+        collected = collect_garbage(
+            connection,
+            directory,
+            datetime.now(UTC),
+            keep_days if keep_days is not None else settings.keep_days,
+        )
     click.echo(f"removed {collected.packs} packs and {collected.files} files from {directory}")
 
 
@@ -40,17 +48,21 @@ def sync() -> None:
 
 
 @sync.command("prune")
-@click.option("--retention-days", type=float, default=None,
-              help="Keep this many days of changes (default FIELDNAV_SYNC_RETENTION_DAYS, 30).")
+@click.option(
+    "--retention-days",
+    type=float,
+    default=None,
+    help="Keep this many days of changes (default FIELDNAV_SYNC_RETENTION_DAYS, 30).",
+)
 def sync_prune(retention_days: float | None) -> None:
     """Delete change-log entries older than the retention; older cursors then get 410 Gone."""
+    from service.maps.sync import prune_change_log
     from service.platform.db import default_engine
     from service.platform.settings import sync_settings
-    from service.maps.sync import prune_change_log
 
     days = retention_days if retention_days is not None else sync_settings().retention_days
     with default_engine().begin() as connection:
-        deleted = prune_change_log(connection, datetime.now(timezone.utc), days)
+        deleted = prune_change_log(connection, datetime.now(UTC), days)
     click.echo(f"pruned {deleted} change-log entries older than {days:g} days")
 
 

@@ -77,8 +77,16 @@ class ArchiveWriter:
     def _zooms(self, entries) -> tuple[int, int]:
         return tileid_to_zxy(entries[0].tile_id)[0], tileid_to_zxy(entries[-1].tile_id)[0]
 
-    def finish(self, *, tile_type: TileType, tile_compression: Compression, bbox: BBox, center_zoom: int,
-               metadata: dict, zooms: tuple[int, int] | None = None) -> None:
+    def finish(
+        self,
+        *,
+        tile_type: TileType,
+        tile_compression: Compression,
+        bbox: BBox,
+        center_zoom: int,
+        metadata: dict,
+        zooms: tuple[int, int] | None = None,
+    ) -> None:
         """Write the header, directories, metadata (gzipped JSON) and tiles, and close the
         file. ``zooms``: the header's (min, max); None takes those of the tiles written."""
         w = self.writer
@@ -108,9 +116,13 @@ class ArchiveWriter:
             "tile_type": tile_type,
             "min_zoom": min_zoom,
             "max_zoom": max_zoom,
-            "min_lon_e7": e7(min_lon), "min_lat_e7": e7(min_lat), "max_lon_e7": e7(max_lon), "max_lat_e7": e7(max_lat),
+            "min_lon_e7": e7(min_lon),
+            "min_lat_e7": e7(min_lat),
+            "max_lon_e7": e7(max_lon),
+            "max_lat_e7": e7(max_lat),
             "center_zoom": center_zoom,
-            "center_lon_e7": e7((min_lon + max_lon) / 2), "center_lat_e7": e7((min_lat + max_lat) / 2),
+            "center_lon_e7": e7((min_lon + max_lon) / 2),
+            "center_lat_e7": e7((min_lat + max_lat) / 2),
         }
         for part in (serialize_header(header), root, packed_metadata, leaves):
             self.file.write(part)

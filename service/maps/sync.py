@@ -54,11 +54,11 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Connection, Engine, text
 
-from service.directory import lock as directory_lock
 from service.capacity.merge import stale_after
+from service.directory import lock as directory_lock
+from service.directory.results import offline_summary
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
-from service.directory.results import offline_summary
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,14 @@ def encode_cursor(cursor: Cursor) -> str:
 
 
 def _bad_cursor() -> Problem:
-    return Problem(400, "invalid-cursor", "The cursor is not one this server issued; send back next_cursor exactly as "
-                   "received, or start over without a cursor.", title="Invalid cursor",
-                   errors=[field_problem("query.cursor", "cursor_invalid")])
+    return Problem(
+        400,
+        "invalid-cursor",
+        "The cursor is not one this server issued; send back next_cursor exactly as "
+        "received, or start over without a cursor.",
+        title="Invalid cursor",
+        errors=[field_problem("query.cursor", "cursor_invalid")],
+    )
 
 
 def decode_cursor(token: str) -> Cursor:
@@ -99,7 +104,8 @@ def decode_cursor(token: str) -> Cursor:
 
 def _expired(detail: str, detail_fr: str) -> Problem:
     return Problem(
-        410, "cursor-expired",
+        410,
+        "cursor-expired",
         f"{detail} Download a fresh offline pack for your area, then restart sync without a cursor "
         "(or restart sync without a cursor to receive the whole directory again).",
         detail_fr=f"{detail_fr} Téléchargez de nouveau la zone hors ligne, puis recommencez la synchronisation sans "
@@ -115,11 +121,15 @@ def _log_bounds(connection: Connection) -> tuple[int | None, int]:
 
 def _check_cursor(cursor: Cursor, min_seq: int | None, max_seq: int) -> None:
     if cursor.seq > max_seq:
-        raise _expired("This cursor does not belong to this server's change log (the directory was rebuilt).",
-                       "Ce curseur ne correspond pas au journal des changements de ce serveur (le répertoire a été reconstruit).")
+        raise _expired(
+            "This cursor does not belong to this server's change log (the directory was rebuilt).",
+            "Ce curseur ne correspond pas au journal des changements de ce serveur (le répertoire a été reconstruit).",
+        )
     if min_seq is not None and cursor.seq < min_seq - 1:
-        raise _expired("This cursor is older than the change history the server keeps.",
-                       "Ce curseur est plus ancien que l’historique des changements que le serveur conserve.")
+        raise _expired(
+            "This cursor is older than the change history the server keeps.",
+            "Ce curseur est plus ancien que l’historique des changements que le serveur conserve.",
+        )
 
 
 _SITES_OF = """
@@ -139,18 +149,27 @@ def _sites_by_service(connection: Connection, ids: list[uuid.UUID], now: datetim
 
 def _snapshot_page(connection: Connection, cursor: Cursor | None, max_seq: int, page_size: int, now: datetime) -> dict:
     snapshot_seq = max_seq if cursor is None else cursor.seq
-    ids = list(connection.execute(
-        text("SELECT DISTINCT service_id FROM service_site WHERE status = 'active' "
-             "AND (CAST(:after AS uuid) IS NULL OR service_id > CAST(:after AS uuid)) ORDER BY service_id LIMIT :limit"),
-        {"after": None if cursor is None else cursor.position, "limit": page_size + 1},
-    ).scalars())
+    ids = list(
+        connection.execute(
+            text(
+                "SELECT DISTINCT service_id FROM service_site WHERE status = 'active' "
+                "AND (CAST(:after AS uuid) IS NULL OR service_id > CAST(:after AS uuid)) ORDER BY service_id LIMIT :limit"
+            ),
+            {"after": None if cursor is None else cursor.position, "limit": page_size + 1},
+        ).scalars()
+    )
     has_more = len(ids) > page_size
     ids = ids[:page_size]
     sites = _sites_by_service(connection, ids, now)
     services = [{"id": str(i), "op": "upsert", "sites": sites[i]} for i in ids if i in sites]
     next_cursor = Cursor(snapshot_seq, ids[-1]) if has_more else Cursor(snapshot_seq, None)
-    return {"mode": "snapshot", "services": services, "tombstones": [], "next_cursor": encode_cursor(next_cursor),
-            "has_more": has_more}
+    return {
+        "mode": "snapshot",
+        "services": services,
+        "tombstones": [],
+        "next_cursor": encode_cursor(next_cursor),
+        "has_more": has_more,
+    }
 
 
 _DELTA_CUT = """
@@ -175,25 +194,30 @@ def _delta_page(connection: Connection, cursor: Cursor, max_seq: int, page_size:
     upserted = [row.service_id for row in last_ops if row.op == "upsert"]
     sites = _sites_by_service(connection, upserted, now)
     services = [{"id": str(i), "op": "upsert", "sites": sites[i]} for i in sorted(sites, key=str)]
-    tombstones = sorted(({"id": str(row.service_id)} for row in last_ops if row.service_id not in sites),
-                        key=lambda t: t["id"])
-    return {"mode": "delta", "services": services, "tombstones": tombstones,
-            "next_cursor": encode_cursor(Cursor(through, None)), "has_more": next_first is not None}
+    tombstones = sorted(
+        ({"id": str(row.service_id)} for row in last_ops if row.service_id not in sites), key=lambda t: t["id"]
+    )
+    return {
+        "mode": "delta",
+        "services": services,
+        "tombstones": tombstones,
+        "next_cursor": encode_cursor(Cursor(through, None)),
+        "has_more": next_first is not None,
+    }
 
 
 def sync_page(engine: Engine, cursor: Cursor | None, *, page_size: int, now: datetime) -> dict:
     """One page of ``GET /v1/sync/services``: ``{"data_version", "mode", "services",
     "tombstones", "next_cursor", "has_more"}``. Raises Problem 410 for an expired cursor."""
-    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
-        with connection.begin():
-            min_seq, max_seq = _log_bounds(connection)
-            if cursor is not None:
-                _check_cursor(cursor, min_seq, max_seq)
-            data_version = connection.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
-            if cursor is None or cursor.position is not None:
-                page = _snapshot_page(connection, cursor, max_seq, page_size, now)
-            else:
-                page = _delta_page(connection, cursor, max_seq, page_size, now)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection, connection.begin():
+        min_seq, max_seq = _log_bounds(connection)
+        if cursor is not None:
+            _check_cursor(cursor, min_seq, max_seq)
+        data_version = connection.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar_one()
+        if cursor is None or cursor.position is not None:
+            page = _snapshot_page(connection, cursor, max_seq, page_size, now)
+        else:
+            page = _delta_page(connection, cursor, max_seq, page_size, now)
     # Phones tell a stale count offline with the server's rule (service/capacity/merge.py).
     return {"data_version": data_version, "capacity_stale_after_s": int(stale_after().total_seconds()), **page}
 

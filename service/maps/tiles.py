@@ -51,7 +51,7 @@ SERVICES_FIELDS = {
     "open_24_7": "Boolean: open every hour of the week",
     "capacity": "String: available, full or none (no capacity reported)",
     "capacity_as_of": "Number: when the count was reported, Unix seconds (absent: no count); "
-                      "older than TileJSON's capacity_stale_after_s: show it as unknown, not as free",
+    "older than TileJSON's capacity_stale_after_s: show it as unknown, not as free",
 }
 CLUSTERS_FIELDS_FIXED = {
     "cell": "String: H3 cell index (hex)",
@@ -92,7 +92,9 @@ _VISIBLE = """
 
 # The cap picks points by a cheap key first (inside the tile before the buffer, then by site
 # id: an even thinning, not one corner of the tile), and only the kept rows are encoded.
-POINTS_SQL = _ENVELOPES + f"""
+POINTS_SQL = (
+    _ENVELOPES
+    + f"""
 SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom', 'site_key') FROM (
     -- (ST_AsMVT leaves NULL properties out of the feature; site_key is the feature id.)
     SELECT p.site_key,
@@ -110,12 +112,15 @@ SELECT ST_AsMVT(t, '{SERVICES_LAYER}', {EXTENT}, 'geom', 'site_key') FROM (
 ) t
 WHERE t.geom IS NOT NULL
 """
+)
 
 
 def _clusters_sql(resolution: int) -> str:
     # The column name comes from a fixed list of resolutions, never from the request.
     column = f"h3_r{int(resolution)}"
-    return _ENVELOPES + f""",
+    return (
+        _ENVELOPES
+        + f""",
 inside AS (
     SELECT p.{column} AS cell, p.category_groups
     FROM bounds b
@@ -148,6 +153,7 @@ SELECT ST_AsMVT(t, '{CLUSTERS_LAYER}', {EXTENT}, 'geom') FROM (
     LIMIT :max_features
 ) t
 """
+    )
 
 
 CLUSTERS_SQL: dict[int, str] = {resolution: _clusters_sql(resolution) for resolution in CLUSTER_RESOLUTIONS}
@@ -156,8 +162,15 @@ _POINTS_STATEMENT = text(POINTS_SQL)
 _CLUSTERS_STATEMENTS = {resolution: text(sql) for resolution, sql in CLUSTERS_SQL.items()}
 
 
-def render_tile(connection: Connection, z: int, x: int, y: int, categories: tuple[str, ...] | list[str] = (), *,
-                settings: TileSettings | None = None) -> bytes | None:
+def render_tile(
+    connection: Connection,
+    z: int,
+    x: int,
+    y: int,
+    categories: tuple[str, ...] | list[str] = (),
+    *,
+    settings: TileSettings | None = None,
+) -> bytes | None:
     """The Mapbox Vector Tile (2.1) at z/x/y, or None when it holds no feature.
 
     ``categories``: category group codes (already validated); a site matches when it has any
@@ -176,17 +189,21 @@ def render_tile(connection: Connection, z: int, x: int, y: int, categories: tupl
 
 
 def cluster_fields() -> dict[str, str]:
-    return {**CLUSTERS_FIELDS_FIXED,
-            **{code: f"Number: locations in the cell with category group {code}" for code in category_codes()}}
+    return {
+        **CLUSTERS_FIELDS_FIXED,
+        **{code: f"Number: locations in the cell with category group {code}" for code in category_codes()},
+    }
 
 
 def data_bounds(connection: Connection) -> tuple[float, float, float, float]:
     """(west, south, east, north) of the public sites on the map, rounded outwards to 4
     decimals; DEFAULT_BOUNDS when there are none."""
-    row = connection.execute(text(
-        "SELECT floor(ST_XMin(e) * 1e4) / 1e4, floor(ST_YMin(e) * 1e4) / 1e4, ceil(ST_XMax(e) * 1e4) / 1e4, ceil(ST_YMax(e) * 1e4) / 1e4 "
-        "FROM (SELECT ST_Extent(geom) AS e FROM service_site WHERE NOT is_private AND status = 'active') AS x"
-    )).one()
+    row = connection.execute(
+        text(
+            "SELECT floor(ST_XMin(e) * 1e4) / 1e4, floor(ST_YMin(e) * 1e4) / 1e4, ceil(ST_XMax(e) * 1e4) / 1e4, ceil(ST_YMax(e) * 1e4) / 1e4 "
+            "FROM (SELECT ST_Extent(geom) AS e FROM service_site WHERE NOT is_private AND status = 'active') AS x"
+        )
+    ).one()
     if row[0] is None:
         return DEFAULT_BOUNDS
     return tuple(float(v) for v in row)  # type: ignore[return-value]
@@ -196,25 +213,31 @@ def tilejson(tiles_url: str, data_version: int, bounds, settings: TileSettings, 
     """TileJSON 3.0.0 describing the tiles at ``tiles_url`` (a {z}/{x}/{y} template)."""
     layers = []
     if settings.points_min_zoom > 0:
-        layers.append({
-            "id": CLUSTERS_LAYER,
-            "description": "Public service locations counted per H3 cell, at the cell centre.",
-            "minzoom": 0, "maxzoom": min(settings.points_min_zoom, settings.max_zoom + 1) - 1,
-            "fields": cluster_fields(),
-        })
+        layers.append(
+            {
+                "id": CLUSTERS_LAYER,
+                "description": "Public service locations counted per H3 cell, at the cell centre.",
+                "minzoom": 0,
+                "maxzoom": min(settings.points_min_zoom, settings.max_zoom + 1) - 1,
+                "fields": cluster_fields(),
+            }
+        )
     if settings.points_min_zoom <= settings.max_zoom:
-        layers.append({
-            "id": SERVICES_LAYER,
-            "description": f"One point per public service location, its feature id the site_key of results, packs and "
-                           f"sync; name from zoom {settings.labels_min_zoom}.",
-            "minzoom": settings.points_min_zoom, "maxzoom": settings.max_zoom,
-            "fields": dict(SERVICES_FIELDS),
-        })
+        layers.append(
+            {
+                "id": SERVICES_LAYER,
+                "description": f"One point per public service location, its feature id the site_key of results, packs and "
+                f"sync; name from zoom {settings.labels_min_zoom}.",
+                "minzoom": settings.points_min_zoom,
+                "maxzoom": settings.max_zoom,
+                "fields": dict(SERVICES_FIELDS),
+            }
+        )
     return {
         "tilejson": "3.0.0",
         "name": "fieldnav services",
         "description": "Community services for field workers: points from zoom "
-                       f"{settings.points_min_zoom}, H3 clusters below. Confidential sites are never shown.",
+        f"{settings.points_min_zoom}, H3 clusters below. Confidential sites are never shown.",
         "version": "1.0.0",
         "attribution": attribution,
         "scheme": "xyz",
@@ -244,7 +267,7 @@ class TileKey:
     categories: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, data_version: int, z: int, x: int, y: int, categories=()) -> "TileKey":
+    def of(cls, data_version: int, z: int, x: int, y: int, categories=()) -> TileKey:
         return cls(data_version, z, x, y, tuple(sorted(set(categories))))
 
 
@@ -317,8 +340,14 @@ class TileCache:
         return len(self._cache)
 
 
-def get_or_render(connect: Callable[[], Connection], cache: TileCache, key: TileKey, *,
-                  etag_for: Callable[[bytes], str], settings: TileSettings | None = None) -> Tile:
+def get_or_render(
+    connect: Callable[[], Connection],
+    cache: TileCache,
+    key: TileKey,
+    *,
+    etag_for: Callable[[bytes], str],
+    settings: TileSettings | None = None,
+) -> Tile:
     """The tile from the cache, else rendered (on a connection from ``connect``) and cached.
     Database failures propagate: a tile not in the cache cannot be made without it."""
     tile = cache.get(key)

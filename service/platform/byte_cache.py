@@ -20,8 +20,7 @@ class ByteCache(Generic[K, V]):
     nothing. ``on_lookup(hit)`` is called after every ``get`` (outside the lock), e.g. to
     count hits in the metrics."""
 
-    def __init__(self, max_bytes: int, size_of: Callable[[V], int], *,
-                 on_lookup: Callable[[bool], None] | None = None):
+    def __init__(self, max_bytes: int, size_of: Callable[[V], int], *, on_lookup: Callable[[bool], None] | None = None):
         self.max_bytes = max(0, max_bytes)
         self._size_of = size_of
         self._on_lookup = on_lookup

@@ -23,10 +23,10 @@ from functools import lru_cache
 import orjson
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from service.platform.settings import database_settings, path_settings
-
 
 # Session settings of every connection:
 # - JIT off: our statements are short OLTP queries whose estimated cost can still pass
@@ -57,8 +57,7 @@ def embedded_cluster():
     return EmbeddedCluster(path_settings().home / "db")
 
 
-_NO_DATABASE = ("No database: set FIELDNAV_DATABASE_URL, or run `fieldnav db start` "
-                "to start fieldnav's own PostgreSQL.")
+_NO_DATABASE = "No database: set FIELDNAV_DATABASE_URL, or run `fieldnav db start` to start fieldnav's own PostgreSQL."
 
 
 def database_url() -> str:
@@ -77,8 +76,10 @@ def migration_database_url() -> str:
     settings = database_settings()
     if settings.migration_database_url:
         if not settings.database_url:
-            raise RuntimeError("FIELDNAV_MIGRATION_DATABASE_URL is set without FIELDNAV_DATABASE_URL: "
-                               "set both (the application's role and the schema owner's) or neither")
+            raise RuntimeError(
+                "FIELDNAV_MIGRATION_DATABASE_URL is set without FIELDNAV_DATABASE_URL: "
+                "set both (the application's role and the schema owner's) or neither"
+            )
         return normalise_url(settings.migration_database_url)
     if settings.database_url:
         return normalise_url(settings.database_url)
@@ -100,7 +101,7 @@ def normalise_url(url: str) -> str:
     """Accept plain libpq-style URLs and point SQLAlchemy at psycopg 3."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError("FIELDNAV_DATABASE_URL must be a postgresql:// URL")
 
 
@@ -165,12 +166,17 @@ def make_read_engine(primary: Engine) -> Engine:
     read_url = database_settings().database_read_url
     if not read_url:
         return primary
-    return make_engine(normalise_url(read_url), connect_args={
-        "options": (f"{SESSION_OPTIONS} -c statement_timeout={database_settings().statement_timeout_ms} "
-                    "-c default_transaction_read_only=on"),
-        "connect_timeout": 5,
-        "application_name": "fieldnav-read",
-    })
+    return make_engine(
+        normalise_url(read_url),
+        connect_args={
+            "options": (
+                f"{SESSION_OPTIONS} -c statement_timeout={database_settings().statement_timeout_ms} "
+                "-c default_transaction_read_only=on"
+            ),
+            "connect_timeout": 5,
+            "application_name": "fieldnav-read",
+        },
+    )
 
 
 def read_data_version(connection) -> int:

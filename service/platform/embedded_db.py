@@ -92,9 +92,7 @@ def find_pg_bindir() -> Path:
     from_debian_layout = _highest_debian_bindir()
     if from_debian_layout is not None:
         return from_debian_layout
-    raise EmbeddedDbError(
-        f"PostgreSQL server binaries (initdb, pg_ctl) not found. Install: {_INSTALL_HINT}"
-    )
+    raise EmbeddedDbError(f"PostgreSQL server binaries (initdb, pg_ctl) not found. Install: {_INSTALL_HINT}")
 
 
 def _has_server_binaries(bindir: Path) -> bool:
@@ -210,7 +208,7 @@ class EmbeddedCluster:
     def is_standby(self) -> bool:
         return (self.data_dir / "standby.signal").is_file()
 
-    def create_standby(self, base_dir: Path, *, durable: bool = False) -> "EmbeddedCluster":
+    def create_standby(self, base_dir: Path, *, durable: bool = False) -> EmbeddedCluster:
         """A streaming-replication standby of this (running) cluster in ``base_dir``, made
         with pg_basebackup; start it with ``.start()``. Its URL has the same role and
         password as ours (they are replicated)."""
@@ -221,8 +219,22 @@ class EmbeddedCluster:
         shutil.rmtree(scratch, ignore_errors=True)
         bindir = find_pg_bindir()
         result = self._run_as_db_user(
-            [str(bindir / "pg_basebackup"), "-D", str(scratch), "-R", "-X", "stream", "-c", "fast",
-             "-h", str(self._socket_dir()), "-p", str(self._require_port()), "-U", SUPERUSER],
+            [
+                str(bindir / "pg_basebackup"),
+                "-D",
+                str(scratch),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-h",
+                str(self._socket_dir()),
+                "-p",
+                str(self._require_port()),
+                "-U",
+                SUPERUSER,
+            ],
             timeout_s=300,
         )
         if result.returncode != 0:
@@ -242,9 +254,7 @@ class EmbeddedCluster:
     def create_database(self, name: str, template: str | None = None) -> str:
         """Create database ``name`` owned by fieldnav, with PostGIS; return its (owner's) URL."""
         self._require_running()
-        create = sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            sql.Identifier(name), sql.Identifier(OWNER_ROLE)
-        )
+        create = sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE))
         if template is not None:
             create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         with self._superuser_connection() as conn:
@@ -469,11 +479,11 @@ class EmbeddedCluster:
         # owner: it cannot disable triggers, set session_replication_role or drop tables.
         limits = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
         with self._superuser_connection() as conn:
-            for role, password_file, options in ((OWNER_ROLE, self._password_file, ""),
-                                                 (APP_ROLE, self._app_password_file, " " + limits)):
-                role_exists = conn.execute(
-                    "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
-                ).fetchone()
+            for role, password_file, options in (
+                (OWNER_ROLE, self._password_file, ""),
+                (APP_ROLE, self._app_password_file, " " + limits),
+            ):
+                role_exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
                 verb = "ALTER" if role_exists else "CREATE"
                 conn.execute(
                     sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}" + options).format(
@@ -481,9 +491,7 @@ class EmbeddedCluster:
                     )
                 )
             conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(OWNER_ROLE), sql.Identifier(APP_ROLE)))
-            db_exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)
-            ).fetchone()
+            db_exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)).fetchone()
             if not db_exists:
                 conn.execute(
                     sql.SQL("CREATE DATABASE {} OWNER {}").format(
@@ -494,9 +502,7 @@ class EmbeddedCluster:
 
     def _create_postgis(self, dbname: str) -> None:
         with self._superuser_connection(dbname) as conn:
-            available = conn.execute(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
-            ).fetchone()
+            available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
             if not available:
                 major = conn.info.server_version // 10000
                 raise EmbeddedDbError(
@@ -562,9 +568,7 @@ class EmbeddedCluster:
 
     # ---- subprocesses
 
-    def _run_as_db_user(
-        self, cmd: list[str], *, timeout_s: float
-    ) -> subprocess.CompletedProcess[str]:
+    def _run_as_db_user(self, cmd: list[str], *, timeout_s: float) -> subprocess.CompletedProcess[str]:
         user = self._db_os_user()
         if user is not None:
             cmd = ["runuser", "-u", user.pw_name, "--", *cmd]

@@ -54,23 +54,51 @@ LIMITED: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
 
 # What the API, the webhook worker, purge, key rotation, token revocation, packs gc and
 # sync prune change.
-APP_WRITES = frozenset({
-    "handoff_note", "handoff_idempotency", "handoff_outbox",
-    "auth_device", "revoked_token", "rate_limit_window",
-    "offline_pack", "offline_pack_file", "offline_pack_chunk", "change_log",
-    "provider_grant", "capacity_live", "field_report",
-})
+APP_WRITES = frozenset(
+    {
+        "handoff_note",
+        "handoff_idempotency",
+        "handoff_outbox",
+        "auth_device",
+        "revoked_token",
+        "rate_limit_window",
+        "offline_pack",
+        "offline_pack_file",
+        "offline_pack_chunk",
+        "change_log",
+        "provider_grant",
+        "capacity_live",
+        "field_report",
+    }
+)
 
 # Written by migrations, imports (`fieldnav import`, `demo-data`) and `fieldnav centres load`,
 # all run as the migration role; the application only reads them.
-READ_ONLY = frozenset({
-    "alembic_version", "import_run",
-    "organization", "service", "location", "service_at_location", "address", "phone", "schedule",
-    "service_area", "language", "accessibility", "attribute", "taxonomy", "taxonomy_term", "unit",
-    "service_capacity",
-    "private_cell", "site_key", "h3_cell",
-    "navigator_centre",
-})
+READ_ONLY = frozenset(
+    {
+        "alembic_version",
+        "import_run",
+        "organization",
+        "service",
+        "location",
+        "service_at_location",
+        "address",
+        "phone",
+        "schedule",
+        "service_area",
+        "language",
+        "accessibility",
+        "attribute",
+        "taxonomy",
+        "taxonomy_term",
+        "unit",
+        "service_capacity",
+        "private_cell",
+        "site_key",
+        "h3_cell",
+        "navigator_centre",
+    }
+)
 
 
 class GrantError(RuntimeError):
@@ -92,13 +120,18 @@ def _ident(connection: Connection, name: str) -> str:
 
 def _our_relations(connection: Connection, kinds: str) -> list[str]:
     """Tables (or sequences) of schema public, minus extension members (PostGIS's)."""
-    return list(connection.execute(text("""
+    return list(
+        connection.execute(
+            text("""
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind = ANY(CAST(:kinds AS "char"[]))
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                           AND d.deptype = 'e')
         ORDER BY c.relname
-    """), {"kinds": list(kinds)}).scalars())
+    """),
+            {"kinds": list(kinds)},
+        ).scalars()
+    )
 
 
 def statements(connection: Connection, app_role: str) -> list[str]:
@@ -117,7 +150,9 @@ def statements(connection: Connection, app_role: str) -> list[str]:
         sql.append(f"REVOKE ALL ON TABLE {name} FROM {role}")
         sql.append(f"GRANT {', '.join(table_privileges)} ON TABLE {name} TO {role}")
         for privilege, columns in column_privileges.items():
-            sql.append(f"GRANT {privilege} ({', '.join(_ident(connection, c) for c in columns)}) ON TABLE {name} TO {role}")
+            sql.append(
+                f"GRANT {privilege} ({', '.join(_ident(connection, c) for c in columns)}) ON TABLE {name} TO {role}"
+            )
     for table in _our_relations(connection, "v"):
         name = _ident(connection, table)
         sql += [f"REVOKE ALL ON TABLE {name} FROM {role}", f"GRANT SELECT ON TABLE {name} TO {role}"]
@@ -131,7 +166,10 @@ def statements(connection: Connection, app_role: str) -> list[str]:
 
 def _sequences(connection: Connection) -> list[tuple[str, str | None]]:
     """(sequence, the table whose serial or identity column it feeds, if any)."""
-    return [tuple(row) for row in connection.execute(text("""
+    return [
+        tuple(row)
+        for row in connection.execute(
+            text("""
         SELECT s.relname, t.relname FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
         LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
@@ -140,31 +178,53 @@ def _sequences(connection: Connection) -> list[tuple[str, str | None]]:
           AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = s.oid
                           AND e.deptype = 'e')
         ORDER BY s.relname
-    """))]
+    """)
+        )
+    ]
 
 
 def problems(connection: Connection, app_role: str) -> list[str]:
     """Why ``app_role`` could still change the audit log behind the triggers' back, if it could."""
     found = []
-    row = connection.execute(text("""
+    row = (
+        connection.execute(
+            text("""
         SELECT rolsuper, rolbypassrls, pg_has_role(:app, current_user, 'MEMBER') AS member_of_owner
         FROM pg_roles WHERE rolname = :app
-    """), {"app": app_role}).mappings().first()
+    """),
+            {"app": app_role},
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return [f"role {app_role!r} does not exist"]
     if row["rolsuper"]:
         found.append(f"role {app_role!r} is a superuser")
     if row["member_of_owner"]:
         found.append(f"role {app_role!r} is (a member of) the migration role {_current_user(connection)!r}")
-    owned = connection.execute(text("""
+    owned = (
+        connection.execute(
+            text("""
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND pg_has_role(:app, c.relowner, 'MEMBER') ORDER BY 1
-    """), {"app": app_role}).scalars().all()
+    """),
+            {"app": app_role},
+        )
+        .scalars()
+        .all()
+    )
     if owned:
-        found.append(f"role {app_role!r} owns {', '.join(owned[:5])}{' ...' if len(owned) > 5 else ''} "
-                     "(REASSIGN OWNED BY it TO the migration role)")
-    if connection.execute(text("SELECT has_schema_privilege(:app, 'public', 'CREATE')"), {"app": app_role}).scalar_one():
-        found.append(f"role {app_role!r} may create objects in schema public (REVOKE CREATE ON SCHEMA public FROM PUBLIC)")
+        found.append(
+            f"role {app_role!r} owns {', '.join(owned[:5])}{' ...' if len(owned) > 5 else ''} "
+            "(REASSIGN OWNED BY it TO the migration role)"
+        )
+    if connection.execute(
+        text("SELECT has_schema_privilege(:app, 'public', 'CREATE')"), {"app": app_role}
+    ).scalar_one():
+        found.append(
+            f"role {app_role!r} may create objects in schema public (REVOKE CREATE ON SCHEMA public FROM PUBLIC)"
+        )
     return found
 
 
@@ -177,13 +237,17 @@ def apply(engine: Engine, app_role: str) -> int:
     the role could get round them. Returns the number of statements run."""
     with engine.begin() as connection:
         if app_role == _current_user(connection):
-            raise GrantError(f"the application role {app_role!r} is the migration role itself: give "
-                             "FIELDNAV_DATABASE_URL and FIELDNAV_MIGRATION_DATABASE_URL different roles")
+            raise GrantError(
+                f"the application role {app_role!r} is the migration role itself: give "
+                "FIELDNAV_DATABASE_URL and FIELDNAV_MIGRATION_DATABASE_URL different roles"
+            )
         # Two migrations at once would update the same catalogue rows ("tuple concurrently updated").
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('fieldnav: grants'))"))
         if connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :app"), {"app": app_role}).first() is None:
             raise GrantError(f"the application role {app_role!r} (FIELDNAV_DATABASE_URL's user) does not exist")
-        connection.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {_ident(connection, app_role)}"))  # a direct grant
+        connection.execute(
+            text(f"REVOKE CREATE ON SCHEMA public FROM {_ident(connection, app_role)}")
+        )  # a direct grant
         found = problems(connection, app_role)
         if found:
             raise GrantError("the application role could bypass the audit log's protection: " + "; ".join(found))

@@ -38,7 +38,7 @@ from service.platform.settings import handoff_settings
 log = logging.getLogger("fieldnav.handoffs")
 
 IN_FLIGHT_LEASE_S = 60
-_KEY = re.compile(r'^[\x21\x23-\x7e]{1,255}$')  # visible ASCII except '"'
+_KEY = re.compile(r"^[\x21\x23-\x7e]{1,255}$")  # visible ASCII except '"'
 DOCS = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/"
 
 
@@ -59,16 +59,25 @@ def parse_key(header: str | None) -> str:
     """The key from an ``Idempotency-Key`` header (an sf-string: quoted; a bare token is
     accepted too), or 400."""
     if header is None or not header.strip():
-        raise Problem(400, "idempotency-key-missing",
-                      "This request needs an Idempotency-Key header (a fresh UUID per user action, reused on retries).",
-                      title="Idempotency-Key missing", title_fr="En-tête Idempotency-Key manquant",
-                      headers={"Link": f'<{DOCS}>; rel="describedby"'})
+        raise Problem(
+            400,
+            "idempotency-key-missing",
+            "This request needs an Idempotency-Key header (a fresh UUID per user action, reused on retries).",
+            title="Idempotency-Key missing",
+            title_fr="En-tête Idempotency-Key manquant",
+            headers={"Link": f'<{DOCS}>; rel="describedby"'},
+        )
     value = header.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     if not _KEY.match(value):
-        raise Problem(400, "idempotency-key-invalid", "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                      title="Idempotency-Key invalid", title_fr="En-tête Idempotency-Key non valide")
+        raise Problem(
+            400,
+            "idempotency-key-invalid",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            title="Idempotency-Key invalid",
+            title_fr="En-tête Idempotency-Key non valide",
+        )
     return value
 
 
@@ -109,15 +118,24 @@ _RELEASE = text("""
 
 
 def _in_flight() -> Problem:
-    return Problem(409, "request-in-progress",
-                   "A request with this Idempotency-Key is still being processed; retry shortly for its response.",
-                   title="Request in progress", title_fr="Requête en cours", headers={"Retry-After": "1"})
+    return Problem(
+        409,
+        "request-in-progress",
+        "A request with this Idempotency-Key is still being processed; retry shortly for its response.",
+        title="Request in progress",
+        title_fr="Requête en cours",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _reused() -> Problem:
-    return Problem(422, "idempotency-key-reused",
-                   "This Idempotency-Key was already used for a different request; use a new key for a new action.",
-                   title="Idempotency-Key reused", title_fr="Clé Idempotency-Key déjà utilisée")
+    return Problem(
+        422,
+        "idempotency-key-reused",
+        "This Idempotency-Key was already used for a different request; use a new key for a new action.",
+        title="Idempotency-Key reused",
+        title_fr="Clé Idempotency-Key déjà utilisée",
+    )
 
 
 class _LostLease(Exception):
@@ -140,22 +158,38 @@ def _claim(engine: Engine, params: dict, material: bytes) -> StoredResponse | No
             raise _reused()
         if existing.state == "in_flight":
             raise _in_flight()
-        return StoredResponse(existing.response_status, existing.response_body.encode(), dict(existing.response_headers or {}))
+        return StoredResponse(
+            existing.response_status, existing.response_body.encode(), dict(existing.response_headers or {})
+        )
 
 
-def run(engine: Engine, principal_key: str, key: str, material: bytes,
-        work: Callable[[Connection], StoredResponse]) -> Outcome:
+def run(
+    engine: Engine, principal_key: str, key: str, material: bytes, work: Callable[[Connection], StoredResponse]
+) -> Outcome:
     """Run ``work`` once per (caller, key): see the module docstring."""
-    params = {"principal": principal_key, "key": key, "hash": key_ring().request_hash(material),
-              "token": uuid.uuid4(), "ttl_s": handoff_settings().idempotency_ttl_h * 3600, "lease_s": IN_FLIGHT_LEASE_S}
+    params = {
+        "principal": principal_key,
+        "key": key,
+        "hash": key_ring().request_hash(material),
+        "token": uuid.uuid4(),
+        "ttl_s": handoff_settings().idempotency_ttl_h * 3600,
+        "lease_s": IN_FLIGHT_LEASE_S,
+    }
     stored = _claim(engine, params, material)
     if stored is not None:
         return Outcome(stored, replayed=True)
     try:
         with engine.begin() as connection:
             response = work(connection)
-            done = connection.execute(_COMPLETE, {**params, "status": response.status, "body": response.body.decode(),
-                                                  "headers": orjson.dumps(response.headers).decode()}).rowcount
+            done = connection.execute(
+                _COMPLETE,
+                {
+                    **params,
+                    "status": response.status,
+                    "body": response.body.decode(),
+                    "headers": orjson.dumps(response.headers).decode(),
+                },
+            ).rowcount
             if done != 1:
                 raise _LostLease
     except _LostLease:

@@ -51,7 +51,8 @@ def grant(engine: Engine, app_role: str) -> int:
 def rebuild_derived(engine: Engine, on_rebuilt=None) -> None:
     """Rebuild every source's service sites and map points, in one transaction, holding the
     import lock (an import rewrites the same tables)."""
-    from service.directory import lock as directory_lock, sites
+    from service.directory import lock as directory_lock
+    from service.directory import sites
     from service.platform.settings import import_settings
 
     with engine.begin() as connection:

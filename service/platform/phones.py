@@ -26,8 +26,15 @@ def normalise_phone(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def tel_uri(number: str, region: str, *, extension: str | None = None, short_codes: bool = False,
-            valid_only: bool = False, separators: bool = False) -> str | None:
+def tel_uri(
+    number: str,
+    region: str,
+    *,
+    extension: str | None = None,
+    short_codes: bool = False,
+    valid_only: bool = False,
+    separators: bool = False,
+) -> str | None:
     """RFC 3966 ``tel:`` URI of a phone number as it was written, or None when it is not dialable.
 
     ``region`` (ISO 3166 alpha-2) reads numbers written without a country code. A number is

@@ -73,145 +73,264 @@ def quoted_fr(values) -> str:
 # slug -> (title, default detail). Every slug of service/platform/problems.py (tests/test_problem_language.py).
 CATALOGUE_FR: dict[str, tuple[str, str]] = {
     # --- the request itself
-    "bad-request": ("Requête incorrecte",
-                    "Le serveur ne peut pas lire cette requête. Corrigez-la avant de la renvoyer."),
-    "validation-error": ("Demande non valide",
-                         "Certains champs ne sont pas valides. Corrigez-les, puis réessayez."),
-    "unknown-category": ("Catégorie inconnue",
-                         "Cette catégorie n’existe pas. Choisissez-en une dans la liste des catégories."),
-    "bbox-too-large": ("Zone trop grande",
-                       "La zone de recherche est trop grande : faites un zoom avant, ou cherchez autour d’un point."),
-    "pack-too-large": ("Zone hors ligne trop grande",
-                       ("Cette zone hors ligne serait trop volumineuse : choisissez une zone plus petite, "
-                       "un zoom maximal plus bas ou moins de catégories.")),
-    "payload-too-large": ("Contenu trop volumineux",
-                          "Le corps de la requête est plus volumineux que ce que le serveur accepte."),
-    "headers-too-large": ("En-têtes trop volumineux",
-                          ("Les en-têtes de la requête dépassent ce que le serveur accepte : "
-                           "envoyez des en-têtes moins nombreux ou plus courts.")),
-    "uri-too-long": ("Adresse trop longue",
-                     ("La ligne de requête dépasse ce que le serveur accepte : "
-                      "envoyez des paramètres moins nombreux ou plus courts.")),
-    "unsupported-media-type": ("Type de contenu non pris en charge",
-                               "Le serveur ne lit que du JSON (application/json) : envoyez le corps dans ce format."),
-    "not-acceptable": ("Format non disponible",
-                       "Le serveur ne peut produire aucun des formats demandés dans l’en-tête Accept."),
-    "method-not-allowed": ("Méthode non permise",
-                           "Cette adresse existe, mais pas avec cette méthode ; l’en-tête Allow donne celles qu’elle accepte."),
+    "bad-request": (
+        "Requête incorrecte",
+        "Le serveur ne peut pas lire cette requête. Corrigez-la avant de la renvoyer.",
+    ),
+    "validation-error": ("Demande non valide", "Certains champs ne sont pas valides. Corrigez-les, puis réessayez."),
+    "unknown-category": (
+        "Catégorie inconnue",
+        "Cette catégorie n’existe pas. Choisissez-en une dans la liste des catégories.",
+    ),
+    "bbox-too-large": (
+        "Zone trop grande",
+        "La zone de recherche est trop grande : faites un zoom avant, ou cherchez autour d’un point.",
+    ),
+    "pack-too-large": (
+        "Zone hors ligne trop grande",
+        (
+            "Cette zone hors ligne serait trop volumineuse : choisissez une zone plus petite, "
+            "un zoom maximal plus bas ou moins de catégories."
+        ),
+    ),
+    "payload-too-large": (
+        "Contenu trop volumineux",
+        "Le corps de la requête est plus volumineux que ce que le serveur accepte.",
+    ),
+    "headers-too-large": (
+        "En-têtes trop volumineux",
+        (
+            "Les en-têtes de la requête dépassent ce que le serveur accepte : "
+            "envoyez des en-têtes moins nombreux ou plus courts."
+        ),
+    ),
+    "uri-too-long": (
+        "Adresse trop longue",
+        (
+            "La ligne de requête dépasse ce que le serveur accepte : "
+            "envoyez des paramètres moins nombreux ou plus courts."
+        ),
+    ),
+    "unsupported-media-type": (
+        "Type de contenu non pris en charge",
+        "Le serveur ne lit que du JSON (application/json) : envoyez le corps dans ce format.",
+    ),
+    "not-acceptable": (
+        "Format non disponible",
+        "Le serveur ne peut produire aucun des formats demandés dans l’en-tête Accept.",
+    ),
+    "method-not-allowed": (
+        "Méthode non permise",
+        "Cette adresse existe, mais pas avec cette méthode ; l’en-tête Allow donne celles qu’elle accepte.",
+    ),
     # --- identity and limits
-    "unauthorized": ("Non autorisé",
-                     "Un jeton d’accès valide est requis. Reconnectez-vous, puis réessayez."),
-    "forbidden": ("Accès refusé",
-                  "Votre rôle ne permet pas cette action."),
-    "invalid-dpop-proof": ("Preuve DPoP non valide",
-                           ("La preuve DPoP est absente ou n’est pas valide : signez une nouvelle preuve pour cette "
-                           "requête avec la clé que vous enregistrez.")),
-    "renew-with-identity-provider": ("Renouvelez par votre fournisseur d’identité",
-                                     ("Votre jeton vient du fournisseur d’identité de votre organisme : renouvelez-le "
-                                     "par ce fournisseur (actualisation OpenID Connect), et non par fieldnav.")),
-    "device-key-in-use": ("Clé d’appareil déjà utilisée",
-                          "Cette clé appartient à l’appareil d’un autre utilisateur : créez une nouvelle paire de clés."),
-    "rate-limited": ("Trop de requêtes",
-                     "Trop de requêtes en peu de temps. Attendez quelques secondes, puis réessayez."),
+    "unauthorized": ("Non autorisé", "Un jeton d’accès valide est requis. Reconnectez-vous, puis réessayez."),
+    "forbidden": ("Accès refusé", "Votre rôle ne permet pas cette action."),
+    "invalid-dpop-proof": (
+        "Preuve DPoP non valide",
+        (
+            "La preuve DPoP est absente ou n’est pas valide : signez une nouvelle preuve pour cette "
+            "requête avec la clé que vous enregistrez."
+        ),
+    ),
+    "renew-with-identity-provider": (
+        "Renouvelez par votre fournisseur d’identité",
+        (
+            "Votre jeton vient du fournisseur d’identité de votre organisme : renouvelez-le "
+            "par ce fournisseur (actualisation OpenID Connect), et non par fieldnav."
+        ),
+    ),
+    "device-key-in-use": (
+        "Clé d’appareil déjà utilisée",
+        "Cette clé appartient à l’appareil d’un autre utilisateur : créez une nouvelle paire de clés.",
+    ),
+    "rate-limited": (
+        "Trop de requêtes",
+        "Trop de requêtes en peu de temps. Attendez quelques secondes, puis réessayez.",
+    ),
     # --- resources
-    "not-found": ("Introuvable",
-                  "Rien ne correspond à cette adresse ou à cet identifiant (ou vous n’y avez pas accès)."),
-    "basemap-not-configured": ("Aucun fond de carte",
-                               "Ce serveur n’a pas de fond de carte : les services s’affichent sur un fond uni."),
-    "range-not-satisfiable": ("Plage non disponible",
-                              "La plage d’octets demandée commence après la fin du fichier."),
-    "invalid-cursor": ("Curseur non valide",
-                       "Ce curseur ne vient pas de ce serveur. Renvoyez next_cursor tel quel, ou recommencez sans curseur."),
-    "cursor-expired": ("Curseur expiré",
-                       ("Ce curseur est plus ancien que l’historique des changements que le serveur conserve. "
-                       "Téléchargez de nouveau la zone hors ligne, puis recommencez la synchronisation sans curseur.")),
+    "not-found": (
+        "Introuvable",
+        "Rien ne correspond à cette adresse ou à cet identifiant (ou vous n’y avez pas accès).",
+    ),
+    "basemap-not-configured": (
+        "Aucun fond de carte",
+        "Ce serveur n’a pas de fond de carte : les services s’affichent sur un fond uni.",
+    ),
+    "range-not-satisfiable": ("Plage non disponible", "La plage d’octets demandée commence après la fin du fichier."),
+    "invalid-cursor": (
+        "Curseur non valide",
+        "Ce curseur ne vient pas de ce serveur. Renvoyez next_cursor tel quel, ou recommencez sans curseur.",
+    ),
+    "cursor-expired": (
+        "Curseur expiré",
+        (
+            "Ce curseur est plus ancien que l’historique des changements que le serveur conserve. "
+            "Téléchargez de nouveau la zone hors ligne, puis recommencez la synchronisation sans curseur."
+        ),
+    ),
     # --- handoffs
-    "idempotency-key-missing": ("En-tête Idempotency-Key manquant",
-                                ("Cette requête doit comporter un en-tête Idempotency-Key (un nouvel UUID par action, "
-                                "réutilisé pour chaque nouvelle tentative).")),
-    "idempotency-key-invalid": ("En-tête Idempotency-Key non valide",
-                                "L’en-tête Idempotency-Key doit compter de 1 à 255 caractères ASCII visibles."),
-    "idempotency-key-reused": ("Clé Idempotency-Key déjà utilisée",
-                               ("Cette clé Idempotency-Key a déjà servi pour une autre requête ; "
-                               "utilisez une nouvelle clé pour une nouvelle action.")),
-    "request-in-progress": ("Requête en cours",
-                            ("Une requête avec cette clé Idempotency-Key est encore en traitement ; "
-                            "réessayez dans un instant pour obtenir sa réponse.")),
-    "invalid-transition": ("Changement de statut impossible",
-                           "Ce transfert ne peut pas passer à ce statut à partir de son statut actuel."),
-    "transition-forbidden": ("Changement non permis",
-                             ("Ce changement de statut revient à l’autre partie : le centre du 211 accepte et termine "
-                             "les transferts ; l’organisme demandeur les annule.")),
-    "reason-required": ("Motif requis",
-                        "Ce changement de statut exige un motif : indiquez-le, puis réessayez."),
-    "claimed-by-another": ("Pris en charge par un autre intervenant",
-                           "Un autre intervenant du centre s’occupe de ce transfert ; reprenez-le avec take_over pour agir."),
-    "purged": ("Données supprimées",
-               ("Les données personnelles de ce transfert ont été supprimées après sa fermeture ; "
-               "on ne peut plus rien y ajouter.")),
-    "conflict": ("Conflit",
-                 "La requête entre en conflit avec l’état actuel de la ressource."),
+    "idempotency-key-missing": (
+        "En-tête Idempotency-Key manquant",
+        (
+            "Cette requête doit comporter un en-tête Idempotency-Key (un nouvel UUID par action, "
+            "réutilisé pour chaque nouvelle tentative)."
+        ),
+    ),
+    "idempotency-key-invalid": (
+        "En-tête Idempotency-Key non valide",
+        "L’en-tête Idempotency-Key doit compter de 1 à 255 caractères ASCII visibles.",
+    ),
+    "idempotency-key-reused": (
+        "Clé Idempotency-Key déjà utilisée",
+        (
+            "Cette clé Idempotency-Key a déjà servi pour une autre requête ; "
+            "utilisez une nouvelle clé pour une nouvelle action."
+        ),
+    ),
+    "request-in-progress": (
+        "Requête en cours",
+        (
+            "Une requête avec cette clé Idempotency-Key est encore en traitement ; "
+            "réessayez dans un instant pour obtenir sa réponse."
+        ),
+    ),
+    "invalid-transition": (
+        "Changement de statut impossible",
+        "Ce transfert ne peut pas passer à ce statut à partir de son statut actuel.",
+    ),
+    "transition-forbidden": (
+        "Changement non permis",
+        (
+            "Ce changement de statut revient à l’autre partie : le centre du 211 accepte et termine "
+            "les transferts ; l’organisme demandeur les annule."
+        ),
+    ),
+    "reason-required": ("Motif requis", "Ce changement de statut exige un motif : indiquez-le, puis réessayez."),
+    "claimed-by-another": (
+        "Pris en charge par un autre intervenant",
+        "Un autre intervenant du centre s’occupe de ce transfert ; reprenez-le avec take_over pour agir.",
+    ),
+    "purged": (
+        "Données supprimées",
+        (
+            "Les données personnelles de ce transfert ont été supprimées après sa fermeture ; "
+            "on ne peut plus rien y ajouter."
+        ),
+    ),
+    "conflict": ("Conflit", "La requête entre en conflit avec l’état actuel de la ressource."),
     # --- live data
-    "capacity-outdated": ("Compte plus ancien que celui affiché",
-                          ("Ce compte est plus ancien que celui que le service affiche déjà pour cette unité ; "
-                           "rien n’a changé. Envoyez le compte actuel avec une heure plus récente, ou sans heure.")),
-    "report-exists": ("Déjà signalé",
-                      ("Vous avez déjà un signalement ouvert de ce type pour ce service. Il reste actif jusqu’à ce que "
-                       "le centre du 211 le règle.")),
-    "report-resolved": ("Signalement déjà réglé",
-                        "Ce signalement est déjà réglé ; sa résolution ne change plus."),
-    "too-many-reports": ("Trop de signalements",
-                         "Vous avez fait autant de signalements en une heure que permis. Réessayez plus tard."),
-    "directory-busy": ("Répertoire occupé",
-                       ("Une importation met à jour le répertoire pour quelques secondes encore : renvoyez la même "
-                        "requête dans un instant.")),
-    "gone": ("Ressource supprimée",
-             "Cette ressource a existé, mais elle a été supprimée définitivement."),
+    "capacity-outdated": (
+        "Compte plus ancien que celui affiché",
+        (
+            "Ce compte est plus ancien que celui que le service affiche déjà pour cette unité ; "
+            "rien n’a changé. Envoyez le compte actuel avec une heure plus récente, ou sans heure."
+        ),
+    ),
+    "report-exists": (
+        "Déjà signalé",
+        (
+            "Vous avez déjà un signalement ouvert de ce type pour ce service. Il reste actif jusqu’à ce que "
+            "le centre du 211 le règle."
+        ),
+    ),
+    "report-resolved": ("Signalement déjà réglé", "Ce signalement est déjà réglé ; sa résolution ne change plus."),
+    "too-many-reports": (
+        "Trop de signalements",
+        "Vous avez fait autant de signalements en une heure que permis. Réessayez plus tard.",
+    ),
+    "directory-busy": (
+        "Répertoire occupé",
+        (
+            "Une importation met à jour le répertoire pour quelques secondes encore : renvoyez la même "
+            "requête dans un instant."
+        ),
+    ),
+    "gone": ("Ressource supprimée", "Cette ressource a existé, mais elle a été supprimée définitivement."),
     # --- the server
-    "unavailable": ("Service non disponible",
-                    "La base de données n’est pas joignable pour le moment ; réessayez dans un instant."),
-    "query-timeout": ("Délai dépassé",
-                      "La requête a pris trop de temps et a été arrêtée ; réessayez, ou précisez-la."),
-    "pack-builds-busy": ("Préparation des zones hors ligne saturée",
-                         ("Le serveur prépare déjà autant de zones hors ligne qu’il le peut : réessayez dans "
-                          "quelques secondes. Les zones déjà prêtes restent disponibles.")),
-    "pack-build-timeout": ("Préparation trop longue",
-                           ("La préparation de cette zone hors ligne a pris trop de temps et a été arrêtée : "
-                            "réessayez plus tard, ou choisissez une zone plus petite ou un zoom maximal plus bas.")),
-    "pack-storage-not-shared": ("Zone gardée sur un autre serveur",
-                                ("Les fichiers de cette zone hors ligne sont sur un autre serveur : réessayez dans "
-                                 "un instant.")),
-    "migrations-pending": ("Base de données à mettre à jour",
-                           ("Le schéma de la base de données n’est pas à jour : un administrateur doit exécuter "
-                           "`fieldnav db migrate`.")),
-    "no-navigator-centre": ("Aucun centre du 211",
-                            ("Aucun centre du 211 ne dessert cette zone et le centre par défaut n’est pas chargé : "
-                            "un administrateur doit exécuter `fieldnav centres load`.")),
-    "app-not-built": ("Application terrain non installée",
-                      "L’application terrain (/app/) n’est pas construite sur ce serveur."),
-    "internal-error": ("Erreur interne du serveur",
-                       "Une erreur s’est produite de notre côté ; elle a été consignée."),
-    "http-error": ("Requête refusée",
-                   "Le serveur ne peut pas traiter cette requête."),
+    "unavailable": (
+        "Service non disponible",
+        "La base de données n’est pas joignable pour le moment ; réessayez dans un instant.",
+    ),
+    "query-timeout": ("Délai dépassé", "La requête a pris trop de temps et a été arrêtée ; réessayez, ou précisez-la."),
+    "pack-builds-busy": (
+        "Préparation des zones hors ligne saturée",
+        (
+            "Le serveur prépare déjà autant de zones hors ligne qu’il le peut : réessayez dans "
+            "quelques secondes. Les zones déjà prêtes restent disponibles."
+        ),
+    ),
+    "pack-build-timeout": (
+        "Préparation trop longue",
+        (
+            "La préparation de cette zone hors ligne a pris trop de temps et a été arrêtée : "
+            "réessayez plus tard, ou choisissez une zone plus petite ou un zoom maximal plus bas."
+        ),
+    ),
+    "pack-storage-not-shared": (
+        "Zone gardée sur un autre serveur",
+        ("Les fichiers de cette zone hors ligne sont sur un autre serveur : réessayez dans un instant."),
+    ),
+    "migrations-pending": (
+        "Base de données à mettre à jour",
+        ("Le schéma de la base de données n’est pas à jour : un administrateur doit exécuter `fieldnav db migrate`."),
+    ),
+    "no-navigator-centre": (
+        "Aucun centre du 211",
+        (
+            "Aucun centre du 211 ne dessert cette zone et le centre par défaut n’est pas chargé : "
+            "un administrateur doit exécuter `fieldnav centres load`."
+        ),
+    ),
+    "app-not-built": (
+        "Application terrain non installée",
+        "L’application terrain (/app/) n’est pas construite sur ce serveur.",
+    ),
+    "internal-error": ("Erreur interne du serveur", "Une erreur s’est produite de notre côté ; elle a été consignée."),
+    "http-error": ("Requête refusée", "Le serveur ne peut pas traiter cette requête."),
 }
 
 # HTTP statuses as French titles, for answers whose type has no title of its own (http-error).
 STATUS_TITLES_FR: dict[int, str] = {
-    400: "Requête incorrecte", 401: "Non autorisé", 403: "Accès refusé", 404: "Introuvable",
-    405: "Méthode non permise", 406: "Format non disponible", 408: "Délai de requête dépassé", 409: "Conflit",
-    410: "Ressource supprimée", 411: "Longueur requise", 412: "Condition préalable non remplie",
-    413: "Contenu trop volumineux", 414: "Adresse trop longue", 415: "Type de contenu non pris en charge",
-    416: "Plage non disponible", 417: "Attente impossible à satisfaire", 421: "Requête mal dirigée",
-    422: "Demande non valide", 423: "Ressource verrouillée", 428: "Condition préalable requise",
-    429: "Trop de requêtes", 431: "En-têtes trop volumineux", 500: "Erreur interne du serveur",
-    501: "Non pris en charge", 502: "Mauvaise passerelle", 503: "Service non disponible",
+    400: "Requête incorrecte",
+    401: "Non autorisé",
+    403: "Accès refusé",
+    404: "Introuvable",
+    405: "Méthode non permise",
+    406: "Format non disponible",
+    408: "Délai de requête dépassé",
+    409: "Conflit",
+    410: "Ressource supprimée",
+    411: "Longueur requise",
+    412: "Condition préalable non remplie",
+    413: "Contenu trop volumineux",
+    414: "Adresse trop longue",
+    415: "Type de contenu non pris en charge",
+    416: "Plage non disponible",
+    417: "Attente impossible à satisfaire",
+    421: "Requête mal dirigée",
+    422: "Demande non valide",
+    423: "Ressource verrouillée",
+    428: "Condition préalable requise",
+    429: "Trop de requêtes",
+    431: "En-têtes trop volumineux",
+    500: "Erreur interne du serveur",
+    501: "Non pris en charge",
+    502: "Mauvaise passerelle",
+    503: "Service non disponible",
     504: "Délai de passerelle dépassé",
 }
 
 # Handoff statuses (service/handoffs/model.py's Status) as the field client names them in French.
 HANDOFF_STATUS_FR: dict[str, str] = {
-    "requested": "demandé", "accepted": "accepté", "rejected": "refusé", "in-progress": "en cours",
-    "on-hold": "en attente", "completed": "terminé", "failed": "échoué", "cancelled": "annulé",
+    "requested": "demandé",
+    "accepted": "accepté",
+    "rejected": "refusé",
+    "in-progress": "en cours",
+    "on-hold": "en attente",
+    "completed": "terminé",
+    "failed": "échoué",
+    "cancelled": "annulé",
     "entered-in-error": "saisi par erreur",
 }
 
@@ -242,6 +361,7 @@ def _fixed(en: str, fr: str) -> dict[str, Template]:
 
 def _with(en: str, fr: str) -> dict[str, Template]:
     """Templates over ctx, numbers written per language; ``{s_key}`` is the plural s of ``key``."""
+
     def render(template: str) -> Template:
         def fill(ctx: Mapping, lang: str) -> str:
             values = {}
@@ -249,7 +369,9 @@ def _with(en: str, fr: str) -> dict[str, Template]:
                 values[key] = number(value, lang)
                 values["s_" + key] = _s(value, lang)
             return template.format_map(values)
+
         return fill
+
     return {"en": render(en), "fr": render(fr)}
 
 
@@ -301,25 +423,35 @@ def _list_length(kind: str) -> dict[str, Template]:
 
 def _codes(en_one: str, en_many: str, fr_one: str, fr_many: str) -> dict[str, Template]:
     """A message naming codes the client sent (category codes, statuses: never personal data)."""
+
     def pick(one: str, many: str, lang: str) -> Template:
         def fill(ctx: Mapping, _lang: str) -> str:
             codes = ctx.get("codes") or ()
             codes = [codes] if isinstance(codes, str) else list(codes)
             return (one if len(codes) == 1 else many).format(codes=", ".join(codes), choices=ctx.get("choices", ""))
+
         return fill
+
     return {"en": pick(en_one, en_many, "en"), "fr": pick(fr_one, fr_many, "fr")}
 
 
 _NUMBER = _fixed("Enter a number.", "Entrez un nombre.")
 _INTEGER = _fixed("Enter a whole number.", "Entrez un nombre entier.")
 _BOOLEAN = _fixed("Enter true or false.", "Entrez true (oui) ou false (non).")
-_DATETIME = _fixed("Enter a date and time such as 2026-11-26T09:00:00-05:00.",
-                   "Entrez une date et une heure comme 2026-11-26T09:00:00-05:00.")
+_DATETIME = _fixed(
+    "Enter a date and time such as 2026-11-26T09:00:00-05:00.",
+    "Entrez une date et une heure comme 2026-11-26T09:00:00-05:00.",
+)
 _DATE = _fixed("Enter a date such as 2026-11-26.", "Entrez une date comme 2026-11-26.")
 _TIME = _fixed("Enter a time such as 09:30.", "Entrez une heure comme 09:30.")
-_UUID = _fixed("This is not a valid id: it should look like 5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d.",
-               "Cet identifiant n’est pas valide : il devrait ressembler à 5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d.")
-_OBJECT = _fixed("This must be a JSON object (fields in braces).", "Cette valeur doit être un objet JSON (des champs entre accolades).")
+_UUID = _fixed(
+    "This is not a valid id: it should look like 5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d.",
+    "Cet identifiant n’est pas valide : il devrait ressembler à 5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d.",
+)
+_OBJECT = _fixed(
+    "This must be a JSON object (fields in braces).",
+    "Cette valeur doit être un objet JSON (des champs entre accolades).",
+)
 _LIST = _fixed("This must be a list.", "Cette valeur doit être une liste.")
 _TEXT = _fixed("This must be text.", "Cette valeur doit être du texte.")
 _URL = _fixed("Enter a valid web address.", "Entrez une adresse Web valide.")
@@ -327,8 +459,10 @@ _URL = _fixed("Enter a valid web address.", "Entrez une adresse Web valide.")
 # code -> {"en": template, "fr": template}. The pydantic error types this API meets, then ours.
 MESSAGES: dict[str, dict[str, Template]] = {
     "missing": _fixed("This field is required.", "Ce champ est obligatoire."),
-    "extra_forbidden": _fixed("This field is not expected here: check its spelling, or remove it.",
-                              "Ce champ n’est pas attendu ici : vérifiez son orthographe, ou retirez-le."),
+    "extra_forbidden": _fixed(
+        "This field is not expected here: check its spelling, or remove it.",
+        "Ce champ n’est pas attendu ici : vérifiez son orthographe, ou retirez-le.",
+    ),
     "string_type": _TEXT,
     "string_too_short": _text_length("min"),
     "string_too_long": _text_length("max"),
@@ -337,7 +471,9 @@ MESSAGES: dict[str, dict[str, Template]] = {
     "less_than_equal": _with("The value must be {le} or less.", "La valeur doit être inférieure ou égale à {le}."),
     "greater_than": _with("The value must be more than {gt}.", "La valeur doit être supérieure à {gt}."),
     "greater_than_equal": _with("The value must be {ge} or more.", "La valeur doit être supérieure ou égale à {ge}."),
-    "multiple_of": _with("The value must be a multiple of {multiple_of}.", "La valeur doit être un multiple de {multiple_of}."),
+    "multiple_of": _with(
+        "The value must be a multiple of {multiple_of}.", "La valeur doit être un multiple de {multiple_of}."
+    ),
     "finite_number": _fixed("Enter a finite number.", "Entrez un nombre fini."),
     "int_type": _INTEGER,
     "int_parsing": _INTEGER,
@@ -359,12 +495,15 @@ MESSAGES: dict[str, dict[str, Template]] = {
     "date_type": _DATE,
     "date_parsing": _DATE,
     "date_from_datetime_parsing": _DATE,
-    "date_from_datetime_inexact": _fixed("Enter a date without a time, such as 2026-11-26.",
-                                         "Entrez une date sans heure, comme 2026-11-26."),
+    "date_from_datetime_inexact": _fixed(
+        "Enter a date without a time, such as 2026-11-26.", "Entrez une date sans heure, comme 2026-11-26."
+    ),
     "time_type": _TIME,
     "time_parsing": _TIME,
-    "timezone_aware": _fixed("Add the UTC offset to the time, e.g. 2026-11-26T09:00:00-05:00.",
-                             "Ajoutez le décalage UTC à l’heure, par exemple 2026-11-26T09:00:00-05:00."),
+    "timezone_aware": _fixed(
+        "Add the UTC offset to the time, e.g. 2026-11-26T09:00:00-05:00.",
+        "Ajoutez le décalage UTC à l’heure, par exemple 2026-11-26T09:00:00-05:00.",
+    ),
     "timezone_naive": _fixed("Remove the UTC offset from the time.", "Retirez le décalage UTC de l’heure."),
     "literal_error": {"en": _choices, "fr": _choices},
     "enum": {"en": _choices, "fr": _choices},
@@ -385,88 +524,142 @@ MESSAGES: dict[str, dict[str, Template]] = {
     # --- ours: validators (service/handoffs/model.py, service/maps/packs/, service/api/schemas.py)
     "phone_invalid": _fixed(
         "This is not a valid phone number. Check the digits, or leave it empty for an anonymous handoff.",
-        "Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres, ou laissez le champ vide pour un transfert anonyme."),
+        "Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres, ou laissez le champ vide pour un transfert anonyme.",
+    ),
     "do_not_contact_with_phone": _fixed(
         "The person asked not to be contacted, so leave the callback phone number empty (or untick “do not contact”).",
-        "La personne ne veut pas être contactée : laissez le numéro de rappel vide (ou décochez « ne pas contacter »)."),
+        "La personne ne veut pas être contactée : laissez le numéro de rappel vide (ou décochez « ne pas contacter »).",
+    ),
     "do_not_contact_needs_alternative": _fixed(
         "The person must not be contacted: say how the navigator can follow up instead "
         "(for example, through a shelter’s front desk).",
         "La personne ne veut pas être contactée : indiquez comment l’intervenant peut faire le suivi autrement "
-        "(par exemple, par l’accueil d’un refuge)."),
+        "(par exemple, par l’accueil d’un refuge).",
+    ),
     "unknown_need_group": _codes(
         "Unknown need group: {codes}. Choose needs from the list (GET /v1/categories).",
         "Unknown need groups: {codes}. Choose needs from the list (GET /v1/categories).",
         "Groupe de besoins inconnu : {codes}. Choisissez les besoins dans la liste (GET /v1/categories).",
-        "Groupes de besoins inconnus : {codes}. Choisissez les besoins dans la liste (GET /v1/categories)."),
+        "Groupes de besoins inconnus : {codes}. Choisissez les besoins dans la liste (GET /v1/categories).",
+    ),
     "not_a_number_time": _fixed(
         "Write the date or time as ISO 8601 text, such as 2026-11-26 or 2026-11-26T09:00:00-05:00, not as a number.",
         "Écrivez la date ou l’heure en texte au format ISO 8601, comme 2026-11-26 ou 2026-11-26T09:00:00-05:00, "
-        "et non sous forme de nombre."),
+        "et non sous forme de nombre.",
+    ),
     "local_time_invalid": _fixed(
         "Enter a local time as HH:MM on the 24-hour clock, e.g. 09:30.",
-        "Entrez une heure locale au format HH:MM (sur 24 heures), par exemple 09:30."),
+        "Entrez une heure locale au format HH:MM (sur 24 heures), par exemple 09:30.",
+    ),
     "bbox_invalid": _fixed(
         "Give the area as min_lon,min_lat,max_lon,max_lat in degrees, with each min below its max.",
-        "Indiquez la zone sous la forme min_lon,min_lat,max_lon,max_lat en degrés, chaque min étant inférieur à son max."),
-    "bbox_not_finite": _fixed("The area’s corners must be finite numbers.", "Les coins de la zone doivent être des nombres finis."),
+        "Indiquez la zone sous la forme min_lon,min_lat,max_lon,max_lat en degrés, chaque min étant inférieur à son max.",
+    ),
+    "bbox_not_finite": _fixed(
+        "The area’s corners must be finite numbers.", "Les coins de la zone doivent être des nombres finis."
+    ),
     "bbox_too_large": _with(
         "This area is too large (more than {max_area} square degrees): zoom in, or search around a point with near=.",
         "Cette zone est trop grande (plus de {max_area} degrés carrés) : faites un zoom avant, ou cherchez autour "
-        "d’un point avec near=."),
-    "h3_cells_invalid": _with("Some of these are not H3 cells: {cells}.", "Certaines de ces valeurs ne sont pas des cellules H3 : {cells}."),
-    "area_one_of": _fixed("Give the area either as bbox or as h3_cells (exactly one of them).",
-                          "Indiquez la zone soit avec bbox, soit avec h3_cells (l’un des deux seulement)."),
-    "zoom_range_invalid": _fixed("min_zoom must not be greater than max_zoom.", "min_zoom ne doit pas dépasser max_zoom."),
-    "numbers_expected": _with("Give {count} numbers separated by commas.", "Indiquez {count} nombres séparés par des virgules."),
-    "point_invalid": _fixed("Give a point as lat,lon in degrees (latitude -90 to 90, longitude -180 to 180).",
-                            "Indiquez un point sous la forme lat,lon en degrés (latitude de -90 à 90, longitude de -180 à 180)."),
+        "d’un point avec near=.",
+    ),
+    "h3_cells_invalid": _with(
+        "Some of these are not H3 cells: {cells}.", "Certaines de ces valeurs ne sont pas des cellules H3 : {cells}."
+    ),
+    "area_one_of": _fixed(
+        "Give the area either as bbox or as h3_cells (exactly one of them).",
+        "Indiquez la zone soit avec bbox, soit avec h3_cells (l’un des deux seulement).",
+    ),
+    "zoom_range_invalid": _fixed(
+        "min_zoom must not be greater than max_zoom.", "min_zoom ne doit pas dépasser max_zoom."
+    ),
+    "numbers_expected": _with(
+        "Give {count} numbers separated by commas.", "Indiquez {count} nombres séparés par des virgules."
+    ),
+    "point_invalid": _fixed(
+        "Give a point as lat,lon in degrees (latitude -90 to 90, longitude -180 to 180).",
+        "Indiquez un point sous la forme lat,lon en degrés (latitude de -90 à 90, longitude de -180 à 180).",
+    ),
     "unknown_category": _codes(
-        "Unknown category: {codes}. Choose from: {choices}.", "Unknown categories: {codes}. Choose from: {choices}.",
-        "Catégorie inconnue : {codes}. Choisissez parmi : {choices}.", "Catégories inconnues : {codes}. Choisissez parmi : {choices}."),
+        "Unknown category: {codes}. Choose from: {choices}.",
+        "Unknown categories: {codes}. Choose from: {choices}.",
+        "Catégorie inconnue : {codes}. Choisissez parmi : {choices}.",
+        "Catégories inconnues : {codes}. Choisissez parmi : {choices}.",
+    ),
     "unknown_status": _codes(
-        "Unknown status: {codes}. Use: {choices}.", "Unknown statuses: {codes}. Use: {choices}.",
-        "Statut inconnu : {codes}. Utilisez : {choices}.", "Statuts inconnus : {codes}. Utilisez : {choices}."),
+        "Unknown status: {codes}. Use: {choices}.",
+        "Unknown statuses: {codes}. Use: {choices}.",
+        "Statut inconnu : {codes}. Utilisez : {choices}.",
+        "Statuts inconnus : {codes}. Utilisez : {choices}.",
+    ),
     "language_code_invalid": _codes(
         "Not a language code: {codes}. Use ISO 639 codes such as en or fr.",
         "Not language codes: {codes}. Use ISO 639 codes such as en or fr.",
         "Code de langue non valide : {codes}. Utilisez des codes ISO 639 comme en ou fr.",
-        "Codes de langue non valides : {codes}. Utilisez des codes ISO 639 comme en ou fr."),
-    "region_invalid": _fixed("The region must be an H3 cell of resolution 0 to 7.",
-                             "La région doit être une cellule H3 de résolution 0 à 7."),
-    "date_range_invalid": _fixed("since must be on or before until, at most two years apart.",
-                                 "since doit précéder until (ou lui être égale), avec au plus deux ans d’écart."),
-    "cursor_invalid": _fixed("This cursor is not one the server gave: start again without it.",
-                             "Ce curseur ne vient pas du serveur : recommencez sans curseur."),
-    "public_jwk_invalid": _fixed("Send the device’s EC P-256 public key as a JWK, without private members.",
-                                 "Envoyez la clé publique EC P-256 de l’appareil en JWK, sans membres privés."),
-    "nul_character": _fixed("Remove the NUL character (\\u0000): text cannot hold it.",
-                            "Retirez le caractère NUL (\\u0000) : un texte ne peut pas le contenir."),
+        "Codes de langue non valides : {codes}. Utilisez des codes ISO 639 comme en ou fr.",
+    ),
+    "region_invalid": _fixed(
+        "The region must be an H3 cell of resolution 0 to 7.", "La région doit être une cellule H3 de résolution 0 à 7."
+    ),
+    "date_range_invalid": _fixed(
+        "since must be on or before until, at most two years apart.",
+        "since doit précéder until (ou lui être égale), avec au plus deux ans d’écart.",
+    ),
+    "cursor_invalid": _fixed(
+        "This cursor is not one the server gave: start again without it.",
+        "Ce curseur ne vient pas du serveur : recommencez sans curseur.",
+    ),
+    "public_jwk_invalid": _fixed(
+        "Send the device’s EC P-256 public key as a JWK, without private members.",
+        "Envoyez la clé publique EC P-256 de l’appareil en JWK, sans membres privés.",
+    ),
+    "nul_character": _fixed(
+        "Remove the NUL character (\\u0000): text cannot hold it.",
+        "Retirez le caractère NUL (\\u0000) : un texte ne peut pas le contenir.",
+    ),
     "unpaired_surrogate": _fixed(
         "This text holds half of a UTF-16 character (an escape from \\ud800 to \\udfff without its pair): send valid Unicode.",
         "Ce texte contient la moitié d’un caractère UTF-16 (un échappement de \\ud800 à \\udfff sans son complément) : "
-        "envoyez de l’Unicode valide."),
-    "date_out_of_range": _with("Enter a date from {earliest} to {latest}.",
-                               "Entrez une date comprise entre le {earliest} et le {latest}."),
-    "unknown_unit": _with("Unknown unit. Use one of: {choices}.", "Unité inconnue. Utilisez l’une de celles-ci : {choices}."),
+        "envoyez de l’Unicode valide.",
+    ),
+    "date_out_of_range": _with(
+        "Enter a date from {earliest} to {latest}.", "Entrez une date comprise entre le {earliest} et le {latest}."
+    ),
+    "unknown_unit": _with(
+        "Unknown unit. Use one of: {choices}.", "Unité inconnue. Utilisez l’une de celles-ci : {choices}."
+    ),
     "available_above_maximum": _fixed(
         "More available than the maximum: check both numbers.",
-        "Le nombre disponible dépasse le maximum : vérifiez les deux nombres."),
-    "duplicate_unit": _fixed("This unit is given twice for the same service: send one count per unit.",
-                             "Cette unité figure deux fois pour le même service : envoyez un seul compte par unité."),
-    "duplicate_service": _fixed("This service is given twice: send each service once.",
-                                "Ce service figure deux fois : envoyez chaque service une seule fois."),
-    "updated_in_future": _fixed("This time is in the future: send the time the count was taken, or leave it out.",
-                                "Cette heure est dans le futur : envoyez l’heure du compte, ou omettez-la."),
-    "offset_required": _fixed("Give the time with its UTC offset, e.g. 2026-12-04T21:00:00-05:00.",
-                              "Indiquez l’heure avec son décalage UTC, par exemple 2026-12-04T21:00:00-05:00."),
-    "service_not_found": _fixed("No such service (or not one of yours).",
-                                "Ce service n’existe pas (ou ne fait pas partie des vôtres)."),
-    "capacity_outdated": _with("A newer count is already shown for this unit ({as_of}): send a later time, or none.",
-                               "Un compte plus récent est déjà affiché pour cette unité ({as_of}) : envoyez une heure "
-                               "plus récente, ou aucune."),
-    "unknown_report_kind": _with("Unknown kind of report. Use one of: {choices}.",
-                                 "Type de signalement inconnu. Utilisez l’un de ceux-ci : {choices}."),
+        "Le nombre disponible dépasse le maximum : vérifiez les deux nombres.",
+    ),
+    "duplicate_unit": _fixed(
+        "This unit is given twice for the same service: send one count per unit.",
+        "Cette unité figure deux fois pour le même service : envoyez un seul compte par unité.",
+    ),
+    "duplicate_service": _fixed(
+        "This service is given twice: send each service once.",
+        "Ce service figure deux fois : envoyez chaque service une seule fois.",
+    ),
+    "updated_in_future": _fixed(
+        "This time is in the future: send the time the count was taken, or leave it out.",
+        "Cette heure est dans le futur : envoyez l’heure du compte, ou omettez-la.",
+    ),
+    "offset_required": _fixed(
+        "Give the time with its UTC offset, e.g. 2026-12-04T21:00:00-05:00.",
+        "Indiquez l’heure avec son décalage UTC, par exemple 2026-12-04T21:00:00-05:00.",
+    ),
+    "service_not_found": _fixed(
+        "No such service (or not one of yours).", "Ce service n’existe pas (ou ne fait pas partie des vôtres)."
+    ),
+    "capacity_outdated": _with(
+        "A newer count is already shown for this unit ({as_of}): send a later time, or none.",
+        "Un compte plus récent est déjà affiché pour cette unité ({as_of}) : envoyez une heure "
+        "plus récente, ou aucune.",
+    ),
+    "unknown_report_kind": _with(
+        "Unknown kind of report. Use one of: {choices}.",
+        "Type de signalement inconnu. Utilisez l’un de ceux-ci : {choices}.",
+    ),
     "value_error": _fixed("This value is not valid.", "Cette valeur n’est pas valide."),
 }
 

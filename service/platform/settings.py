@@ -60,8 +60,10 @@ class ApiSettings(BaseSettings):
                 try:
                     ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.0/8, not 10.0.0.1/8
                 except ValueError:
-                    raise ValueError(f"FIELDNAV_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR "
-                                     "(list proxies explicitly: 10.0.0.0/8, not *)") from None
+                    raise ValueError(
+                        f"FIELDNAV_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR "
+                        "(list proxies explicitly: 10.0.0.0/8, not *)"
+                    ) from None
         return value
 
     def trusted_proxy_list(self) -> list[str]:

@@ -31,14 +31,15 @@ import uuid
 
 from sqlalchemy import Connection, text
 
-from service.directory import lock as directory_lock, live_sites
 from service.auth.principal import Principal
 from service.capacity.grants import service_not_found
+from service.directory import live_sites
+from service.directory import lock as directory_lock
 from service.handoffs import audit, centres
 from service.platform.problems import Problem
+from service.platform.settings import capacity_settings, report_settings
 from service.reports import events, queries
 from service.reports.model import ReportCreate, ResolveRequest
-from service.platform.settings import capacity_settings, report_settings
 
 _SERVICE = text("""
     SELECT s.id, s.name, EXISTS (SELECT 1 FROM service_site ss WHERE ss.service_id = s.id AND ss.is_private) AS confidential
@@ -72,20 +73,26 @@ _LAST_HOUR = text("""
 
 def _centre_id(connection: Connection, service_id: uuid.UUID, request: ReportCreate) -> str | None:
     near = request.location
-    site = connection.execute(_SITE, {"id": service_id, "lat": near.lat if near else None,
-                                      "lon": near.lon if near else None}).first()
+    site = connection.execute(
+        _SITE, {"id": service_id, "lat": near.lat if near else None, "lon": near.lon if near else None}
+    ).first()
     centre = centres.route(connection, site.lat if site else None, site.lon if site else None)
     return centre.id if centre else None
 
 
 def _already_reported(connection: Connection, params: dict) -> Problem:
     existing = connection.execute(_OPEN_ONE, params).scalar_one()
-    return Problem(409, "report-exists",
-                   f"You already have an open {params['kind']} report about this service ({existing}); the 211 centre "
-                   "has it, and it stays until they resolve it.",
-                   detail_fr=f"Vous avez déjà un signalement ouvert de ce type pour ce service ({existing}) ; le centre "
-                   "du 211 l’a reçu, et il reste actif jusqu’à ce qu’il le règle.",
-                   title="Already reported", title_fr="Déjà signalé", report_id=str(existing))
+    return Problem(
+        409,
+        "report-exists",
+        f"You already have an open {params['kind']} report about this service ({existing}); the 211 centre "
+        "has it, and it stays until they resolve it.",
+        detail_fr=f"Vous avez déjà un signalement ouvert de ce type pour ce service ({existing}) ; le centre "
+        "du 211 l’a reçu, et il reste actif jusqu’à ce qu’il le règle.",
+        title="Already reported",
+        title_fr="Déjà signalé",
+        report_id=str(existing),
+    )
 
 
 def _check_hourly_cap(connection: Connection, reporter_key: str) -> None:
@@ -96,11 +103,16 @@ def _check_hourly_cap(connection: Connection, reporter_key: str) -> None:
         return
     wait_s = max(1, int(last_hour.wait_s))
     wait_min = math.ceil(wait_s / 60)
-    raise Problem(429, "too-many-reports",
-                  f"You made {per_hour} reports in the last hour, the most allowed; try again in {wait_min} min.",
-                  detail_fr=f"Vous avez fait {per_hour} signalements dans la dernière heure, le maximum permis ; "
-                  f"réessayez dans {wait_min} min.",
-                  title="Too many reports", title_fr="Trop de signalements", headers={"Retry-After": str(wait_s)})
+    raise Problem(
+        429,
+        "too-many-reports",
+        f"You made {per_hour} reports in the last hour, the most allowed; try again in {wait_min} min.",
+        detail_fr=f"Vous avez fait {per_hour} signalements dans la dernière heure, le maximum permis ; "
+        f"réessayez dans {wait_min} min.",
+        title="Too many reports",
+        title_fr="Trop de signalements",
+        headers={"Retry-After": str(wait_s)},
+    )
 
 
 def create(connection: Connection, principal: Principal, service_id: uuid.UUID, request: ReportCreate) -> dict:
@@ -110,10 +122,18 @@ def create(connection: Connection, principal: Principal, service_id: uuid.UUID, 
         raise service_not_found(service_id)
     directory_lock.hold_within(connection, capacity_settings().lock_timeout_s)
     kept = request.location if not service.confidential else None
-    params = {"id": uuid.uuid4(), "service_id": service_id, "kind": request.kind, "note": request.note,
-              "lat": kept.lat if kept else None, "lon": kept.lon if kept else None,
-              "centre_id": _centre_id(connection, service_id, request), "reporter_key": principal.key,
-              "reporter_role": principal.role.value, "reporter_agency": principal.agency}
+    params = {
+        "id": uuid.uuid4(),
+        "service_id": service_id,
+        "kind": request.kind,
+        "note": request.note,
+        "lat": kept.lat if kept else None,
+        "lon": kept.lon if kept else None,
+        "centre_id": _centre_id(connection, service_id, request),
+        "reporter_key": principal.key,
+        "reporter_role": principal.role.value,
+        "reporter_agency": principal.agency,
+    }
     report = connection.execute(_INSERT, params).mappings().first()
     if report is None:
         raise _already_reported(connection, params)
@@ -132,7 +152,9 @@ def create(connection: Connection, principal: Principal, service_id: uuid.UUID, 
     }
 
 
-_LOCK = "SELECT r.id, r.service_id, r.status, r.resolved_at FROM field_report r WHERE r.id = :id AND {visible} FOR UPDATE"
+_LOCK = (
+    "SELECT r.id, r.service_id, r.status, r.resolved_at FROM field_report r WHERE r.id = :id AND {visible} FOR UPDATE"
+)
 _RESOLVE = text("""
     UPDATE field_report SET status = 'resolved', resolved_at = now(), resolved_by = :resolved_by,
                             resolution_note = :resolution_note
@@ -141,10 +163,15 @@ _RESOLVE = text("""
 
 
 def _already_resolved(report_id: uuid.UUID, resolved_at) -> Problem:
-    return Problem(409, "report-resolved", f"Report {report_id} was already resolved ({resolved_at.isoformat()}).",
-                   detail_fr=f"Le signalement {report_id} est déjà réglé ({resolved_at.isoformat()}).",
-                   title="Report already resolved", title_fr="Signalement déjà réglé",
-                   resolved_at=resolved_at.isoformat())
+    return Problem(
+        409,
+        "report-resolved",
+        f"Report {report_id} was already resolved ({resolved_at.isoformat()}).",
+        detail_fr=f"Le signalement {report_id} est déjà réglé ({resolved_at.isoformat()}).",
+        title="Report already resolved",
+        title_fr="Signalement déjà réglé",
+        resolved_at=resolved_at.isoformat(),
+    )
 
 
 def resolve(connection: Connection, principal: Principal, report_id: uuid.UUID, request: ResolveRequest) -> dict:
@@ -158,11 +185,20 @@ def resolve(connection: Connection, principal: Principal, report_id: uuid.UUID, 
         raise queries.not_found(report_id)
     if row.status == "resolved":
         raise _already_resolved(report_id, row.resolved_at)
-    connection.execute(_RESOLVE, {"id": report_id, "resolved_by": f"{principal.role.value}|{principal.agency}",
-                                  "resolution_note": request.resolution_note})
+    connection.execute(
+        _RESOLVE,
+        {
+            "id": report_id,
+            "resolved_by": f"{principal.role.value}|{principal.agency}",
+            "resolution_note": request.resolution_note,
+        },
+    )
     live_sites.refresh(connection, [row.service_id])
     resolved = queries.fetch(connection, principal, report_id)
     shown = ("report_note", "resolution_note") if resolved.note is not None else ("resolution_note",)
-    audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-        "report-resolve", queries.AUDIT_PURPOSE, None, shown, {"report_ids": [str(report_id)]})])
+    audit.record(
+        connection,
+        audit.Actor.of(principal),
+        [audit.Entry("report-resolve", queries.AUDIT_PURPOSE, None, shown, {"report_ids": [str(report_id)]})],
+    )
     return queries.item(resolved)

@@ -35,18 +35,38 @@ class ReporterLocation(_Strict):
 
 
 class ReportCreate(_Strict):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"kind": "closed_today", "note": "Sign on the door: closed for a water leak.", "location": {"lat": 43.6534, "lon": -79.3839}},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "closed_today",
+                    "note": "Sign on the door: closed for a water leak.",
+                    "location": {"lat": 43.6534, "lon": -79.3839},
+                },
+            ]
+        }
+    )
 
-    kind: ReportKind = Field(description=(
-        "What is wrong: closed_permanently, closed_today, full, wrong_phone, wrong_address, wrong_hours, moved or other."))
-    note: str | None = Field(default=None, max_length=NOTE_MAX_CHARS, description=(
-        "What you saw, for the 211 centre (at most 500 characters; blank is none). Shown to the centre's navigators "
-        "and admins only, never in results. Write no names or details of the people you serve."))
-    location: ReporterLocation | None = Field(default=None, description=(
-        "Where you are (WGS84): picks the service's site you report about (the nearest) and is kept for the centre. "
-        "Never kept for a confidential service (the answer's `location_kept` says so)."))
+    kind: ReportKind = Field(
+        description=(
+            "What is wrong: closed_permanently, closed_today, full, wrong_phone, wrong_address, wrong_hours, moved or other."
+        )
+    )
+    note: str | None = Field(
+        default=None,
+        max_length=NOTE_MAX_CHARS,
+        description=(
+            "What you saw, for the 211 centre (at most 500 characters; blank is none). Shown to the centre's navigators "
+            "and admins only, never in results. Write no names or details of the people you serve."
+        ),
+    )
+    location: ReporterLocation | None = Field(
+        default=None,
+        description=(
+            "Where you are (WGS84): picks the service's site you report about (the nearest) and is kept for the centre. "
+            "Never kept for a confidential service (the answer's `location_kept` says so)."
+        ),
+    )
 
     @field_validator("kind")
     @classmethod
@@ -60,9 +80,18 @@ class ReportCreate(_Strict):
 
 
 class ResolveRequest(_Strict):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"resolution_note": "Called the shelter: closed tonight only; the record is right."},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"resolution_note": "Called the shelter: closed tonight only; the record is right."},
+            ]
+        }
+    )
 
-    resolution_note: str = Field(min_length=1, max_length=RESOLUTION_NOTE_MAX_CHARS, description=(
-        "What the centre found and did (1 to 1,000 characters), e.g. \"Called: the number changed; record updated.\""))
+    resolution_note: str = Field(
+        min_length=1,
+        max_length=RESOLUTION_NOTE_MAX_CHARS,
+        description=(
+            'What the centre found and did (1 to 1,000 characters), e.g. "Called: the number changed; record updated."'
+        ),
+    )

@@ -25,9 +25,12 @@ def purge(engine: Engine, retention_days: float, *, batch_size: int = 1000) -> i
     deleted = 0
     while True:
         with engine.begin() as connection:
-            batch = connection.execute(text(f"""
+            batch = connection.execute(
+                text(f"""
                 DELETE FROM field_report WHERE id IN (SELECT id {_DUE} LIMIT :batch FOR UPDATE SKIP LOCKED)
-            """), {**_params(retention_days), "batch": batch_size}).rowcount
+            """),
+                {**_params(retention_days), "batch": batch_size},
+            ).rowcount
         deleted += batch
         if batch < batch_size:
             return deleted

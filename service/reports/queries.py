@@ -50,8 +50,12 @@ def visible(principal: Principal) -> tuple[str, dict]:
 
 
 def not_found(report_id: uuid.UUID) -> Problem:
-    return Problem(404, "not-found", f"No report with id {report_id}.",
-                   detail_fr=f"Aucun signalement ne porte l’identifiant {report_id}.")
+    return Problem(
+        404,
+        "not-found",
+        f"No report with id {report_id}.",
+        detail_fr=f"Aucun signalement ne porte l’identifiant {report_id}.",
+    )
 
 
 def _where(principal: Principal, wanted: ReportFilter) -> tuple[str, dict]:
@@ -60,11 +64,13 @@ def _where(principal: Principal, wanted: ReportFilter) -> tuple[str, dict]:
     if wanted.status != "all":
         clauses.append("r.status = :status")
         params["status"] = wanted.status
-    optional = (("kinds", "r.kind = ANY(:kinds)", list(wanted.kinds) or None),
-                ("service_id", "r.service_id = :service_id", wanted.service_id),
-                ("centre_id", "r.centre_id = :centre_id", wanted.centre_id),
-                ("since", "r.created_at >= :since", wanted.since),
-                ("until", "r.created_at < :until", wanted.until))
+    optional = (
+        ("kinds", "r.kind = ANY(:kinds)", list(wanted.kinds) or None),
+        ("service_id", "r.service_id = :service_id", wanted.service_id),
+        ("centre_id", "r.centre_id = :centre_id", wanted.centre_id),
+        ("since", "r.created_at >= :since", wanted.since),
+        ("until", "r.created_at < :until", wanted.until),
+    )
     for name, clause, value in optional:
         if value is not None:
             clauses.append(clause)
@@ -119,8 +125,11 @@ def audit_notes_shown(connection: Connection, principal: Principal, action: str,
     """One audit entry naming the reports whose note ``rows`` show (none when no note is shown)."""
     ids = [str(row.id) for row in rows if row.note is not None]
     if ids:
-        audit.record(connection, audit.Actor.of(principal), [audit.Entry(
-            action, AUDIT_PURPOSE, None, ("report_note",), {"report_ids": ids})])
+        audit.record(
+            connection,
+            audit.Actor.of(principal),
+            [audit.Entry(action, AUDIT_PURPOSE, None, ("report_note",), {"report_ids": ids})],
+        )
 
 
 def fetch(connection: Connection, principal: Principal, report_id: uuid.UUID):
@@ -140,10 +149,13 @@ def one(connection: Connection, principal: Principal, report_id: uuid.UUID) -> d
 def page(connection: Connection, principal: Principal, wanted: ReportFilter, page_number: int, per_page: int) -> dict:
     """An HSDS-like ``Page`` of reports, newest first (the envelope of GET /v1/services)."""
     where, params = _where(principal, wanted)
-    rows = connection.execute(text(f"""
+    rows = connection.execute(
+        text(f"""
         SELECT listed.*, count(*) OVER () AS total FROM ({_SELECT} WHERE {where}) listed
         ORDER BY listed.created_at DESC, listed.id DESC LIMIT :limit OFFSET :offset
-    """), {**params, "limit": per_page, "offset": (page_number - 1) * per_page}).all()
+    """),
+        {**params, "limit": per_page, "offset": (page_number - 1) * per_page},
+    ).all()
     if rows:
         total = int(rows[0].total)
     else:  # past the last page the window count is lost; count on its own
@@ -164,9 +176,24 @@ def page(connection: Connection, principal: Principal, wanted: ReportFilter, pag
 
 # --------------------------------------------------------------------------- CSV export
 
-CSV_COLUMNS = ("id", "created_at", "status", "kind", "service_id", "service_name", "centre_id", "reporter_role",
-               "reporter_agency", "note", "lat", "lon", "resolved_at", "resolved_by_role", "resolved_by_agency",
-               "resolution_note")
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "status",
+    "kind",
+    "service_id",
+    "service_name",
+    "centre_id",
+    "reporter_role",
+    "reporter_agency",
+    "note",
+    "lat",
+    "lon",
+    "resolved_at",
+    "resolved_by_role",
+    "resolved_by_agency",
+    "resolution_note",
+)
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -181,11 +208,20 @@ def csv_row(row) -> list[str]:
     shown = item(row)
     resolver = shown["resolved_by"] or {}
     text_cells = {
-        "id": shown["id"], "created_at": shown["created_at"], "status": shown["status"], "kind": shown["kind"],
-        "service_id": shown["service_id"], "service_name": shown["service_name"], "centre_id": shown["centre_id"],
-        "reporter_role": shown["reporter"]["role"], "reporter_agency": shown["reporter"]["agency"],
-        "note": shown["note"], "resolved_at": shown["resolved_at"], "resolved_by_role": resolver.get("role"),
-        "resolved_by_agency": resolver.get("agency"), "resolution_note": shown["resolution_note"],
+        "id": shown["id"],
+        "created_at": shown["created_at"],
+        "status": shown["status"],
+        "kind": shown["kind"],
+        "service_id": shown["service_id"],
+        "service_name": shown["service_name"],
+        "centre_id": shown["centre_id"],
+        "reporter_role": shown["reporter"]["role"],
+        "reporter_agency": shown["reporter"]["agency"],
+        "note": shown["note"],
+        "resolved_at": shown["resolved_at"],
+        "resolved_by_role": resolver.get("role"),
+        "resolved_by_agency": resolver.get("agency"),
+        "resolution_note": shown["resolution_note"],
     }
     cells = {name: csv_cell(value) for name, value in text_cells.items()}
     # Coordinates are numbers we format: a negative longitude must stay a number, not text.
@@ -210,8 +246,10 @@ def export_csv(engine: Engine, principal: Principal, wanted: ReportFilter, batch
     keyset, after = "", {}
     while True:
         with engine.begin() as connection:
-            rows = connection.execute(text(f"{_SELECT} WHERE {where} {keyset} {_ORDER} LIMIT :batch"),
-                                      {**params, **after, "batch": batch_size}).all()
+            rows = connection.execute(
+                text(f"{_SELECT} WHERE {where} {keyset} {_ORDER} LIMIT :batch"),
+                {**params, **after, "batch": batch_size},
+            ).all()
             audit_notes_shown(connection, principal, "report-export", rows)
         if rows:
             yield _lines([csv_row(row) for row in rows])

@@ -20,8 +20,14 @@ from tests.conftest import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("FIELDNAV_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "browser"
@@ -31,8 +37,10 @@ WEB = PROJECT_ROOT / "web"
 
 def require_chromium() -> None:
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests use Debian's Chromium. Run `make test` (it installs it) "
-                    "or `apt-get install chromium`.")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests use Debian's Chromium. Run `make test` (it installs it) "
+            "or `apt-get install chromium`."
+        )
 
 
 def ensure_web_build() -> Path:
@@ -85,7 +93,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 SERIOUS = ("serious", "critical")
 
 
-def axe_findings(page, *, tags: list[str] | None = None, rules: list[str] | None = None, include: str | None = None) -> list[dict]:
+def axe_findings(
+    page, *, tags: list[str] | None = None, rules: list[str] | None = None, include: str | None = None
+) -> list[dict]:
     """axe-core's violations on the page as it is now: [{id, impact, help, nodes: [{target,
     html, summary}]}]. axe.min.js comes from web/node_modules (axe-core is a dev dependency
     of the field client). The app's Content-Security-Policy (script-src 'self') refuses an

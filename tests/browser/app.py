@@ -37,7 +37,10 @@ def wait_list(page, title: str | None = None):
             const list = document.querySelector('#nearest-list');
             return list.dataset.loading === 'false' && list.dataset.count !== undefined
                 && (!title || document.querySelector('#list-title').textContent.includes(title));
-        }""", arg=title, timeout=WAIT_MS)
+        }""",
+        arg=title,
+        timeout=WAIT_MS,
+    )
 
 
 def wait_map(page, mode: str | None = None):
@@ -45,7 +48,10 @@ def wait_map(page, mode: str | None = None):
         """(mode) => {
             const map = document.querySelector('#map');
             return map.dataset.idle === 'true' && (!mode || map.dataset.mode === mode);
-        }""", arg=mode, timeout=WAIT_MS)
+        }""",
+        arg=mode,
+        timeout=WAIT_MS,
+    )
 
 
 def rendered(page, layer: str) -> int:
@@ -53,8 +59,12 @@ def rendered(page, layer: str) -> int:
 
 
 def shown_sites(page) -> list[tuple[str, str]]:
-    return [tuple(pair) for pair in page.eval_on_selector_all(
-        "#nearest-list li.result", "els => els.map(e => [e.dataset.serviceId, e.dataset.locationId])")]
+    return [
+        tuple(pair)
+        for pair in page.eval_on_selector_all(
+            "#nearest-list li.result", "els => els.map(e => [e.dataset.serviceId, e.dataset.locationId])"
+        )
+    ]
 
 
 def nearest(api, lat: float, lon: float, **params) -> list[dict]:
@@ -81,7 +91,9 @@ def open_provider(context, server, token: str):
 
 
 def wait_provider(page):
-    page.wait_for_function("() => Number(document.querySelector('#provider-list').dataset.count || 0) > 0", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => Number(document.querySelector('#provider-list').dataset.count || 0) > 0", timeout=WAIT_MS
+    )
 
 
 def organization_of(database_url: str, service_ids: list[str]) -> dict[str, str]:
@@ -89,8 +101,13 @@ def organization_of(database_url: str, service_ids: list[str]) -> dict[str, str]
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT CAST(id AS text), CAST(organization_id AS text) FROM service "
-                                           "WHERE CAST(id AS text) = ANY(:ids)"), {"ids": service_ids})
+            rows = connection.execute(
+                text(
+                    "SELECT CAST(id AS text), CAST(organization_id AS text) FROM service "
+                    "WHERE CAST(id AS text) = ANY(:ids)"
+                ),
+                {"ids": service_ids},
+            )
             return dict(rows.all())
     finally:
         engine.dispose()
@@ -100,8 +117,10 @@ def services_of_organization(database_url: str, organization_id: str) -> int:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM service WHERE CAST(organization_id AS text) = :org"),
-                                      {"org": organization_id}).scalar_one()
+            return connection.execute(
+                text("SELECT count(*) FROM service WHERE CAST(organization_id AS text) = :org"),
+                {"org": organization_id},
+            ).scalar_one()
     finally:
         engine.dispose()
 
@@ -110,14 +129,24 @@ def grant_provider(api, admin_api, database_url: str, *, subject: str, agency: s
     """Grant a provider account the organization of a shelter near Toronto that counts beds
     (the smallest such organization: a few services to a screen) through the admin API.
     Returns {token, subject, organization_id, services: [GET /v1/provider/services' services]}."""
-    shelters = [r for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], category="shelter", limit=30)
-                if r["capacity"] and r["capacity"]["unit"] == "beds"]
+    shelters = [
+        r
+        for r in nearest(api, TORONTO["latitude"], TORONTO["longitude"], category="shelter", limit=30)
+        if r["capacity"] and r["capacity"]["unit"] == "beds"
+    ]
     organizations = organization_of(database_url, [r["service_id"] for r in shelters])
-    organization_id = min(dict.fromkeys(organizations[r["service_id"]] for r in shelters),
-                          key=lambda org: services_of_organization(database_url, org))
+    organization_id = min(
+        dict.fromkeys(organizations[r["service_id"]] for r in shelters),
+        key=lambda org: services_of_organization(database_url, org),
+    )
     granted = admin_api.put(f"/v1/admin/providers/{subject}/organizations/{organization_id}")
     assert granted.status_code in (200, 201), granted.text
     token = create_token(agency=agency, role=Role.PROVIDER, subject=subject, ttl=timedelta(hours=2))[0]
     listed = api.get("/v1/provider/services", headers={"Authorization": f"Bearer {token}"})
     assert listed.status_code == 200, listed.text
-    return {"token": token, "subject": subject, "organization_id": organization_id, "services": listed.json()["services"]}
+    return {
+        "token": token,
+        "subject": subject,
+        "organization_id": organization_id,
+        "services": listed.json()["services"],
+    }

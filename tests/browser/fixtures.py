@@ -40,14 +40,17 @@ def server(field_database_url, web_dist, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     basemap = folder / "basemap.pmtiles"
     write_basemap(basemap)
-    live = start_server(field_database_url, env={
-        "FIELDNAV_AUTH_PUBLIC_READS": "false",
-        "FIELDNAV_HANDOFF_KEYS": Fernet.generate_key().decode(),
-        "FIELDNAV_PACKS_DIR": str(folder / "packs"),
-        "FIELDNAV_BASEMAP_PMTILES": str(basemap),
-        "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000",
-        "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
-    })
+    live = start_server(
+        field_database_url,
+        env={
+            "FIELDNAV_AUTH_PUBLIC_READS": "false",
+            "FIELDNAV_HANDOFF_KEYS": Fernet.generate_key().decode(),
+            "FIELDNAV_PACKS_DIR": str(folder / "packs"),
+            "FIELDNAV_BASEMAP_PMTILES": str(basemap),
+            "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000",
+            "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
+        },
+    )
     yield live
     stop_server(live)
 
@@ -59,7 +62,9 @@ def worker_token() -> str:
 
 @pytest.fixture(scope="module")
 def api(server, worker_token):
-    with httpx.Client(base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {worker_token}"}) as client:
+    with httpx.Client(
+        base_url=server.base_url, timeout=30, headers={"Authorization": f"Bearer {worker_token}"}
+    ) as client:
         yield client
 
 

@@ -88,7 +88,8 @@ class TestServer:
         with self._admin() as connection:
             for role, limits in ((TEST_OWNER_ROLE, ""), (TEST_APP_ROLE, " NOSUPERUSER NOCREATEDB NOCREATEROLE")):
                 query = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}" + limits).format(
-                    sql.Identifier(role), sql.Literal(TEST_ROLE_PASSWORD))
+                    sql.Identifier(role), sql.Literal(TEST_ROLE_PASSWORD)
+                )
                 try:
                     connection.execute(query)
                 except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):

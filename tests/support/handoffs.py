@@ -52,11 +52,16 @@ def east_centre(webhook_url: str | None = None, **overrides) -> dict:
         "id": EAST_CENTRE,
         "name": {"en": "211 East", "fr": "211 Est"},
         "phone": "+1 613 555 0100",
-        "hours": {"timezone": "America/Toronto",
-                  "weekly": {day: ["08:00-20:00"] for day in ("mon", "tue", "wed", "thu", "fri")}},
+        "hours": {
+            "timezone": "America/Toronto",
+            "weekly": {day: ["08:00-20:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+        },
         "callback_within_h": {"routine": 8, "urgent": 1},
         "languages": ["en", "fr"],
-        "area": {"type": "Polygon", "coordinates": [[[-76.4, 45.0], [-75.2, 45.0], [-75.2, 45.6], [-76.4, 45.6], [-76.4, 45.0]]]},
+        "area": {
+            "type": "Polygon",
+            "coordinates": [[[-76.4, 45.0], [-75.2, 45.0], [-75.2, 45.6], [-76.4, 45.6], [-76.4, 45.0]]],
+        },
     }
     if webhook_url:
         centre.update(webhook_url=webhook_url, webhook_secret_env=WEBHOOK_SECRET_ENV)
@@ -74,7 +79,9 @@ def load_test_centres(database_url: str, folder: Path, webhook_url: str | None =
     engine = create_engine(database_url)
     try:
         load_centres(engine, ONTARIO_FILE)
-        load_centres(engine, write_centres(folder / f"centres-{uuid.uuid4().hex[:6]}.json", east_centre(webhook_url), *extra))
+        load_centres(
+            engine, write_centres(folder / f"centres-{uuid.uuid4().hex[:6]}.json", east_centre(webhook_url), *extra)
+        )
     finally:
         engine.dispose()
 
@@ -83,9 +90,19 @@ def navigator_auth(subject: str = "nav-1", centre: str = DEFAULT_CENTRE, key: st
     return auth(Role.NAVIGATOR, centre, subject, key)
 
 
-def handoff_body(*, phone: str | None = "+1 416 555 0199", note: str | None = "needs a bed tonight", name: str | None = None,
-                 location: dict | None = TORONTO, urgency: str = "routine", needs=("shelter",), consent_scope=("contact",),
-                 must_attend: bool = False, language: str = "en", **extra) -> dict:
+def handoff_body(
+    *,
+    phone: str | None = "+1 416 555 0199",
+    note: str | None = "needs a bed tonight",
+    name: str | None = None,
+    location: dict | None = TORONTO,
+    urgency: str = "routine",
+    needs=("shelter",),
+    consent_scope=("contact",),
+    must_attend: bool = False,
+    language: str = "en",
+    **extra,
+) -> dict:
     body = {"needs": {"groups": list(needs)}, "urgency": urgency, "language": language}
     if note:
         body["needs"]["note"] = note
@@ -104,8 +121,13 @@ def handoff_body(*, phone: str | None = "+1 416 555 0199", note: str | None = "n
     return body
 
 
-def create(client, body: dict | None = None, role: Role = Role.FIELD_WORKER, agency: str = "agency-a",
-           subject: str = "worker-1") -> dict:
+def create(
+    client,
+    body: dict | None = None,
+    role: Role = Role.FIELD_WORKER,
+    agency: str = "agency-a",
+    subject: str = "worker-1",
+) -> dict:
     response = client.post("/v1/handoffs", json=body or handoff_body(), headers=auth(role, agency, subject))
     assert response.status_code == 201, response.text
     return response.json()
@@ -115,11 +137,14 @@ def set_status(engine, handoff_id: str, status: str, *, owner: str | None = "nav
     """Put a handoff in a status directly (the table-driven tests start from every status)."""
     final = status in ("rejected", "completed", "failed", "cancelled", "entered-in-error")
     with engine.begin() as connection:
-        connection.execute(text("""
+        connection.execute(
+            text("""
             UPDATE handoff SET status = :status, owner_issuer = CASE WHEN CAST(:owner AS text) IS NULL THEN NULL ELSE 'fieldnav' END,
                    owner_subject = :owner, closed_at = CASE WHEN :final THEN now() ELSE NULL END
             WHERE id = :id
-        """), {"status": status, "owner": owner if status != "requested" else None, "final": final, "id": handoff_id})
+        """),
+            {"status": status, "owner": owner if status != "requested" else None, "final": final, "id": handoff_id},
+        )
 
 
 def roles_env(database_url: str) -> dict:
@@ -128,7 +153,15 @@ def roles_env(database_url: str) -> dict:
     return {"FIELDNAV_DATABASE_URL": app_url_for(database_url), "FIELDNAV_MIGRATION_DATABASE_URL": database_url}
 
 
-def fieldnav(database_url: str, *args: str, env: dict | None = None, timeout_s: float = 120) -> subprocess.CompletedProcess:
+def fieldnav(
+    database_url: str, *args: str, env: dict | None = None, timeout_s: float = 120
+) -> subprocess.CompletedProcess:
     environment = {**os.environ, **roles_env(database_url), **HANDOFF_ENV, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=environment, cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=timeout_s)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env=environment,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )

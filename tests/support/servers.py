@@ -71,7 +71,10 @@ def start_server(database_url: str, *, workers: int = 1, env: dict | None = None
     log_file = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=environment, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+        env=environment,
+        cwd=PROJECT_ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline_s = time.monotonic() + 30

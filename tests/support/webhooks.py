@@ -9,8 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.support.handoffs import WEBHOOK_SECRET, WEBHOOK_SECRET_ENV
 
-WORKER_ENV = {WEBHOOK_SECRET_ENV: WEBHOOK_SECRET, "FIELDNAV_HANDOFF_WEBHOOK_BACKOFF_BASE_S": "2",
-              "FIELDNAV_HANDOFF_WEBHOOK_MAX_ATTEMPTS": "5"}
+WORKER_ENV = {
+    WEBHOOK_SECRET_ENV: WEBHOOK_SECRET,
+    "FIELDNAV_HANDOFF_WEBHOOK_BACKOFF_BASE_S": "2",
+    "FIELDNAV_HANDOFF_WEBHOOK_MAX_ATTEMPTS": "5",
+}
 
 
 class Receiver:
@@ -24,7 +27,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})

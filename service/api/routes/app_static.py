@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 
 import jwt
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.responses import FileResponse
@@ -52,21 +51,23 @@ MEDIA_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 
-APP_CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",  # MapLibre positions its controls and popups with style attributes
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self' blob: data:",
-    "worker-src 'self' blob:",
-    "child-src 'self' blob:",
-    "manifest-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+APP_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",  # MapLibre positions its controls and popups with style attributes
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self' blob: data:",
+        "worker-src 'self' blob:",
+        "child-src 'self' blob:",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 REVALIDATE = "no-cache"
 # Files fetched again on every start: a new build must reach phones as soon as they are online.
@@ -88,14 +89,24 @@ def _etag(path: Path) -> str:
 def _serve(request: Request, relative: str) -> Response:
     root = DIST_DIR.resolve()
     if not (root / "index.html").is_file():
-        return _problem(request, 503, "app-not-built", f"The field client is not built on this server: run {BUILD_HINT}, "
-                        "then reload.", title="Field client not built",
-                        detail_fr=f"L’application terrain n’est pas construite sur ce serveur : exécutez {BUILD_HINT}, "
-                        "puis rechargez la page.")
+        return _problem(
+            request,
+            503,
+            "app-not-built",
+            f"The field client is not built on this server: run {BUILD_HINT}, then reload.",
+            title="Field client not built",
+            detail_fr=f"L’application terrain n’est pas construite sur ce serveur : exécutez {BUILD_HINT}, "
+            "puis rechargez la page.",
+        )
     target = (root / relative).resolve()
     if not target.is_relative_to(root) or not target.is_file():
-        return _problem(request, 404, "not-found", f"No file /app/{relative} in the field client.",
-                        detail_fr=f"Aucun fichier /app/{relative} dans l’application terrain.")
+        return _problem(
+            request,
+            404,
+            "not-found",
+            f"No file /app/{relative} in the field client.",
+            detail_fr=f"Aucun fichier /app/{relative} dans l’application terrain.",
+        )
     name = target.relative_to(root).as_posix()
     if name.startswith("assets/"):
         cache = IMMUTABLE  # content-hashed names (vite)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import numbers
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -37,31 +37,51 @@ _B64URL_32 = r"^[A-Za-z0-9_-]{43}$"
 # Read here and checked by the route (a missing or bad proof is the route's refusal, not
 # FastAPI's 422); documented as required through DPOP_DOC.
 DPoPProof = Annotated[str | None, Header(alias="DPoP", include_in_schema=False)]
-DPOP_DOC = {"parameters": [{
-    "name": "DPoP",
-    "in": "header",
-    "required": True,
-    "description": "A DPoP proof (RFC 9449): a JWT signed with the device key, header `typ: dpop+jwt`, `alg: ES256`, "
-                   "`jwk` (the EC P-256 public key, no private members); claims `htm` (this request's method), `htu` "
-                   "(this request's URL without query and fragment), `iat` (now, within 90 s of the server's clock) "
-                   "and `jti` (a fresh random id). A new proof for every request.",
-    "schema": {"type": "string", "pattern": _JWS, "maxLength": 4096,
-               "examples": ["eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7fX0.eyJodG0iOiJQT1NUIn0.c2ln"]},
-    "example": "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7fX0.eyJodG0iOiJQT1NUIn0.c2ln",
-}]}
+DPOP_DOC = {
+    "parameters": [
+        {
+            "name": "DPoP",
+            "in": "header",
+            "required": True,
+            "description": "A DPoP proof (RFC 9449): a JWT signed with the device key, header `typ: dpop+jwt`, `alg: ES256`, "
+            "`jwk` (the EC P-256 public key, no private members); claims `htm` (this request's method), `htu` "
+            "(this request's URL without query and fragment), `iat` (now, within 90 s of the server's clock) "
+            "and `jti` (a fresh random id). A new proof for every request.",
+            "schema": {
+                "type": "string",
+                "pattern": _JWS,
+                "maxLength": 4096,
+                "examples": ["eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7fX0.eyJodG0iOiJQT1NUIn0.c2ln"],
+            },
+            "example": "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7fX0.eyJodG0iOiJQT1NUIn0.c2ln",
+        }
+    ]
+}
 
 REFRESH_REFUSED = "The refresh was refused: sign in again."
 REFRESH_REFUSED_FR = "Le renouvellement a été refusé : reconnectez-vous."
-DeviceId = Annotated[UUID, Path(description="The device's id (`device_id`).", examples=["0b6f3f8e-2c1d-4e5f-9a8b-7c6d5e4f3a2b"])]
+DeviceId = Annotated[
+    UUID, Path(description="The device's id (`device_id`).", examples=["0b6f3f8e-2c1d-4e5f-9a8b-7c6d5e4f3a2b"])
+]
 
 
 class PublicJwk(BaseModel):
     """The device's public key as WebCrypto exports it (`crypto.subtle.exportKey("jwk", publicKey)`);
     other public members (`key_ops`, `ext`) are ignored, private ones refused."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                }
+            ]
+        },
+    )
 
     kty: Literal["EC"]
     crv: Literal["P-256"]
@@ -77,28 +97,38 @@ class DeviceRegistration(BaseModel):
 
 class DeviceRegistered(BaseModel):
     device_id: str = Field(examples=["0b6f3f8e-2c1d-4e5f-9a8b-7c6d5e4f3a2b"])
-    refresh_token: str = Field(description="Keep it with the key; send it to POST /v1/auth/refresh. Shown once.",
-                               examples=["Q2hhbmdlIG1lOiB0aGlzIGlzIG5vdCBhIHJlYWwgdG9rZW4"])
-    refresh_expires_at: str = Field(description="Refresh before this (idle expiry), else sign in again.",
-                                    examples=["2026-11-28T14:03:11+00:00"])
-    expires_at: str = Field(description="The device must sign in again at this time, whatever happens.",
-                            examples=["2026-12-25T14:03:11+00:00"])
+    refresh_token: str = Field(
+        description="Keep it with the key; send it to POST /v1/auth/refresh. Shown once.",
+        examples=["Q2hhbmdlIG1lOiB0aGlzIGlzIG5vdCBhIHJlYWwgdG9rZW4"],
+    )
+    refresh_expires_at: str = Field(
+        description="Refresh before this (idle expiry), else sign in again.", examples=["2026-11-28T14:03:11+00:00"]
+    )
+    expires_at: str = Field(
+        description="The device must sign in again at this time, whatever happens.",
+        examples=["2026-12-25T14:03:11+00:00"],
+    )
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1, max_length=512, examples=["Q2hhbmdlIG1lOiB0aGlzIGlzIG5vdCBhIHJlYWwgdG9rZW4"])
+    refresh_token: str = Field(
+        min_length=1, max_length=512, examples=["Q2hhbmdlIG1lOiB0aGlzIGlzIG5vdCBhIHJlYWwgdG9rZW4"]
+    )
 
 
 class TokenRenewal(BaseModel):
-    access_token: str = Field(description="A new bearer token for this user (same subject, agency, role).",
-                              examples=["eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ3LTE3In0.c2ln"])
+    access_token: str = Field(
+        description="A new bearer token for this user (same subject, agency, role).",
+        examples=["eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ3LTE3In0.c2ln"],
+    )
     token_type: Literal["Bearer"]
     expires_at: str = Field(description="When the access token expires.", examples=["2026-11-26T02:03:11+00:00"])
-    refresh_token: str = Field(description="The next refresh token: the one just sent is spent (sending it again "
-                                           "revokes the device).",
-                               examples=["bmV4dCBvbmU6IHRoaXMgaXMgbm90IGEgcmVhbCB0b2tlbiBlaXRoZXI"])
+    refresh_token: str = Field(
+        description="The next refresh token: the one just sent is spent (sending it again revokes the device).",
+        examples=["bmV4dCBvbmU6IHRoaXMgaXMgbm90IGEgcmVhbCB0b2tlbiBlaXRoZXI"],
+    )
     refresh_expires_at: str = Field(examples=["2026-11-28T14:03:11+00:00"])
 
 
@@ -108,8 +138,9 @@ class Device(BaseModel):
     subject: str = Field(examples=["badge-4411"])
     agency: str = Field(examples=["toronto-police"])
     role: str = Field(examples=["field_worker"])
-    jwk_thumbprint: str = Field(description="RFC 7638 thumbprint of the device key.",
-                                examples=["NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"])
+    jwk_thumbprint: str = Field(
+        description="RFC 7638 thumbprint of the device key.", examples=["NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"]
+    )
     state: Literal["active", "idle", "expired", "revoked"]
     signed_in_at: str = Field(examples=["2026-11-25T14:03:11+00:00"])
     created_at: str = Field(examples=["2026-11-25T14:03:11+00:00"])
@@ -132,8 +163,12 @@ class RevokeRequest(BaseModel):
 
 def _invalid_proof(error: InvalidProof) -> Problem:
     log.info("DPoP proof refused: %s", error)
-    return Problem(400, "invalid-dpop-proof", "The DPoP proof is missing or invalid: sign a new proof for this "
-                   "request with the key being registered.", title="Invalid DPoP proof")
+    return Problem(
+        400,
+        "invalid-dpop-proof",
+        "The DPoP proof is missing or invalid: sign a new proof for this request with the key being registered.",
+        title="Invalid DPoP proof",
+    )
 
 
 def _signed_in_at(request: Request) -> datetime:
@@ -142,8 +177,9 @@ def _signed_in_at(request: Request) -> datetime:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     claims = jwt.decode(token, options={"verify_signature": False})
     moments = [claims.get(name) for name in ("auth_time", "iat")]
-    return datetime.fromtimestamp(min(m for m in moments if isinstance(m, numbers.Real) and not isinstance(m, bool)),
-                                  timezone.utc)
+    return datetime.fromtimestamp(
+        min(m for m in moments if isinstance(m, numbers.Real) and not isinstance(m, bool)), UTC
+    )
 
 
 @router.post(
@@ -160,21 +196,32 @@ def _signed_in_at(request: Request) -> datetime:
         "`renew-with-identity-provider`."
     ),
     openapi_extra=DPOP_DOC,
-    responses=problem_responses(400, 401, 403, 409, 422, 429,
-                                types=("invalid-dpop-proof", "renew-with-identity-provider", "device-key-in-use")),
+    responses=problem_responses(
+        400, 401, 403, 409, 422, 429, types=("invalid-dpop-proof", "renew-with-identity-provider", "device-key-in-use")
+    ),
 )
-def register_device(request: Request, engine: EngineDep, principal: PrincipalDep, body: DeviceRegistration,
-                    dpop: DPoPProof = None) -> Response:
+def register_device(
+    request: Request, engine: EngineDep, principal: PrincipalDep, body: DeviceRegistration, dpop: DPoPProof = None
+) -> Response:
     if principal.issuer != auth_settings().issuer:
-        raise Problem(403, "renew-with-identity-provider",
-                      "Your token comes from your agency's identity provider: renew it through that provider "
-                      "(OpenID Connect refresh), not through fieldnav.", title="Renew through your identity provider")
+        raise Problem(
+            403,
+            "renew-with-identity-provider",
+            "Your token comes from your agency's identity provider: renew it through that provider "
+            "(OpenID Connect refresh), not through fieldnav.",
+            title="Renew through your identity provider",
+        )
     try:
         key = public_jwk(body.public_jwk.model_dump())
     except InvalidProof as error:
-        raise Problem(422, "validation-error", f"public_jwk: {error}.", title="Invalid request",
-                      detail_fr="public_jwk doit être la clé publique EC P-256 de l’appareil, sans membres privés.",
-                      errors=[field_problem("body.public_jwk", "public_jwk_invalid")]) from None
+        raise Problem(
+            422,
+            "validation-error",
+            f"public_jwk: {error}.",
+            title="Invalid request",
+            detail_fr="public_jwk doit être la clé publique EC P-256 de l’appareil, sans membres privés.",
+            errors=[field_problem("body.public_jwk", "public_jwk_invalid")],
+        ) from None
     try:
         proof = verify_proof(dpop, method=request.method, url=str(request.url))
     except InvalidProof as error:
@@ -183,17 +230,32 @@ def register_device(request: Request, engine: EngineDep, principal: PrincipalDep
         raise _invalid_proof(InvalidProof("proof signed by another key than public_jwk"))
     try:
         with engine.begin() as connection:
-            registration = devices.register(connection, principal, key, proof.thumbprint,
-                                            signed_in_at=_signed_in_at(request))
+            registration = devices.register(
+                connection, principal, key, proof.thumbprint, signed_in_at=_signed_in_at(request)
+            )
     except devices.KeyInUse:
-        raise Problem(409, "device-key-in-use", "This key belongs to another user's device: make a new key pair.",
-                      title="Device key in use") from None
+        raise Problem(
+            409,
+            "device-key-in-use",
+            "This key belongs to another user's device: make a new key pair.",
+            title="Device key in use",
+        ) from None
     except devices.SignInTooOld:
-        raise Problem(403, "forbidden", "This sign-in is too old to register a device: sign in again.",
-                      detail_fr="Cette connexion est trop ancienne pour enregistrer un appareil : reconnectez-vous.") from None
-    return json_response({"device_id": str(registration.device_id), "refresh_token": registration.refresh_token,
-                          "refresh_expires_at": registration.refresh_expires_at.isoformat(),
-                          "expires_at": registration.expires_at.isoformat()}, 201)
+        raise Problem(
+            403,
+            "forbidden",
+            "This sign-in is too old to register a device: sign in again.",
+            detail_fr="Cette connexion est trop ancienne pour enregistrer un appareil : reconnectez-vous.",
+        ) from None
+    return json_response(
+        {
+            "device_id": str(registration.device_id),
+            "refresh_token": registration.refresh_token,
+            "refresh_expires_at": registration.refresh_expires_at.isoformat(),
+            "expires_at": registration.expires_at.isoformat(),
+        },
+        201,
+    )
 
 
 async def _limit_by_address(request: Request) -> None:
@@ -222,10 +284,22 @@ def refresh(request: Request, engine: EngineDep, body: RefreshRequest, dpop: DPo
         renewal = devices.refresh(engine, body.refresh_token, proof.thumbprint)
     except (InvalidProof, devices.RefreshRefused) as error:
         log.info("refresh refused: %s", error)  # the reason stays in our logs, never in the answer
-        raise Problem(401, "unauthorized", REFRESH_REFUSED, detail_fr=REFRESH_REFUSED_FR, headers={"WWW-Authenticate": 'DPoP algs="ES256"'}) from None
-    return json_response({"access_token": renewal.access_token, "token_type": "Bearer",
-                          "expires_at": renewal.access_expires_at.isoformat(), "refresh_token": renewal.refresh_token,
-                          "refresh_expires_at": renewal.refresh_expires_at.isoformat()})
+        raise Problem(
+            401,
+            "unauthorized",
+            REFRESH_REFUSED,
+            detail_fr=REFRESH_REFUSED_FR,
+            headers={"WWW-Authenticate": 'DPoP algs="ES256"'},
+        ) from None
+    return json_response(
+        {
+            "access_token": renewal.access_token,
+            "token_type": "Bearer",
+            "expires_at": renewal.access_expires_at.isoformat(),
+            "refresh_token": renewal.refresh_token,
+            "refresh_expires_at": renewal.refresh_expires_at.isoformat(),
+        }
+    )
 
 
 @router.delete(
@@ -234,8 +308,8 @@ def refresh(request: Request, engine: EngineDep, body: RefreshRequest, dpop: DPo
     response_class=Response,
     summary="Sign this device out",
     description="Revokes the device (its refresh token no longer works) and its current access token, which every "
-                "server refuses within FIELDNAV_AUTH_REVOCATION_CACHE_S. Only the device's own user (same issuer "
-                "and subject); anyone else gets 404. Signing out a device already revoked is 204 too.",
+    "server refuses within FIELDNAV_AUTH_REVOCATION_CACHE_S. Only the device's own user (same issuer "
+    "and subject); anyone else gets 404. Signing out a device already revoked is 204 too.",
     responses={204: {"description": "Signed out."}, **problem_responses(401, 404, 422, 429)},
 )
 def sign_out_device(engine: EngineDep, principal: PrincipalDep, device_id: DeviceId) -> Response:
@@ -255,8 +329,12 @@ def sign_out_device(engine: EngineDep, principal: PrincipalDep, device_id: Devic
 )
 def admin_devices(
     engine: EngineDep,
-    subject: Annotated[str | None, Query(max_length=200, description="Only this user's devices.", examples=["badge-4411"])] = None,
-    agency: Annotated[str | None, Query(max_length=200, description="Only this agency's.", examples=["toronto-police"])] = None,
+    subject: Annotated[
+        str | None, Query(max_length=200, description="Only this user's devices.", examples=["badge-4411"])
+    ] = None,
+    agency: Annotated[
+        str | None, Query(max_length=200, description="Only this agency's.", examples=["toronto-police"])
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     with engine.connect() as connection:
@@ -269,7 +347,7 @@ def admin_devices(
     tags=["admin"],
     summary="Revoke a device and its current access token (admin)",
     description="For a lost or stolen phone: the device's refresh token stops working at once, and its current "
-                "access token within FIELDNAV_AUTH_REVOCATION_CACHE_S. A device already revoked keeps its first reason.",
+    "access token within FIELDNAV_AUTH_REVOCATION_CACHE_S. A device already revoked keeps its first reason.",
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 def admin_revoke_device(engine: EngineDep, device_id: DeviceId, body: RevokeRequest) -> Response:

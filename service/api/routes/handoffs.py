@@ -42,18 +42,37 @@ log = logging.getLogger("fieldnav.handoffs")
         "`navigator_must_attend`. Imminent danger is 911: the answer says so."
     ),
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={201: {"headers": {"Location": {"description": "The handoff's URL (GET /v1/handoffs/{id}).",
-                                              "schema": {"type": "string"}}}},
-               **{s: r for s, r in idempotent_responses("no-navigator-centre").items() if s != 404}},
+    responses={
+        201: {
+            "headers": {
+                "Location": {"description": "The handoff's URL (GET /v1/handoffs/{id}).", "schema": {"type": "string"}}
+            }
+        },
+        **{s: r for s, r in idempotent_responses("no-navigator-centre").items() if s != 404},
+    },
 )
-def create_handoff(request: Request, engine: EngineDep, principal: PrincipalDep, body: HandoffCreate,
-                   idempotency_key: IdempotencyKey = None) -> Response:
+def create_handoff(
+    request: Request,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    body: HandoffCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     def work(connection: Connection):
         created = commands.create(connection, principal, body)
         return 201, created, {"Location": created["links"]["self"]}
 
-    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work,
-                           log=log, subject="handoff", action="created")
+    return idempotent_post(
+        request,
+        engine,
+        principal,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        work,
+        log=log,
+        subject="handoff",
+        action="created",
+    )
 
 
 @router.get(
@@ -70,10 +89,20 @@ def create_handoff(request: Request, engine: EngineDep, principal: PrincipalDep,
 def list_handoffs(
     engine: EngineDep,
     principal: PrincipalDep,
-    updated_after: Annotated[IsoDateTime | None, Query(description="ISO 8601 with offset: only handoffs changed after it.",
-                                                       examples=["2026-11-25T09:00:00-05:00"])] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor` of the previous page.",
-                                        examples=["WyIyMDI2LTExLTI1VDE0OjAzOjAwKzAwOjAwIiwiNWIwZTNjMWUtOGE0Zi00YjZlLTlkMmEtMWYzYzVlN2E5YjBkIl0"])] = None,
+    updated_after: Annotated[
+        IsoDateTime | None,
+        Query(
+            description="ISO 8601 with offset: only handoffs changed after it.", examples=["2026-11-25T09:00:00-05:00"]
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="From `next_cursor` of the previous page.",
+            examples=["WyIyMDI2LTExLTI1VDE0OjAzOjAwKzAwOjAwIiwiNWIwZTNjMWUtOGE0Zi00YjZlLTlkMmEtMWYzYzVlN2E5YjBkIl0"],
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     query = queries.ReferrerListQuery(require_utc_offset(updated_after, "updated_after"), cursor, limit)
@@ -86,7 +115,7 @@ def list_handoffs(
     response_model=Handoff,
     summary="One of my handoffs: status and history",
     description="The referrer view: no personal data of the person, never navigator notes. 404 for a handoff "
-                "the caller may not see (whether or not it exists).",
+    "the caller may not see (whether or not it exists).",
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 def get_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId) -> Response:
@@ -99,18 +128,33 @@ def get_handoff(engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffI
     response_model=StatusChange,
     summary="Cancel a handoff, or mark it entered in error (requesting agency)",
     description="The requesting side may move a handoff to `cancelled` (reason required) while it is open, or "
-                "to `entered-in-error` at any time. Other changes are the navigator's (403); changes the state "
-                "machine does not have get 409. Requires an `Idempotency-Key`.",
+    "to `entered-in-error` at any time. Other changes are the navigator's (403); changes the state "
+    "machine does not have get 409. Requires an `Idempotency-Key`.",
     openapi_extra=IDEMPOTENCY_KEY_DOC,
     responses=idempotent_responses("invalid-transition", "transition-forbidden", "reason-required"),
 )
-def referrer_transition(request: Request, engine: EngineDep, principal: PrincipalDep, handoff_id: HandoffId,
-                        body: TransitionRequest, idempotency_key: IdempotencyKey = None) -> Response:
+def referrer_transition(
+    request: Request,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    handoff_id: HandoffId,
+    body: TransitionRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     def work(connection: Connection):
         return 200, commands.transition(connection, principal, handoff_id, body), {}
 
-    return idempotent_post(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work,
-                           log=log, subject="handoff", action="transition")
+    return idempotent_post(
+        request,
+        engine,
+        principal,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        work,
+        log=log,
+        subject="handoff",
+        action="transition",
+    )
 
 
 @router.get(
@@ -119,24 +163,35 @@ def referrer_transition(request: Request, engine: EngineDep, principal: Principa
     tags=["audit"],
     summary="The audit log of handoff personal data (admin)",
     description="Every read and change of handoff personal data: who, what (fields), when, why. Append-only. "
-                "Page with `after_id`. `fieldnav audit export` writes the same as CSV or JSON lines.",
+    "Page with `after_id`. `fieldnav audit export` writes the same as CSV or JSON lines.",
     responses=problem_responses(401, 403, 422, 429),
 )
 def audit_log(
     engine: EngineDep,
-    since: Annotated[IsoDateTime | None, Query(description="ISO 8601 with offset (inclusive).",
-                                               examples=["2026-11-01T00:00:00-04:00"])] = None,
-    until: Annotated[IsoDateTime | None, Query(description="ISO 8601 with offset (exclusive).",
-                                               examples=["2026-12-01T00:00:00-05:00"])] = None,
-    handoff_id: Annotated[UUID | None, Query(description="Only entries about this handoff.",
-                                                examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])] = None,
+    since: Annotated[
+        IsoDateTime | None,
+        Query(description="ISO 8601 with offset (inclusive).", examples=["2026-11-01T00:00:00-04:00"]),
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None,
+        Query(description="ISO 8601 with offset (exclusive).", examples=["2026-12-01T00:00:00-05:00"]),
+    ] = None,
+    handoff_id: Annotated[
+        UUID | None,
+        Query(description="Only entries about this handoff.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"]),
+    ] = None,
     after_id: Annotated[int, Query(ge=0, description="From `next_after_id` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
     with engine.connect() as connection:
-        entries = audit.read_entries(connection, since=require_utc_offset(since, "since"),
-                                     until=require_utc_offset(until, "until"), handoff_id=handoff_id,
-                                     after_id=after_id, limit=limit + 1)
+        entries = audit.read_entries(
+            connection,
+            since=require_utc_offset(since, "since"),
+            until=require_utc_offset(until, "until"),
+            handoff_id=handoff_id,
+            after_id=after_id,
+            limit=limit + 1,
+        )
     more = len(entries) > limit
     entries = entries[:limit]
     return json_response({"entries": entries, "next_after_id": entries[-1]["id"] if more else None})

@@ -18,10 +18,14 @@ class Me(BaseModel):
     issuer: str = Field(examples=["fieldnav"])
 
 
-@router.get("/me", response_model=Me, summary="The caller, as identified by their token",
-            description="Never cached (`Cache-Control: no-store`): it names the token's user, and an app "
-                        "asking it wants to know whether the token works now.",
-            responses=problem_responses(401, 429))
+@router.get(
+    "/me",
+    response_model=Me,
+    summary="The caller, as identified by their token",
+    description="Never cached (`Cache-Control: no-store`): it names the token's user, and an app "
+    "asking it wants to know whether the token works now.",
+    responses=problem_responses(401, 429),
+)
 def me(principal: PrincipalDep, response: Response) -> Me:
     response.headers["Cache-Control"] = "no-store"
     return Me(subject=principal.subject, agency=principal.agency, role=principal.role.value, issuer=principal.issuer)

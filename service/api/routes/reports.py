@@ -28,9 +28,9 @@ from service.api.schemas_reports import Report, ReportCreated, ReportPage
 from service.api.security import PrincipalDep
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
+from service.platform.settings import import_settings
 from service.reports import commands, queries
 from service.reports.model import KINDS, ReportCreate, ReportKind, ResolveRequest
-from service.platform.settings import import_settings
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 log = logging.getLogger("fieldnav.reports")
@@ -44,28 +44,54 @@ def _kinds(values: list[str] | None) -> tuple[str, ...]:
     unknown = [v for v in values or [] if v not in KINDS]
     if unknown:
         choices = ", ".join(KINDS)
-        raise Problem(422, "validation-error", f"Unknown kind of report; use {choices}.", title="Invalid request",
-                      detail_fr=f"Type de signalement inconnu. Utilisez : {choices}.",
-                      errors=[field_problem("query.kind", "unknown_report_kind", choices=choices) for _ in unknown])
+        raise Problem(
+            422,
+            "validation-error",
+            f"Unknown kind of report; use {choices}.",
+            title="Invalid request",
+            detail_fr=f"Type de signalement inconnu. Utilisez : {choices}.",
+            errors=[field_problem("query.kind", "unknown_report_kind", choices=choices) for _ in unknown],
+        )
     return tuple(dict.fromkeys(values or []))
 
 
 def report_filter(
-    status: Annotated[str, Query(pattern="^(open|resolved|all)$", description="open (default), resolved or all.",
-                                 examples=["open"])] = "open",
-    kind: Annotated[list[ReportKind] | None, Query(description="Only these kinds (repeat the parameter).",
-                                                   examples=[["closed_today", "wrong_phone"]])] = None,
-    service_id: Annotated[UUID | None, Query(description="Only reports about this service.",
-                                             examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])] = None,
-    centre: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$", description=(
-        "Admins: only this centre's reports. A navigator always sees their own centre's."), examples=["211-east"])] = None,
-    since: Annotated[IsoDateTime | None, Query(description="Made at or after, ISO 8601 with offset.",
-                                               examples=["2026-12-01T00:00:00-05:00"])] = None,
-    until: Annotated[IsoDateTime | None, Query(description="Made before, ISO 8601 with offset.",
-                                               examples=["2026-12-08T00:00:00-05:00"])] = None,
+    status: Annotated[
+        str, Query(pattern="^(open|resolved|all)$", description="open (default), resolved or all.", examples=["open"])
+    ] = "open",
+    kind: Annotated[
+        list[ReportKind] | None,
+        Query(description="Only these kinds (repeat the parameter).", examples=[["closed_today", "wrong_phone"]]),
+    ] = None,
+    service_id: Annotated[
+        UUID | None,
+        Query(description="Only reports about this service.", examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"]),
+    ] = None,
+    centre: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
+            description=("Admins: only this centre's reports. A navigator always sees their own centre's."),
+            examples=["211-east"],
+        ),
+    ] = None,
+    since: Annotated[
+        IsoDateTime | None,
+        Query(description="Made at or after, ISO 8601 with offset.", examples=["2026-12-01T00:00:00-05:00"]),
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None,
+        Query(description="Made before, ISO 8601 with offset.", examples=["2026-12-08T00:00:00-05:00"]),
+    ] = None,
 ) -> queries.ReportFilter:
-    return queries.ReportFilter(status=status, kinds=_kinds(kind), service_id=service_id, centre_id=centre,
-                                since=require_utc_offset(since, "since"), until=require_utc_offset(until, "until"))
+    return queries.ReportFilter(
+        status=status,
+        kinds=_kinds(kind),
+        service_id=service_id,
+        centre_id=centre,
+        since=require_utc_offset(since, "since"),
+        until=require_utc_offset(until, "until"),
+    )
 
 
 FilterDep = Annotated[queries.ReportFilter, Depends(report_filter)]
@@ -87,20 +113,40 @@ FilterDep = Annotated[queries.ReportFilter, Depends(report_filter)]
         "`Idempotency-Key`: a phone sending a queued report again creates one report."
     ),
     openapi_extra=IDEMPOTENCY_KEY_DOC,
-    responses={201: {"headers": {"Location": {"description": "The report on the centre's desk (GET /v1/admin/reports/{id}).",
-                                              "schema": {"type": "string"}}}},
-               **idempotent_responses("report-exists", "too-many-reports", "directory-busy")},
+    responses={
+        201: {
+            "headers": {
+                "Location": {
+                    "description": "The report on the centre's desk (GET /v1/admin/reports/{id}).",
+                    "schema": {"type": "string"},
+                }
+            }
+        },
+        **idempotent_responses("report-exists", "too-many-reports", "directory-busy"),
+    },
 )
-def create_report(request: Request, engine: EngineDep, principal: PrincipalDep, service_id: ServiceId,
-                  body: ReportCreate, idempotency_key: IdempotencyKey = None) -> Response:
+def create_report(
+    request: Request,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    service_id: ServiceId,
+    body: ReportCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     def work(connection: Connection):
         created = commands.create(connection, principal, service_id, body)
         return 201, created, {"Location": created["links"]["self"]}
 
     outcome = run_once(request, engine, principal, idempotency_key, body.model_dump(mode="json"), work)
     created = orjson.loads(outcome.response.body)
-    log.info("field report %s about service %s: %s%s", created["id"], service_id, created["kind"],
-             " (replayed)" if outcome.replayed else "", extra={"event": "report.created", "report_id": created["id"]})
+    log.info(
+        "field report %s about service %s: %s%s",
+        created["id"],
+        service_id,
+        created["kind"],
+        " (replayed)" if outcome.replayed else "",
+        extra={"event": "report.created", "report_id": created["id"]},
+    )
     return outcome_response(outcome, NO_STORE)
 
 
@@ -137,15 +183,30 @@ def list_reports(
         "carriage return) starts with an apostrophe. Audited like the list."
     ),
     response_class=StreamingResponse,
-    responses={200: {"description": "The reports, one a row", "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
-                     "headers": {"Content-Disposition": {"description": "attachment; filename=\"fieldnav-reports-<date>.csv\"",
-                                                         "schema": {"type": "string"}}}},
-               **problem_responses(401, 403, 422, 429)},
+    responses={
+        200: {
+            "description": "The reports, one a row",
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "headers": {
+                "Content-Disposition": {
+                    "description": 'attachment; filename="fieldnav-reports-<date>.csv"',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **problem_responses(401, 403, 422, 429),
+    },
 )
 def export_reports(engine: EngineDep, principal: PrincipalDep, wanted: FilterDep) -> StreamingResponse:
     today = datetime.now(ZoneInfo(import_settings().default_timezone)).date().isoformat()
-    return StreamingResponse(queries.export_csv(engine, principal, wanted), media_type=CSV_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="fieldnav-reports-{today}.csv"', "Cache-Control": NO_STORE})
+    return StreamingResponse(
+        queries.export_csv(engine, principal, wanted),
+        media_type=CSV_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="fieldnav-reports-{today}.csv"',
+            "Cache-Control": NO_STORE,
+        },
+    )
 
 
 @router.get(

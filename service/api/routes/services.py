@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from service.directory import search as directory
 from service.api.data_version import VersionUnknown
 from service.api.dependencies import DetailCacheDep, EngineDep, ReadEngineDep, VersionTrackerDep
-from service.platform.db import read_connection
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
 from service.api.request_params import CategoryParam, in_default_timezone, parse_categories, parse_languages
@@ -19,8 +17,10 @@ from service.api.schemas import CategoryList, HsdsService, IsoDateTime, NearestR
 from service.auth.principal import Role
 from service.capacity import grants
 from service.capacity.merge import stale_after
+from service.directory import search as directory
 from service.directory.nearest import NearestQuery, find_nearest
 from service.directory.results import feature_collection, nearest_result
+from service.platform.db import read_connection
 
 router = APIRouter(prefix="/v1", tags=["services"])
 
@@ -45,8 +45,11 @@ def _wants_geojson(request: Request) -> bool:
         "(whole km to the centre of their ~250 km² area) and labelled 'call to connect'. "
         "Send `Accept: application/geo+json` for an RFC 7946 FeatureCollection."
     ),
-    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"},
-               **problem_responses(422, 503, types=("unknown-category",))},
+    responses={
+        200: {"content": {GEOJSON: {}}},
+        304: {"description": "Not Modified"},
+        **problem_responses(422, 503, types=("unknown-category",)),
+    },
 )
 def nearest(
     request: Request,
@@ -56,29 +59,55 @@ def nearest(
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84 degrees.", examples=[-79.347015])],
     category: CategoryParam = None,
     open_now: Annotated[bool, Query(description="Only services open at the time of the request.")] = False,
-    open_at: Annotated[IsoDateTime | None, Query(description="Only services open at this ISO 8601 time (no offset: America/Toronto).",
-                                                 examples=["2026-11-25T21:30:00-05:00"])] = None,
-    language: Annotated[list[str] | None, Query(description="ISO 639 code(s) of a language the service offers.", examples=[["fr"]])] = None,
-    age: Annotated[int | None, Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.",
-                                      examples=[17])] = None,
+    open_at: Annotated[
+        IsoDateTime | None,
+        Query(
+            description="Only services open at this ISO 8601 time (no offset: America/Toronto).",
+            examples=["2026-11-25T21:30:00-05:00"],
+        ),
+    ] = None,
+    language: Annotated[
+        list[str] | None, Query(description="ISO 639 code(s) of a language the service offers.", examples=[["fr"]])
+    ] = None,
+    age: Annotated[
+        int | None,
+        Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.", examples=[17]),
+    ] = None,
     accessible: Annotated[bool, Query(description="Only sites with a wheelchair-accessible entry.")] = False,
-    has_capacity: Annotated[bool, Query(description="Only services whose count (the first unit: beds, then "
-                                                              "cots, rooms, spaces...) shows free capacity and is not stale "
-                                                              "(older than FIELDNAV_CAPACITY_STALE_AFTER_H).")] = False,
+    has_capacity: Annotated[
+        bool,
+        Query(
+            description="Only services whose count (the first unit: beds, then "
+            "cots, rooms, spaces...) shows free capacity and is not stale "
+            "(older than FIELDNAV_CAPACITY_STALE_AFTER_H)."
+        ),
+    ] = False,
     max_distance_m: Annotated[int, Query(ge=1, le=500_000, description="Search radius in metres.")] = 200_000,
     limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
 ) -> Response:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     when = in_default_timezone(open_at) if open_at is not None else (now if open_now else None)
     query = NearestQuery(
-        lat=lat, lon=lon, limit=limit, max_distance_m=max_distance_m, categories=parse_categories(category),
-        languages=parse_languages(language), age=age, accessible=accessible, has_capacity=has_capacity, open_at=when,
+        lat=lat,
+        lon=lon,
+        limit=limit,
+        max_distance_m=max_distance_m,
+        categories=parse_categories(category),
+        languages=parse_languages(language),
+        age=age,
+        accessible=accessible,
+        has_capacity=has_capacity,
+        open_at=when,
         fresh_since=now - stale_after(),
     )
     with read_connection(read_engine, engine) as connection:
         hits = find_nearest(connection, query)
     results = [nearest_result(hit.card, hit.distance_m, hit.bearing_deg, when or now) for hit in hits]
-    meta = {"origin": {"lat": round(lat, 5), "lon": round(lon, 5)}, "at": (when or now).isoformat(), "count": len(results)}
+    meta = {
+        "origin": {"lat": round(lat, 5), "lon": round(lon, 5)},
+        "at": (when or now).isoformat(),
+        "count": len(results),
+    }
     if _wants_geojson(request):
         return cached_json(request, feature_collection(results, meta), cache_control=NEAREST_CACHE, media_type=GEOJSON)
     return cached_json(request, {**meta, "results": results}, cache_control=NEAREST_CACHE)
@@ -92,18 +121,27 @@ def nearest(
         "Full-text search (English and French stemming) over names and descriptions, with category "
         "and area filters, in the HSDS `Page` envelope. With `near`, results are ordered by distance."
     ),
-    responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Not Modified"},
-               **problem_responses(422, 503, types=("unknown-category", "bbox-too-large"))},
+    responses={
+        200: {"content": {GEOJSON: {}}},
+        304: {"description": "Not Modified"},
+        **problem_responses(422, 503, types=("unknown-category", "bbox-too-large")),
+    },
 )
 def search(
     request: Request,
     engine: EngineDep,
     read_engine: ReadEngineDep,
-    q: Annotated[str | None, Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.",
-                                   examples=["food bank"])] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.", examples=["food bank"]),
+    ] = None,
     category: CategoryParam = None,
-    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84).", examples=["-79.6,43.6,-79.2,43.8"])] = None,
-    near: Annotated[str | None, Query(description="lat,lon: order by distance from this point.", examples=["43.65107,-79.347015"])] = None,
+    bbox: Annotated[
+        str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84).", examples=["-79.6,43.6,-79.2,43.8"])
+    ] = None,
+    near: Annotated[
+        str | None, Query(description="lat,lon: order by distance from this point.", examples=["43.65107,-79.347015"])
+    ] = None,
     page: Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
 ) -> Response:
@@ -116,10 +154,14 @@ def search(
         per_page=per_page,
     )
     with read_connection(read_engine, engine) as connection:
-        result = directory.search(connection, search_query, now=datetime.now(timezone.utc))
+        result = directory.search(connection, search_query, now=datetime.now(UTC))
     if _wants_geojson(request):
-        return cached_json(request, feature_collection(result["contents"], {k: v for k, v in result.items() if k != "contents"}),
-                           cache_control=directory_cache(DIRECTORY_CACHE), media_type=GEOJSON)
+        return cached_json(
+            request,
+            feature_collection(result["contents"], {k: v for k, v in result.items() if k != "contents"}),
+            cache_control=directory_cache(DIRECTORY_CACHE),
+            media_type=GEOJSON,
+        )
     return cached_json(request, result, cache_control=directory_cache(DIRECTORY_CACHE))
 
 
@@ -133,14 +175,26 @@ def search(
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
 )
-def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineDep, versions: VersionTrackerDep,
-                   cache: DetailCacheDep, service_id: Annotated[UUID, Path(description="The service's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])]) -> Response:
+def service_detail(
+    request: Request,
+    engine: EngineDep,
+    read_engine: ReadEngineDep,
+    versions: VersionTrackerDep,
+    cache: DetailCacheDep,
+    service_id: Annotated[
+        UUID, Path(description="The service's id.", examples=["5b0e3c1e-8a4f-4b6e-9d2a-1f3c5e7a9b0d"])
+    ],
+) -> Response:
     try:
         version, live = versions.get()
     except VersionUnknown:
-        raise Problem(503, "unavailable", "The directory database is not reachable right now; try again shortly.",
-                      detail_fr="La base de données du répertoire n’est pas joignable pour le moment ; réessayez dans un instant.",
-                      headers={"Retry-After": "5"}) from None
+        raise Problem(
+            503,
+            "unavailable",
+            "The directory database is not reachable right now; try again shortly.",
+            detail_fr="La base de données du répertoire n’est pas joignable pour le moment ; réessayez dans un instant.",
+            headers={"Retry-After": "5"},
+        ) from None
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.role is Role.PROVIDER:
         # A provider sees its own services only; any other is "no such service".
@@ -150,15 +204,23 @@ def service_detail(request: Request, engine: EngineDep, read_engine: ReadEngineD
     body = cache.get(key)
     if body is None:
         if not live:
-            raise Problem(503, "unavailable", "The directory database is not reachable right now and this service "
-                          "is not cached; try again shortly.", headers={"Retry-After": "5"},
-                          detail_fr="La base de données du répertoire n’est pas joignable pour le moment et ce service "
-                          "n’est pas en cache ; réessayez dans un instant.")
+            raise Problem(
+                503,
+                "unavailable",
+                "The directory database is not reachable right now and this service is not cached; try again shortly.",
+                headers={"Retry-After": "5"},
+                detail_fr="La base de données du répertoire n’est pas joignable pour le moment et ce service "
+                "n’est pas en cache ; réessayez dans un instant.",
+            )
         with read_connection(read_engine, engine, min_version=version) as connection:
             service = directory.compiled_service(connection, service_id)
         if service is None:
-            raise Problem(404, "not-found", f"No service with id {service_id}.",
-                          detail_fr=f"Aucun service ne porte l’identifiant {service_id}.")
+            raise Problem(
+                404,
+                "not-found",
+                f"No service with id {service_id}.",
+                detail_fr=f"Aucun service ne porte l’identifiant {service_id}.",
+            )
         body = json_body(service)
         cache.put(key, body)
     return cached_body(request, body, cache_control=directory_cache(DIRECTORY_CACHE))

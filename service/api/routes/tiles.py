@@ -15,13 +15,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from service.maps import tiles
 from service.api.dependencies import EngineDep, TileBoundsDep, TileContextDep, VersionTrackerDep
 from service.api.errors import NoStoreErrorsRoute, problem_responses
 from service.api.http_cache import cached_json, short_cache_control
 from service.api.request_params import CategoryParam, parse_categories
 from service.api.state import TileBoundsMemo
 from service.api.tile_endpoint import MVT, TILE_PATH, answer_tile, tile_data_version
+from service.maps import tiles
 from service.platform.settings import tile_settings
 
 ATTRIBUTION = "Community services data: 211 and partner agencies (Open Referral HSDS)"
@@ -78,10 +78,15 @@ While the database is unreachable, tiles this server has cached are still served
     responses={
         200: {
             "description": "The tile.",
-            "content": {MVT: {"schema": {"type": "string", "format": "binary"}, "examples": {"services": _mvt_example()}}},
+            "content": {
+                MVT: {"schema": {"type": "string", "format": "binary"}, "examples": {"services": _mvt_example()}}
+            },
             "headers": {
                 "ETag": {"description": "Content hash; send back in If-None-Match.", "schema": {"type": "string"}},
-                "Cache-Control": {"description": "`immutable` for the current versioned URL, else short.", "schema": {"type": "string"}},
+                "Cache-Control": {
+                    "description": "`immutable` for the current versioned URL, else short.",
+                    "schema": {"type": "string"},
+                },
             },
         },
         204: {"description": "No Content: nothing on the map in this tile (no body)."},
@@ -96,7 +101,9 @@ async def tile(
     x: Annotated[int, Path(description="Column, 0 to 2^z - 1, from the antimeridian eastwards.", examples=[4579])],
     y: Annotated[int, Path(description="Row, 0 to 2^z - 1, from the north edge southwards.", examples=[5979])],
     category: CategoryParam = None,
-    v: Annotated[int | None, Query(ge=0, description="Data version, as in the `/v1/tiles.json` URL template.", examples=[42])] = None,
+    v: Annotated[
+        int | None, Query(ge=0, description="Data version, as in the `/v1/tiles.json` URL template.", examples=[42])
+    ] = None,
 ) -> Response:
     return await answer_tile(request, context, z, x, y, category, v)
 
@@ -116,12 +123,16 @@ class TileJSON(BaseModel):
     version: str = Field(examples=["1.0.0"])
     attribution: str
     scheme: str = Field(examples=["xyz"])
-    tiles: list[str] = Field(description="Tile URL template carrying the data version (and the category filter).",
-                             examples=[["https://api.example.org/v1/tiles/{z}/{x}/{y}.mvt?v=42"]])
+    tiles: list[str] = Field(
+        description="Tile URL template carrying the data version (and the category filter).",
+        examples=[["https://api.example.org/v1/tiles/{z}/{x}/{y}.mvt?v=42"]],
+    )
     minzoom: int = Field(examples=[0])
     maxzoom: int = Field(examples=[18])
-    bounds: list[float] = Field(description="west, south, east, north of the public locations (WGS84).",
-                                examples=[[-94.5359, 42.0153, -74.5913, 55.9888]])
+    bounds: list[float] = Field(
+        description="west, south, east, north of the public locations (WGS84).",
+        examples=[[-94.5359, 42.0153, -74.5913, 55.9888]],
+    )
     vector_layers: list[VectorLayer]
     data_version: int = Field(description="fieldnav extension: the data version the tile URLs are for.", examples=[42])
 
@@ -152,8 +163,13 @@ def _bounds(memo: TileBoundsMemo, engine: Engine, version: int, live: bool) -> t
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(422, 503)},
 )
-def tilejson(request: Request, engine: EngineDep, known_version: VersionTrackerDep, bounds_memo: TileBoundsDep,
-             category: CategoryParam = None) -> Response:
+def tilejson(
+    request: Request,
+    engine: EngineDep,
+    known_version: VersionTrackerDep,
+    bounds_memo: TileBoundsDep,
+    category: CategoryParam = None,
+) -> Response:
     settings = tile_settings()
     categories = sorted(parse_categories(category))
     version, live = tile_data_version(known_version)

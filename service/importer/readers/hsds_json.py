@@ -10,8 +10,8 @@ from HSDS 3.1, ``service.capacities`` (service_capacity objects with their ``uni
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from service.importer.records import ImportRefused, Origin, RowProblem, SourceData
 
@@ -138,7 +138,11 @@ class _Flattener:
         term_id = obj.get("taxonomy_term_id")
         if isinstance(term, dict):
             taxonomy = term.get("taxonomy_detail")
-            taxonomy_id = self.emit("taxonomy", taxonomy, f"{path}.taxonomy_term.taxonomy_detail") if isinstance(taxonomy, dict) else term.get("taxonomy_id")
+            taxonomy_id = (
+                self.emit("taxonomy", taxonomy, f"{path}.taxonomy_term.taxonomy_detail")
+                if isinstance(taxonomy, dict)
+                else term.get("taxonomy_id")
+            )
             term_id = self.emit("taxonomy_term", term, f"{path}.taxonomy_term", taxonomy_id=taxonomy_id)
         # HSDS examples put placeholder text in link_entity; the object we found it in is
         # the truth.
@@ -163,7 +167,9 @@ def read(path: Path) -> SourceData:
             for service, p in flattener.children(record, "services", "organization"):
                 flattener.service(service, p, organization_id=org_id)
         elif isinstance(record.get("service"), dict):  # compiled service_at_location
-            service = dict(record["service"], service_at_locations=[{k: v for k, v in record.items() if k != "service"}])
+            service = dict(
+                record["service"], service_at_locations=[{k: v for k, v in record.items() if k != "service"}]
+            )
             flattener.service(service, "service_at_location.service")
         else:
             flattener.service(record, "service")

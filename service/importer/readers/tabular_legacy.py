@@ -15,9 +15,9 @@ Rows without an id get one derived from their content (see ``validate.py``).
 
 from __future__ import annotations
 
+from service.directory.languages import language_code
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import Origin, RowProblem, SourceData
-from service.directory.languages import language_code
 
 # Present in 1.x/2.x packages and absent from 3.x ones: any of them means "legacy".
 LEGACY_MARKERS = (
@@ -31,9 +31,20 @@ LEGACY_MARKERS = (
 )
 
 WEEKDAYS = {
-    "monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH",
-    "friday": "FR", "saturday": "SA", "sunday": "SU",
-    "1": "MO", "2": "TU", "3": "WE", "4": "TH", "5": "FR", "6": "SA", "7": "SU",
+    "monday": "MO",
+    "tuesday": "TU",
+    "wednesday": "WE",
+    "thursday": "TH",
+    "friday": "FR",
+    "saturday": "SA",
+    "sunday": "SU",
+    "1": "MO",
+    "2": "TU",
+    "3": "WE",
+    "4": "TH",
+    "5": "FR",
+    "6": "SA",
+    "7": "SU",
 }
 
 
@@ -55,28 +66,83 @@ def _copy(files: PackageFiles, data: SourceData, name: str, table: str, shape) -
 
 
 def _organization(row: dict) -> dict:
-    values = _pick(row, "id", "name", "alternate_name", "description", "email", "tax_status",
-                   "tax_id", "year_incorporated", "legal_status", "logo", "uri")
+    values = _pick(
+        row,
+        "id",
+        "name",
+        "alternate_name",
+        "description",
+        "email",
+        "tax_status",
+        "tax_id",
+        "year_incorporated",
+        "legal_status",
+        "logo",
+        "uri",
+    )
     values["website"] = row.get("website") or row.get("url")
     return values
 
 
 def _service(row: dict) -> dict:
-    return _pick(row, "id", "organization_id", "program_id", "name", "alternate_name", "description",
-                 "url", "email", "status", "interpretation_services", "application_process",
-                 "fees_description", "wait_time", "fees", "accreditations", "eligibility_description",
-                 "minimum_age", "maximum_age", "assured_date", "assurer_email", "licenses", "alert")
+    return _pick(
+        row,
+        "id",
+        "organization_id",
+        "program_id",
+        "name",
+        "alternate_name",
+        "description",
+        "url",
+        "email",
+        "status",
+        "interpretation_services",
+        "application_process",
+        "fees_description",
+        "wait_time",
+        "fees",
+        "accreditations",
+        "eligibility_description",
+        "minimum_age",
+        "maximum_age",
+        "assured_date",
+        "assurer_email",
+        "licenses",
+        "alert",
+    )
 
 
 def _location(row: dict) -> dict:
-    return _pick(row, "id", "organization_id", "name", "alternate_name", "description",
-                 "transportation", "latitude", "longitude", "location_type", "url")
+    return _pick(
+        row,
+        "id",
+        "organization_id",
+        "name",
+        "alternate_name",
+        "description",
+        "transportation",
+        "latitude",
+        "longitude",
+        "location_type",
+        "url",
+    )
 
 
 def _address(address_type: str):
     def shape(row: dict) -> dict:
-        values = _pick(row, "id", "location_id", "attention", "address_1", "address_2", "city",
-                       "region", "state_province", "postal_code", "country")
+        values = _pick(
+            row,
+            "id",
+            "location_id",
+            "attention",
+            "address_1",
+            "address_2",
+            "city",
+            "region",
+            "state_province",
+            "postal_code",
+            "country",
+        )
         values["address_type"] = address_type
         return values
 
@@ -84,8 +150,18 @@ def _address(address_type: str):
 
 
 def _phone(row: dict) -> dict:
-    return _pick(row, "id", "location_id", "service_id", "organization_id",
-                 "service_at_location_id", "number", "extension", "type", "description")
+    return _pick(
+        row,
+        "id",
+        "location_id",
+        "service_id",
+        "organization_id",
+        "service_at_location_id",
+        "number",
+        "extension",
+        "type",
+        "description",
+    )
 
 
 def _taxonomy_term(row: dict) -> dict:
@@ -179,10 +255,22 @@ def _read_eligibility(files: PackageFiles, data: SourceData) -> None:
 
 
 HANDLED = {
-    "organizations.csv", "services.csv", "locations.csv", "services_at_location.csv",
-    "service_at_location.csv", "physical_addresses.csv", "postal_addresses.csv", "phones.csv",
-    "regular_schedules.csv", "taxonomy.csv", "services_taxonomy.csv", "languages.csv",
-    "accessibility_for_disabilities.csv", "eligibility.csv", "service_areas.csv", "datapackage.json",
+    "organizations.csv",
+    "services.csv",
+    "locations.csv",
+    "services_at_location.csv",
+    "service_at_location.csv",
+    "physical_addresses.csv",
+    "postal_addresses.csv",
+    "phones.csv",
+    "regular_schedules.csv",
+    "taxonomy.csv",
+    "services_taxonomy.csv",
+    "languages.csv",
+    "accessibility_for_disabilities.csv",
+    "eligibility.csv",
+    "service_areas.csv",
+    "datapackage.json",
 }
 
 
@@ -192,7 +280,13 @@ def read(files: PackageFiles) -> SourceData:
     _copy(files, data, "services.csv", "service", _service)
     _copy(files, data, "locations.csv", "location", _location)
     for name in ("services_at_location.csv", "service_at_location.csv"):
-        _copy(files, data, name, "service_at_location", lambda r: _pick(r, "id", "service_id", "location_id", "description"))
+        _copy(
+            files,
+            data,
+            name,
+            "service_at_location",
+            lambda r: _pick(r, "id", "service_id", "location_id", "description"),
+        )
     _copy(files, data, "physical_addresses.csv", "address", _address("physical"))
     _copy(files, data, "postal_addresses.csv", "address", _address("postal"))
     _copy(files, data, "phones.csv", "phone", _phone)

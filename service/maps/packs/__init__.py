@@ -34,7 +34,23 @@ from service.maps.packs.serve import (
 from service.maps.packs.storage import default_stores, pack_dir
 
 __all__ = [
-    "PACK_FORMAT", "TEMP_MARK", "Collected", "PackFile", "PackPlan", "PackRequest", "archive_path", "basemap_part_file",
-    "build_or_reuse", "collect_garbage", "default_stores", "file_names", "find_reusable", "manifest", "open_pack_file",
-    "pack_dir", "pack_manifest", "plan_pack", "snapshot_path",
+    "PACK_FORMAT",
+    "TEMP_MARK",
+    "Collected",
+    "PackFile",
+    "PackPlan",
+    "PackRequest",
+    "archive_path",
+    "basemap_part_file",
+    "build_or_reuse",
+    "collect_garbage",
+    "default_stores",
+    "file_names",
+    "find_reusable",
+    "manifest",
+    "open_pack_file",
+    "pack_dir",
+    "pack_manifest",
+    "plan_pack",
+    "snapshot_path",
 ]

@@ -67,17 +67,23 @@ def _render_tiles(reader: Connection, plan: PackPlan, archive: ArchiveWriter, se
     return written
 
 
-def render_archive(reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data_version: int, final: Path,
-                   settings: PackSettings) -> int:
+def render_archive(
+    reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data_version: int, final: Path, settings: PackSettings
+) -> int:
     """Render every tile of the plan into a PMTiles file at ``final``; returns the number of
     (non-empty) tiles written. Raises Problem 422 when the archive grows past the cap."""
     temp = temp_path(final)
     try:
         with ArchiveWriter(temp) as archive:
             written = _render_tiles(reader, plan, archive, settings)
-            archive.finish(tile_type=TileType.MVT, tile_compression=Compression.GZIP, bbox=plan.bbox,
-                           zooms=(plan.min_zoom, plan.max_zoom), center_zoom=(plan.min_zoom + plan.max_zoom) // 2,
-                           metadata=_metadata(plan, pack_id, data_version))
+            archive.finish(
+                tile_type=TileType.MVT,
+                tile_compression=Compression.GZIP,
+                bbox=plan.bbox,
+                zooms=(plan.min_zoom, plan.max_zoom),
+                center_zoom=(plan.min_zoom + plan.max_zoom) // 2,
+                metadata=_metadata(plan, pack_id, data_version),
+            )
         os.replace(temp, final)
     except BaseException:
         unlink(temp)

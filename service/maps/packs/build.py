@@ -71,8 +71,10 @@ def _lock_key(request_key: str) -> int:
 
 def _reuse(guard: Connection, plan: PackPlan, data_version: int, stores: PackStores, now: datetime):
     row = guard.execute(
-        text(f"UPDATE offline_pack SET last_used_at = :now WHERE request_key = :key AND data_version = :version "
-             f"RETURNING {COLUMNS}"),
+        text(
+            f"UPDATE offline_pack SET last_used_at = :now WHERE request_key = :key AND data_version = :version "
+            f"RETURNING {COLUMNS}"
+        ),
         {"now": now, "key": plan.request_key, "version": data_version},
     ).one_or_none()
     if row is None:
@@ -94,8 +96,10 @@ def find_reusable(engine: Engine, plan: PackPlan, stores: PackStores, now: datet
     or when its files are gone (the build under the lock sorts that out)."""
     with engine.begin() as connection:
         row = connection.execute(
-            text(f"UPDATE offline_pack SET last_used_at = :now WHERE request_key = :key "
-                 f"AND data_version = (SELECT version FROM data_version WHERE id = 1) RETURNING {COLUMNS}"),
+            text(
+                f"UPDATE offline_pack SET last_used_at = :now WHERE request_key = :key "
+                f"AND data_version = (SELECT version FROM data_version WHERE id = 1) RETURNING {COLUMNS}"
+            ),
             {"now": now, "key": plan.request_key},
         ).one_or_none()
         if row is None:
@@ -116,8 +120,15 @@ class _Built:
     snapshot_sha256: str
 
 
-def _build_files(reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data_version: int, directory: Path,
-                 settings: PackSettings, now: datetime) -> _Built:
+def _build_files(
+    reader: Connection,
+    plan: PackPlan,
+    pack_id: uuid.UUID,
+    data_version: int,
+    directory: Path,
+    settings: PackSettings,
+    now: datetime,
+) -> _Built:
     archive, snapshot = archive_path(directory, pack_id), snapshot_path(directory, pack_id)
     try:
         tiles = render_archive(reader, plan, pack_id, data_version, archive, settings)
@@ -128,8 +139,9 @@ def _build_files(reader: Connection, plan: PackPlan, pack_id: uuid.UUID, data_ve
         if plan.basemap is not None:
             left = settings.max_bytes - archive_bytes - snapshot.stat().st_size
             try:
-                basemap_parts.write_pack_part(plan.basemap, directory, pack_id, plan.bbox, plan.min_zoom, plan.max_zoom,
-                                              max_bytes=left)
+                basemap_parts.write_pack_part(
+                    plan.basemap, directory, pack_id, plan.bbox, plan.min_zoom, plan.max_zoom, max_bytes=left
+                )
             except basemap_parts.PartTooLarge:
                 raise bytes_too_large(plan, settings, None) from None
         return _Built(tiles, archive_bytes, sha256_file(archive), count, snapshot_bytes, snapshot_sha)
@@ -146,15 +158,30 @@ _INSERT_SQL = f"""INSERT INTO offline_pack (id, request_key, data_version, reque
                   RETURNING {COLUMNS}"""
 
 
-def _record(guard: Connection, plan: PackPlan, pack_id: uuid.UUID, data_version: int, built: _Built,
-            store: PackStorage, staging: Path, now: datetime) -> dict:
+def _record(
+    guard: Connection,
+    plan: PackPlan,
+    pack_id: uuid.UUID,
+    data_version: int,
+    built: _Built,
+    store: PackStorage,
+    staging: Path,
+    now: datetime,
+) -> dict:
     """Insert the pack's row and hand its files to the store, in the guard's transaction;
     returns the manifest. The staged files are removed when anything fails."""
     try:
         row = guard.execute(
             text(_INSERT_SQL),
-            {"id": pack_id, "key": plan.request_key, "version": data_version, "storage": store.location,
-             "request": orjson.dumps(plan.canonical()).decode(), "now": now, **built.__dict__},
+            {
+                "id": pack_id,
+                "key": plan.request_key,
+                "version": data_version,
+                "storage": store.location,
+                "request": orjson.dumps(plan.canonical()).decode(),
+                "now": now,
+                **built.__dict__,
+            },
         ).one()
         for name in file_names(pack_id):
             if (staging / name).is_file():
@@ -165,8 +192,15 @@ def _record(guard: Connection, plan: PackPlan, pack_id: uuid.UUID, data_version:
         raise
 
 
-def _build_locked(engine: Engine, plan: PackPlan, settings: PackSettings, stores: PackStores, staging: Path,
-                  now: datetime, wait_until_s: float) -> tuple[dict, bool]:
+def _build_locked(
+    engine: Engine,
+    plan: PackPlan,
+    settings: PackSettings,
+    stores: PackStores,
+    staging: Path,
+    now: datetime,
+    wait_until_s: float,
+) -> tuple[dict, bool]:
     """Under the request key's lock: reuse the pack a concurrent builder just made, or take a
     build slot, build the files from one snapshot of the data, and record them."""
     store = stores.default
@@ -187,9 +221,16 @@ def _build_locked(engine: Engine, plan: PackPlan, settings: PackSettings, stores
         return _record(guard, plan, pack_id, data_version, built, store, staging, now), True
 
 
-def build_or_reuse(engine: Engine, request: PackRequest, *, settings: PackSettings, now: datetime,
-                   directory: Path | None = None, stores: PackStores | None = None,
-                   wait_until_s: float | None = None) -> tuple[dict, bool]:
+def build_or_reuse(
+    engine: Engine,
+    request: PackRequest,
+    *,
+    settings: PackSettings,
+    now: datetime,
+    directory: Path | None = None,
+    stores: PackStores | None = None,
+    wait_until_s: float | None = None,
+) -> tuple[dict, bool]:
     """The manifest of the pack for this request at the current data version, and whether
     it was built now (True) or reused (False). Raises Problem 422 for a refused request, 503
     when no database-wide build slot frees up by ``wait_until_s`` (time.monotonic(); default

@@ -36,8 +36,12 @@ def snapshot_name(pack_id: uuid.UUID | str) -> str:
 
 def file_names(pack_id: uuid.UUID | str) -> tuple[str, ...]:
     """Every file a pack may have, in its store: archive, snapshot, basemap part, its description."""
-    return (archive_name(pack_id), snapshot_name(pack_id), f"{pack_id}{basemap_parts.PART_SUFFIX}",
-            f"{pack_id}{basemap_parts.INFO_SUFFIX}")
+    return (
+        archive_name(pack_id),
+        snapshot_name(pack_id),
+        f"{pack_id}{basemap_parts.PART_SUFFIX}",
+        f"{pack_id}{basemap_parts.INFO_SUFFIX}",
+    )
 
 
 def is_pack_file(name: str) -> bool:

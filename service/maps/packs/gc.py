@@ -31,8 +31,9 @@ class Collected:
     files: int
 
 
-def _remove_unused_packs(connection: Connection, stores: PackStores, now: datetime,
-                         keep_days: float) -> tuple[int, int]:
+def _remove_unused_packs(
+    connection: Connection, stores: PackStores, now: datetime, keep_days: float
+) -> tuple[int, int]:
     """Delete the rows of unused and superseded packs and their files; (packs, files)."""
     removed = connection.execute(
         text("""WITH gone AS (

@@ -13,16 +13,19 @@ from service.maps import basemap as basemap_parts
 from service.maps.packs.files import file_names
 from service.maps.packs.storage import LocalStorage, PackStorage
 
-COLUMNS = ("id, request_key, data_version, request, tile_count, archive_bytes, archive_sha256, service_count, "
-           "snapshot_bytes, snapshot_sha256, created_at, last_used_at, storage")
+COLUMNS = (
+    "id, request_key, data_version, request, tile_count, archive_bytes, archive_sha256, service_count, "
+    "snapshot_bytes, snapshot_sha256, created_at, last_used_at, storage"
+)
 
 
 def find_pack(connection: Connection, pack_id: uuid.UUID):
     return connection.execute(text(f"SELECT {COLUMNS} FROM offline_pack WHERE id = :id"), {"id": pack_id}).one_or_none()
 
 
-def basemap_part_info(storage: PackStorage | Path | None, pack_id: uuid.UUID | str,
-                      connection: Connection | None = None) -> dict | None:
+def basemap_part_info(
+    storage: PackStorage | Path | None, pack_id: uuid.UUID | str, connection: Connection | None = None
+) -> dict | None:
     """The description of a pack's basemap part (service/maps/basemap.py) in its store, or None."""
     if storage is None:
         return None

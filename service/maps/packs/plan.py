@@ -55,8 +55,13 @@ class PackPlan:
     basemap: basemap_parts.Basemap | None = field(default=None, compare=False, repr=False)
 
     def canonical(self) -> dict:
-        canonical = {"bbox": list(self.bbox), "categories": list(self.categories), "format": PACK_FORMAT,
-                     "max_zoom": self.max_zoom, "min_zoom": self.min_zoom}
+        canonical = {
+            "bbox": list(self.bbox),
+            "categories": list(self.categories),
+            "format": PACK_FORMAT,
+            "max_zoom": self.max_zoom,
+            "min_zoom": self.min_zoom,
+        }
         if self.basemap is not None:  # a new basemap archive never reuses a pack built without it
             canonical["basemap"] = self.basemap.version
         return canonical
@@ -70,17 +75,26 @@ class PackPlan:
 
 
 def _invalid(field: str, code: str, **ctx) -> Problem:
-    return Problem(422, "validation-error", f"{field}: {message(code, ctx, 'en')}", title="Invalid request",
-                   detail_fr=f"{field} : {message(code, ctx, 'fr')}", errors=[field_problem(field, code, **ctx)])
+    return Problem(
+        422,
+        "validation-error",
+        f"{field}: {message(code, ctx, 'en')}",
+        title="Invalid request",
+        detail_fr=f"{field} : {message(code, ctx, 'fr')}",
+        errors=[field_problem(field, code, **ctx)],
+    )
 
 
 def _unknown_categories(unknown: list[str]) -> Problem:
     codes = ", ".join(category_codes())
-    return Problem(422, "unknown-category", f"Unknown category {', '.join(unknown)}; use one of: {codes}.",
-                   title="Unknown category",
-                   detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {codes}.",
-                   errors=[field_problem("body.categories", "unknown_category", codes=[c], choices=codes)
-                           for c in unknown])
+    return Problem(
+        422,
+        "unknown-category",
+        f"Unknown category {', '.join(unknown)}; use one of: {codes}.",
+        title="Unknown category",
+        detail_fr=f"Catégorie inconnue : {', '.join(unknown)}. Choisissez parmi : {codes}.",
+        errors=[field_problem("body.categories", "unknown_category", codes=[c], choices=codes) for c in unknown],
+    )
 
 
 def too_large(detail: str, detail_fr: str, **extra) -> Problem:
@@ -92,26 +106,41 @@ def _shrink_advice(bbox: BBox, min_zoom: int, max_zoom: int, max_tiles: int) -> 
     if fits:
         best = fits[-1]
         kept = tile_count(bbox, min_zoom, best)
-        return ((f"lower max_zoom to {best} ({kept} tiles), or ask for a smaller area "
-                "(several smaller packs cover the same ground)"),
-                (f"abaissez max_zoom à {best} ({fr_number(kept)} tuiles), ou choisissez une zone plus petite "
-                "(plusieurs petites zones couvrent le même territoire)"),
-                {"suggested_max_zoom": best})
+        return (
+            (
+                f"lower max_zoom to {best} ({kept} tiles), or ask for a smaller area "
+                "(several smaller packs cover the same ground)"
+            ),
+            (
+                f"abaissez max_zoom à {best} ({fr_number(kept)} tuiles), ou choisissez une zone plus petite "
+                "(plusieurs petites zones couvrent le même territoire)"
+            ),
+            {"suggested_max_zoom": best},
+        )
     share = max_tiles / tile_count(bbox, min_zoom, min_zoom)
     side = max(1, math.floor(math.sqrt(share) * 100))
-    return ((f"even zoom {min_zoom} alone needs more tiles than allowed: ask for a smaller area, each side at most "
-            f"about {side}% of this one, or a lower min_zoom"),
-            (f"le zoom {min_zoom} à lui seul demande plus de tuiles que permis : choisissez une zone plus petite, "
-            f"dont chaque côté mesure au plus environ {side} % de celle-ci, ou un min_zoom plus bas"),
-            {"suggested_max_zoom": None})
+    return (
+        (
+            f"even zoom {min_zoom} alone needs more tiles than allowed: ask for a smaller area, each side at most "
+            f"about {side}% of this one, or a lower min_zoom"
+        ),
+        (
+            f"le zoom {min_zoom} à lui seul demande plus de tuiles que permis : choisissez une zone plus petite, "
+            f"dont chaque côté mesure au plus environ {side} % de celle-ci, ou un min_zoom plus bas"
+        ),
+        {"suggested_max_zoom": None},
+    )
 
 
 def _too_many_tiles(bbox: BBox, request: PackRequest, count: int, max_tiles: int) -> Problem:
     advice, advice_fr, extra = _shrink_advice(bbox, request.min_zoom, request.max_zoom, max_tiles)
-    return too_large(f"This pack would hold {count} tiles, more than the {max_tiles} allowed: {advice}.",
-                     f"Cette zone compterait {fr_number(count)} tuiles, plus que les {fr_number(max_tiles)} "
-                     f"permises : {advice_fr}.",
-                     tile_count=count, max_tiles=max_tiles, **extra)
+    return too_large(
+        f"This pack would hold {count} tiles, more than the {max_tiles} allowed: {advice}.",
+        f"Cette zone compterait {fr_number(count)} tuiles, plus que les {fr_number(max_tiles)} permises : {advice_fr}.",
+        tile_count=count,
+        max_tiles=max_tiles,
+        **extra,
+    )
 
 
 def bytes_too_large(plan: PackPlan, settings: PackSettings, zoom: int | None) -> Problem:
@@ -127,9 +156,12 @@ def bytes_too_large(plan: PackPlan, settings: PackSettings, zoom: int | None) ->
         advice = "ask for a smaller area or fewer categories"
         advice_fr = "choisissez une zone plus petite ou moins de catégories"
         extra = {"suggested_max_zoom": None}
-    return too_large(f"This pack would be larger than the {megabytes:g} MB allowed: {advice}.",
-                     f"Cette zone dépasserait la taille permise de {fr_number(megabytes)} Mo : {advice_fr}.",
-                     max_bytes=settings.max_bytes, **extra)
+    return too_large(
+        f"This pack would be larger than the {megabytes:g} MB allowed: {advice}.",
+        f"Cette zone dépasserait la taille permise de {fr_number(megabytes)} Mo : {advice_fr}.",
+        max_bytes=settings.max_bytes,
+        **extra,
+    )
 
 
 # --- the plan -----------------------------------------------------------------------------------

@@ -58,23 +58,29 @@ RETRY_AFTER_S = 15
 
 
 def busy(retry_after_s: int = RETRY_AFTER_S) -> Problem:
-    return Problem(503, "pack-builds-busy",
-                   f"The server is building as many offline packs as it can; try again in {retry_after_s} s. "
-                   "Packs already built are still served.",
-                   title="Pack builds busy",
-                   detail_fr=f"Le serveur prépare déjà autant de zones hors ligne qu’il le peut : réessayez dans "
-                             f"{fr_number(retry_after_s)} s. Les zones déjà prêtes restent disponibles.",
-                   headers={"Retry-After": str(retry_after_s)})
+    return Problem(
+        503,
+        "pack-builds-busy",
+        f"The server is building as many offline packs as it can; try again in {retry_after_s} s. "
+        "Packs already built are still served.",
+        title="Pack builds busy",
+        detail_fr=f"Le serveur prépare déjà autant de zones hors ligne qu’il le peut : réessayez dans "
+        f"{fr_number(retry_after_s)} s. Les zones déjà prêtes restent disponibles.",
+        headers={"Retry-After": str(retry_after_s)},
+    )
 
 
 def too_slow(timeout_s: float) -> Problem:
-    return Problem(503, "pack-build-timeout",
-                   f"Building this pack took longer than {timeout_s:g} s and was stopped; try again later, or ask "
-                   "for a smaller area or a lower max_zoom.",
-                   title="Pack build too slow",
-                   detail_fr=f"La préparation de cette zone hors ligne a pris plus de {fr_number(timeout_s)} s et a été "
-                             "arrêtée : réessayez plus tard, ou choisissez une zone plus petite ou un zoom maximal plus bas.",
-                   headers={"Retry-After": str(RETRY_AFTER_S * 4)})
+    return Problem(
+        503,
+        "pack-build-timeout",
+        f"Building this pack took longer than {timeout_s:g} s and was stopped; try again later, or ask "
+        "for a smaller area or a lower max_zoom.",
+        title="Pack build too slow",
+        detail_fr=f"La préparation de cette zone hors ligne a pris plus de {fr_number(timeout_s)} s et a été "
+        "arrêtée : réessayez plus tard, ou choisissez une zone plus petite ou un zoom maximal plus bas.",
+        headers={"Retry-After": str(RETRY_AFTER_S * 4)},
+    )
 
 
 # --- per worker: the queue ---------------------------------------------------------------------
@@ -128,8 +134,10 @@ def take_database_slot(guard: Connection, total: int, wait_until_s: float) -> in
     while True:
         for i in range(total):
             slot = (first + i) % total
-            if guard.execute(text("SELECT pg_try_advisory_xact_lock(CAST(:cls AS integer), CAST(:slot AS integer))"),
-                             {"cls": SLOT_LOCK_CLASS, "slot": slot}).scalar_one():
+            if guard.execute(
+                text("SELECT pg_try_advisory_xact_lock(CAST(:cls AS integer), CAST(:slot AS integer))"),
+                {"cls": SLOT_LOCK_CLASS, "slot": slot},
+            ).scalar_one():
                 return slot
         if time.monotonic() + SLOT_POLL_S > wait_until_s:
             raise busy()
@@ -139,10 +147,14 @@ def take_database_slot(guard: Connection, total: int, wait_until_s: float) -> in
 def builds_running(connection: Connection) -> int:
     """Builds holding a database-wide slot now (for tests and diagnosis). Advisory locks are
     per database: those of another database on the same server (another test run) are not ours."""
-    return connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = :cls "
-                                   "AND objsubid = 2 AND granted "
-                                   "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
-                              {"cls": SLOT_LOCK_CLASS}).scalar_one()
+    return connection.execute(
+        text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = :cls "
+            "AND objsubid = 2 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
+        {"cls": SLOT_LOCK_CLASS},
+    ).scalar_one()
 
 
 # --- the deadline --------------------------------------------------------------------------------
@@ -180,14 +192,21 @@ def make_pack_engine(url) -> Engine:
 
     settings = PackSettings()
     if settings.pool_size is not None and settings.pool_size < 2 * settings.max_concurrent_builds + 1:
-        log.warning("FIELDNAV_PACKS_POOL_SIZE=%s is below 2 x FIELDNAV_PACKS_MAX_CONCURRENT_BUILDS + 1: builds will "
-                    "wait for connections", settings.pool_size)
+        log.warning(
+            "FIELDNAV_PACKS_POOL_SIZE=%s is below 2 x FIELDNAV_PACKS_MAX_CONCURRENT_BUILDS + 1: builds will "
+            "wait for connections",
+            settings.pool_size,
+        )
     timeout_ms = database_settings().statement_timeout_ms
-    return make_engine(url, pool_size=settings.pack_pool_size(), connect_args={
-        "options": f"{SESSION_OPTIONS} -c statement_timeout={timeout_ms}",
-        "connect_timeout": 5,
-        "application_name": "fieldnav-packs",
-    })
+    return make_engine(
+        url,
+        pool_size=settings.pack_pool_size(),
+        connect_args={
+            "options": f"{SESSION_OPTIONS} -c statement_timeout={timeout_ms}",
+            "connect_timeout": 5,
+            "application_name": "fieldnav-packs",
+        },
+    )
 
 
 class PackService:
@@ -202,7 +221,9 @@ class PackService:
         return queued_at_s + self.settings.queue_wait_s
 
     def deadline_s(self, started_at_s: float) -> float:
-        return started_at_s + self.settings.build_timeout_s if math.isfinite(self.settings.build_timeout_s) else math.inf
+        return (
+            started_at_s + self.settings.build_timeout_s if math.isfinite(self.settings.build_timeout_s) else math.inf
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -30,16 +30,23 @@ class PackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bbox: Annotated[list[float], Field(min_length=4, max_length=4)] | None = Field(
-        default=None, description="min_lon, min_lat, max_lon, max_lat (WGS84 degrees). Give this or h3_cells.",
-        examples=[[-79.42, 43.63, -79.36, 43.68]])
+        default=None,
+        description="min_lon, min_lat, max_lon, max_lat (WGS84 degrees). Give this or h3_cells.",
+        examples=[[-79.42, 43.63, -79.36, 43.68]],
+    )
     h3_cells: Annotated[list[str], Field(min_length=1, max_length=MAX_H3_CELLS)] | None = Field(
-        default=None, description=f"H3 cells (hex strings, any resolution, at most {MAX_H3_CELLS}); the pack covers "
-                                  "the bbox of their union. Give this or bbox.", examples=[["852b9bcbfffffff"]])
+        default=None,
+        description=f"H3 cells (hex strings, any resolution, at most {MAX_H3_CELLS}); the pack covers "
+        "the bbox of their union. Give this or bbox.",
+        examples=[["852b9bcbfffffff"]],
+    )
     min_zoom: int = Field(ge=0, le=22, examples=[10])
     max_zoom: int = Field(ge=0, le=22, examples=[16])
     categories: Annotated[list[str], Field(max_length=MAX_CATEGORIES)] | None = Field(
-        default=None, description="Category group codes: only these services and map features. Omit for all.",
-        examples=[["shelter", "food"]])
+        default=None,
+        description="Category group codes: only these services and map features. Omit for all.",
+        examples=[["shelter", "food"]],
+    )
 
     @field_validator("bbox")
     @classmethod
@@ -101,5 +108,9 @@ def request_bbox(request: PackRequest) -> BBox:
     else:
         assert request.h3_cells is not None  # (PackRequest holds exactly one of them)
         min_lon, min_lat, max_lon, max_lat = cells_bbox(request.h3_cells)
-    return (max(-180.0, _round_down_6(min_lon)), max(-90.0, _round_down_6(min_lat)),
-            min(180.0, _round_up_6(max_lon)), min(90.0, _round_up_6(max_lat)))
+    return (
+        max(-180.0, _round_down_6(min_lon)),
+        max(-90.0, _round_down_6(min_lat)),
+        min(180.0, _round_up_6(max_lon)),
+        min(90.0, _round_up_6(max_lat)),
+    )

@@ -34,22 +34,35 @@ class PackFile:
 
 
 def _gone(pack_id: uuid.UUID) -> Problem:
-    return Problem(404, "not-found", f"No offline pack {pack_id}: it never existed or was removed after a "
-                   "long time unused. Ask for a new one with POST /v1/offline/packs.",
-                   detail_fr=f"Aucune zone hors ligne {pack_id} : elle n’a jamais existé, ou elle a été supprimée après "
-                   "une longue période sans usage. Demandez-en une nouvelle avec POST /v1/offline/packs.")
+    return Problem(
+        404,
+        "not-found",
+        f"No offline pack {pack_id}: it never existed or was removed after a "
+        "long time unused. Ask for a new one with POST /v1/offline/packs.",
+        detail_fr=f"Aucune zone hors ligne {pack_id} : elle n’a jamais existé, ou elle a été supprimée après "
+        "une longue période sans usage. Demandez-en une nouvelle avec POST /v1/offline/packs.",
+    )
 
 
-def open_pack_file(engine: Engine, pack_id: uuid.UUID, kind: str, *, now: datetime, directory: Path | None = None,
-                   stores: PackStores | None = None) -> PackFile:
+def open_pack_file(
+    engine: Engine,
+    pack_id: uuid.UUID,
+    kind: str,
+    *,
+    now: datetime,
+    directory: Path | None = None,
+    stores: PackStores | None = None,
+) -> PackFile:
     """The file of a pack to serve (``kind`` "archive" or "services"), marking the pack as
     used (at most every TOUCH_INTERVAL). Raises Problem 404 when the pack is unknown or gone,
     503 pack-storage-not-shared when its files are in another host's folder."""
     stores = stores or default_stores(engine, PackSettings(), directory)
     with engine.begin() as connection:
         row = connection.execute(
-            text(f"UPDATE offline_pack SET last_used_at = :now WHERE id = :id AND last_used_at < :stale "
-                 f"RETURNING {COLUMNS}"),
+            text(
+                f"UPDATE offline_pack SET last_used_at = :now WHERE id = :id AND last_used_at < :stale "
+                f"RETURNING {COLUMNS}"
+            ),
             {"id": pack_id, "now": now, "stale": now - TOUCH_INTERVAL},
         ).one_or_none() or find_pack(connection, pack_id)
     if row is None:
@@ -71,8 +84,9 @@ def basemap_part_file(found: PackFile, pack_id: uuid.UUID | str) -> PackFile | N
     return PackFile(found.storage, file_names(pack_id)[2], info["sha256"], info["bytes"], found.created_at)
 
 
-def pack_manifest(engine: Engine, pack_id: uuid.UUID, *, directory: Path | None = None,
-                  stores: PackStores | None = None) -> dict:
+def pack_manifest(
+    engine: Engine, pack_id: uuid.UUID, *, directory: Path | None = None, stores: PackStores | None = None
+) -> dict:
     stores = stores or default_stores(engine, PackSettings(), directory)
     with engine.connect() as connection:
         row = find_pack(connection, pack_id)

@@ -47,13 +47,21 @@ def snapshot_services(connection: Connection, bbox: BBox, categories: tuple[str,
     return [offline_summary(row.card, now) for row in connection.execute(text(_SNAPSHOT_SQL), params)]
 
 
-def write_snapshot(reader: Connection, plan: PackPlan, data_version: int, final: Path,
-                   now: datetime) -> tuple[int, int, str]:
+def write_snapshot(
+    reader: Connection, plan: PackPlan, data_version: int, final: Path, now: datetime
+) -> tuple[int, int, str]:
     """Write the snapshot at ``final``; returns (services, bytes of the JSON, its sha256)."""
     services = snapshot_services(reader, plan.bbox, plan.categories, now)
-    body = orjson.dumps({"data_version": data_version, "generated_at": now.isoformat(), "bbox": list(plan.bbox),
-                         "categories": list(plan.categories),
-                         "capacity_stale_after_s": int(stale_after().total_seconds()), "services": services})
+    body = orjson.dumps(
+        {
+            "data_version": data_version,
+            "generated_at": now.isoformat(),
+            "bbox": list(plan.bbox),
+            "categories": list(plan.categories),
+            "capacity_stale_after_s": int(stale_after().total_seconds()),
+            "services": services,
+        }
+    )
     temp = temp_path(final)
     try:
         temp.write_bytes(gzip.compress(body, compresslevel=9, mtime=0))

@@ -109,7 +109,7 @@ class RangeReader:
         if self._cached is not None:
             offset, data = self._cached
             if offset <= start < offset + len(data):
-                parts.append(data[start - offset:min(end, offset + len(data)) - offset])
+                parts.append(data[start - offset : min(end, offset + len(data)) - offset])
                 start += len(parts[0])
         if start < end:
             # The rest: whole chunks from the start's to the end's; the last one is kept.
@@ -118,7 +118,7 @@ class RangeReader:
             data = self.storage.read(self.name, first, last_end)
             keep_from = (last_end - 1) // self.chunk_bytes * self.chunk_bytes - first
             self._cached = (first + keep_from, data[keep_from:])
-            parts.append(data[start - first:end - first])
+            parts.append(data[start - first : end - first])
         self.position = end
         return b"".join(parts)
 
@@ -209,20 +209,27 @@ class DatabaseStorage(PackStorage):
 
     def put(self, connection, pack_id, name, source):
         size = source.stat().st_size
-        connection.execute(text("INSERT INTO offline_pack_file (name, pack_id, bytes, chunk_bytes) "
-                                "VALUES (:name, :pack_id, :bytes, :chunk_bytes)"),
-                           {"name": name, "pack_id": pack_id, "bytes": size, "chunk_bytes": self.chunk_bytes})
+        connection.execute(
+            text(
+                "INSERT INTO offline_pack_file (name, pack_id, bytes, chunk_bytes) "
+                "VALUES (:name, :pack_id, :bytes, :chunk_bytes)"
+            ),
+            {"name": name, "pack_id": pack_id, "bytes": size, "chunk_bytes": self.chunk_bytes},
+        )
         with source.open("rb") as f:
             seq = 0
             while chunk := f.read(self.chunk_bytes):
-                connection.execute(text("INSERT INTO offline_pack_chunk (name, seq, data) VALUES (:name, :seq, :data)"),
-                                   {"name": name, "seq": seq, "data": chunk})
+                connection.execute(
+                    text("INSERT INTO offline_pack_chunk (name, seq, data) VALUES (:name, :seq, :data)"),
+                    {"name": name, "seq": seq, "data": chunk},
+                )
                 seq += 1
         source.unlink()
 
     def _file(self, connection: Connection, name: str):
-        return connection.execute(text("SELECT bytes, chunk_bytes FROM offline_pack_file WHERE name = :name"),
-                                  {"name": name}).one_or_none()
+        return connection.execute(
+            text("SELECT bytes, chunk_bytes FROM offline_pack_file WHERE name = :name"), {"name": name}
+        ).one_or_none()
 
     @contextmanager
     def _connection(self, connection: Connection | None) -> Iterator[Connection]:
@@ -247,20 +254,28 @@ class DatabaseStorage(PackStorage):
                 return b""
             first, last = start // row.chunk_bytes, (end - 1) // row.chunk_bytes
             chunks = c.execute(
-                text("SELECT seq, data FROM offline_pack_chunk WHERE name = :name AND seq BETWEEN :first AND :last "
-                     "ORDER BY seq"), {"name": name, "first": first, "last": last}).all()
+                text(
+                    "SELECT seq, data FROM offline_pack_chunk WHERE name = :name AND seq BETWEEN :first AND :last "
+                    "ORDER BY seq"
+                ),
+                {"name": name, "first": first, "last": last},
+            ).all()
         if [c.seq for c in chunks] != list(range(first, last + 1)):
             raise FileNotFoundError(name)  # deleted between the two statements
         data = b"".join(bytes(c.data) for c in chunks)
         offset = start - first * row.chunk_bytes
-        return data[offset:offset + end - start]
+        return data[offset : offset + end - start]
 
     def delete(self, connection, name):
         if connection is None:
             with self.engine.begin() as own:
                 return self.delete(own, name)
-        return connection.execute(text("DELETE FROM offline_pack_file WHERE name = :name RETURNING name"),
-                                  {"name": name}).first() is not None
+        return (
+            connection.execute(
+                text("DELETE FROM offline_pack_file WHERE name = :name RETURNING name"), {"name": name}
+            ).first()
+            is not None
+        )
 
     def names(self, connection: Connection) -> Iterator[str]:
         yield from connection.execute(text("SELECT name FROM offline_pack_file")).scalars()
@@ -306,16 +321,22 @@ def default_stores(engine: Engine, settings: PackSettings, directory: Path | Non
 
 def _elsewhere(pack_id: uuid.UUID | str) -> Problem:
     """A pack whose files are in another host's folder (local storage on several hosts)."""
-    log.warning("offline pack %s is in another host's folder: hosts sharing a database must share pack storage "
-                "(FIELDNAV_PACKS_STORAGE=database)", pack_id)
-    return Problem(503, "pack-storage-not-shared",
-                   f"Offline pack {pack_id} is kept on another server; try again shortly. (Operators: servers that "
-                   "share a database must share pack storage: set FIELDNAV_PACKS_STORAGE=database.)",
-                   title="Pack on another server",
-                   detail_fr=f"La zone hors ligne {pack_id} est gardée sur un autre serveur : réessayez dans un instant. "
-                             "(Exploitants : des serveurs qui partagent une base de données doivent partager le "
-                             "stockage des zones : FIELDNAV_PACKS_STORAGE=database.)",
-                   headers={"Retry-After": "1"})
+    log.warning(
+        "offline pack %s is in another host's folder: hosts sharing a database must share pack storage "
+        "(FIELDNAV_PACKS_STORAGE=database)",
+        pack_id,
+    )
+    return Problem(
+        503,
+        "pack-storage-not-shared",
+        f"Offline pack {pack_id} is kept on another server; try again shortly. (Operators: servers that "
+        "share a database must share pack storage: set FIELDNAV_PACKS_STORAGE=database.)",
+        title="Pack on another server",
+        detail_fr=f"La zone hors ligne {pack_id} est gardée sur un autre serveur : réessayez dans un instant. "
+        "(Exploitants : des serveurs qui partagent une base de données doivent partager le "
+        "stockage des zones : FIELDNAV_PACKS_STORAGE=database.)",
+        headers={"Retry-After": "1"},
+    )
 
 
 def store_of(stores: PackStores, row) -> PackStorage:

@@ -16,7 +16,7 @@ import contextvars
 import logging
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -59,8 +59,11 @@ def describe_exception(error: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(error, ValidationError):  # its text quotes each input value
-        return f"{error.error_count()} validation errors: " + "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['type']}" for e in error.errors()) + "; input withheld"
+        return (
+            f"{error.error_count()} validation errors: "
+            + "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['type']}" for e in error.errors())
+            + "; input withheld"
+        )
     try:
         return str(error)
     except Exception:  # noqa: BLE001 - a broken __str__ must not lose the log line
@@ -105,7 +108,7 @@ def format_exception(exc_info) -> str:
 class SafeFormatter(logging.Formatter):
     """A logging.Formatter whose tracebacks come from ``format_exception``."""
 
-    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei) -> str:
         return format_exception(ei)
 
     def format(self, record: logging.LogRecord) -> str:
@@ -116,7 +119,7 @@ class SafeFormatter(logging.Formatter):
 class JsonFormatter(SafeFormatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

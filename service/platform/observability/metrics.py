@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
-REQUESTS = Counter("fieldnav_http_requests_total", "HTTP requests by route template, method and status.",
-                   ["route", "method", "status"])
-LATENCY = Histogram("fieldnav_http_request_duration_seconds", "HTTP request latency by route template.", ["route"],
-                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+REQUESTS = Counter(
+    "fieldnav_http_requests_total", "HTTP requests by route template, method and status.", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "fieldnav_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 CACHE_LOOKUPS = Counter("fieldnav_cache_lookups_total", "In-process cache lookups.", ["cache", "result"])
-POOL_IN_USE = Gauge("fieldnav_db_pool_connections_in_use", "Database connections checked out.", multiprocess_mode="livesum")
+POOL_IN_USE = Gauge(
+    "fieldnav_db_pool_connections_in_use", "Database connections checked out.", multiprocess_mode="livesum"
+)
 POOL_SIZE = Gauge("fieldnav_db_pool_size", "Database pool size per worker.", multiprocess_mode="livesum")
 
 

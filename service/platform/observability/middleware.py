@@ -43,6 +43,13 @@ class RequestObservation:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             REQUESTS.labels(route=route, method=scope["method"], status=str(status)).inc()
             LATENCY.labels(route=route).observe(duration_s)
-            log.info("request", extra={"route": route, "method": scope["method"], "status": status,
-                                       "duration_ms": round(duration_s * 1000, 1)})
+            log.info(
+                "request",
+                extra={
+                    "route": route,
+                    "method": scope["method"],
+                    "status": status,
+                    "duration_ms": round(duration_s * 1000, 1),
+                },
+            )
             request_id_var.reset(token)
