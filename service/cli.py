@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from service.capacity import cli as cli_providers
+from service.maps import cli as cli_packs
 from service.platform.settings import api_settings, database_settings
 
 
@@ -576,9 +578,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
-from service.capacity import cli as cli_providers
-from service.maps import cli as cli_packs  # noqa: E402 - these commands live beside their code
-
+# These commands live beside their code; each module adds its group to `main`.
 cli_packs.register(main)
 cli_providers.register(main)
 

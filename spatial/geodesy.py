@@ -32,4 +32,4 @@ def box_half_sizes_deg(lat_deg: float, radius_m: float) -> tuple[float, float]:
 
 def round_up_km(distance_m: float) -> int:
     """Whole kilometres, rounded up, in metres (coarse distances for confidential sites)."""
-    return int(math.ceil(distance_m / 1000.0)) * 1000
+    return math.ceil(distance_m / 1000.0) * 1000

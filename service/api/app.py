@@ -90,7 +90,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.add_middleware(
         GZipMiddleware,
         minimum_size=1024,
-        exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ("application/vnd.pmtiles",),
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/vnd.pmtiles"),
     )
     limits = limit_settings()
     origins = [o.strip() for o in limits.cors_origins.split(",") if o.strip()]

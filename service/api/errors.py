@@ -395,7 +395,7 @@ class NoStoreErrorsRoute(APIRoute):
         async def route_handler(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - every error becomes a problem answer, never a bare 500
                 return await no_store_problem(request, error)
 
         return route_handler

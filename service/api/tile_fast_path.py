@@ -69,12 +69,14 @@ class TileFastPath:
         z, x, y = (int(part) for part in match.groups())
         category_values, version = query
         scope["route"] = self.route
-        scope["path_params"] = dict(zip(("z", "x", "y"), match.groups()))  # text, as the router leaves them
+        scope["path_params"] = dict(
+            zip(("z", "x", "y"), match.groups(), strict=True)
+        )  # text, as the router leaves them
         request = Request(scope, receive)
         try:
             await authorize(request)
             context = await get_tile_context(request)
             response = await answer_tile(request, context, z, x, y, category_values, version)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - as the route's handler: every error becomes a problem answer
             response = await no_store_problem(request, error)
         await response(scope, receive, send)

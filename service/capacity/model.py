@@ -183,10 +183,7 @@ class BulkCapacityUpdate(_Strict):
             else:
                 kept.append(item)
                 positions.append(position)
-        if refused and not kept:
-            model = cls.model_construct(items=[])
-        else:
-            model = handler({**data, "items": kept})
+        model = cls.model_construct(items=[]) if refused and not kept else handler({**data, "items": kept})
         model._refused, model._positions = refused, positions
         return model
 

@@ -248,7 +248,7 @@ def _unrolled_runs(intervals: list[Interval]) -> list[Interval]:
     """
     runs = list(intervals)
     if len(runs) > 1 and runs[0][0] == 0 and runs[-1][1] == WEEK_MINUTES:
-        runs = runs[1:-1] + [(runs[-1][0], WEEK_MINUTES + runs[0][1])]
+        runs = [*runs[1:-1], (runs[-1][0], WEEK_MINUTES + runs[0][1])]
     return sorted(
         (start_min + shift, end_min + shift)
         for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES)

@@ -51,9 +51,9 @@ def offline_summary(card: dict, now: datetime) -> dict:
 
 def nearest_result(card: dict, distance_m: float, bearing_deg: float | None, now: datetime) -> dict:
     result = service_summary(card, now)
-    result["distance_m"] = int(round(distance_m))
+    result["distance_m"] = round(distance_m)
     result["distance_is_approximate"] = bool(card["confidential"])
-    result["bearing_deg"] = None if bearing_deg is None else int(round(bearing_deg)) % 360
+    result["bearing_deg"] = None if bearing_deg is None else round(bearing_deg) % 360
     return result
 
 

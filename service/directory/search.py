@@ -106,7 +106,7 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
         params["categories"] = list(query.categories)
     if query.bbox:
         clauses.append("NOT s.is_private AND s.geom && ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)")
-        params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), query.bbox))
+        params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), query.bbox, strict=True))
     distance = "NULL::float8"
     if query.near:
         params.update(near_lat=query.near[0], near_lon=query.near[1])
@@ -143,7 +143,7 @@ def search(connection: Connection, query: SearchQuery, *, now: datetime) -> dict
     for row in rows:
         summary = service_summary(row.card, now)
         if row.distance_m is not None:
-            summary["distance_m"] = int(round(row.distance_m))
+            summary["distance_m"] = round(row.distance_m)
         contents.append(summary)
     total_pages = max(1, math.ceil(total / query.per_page)) if total else 0
     return {

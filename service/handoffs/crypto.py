@@ -16,6 +16,7 @@ cannot be brute-forced back to a phone number); hashes made with an older key st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -60,10 +61,8 @@ def _create_key_file(path: Path) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(Fernet.generate_key() + b"\n")
-        try:
+        with contextlib.suppress(FileExistsError):  # another process won the race: keep theirs
             os.link(temporary, path)  # fails if the file exists: never overwrite a key
-        except FileExistsError:
-            pass
     finally:
         os.unlink(temporary)
 

@@ -101,7 +101,7 @@ def decode_cursor(cursor: str, *fields: Callable[[object], object]) -> list:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(fields):
             raise ValueError("not a cursor")
-        return [parse(value) for parse, value in zip(fields, values)]
+        return [parse(value) for parse, value in zip(fields, values, strict=True)]
     except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
         raise Problem(
             422,

@@ -96,9 +96,12 @@ class _RowChecker:
                     # the link, not the row: the service is still worth finding.
                     problem(column, reason, "value dropped")
                     row[column] = None
-        if table.owners and all(row.get(column) is None for column in table.owners):
-            if not any(p.action == "row skipped" for p in problems):
-                problem(table.owners[0], f"belongs to nothing in this import (needs one of {', '.join(table.owners)})")
+        if (
+            table.owners
+            and all(row.get(column) is None for column in table.owners)
+            and not any(p.action == "row skipped" for p in problems)
+        ):
+            problem(table.owners[0], f"belongs to nothing in this import (needs one of {', '.join(table.owners)})")
         self.valid.problems.extend(problems)
         if any(p.action == "row skipped" for p in problems):
             return None

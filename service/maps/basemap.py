@@ -395,10 +395,7 @@ def write_pack_part(
         return info
     except BaseException:
         for path in (temp, final, info_final):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+            path.unlink(missing_ok=True)
         raise
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import orjson
 from psycopg.types.json import set_json_loads
@@ -110,18 +111,18 @@ def make_engine(url: str | None = None, *, statement_timeout_ms: int | None = No
     so no request can hang. Jobs pass ``statement_timeout_ms=0`` (no cap)."""
     settings = database_settings()
     timeout_ms = settings.statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
-    options = dict(
-        pool_size=settings.pool_size,
-        max_overflow=0,
-        pool_timeout=settings.pool_timeout_s,
-        pool_pre_ping=False,  # _ping_when_idle instead
-        hide_parameters=True,  # errors (and so logs) never carry the values of a statement
-        connect_args={
+    options: dict[str, Any] = {
+        "pool_size": settings.pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.pool_timeout_s,
+        "pool_pre_ping": False,  # _ping_when_idle instead
+        "hide_parameters": True,  # errors (and so logs) never carry the values of a statement
+        "connect_args": {
             "options": f"{SESSION_OPTIONS} -c statement_timeout={timeout_ms}",
             "connect_timeout": 5,
             "application_name": "fieldnav",
         },
-    )
+    }
     options.update(overrides)
     engine = create_engine(url or database_url(), **options)
     _ping_when_idle(engine)

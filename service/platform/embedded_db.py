@@ -182,10 +182,7 @@ class EmbeddedCluster:
 
     def status(self) -> ClusterStatus:
         pid = self._running_pid()
-        if pid:
-            port = self._pidfile_port() or self._read_port()
-        else:
-            port = self._read_port()
+        port = (self._pidfile_port() or self._read_port()) if pid else self._read_port()
         url = self._owner_url(port) if pid and port and self._password_file.exists() else None
         return ClusterStatus(running=bool(pid), data_dir=self.data_dir, port=port, url=url, pid=pid)
 

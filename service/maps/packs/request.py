@@ -66,7 +66,7 @@ class PackRequest(BaseModel):
         if cells is None:
             return None
         parsed = [parse_cell(c) for c in cells]
-        bad = [c for c, p in zip(cells, parsed) if p is None]
+        bad = [c for c, p in zip(cells, parsed, strict=True) if p is None]
         if bad:
             raise field_error("h3_cells_invalid", cells=", ".join(c[:20] for c in bad[:5]))
         return [p for p in parsed if p is not None]  # (none is: checked above)

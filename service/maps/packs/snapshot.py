@@ -43,7 +43,7 @@ ORDER BY service_id, location_id
 
 def snapshot_services(connection: Connection, bbox: BBox, categories: tuple[str, ...], now: datetime) -> list[dict]:
     """The sites a pack carries, as ``/v1/services/nearest`` shows them (minus distance)."""
-    params = dict(zip(("min_lon", "min_lat", "max_lon", "max_lat"), bbox), categories=list(categories))
+    params = dict(zip(("min_lon", "min_lat", "max_lon", "max_lat"), bbox, strict=True), categories=list(categories))
     return [offline_summary(row.card, now) for row in connection.execute(text(_SNAPSHOT_SQL), params)]
 
 
