@@ -53,6 +53,7 @@ so bench_100k holds what it held. Writes the "Live capacity" section of bench/RE
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -252,6 +253,15 @@ def _wait_for(check, sent_at: float, poll_s: float) -> float | None:
         time.sleep(poll_s)
 
 
+def _watch(
+    poller: Api, shelter: Shelter, as_of: str, sent_at: float, poll_s: float
+) -> tuple[float | None, float | None]:
+    """Seconds until ``poller`` shows the count written at ``sent_at``: in nearest, then in the detail."""
+    nearest_s = _wait_for(lambda: poller.nearest_as_of(shelter) == as_of, sent_at, poll_s)
+    detail_s = _wait_for(lambda: poller.detail_updated(shelter) == [as_of], sent_at, poll_s)
+    return nearest_s, detail_s
+
+
 def propagation_phase(
     apis: list[Api], pollers: list[Api], shelters: list[Shelter], rounds: int, poll_s: float
 ) -> list[dict]:
@@ -268,11 +278,7 @@ def propagation_phase(
             put_ms, written = apis[writer].put(shelter, (r * 11 + 3) % (MAXIMUM + 1))
             as_of = written["capacities"][0]["as_of"]
 
-            def watch(poller: Api) -> tuple[float | None, float | None]:
-                nearest_s = _wait_for(lambda: poller.nearest_as_of(shelter) == as_of, sent_at, poll_s)
-                detail_s = _wait_for(lambda: poller.detail_updated(shelter) == [as_of], sent_at, poll_s)
-                return nearest_s, detail_s
-
+            watch = functools.partial(_watch, shelter=shelter, as_of=as_of, sent_at=sent_at, poll_s=poll_s)
             seen = list(pool.map(watch, pollers))
             records.append(
                 {
@@ -355,7 +361,9 @@ def summarise(latency: dict[str, list[float]], records: list[dict]) -> dict:
     }
     put_ms_by_round = [r["put_ms"] for r in records]
     after_answer = [
-        max(r["nearest_s"]) * 1000 - put_ms for r, put_ms in zip(records, put_ms_by_round) if None not in r["nearest_s"]
+        max(r["nearest_s"]) * 1000 - put_ms
+        for r, put_ms in zip(records, put_ms_by_round, strict=True)
+        if None not in r["nearest_s"]
     ]
     misses = {
         "nearest": sum(None in r["nearest_s"] for r in records),

@@ -151,7 +151,7 @@ def loading_engine(url: str) -> Engine:
 def source_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT source, count(*) FROM service GROUP BY source")).all()
-    return {source: count for source, count in rows}
+    return dict(rows)
 
 
 def schema_summary(engine: Engine) -> tuple[str, tuple[str, ...]]:
@@ -537,7 +537,7 @@ def run_wrk(
         str(paths_path),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + WRK_TIMEOUT_S + 60)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
+    line = next((out for out in result.stdout.splitlines() if out.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     data = json.loads(line.removeprefix("WRK_JSON "))

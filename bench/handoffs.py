@@ -215,7 +215,7 @@ def run_wrk_post(
         str(bodies_path),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("WRK_JSON ")), None)
+    line = next((out for out in result.stdout.splitlines() if out.startswith("WRK_JSON ")), None)
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     data = json.loads(line.removeprefix("WRK_JSON "))

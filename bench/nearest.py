@@ -21,6 +21,7 @@ Every measurement is repeated ``--runs`` times (interleaved) and medians are rep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import multiprocessing
 import random
@@ -283,10 +284,8 @@ def _time_queries(connection, queries: list[BenchQuery], budget_s: float) -> lis
         if time.monotonic() > stop_at_s:
             break
         started_s = time.monotonic()
-        try:
+        with contextlib.suppress(Exception):  # a timeout is timed like a result
             find_nearest(connection, query.nearest_query(datetime.now(UTC)))
-        except Exception:  # noqa: BLE001 - a timeout is timed like a result
-            pass
         connection.rollback()
         latencies_ms.append((time.monotonic() - started_s) * 1000)
     return latencies_ms

@@ -207,7 +207,7 @@ def make_tile_set(url: str, count: int, seed: int = TILE_SEED) -> list[Tile]:
                     "SELECT ST_X(geom), ST_Y(geom) FROM service_site WHERE NOT is_private AND status = 'active' "
                     "AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326) ORDER BY id"
                 ),
-                dict(zip("wsen", TORONTO_BBOX)),
+                dict(zip("wsen", TORONTO_BBOX, strict=True)),
             ).all()
     finally:
         engine.dispose()
@@ -269,10 +269,10 @@ def fetch(url: str, headers: dict[str, str] | None = None, timeout_s: float = 60
 def fetch_all(base_url: str, paths: list[str], headers: dict[str, str] | None = None) -> dict[str, Fetched]:
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
         results = list(pool.map(lambda p: fetch(base_url + p, headers), paths))
-    bad = [(p, r.status) for p, r in zip(paths, results) if r.status not in (200, 204, 304)]
+    bad = [(p, r.status) for p, r in zip(paths, results, strict=True) if r.status not in (200, 204, 304)]
     if bad:
         raise RuntimeError(f"{len(bad)} tiles failed, e.g. {bad[:3]}")
-    return dict(zip(paths, results))
+    return dict(zip(paths, results, strict=True))
 
 
 def server_data_version(url: str) -> int:
@@ -401,14 +401,17 @@ def floor_latency_by_zoom(
     sql = points_sql_for_psycopg()
     by_zoom: dict[int, list[float]] = defaultdict(list)
     sample = sample_by_zoom(tiles)
-    params = lambda z, x, y: {
-        "z": z,
-        "x": x,
-        "y": y,
-        "categories": [],
-        "labels": True,
-        "max_features": tile_settings().max_features,
-    }
+
+    def params(z, x, y):
+        return {
+            "z": z,
+            "x": x,
+            "y": y,
+            "categories": [],
+            "labels": True,
+            "max_features": tile_settings().max_features,
+        }
+
     with psycopg.connect(psycopg_conninfo(url), autocommit=not rollback, options=options) as connection:
         for _ in range(6):  # past psycopg's prepare threshold (5): the steady state
             connection.execute(sql, params(*sample[-1])).fetchone()
@@ -688,7 +691,7 @@ def mobile_sizes(url: str, tiles: list[Tile], version: int, workers: int) -> Siz
     raw = [len(sizes[t].body) for t in tiles]
     wire = [sizes[t].wire_bytes if sizes[t].body else 0 for t in tiles]
     by_zoom: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for tile, r, w in zip(tiles, raw, wire):
+    for tile, r, w in zip(tiles, raw, wire, strict=True):
         by_zoom[tile[0]][0].append(r)
         by_zoom[tile[0]][1].append(w)
     return SizeResults(raw, wire, dict(sorted(by_zoom.items())))

@@ -144,9 +144,7 @@ def test_a_device_renews_an_expired_access_token_and_the_new_one_works(client, s
     assert set(body) == {"device_id", "refresh_token", "refresh_expires_at", "expires_at"}
     assert registered.headers["cache-control"] == "no-store"
     assert abs(_moment(body["expires_at"]) - (signed_in + timedelta(days=30))) < timedelta(seconds=2)
-    assert abs(_moment(body["refresh_expires_at"]) - (datetime.now(UTC) + timedelta(hours=72))) < timedelta(
-        minutes=1
-    )
+    assert abs(_moment(body["refresh_expires_at"]) - (datetime.now(UTC) + timedelta(hours=72))) < timedelta(minutes=1)
     row = _device(server, body["device_id"])
     assert row["jwk_thumbprint"] == thumbprint(key.jwk) and row["public_jwk"] == key.jwk  # key_ops and ext dropped
     assert bytes(row["refresh_hash"]) == hashlib.sha256(body["refresh_token"].encode()).digest()  # never the token

@@ -90,7 +90,7 @@ def test_the_provider_view_updates_a_count_once_whatever_the_network_does(server
         row = card.locator('.count-row[data-unit="beds"]')
         assert row.locator("input").input_value() == str(before)
         # Every button a thumb can find: 44 px and more.
-        for button in row.locator("button").all() + [card.locator(".provider-save")]:
+        for button in [*row.locator("button").all(), card.locator(".provider-save")]:
             box = button.bounding_box()
             assert box["width"] >= 44 and box["height"] >= 44, box
         assert card.locator(".provider-save").is_disabled()  # nothing changed yet

@@ -16,6 +16,7 @@ What is proven here:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -1067,7 +1068,7 @@ def test_concurrent_updates_without_a_time_all_go_through(stack):
     rows = stack.history_rows(A1)
     assert len(rows) == 24
     # Each change's "old" is the one before it: the history is a chain.
-    for before, after in zip(rows, rows[1:]):
+    for before, after in itertools.pairwise(rows):
         assert (after["old_available"], after["old_updated"]) == (before["new_available"], before["new_updated"])
         assert after["new_updated"] >= before["new_updated"]
 

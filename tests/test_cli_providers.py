@@ -33,7 +33,7 @@ def _two_organizations(database_url: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UU
 def test_grant_list_revoke_and_what_the_grant_allows(database_url):
     loaded = fieldnav(database_url, "demo-data", "--services", "60", "--seed", "5")
     assert loaded.returncode == 0, loaded.stderr
-    org_a, service_a, org_b, service_b = _two_organizations(database_url)
+    org_a, service_a, _org_b, service_b = _two_organizations(database_url)
 
     unknown = fieldnav(database_url, "provider", "grant", "--subject", "desk-1", "--organization", str(uuid.uuid4()))
     assert unknown.returncode == 1 and "no organization with id" in unknown.stderr

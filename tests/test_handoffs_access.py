@@ -27,12 +27,12 @@ def test_agency_b_cannot_read_list_or_change_agency_a_handoffs(client):
     agency_b = f"agency-b-{uuid.uuid4().hex[:6]}"
     mine = create(client, handoff_body(location=OTTAWA), agency=agency_a, subject="alice")["id"]
     theirs = create(client, agency=agency_b, subject="bob")["id"]
-    a_worker = dict(role=Role.FIELD_WORKER, agency=agency_a, subject="alice")
-    b_worker = dict(role=Role.FIELD_WORKER, agency=agency_b, subject="bob")
-    b_super = dict(role=Role.SUPERVISOR, agency=agency_b, subject="bob-boss")
+    a_worker = {"role": Role.FIELD_WORKER, "agency": agency_a, "subject": "alice"}
+    b_worker = {"role": Role.FIELD_WORKER, "agency": agency_b, "subject": "bob"}
+    b_super = {"role": Role.SUPERVISOR, "agency": agency_b, "subject": "bob-boss"}
 
     # Read: 404 for anyone outside the rules, as for an id that does not exist.
-    for who in (b_worker, b_super, dict(role=Role.FIELD_WORKER, agency=agency_a, subject="alice-colleague")):
+    for who in (b_worker, b_super, {"role": Role.FIELD_WORKER, "agency": agency_a, "subject": "alice-colleague"}):
         response = client.get(f"/v1/handoffs/{mine}", headers=auth(**who))
         assert response.status_code == 404 and response.json()["detail"] == f"No handoff with id {mine}."
     missing = uuid.uuid4()

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
-from service.handoffs.crypto import KeyRing
+from service.handoffs.crypto import KeyRing, KeyRingError
 from service.handoffs.stats import StatsQuery, handoff_counts
 from tests.support.handoffs import (
     EAST_CENTRE,
@@ -126,7 +126,7 @@ def test_personal_data_is_encrypted_at_rest(client, handoff_engine):
     )
     assert json.loads(RING.decrypt(row["contact_enc"]))["voicemail_ok"] is True
     assert RING.decrypt(note_enc) == NAV_NOTE and RING.decrypt(reason_enc) == REASON
-    with pytest.raises(Exception):
+    with pytest.raises(KeyRingError):
         KeyRing([Fernet.generate_key()]).decrypt(row["phone_enc"])
 
 

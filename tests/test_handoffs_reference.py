@@ -143,7 +143,8 @@ def test_the_migration_gives_existing_handoffs_a_reference(database_url, tmp_pat
         ids = [create_directly(engine, monkeypatch)["id"] for _ in range(25)]
         migrate.downgrade(database_url, "0010_auth_devices")  # as the handoffs were before references
         with engine.connect() as connection:
-            assert "reference" not in connection.execute(text("SELECT * FROM handoff LIMIT 0")).keys()
+            columns = connection.execute(text("SELECT * FROM handoff LIMIT 0")).keys()
+            assert "reference" not in columns
         migrate.upgrade(database_url)
         with engine.connect() as connection:
             codes = dict(connection.execute(text("SELECT id::text, reference FROM handoff")).all())

@@ -276,7 +276,7 @@ def test_no_answer_gives_a_suppressed_count_away(probe):
 
 
 def test_answers_do_not_change_once_a_week_has_ended(probe):
-    server, url, shelter_x = probe
+    server, _url, shelter_x = probe
     before = _every_answer(server)
     with server.client() as http:
         # A new handoff in X this week: the week in progress is not counted.

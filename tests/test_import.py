@@ -4,6 +4,7 @@ rows, one-transaction failures, idempotent re-imports and tombstones."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
 import zipfile
@@ -252,7 +253,7 @@ def test_sites_are_stored_near_their_neighbours(engine, tmp_path):
             .all()
         )
     assert len(stored) >= 400
-    steps_back = sum(1 for before, after in zip(stored, stored[1:]) if after < before)
+    steps_back = sum(1 for before, after in itertools.pairwise(stored) if after < before)
     assert steps_back <= len(stored) * 0.05
 
 

@@ -105,7 +105,7 @@ def brute_force(engine, sites: list[dict], lat: float, lon: float, params: dict)
         distance_m = round_up_km(distances[key]) if site["is_private"] else distances[key]
         ranked.append((distance_m, site["service_id"], site["location_id"]))
     ranked.sort()
-    return [(service_id, location_id, int(round(d))) for d, service_id, location_id in ranked[:limit]]
+    return [(service_id, location_id, round(d)) for d, service_id, location_id in ranked[:limit]]
 
 
 def _probe_points(sites: list[dict], count: int, seed: int) -> list[tuple[float, float]]:
@@ -144,7 +144,7 @@ def test_nearest_equals_brute_force(demo_server, demo_database_url, sites, param
             got = [(r["service_id"], r["location_id"], r["distance_m"]) for r in response.json()["results"]]
             expected = brute_force(engine, sites, lat, lon, params)
             assert [g[:2] for g in got] == [e[:2] for e in expected], f"at {lat},{lon} with {params}"
-            assert all(abs(g[2] - e[2]) <= 1 for g, e in zip(got, expected))
+            assert all(abs(g[2] - e[2]) <= 1 for g, e in zip(got, expected, strict=True))
             answered += bool(got)
     engine.dispose()
     assert answered >= len(points) // 2, "most probes are in towns: they must find something"
@@ -337,7 +337,7 @@ def test_geojson_etag_and_gzip(demo_server):
         collection = geo.json()
         assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 20
         plain = client.get("/v1/services/nearest", params=params).json()
-        for feature, result in zip(collection["features"], plain["results"]):
+        for feature, result in zip(collection["features"], plain["results"], strict=True):
             if feature["geometry"]:
                 assert feature["geometry"]["coordinates"] == [result["lon"], result["lat"]]
 

@@ -160,14 +160,14 @@ def test_services_snapshot_has_the_nearest_fields_of_every_site_in_the_area(serv
                 "SELECT count(*) FROM service_site WHERE NOT is_private AND status = 'active' "
                 "AND geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"
             ),
-            dict(zip("abcd", DOWNTOWN)),
+            dict(zip("abcd", DOWNTOWN, strict=True)),
         ).scalar_one()
         expected_private = connection.execute(
             text(
                 "SELECT count(*) FROM service_site WHERE is_private AND status = 'active' "
                 "AND coarse_geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"
             ),
-            dict(zip("abcd", DOWNTOWN)),
+            dict(zip("abcd", DOWNTOWN, strict=True)),
         ).scalar_one()
     engine.dispose()
     assert len(public) == expected_public and len(sites) - len(public) == expected_private

@@ -70,7 +70,7 @@ def _wait_for_replay(primary_url: str, replica_url: str, timeout_s: float = 20) 
 
 
 def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica):
-    primary, primary_url, replica, replica_url = primary_and_replica
+    _primary, primary_url, _replica, replica_url = primary_and_replica
     with psycopg.connect(_libpq(replica_url)) as connection:
         assert connection.execute("SELECT pg_is_in_recovery()").fetchone()[0], "a real standby"
     server = start_server(primary_url, env={"FIELDNAV_DATABASE_READ_URL": replica_url})
@@ -102,7 +102,7 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica):
 
 
 def test_a_new_data_version_reaches_every_worker_cache(primary_and_replica, tmp_path):
-    primary, primary_url, replica, replica_url = primary_and_replica
+    _primary, primary_url, _replica, replica_url = primary_and_replica
     server = start_server(
         primary_url, workers=2, env={"FIELDNAV_DATABASE_READ_URL": replica_url, "FIELDNAV_DATA_VERSION_TTL_S": "0.2"}
     )
@@ -134,7 +134,7 @@ def test_a_new_data_version_reaches_every_worker_cache(primary_and_replica, tmp_
 
 
 def test_a_replica_that_is_down_falls_back_to_the_primary(primary_and_replica):
-    primary, primary_url, replica, replica_url = primary_and_replica
+    _primary, primary_url, replica, replica_url = primary_and_replica
     server = start_server(primary_url, env={"FIELDNAV_DATABASE_READ_URL": replica_url})
     try:
         replica.stop()

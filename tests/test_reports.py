@@ -548,9 +548,9 @@ def test_the_csv_export_has_every_report_and_defuses_formulas(http, engine, serv
     assert disposition.startswith('attachment; filename="fieldnav-reports-20') and disposition.endswith('.csv"')
     header, *rows = list(csv.reader(io.StringIO(response.text)))
     assert tuple(header) == CSV_COLUMNS
-    by_id = {row[0]: dict(zip(header, row)) for row in rows}
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     assert list(by_id) == [m["id"] for m in reversed(made)]  # newest first
-    for report, note in zip(made, FORMULAS):
+    for report, note in zip(made, FORMULAS, strict=True):
         row = by_id[report["id"]]
         assert row["note"] == "'" + note and row["kind"] == "other" and row["status"] == "open"
         assert row["lat"] == f"{site['lat']:.5f}" and row["lon"] == f"{site['lon']:.5f}"  # numbers, not defused

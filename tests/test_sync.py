@@ -195,12 +195,12 @@ def test_a_cursor_older_than_the_log_is_gone(sync_setup, tmp_path):
     with server.client() as http:
         stale = Client(http)
         stale.pull()  # up to date with the first import
-        _import(engine, tmp_path, [_service("Second Wave", index=60)] + _first_import())
+        _import(engine, tmp_path, [_service("Second Wave", index=60), *_first_import()])
         current = Client(http)
         current.cursor, current.store = stale.cursor, dict(stale.store)
         current.pull()  # up to date with the second import
         _age_log(engine, 40)
-        _import(engine, tmp_path, [_service("Third Wave", index=61)] + _first_import())
+        _import(engine, tmp_path, [_service("Third Wave", index=61), *_first_import()])
         with engine.begin() as connection:
             pruned = prune_change_log(connection, datetime.now(UTC), retention_days=30)
         assert pruned == 21  # both old imports; the third's row is recent

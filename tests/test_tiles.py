@@ -228,7 +228,7 @@ def test_point_tiles_hold_exactly_the_public_locations(demo_server, sites):
                 x,
                 y,
             )
-            for feature, key in zip(features, _site_keys(features, sites, z, x, y)):
+            for feature, key in zip(features, _site_keys(features, sites, z, x, y), strict=True):
                 props = feature["properties"]
                 site = by_key[key]
                 px, py = _pixel(site, z, x, y)

@@ -68,7 +68,7 @@ def write_basemap(
                 tiles[(z, x, y)] = tile(z, x, y)
                 entries.append((zxy_to_tileid(z, x, y), (z, x, y)))
     entries.sort()
-    e7 = lambda v: int(round(v * 10_000_000))  # noqa: E731
+    e7 = lambda v: round(v * 10_000_000)  # noqa: E731
     with path.open("wb") as f:
         writer = Writer(f)
         for tile_id, zxy in entries:

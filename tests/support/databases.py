@@ -8,6 +8,7 @@ role's URL of the same database (what the servers the tests start connect as).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import psycopg
@@ -90,10 +91,9 @@ class TestServer:
                 query = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}" + limits).format(
                     sql.Identifier(role), sql.Literal(TEST_ROLE_PASSWORD)
                 )
-                try:
+                # Made by an earlier or concurrent session: fine.
+                with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
                     connection.execute(query)
-                except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-                    pass  # made by an earlier or concurrent session
 
     def role_url(self, name: str, role: str) -> str:
         """SQLAlchemy URL of database ``name`` as ``role``."""

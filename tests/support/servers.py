@@ -68,7 +68,7 @@ def start_server(database_url: str, *, workers: int = 1, env: dict | None = None
     environment = {**os.environ, "FIELDNAV_DATABASE_URL": app_url_for(database_url), **TEST_SERVER_ENV, **(env or {})}
     # Output goes to a file, not a pipe: a pipe nobody reads fills up (access logs) and
     # the server then blocks on its next log line.
-    log_file = tempfile.TemporaryFile()
+    log_file = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it until stop_server closes it
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=environment,
