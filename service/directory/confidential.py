@@ -174,12 +174,14 @@ def allow(value: dict, allowed: AllowList) -> dict:
     for key, field in value.items():
         if key not in allowed:
             kept[key] = _withheld(field)
-        elif allowed[key] is None or field is None:
+            continue
+        nested = allowed[key]
+        if nested is None or field is None:
             kept[key] = field
         elif isinstance(field, list):
-            kept[key] = [allow(item, allowed[key]) if isinstance(item, dict) else _withheld(item) for item in field]
+            kept[key] = [allow(item, nested) if isinstance(item, dict) else _withheld(item) for item in field]
         elif isinstance(field, dict):
-            kept[key] = allow(field, allowed[key])
+            kept[key] = allow(field, nested)
         else:
             kept[key] = _withheld(field)
     return kept

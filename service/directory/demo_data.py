@@ -43,7 +43,9 @@ import yaml
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
-    orjson = None
+    _HAVE_ORJSON = False
+else:
+    _HAVE_ORJSON = True
 
 TIMEZONE = "America/Toronto"
 PLACES_FILE = "ontario_places.csv"
@@ -324,6 +326,7 @@ def _place(name: str, lat: float, lon: float, population: int) -> Place:
     base = name.split(" (")[0]
     area_code = _primary_area_code(name, lat, lon)
     french_share, french_name_share = _FRANCOPHONE.get(name, (_FRENCH_ELSEWHERE, 0.0))
+    extra_languages: tuple[str, ...]
     if name in _INDIGENOUS_LANGUAGES:
         code, share = _INDIGENOUS_LANGUAGES[name]
         extra_languages, extra_share = (code,), share
@@ -1066,7 +1069,7 @@ def generate_services(count: int, seed: int, *, reference: datetime | None = Non
 
 
 def _dumps(obj: dict) -> bytes:
-    if orjson is not None:
+    if _HAVE_ORJSON:
         return orjson.dumps(obj)
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

@@ -83,7 +83,11 @@ def _rule_intervals(rule: ScheduleRule) -> list[Interval] | None:
         return None
     if (rule.opens_at is None) != (rule.closes_at is None):
         return None  # half a time range: the hours are not known
-    day_span = _day_span_minutes(rule.opens_at, rule.closes_at) if has_times else (0, DAY_MINUTES)
+    day_span = (
+        _day_span_minutes(rule.opens_at, rule.closes_at)
+        if rule.opens_at is not None and rule.closes_at is not None  # has_times, narrowed
+        else (0, DAY_MINUTES)
+    )
     intervals: list[Interval] = []
     for weekday in weekdays if weekdays is not None else range(7):
         intervals.extend(_wrap(weekday * DAY_MINUTES + day_span[0], weekday * DAY_MINUTES + day_span[1]))

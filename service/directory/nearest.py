@@ -22,9 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
+from service.platform import db
 from spatial.geodesy import (
     BOX_OVERSIZE,
     DISTANCE_UNDERSIZE,
@@ -76,7 +78,8 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
     "shelter" at 1M services: 30 ms), so there "IS TRUE" hides the indexes from the planner.
     Confidential sites are read cell by cell; a cell whose sites offer none of the groups or
     languages asked for is skipped."""
-    clauses, indexed, cell, params = ["s.status = 'active'"], [], ["true"], {}
+    clauses, indexed, cell = ["s.status = 'active'"], [], ["true"]
+    params: dict[str, Any] = {}
     if query.categories:
         indexed.append("s.category_groups && CAST(:categories AS text[])")
         cell.append("c.category_groups && CAST(:categories AS text[])")
@@ -264,7 +267,7 @@ def _planning(connection: Connection, where: _Where) -> Iterator[None]:
     if not where.index_choice:
         yield
         return
-    driver = connection.connection.driver_connection
+    driver = db.driver_connection(connection)
     threshold = driver.prepare_threshold
     driver.prepare_threshold = None  # psycopg: never prepare
     try:

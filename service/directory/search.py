@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -85,7 +86,8 @@ def parse_near(value: str) -> tuple[float, float]:
 
 
 def _search_sql(query: SearchQuery) -> tuple[str, dict]:
-    clauses, params, order = ["s.status = 'active'"], {}, ["sv.name", "s.id"]
+    clauses, order = ["s.status = 'active'"], ["sv.name", "s.id"]
+    params: dict[str, Any] = {}
     rank, joins = "NULL::real", ""
     if query.text:
         words = "(websearch_to_tsquery('english', :q) || websearch_to_tsquery('french', :q))"
@@ -159,7 +161,7 @@ def search(connection: Connection, query: SearchQuery, *, now: datetime) -> dict
 
 
 def category_counts(connection: Connection) -> list[dict]:
-    counts = dict(
+    counts: dict[str, int] = dict(
         connection.execute(
             text("SELECT g, count(*) FROM service, unnest(category_groups) AS g WHERE status = 'active' GROUP BY g")
         ).all()

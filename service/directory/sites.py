@@ -19,6 +19,7 @@ from service.directory import confidential, live_sites
 from service.directory.hours import ScheduleRule, weekly_intervals
 from service.directory.languages import language_code
 from service.maps import tiles
+from service.platform import db
 from service.platform.phones import tel_uri
 from spatial.points import point_ewkt
 
@@ -293,7 +294,7 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str) ->
     keys = _site_keys(connection, [(site["service_id"], site["location_id"]) for site in site_rows])
     for site in site_rows:
         site["site_key"] = keys[(site["service_id"], site["location_id"])]
-    raw = connection.connection.driver_connection
+    raw = db.driver_connection(connection)
     with raw.cursor() as cursor, cursor.copy(f"COPY service_site ({', '.join(SITE_COLUMNS)}) FROM STDIN") as copy:
         for site in site_rows:
             row = build_site(site, children, default_timezone, today)
@@ -369,7 +370,7 @@ def _add_cell_centres(connection: Connection, site_rows: list[dict]) -> None:
     missing = cells - known
     if not missing:
         return
-    raw = connection.connection.driver_connection
+    raw = db.driver_connection(connection)
     with raw.cursor() as cursor, cursor.copy("COPY h3_cell (cell, resolution, centre) FROM STDIN") as copy:
         for cell in missing:
             address = h3.int_to_str(cell)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
+from typing import Any
 
 from service.directory.categories import TermRef, groups_for
 from service.importer.validate import ValidRows
@@ -63,7 +64,7 @@ def add_categories_and_hashes(valid: ValidRows) -> None:
         service["category_groups"] = groups_for(
             [TermRef(t.get("code"), t.get("name")) for t in service_terms], [service.get("name")]
         )
-        sites = []
+        sites: list[dict[str, Any]] = []
         for sal in by_service["service_at_location"].get(service_id, []):
             location_id = sal["location_id"]
             sites.append(
@@ -74,7 +75,8 @@ def add_categories_and_hashes(valid: ValidRows) -> None:
                     **{f"sal_{t}": _public_rows(rows.get(sal["id"], [])) for t, rows in by_sal.items()},
                 }
             )
-        organization = organizations.get(service.get("organization_id"))
+        organization_id = service.get("organization_id")
+        organization = organizations.get(organization_id) if organization_id is not None else None
         content = {
             "service": _public(service),
             "organization": _public(organization) if organization else None,

@@ -22,7 +22,7 @@ def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def stable_id(source: str, table: str, original_id: str) -> uuid.UUID:
+def stable_id(source: str, table: str, original_id: object) -> uuid.UUID:
     """The UUID for a record: the source's own UUID, else uuid5 over (source, table, id)."""
     text = str(original_id).strip()
     try:

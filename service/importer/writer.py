@@ -20,6 +20,7 @@ from service.directory import change_log
 from service.directory import lock as directory_lock
 from service.importer.fields import PROVENANCE_COLUMNS, TABLES
 from service.importer.validate import ValidRows
+from service.platform import db
 from spatial.points import H3_RESOLUTIONS
 
 DERIVED_COLUMNS = {
@@ -40,7 +41,7 @@ def _columns(table_name: str, columns: dict) -> list[str]:
 
 
 def _copy_rows(connection: Connection, table_name: str, columns: list[str], rows) -> None:
-    raw = connection.connection.driver_connection
+    raw = db.driver_connection(connection)
     column_list = ", ".join(f'"{c}"' for c in columns)  # names come from fields.py, not input
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({column_list}) FROM STDIN') as copy:
         for row in rows:
@@ -65,7 +66,7 @@ def _record_changes(connection: Connection, source: str, upserts: list[uuid.UUID
 
 def replace_source(connection: Connection, valid: ValidRows, source: str) -> Changes:
     directory_lock.hold(connection)
-    old_hashes = dict(
+    old_hashes: dict[uuid.UUID, str] = dict(
         connection.execute(
             text("SELECT id, content_hash FROM service WHERE source = :source"), {"source": source}
         ).all()

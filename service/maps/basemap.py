@@ -142,8 +142,8 @@ class Basemap:
         self.metadata = self._read_metadata()
         root = self._map[h["root_offset"] : h["root_offset"] + h["root_length"]]
         fingerprint = hashlib.blake2b(digest_size=8)
-        for part in (self._map[:HEADER_BYTES], root, str(stat.st_size).encode()):
-            fingerprint.update(part)
+        for chunk in (self._map[:HEADER_BYTES], root, str(stat.st_size).encode()):
+            fingerprint.update(chunk)
         # Changes with any new archive (offsets, counts and the root directory move).
         self.version = fingerprint.hexdigest()
         self._directories: LRUCache = LRUCache(maxsize=DIRECTORY_CACHE_ENTRIES)

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -178,6 +179,17 @@ def make_read_engine(primary: Engine) -> Engine:
             "application_name": "fieldnav-read",
         },
     )
+
+
+def driver_connection(connection: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under ``connection``: for COPY and psycopg's own settings.
+
+    SQLAlchemy types it as optional because a pool record that was invalidated holds none;
+    ``Connection.connection`` revalidates before it answers, so an open connection has one."""
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the SQLAlchemy connection has no psycopg connection (closed or invalidated)")
+    return driver
 
 
 def read_data_version(connection) -> int:

@@ -156,10 +156,10 @@ def statements(connection: Connection, app_role: str) -> list[str]:
     for table in _our_relations(connection, "v"):
         name = _ident(connection, table)
         sql += [f"REVOKE ALL ON TABLE {name} FROM {role}", f"GRANT SELECT ON TABLE {name} TO {role}"]
-    for sequence, table in _sequences(connection):
+    for sequence, fed_table in _sequences(connection):
         name = _ident(connection, sequence)
         sql.append(f"REVOKE ALL ON SEQUENCE {name} FROM {role}")
-        if table is None or "INSERT" in privileges(table)[0]:  # the serial of a table the role inserts into
+        if fed_table is None or "INSERT" in privileges(fed_table)[0]:  # the serial of a table the role inserts into
             sql.append(f"GRANT USAGE, SELECT ON SEQUENCE {name} TO {role}")
     return sql
 

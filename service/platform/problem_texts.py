@@ -49,7 +49,7 @@ def number(value, language: str) -> str:
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if isinstance(value, int) or (isinstance(value, (float, Decimal)) and value == int(value) and abs(value) < 1e15):
+    if isinstance(value, int) or (isinstance(value, (float, Decimal)) and value == int(value) and -1e15 < value < 1e15):
         text = f"{int(value):,}"
     else:
         text = f"{value:,}"

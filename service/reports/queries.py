@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -243,7 +244,8 @@ def export_csv(engine: Engine, principal: Principal, wanted: ReportFilter, batch
     so a long export holds no transaction open while the client reads."""
     yield _lines([list(CSV_COLUMNS)])
     where, params = _where(principal, wanted)
-    keyset, after = "", {}
+    keyset = ""
+    after: dict[str, Any] = {}
     while True:
         with engine.begin() as connection:
             rows = connection.execute(

@@ -245,11 +245,11 @@ def _read_eligibility(files: PackageFiles, data: SourceData) -> None:
             data.problems.append(RowProblem(name, number, "service_id", reason))
             continue
         by_service.setdefault(service_id, []).append(text)
-    for row in data.rows.get("service", []):
-        extra = by_service.pop(str(row.values.get("id") or "").strip(), None)
+    for service_row in data.rows.get("service", []):
+        extra = by_service.pop(str(service_row.values.get("id") or "").strip(), None)
         if extra:
-            existing = row.values.get("eligibility_description")
-            row.values["eligibility_description"] = "\n".join(([existing] if existing else []) + extra)
+            existing = service_row.values.get("eligibility_description")
+            service_row.values["eligibility_description"] = "\n".join(([existing] if existing else []) + extra)
     for service_id in by_service:
         data.problems.append(RowProblem(name, 0, "service_id", f"{service_id!r} matches no service in services.csv"))
 

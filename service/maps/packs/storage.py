@@ -57,7 +57,11 @@ class PackStorage(ABC):
     database store they are part of the transaction that writes or deletes the pack's row."""
 
     kind: str
-    location: str  # what offline_pack.storage records
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """What offline_pack.storage records."""
 
     @abstractmethod
     def put(self, connection: Connection, pack_id: uuid.UUID, name: str, source: Path) -> None:
