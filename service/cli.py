@@ -6,6 +6,7 @@ import sys
 import tempfile
 from datetime import UTC
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -14,7 +15,7 @@ from service.maps import cli as cli_packs
 from service.platform.settings import api_settings, database_settings
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"fieldnav: {message}", err=True)
     sys.exit(code)
 

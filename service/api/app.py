@@ -4,9 +4,11 @@ app's state (service/api/state.py), once: engines, caches, the access checks' me
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
@@ -41,13 +43,20 @@ from service.platform.observability.middleware import RequestObservation
 from service.platform.settings import limit_settings
 
 
+class FieldnavAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        """The contract, with fieldnav's problem documents and security schemes
+        (service/api/openapi_doc.py)."""
+        return custom_openapi(self)
+
+
 def create_app(engine: Engine | None = None, read_engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
         app.state.fieldnav.dispose()  # every pool: the requests', the replica's, the packs' own
 
-    app = FastAPI(
+    app = FieldnavAPI(
         title="fieldnav",
         version=__version__,
         summary="Nearest services, offline maps and 211 handoffs for field workers.",
@@ -82,7 +91,10 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(basemap.router)
     app.include_router(app_static.router)  # the field client (web/) at /app/
     # Innermost: plain tile requests skip the router, with every middleware below still applied.
-    app.add_middleware(TileFastPath, route=next(route for route in tiles.router.routes if route.path == TILE_PATH))
+    app.add_middleware(
+        TileFastPath,
+        route=next(route for route in tiles.router.routes if isinstance(route, APIRoute) and route.path == TILE_PATH),
+    )
     # NUL in the path or in a JSON body's strings (PostgreSQL cannot store it): refused for every route.
     app.add_middleware(RequestTextCheck)
     # Phones on a weak signal: compress anything worth compressing.
@@ -108,5 +120,4 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.add_middleware(SecurityHeaders)  # even a 413 carries them
     app.add_middleware(HeadAsGet)  # every layer below (and the tile fast path) answers a HEAD as its GET
     app.add_middleware(RequestObservation)  # outermost: every request is counted and logged
-    app.openapi = lambda: custom_openapi(app)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -62,7 +63,7 @@ def negotiate_language(accept_language: str | None) -> str:
     named, English first."""
     if not accept_language:
         return DEFAULT_LANGUAGE
-    best: dict[str, tuple[float, int]] = {}
+    best: dict[str, tuple[float, float]] = {}  # language: (q, rank: position, or after it for *)
     wildcard: tuple[float, int] | None = None
     for position, item in enumerate(accept_language[:1024].split(",")):
         language_range, *parameters = item.split(";")
@@ -356,9 +357,10 @@ async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Problem, _problem)
+    # Starlette types every handler as taking any Exception; it calls each with its class only.
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Problem, _problem)  # type: ignore[arg-type]
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
@@ -441,7 +443,7 @@ def problem_responses(*statuses: int, types: tuple[str, ...] = ()) -> dict:
     responses = {}
     for status in statuses:
         slugs = [*_COMMON_TYPES.get(status, ()), *(s for s in types if PROBLEM_TYPES[s].status == status)]
-        content = {"schema": PROBLEM_SCHEMA_REF}
+        content: dict[str, Any] = {"schema": PROBLEM_SCHEMA_REF}
         if slugs:
             # The examples themselves are in components.examples (service/api/openapi_doc.py).
             content["examples"] = {slug: {"$ref": f"#/components/examples/{slug}"} for slug in dict.fromkeys(slugs)}

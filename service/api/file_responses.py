@@ -45,6 +45,7 @@ class RangeFileResponse(FileResponse):
         headers = Headers(scope=scope)
         http_range, http_if_range = headers.get("range"), headers.get("if-range")
         if http_range is not None and (http_if_range is None or self._should_use_range(http_if_range)):
+            assert self.stat_result is not None  # __init__ always passes the file's
             size = self.stat_result.st_size
             try:
                 self._parse_range_header(http_range, size)

@@ -16,7 +16,9 @@ socket. Everything else is uvicorn's.
 
 from __future__ import annotations
 
+import asyncio
 import http
+from collections.abc import Sequence
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -48,7 +50,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._refusal: int | None = None  # the status we are answering with (431 or 414)
         self._linger_until = 0.0
-        self._linger_timer = None
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     # --- counting -------------------------------------------------------------------------
 
@@ -148,7 +150,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def refusal_bytes(
-    status: int, max_head_bytes: int, max_headers: int, language: str, default_headers: list[tuple[bytes, bytes]] = ()
+    status: int,
+    max_head_bytes: int,
+    max_headers: int,
+    language: str,
+    default_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> bytes:
     """A whole HTTP/1.1 response: the problem document for a refused request head."""
     if status == 414:

@@ -67,9 +67,9 @@ async def answer_tile(
     peeked = context.known_version.peek(at_least=v)
     if peeked is not None:
         version = peeked[0]
-        found = context.cache.get(tiles.TileKey.of(version, z, x, y, categories))
-        if found is not None:
-            return _tile_response(request, found, version, v)
+        cached = context.cache.get(tiles.TileKey.of(version, z, x, y, categories))
+        if cached is not None:
+            return _tile_response(request, cached, version, v)
     version, found = await run_in_threadpool(_find_tile, context, z, x, y, categories, v)
     return _tile_response(request, found, version, v)
 
@@ -95,6 +95,7 @@ def _tile_response(request: Request, found: tiles.Tile, version: int, v: int | N
     headers = {"Cache-Control": immutable_cache_control() if v == version else short_cache_control()}
     if found.body is None:
         return Response(status_code=204, headers=headers)
+    assert found.etag is not None  # tiles.get_or_render gives every tile with a body its ETag
     headers["ETag"] = found.etag
     if if_none_match(request, found.etag):
         return Response(status_code=304, headers=headers)

@@ -64,7 +64,7 @@ class TileFastPath:
         match = _TILE_PATH.fullmatch(scope["path"])
         query = plain_query(scope["query_string"]) if match else None
         app = scope.get("app")
-        if query is None or app is None or app.dependency_overrides:
+        if match is None or query is None or app is None or app.dependency_overrides:
             return await self.app(scope, receive, send)
         z, x, y = (int(part) for part in match.groups())
         category_values, version = query

@@ -227,6 +227,7 @@ def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetim
         if refusal == REUSE_REASON:
             _revoke_row(connection, row, REUSE_REASON, now)
         if refusal is None:
+            assert row is not None  # _refusal refuses when no device has the key
             lifetime = min(timedelta(hours=settings.access_ttl_h), row["expires_at"] - now)
             access_token, token_id = create_token(
                 agency=row["agency"],
@@ -266,6 +267,7 @@ def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetim
                     "retry": retry,
                 },
             )
+            renewal = Renewal(row["id"], access_token, now + lifetime, new_token, refresh_expires_at)
     device = row["id"] if row is not None else None
     if refusal is not None:
         if refusal == REUSE_REASON:
@@ -276,7 +278,7 @@ def refresh(engine: Engine, refresh_token: str, thumbprint: str, *, now: datetim
             )
         raise RefreshRefused(f"{refusal} (device {device})")
     log.info("device %s refreshed", device, extra={"event": "auth.device_refreshed"})
-    return Renewal(device, access_token, now + lifetime, new_token, refresh_expires_at)
+    return renewal
 
 
 # --------------------------------------------------------------------------- revoke, list
@@ -358,7 +360,8 @@ def list_devices(
     now: datetime | None = None,
 ) -> list[dict]:
     """Devices, newest first, optionally of one subject, agency or issuer."""
-    clauses, params = ["true"], {"limit": limit}
+    clauses: list[str] = ["true"]
+    params: dict[str, object] = {"limit": limit}
     for name, value in (("subject", subject), ("agency", agency), ("issuer", issuer)):
         if value is not None:
             clauses.append(f"{name} = :{name}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,6 +119,8 @@ def verify_proof(proof: str | None, *, method: str, url: str, now: datetime | No
         raise InvalidProof("alg is not ES256")
     jwk = public_jwk(header.get("jwk"))
     key = jwt.algorithms.ECAlgorithm.from_jwk(jwk)
+    if not isinstance(key, ec.EllipticCurvePublicKey):  # public_jwk keeps no private member
+        raise InvalidProof("jwk is not a public key")
     try:
         # exp/nbf are no part of a proof; iat is checked below against our `now`.
         claims = jwt.decode(
@@ -144,7 +145,8 @@ def verify_proof(proof: str | None, *, method: str, url: str, now: datetime | No
         raise InvalidProof("htm is not the request's method")
     if not isinstance(claims["htu"], str) or target_uri(claims["htu"]) != target_uri(url):
         raise InvalidProof("htu is not the request's URL")
-    if isinstance(issued, bool) or not isinstance(issued, numbers.Real):
+    # (JSON numbers are int or float; bool is an int)
+    if isinstance(issued, bool) or not isinstance(issued, (int, float)):
         raise InvalidProof("iat is not a number")
     moment = (now or datetime.now(UTC)).timestamp()
     if not abs(moment - issued) <= auth_settings().leeway_s + MAX_AGE_S:  # (NaN too)

@@ -30,7 +30,9 @@ class RevocationCheck:
 
     def __init__(self, engine: Engine, cache_s: float):
         self._engine = engine
-        self._not_revoked = TTLCache(maxsize=100_000, ttl=cache_s, timer=time.monotonic) if cache_s > 0 else None
+        self._not_revoked: TTLCache[str, bool] | None = (
+            TTLCache(maxsize=100_000, ttl=cache_s, timer=time.monotonic) if cache_s > 0 else None
+        )
         self._revoked: set[str] = set()
 
     def known(self, token_id: str) -> bool | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import numbers
 import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -51,7 +51,7 @@ def create_token(
         raise ValueError(f"ttl must be between 0 and {settings.max_token_ttl_h:g} hours")
     issued = now or datetime.now(UTC)
     token_id = str(uuid.uuid4())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": settings.issuer,
         "aud": settings.audience,
         "sub": subject,
@@ -72,7 +72,8 @@ def token_issuer(token: str) -> TrustedIssuer:
     InvalidToken. Its ``jwks_url`` tells whether checking the token can fetch keys over the
     network (then the caller verifies it off the event loop)."""
     try:
-        issuer = trusted_issuers().get(jwt.decode(token, options={"verify_signature": False}).get("iss"))
+        claims = jwt.decode(token, options={"verify_signature": False})
+        issuer = trusted_issuers().get(claims["iss"]) if "iss" in claims else None
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
         raise InvalidToken(type(error).__name__) from None
     if issuer is None:
@@ -112,7 +113,7 @@ def verify_token(token: str, issuer: TrustedIssuer | None = None) -> tuple[Princ
 
 def _is_time(value) -> bool:
     return (
-        isinstance(value, numbers.Real)
+        isinstance(value, (int, float))  # what JSON numbers are
         and not isinstance(value, bool)
         and math.isfinite(value)
         and 0 <= value <= LATEST_TIME_S

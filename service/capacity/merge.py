@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import overload
 
 from service.capacity.units import display_rank, unit_code
 from service.platform.settings import capacity_settings
@@ -101,6 +102,10 @@ def is_stale(as_of: str | datetime, now: datetime) -> bool:
     return now - moment > stale_after()
 
 
+@overload
+def with_freshness(entry: dict, now: datetime) -> dict: ...
+@overload
+def with_freshness(entry: None, now: datetime) -> None: ...
 def with_freshness(entry: dict | None, now: datetime) -> dict | None:
     """A card's capacity entry as served: with ``stale`` (older than
     FIELDNAV_CAPACITY_STALE_AFTER_H at ``now``)."""

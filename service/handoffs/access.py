@@ -14,7 +14,7 @@ from __future__ import annotations
 from service.auth.principal import Principal, Role
 from service.platform.problems import Problem
 
-NOTHING = ("false", {})
+NOTHING: tuple[str, dict[str, object]] = ("false", {})
 
 
 def visible(principal: Principal, alias: str = "h") -> tuple[str, dict]:

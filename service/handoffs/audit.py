@@ -107,7 +107,8 @@ def read_entries(
     after_id: int = 0,
     limit: int | None = None,
 ) -> list[dict]:
-    clauses, params = ["id > :after_id"], {"after_id": after_id}
+    clauses: list[str] = ["id > :after_id"]
+    params: dict[str, object] = {"after_id": after_id}
     if since is not None:
         clauses.append("at >= :since")
         params["since"] = since

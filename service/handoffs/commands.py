@@ -204,7 +204,8 @@ def create(connection: Connection, principal: Principal, request: HandoffCreate)
         else None
     )
     values = {
-        "phone_enc": ring.encrypt(contact.phone) if method is ContactMethod.PHONE else None,
+        # (PHONE is chosen only for a request with a contact: _contact_method)
+        "phone_enc": ring.encrypt(contact.phone) if method is ContactMethod.PHONE and contact is not None else None,
         "name_enc": ring.encrypt(contact.name) if keep_contact and contact and contact.name else None,
         "note_enc": ring.encrypt(request.needs.note),
         "contact_enc": ring.encrypt(_contact_details(request)),
@@ -397,6 +398,7 @@ def transition(connection: Connection, principal: Principal, handoff_id: uuid.UU
         raise not_found(handoff_id)
     verdict = check(current, request.status, actor, request.reason)
     if not verdict.allowed:
+        assert verdict.refusal is not None  # check() names the refusal of every verdict it refuses
         raise Problem(
             _REFUSAL_STATUS[verdict.refusal],
             verdict.refusal.value,

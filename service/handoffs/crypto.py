@@ -23,6 +23,7 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import overload
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -87,6 +88,10 @@ class KeyRing:
     def encrypt(self, value: str | None) -> bytes | None:
         return None if value is None else self._multi.encrypt(value.encode("utf-8"))
 
+    @overload
+    def decrypt(self, token: bytes | memoryview) -> str: ...
+    @overload
+    def decrypt(self, token: None) -> None: ...
     def decrypt(self, token: bytes | memoryview | None) -> str | None:
         if token is None:
             return None

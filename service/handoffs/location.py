@@ -43,13 +43,13 @@ def _digit_shift(resolution: int) -> int:
 def region_range(region: str) -> tuple[int, int]:
     """(lo, hi) of the resolution-7 cells inside ``region`` (an H3 cell, resolution <= 7).
     Raises ValueError for anything else."""
-    region = parse_cell(region)
-    if region is None:
+    cell = parse_cell(region)
+    if cell is None:
         raise ValueError("not an H3 cell")
-    resolution = h3.get_resolution(region)
+    resolution = h3.get_resolution(cell)
     if resolution > CELL_RESOLUTION:
         raise ValueError(f"a region must be an H3 cell of resolution {CELL_RESOLUTION} or coarser")
-    value = h3.str_to_int(region)
+    value = h3.str_to_int(cell)
     value = (value & ~_RES_MASK) | (CELL_RESOLUTION << _RES_SHIFT)
     lo = hi = value
     for digit_resolution in range(resolution + 1, CELL_RESOLUTION + 1):

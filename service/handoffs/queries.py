@@ -490,8 +490,8 @@ def queue(connection: Connection, principal: Principal, query: QueueQuery) -> di
         audit.Actor.of(principal),
         [audit.Entry("queue", "navigator triages the queue", r["id"], QUEUE_FIELDS) for r in rows],
     )
-    last = rows[-1] if rows else None
-    return {
-        "handoffs": items,
-        "next_cursor": encode_cursor(last["rank"], last["created_at"], str(last["id"])) if more else None,
-    }
+    next_cursor = None
+    if more:  # then rows holds query.limit rows (at least 1)
+        last = rows[-1]
+        next_cursor = encode_cursor(last["rank"], last["created_at"], str(last["id"]))
+    return {"handoffs": items, "next_cursor": next_cursor}

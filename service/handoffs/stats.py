@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -124,7 +125,8 @@ def handoff_counts(
     FIELDNAV_HANDOFF_STATS_TIMEZONE); ``as_of``: the moment whose finished weeks are counted
     (default: now; tests and reports of the past)."""
     timezone = timezone or handoff_settings().stats_timezone
-    groups, suppressed = [], 0
+    groups: list[dict[str, Any]] = []
+    suppressed = 0
     for (need, week, cell), parts in _counts_by_agency(connection, query, timezone, as_of).items():
         if query.agency is not None and query.agency not in parts:
             continue

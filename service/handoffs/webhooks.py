@@ -231,6 +231,8 @@ def run_forever(engine: Engine, settings: HandoffSettings, stop: threading.Event
             continue
         try:
             listener = raw.driver_connection
+            if listener is None:  # SQLAlchemy's type: a connection that was closed meanwhile
+                raise ConnectionError("the listening connection is closed")
             listener.autocommit = True
             listener.execute(f"LISTEN {CHANNEL}")
             while not stop.is_set():

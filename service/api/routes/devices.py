@@ -8,7 +8,6 @@ and revoke devices. Logs name device ids only, never a token.
 from __future__ import annotations
 
 import logging
-import numbers
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -178,7 +177,7 @@ def _signed_in_at(request: Request) -> datetime:
     claims = jwt.decode(token, options={"verify_signature": False})
     moments = [claims.get(name) for name in ("auth_time", "iat")]
     return datetime.fromtimestamp(
-        min(m for m in moments if isinstance(m, numbers.Real) and not isinstance(m, bool)), UTC
+        min(m for m in moments if isinstance(m, (int, float)) and not isinstance(m, bool)), UTC
     )
 
 
