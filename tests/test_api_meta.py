@@ -16,8 +16,36 @@ def test_health_ready_and_root(live_server, database_url):
         assert ready.json() == {"status": "ready", "database": "ok", "migrations": "current"}
 
         root = client.get("/")
-        assert root.status_code == 200
-        assert root.json() == {"name": "fieldnav", "version": __version__, "data_version": 0}
+        assert root.status_code == 200 and root.headers["content-type"] == "application/json"
+        assert root.json() == {
+            "name": "fieldnav",
+            "version": __version__,
+            "data_version": 0,
+            "links": {"app": "/app/", "docs": "/docs", "openapi": "/openapi.json"},
+        }
+        assert root.headers["vary"] == "Accept, Accept-Language"
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+
+
+def test_a_browser_at_the_root_finds_the_app_and_the_api_docs(live_server):
+    with live_server.client() as client:
+        page = client.get("/", headers={"Accept": BROWSER_ACCEPT})
+        assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["vary"] == "Accept, Accept-Language"
+        assert '<html lang="en">' in page.text
+        for href in ("/app/", "/docs", "/openapi.json"):
+            assert f'<a href="{href}">' in page.text
+            assert client.get(href, headers={"Accept": BROWSER_ACCEPT}).status_code == 200, href
+        french = client.get("/", headers={"Accept": BROWSER_ACCEPT, "Accept-Language": "fr-CA,fr;q=0.9"})
+        assert '<html lang="fr">' in french.text and "L’application de terrain" in french.text
+        # API clients keep JSON: no Accept, */*, JSON first, or JSON ranked above HTML.
+        for accept in (None, "*/*", "application/json", "text/html;q=0.5, application/json", "text/*;q=0.1, */*"):
+            headers = {"Accept": accept} if accept else {}
+            answer = client.get("/", headers=headers)
+            assert answer.headers["content-type"] == "application/json", accept
+            assert answer.json()["links"]["app"] == "/app/"
 
 
 def test_root_follows_the_data_version(live_server, database_url):
@@ -46,7 +74,7 @@ def test_unknown_paths_and_methods_are_problem_json(live_server):
 
 
 def test_readyz_is_503_when_migrations_are_pending(empty_database_url):
-    from tests.conftest import start_server, stop_server
+    from tests.support.servers import start_server, stop_server
 
     server = start_server(empty_database_url)
     try:
@@ -61,7 +89,7 @@ def test_readyz_is_503_when_migrations_are_pending(empty_database_url):
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
-    from tests.conftest import free_port, start_server, stop_server
+    from tests.support.servers import free_port, start_server, stop_server
 
     server = start_server(f"postgresql://nobody:nothing@127.0.0.1:{free_port()}/none")
     try:

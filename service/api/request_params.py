@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
 
 from service.api.schemas import CategoryCode
 from service.directory.categories import category_codes
@@ -90,3 +90,28 @@ def require_utc_offset(moment: datetime | None, name: str) -> datetime | None:
             errors=[field_problem(f"query.{name}", "timezone_aware")],
         )
     return moment
+
+
+def _media_quality(accept: str, media_type: str) -> float:
+    """The q a request's ``Accept`` gives ``media_type``: its most specific matching range wins
+    (``text/html`` over ``text/*`` over ``*/*``), as RFC 9110 12.5.1 says."""
+    kind = media_type.split("/")[0] + "/*"
+    best_specificity, quality = -1, 0.0
+    for part in accept.split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        specificity = {media_type: 2, kind: 1, "*/*": 0}.get(name.lower(), -1)
+        if specificity <= best_specificity:
+            continue
+        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            best_specificity, quality = specificity, min(max(float(q), 0.0), 1.0)
+        except ValueError:
+            best_specificity, quality = specificity, 1.0
+    return quality
+
+
+def prefers_html(request: Request) -> bool:
+    """True when the client ranks HTML above JSON (a browser's address bar); API clients, curl
+    (``*/*``) and requests with no ``Accept`` get JSON."""
+    accept = request.headers.get("accept", "")
+    return _media_quality(accept, "text/html") > _media_quality(accept, "application/json")

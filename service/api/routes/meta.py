@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from html import escape
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from service import __version__
 from service.api.dependencies import DataVersionDep, EngineDep
-from service.api.errors import Problem, problem_responses
+from service.api.errors import Problem, negotiate_language, problem_responses
+from service.api.request_params import prefers_html
 from service.platform import migrate
 
 router = APIRouter(tags=["meta"])
@@ -24,10 +28,31 @@ class Readiness(BaseModel):
     migrations: str = Field(description="'current' when the schema is at the latest migration.", examples=["current"])
 
 
+class RootLinks(BaseModel):
+    app: str = Field(description="The field client (installable web app).", examples=["/app/"])
+    docs: str = Field(description="The API's interactive documentation.", examples=["/docs"])
+    openapi: str = Field(description="The API contract (OpenAPI 3.1).", examples=["/openapi.json"])
+
+
 class ApiRoot(BaseModel):
     name: str = Field(examples=["fieldnav"])
     version: str = Field(description="fieldnav's software version.", examples=["0.1.0"])
     data_version: int = Field(description="Changes whenever the directory data changes.", examples=[12])
+    links: RootLinks = Field(description="Where a newcomer goes next.")
+
+
+ROOT_LINKS = RootLinks(app="/app/", docs="/docs", openapi="/openapi.json")
+
+# What a browser's address bar gets at `/`: a page that leads to the app and the API docs.
+_ROOT_PAGE_TEXTS = {
+    "en": ("The field client", "API documentation", "API contract (OpenAPI)", "Nearest services for field workers."),
+    "fr": (
+        "L’application de terrain",
+        "Documentation de l’API",
+        "Contrat de l’API (OpenAPI)",
+        "Services les plus proches pour les intervenants de terrain.",
+    ),
+}
 
 
 @router.get(
@@ -69,9 +94,37 @@ def readyz(engine: EngineDep) -> Readiness:
     return Readiness(status="ready", database="ok", migrations="current")
 
 
-@router.get("/", response_model=ApiRoot, summary="API name, version and data version", responses=problem_responses(503))
-def root(data_version: DataVersionDep) -> ApiRoot:
-    return ApiRoot(name="fieldnav", version=__version__, data_version=data_version.current())
+def _root_page(root: ApiRoot, language: str) -> str:
+    app_label, docs_label, openapi_label, tagline = _ROOT_PAGE_TEXTS[language]
+    links = root.links
+    return (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>fieldnav</title>'
+        "<style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:32rem;padding:0 1rem}"
+        "a{display:block;padding:.75rem 0;font-size:1.125rem}</style></head><body>"
+        f"<h1>fieldnav</h1><p>{escape(tagline)}</p>"
+        f'<a href="{links.app}">{escape(app_label)}</a>'
+        f'<a href="{links.docs}">{escape(docs_label)}</a>'
+        f'<a href="{links.openapi}">{escape(openapi_label)}</a>'
+        f"<p><small>{escape(root.version)} · data {root.data_version}</small></p></body></html>"
+    )
+
+
+@router.get(
+    "/",
+    response_model=ApiRoot,
+    summary="API name, version and data version, and where to go next",
+    description="JSON for API clients. A browser (an `Accept` that ranks `text/html` above JSON) gets a "
+    "small page linking to the field client (`/app/`) and the API documentation (`/docs`).",
+    responses={200: {"content": {"text/html": {}}}, **problem_responses(503)},
+)
+def root(request: Request, response: Response, data_version: DataVersionDep) -> ApiRoot | Response:
+    answer = ApiRoot(name="fieldnav", version=__version__, data_version=data_version.current(), links=ROOT_LINKS)
+    if prefers_html(request):
+        page = _root_page(answer, negotiate_language(request.headers.get("accept-language")))
+        return HTMLResponse(page, headers={"Vary": "Accept, Accept-Language"})
+    response.headers["Vary"] = "Accept, Accept-Language"  # one URL, two bodies: caches must key on both
+    return answer
 
 
 @router.get(
