@@ -14,7 +14,7 @@ WEB_BUILD   := web/dist/index.html
 WEB_SOURCES := web/index.html web/vite.config.js $(wildcard web/src/*) $(wildcard web/public/*.*) $(wildcard web/public/icons/*)
 DEMO_TOKEN_TTL ?= 12h
 
-.PHONY: run test setup os-deps os-deps-test venv db spec clean-db web
+.PHONY: run test check setup os-deps os-deps-test venv db spec clean-db web
 
 run: setup web
 	$(FIELDNAV) demo-data --services $(DEMO_SERVICES) --if-empty
@@ -24,8 +24,14 @@ run: setup web
 	$(FIELDNAV) serve
 
 # Browser tests drive Debian's Chromium (tests/test_browser.py): os-deps-test installs it.
-test: os-deps-test venv web
+test: os-deps-test venv web check
 	$(PY) -m pytest
+
+# The linter, the formatter and the type checker (configured in pyproject.toml): zero findings.
+check: venv
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/mypy
 
 setup: os-deps venv db
 

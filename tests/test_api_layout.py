@@ -5,6 +5,8 @@
   endpoint's core) lives in its own module outside routes/.
 - Outside routes/, only service/api/app.py (which mounts the routers) imports a routes module.
 - No module of service/api imports a leading-underscore name of another module.
+- No test module imports another test module or conftest: shared test helpers live in
+  tests/support/ (and tests/browser/).
 
 Read from the source with ``ast``: ``import``, ``from ... import`` and relative imports alike,
 and ``importlib.import_module`` / ``__import__`` with a literal name. The tests themselves may
@@ -182,3 +184,28 @@ def test_private_names_taken_from_another_module_are_found():
         )
         == []
     )
+
+
+def _is_test_module(name: str) -> bool:
+    """tests.test_x and tests.conftest: modules pytest collects, never a library for another."""
+    last = name.rsplit(".", 1)[-1]
+    return name.startswith("tests.") and (last.startswith("test_") or last == "conftest")
+
+
+def test_no_test_module_imports_another():
+    """Test helpers live in tests/support (or tests/browser), written once: no test module
+    imports another test module or conftest (pytest loads conftest itself)."""
+    modules = list(_project_modules("tests"))
+    assert any(name == "tests.support.servers" for _, name in modules), "tests/support missing: wrong root?"
+    problems = [
+        f"{name}:{line} imports {target}"
+        for path, name in modules
+        for target, line in imported_names(path.read_text(), name, is_package=path.name == "__init__.py")
+        if _is_test_module(target) and target != name
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_test_module_import_is_recognised():
+    assert _is_test_module("tests.test_tiles") and _is_test_module("tests.conftest")
+    assert not _is_test_module("tests.support.servers") and not _is_test_module("tests.browser.app")

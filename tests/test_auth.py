@@ -21,17 +21,10 @@ from service.auth.keys import load_or_create_signing_key
 from service.auth.principal import Role
 from service.auth.revocation import revoke
 from service.auth.tokens import create_token
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import bearer, jwt_claims, token_for
 
 STRICT_ENV = {"FIELDNAV_AUTH_PUBLIC_READS": "false"}
-
-
-def token_for(role: Role, agency: str = "agency-a", subject: str = "user-1", ttl=timedelta(hours=1)) -> str:
-    return create_token(agency=agency, role=role, subject=subject, ttl=ttl)[0]
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
@@ -41,43 +34,26 @@ def strict_server(demo_database_url):
     stop_server(server)
 
 
-def _claims(**overrides) -> dict:
-    now = datetime.now(UTC)
-    claims = {
-        "iss": "fieldnav",
-        "aud": "fieldnav-api",
-        "sub": "u",
-        "agency": "agency-a",
-        "role": "field_worker",
-        "jti": str(uuid.uuid4()),
-        "iat": now,
-        "nbf": now,
-        "exp": now + timedelta(hours=1),
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
 def _bad_tokens() -> dict[str, str]:
     own_key = load_or_create_signing_key()
     other_key = Ed25519PrivateKey.generate()
     now = datetime.now(UTC)
     return {
         "expired": jwt.encode(
-            _claims(iat=now - timedelta(hours=3), nbf=now - timedelta(hours=3), exp=now - timedelta(hours=2)),
+            jwt_claims(iat=now - timedelta(hours=3), nbf=now - timedelta(hours=3), exp=now - timedelta(hours=2)),
             own_key,
             "EdDSA",
         ),
-        "wrongly signed": jwt.encode(_claims(), other_key, "EdDSA"),
-        "wrong audience": jwt.encode(_claims(aud="someone-else"), own_key, "EdDSA"),
-        "untrusted issuer": jwt.encode(_claims(iss="https://evil.example"), own_key, "EdDSA"),
-        "not yet valid": jwt.encode(_claims(nbf=now + timedelta(hours=1)), own_key, "EdDSA"),
-        "no expiry": jwt.encode(_claims(exp=None), own_key, "EdDSA"),
-        "no jti": jwt.encode(_claims(jti=None), own_key, "EdDSA"),
-        "unknown role": jwt.encode(_claims(role="superhero"), own_key, "EdDSA"),
-        "no agency": jwt.encode(_claims(agency=None), own_key, "EdDSA"),
-        "alg none": jwt.encode(_claims(), None, "none"),
-        "hs256 with a public value": jwt.encode(_claims(), "fieldnav-public-value-32-bytes-long!", "HS256"),
+        "wrongly signed": jwt.encode(jwt_claims(), other_key, "EdDSA"),
+        "wrong audience": jwt.encode(jwt_claims(aud="someone-else"), own_key, "EdDSA"),
+        "untrusted issuer": jwt.encode(jwt_claims(iss="https://evil.example"), own_key, "EdDSA"),
+        "not yet valid": jwt.encode(jwt_claims(nbf=now + timedelta(hours=1)), own_key, "EdDSA"),
+        "no expiry": jwt.encode(jwt_claims(exp=None), own_key, "EdDSA"),
+        "no jti": jwt.encode(jwt_claims(jti=None), own_key, "EdDSA"),
+        "unknown role": jwt.encode(jwt_claims(role="superhero"), own_key, "EdDSA"),
+        "no agency": jwt.encode(jwt_claims(agency=None), own_key, "EdDSA"),
+        "alg none": jwt.encode(jwt_claims(), None, "none"),
+        "hs256 with a public value": jwt.encode(jwt_claims(), "fieldnav-public-value-32-bytes-long!", "HS256"),
         "malformed": "not.a.jwt",
         "garbage": "x" * 500,
     }
@@ -226,7 +202,7 @@ def test_an_agency_identity_provider_plugs_in_with_jwks(demo_database_url, tmp_p
     )
 
     def police_token(agency: str, signing_key=key) -> str:
-        claims = _claims(iss="https://idp.police.example", aud="fieldnav", agency=agency)
+        claims = jwt_claims(iss="https://idp.police.example", aud="fieldnav", agency=agency)
         return jwt.encode(claims, signing_key, "RS256", headers={"kid": "police-2026"})
 
     try:

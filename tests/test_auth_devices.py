@@ -19,9 +19,9 @@ from service.auth import devices
 from service.auth.dpop import InvalidProof, target_uri, thumbprint, verify_proof
 from service.auth.principal import Principal, Role
 from service.auth.tokens import create_token
-from tests.conftest import start_server, stop_server
-from tests.test_auth import _claims, bearer, token_for
-from tests.test_cli import fieldnav
+from tests.support.cli import fieldnav
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import bearer, jwt_claims, token_for
 
 IDP_ISSUER = "https://idp.police.example"
 IDP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -209,7 +209,7 @@ def test_a_renewed_token_cannot_move_the_absolute_expiry(client):
 
 
 def test_agency_identity_provider_tokens_renew_through_their_provider(client):
-    claims = _claims(iss=IDP_ISSUER, aud="fieldnav", agency="police-east")
+    claims = jwt_claims(iss=IDP_ISSUER, aud="fieldnav", agency="police-east")
     token = jwt.encode(claims, IDP_KEY, "RS256", headers={"kid": "police-1"})
     assert client.get("/v1/me", headers=bearer(token)).status_code == 200
     response = register(client, DeviceKey(), token)

@@ -29,7 +29,7 @@ from service.maps.packs.storage import STORE_ID_FILE
 from spatial.tiles import tile_range
 from tests.browser import ensure_web_build
 from tests.browser.basemap import TORONTO_BBOX, write_basemap
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 DOWNTOWN = [-79.42, 43.63, -79.36, 43.68]
 

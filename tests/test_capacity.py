@@ -37,7 +37,7 @@ from service.auth.tokens import create_token
 from service.capacity import merge
 from service.directory.nearest import NearestQuery, find_nearest
 from service.importer import import_path
-from tests.conftest import LiveServer, start_server, stop_server
+from tests.support.servers import LiveServer, start_server, stop_server
 
 PROBLEM = "application/problem+json"
 PROBLEM_BASE = "tag:fieldnav.org,2026:problem/"

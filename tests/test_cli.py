@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from service.cli import MALLOC_ARENA_MAX
-from tests.conftest import start_server, stop_server
+from tests.support.cli import fieldnav
+from tests.support.servers import start_server, stop_server
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def fieldnav(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FIELDNAV_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_import_prints_problems_and_a_summary(database_url, shared_data):

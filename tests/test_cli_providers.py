@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from tests.conftest import start_server, stop_server
-from tests.test_cli import fieldnav
+from tests.support.cli import fieldnav
+from tests.support.servers import start_server, stop_server
 
 
 def _two_organizations(database_url: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID]:

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 
 from service.importer import import_path
 from spatial.tiles import tiles_covering
-from tests.conftest import LiveServer, start_server, stop_server
+from tests.support.servers import LiveServer, start_server, stop_server
 
 SOURCE = "confidential-text"
 # The confidential site: its exact position must never come out (5-decimal forms included).

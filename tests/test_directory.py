@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.importer import import_path
+from tests.support.hsds_services import HOURS_POINT, scheduled_service
 
 SHARED = Path(__file__).resolve().parent / "data"  # tests/data/README.md
 
@@ -157,56 +158,20 @@ def test_categories_have_labels_and_true_counts(demo_server, demo_database_url):
 
 # --- hours end to end, on services made for it -------------------------------------------
 
-HOURS_POINT = (43.70011, -79.41630)
-
-
-def _service(name: str, schedules: list[dict], category_code: str = "BH-1800.8500") -> dict:
-    service_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-    return {
-        "id": service_id,
-        "name": name,
-        "status": "active",
-        "attributes": [
-            {
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/a")),
-                "taxonomy_term": {
-                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, category_code)),
-                    "code": category_code,
-                    "name": "Shelter",
-                    "description": "x",
-                },
-            }
-        ],
-        "schedules": [
-            {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{i}")), "freq": "WEEKLY", **s}
-            for i, s in enumerate(schedules)
-        ],
-        "service_at_locations": [
-            {
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/sal")),
-                "location": {
-                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, name + "/loc")),
-                    "location_type": "physical",
-                    "name": name,
-                    "latitude": HOURS_POINT[0],
-                    "longitude": HOURS_POINT[1] + len(name) / 100_000,
-                },
-            }
-        ],
-    }
-
 
 @pytest.fixture
 def hours_server(database_url, tmp_path):
-    from tests.conftest import start_server, stop_server
+    from tests.support.servers import start_server, stop_server
 
     services = [
-        _service("Always Open Shelter", [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00", "closes_at": "00:00"}]),
-        _service(
+        scheduled_service(
+            "Always Open Shelter", [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00", "closes_at": "00:00"}]
+        ),
+        scheduled_service(
             "Overnight Warming Centre", [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "20:00", "closes_at": "08:00"}]
         ),
-        _service("Weekday Office", [{"byday": "MO,TU,WE,TH,FR", "opens_at": "09:00", "closes_at": "17:00"}]),
-        _service("Mystery Hours Place", []),
+        scheduled_service("Weekday Office", [{"byday": "MO,TU,WE,TH,FR", "opens_at": "09:00", "closes_at": "17:00"}]),
+        scheduled_service("Mystery Hours Place", []),
     ]
     path = tmp_path / "hours.json"
     path.write_text(json.dumps(services))

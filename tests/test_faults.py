@@ -21,7 +21,8 @@ from service.directory.demo_data import write_ndjson
 from service.importer import import_path
 from service.platform import migrate
 from service.platform.embedded_db import EmbeddedCluster
-from tests.conftest import PROJECT_ROOT, start_server, stop_server
+from tests.support import PROJECT_ROOT
+from tests.support.servers import start_server, stop_server
 
 TORONTO = {"lat": 43.6532, "lon": -79.3832}
 

@@ -25,7 +25,7 @@ from service.auth.principal import Role
 from service.auth.tokens import create_token
 from service.platform.settings import ApiSettings
 from spatial.tiles import tile_for_lonlat
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 TORONTO = (-79.3832, 43.6532)
 PROBLEM = "tag:fieldnav.org,2026:problem/"

@@ -20,7 +20,7 @@ from service.auth.principal import Role
 from service.auth.tokens import create_token
 from service.directory.demo_data import write_ndjson
 from service.importer import import_path
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 VISIBLE_WITHIN_S = 2.0
 ROUNDS = 4

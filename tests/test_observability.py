@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 POINT = {"lat": 43.65111, "lon": -79.38222}
 

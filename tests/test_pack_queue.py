@@ -25,8 +25,8 @@ from service.maps.packs import queue as pack_queue
 from service.maps.packs.storage import STORE_ID_FILE
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings
-from tests.conftest import start_server, stop_server
 from tests.support.handoffs import HANDOFF_ENV, handoff_body, load_test_centres
+from tests.support.servers import start_server, stop_server
 from tests.support.tokens import auth, token
 
 NEAREST = [{"lat": 43.6532 + i / 200, "lon": -79.3832 - i / 300, "limit": 10} for i in range(10)]

@@ -28,7 +28,9 @@ from service.maps.packs.storage import (
     PackStores,
     RangeReader,
 )
-from tests.conftest import PROJECT_ROOT, app_url_for, start_server, stop_server
+from tests.support import PROJECT_ROOT
+from tests.support.databases import app_url_for
+from tests.support.servers import start_server, stop_server
 
 AREA = {"bbox": [-79.42, 43.63, -79.36, 43.68], "min_zoom": 10, "max_zoom": 16}
 

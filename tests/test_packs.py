@@ -23,7 +23,7 @@ from service.maps.packs.storage import STORE_ID_FILE
 from service.platform.problems import Problem
 from service.platform.settings import PackSettings
 from spatial.tiles import tiles_covering
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 DOWNTOWN = [-79.42, 43.63, -79.36, 43.68]
 MAX_TILES = 3000

@@ -17,8 +17,9 @@ from service.importer import import_path
 from service.platform import migrate
 from service.platform.embedded_db import EmbeddedCluster
 from spatial.tiles import tile_for_lonlat
-from tests.conftest import PROJECT_ROOT, start_server, stop_server
-from tests.test_directory import _service
+from tests.support import PROJECT_ROOT
+from tests.support.hsds_services import scheduled_service
+from tests.support.servers import start_server, stop_server
 
 TORONTO = {"lat": 43.6532, "lon": -79.3832}
 
@@ -113,7 +114,7 @@ def test_a_new_data_version_reaches_every_worker_cache(primary_and_replica, tmp_
             before = {client.get(tile_url).content for _ in range(20)}
             assert len(before) == 1  # both workers hold the same (old) tile
             # An import on the primary adds a service inside that tile.
-            new = _service("Replica Test Drop-in", [], category_code="TC-1700")
+            new = scheduled_service("Replica Test Drop-in", [], category_code="TC-1700")
             new["service_at_locations"][0]["location"].update(latitude=43.65320, longitude=-79.38320)
             path = tmp_path / "new.json"
             path.write_text(json.dumps([new]))

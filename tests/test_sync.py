@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from service.importer import import_path
 from service.maps.sync import prune_change_log
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 PAGE_SIZE = 7
 ORIGIN = (43.6532, -79.3832)

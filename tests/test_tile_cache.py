@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 from service.api.data_version import LastKnownVersion, VersionUnknown
 from service.maps.tiles import ENTRY_OVERHEAD_BYTES, Tile, TileCache, TileKey, entry_size
 from spatial.tiles import tile_for_lonlat
-from tests.conftest import start_server, stop_server
-from tests.test_tiles import TORONTO, import_services, service_json
+from tests.support.hsds_services import TORONTO, import_services, service_json
+from tests.support.servers import start_server, stop_server
 
 
 def _tile(size: int) -> Tile:
@@ -255,7 +255,7 @@ def test_cached_tiles_are_served_while_the_database_is_down_in_process(pg_server
     from service.api.app import create_app
     from service.api.security import authorize
     from service.platform.db import make_engine
-    from tests.conftest import serve_in_thread
+    from tests.support.servers import serve_in_thread
 
     app = create_app(make_engine(seeded_database))
     app.dependency_overrides[authorize] = lambda: None

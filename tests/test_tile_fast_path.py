@@ -21,7 +21,7 @@ from service.auth.tokens import create_token
 from service.platform.db import make_engine
 from service.platform.settings import limit_settings
 from spatial.tiles import tile_for_lonlat
-from tests.conftest import serve_in_thread
+from tests.support.servers import serve_in_thread
 
 TORONTO = (-79.3832, 43.6532)
 HUDSON_BAY = (-85.0, 60.0)

@@ -3,11 +3,9 @@ checked against a brute force over service_site; HTTP caching; TileJSON. Pure ti
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
-import uuid
 from collections import Counter
 
 import h3
@@ -16,7 +14,6 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.importer import import_path
 from spatial.tiles import (
     BUFFER,
     EXTENT,
@@ -34,17 +31,10 @@ from spatial.tiles import (
     tile_range,
     tiles_covering,
 )
-from tests.conftest import start_server, stop_server
+from tests.support.hsds_services import OTTAWA, PLACES, TORONTO, import_services, service_json
+from tests.support.servers import start_server, stop_server
 
 MVT = "application/vnd.mapbox-vector-tile"
-PLACES = {  # (lon, lat)
-    "toronto_downtown": (-79.3832, 43.6532),
-    "north_york": (-79.4111, 43.7615),
-    "scarborough": (-79.2318, 43.7731),
-    "ottawa_centre": (-75.6972, 45.4215),
-    "kanata": (-75.9130, 45.3088),
-}
-TORONTO, OTTAWA = PLACES["toronto_downtown"], PLACES["ottawa_centre"]
 HUDSON_BAY = (-85.0, 59.0)
 
 
@@ -480,44 +470,6 @@ def test_tilejson_is_valid_and_versioned(demo_server, sites):
 
 
 # --------------------------------------------------------------------------- a data set of our own
-
-
-def service_json(name: str, lon: float, lat: float, code: str = "BH-1800.8500", private: bool = False) -> dict:
-    """One HSDS 3 compiled service at one location (code BH-1800.8500: a shelter)."""
-    ids = {
-        part: str(uuid.uuid5(uuid.NAMESPACE_URL, f"tiles-test/{name}/{part}")) for part in ("s", "a", "t", "sal", "loc")
-    }
-    return {
-        "id": ids["s"],
-        "name": name,
-        "status": "active",
-        "attributes": [
-            {"id": ids["a"], "taxonomy_term": {"id": ids["t"], "code": code, "name": name, "description": "x"}}
-        ],
-        "service_at_locations": [
-            {
-                "id": ids["sal"],
-                "location": {
-                    "id": ids["loc"],
-                    "location_type": "physical",
-                    "name": name,
-                    "latitude": lat,
-                    "longitude": lon,
-                    "address_private": private,
-                },
-            }
-        ],
-    }
-
-
-def import_services(database_url: str, folder, source: str, services: list[dict]) -> int:
-    path = folder / f"{source}.json"
-    path.write_text(json.dumps(services))
-    engine = create_engine(database_url)
-    try:
-        return import_path(engine, path, source=source).data_version
-    finally:
-        engine.dispose()
 
 
 def test_tile_urls_change_after_an_import(database_url, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("FIELDNAV_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

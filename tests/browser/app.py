@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
 from service.auth.tokens import create_token
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 TORONTO = {"latitude": 43.6534, "longitude": -79.3839}
 OTTAWA = (45.4215, -75.6972)

@@ -17,7 +17,7 @@ from service.handoffs.centres import load_centres
 from tests.browser import ensure_web_build, launch, phone_context
 from tests.browser.app import ONTARIO_CENTRES, TORONTO, grant_provider, token_for
 from tests.browser.basemap import write_basemap
-from tests.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 
 @pytest.fixture(scope="module")

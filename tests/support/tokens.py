@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from service.auth.principal import Role
 from service.auth.tokens import create_token
@@ -19,3 +19,29 @@ def auth(role: Role, agency: str = "agency-a", subject: str = "worker-1", key: s
     if key is not False:
         headers["Idempotency-Key"] = key or str(uuid.uuid4())
     return headers
+
+
+def token_for(role: Role, agency: str = "agency-a", subject: str = "user-1", ttl=timedelta(hours=1)) -> str:
+    return create_token(agency=agency, role=role, subject=subject, ttl=ttl)[0]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def jwt_claims(**overrides) -> dict:
+    """The claims of a token fieldnav would sign; ``name=None`` leaves a claim out."""
+    now = datetime.now(UTC)
+    claims = {
+        "iss": "fieldnav",
+        "aud": "fieldnav-api",
+        "sub": "u",
+        "agency": "agency-a",
+        "role": "field_worker",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + timedelta(hours=1),
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
