@@ -37,7 +37,11 @@ with a public and a confidential site could be about the latter, nobody can tell
 Where it is applied: ``site_card`` by service/directory/sites.py when it builds a site's card (so
 nearest, search, sync, offline packs and everything else reading ``service_site.card`` get
 the filtered card; migration 0012 filtered the cards stored before); ``compiled_service`` by
-service/directory/search.py for ``GET /v1/services/{id}``; ``SEARCHABLE_SQL`` by its keyword search.
+service/hsds/compiled.py for ``GET /v1/services/{id}`` and the HSDS API's compiled objects, and
+``allow`` with ``SERVICE``, ``ORGANIZATION``, ``LOCATION`` and ``PHONE`` by its list shapes
+(service/hsds/summaries.py): HSDS output then leaves a withheld field out instead of sending
+null (service/hsds/serialize.py); ``SEARCHABLE_SQL`` by keyword searches (service/directory/
+search.py, service/hsds/queries.py).
 Tiles never hold a confidential site (service/maps/tiles.py).
 """
 

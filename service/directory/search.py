@@ -6,17 +6,18 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from service.capacity.hsds import hsds_capacities
-from service.directory import confidential, live_sites
+from service.directory import confidential
 from service.directory.categories import category_groups
 from service.directory.results import service_summary
+from service.hsds.compiled import compiled_services
+from service.hsds.serialize import Serializer
 from service.platform.problem_texts import field_problem, fr_number
 from service.platform.problems import Problem
+from service.platform.settings import import_settings
 
 # A bbox larger than this is refused: it would list most of the province page by page.
 MAX_BBOX_AREA_DEG2 = 100.0
@@ -174,93 +175,11 @@ def category_counts(connection: Connection) -> list[dict]:
 
 # --- one service in HSDS compiled form ----------------------------------------------------
 
-_HIDDEN_COLUMNS = {"source", "source_id", "content_hash", "search_vector", "geom", "category_groups"} | {
-    f"h3_r{r}" for r in range(4, 10)
-}
 
-
-def _clean(row) -> dict:
-    values = {}
-    for key, value in dict(row._mapping).items():
-        if key in _HIDDEN_COLUMNS:
-            continue
-        if isinstance(value, Decimal):
-            value = int(value) if value == value.to_integral_value() else float(value)
-        values[key] = value
-    return values
-
-
-def _fetch(connection: Connection, table: str, column: str, ids: list) -> list[dict]:
-    if not ids:
-        return []
-    rows = connection.execute(text(f'SELECT * FROM "{table}" WHERE {column} = ANY(:ids) ORDER BY id'), {"ids": ids})
-    return [_clean(row) for row in rows]
-
-
-def _by(rows: list[dict], key: str) -> dict:
-    grouped: dict = {}
-    for row in rows:
-        grouped.setdefault(row.get(key), []).append(row)
-    return grouped
-
-
-def compiled_service(connection: Connection, service_id: uuid.UUID) -> dict | None:
-    row = connection.execute(text("SELECT * FROM service WHERE id = :id"), {"id": service_id}).first()
-    if row is None:
-        return None
-    category = list(row.category_groups)
-    service = _clean(row)
-    organization = (
-        _fetch(connection, "organization", "id", [service["organization_id"]]) if service.get("organization_id") else []
+def compiled_service(connection: Connection, service_id: uuid.UUID, *, at: datetime) -> dict | None:
+    """One service as HSDS 3.0 compiled/service.json says, as it may be shown (the HSDS API's
+    own serializer: service/hsds/); schedule offsets are the zones' at ``at``."""
+    services = compiled_services(
+        connection, [service_id], Serializer(at=at, default_zone=import_settings().default_timezone)
     )
-    service["organization"] = organization[0] if organization else None
-    ids = [service_id]
-    service["phones"] = _fetch(connection, "phone", "service_id", ids)
-    service["schedules"] = _fetch(connection, "schedule", "service_id", ids)
-    service["service_areas"] = _fetch(connection, "service_area", "service_id", ids)
-    service["languages"] = _fetch(connection, "language", "service_id", ids)
-    attributes = _fetch(connection, "attribute", "link_id", ids)
-    terms = {t["id"]: t for t in _fetch(connection, "taxonomy_term", "id", [a["taxonomy_term_id"] for a in attributes])}
-    for attribute in attributes:
-        attribute["taxonomy_term"] = terms.get(attribute["taxonomy_term_id"])
-    service["attributes"] = attributes
-    capacities = _fetch(connection, "service_capacity", "service_id", ids)
-    units = {u["id"]: u for u in _fetch(connection, "unit", "id", [c["unit_id"] for c in capacities])}
-    for capacity in capacities:
-        capacity["unit"] = units.get(capacity["unit_id"])
-    live = [
-        dict(r._mapping)
-        for r in connection.execute(
-            text("SELECT unit, available, maximum, updated FROM capacity_live WHERE service_id = :id"),
-            {"id": service_id},
-        )
-    ]
-    service["capacities"] = hsds_capacities(service_id, capacities, live)
-
-    sals = _fetch(connection, "service_at_location", "service_id", ids)
-    location_ids = [s["location_id"] for s in sals]
-    locations = {loc["id"]: loc for loc in _fetch(connection, "location", "id", location_ids)}
-    addresses = _by(_fetch(connection, "address", "location_id", location_ids), "location_id")
-    accessibility = _by(_fetch(connection, "accessibility", "location_id", location_ids), "location_id")
-    location_phones = _by(_fetch(connection, "phone", "location_id", location_ids), "location_id")
-    location_languages = _by(_fetch(connection, "language", "location_id", location_ids), "location_id")
-    location_schedules = _by(_fetch(connection, "schedule", "location_id", location_ids), "location_id")
-    sal_ids = [s["id"] for s in sals]
-    sal_phones = _by(_fetch(connection, "phone", "service_at_location_id", sal_ids), "service_at_location_id")
-    sal_schedules = _by(_fetch(connection, "schedule", "service_at_location_id", sal_ids), "service_at_location_id")
-    for sal in sals:
-        location = dict(locations[sal["location_id"]])
-        location.update(
-            addresses=addresses.get(location["id"], []),
-            accessibility=accessibility.get(location["id"], []),
-            phones=location_phones.get(location["id"], []),
-            languages=location_languages.get(location["id"], []),
-            schedules=location_schedules.get(location["id"], []),
-        )
-        sal.update(location=location, phones=sal_phones.get(sal["id"], []), schedules=sal_schedules.get(sal["id"], []))
-    service["service_at_locations"] = sals
-    service["category_groups"] = category
-    # fieldnav's own, as on result cards: unresolved field reports, so the detail warns too.
-    service["open_reports"] = live_sites.open_reports_of(connection, service_id)
-    # Of a service with a confidential location, only what service/directory/confidential.py allows.
-    return confidential.compiled_service(service)
+    return services[0] if services else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -170,8 +170,10 @@ def search(
     response_model=HsdsService,
     summary="One service in HSDS 3.x compiled form",
     description=(
-        "The full service as HSDS 3.0 `service` (compiled), plus HSDS 3.1 `capacities` and fieldnav's "
-        "`category_groups`. Confidential locations carry `address_private: true` and no coordinates or addresses."
+        "The full service as HSDS 3.0 `service` (compiled: absent values left out, a schedule's `timezone` the "
+        "UTC offset in hours now, `timezone_name` its IANA zone), plus HSDS 3.1 `capacities` and fieldnav's "
+        "`category_groups` and `open_reports`. Confidential locations carry `address_private: true` and no "
+        "coordinates or addresses."
     ),
     responses={304: {"description": "Not Modified"}, **problem_responses(404, 422, 503)},
 )
@@ -200,8 +202,13 @@ def service_detail(
         # A provider sees its own services only; any other is "no such service".
         with engine.connect() as connection:
             grants.require(connection, principal, service_id)
-    key = (version, service_id)
+    # Schedules carry their zone's UTC offset at the time of the request (HSDS 3.0 `timezone`):
+    # the hour is part of the key, so a daylight-saving change never serves an old offset.
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    key = (version, service_id, at)
     body = cache.get(key)
+    if body is None and not live:  # the database is down: last hour's answer beats none
+        body = cache.get((version, service_id, at - timedelta(hours=1)))
     if body is None:
         if not live:
             raise Problem(
@@ -213,7 +220,7 @@ def service_detail(
                 "n’est pas en cache ; réessayez dans un instant.",
             )
         with read_connection(read_engine, engine, min_version=version) as connection:
-            service = directory.compiled_service(connection, service_id)
+            service = directory.compiled_service(connection, service_id, at=at)
         if service is None:
             raise Problem(
                 404,
