@@ -180,25 +180,97 @@ def _print_report(report, max_problems: int) -> None:
 
 
 @main.command("import")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--source", help="Name of the source (default: the file or folder name). Re-imports of a source replace it."
 )
 @click.option("--strict", is_flag=True, help="Refuse the whole import if any row is bad.")
-def import_command(path: Path, source: str | None, strict: bool) -> None:
-    """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON."""
+@click.option("--from-api", "from_api", metavar="URL", help="Pull another directory's HSDS 3 API instead of a file.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="With --from-api: a header sent with every request (e.g. 'Authorization: Bearer ...'); repeatable.",
+)
+@click.option("--ndjson", is_flag=True, help="With --from-api: read /services as ndjson (format=ndjson), not pages.")
+@click.option("--full", "force_full", is_flag=True, help="With --from-api: a full pull even if one is not due.")
+@click.option(
+    "--full-every",
+    default=None,
+    type=click.IntRange(1, 10_000),
+    help="With --from-api: a full pull after this many incremental ones (default 24).",
+)
+def import_command(
+    path: Path | None,
+    source: str | None,
+    strict: bool,
+    from_api: str | None,
+    headers: tuple[str, ...],
+    ndjson: bool,
+    force_full: bool,
+    full_every: int | None,
+) -> None:
+    """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON;
+    or, with --from-api URL, another directory's HSDS 3 API."""
     from service.importer import ImportRefused, import_path
     from service.platform.db import migration_engine
     from service.platform.settings import import_settings
 
     limit = import_settings().max_reported_problems
+    if (path is None) == (from_api is None):
+        _fail("give either PATH or --from-api URL", 2)
+    if from_api is None and (headers or ndjson or force_full or full_every):
+        _fail("--header, --ndjson, --full and --full-every go with --from-api", 2)
     try:
+        if from_api is not None:
+            _pull_command(from_api, source, strict, headers, ndjson, force_full, full_every, limit)
+            return
+        assert path is not None
         report = import_path(migration_engine(), path, source=source, strict=strict)
     except ImportRefused as refused:
         for problem in refused.problems[:limit]:
             click.echo(f"  {problem}", err=True)
-        _fail(str(refused), 2)
+        _fail(str(refused), 2 if refused.problems else 1)
     _print_report(report, limit)
+
+
+def _pull_command(
+    url: str,
+    source: str | None,
+    strict: bool,
+    header_lines: tuple[str, ...],
+    ndjson: bool,
+    force_full: bool,
+    full_every: int | None,
+    limit: int,
+) -> None:
+    from service.importer import pull, remote, sources
+    from service.platform.db import migration_engine
+    from service.platform.settings import pull_settings
+
+    settings = pull_settings()
+    try:
+        headers = dict(remote.parse_header(line) for line in (settings.auth_header or "", *header_lines) if line)
+    except ValueError as error:
+        _fail(f"--header: {error}", 2)
+    report = pull.pull(
+        migration_engine(),
+        url,
+        source=source or remote.default_source_name(url),
+        settings=settings,
+        headers=headers,
+        ndjson=ndjson,
+        full_every=full_every or sources.DEFAULT_FULL_EVERY,
+        force_full=force_full,
+        strict=strict,
+    )
+    if report.imported is not None:
+        for problem in report.imported.problems[:limit]:
+            click.echo(f"  {problem}", err=True)
+        if len(report.imported.problems) > limit:
+            click.echo(f"  ... and {len(report.imported.problems) - limit} more problems", err=True)
+    click.echo(report.summary_line())
 
 
 @main.command("demo-data")

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from service.directory import lock as directory_lock
 from service.directory import sites
-from service.importer import derive, writer
+from service.importer import derive, upsert, writer
 from service.importer.readers import hsds_json, tabular_legacy, tabular_v3
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import ImportRefused, RowProblem, SourceData
 from service.importer.validate import validate
 from service.platform.settings import import_settings
 
-__all__ = ["ImportRefused", "ImportReport", "import_path", "read_source"]
+__all__ = ["ImportRefused", "ImportReport", "import_data", "import_path", "read_source"]
 
 
 @dataclass
@@ -34,6 +37,8 @@ class ImportReport:
     data_version: int
     duration_s: float
     ignored_files: list[str] = field(default_factory=list)
+    # Services of this import the source did not hold before (the rest of ``upserted`` changed).
+    added: int = 0
 
     @property
     def rows_skipped(self) -> int:
@@ -79,8 +84,36 @@ def import_path(engine: Engine, path: Path, *, source: str | None = None, strict
     """Import one full source. Raises ImportRefused (nothing written) when the source cannot
     be read, or when ``strict`` and any row is bad."""
     started, started_at = time.monotonic(), datetime.now(UTC)
-    source = source or default_source_name(path)
     data = read_source(path)
+    return import_data(
+        engine,
+        data,
+        source=source or default_source_name(path),
+        origin=str(path),
+        strict=strict,
+        started=started,
+        started_at=started_at,
+    )
+
+
+def import_data(
+    engine: Engine,
+    data: SourceData,
+    *,
+    source: str,
+    origin: str,
+    strict: bool = False,
+    mode: Literal["full", "upsert"] = "full",
+    in_transaction: Callable[[Connection, ImportReport], None] | None = None,
+    started: float | None = None,
+    started_at: datetime | None = None,
+) -> ImportReport:
+    """Check ``data`` and write it as ``source`` in one transaction: ``full`` replaces the
+    source (missing services are tombstoned); ``upsert`` writes only the services it holds
+    and leaves the rest alone (an incremental pull, service/importer/upsert.py).
+    ``in_transaction`` runs last in the same transaction (a pull records its state there)."""
+    started = time.monotonic() if started is None else started
+    started_at = started_at or datetime.now(UTC)
     valid = validate(data, source)
     if strict and valid.problems:
         raise ImportRefused(f"{len(valid.problems)} bad rows and --strict is set; nothing was imported", valid.problems)
@@ -90,18 +123,35 @@ def import_path(engine: Engine, path: Path, *, source: str | None = None, strict
     counts["location_on_map"] = sum(1 for row in valid.rows("location").values() if row.get("geom"))
     try:
         with engine.begin() as connection:
-            changes = writer.replace_source(connection, valid, source)
+            directory_lock.hold(connection)
+            added = _count_new_services(connection, valid, source)
+            write = writer.replace_source if mode == "full" else upsert.upsert_services
+            changes = write(connection, valid, source)
             counts["service_site"] = sites.rebuild_sites(connection, source, import_settings().default_timezone)
             writer.record_run(
                 connection,
                 source=source,
                 format=data.format,
-                path=str(path),
+                path=origin,
                 started_at=started_at,
                 data_version=changes.data_version,
                 counts=counts,
                 problem_count=len(valid.problems),
             )
+            report = ImportReport(
+                source=source,
+                format=data.format,
+                counts=counts,
+                problems=valid.problems,
+                upserted=changes.upserted,
+                deleted=changes.deleted,
+                data_version=changes.data_version,
+                duration_s=time.monotonic() - started,
+                ignored_files=data.ignored_files,
+                added=added,
+            )
+            if in_transaction is not None:
+                in_transaction(connection, report)
     except (IntegrityError, psycopg.errors.UniqueViolation) as error:
         # The only constraint an import can break after validation is an id that another
         # source already holds (HSDS 3 UUIDs are global). The transaction rolled back.
@@ -111,14 +161,13 @@ def import_path(engine: Engine, path: Path, *, source: str | None = None, strict
             f"({detail.message_detail if detail else error}); import it again under that "
             f"source's name with --source, or remove that source first; nothing was imported"
         ) from None
-    return ImportReport(
-        source=source,
-        format=data.format,
-        counts=counts,
-        problems=valid.problems,
-        upserted=changes.upserted,
-        deleted=changes.deleted,
-        data_version=changes.data_version,
-        duration_s=time.monotonic() - started,
-        ignored_files=data.ignored_files,
-    )
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+def _count_new_services(connection: Connection, valid, source: str) -> int:
+    ids = list(valid.rows("service"))
+    present = connection.execute(
+        text("SELECT count(*) FROM service WHERE source = :source AND id = ANY(:ids)"), {"source": source, "ids": ids}
+    ).scalar_one()
+    return len(ids) - present

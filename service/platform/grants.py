@@ -97,6 +97,9 @@ READ_ONLY = frozenset(
         "site_key",
         "h3_cell",
         "navigator_centre",
+        # What each HSDS API pull did (service/importer/sources.py): pulls write it as
+        # imports write the directory; GET /v1/admin/sources reads it.
+        "hsds_source",
     }
 )
 

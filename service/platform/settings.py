@@ -77,6 +77,33 @@ class ImportSettings(BaseSettings):
     default_timezone: str = "America/Toronto"
     # Bad rows listed in full in the import report (all are counted).
     max_reported_problems: int = Field(default=200, ge=0)
+    # The HSDS APIs `fieldnav worker` pulls on a schedule (YAML; README, "Pulling from an
+    # HSDS API"); unset: the worker pulls nothing.
+    sources_file: Path | None = None
+
+
+class PullSettings(BaseSettings):
+    """`fieldnav import --from-api` and the worker's scheduled pulls (service/importer/remote.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_PULL_", extra="ignore")
+
+    # One request: connect, and then each read of the answer.
+    timeout_s: float = Field(default=30.0, gt=0)
+    # Tries of one page (429, 5xx, timeouts, refused connections) before the pull fails.
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    # First retry delay, doubling (with jitter) up to the cap; a Retry-After is honoured
+    # up to the cap too.
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    # Services (and organizations) asked for per page.
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    # A remote that sends more pages or bytes than this is refused (a page loop, or a
+    # catalogue far larger than any real one); nothing is imported.
+    max_pages: int = Field(default=2_000, ge=1)
+    max_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    # Sent with every request, e.g. "Authorization: Bearer ..." (a source's own header and
+    # --header come after it).
+    auth_header: str | None = None
 
 
 class TileSettings(BaseSettings):
@@ -298,6 +325,11 @@ def api_settings() -> ApiSettings:
 @lru_cache(maxsize=1)
 def import_settings() -> ImportSettings:
     return ImportSettings()
+
+
+@lru_cache(maxsize=1)
+def pull_settings() -> PullSettings:
+    return PullSettings()
 
 
 @lru_cache(maxsize=1)
