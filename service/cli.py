@@ -508,18 +508,20 @@ def purge_command(dry_run: bool) -> None:
 
 
 @main.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--once", is_flag=True, help="Deliver what is due now (and run the pulls that are due), then exit.")
 @click.option("--requeue-dead", is_flag=True, help="Put dead-lettered webhook events back in the queue, then exit.")
 def worker_command(once: bool, requeue_dead: bool) -> None:
-    """Deliver webhook events to the navigator centres (signed, retried with backoff)."""
+    """Deliver webhook events to the navigator centres (signed, retried with backoff), and
+    pull the HSDS APIs of FIELDNAV_SOURCES_FILE on their schedule."""
     import logging
     import signal
     import threading
 
     from service.handoffs import webhooks
-    from service.platform.db import default_engine
+    from service.importer import schedule, sources
+    from service.platform.db import default_engine, migration_engine
     from service.platform.observability.logs import SafeFormatter
-    from service.platform.settings import handoff_settings
+    from service.platform.settings import handoff_settings, import_settings, pull_settings
 
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))  # no database values
@@ -529,15 +531,30 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
         click.echo(f"re-queued {webhooks.requeue_dead(engine)} dead webhook events")
         return
     settings = handoff_settings()
+    sources_file = import_settings().sources_file
+    if sources_file is not None:
+        try:
+            configured = sources.load_sources(sources_file)
+        except sources.SourcesFileError as error:
+            _fail(f"FIELDNAV_SOURCES_FILE: {error}", 2)
     if once:
         report = webhooks.run_once(engine, settings)
         click.echo(f"webhooks: {report.delivered} delivered, {report.retried} to retry, {report.dead} dead")
+        if sources_file is not None:
+            # Pulls write the directory, as imports do: the migration role's engine.
+            schedule.run_due(migration_engine(), configured, pull_settings())
         return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if sources_file is not None:
+        # A thread of its own: a pull may take minutes, deliveries must not wait for it.
+        pulls = schedule.start_thread(migration_engine(), sources_file, pull_settings(), stop)
+        click.echo(f"scheduled pulls: {len(configured)} sources from {sources_file}")
     click.echo(f"webhook worker running (poll every {settings.worker_poll_s:g} s); Ctrl-C to stop")
     webhooks.run_forever(engine, settings, stop)
+    if sources_file is not None:
+        pulls.join(timeout=5)  # a pull still running is rolled back when the process exits
     click.echo("webhook worker stopped")
 
 

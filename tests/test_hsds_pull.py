@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
+from service.auth.principal import Role
 from service.importer import import_path
 from service.importer.pull import pull
 from service.importer.remote import RemoteFailed
@@ -21,6 +26,8 @@ from tests.support import PROJECT_ROOT
 from tests.support.cli import fieldnav
 from tests.support.hsds_remote import Misbehaviour, RemoteDirectory, serve_remote
 from tests.support.hsds_services import PLACES, service_json
+from tests.support.servers import start_server, stop_server
+from tests.support.tokens import auth
 
 OLD = "2025-01-10T09:00:00+00:00"
 ORGANIZATION = {"id": "5d3f8a8e-6f0e-4b8e-9b1a-0c7e4a3f2b10", "name": "East End Community Services"}
@@ -265,3 +272,62 @@ def test_cli_pull_failure_exits_1_with_the_page_and_cause(database_url, engine):
     assert snapshot(engine) == before
     both = fieldnav(database_url, "import", "x.json", "--from-api", "http://127.0.0.1:9")
     assert both.returncode == 2 and "either PATH or --from-api" in both.stderr
+
+
+def test_worker_pulls_on_schedule_and_admins_see_it(database_url, engine, tmp_path):
+    services = catalogue(4)
+    remote_directory = RemoteDirectory(
+        services, organizations_of(services), required_headers={"Authorization": "Bearer s3"}
+    )
+    with serve_remote(remote_directory) as remote:
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(
+            f"sources:\n  - name: east\n    url: {remote.base_url}\n    interval_s: 3600\n"
+            "    auth_value_env: EAST_AUTH\n    full_every: 5\n"
+        )
+        env = {
+            **os.environ,
+            "FIELDNAV_DATABASE_URL": database_url,
+            "FIELDNAV_SOURCES_FILE": str(sources_file),
+            "EAST_AUTH": "Bearer s3",
+            "FIELDNAV_HANDOFF_WORKER_POLL_S": "0.2",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline_s = time.monotonic() + 60
+            while time.monotonic() < deadline_s:
+                found = rows(engine, "SELECT last_success_at FROM hsds_source WHERE name = 'east'")
+                if found and found[0][0] is not None:
+                    break
+                time.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output
+    assert "pulled east" in output, output
+    assert rows(engine, "SELECT count(*) FROM service WHERE source = 'east'") == [(4,)]
+    assert "Bearer s3" not in output
+
+    server = start_server(database_url)
+    try:
+        with server.client() as client:
+            answer = client.get("/v1/admin/sources", headers=auth(Role.ADMIN, key=False))
+            assert answer.status_code == 200, answer.text
+            (source,) = answer.json()["sources"]
+            assert source["name"] == "east" and source["url"] == remote.base_url
+            assert source["last_mode"] == "full" and source["last_error"] is None
+            assert source["last_success_at"] and source["last_attempt_at"]
+            assert source["services"] == {"added": 4, "updated": 0, "removed": 0}
+            denied = client.get("/v1/admin/sources", headers=auth(Role.FIELD_WORKER, key=False))
+            assert denied.status_code == 403
+            assert denied.headers["content-type"].startswith("application/problem+json")
+            assert client.get("/v1/admin/sources").status_code == 401
+    finally:
+        stop_server(server)

@@ -30,6 +30,7 @@ from service.api.routes import (
     offline,
     reports,
     services,
+    sources,
     stats,
     sync,
     tiles,
@@ -88,6 +89,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(navigator.router)
     app.include_router(stats.router)
     app.include_router(admin_providers.router)
+    app.include_router(sources.router)  # HSDS API pulls (service/importer/sources.py)
     app.include_router(basemap.router)
     app.include_router(app_static.router)  # the field client (web/) at /app/
     # Innermost: plain tile requests skip the router, with every middleware below still applied.

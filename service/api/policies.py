@@ -99,6 +99,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/admin/centres"): ADMIN,
     ("GET", "/v1/admin/webhook-deliveries"): ADMIN,
+    ("GET", "/v1/admin/sources"): ADMIN,  # HSDS API pulls (service/api/routes/sources.py)
     ("GET", "/v1/admin/devices"): ADMIN,
     ("POST", "/v1/admin/devices/{device_id}/revoke"): ADMIN,
     # The optional basemap (service/maps/basemap.py) is read like the directory's own tiles.
