@@ -24,6 +24,7 @@ from service.api.routes import (
     capacity,
     devices,
     handoffs,
+    hsds,
     me,
     meta,
     navigator,
@@ -80,6 +81,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(me.router)
     app.include_router(devices.router)  # device-bound refresh (service/auth/devices.py)
     app.include_router(services.router)
+    app.include_router(hsds.router)  # the HSDS 3.0 API (service/hsds/)
     app.include_router(capacity.router)  # live counts (service/capacity/)
     app.include_router(reports.router)  # wrong data reported from the field (service/reports/)
     app.include_router(tiles.router)

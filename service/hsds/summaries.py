@@ -64,3 +64,13 @@ def service_at_location_summaries(
             }
         shown.append(serializer.of("service_at_location", summary))
     return shown
+
+
+def taxonomies(connection: Connection, ids: Sequence[uuid.UUID], serializer: Serializer) -> list[dict]:
+    return [serializer.of("taxonomy", row) for row in _in_order(fetch(connection, "taxonomy", "id", ids), ids)]
+
+
+def taxonomy_terms(connection: Connection, ids: Sequence[uuid.UUID], serializer: Serializer) -> list[dict]:
+    return [
+        serializer.of("taxonomy_term", row) for row in _in_order(fetch(connection, "taxonomy_term", "id", ids), ids)
+    ]

@@ -661,6 +661,21 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "Type de signalement inconnu. Utilisez l’un de ceux-ci : {choices}.",
     ),
     "value_error": _fixed("This value is not valid.", "Cette valeur n’est pas valide."),
+    # The HSDS API's postcode and proximity (service/hsds/postcodes.py, service/api/routes/hsds.py).
+    "postcode_invalid": _fixed(
+        "Enter a postal or zip code: 2 to 10 letters and digits (spaces and dashes are ignored).",
+        "Entrez un code postal : de 2 à 10 lettres et chiffres (les espaces et les tirets sont ignorés).",
+    ),
+    "postcode_unknown": _fixed(
+        "No site in the directory has this postcode, so there is no centre to measure proximity from: "
+        "try its first three characters.",
+        "Aucun lieu du répertoire n’a ce code postal : impossible d’y mesurer la proximité. "
+        "Essayez ses trois premiers caractères.",
+    ),
+    "proximity_needs_postcode": _fixed(
+        "proximity is measured from the centre of a postcode: send postcode too.",
+        "La proximité se mesure depuis le centre d’un code postal : envoyez aussi postcode.",
+    ),
 }
 
 _NOT_VALID = {"en": "This value is not valid.", "fr": "Cette valeur n’est pas valide."}
