@@ -241,7 +241,8 @@ def spool(
     if modified_after is None:
         # Organizations as their own records (even those without services): compiled
         # organizations with no services, so the reader stores them as organizations.
-        for contents in reader.pages("/organizations", {}):
+        # full=true: with their phones (a summary may leave them out).
+        for contents in reader.pages("/organizations", {"full": "true"}):
             for organization in contents:
                 if not isinstance(organization, dict):
                     raise RemoteFailed("/organizations: a record is not a JSON object; nothing was imported")

@@ -95,8 +95,9 @@ class PullSettings(BaseSettings):
     # up to the cap too.
     backoff_base_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
-    # Services (and organizations) asked for per page.
-    page_size: int = Field(default=500, ge=1, le=10_000)
+    # Services (and organizations) asked for per page: 100 is what fieldnav's own HSDS API
+    # (and many others) allow at most.
+    page_size: int = Field(default=100, ge=1, le=10_000)
     # A remote that sends more pages or bytes than this is refused (a page loop, or a
     # catalogue far larger than any real one); nothing is imported.
     max_pages: int = Field(default=2_000, ge=1)
