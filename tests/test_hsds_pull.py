@@ -15,10 +15,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from service.auth.principal import Role
-from service.importer import import_path
+from service.importer import ImportRefused, import_path
 from service.importer.pull import pull
 from service.importer.remote import RemoteFailed
 from service.platform.settings import PullSettings
@@ -127,6 +127,24 @@ def test_ndjson_pull_and_auth_header(engine):
     assert rows(engine, "SELECT count(*) FROM service WHERE source = 'nd'") == [(4,)]
 
 
+def test_bad_rows_are_reported_by_page_and_skipped(engine):
+    services = catalogue()
+    services[3]["status"] = "bogus"  # /services page 2 (2 a page), its second service
+    with serve_remote(RemoteDirectory(services, organizations_of(services))) as remote:
+        report = pull(engine, remote.base_url, source="east", settings=settings())
+        assert report.imported is not None
+        problems = [str(p) for p in report.imported.problems]
+        assert any(p.startswith("/services page 2 row 2, service.status: 'bogus' is not one of") for p in problems)
+        # Every problem names its page and row there (the example on page 1 has its own).
+        assert {p.split(",")[0] for p in problems} == {"/services page 1 row 1", "/services page 2 row 2"}
+        assert rows(engine, "SELECT count(*) FROM service WHERE source = 'east'") == [(len(services) - 1,)]
+        assert source_state(engine, "east")["problem_count"] == len(problems)
+        with pytest.raises(ImportRefused, match="--strict is set; nothing was imported") as refused:
+            pull(engine, remote.base_url, source="east", settings=settings(), force_full=True, strict=True)
+    assert "/services page 2 row 2" in {str(p).split(",")[0] for p in refused.value.problems}
+    assert "--strict" in source_state(engine, "east")["last_error"]
+
+
 def test_incremental_pull_sends_modified_after_and_brings_only_what_changed(engine):
     services = catalogue()
     remote_directory = RemoteDirectory(services, organizations_of(services))
@@ -197,6 +215,7 @@ def test_incremental_pull_removes_what_a_changed_service_no_longer_lists(engine)
 
 
 FAILURES = {
+    "a byte cap": (Misbehaviour(), {"max_bytes": 6000}, r"page \d: the remote sent more than FIELDNAV_PULL_MAX_BYTES"),
     "500 on page 3": (Misbehaviour(pages={3: "500"}), {}, r"/services page 3: HTTP 500 after 3 attempts"),
     "timeout": (
         Misbehaviour(pages={2: "stall"}, stall_s=2.5),
@@ -246,6 +265,16 @@ def test_a_remote_that_fails_half_way_changes_nothing_and_says_why(engine, case)
     assert state["last_error"] == str(failed.value)
     if case == "500 on page 3":  # retried, then given up
         assert [q["page"] for q in remote_directory.asked("/services")].count("3") == 1 + 3
+
+
+def test_a_remote_that_is_not_there_is_retried_then_reported(engine):
+    with serve_remote(RemoteDirectory([])) as remote:
+        gone_url = remote.base_url
+    with pytest.raises(
+        RemoteFailed, match=r"/organizations page 1: connection failed \(ConnectError: .*after 3 attempts"
+    ):
+        pull(engine, gone_url, source="east", settings=settings())
+    assert source_state(engine, "east")["last_success_at"] is None
 
 
 def test_429_waits_for_retry_after_then_succeeds(engine):
@@ -331,3 +360,35 @@ def test_worker_pulls_on_schedule_and_admins_see_it(database_url, engine, tmp_pa
             assert client.get("/v1/admin/sources").status_code == 401
     finally:
         stop_server(server)
+
+
+COMPARE_SQL = {
+    "services": "SELECT id::text, content_hash, name FROM service ORDER BY id",
+    "locations": "SELECT id::text, name, latitude, longitude FROM location ORDER BY id",
+    "schedules": "SELECT id::text, service_id::text, byday, opens_at, closes_at, timezone FROM schedule ORDER BY id",
+    "phones": "SELECT id::text, number FROM phone ORDER BY id",
+    "sites": "SELECT service_id::text, location_id::text, card FROM service_site ORDER BY 1, 2",
+}
+
+
+def test_pull_of_fieldnavs_own_hsds_api_gives_the_same_services(pg_server, template_db, database_url, engine, tmp_path):
+    services = catalogue()
+    path = tmp_path / "origin.json"
+    path.write_text(json.dumps(services))
+    import_path(engine, path, source="origin")
+    copy_name = f"fieldnav_pull_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    copy_url = pg_server.create_database(copy_name, template=template_db)
+    copy_engine = create_engine(copy_url)
+    server = start_server(database_url)  # the directory's reads are public in tests
+    try:
+        report = pull(copy_engine, f"{server.base_url}/hsds", source="origin", settings=settings(page_size=3))
+        assert report.imported is not None and report.imported.added == len(services)
+        for name, query in COMPARE_SQL.items():
+            assert rows(copy_engine, query) == rows(engine, query), name
+        # Pulled again: nothing changes.
+        again = pull(copy_engine, f"{server.base_url}/hsds", source="origin", settings=settings(), force_full=True)
+        assert again.imported is not None and (again.imported.upserted, again.imported.deleted) == (0, 0)
+    finally:
+        stop_server(server)
+        copy_engine.dispose()
+        pg_server.drop_database(copy_name)

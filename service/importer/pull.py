@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from service.importer import ImportRefused, ImportReport, import_data, sources
 from service.importer.readers import hsds_json
+from service.importer.records import RowProblem
 from service.importer.remote import RemoteReader, SpoolStats, spool
 from service.platform.settings import PullSettings
 
@@ -95,19 +96,24 @@ def pull(
                 with engine.begin() as connection:
                     _record(connection, source, url, mode, started_at, None)
             else:
-                imported = import_data(
-                    engine,
-                    hsds_json.read(path),
-                    source=source,
-                    origin=url,
-                    strict=strict,
-                    mode="full" if mode == "full" else "upsert",
-                    in_transaction=lambda connection, report: _record(
-                        connection, source, url, mode, started_at, report
-                    ),
-                    started=started,
-                    started_at=started_at,
-                )
+                try:
+                    imported = import_data(
+                        engine,
+                        hsds_json.read(path),
+                        source=source,
+                        origin=url,
+                        strict=strict,
+                        mode="full" if mode == "full" else "upsert",
+                        in_transaction=lambda connection, report: _record(
+                            connection, source, url, mode, started_at, report
+                        ),
+                        started=started,
+                        started_at=started_at,
+                    )
+                except ImportRefused as refused:
+                    refused.problems = _placed(refused.problems, stats)  # --strict: name the pages
+                    raise
+                imported.problems = _placed(imported.problems, stats)
     except Exception as error:
         message = str(error) if isinstance(error, ImportRefused) else f"{type(error).__name__}: {error}"
         _record_failure(engine, source, url, started_at, message)
@@ -115,6 +121,14 @@ def pull(
     finally:
         reader.close()
     return PullReport(source, url, mode, stats, modified_after, imported, time.monotonic() - started)
+
+
+def _placed(problems: list[RowProblem], stats: SpoolStats) -> list[RowProblem]:
+    placed = []
+    for problem in problems:
+        page, row = stats.place(problem.row)
+        placed.append(replace(problem, file=page, row=row))
+    return placed
 
 
 def _record_failure(engine: Engine, source: str, url: str, started_at: datetime, message: str) -> None:

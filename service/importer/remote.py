@@ -10,12 +10,13 @@ naming the page and the cause, before anything is written to the database.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
@@ -40,6 +41,17 @@ class SpoolStats:
     organizations: int = 0
     pages: int = 0
     bytes_read: int = 0
+    # (first spool line, page): where each page's records start, so a bad row is reported
+    # as "/services page 3 row 2" rather than as a line of a temporary file.
+    page_starts: list[tuple[int, str]] = field(default_factory=list)
+
+    def place(self, line: int) -> tuple[str, int]:
+        """(page, record on that page) of a spool line (1-based)."""
+        index = bisect.bisect_right(self.page_starts, (line, "\uffff")) - 1
+        if index < 0:
+            return "spool", line
+        first, where = self.page_starts[index]
+        return where, line - first + 1
 
 
 def parse_header(line: str) -> tuple[str, str]:
@@ -232,6 +244,10 @@ def _checked_line(line: bytes, where: str) -> bytes:
     return orjson.dumps(record)
 
 
+def _next_line(stats: SpoolStats) -> int:
+    return stats.organizations + stats.services + 1
+
+
 def spool(
     reader: RemoteReader, out: IO[bytes], *, modified_after: datetime | None = None, ndjson: bool = False
 ) -> SpoolStats:
@@ -242,16 +258,19 @@ def spool(
         # Organizations as their own records (even those without services): compiled
         # organizations with no services, so the reader stores them as organizations.
         # full=true: with their phones (a summary may leave them out).
-        for contents in reader.pages("/organizations", {"full": "true"}):
+        for number, contents in enumerate(reader.pages("/organizations", {"full": "true"}), start=1):
+            reader.stats.page_starts.append((_next_line(reader.stats), f"/organizations page {number}"))
             for organization in contents:
                 if not isinstance(organization, dict):
                     raise RemoteFailed("/organizations: a record is not a JSON object; nothing was imported")
                 out.write(orjson.dumps({**organization, "services": []}) + b"\n")
                 reader.stats.organizations += 1
     if ndjson:
+        reader.stats.page_starts.append((_next_line(reader.stats), "/services (ndjson)"))
         reader.stats.services += reader.ndjson_to(out, "/services", {"full": "true", **changed})
         return reader.stats
-    for contents in reader.pages("/services", {"full": "true", **changed}):
+    for number, contents in enumerate(reader.pages("/services", {"full": "true", **changed}), start=1):
+        reader.stats.page_starts.append((_next_line(reader.stats), f"/services page {number}"))
         for service in contents:
             if not isinstance(service, dict):
                 raise RemoteFailed("/services: a record is not a JSON object; nothing was imported")
