@@ -392,3 +392,37 @@ def test_pull_of_fieldnavs_own_hsds_api_gives_the_same_services(pg_server, templ
         stop_server(server)
         copy_engine.dispose()
         pg_server.drop_database(copy_name)
+
+
+def test_worker_once_runs_the_due_pulls_and_records_a_missing_secret(database_url, engine, tmp_path):
+    services = catalogue(3)
+    with serve_remote(RemoteDirectory(services, organizations_of(services))) as remote:
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(
+            f"sources:\n  - name: east\n    url: {remote.base_url}\n"
+            f"  - name: west\n    url: {remote.base_url}\n    auth_value_env: WEST_AUTH_NOT_SET\n"
+        )
+        env = {"FIELDNAV_SOURCES_FILE": str(sources_file)}
+        done = fieldnav_with_env(database_url, env, "worker", "--once")
+        assert done.returncode == 0, done.stderr
+        assert rows(engine, "SELECT count(*) FROM service WHERE source = 'east'") == [(3,)]
+        west = source_state(engine, "west")
+        assert west["last_success_at"] is None and "WEST_AUTH_NOT_SET is not set" in west["last_error"]
+        # Not due again within its interval: nothing asked.
+        asked = len(remote.requests)
+        assert fieldnav_with_env(database_url, env, "worker", "--once").returncode == 0
+        assert len(remote.requests) == asked
+    sources_file.write_text("sources:\n  - name: East Side\n    url: ftp://x\n")
+    refused = fieldnav_with_env(database_url, {"FIELDNAV_SOURCES_FILE": str(sources_file)}, "worker", "--once")
+    assert refused.returncode == 2 and "FIELDNAV_SOURCES_FILE" in refused.stderr
+
+
+def fieldnav_with_env(database_url: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env={**os.environ, "FIELDNAV_DATABASE_URL": database_url, **env},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -46,16 +46,26 @@ def pull_source(engine: Engine, source: sources.SourceConfig, settings: PullSett
         if not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one():
             return
         try:
-            report = pull.pull(
-                engine,
-                source.url,
-                source=source.name,
-                settings=settings,
-                headers=source.headers(),
-                full_every=source.full_every,
+            headers = source.headers()
+        except sources.SourcesFileError as error:
+            # Shown by GET /v1/admin/sources like any other failed attempt.
+            sources.record_failure(
+                engine, name=source.name, url=source.url, attempted_at=datetime.now(UTC), error=str(error)
             )
-            log.info("%s", report.summary_line())
-        except (ImportRefused, sources.SourcesFileError) as error:
+            log.warning("pull of %s not started: %s", source.name, error)
+            headers = None
+        try:
+            if headers is not None:
+                report = pull.pull(
+                    engine,
+                    source.url,
+                    source=source.name,
+                    settings=settings,
+                    headers=headers,
+                    full_every=source.full_every,
+                )
+                log.info("%s", report.summary_line())
+        except ImportRefused as error:
             log.warning("pull of %s failed: %s", source.name, error)
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
