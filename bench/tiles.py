@@ -716,13 +716,18 @@ class PackResult:
         return self.archive_bytes + self.snapshot_gz_bytes
 
 
+def _pack_files() -> list[Path]:
+    """The packs' files in the bench's folder, not the folder's own id (``.fieldnav-pack-store``):
+    removed, each worker would make a new id and take the other's packs for another host's."""
+    return [path for path in PACKS_DIR.iterdir() if path.is_file() and not path.name.startswith(".")]
+
+
 def build_pack(server: common.Server) -> PackResult:
     """POST the Toronto pack after removing the bench's pack files, so fieldnav builds it
     again (a pack whose files are gone is forgotten and rebuilt: service/maps/packs/build.py _reuse)."""
     if PACKS_DIR.is_dir():
-        for path in PACKS_DIR.iterdir():
-            if path.is_file():
-                path.unlink()
+        for path in _pack_files():
+            path.unlink()
     body = orjson.dumps({"bbox": list(TORONTO_BBOX), "min_zoom": ZOOMS.start, "max_zoom": ZOOMS.stop - 1})
     request = urllib.request.Request(
         server.base_url + "/v1/offline/packs", data=body, method="POST", headers={"Content-Type": "application/json"}
@@ -1098,9 +1103,8 @@ def main(argv: list[str] | None = None) -> None:
             log(
                 f"  {p.seconds:.1f} s, {p.tile_count} tiles, archive {p.archive_bytes} B, snapshot {p.snapshot_gz_bytes} B gzip"
             )
-    for path in PACKS_DIR.iterdir():  # the bench's own scratch
-        if path.is_file():
-            path.unlink()
+    for path in _pack_files():  # the bench's own scratch
+        path.unlink()
 
     text_ = report(
         args,
