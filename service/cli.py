@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 
 from service.capacity import cli as cli_providers
+from service.hsds import cli as cli_export
 from service.maps import cli as cli_packs
 from service.platform.settings import api_settings, database_settings
 
@@ -670,6 +671,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 # These commands live beside their code; each module adds its group to `main`.
 cli_packs.register(main)
+cli_export.register(main)
 cli_providers.register(main)
 
 if __name__ == "__main__":
