@@ -267,6 +267,27 @@ def test_services_filters_match_the_database(reference_server, reference_databas
         assert food and set(food) == expected
         assert _page(client, "/services", search="zzzqqqxxy")["empty"]
 
+        # The same service filters select service_at_locations, by their service.
+        for params, sql in (
+            (
+                {"taxonomy_term_id": term_id},
+                "EXISTS (SELECT 1 FROM attribute a WHERE a.link_id = s.id AND a.taxonomy_term_id = :t)",
+            ),
+            ({"organization_id": organization_id}, "s.organization_id = :o"),
+        ):
+            sites = _all_pages(client, "/service_at_locations", **params)
+            expected_sites = _strs(
+                _query(
+                    url,
+                    f"SELECT sal.id FROM service_at_location sal JOIN service s ON s.id = sal.service_id WHERE {sql}",
+                    o=organization_id,
+                    t=term_id,
+                )
+            )
+            assert sites and {s["id"] for s in sites} == expected_sites, params
+        food_sites = _all_pages(client, "/service_at_locations", search="food")
+        assert food_sites and {s["service_id"] for s in food_sites} == expected
+
         minimal = _page(client, "/services", minimal="true", per_page=5)["contents"]
         assert all(set(item) <= {"id", "name", "status", "last_modified"} for item in minimal)
         full = _page(client, "/services", full="true", per_page=5)["contents"]
@@ -324,10 +345,11 @@ def test_taxonomy_term_parameters(reference_server, reference_database_url):
         assert of_taxonomy == _strs(_query(url, "SELECT id FROM taxonomy_term WHERE taxonomy_id = :x", x=taxonomy_id))
         top = set(_ids(_all_pages(client, "/taxonomy_terms", top_only="true")))
         assert top == _strs(_query(url, "SELECT id FROM taxonomy_term WHERE parent_id IS NULL"))
-        parents = _query(url, "SELECT parent_id FROM taxonomy_term WHERE parent_id IS NOT NULL LIMIT 1")
-        for (parent_id,) in parents:
-            children = set(_ids(_all_pages(client, "/taxonomy_terms", parent_id=parent_id)))
-            assert children == _strs(_query(url, "SELECT id FROM taxonomy_term WHERE parent_id = :p", p=parent_id))
+        (parent_id,) = _query(url, "SELECT parent_id FROM taxonomy_term WHERE parent_id IS NOT NULL LIMIT 1")[0]
+        children = set(_ids(_all_pages(client, "/taxonomy_terms", parent_id=parent_id)))
+        assert children and children == _strs(
+            _query(url, "SELECT id FROM taxonomy_term WHERE parent_id = :p", p=parent_id)
+        )
         (name,) = _query(url, "SELECT name FROM taxonomy_term ORDER BY id LIMIT 1")[0]
         found = _all_pages(client, "/taxonomy_terms", search=name)
         assert found and all(name.lower() in (t["name"] + " " + t["description"]).lower() for t in found)
