@@ -233,6 +233,10 @@ def test_datapackage_rows_validate_and_withhold_confidential_sites(demo_database
         if row["id"] in private:
             assert row["address_private"] == "true" and row["latitude"] == row["longitude"] == row["name"] == ""
     assert not any(row["location_id"] in private for row in tables["addresses.csv"])
+    assert not any(row["location_id"] in private for row in tables["accessibility.csv"])
+    for row in tables["phones.csv"] + tables["schedules.csv"]:  # structured fields only, no free text
+        if row["location_id"] in private:
+            assert row.get("description", "") == row.get("notes", "") == ""
     assert len(tables["addresses.csv"]) < counts["address"]
 
 
@@ -256,6 +260,14 @@ def test_a_failed_export_leaves_nothing_under_its_path(database_url, tmp_path, f
     done = fieldnav(unreachable, "export", "--format", fmt, str(tmp_path / name))
     assert done.returncode != 0
     assert list(tmp_path.iterdir()) == []  # neither the file nor a partial one
+    # A folder in the way is refused before anything is read or written.
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    refused = fieldnav(database_url, "export", "--format", "hsds-datapackage", str(tmp_path / "full"))
+    assert refused.returncode == 2 and "not an empty folder" in refused.stderr
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
+    (tmp_path / "full" / "keep.txt").unlink()
+    (tmp_path / "full").rmdir()
     # An existing file is left as it was.
     kept = tmp_path / name
     if fmt == "hsds-ndjson":
