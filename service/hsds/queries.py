@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from service.directory import confidential
 from service.hsds.postcodes import NORMAL_SQL
+from spatial.geodesy import box_half_sizes_deg
 
 _WORDS = "(websearch_to_tsquery('english', :search) || websearch_to_tsquery('french', :search))"
 # A service with a confidential site: its own text is withheld, so a search matches its name only.
@@ -117,9 +118,22 @@ def service_at_locations(f: ServiceFilter, place: Place | None = None) -> Listin
             " ELSE ST_Distance(l.geom::geography, centre.g) END AS distance_m"
             " FROM (SELECT ST_SetSRID(ST_MakePoint(:centre_lon, :centre_lat), 4326)::geography AS g) centre) d"
         )
+        # A box around the circle first: the geodesic distance only for the points inside it.
+        dx_deg, dy_deg = box_half_sizes_deg(place.centre[0], place.proximity_m)
+        where.append(
+            "(CASE WHEN l.address_private THEN ss.coarse_geom ELSE l.geom END) "
+            "&& ST_MakeEnvelope(:centre_lon - :dx_deg, :centre_lat - :dy_deg, :centre_lon + :dx_deg, "
+            ":centre_lat + :dy_deg, 4326)"
+        )
         where.append("d.distance_m <= :proximity_m")
         order.insert(0, "d.distance_m")
-        params.update(centre_lat=place.centre[0], centre_lon=place.centre[1], proximity_m=place.proximity_m)
+        params.update(
+            centre_lat=place.centre[0],
+            centre_lon=place.centre[1],
+            proximity_m=place.proximity_m,
+            dx_deg=dx_deg,
+            dy_deg=dy_deg,
+        )
     elif place is not None:
         # The postcode's area: a public site with that postcode, or a service whose service area
         # names it (a confidential service's areas are withheld, so they never answer).
