@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import uuid
 import zipfile
 from datetime import UTC, datetime
@@ -115,6 +116,12 @@ def _import(database_url: str, path: Path) -> None:
     assert not others, others
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -137,6 +144,7 @@ def demo_engine(demo_database_url: str):
 def test_ndjson_is_every_service_as_the_hsds_api_builds_it(demo_database_url, demo_engine, tmp_path):
     path = tmp_path / "directory.ndjson"
     assert "exported 1500 services" in _export(demo_database_url, "hsds-ndjson", path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # a file that travels, as any the operator writes
     services = _lines(path)
     ids = [s["id"] for s in services]
     assert len(ids) == 1500 and ids == sorted(ids, key=uuid.UUID)  # every service once, by id
@@ -204,6 +212,7 @@ def test_datapackage_rows_validate_and_withhold_confidential_sites(demo_database
     _export(demo_database_url, "hsds-datapackage", path)
     files = _package_files(path)
     assert set(files) == {*TABLE_FILES, "datapackage.json"}
+    assert path.stat().st_mode & 0o777 == 0o777 & ~_umask()
     package = json.loads(files["datapackage.json"])
     assert package["profile"] == "tabular-data-package"
     tables = _tables(files)

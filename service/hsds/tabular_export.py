@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
@@ -25,7 +24,7 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, text
 
-from service.hsds.export_files import replaced_on_success
+from service.hsds.export_files import partial_sibling, replaced_on_success
 from service.hsds.serialize import Serializer
 from service.hsds.tabular_confidential import ConfidentialIds
 from service.hsds.tabular_tables import FIELD_TYPES, TABLES, TabularTable
@@ -133,8 +132,8 @@ def _write_package(connection: Connection, serializer: Serializer, open_text: Op
 def _in_folder(connection: Connection, path: Path, serializer: Serializer) -> dict[str, int]:
     if path.exists() and not (path.is_dir() and not any(path.iterdir())):
         raise ExportRefused(f"{path} exists and is not an empty folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial"))
+    building = partial_sibling(path)
+    building.mkdir()  # mode from the umask, as the folder will be
     try:
         counts = _write_package(
             connection, serializer, lambda name: (building / name).open("w", encoding="utf-8", newline="")
