@@ -1094,6 +1094,10 @@ def main(argv: list[str] | None = None) -> None:
 
     packs: list[PackResult] = []
     PACKS_DIR.mkdir(parents=True, exist_ok=True)
+    # Packs an earlier run left in the bench's database may name a folder id that no longer
+    # exists (an interrupted run): forget them, so every build below is a fresh one.
+    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as connection:
+        connection.execute("DELETE FROM offline_pack")
     with common.fieldnav_server(url, workers=args.workers, label="tiles-pack", extra_env=DEFAULT_ENV) as server:
         for run in range(1, args.runs + 1):
             quiet.wait(f"pack {run}")

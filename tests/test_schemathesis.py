@@ -457,6 +457,7 @@ def _path_parameters(path: str) -> dict[str, str]:
         "organization_id": KNOWN["organization_id"][0],
         "subject": KNOWN["subject"][0],
         "device_id": str(uuid.uuid4()),
+        "id": KNOWN["service_id"][0],  # the HSDS API's {id} (a service; elsewhere an unknown id: 404)
         "z": "12",
         "x": "1144",
         "y": "1494",

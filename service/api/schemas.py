@@ -254,7 +254,7 @@ class HsdsService(_Open):
     `capacities`, fieldnav's `category_groups`, and `address_private` on locations. Of a
     service with a confidential location only an allow-list is shown (name, organization
     name, phones, structured hours, languages, eligibility, capacities, taxonomy terms, ids);
-    every other field is null or empty, and its confidential locations show no more."""
+    every other field is left out (lists stay, empty), and its confidential locations show no more."""
 
     id: str = Field(examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])
     name: str = Field(examples=["Downtown Youth Emergency Shelter"])
