@@ -64,7 +64,15 @@ def organizations_of(services: list[dict]) -> list[dict]:
 
 
 def settings(**overrides) -> PullSettings:
-    values = {"page_size": 2, "timeout_s": 5, "max_attempts": 3, "backoff_base_s": 0.01, "backoff_max_s": 2}
+    # Two services a page and a chunk: every pull spans several of both.
+    values = {
+        "page_size": 2,
+        "chunk_services": 2,
+        "timeout_s": 5,
+        "max_attempts": 3,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 2,
+    }
     return PullSettings(**{**values, **overrides})
 
 

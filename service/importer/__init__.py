@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import psycopg
 from sqlalchemy import Connection, Engine, text
@@ -16,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.directory import lock as directory_lock
 from service.directory import sites
-from service.importer import derive, upsert, writer
+from service.importer import derive, writer
 from service.importer.readers import hsds_json, tabular_legacy, tabular_v3
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import ImportRefused, RowProblem, SourceData
@@ -24,6 +22,12 @@ from service.importer.validate import validate
 from service.platform.settings import import_settings
 
 __all__ = ["ImportRefused", "ImportReport", "import_data", "import_path", "read_source"]
+
+# Services of ``ids`` the source already holds: an index lookup per id (never a scan
+# comparing each row with the whole array, whatever the planner believes of the table).
+COUNT_PRESENT_SQL = """
+SELECT count(*) FROM unnest(CAST(:ids AS uuid[])) AS i(id) JOIN service s ON s.id = i.id WHERE s.source = :source
+"""
 
 
 @dataclass
@@ -103,15 +107,11 @@ def import_data(
     source: str,
     origin: str,
     strict: bool = False,
-    mode: Literal["full", "upsert"] = "full",
-    in_transaction: Callable[[Connection, ImportReport], None] | None = None,
     started: float | None = None,
     started_at: datetime | None = None,
 ) -> ImportReport:
-    """Check ``data`` and write it as ``source`` in one transaction: ``full`` replaces the
-    source (missing services are tombstoned); ``upsert`` writes only the services it holds
-    and leaves the rest alone (an incremental pull, service/importer/upsert.py).
-    ``in_transaction`` runs last in the same transaction (a pull records its state there)."""
+    """Check ``data`` and replace ``source`` with it in one transaction (missing services
+    are tombstoned). Pulls import chunk by chunk instead (service/importer/chunked.py)."""
     started = time.monotonic() if started is None else started
     started_at = started_at or datetime.now(UTC)
     valid = validate(data, source)
@@ -125,8 +125,7 @@ def import_data(
         with engine.begin() as connection:
             directory_lock.hold(connection)
             added = _count_new_services(connection, valid, source)
-            write = writer.replace_source if mode == "full" else upsert.upsert_services
-            changes = write(connection, valid, source)
+            changes = writer.replace_source(connection, valid, source)
             counts["service_site"] = sites.rebuild_sites(connection, source, import_settings().default_timezone)
             writer.record_run(
                 connection,
@@ -150,8 +149,6 @@ def import_data(
                 ignored_files=data.ignored_files,
                 added=added,
             )
-            if in_transaction is not None:
-                in_transaction(connection, report)
     except (IntegrityError, psycopg.errors.UniqueViolation) as error:
         # The only constraint an import can break after validation is an id that another
         # source already holds (HSDS 3 UUIDs are global). The transaction rolled back.
@@ -167,7 +164,5 @@ def import_data(
 
 def _count_new_services(connection: Connection, valid, source: str) -> int:
     ids = list(valid.rows("service"))
-    present = connection.execute(
-        text("SELECT count(*) FROM service WHERE source = :source AND id = ANY(:ids)"), {"source": source, "ids": ids}
-    ).scalar_one()
+    present = connection.execute(text(COUNT_PRESENT_SQL), {"source": source, "ids": ids}).scalar_one()
     return len(ids) - present

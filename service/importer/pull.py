@@ -19,8 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
-from service.importer import ImportRefused, ImportReport, import_data, sources
-from service.importer.readers import hsds_json
+from service.importer import ImportRefused, ImportReport, chunked, sources
 from service.importer.records import RowProblem
 from service.importer.remote import RemoteReader, SpoolStats, spool
 from service.platform.settings import PullSettings
@@ -97,18 +96,20 @@ def pull(
                     _record(connection, source, url, mode, started_at, None)
             else:
                 try:
-                    imported = import_data(
+                    imported = chunked.import_spool(
                         engine,
-                        hsds_json.read(path),
+                        path,
                         source=source,
                         origin=url,
-                        strict=strict,
+                        leading_records=stats.organizations,
+                        chunk_services=settings.chunk_services,
                         mode="full" if mode == "full" else "upsert",
+                        strict=strict,
+                        started=started,
+                        started_at=started_at,
                         in_transaction=lambda connection, report: _record(
                             connection, source, url, mode, started_at, report
                         ),
-                        started=started,
-                        started_at=started_at,
                     )
                 except ImportRefused as refused:
                     refused.problems = _placed(refused.problems, stats)  # --strict: name the pages

@@ -1,5 +1,6 @@
-"""Write the services of an incremental pull, in the caller's transaction, leaving the rest
-of the source alone (no tombstones: a full pull finds deletions).
+"""Write a chunk of a pull's services in place, in the caller's transaction, leaving the
+rest of the source alone (service/importer/chunked.py: a full pull then removes what it did
+not write; an incremental one tombstones nothing).
 
 Each compiled service arrives whole (its organization, locations, schedules, phones,
 attributes), so for every service and location it holds, the rows hanging off it that it
@@ -43,6 +44,15 @@ OWNED_BY: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Ids sent as one array and joined (or hashed), never ``= ANY(array)`` on each row: within
+# a pull's transaction the planner's statistics still describe the table before it, and a
+# sequential scan comparing each row with a 2,000-id array took seconds a chunk.
+OLD_HASHES_SQL = """
+SELECT s.id, s.content_hash FROM unnest(CAST(:ids AS uuid[])) AS i(id) JOIN service s ON s.id = i.id
+WHERE s.source = :source
+"""
+
+
 def _remove_stale(connection: Connection, valid: ValidRows, source: str) -> None:
     """Rows owned by a record of this pull that the pull no longer lists. Parents first:
     the foreign keys' cascade takes a removed service_at_location's phones and schedules."""
@@ -50,24 +60,25 @@ def _remove_stale(connection: Connection, valid: ValidRows, source: str) -> None
         owners = OWNED_BY.get(table.name)
         if not owners:
             continue
-        conditions: list[str] = []
-        params: dict[str, object] = {"source": source, "keep": list(valid.rows(table.name))}
-        for column, owner_tables in owners.items():
-            ids = [i for owner in owner_tables for i in valid.rows(owner)]
-            if ids:
-                conditions.append(f'"{column}" = ANY(:{column})')  # names from OWNED_BY, not input
-                params[column] = ids
-        if conditions:
-            connection.execute(
-                text(
-                    f'DELETE FROM "{table.name}" WHERE source = :source AND ({" OR ".join(conditions)}) '
-                    "AND NOT (id = ANY(:keep))"
-                ),
-                params,
-            )
+        # UUIDs are unique across tables: one set of owner ids serves every column.
+        owner_ids = list({i for owner_tables in owners.values() for owner in owner_tables for i in valid.rows(owner)})
+        if not owner_ids:
+            continue
+        columns = " OR ".join(f'"{column}" IN (SELECT id FROM owners)' for column in owners)  # names from OWNED_BY
+        connection.execute(
+            text(
+                f"WITH owners AS (SELECT unnest(CAST(:owners AS uuid[])) AS id), "
+                f"keep AS (SELECT unnest(CAST(:keep AS uuid[])) AS id) "
+                f'DELETE FROM "{table.name}" WHERE source = :source AND ({columns}) '
+                f"AND id NOT IN (SELECT id FROM keep)"
+            ),
+            {"source": source, "owners": owner_ids, "keep": list(valid.rows(table.name))},
+        )
 
 
-def _upsert_table(connection: Connection, table_name: str, columns: list[str], rows: dict[uuid.UUID, dict]) -> None:
+def _upsert_table(
+    connection: Connection, table_name: str, columns: list[str], rows: dict[uuid.UUID, dict], seen: str | None
+) -> None:
     # COPY into a scratch table, then one INSERT ... ON CONFLICT: as fast as the full
     # writer's COPY, and a row of another source is never taken over (it is counted).
     scratch = f"pull_{table_name}"
@@ -81,6 +92,11 @@ def _upsert_table(connection: Connection, table_name: str, columns: list[str], r
             f"ON CONFLICT (id) DO UPDATE SET {updates} WHERE t.source = EXCLUDED.source"
         )
     ).rowcount
+    if seen is not None:
+        connection.execute(
+            text(f'INSERT INTO "{seen}" (tbl, id) SELECT :tbl, id FROM "{scratch}" ON CONFLICT DO NOTHING'),
+            {"tbl": table_name},
+        )
     connection.execute(text(f'DROP TABLE "{scratch}"'))
     if written != len(rows):
         raise ImportRefused(
@@ -89,13 +105,16 @@ def _upsert_table(connection: Connection, table_name: str, columns: list[str], r
         )
 
 
-def upsert_services(connection: Connection, valid: ValidRows, source: str) -> writer.Changes:
-    """Insert or update what ``valid`` holds; the change log gets an upsert for each service
-    whose content changed. The caller holds the directory lock."""
+def write_services(
+    connection: Connection, valid: ValidRows, source: str, *, seen: str | None = None
+) -> list[uuid.UUID]:
+    """Insert or update what ``valid`` holds; returns the services whose content changed.
+    ``seen``: a temporary table (tbl, id) that gets the id of every row written (a chunked
+    full import tombstones the rest, service/importer/chunked.py)."""
     new_services = valid.rows("service")
     old_hashes: dict[uuid.UUID, str] = dict(
         connection.execute(
-            text("SELECT id, content_hash FROM service WHERE source = :source AND id = ANY(:ids)"),
+            text(OLD_HASHES_SQL),
             {"source": source, "ids": list(new_services)},
         ).all()
     )
@@ -103,7 +122,5 @@ def upsert_services(connection: Connection, valid: ValidRows, source: str) -> wr
     for table in TABLES:
         rows = valid.rows(table.name)
         if rows:
-            _upsert_table(connection, table.name, writer._columns(table.name, table.columns), rows)
-    upserts = sorted((i for i, row in new_services.items() if old_hashes.get(i) != row["content_hash"]), key=str)
-    version = writer._record_changes(connection, source, upserts, [])
-    return writer.Changes(upserted=len(upserts), deleted=0, data_version=version)
+            _upsert_table(connection, table.name, writer._columns(table.name, table.columns), rows, seen)
+    return [i for i, row in new_services.items() if old_hashes.get(i) != row["content_hash"]]

@@ -101,6 +101,9 @@ class PullSettings(BaseSettings):
     # A remote that sends more pages or bytes than this is refused (a page loop, or a
     # catalogue far larger than any real one); nothing is imported.
     max_pages: int = Field(default=2_000, ge=1)
+    # Services validated and written at a time (in the pull's one transaction): what bounds
+    # the import step's memory (service/importer/chunked.py).
+    chunk_services: int = Field(default=2_000, ge=1)
     max_bytes: int = Field(default=4 * 1024**3, ge=1024)
     # Sent with every request, e.g. "Authorization: Bearer ..." (a source's own header and
     # --header come after it).
