@@ -109,8 +109,9 @@ def write_services(
     connection: Connection, valid: ValidRows, source: str, *, seen: str | None = None
 ) -> list[uuid.UUID]:
     """Insert or update what ``valid`` holds; returns the services whose content changed.
-    ``seen``: a temporary table (tbl, id) that gets the id of every row written (a chunked
-    full import tombstones the rest, service/importer/chunked.py)."""
+    ``seen``: a temporary table (tbl, id) that gets the id of every row written; a chunked
+    full import removes every other row of the source at the end (service/importer/chunked.py),
+    stale children included, so they are not looked for chunk by chunk."""
     new_services = valid.rows("service")
     old_hashes: dict[uuid.UUID, str] = dict(
         connection.execute(
@@ -118,7 +119,8 @@ def write_services(
             {"source": source, "ids": list(new_services)},
         ).all()
     )
-    _remove_stale(connection, valid, source)
+    if seen is None:
+        _remove_stale(connection, valid, source)
     for table in TABLES:
         rows = valid.rows(table.name)
         if rows:
