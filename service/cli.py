@@ -215,6 +215,7 @@ def import_command(
     """Import HSDS data: a datapackage folder or .zip (HSDS 3.x or 1.x/2.x), or HSDS 3 JSON;
     or, with --from-api URL, another directory's HSDS 3 API."""
     from service.importer import ImportRefused, import_path
+    from service.importer.remote import RemoteFailed
     from service.platform.db import migration_engine
     from service.platform.settings import import_settings
 
@@ -232,7 +233,8 @@ def import_command(
     except ImportRefused as refused:
         for problem in refused.problems[:limit]:
             click.echo(f"  {problem}", err=True)
-        _fail(str(refused), 2 if refused.problems else 1)
+        # A remote that failed is 1 (try again later); a refused import 2, as ever.
+        _fail(str(refused), 1 if isinstance(refused, RemoteFailed) else 2)
     _print_report(report, limit)
 
 
