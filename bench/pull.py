@@ -43,15 +43,14 @@ SECTION = "HSDS API pull"
 SOURCE = "pull-bench"
 SEED = 2000
 
-# Why the RSS goal is not met yet (written under the numbers).
+# Where the pull's memory goes (written under the numbers).
 RSS_NOTE = [
     "",
-    "Peak RSS is the import step's, the same as the file import's: the pull spools pages to a",
-    "temporary file as they arrive (the HTTP side holds one page), then the file import's reader,",
-    "validator and writer hold the whole catalogue, and rebuilding the source's sites alone peaks",
-    "at 893 MiB for these 100k services (`fieldnav db rebuild-sites`, measured the same way). Under",
-    "1 GB needs a chunked import (validate and upsert a few thousand services at a time in the one",
-    "transaction, tombstone what was not seen) and a sites rebuild in batches: not done yet.",
+    "The pull spools pages to a temporary file as they arrive (the HTTP side holds one page), then",
+    "imports it `FIELDNAV_PULL_CHUNK_SERVICES` (2000) services at a time in one transaction",
+    "(service/importer/chunked.py); the file import holds the whole catalogue. What is left of the",
+    "pull's peak is rebuilding the source's sites at the end (893 MiB alone for these 100k services,",
+    "`fieldnav db rebuild-sites` measured the same way): a sites rebuild in batches would lower it.",
 ]
 
 # Runs a command and prints its peak RSS (KiB) last: ru_maxrss of this wrapper's children,
