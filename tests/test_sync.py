@@ -134,10 +134,11 @@ def test_replaying_deltas_equals_a_fresh_snapshot(sync_setup, tmp_path):
         refuge = phone.store[str(uuid.uuid5(uuid.NAMESPACE_URL, "sync/Confidential Refuge"))][0]
         assert refuge["confidential"] and refuge["lat"] is None and refuge["label"] == "call to connect"
         # Sites carry what /v1/services/nearest shows, minus the distance and the hours of the
-        # moment, plus the weekly hours rule so the app can tell "open now" offline.
+        # moment, plus the hours rule (weekly or dated) so the app can tell "open now" offline.
         nearest = http.get("/v1/services/nearest", params={"lat": ORIGIN[0], "lon": ORIGIN[1]}).json()["results"][0]
         assert set(refuge) == set(nearest) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {
-            "week_intervals"
+            "week_intervals",
+            "open_ranges",
         }
         assert refuge["week_intervals"] is None or all(0 <= a < b <= 10080 for a, b in refuge["week_intervals"])
 

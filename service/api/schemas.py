@@ -185,6 +185,14 @@ class ServiceSummary(SiteFields):
     )
 
 
+class OpenRanges(BaseModel):
+    """Openings as [start, end) UTC epoch minutes over [from_min, until_min); unknown outside it."""
+
+    from_min: int = Field(examples=[29940780])
+    until_min: int = Field(examples=[29991180])
+    ranges: list[list[int]] = Field(examples=[[[29957160, 29957640]]])
+
+
 class OfflineSite(SiteFields):
     """A site as stored on the phone (pack snapshot, sync): no hours of the moment, which
     would be stale once stored, but the weekly rule they are computed from."""
@@ -193,7 +201,14 @@ class OfflineSite(SiteFields):
         examples=[[[540, 1020], [1980, 2460]]],
         description=(
             "Open intervals as [start, end) minutes of the site's local week (Monday 00:00 = 0, 10080 = a week); "
-            "[[0, 10080]] is 24/7, null is hours unknown."
+            "[[0, 10080]] is 24/7, null is hours unknown or dated (open_ranges)."
+        ),
+    )
+    open_ranges: OpenRanges | None = Field(
+        default=None,
+        description=(
+            "Dated openings of a site whose schedules are not plain weekly patterns (monthly, yearly, "
+            "every N weeks, dated); null when week_intervals holds its hours or they are unknown."
         ),
     )
 

@@ -83,6 +83,7 @@ CARD = _fields(
     "access",
     "timezone",
     "week_intervals",
+    "open_ranges",
     phones=CARD_PHONE,
 )
 

@@ -1,17 +1,27 @@
-"""Opening hours from HSDS 3 schedule rows: weekly intervals and "open now" status.
+"""Opening hours from HSDS 3 schedule rows: weekly intervals, dated open ranges, and "open now".
 
-Pure and dependency-free (stdlib only). Hours are local wall-clock time in the schedule's
-time zone; a *week minute* counts minutes since Monday 00:00 local time, in [0, WEEK_MINUTES).
-Intervals are half-open [start_min, end_min): open at the opening minute, closed at the closing one.
+Hours are local wall-clock time in the schedule's time zone; a *week minute* counts minutes
+since Monday 00:00 local time, in [0, WEEK_MINUTES). Intervals are half-open [start_min,
+end_min): open at the opening minute, closed at the closing one.
+
+A site whose rules are all plain weekly patterns (valid over the whole horizon) keeps
+`week_intervals`, which never expire. Any other rule (MONTHLY, YEARLY, ordinals, month days,
+an interval, count, until, dtstart, or a valid_from/valid_to that falls inside the horizon)
+turns the site's hours into *open ranges*: the concrete openings of the next HORIZON_DAYS days
+as UTC epoch-minute pairs, found with dateutil.rrule; past the horizon they are unknown.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+from dateutil import rrule as rr
 
 DAY_MINUTES = 24 * 60
 WEEK_MINUTES = 7 * DAY_MINUTES
@@ -31,7 +41,7 @@ Interval = tuple[int, int]
 
 @dataclass(frozen=True)
 class ScheduleRule:
-    """The parts of an HSDS schedule row the weekly engine uses."""
+    """The parts of an HSDS schedule row the hours engine uses (RFC 5545 names)."""
 
     freq: str | None
     byday: str | None
@@ -39,6 +49,14 @@ class ScheduleRule:
     closes_at: time | None
     valid_from: date | None = None
     valid_to: date | None = None
+    dtstart: date | None = None
+    until: date | None = None
+    count: int | None = None
+    interval: int | None = None
+    bymonthday: str | None = None
+    byweekno: str | None = None
+    byyearday: str | None = None
+    wkst: str | None = None
 
 
 # --------------------------------------------------------------------------- rules -> intervals
@@ -152,6 +170,211 @@ def is_always_open(intervals: Iterable[Interval] | None) -> bool:
     return intervals is not None and _normalize(intervals) == [(0, WEEK_MINUTES)]
 
 
+# --------------------------------------------------------------------------- rules -> open ranges
+
+HORIZON_DAYS = 35  # open ranges cover this many local days from the day they are built
+
+_RRULE_FREQS: dict[str, Literal[0, 1, 2, 3, 4, 5, 6]] = {
+    "DAILY": rr.DAILY,
+    "WEEKLY": rr.WEEKLY,
+    "MONTHLY": rr.MONTHLY,
+    "YEARLY": rr.YEARLY,
+}
+_ORDINAL_FREQS = {"MONTHLY", "YEARLY"}  # RFC 5545: "1WE", "-1FR" mean something only there
+_RRULE_WEEKDAYS = (rr.MO, rr.TU, rr.WE, rr.TH, rr.FR, rr.SA, rr.SU)
+_BYDAY_ORDINAL = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+
+Range = tuple[int, int]  # [start, end) in minutes since 1970-01-01 00:00 UTC
+
+
+@dataclass(frozen=True)
+class SiteHours:
+    """A site's hours: weekly intervals (plain weekly rules) or open ranges (any other rule).
+
+    `open_ranges` is {"from_min", "until_min", "ranges"}: UTC epoch minutes; what lies
+    outside [from_min, until_min) is unknown. Both None: hours unknown.
+    """
+
+    week_intervals: list[Interval] | None
+    open_ranges: dict | None
+
+
+def site_hours(rules: Iterable[ScheduleRule], tz: str, today: date, *, horizon_days: int = HORIZON_DAYS) -> SiteHours:
+    """The hours of a site from its schedule rules, built on date `today`.
+
+    The horizon starts the day before `today`: the server's date may be a day ahead of the
+    site's local one.
+    """
+    first_day, last_day = today - timedelta(days=1), today + timedelta(days=horizon_days - 1)
+    active = [
+        rule
+        for rule in rules
+        if (rule.valid_to is None or rule.valid_to >= first_day)
+        and (rule.valid_from is None or rule.valid_from <= last_day)
+    ]
+    if all(_plain_weekly(rule, first_day, last_day) for rule in active):
+        return SiteHours(weekly_intervals(active), None)
+    return SiteHours(None, open_ranges(active, tz, first_day, horizon_days=horizon_days + 1))
+
+
+def _plain_weekly(rule: ScheduleRule, first_day: date, last_day: date) -> bool:
+    """True when the rule is the same every week over [first_day, last_day]."""
+    byday = _parse_rrule_byday(rule.byday)
+    return (
+        (rule.freq or "").strip().upper() in _WEEKLY_FREQS
+        and (rule.interval is None or rule.interval == 1)
+        and rule.count is None
+        and not (rule.bymonthday or rule.byweekno or rule.byyearday)
+        and (byday is None or all(ordinal is None for _, ordinal in byday))
+        and all(start is None or start <= first_day for start in (rule.dtstart, rule.valid_from))
+        and all(end is None or end >= last_day for end in (rule.until, rule.valid_to))
+    )
+
+
+def open_ranges(
+    rules: Iterable[ScheduleRule], tz: str, first_day: date, *, horizon_days: int = HORIZON_DAYS
+) -> dict | None:
+    """Concrete openings over local days [first_day, first_day + horizon_days); None if unknown.
+
+    An opening belongs to the local day it starts on (an overnight one runs into the next
+    day). Wall-clock times become instants the way the weekly engine reads them: an opening
+    or closing in a spring-forward gap moves to the end of the gap; in a fall-back hour an
+    opening takes the first occurrence and a closing the second.
+    """
+    zone = ZoneInfo(tz)
+    end_day = first_day + timedelta(days=horizon_days)
+    from_min = _utc_minute(datetime.combine(first_day, time()), zone, fold=0)
+    until_min = _utc_minute(datetime.combine(end_day, time()), zone, fold=0)
+    ranges: list[Range] = []
+    usable = False
+    for rule in rules:
+        # From the day before: yesterday's overnight opening may still be open.
+        days = occurrence_days(rule, first_day - timedelta(days=1), end_day - timedelta(days=1))
+        span = _rule_day_span(rule)
+        if days is None or span is None:
+            continue
+        usable = True
+        for day in days:
+            midnight = datetime.combine(day, time())
+            start_min = _utc_minute(midnight + timedelta(minutes=span[0]), zone, fold=0)
+            end_min = _utc_minute(midnight + timedelta(minutes=span[1]), zone, fold=1)
+            if end_min > max(start_min, from_min):
+                ranges.append((start_min, end_min))
+    if not usable:
+        return None
+    return {"from_min": from_min, "until_min": until_min, "ranges": [list(r) for r in _merge(ranges)]}
+
+
+def _rule_day_span(rule: ScheduleRule) -> Interval | None:
+    if (rule.opens_at is None) != (rule.closes_at is None):
+        return None  # half a time range: the hours are not known
+    if rule.opens_at is None or rule.closes_at is None:
+        return (0, DAY_MINUTES)
+    return _day_span_minutes(rule.opens_at, rule.closes_at)
+
+
+def occurrence_days(rule: ScheduleRule, first_day: date, last_day: date) -> list[date] | None:
+    """Local dates in [first_day, last_day] on which the rule opens; None when it says nothing usable.
+
+    fieldnav's readings where RFC 5545 leaves a choice: an empty freq is WEEKLY; WEEKLY or
+    DAILY without BYDAY is every day (as the weekly engine has it); a rule whose phase
+    cannot be known without a start (interval > 1, count, MONTHLY/YEARLY with no BY part)
+    needs dtstart (or valid_from); a dtstart that does not match the rule is not itself an
+    occurrence (dateutil's reading); until and valid_to are inclusive dates.
+    """
+    freq = (rule.freq or "").strip().upper() or "WEEKLY"
+    if freq not in _RRULE_FREQS:
+        return None  # HOURLY and finer are not opening hours
+    byday = _parse_rrule_byday(rule.byday)
+    numbers = [_parse_ints(value) for value in (rule.bymonthday, rule.byweekno, rule.byyearday)]
+    if byday == [] or any(n == [] for n in numbers):
+        return None  # given but unreadable: don't guess
+    bymonthday, byweekno, byyearday = numbers
+    has_by_part = byday is not None or any(n is not None for n in numbers)
+    if rule.opens_at is None and rule.closes_at is None and not has_by_part:
+        return None
+    interval = 1 if rule.interval is None else rule.interval
+    if interval < 1 or (rule.count is not None and rule.count < 1):
+        return None
+    anchor = rule.dtstart or rule.valid_from
+    needs_anchor = interval > 1 or rule.count is not None or (freq in _ORDINAL_FREQS and not has_by_part)
+    if anchor is None:
+        if needs_anchor:
+            return None
+        anchor = first_day
+    weekdays = None
+    if byday is not None:
+        weekdays = [
+            _RRULE_WEEKDAYS[day](ordinal) if ordinal is not None and freq in _ORDINAL_FREQS else _RRULE_WEEKDAYS[day]
+            for day, ordinal in byday
+        ]
+    elif freq == "WEEKLY" or (freq == "DAILY" and not has_by_part):
+        weekdays = list(_RRULE_WEEKDAYS)
+    wkst = (rule.wkst or "").strip().upper()
+    try:
+        recurrence = rr.rrule(
+            _RRULE_FREQS[freq],
+            dtstart=datetime.combine(anchor, time()),
+            interval=interval,
+            wkst=WEEKDAY_CODES.index(wkst) if wkst in WEEKDAY_CODES else None,
+            count=rule.count,
+            byweekday=weekdays,
+            bymonthday=bymonthday,
+            byweekno=byweekno,
+            byyearday=byyearday,
+            cache=False,
+        )
+    except ValueError:
+        return None
+    low = max(d for d in (first_day, rule.valid_from) if d is not None)
+    high = min(d for d in (last_day, rule.valid_to, rule.until) if d is not None)
+    if low > high:
+        return []
+    return [
+        moment.date()
+        for moment in recurrence.between(datetime.combine(low, time()), datetime.combine(high, time()), inc=True)
+    ]
+
+
+def _parse_rrule_byday(byday: str | None) -> list[tuple[int, int | None]] | None:
+    """(weekday index, ordinal or None) of a BYDAY string; None if absent, [] if unreadable."""
+    if byday is None or not byday.strip():
+        return None
+    parts = []
+    for part in byday.split(","):
+        match = _BYDAY_ORDINAL.match(re.sub(r"\s+", "", part).upper())
+        if match is None:
+            continue
+        ordinal = int(match.group(1)) if match.group(1) else None
+        if ordinal == 0 or (ordinal is not None and abs(ordinal) > 53):
+            continue
+        parts.append((WEEKDAY_CODES.index(match.group(2)), ordinal))
+    return parts
+
+
+def _parse_ints(value: str | None) -> list[int] | None:
+    """Non-zero integers of a comma-separated BY part; None if absent, [] if unreadable."""
+    if value is None or not value.strip():
+        return None
+    numbers = []
+    for part in value.split(","):
+        try:
+            number = int(part.strip())
+        except ValueError:
+            continue
+        if number != 0 and abs(number) <= 366:
+            numbers.append(number)
+    return numbers
+
+
+def _utc_minute(wall: datetime, zone: ZoneInfo, *, fold: int) -> int:
+    """UTC epoch minute of a naive local wall time; a time in a gap is the end of the gap."""
+    candidate = wall.replace(tzinfo=zone, fold=fold)
+    if not _exists(candidate):
+        candidate = _end_of_gap(wall, zone)
+    return int(candidate.timestamp()) // 60
+
+
 # --------------------------------------------------------------------------- clock
 
 
@@ -218,10 +441,14 @@ class OpenStatus:
     today: list[str] = field(default_factory=list)  # ["09:00–17:00"], overnight "20:00–08:00"
 
 
-def open_status(intervals: list[Interval] | None, tz: str, now: datetime) -> OpenStatus:
-    """Open/closed state at `now` (aware) for weekly intervals in time zone `tz`."""
+def open_status(
+    intervals: list[Interval] | None, tz: str, now: datetime, open_ranges: dict | None = None
+) -> OpenStatus:
+    """Open/closed state at `now` (aware) for weekly intervals, or else open ranges, in time zone `tz`."""
     zone = ZoneInfo(tz)
     local_now = _local(now, zone)
+    if intervals is None and open_ranges is not None:
+        return _range_status(open_ranges, zone, local_now)
     if intervals is None:
         return OpenStatus("unknown", False, "Hours unknown", None, None, "hours unknown", [])
     if is_always_open(intervals):
@@ -311,3 +538,61 @@ def _cut_at_midnight(shown_start_min: int, end_min: int) -> bool:
 
 def _hhmm(day_min: int) -> str:
     return f"{day_min // 60:02d}:{day_min % 60:02d}"
+
+
+def _range_status(open_ranges: dict, zone: ZoneInfo, local_now: datetime) -> OpenStatus:
+    """Open/closed from dated open ranges; unknown outside the horizon they cover."""
+    now_min = int(local_now.timestamp()) // 60
+    if not open_ranges["from_min"] <= now_min < open_ranges["until_min"]:
+        return OpenStatus("unknown", False, "Hours unknown", None, None, "hours unknown", [])
+    ranges = open_ranges["ranges"]  # sorted [start, end] pairs, apart (as the card holds them)
+    today = _range_today(ranges, zone, local_now)
+    index = bisect.bisect_right(ranges, [now_min, _NO_END])
+    if index and ranges[index - 1][1] > now_min:
+        closes = _at_minute(ranges[index - 1][1], zone)
+        change = f"closes {_when_dated(closes, local_now)}"
+        return OpenStatus("open", False, f"Open · {change}", _iso(closes), None, change, today)
+    if index == len(ranges) or ranges[index][0] >= open_ranges["until_min"]:
+        return OpenStatus("closed", False, "Closed", None, None, None, today)  # next opening: past the horizon
+    opens = _at_minute(ranges[index][0], zone)
+    change = f"opens {_when_dated(opens, local_now)}"
+    return OpenStatus("closed", False, f"Closed · {change}", None, _iso(opens), change, today)
+
+
+_NO_END = 2**62
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _when_dated(moment: datetime, local_now: datetime) -> str:
+    """As _when within the coming week; further off, with the date: "Wed 16 Dec 09:00"."""
+    if (moment.date() - local_now.date()).days < 7:
+        return _when(moment, local_now)
+    day = f"{WEEKDAY_NAMES[moment.weekday()]} {moment.day} {_MONTH_NAMES[moment.month - 1]}"
+    return f"{day} {moment.strftime('%H:%M')}"
+
+
+def _at_minute(epoch_min: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(epoch_min * 60, zone)
+
+
+def _range_today(ranges: list[list[int]], zone: ZoneInfo, local_now: datetime) -> list[str]:
+    """Today's openings as "HH:MM–HH:MM", read as _today_hours reads weekly runs."""
+    day_start_min = _utc_minute(datetime.combine(local_now.date(), time()), zone, fold=0)
+    day_end_min = _utc_minute(datetime.combine(local_now.date() + timedelta(days=1), time()), zone, fold=0)
+    hours = []
+    # Ranges are sorted and apart: only the last one starting before today can reach into it.
+    first = max(bisect.bisect_right(ranges, [day_start_min, _NO_END]) - 1, 0)
+    for start_min, end_min in ranges[first:]:
+        if start_min >= day_end_min:
+            break
+        if end_min <= day_start_min:
+            continue
+        if start_min < day_start_min and not _cut_at_midnight(max(start_min, day_start_min - DAY_MINUTES), end_min):
+            continue  # the tail of yesterday's overnight opening, already shown yesterday
+        shown_start_min = max(start_min, day_start_min)
+        if end_min == day_end_min or (end_min > day_end_min and _cut_at_midnight(shown_start_min, end_min)):
+            shown_end = "24:00"
+        else:
+            shown_end = _at_minute(end_min, zone).strftime("%H:%M")
+        hours.append(f"{_at_minute(shown_start_min, zone).strftime('%H:%M')}–{shown_end}")
+    return hours

@@ -104,7 +104,12 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
         # any range containment of a computed value, where about half the sites are open; the
         # planner then takes 50%). Without it, "crisis, open now" was estimated at a few dozen
         # sites in the box and planned as a full scan and sort.
-        clauses.append("coalesce(s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone), false)")
+        # A site has weekly minutes or dated open ranges (service/directory/hours.py), never
+        # both: coalesce() stops at the weekly answer, so the weekly case costs what it did.
+        clauses.append(
+            "coalesce(s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone),"
+            " s.open_ranges @> CAST(:open_at AS timestamptz), false)"
+        )
         params["open_at"] = query.open_at
     where = _Where(
         indexed=" AND ".join(clauses + indexed),

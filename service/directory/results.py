@@ -11,11 +11,11 @@ from service.directory.hours import open_status
 CALL_TO_CONNECT = "call to connect"
 
 # Card fields used to compute others and not shown as such.
-_INTERNAL = ("week_intervals",)
+_INTERNAL = ("week_intervals", "open_ranges")
 
 
 def hours_now(card: dict, now: datetime) -> dict:
-    status = open_status(card.get("week_intervals"), card["timezone"], now)
+    status = open_status(card.get("week_intervals"), card["timezone"], now, card.get("open_ranges"))
     return {
         "state": status.state,
         "always_open": status.always_open,
@@ -46,6 +46,7 @@ def offline_summary(card: dict, now: datetime) -> dict:
     summary = service_summary(card, now)
     del summary["hours"]
     summary["week_intervals"] = card.get("week_intervals")
+    summary["open_ranges"] = card.get("open_ranges")
     return summary
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 
 import h3
 import orjson
 from sqlalchemy import Connection, text
 
 from service.directory import confidential, live_sites
-from service.directory.hours import ScheduleRule, weekly_intervals
+from service.directory.hours import ScheduleRule, site_hours
 from service.directory.languages import language_code
 from service.maps import tiles
 from service.platform import db
@@ -95,7 +95,7 @@ ORDER BY ST_GeoHash(l.geom), sal.id
 
 _CHILD_SQL = {
     "phone": "SELECT service_id, location_id, service_at_location_id, number, extension, type, description FROM phone WHERE source = :source ORDER BY id",
-    "schedule": "SELECT service_id, location_id, service_at_location_id, freq, byday, opens_at, closes_at, valid_from, valid_to, timezone FROM schedule WHERE source = :source",
+    "schedule": "SELECT service_id, location_id, service_at_location_id, freq, byday, opens_at, closes_at, valid_from, valid_to, timezone, dtstart, until, count, interval, bymonthday, byweekno, byyearday, wkst FROM schedule WHERE source = :source",
     "language": "SELECT service_id, location_id, name, code FROM language WHERE source = :source ORDER BY name",
     "accessibility": "SELECT location_id, description, details FROM accessibility WHERE source = :source ORDER BY id",
     "address": "SELECT location_id, address_1, address_2, city, state_province, postal_code, country, address_type FROM address WHERE source = :source ORDER BY address_type <> 'physical', id",
@@ -160,6 +160,36 @@ def _phones_for(children: _Children, site: dict) -> list[dict]:
     return phones
 
 
+def _schedule_rule(row: dict) -> ScheduleRule:
+    return ScheduleRule(
+        row["freq"],
+        row["byday"],
+        row["opens_at"],
+        row["closes_at"],
+        row["valid_from"],
+        row["valid_to"],
+        dtstart=row["dtstart"],
+        until=row["until"],
+        count=row["count"],
+        interval=row["interval"],
+        bymonthday=row["bymonthday"],
+        byweekno=row["byweekno"],
+        byyearday=row["byyearday"],
+        wkst=row["wkst"],
+    )
+
+
+def _tstz_multirange(open_ranges: dict | None) -> str | None:
+    """The open ranges as a tstzmultirange literal (COPY text), for the SQL "open now" filter."""
+    if open_ranges is None:
+        return None
+    parts = (
+        f'["{datetime.fromtimestamp(start_min * 60, UTC).isoformat()}","{datetime.fromtimestamp(end_min * 60, UTC).isoformat()}")'
+        for start_min, end_min in open_ranges["ranges"]
+    )
+    return "{" + ",".join(parts) + "}"
+
+
 def build_site(site: dict, children: _Children, default_timezone: str, today: date) -> dict:
     languages = {}
     for row in children.of("language", "service_id", site["service_id"]) + children.of(
@@ -175,13 +205,8 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
     ]
     schedules = _schedules_for(children, site)
     timezone = next((row["timezone"] for row in schedules if row["timezone"]), None) or default_timezone
-    intervals = weekly_intervals(
-        [
-            ScheduleRule(r["freq"], r["byday"], r["opens_at"], r["closes_at"], r["valid_from"], r["valid_to"])
-            for r in schedules
-        ],
-        on=today,
-    )
+    hours = site_hours([_schedule_rule(r) for r in schedules], timezone, today)
+    intervals = hours.week_intervals
     is_private = bool(site["address_private"])
     addresses = children.of("address", "location_id", site["location_id"])
     address = (
@@ -221,6 +246,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "access": access_mode(site["application_process"]),
         "timezone": timezone,
         "week_intervals": intervals,
+        "open_ranges": hours.open_ranges,
     }
     card = confidential.site_card(card, site_private=is_private, service_private=bool(site["service_private"]))
     coarse = None
@@ -246,6 +272,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         **live_sites.column_values(live),
         "timezone": timezone,
         "open_week_minutes": _multirange(intervals),
+        "open_ranges": _tstz_multirange(hours.open_ranges),
         "card": orjson.dumps(card).decode(),
         # Confidential sites are never in tiles, so they need no cluster cells.
         **{f"h3_r{res}": None if is_private else site[f"h3_r{res}"] for res in CLUSTER_RESOLUTIONS},
@@ -273,6 +300,7 @@ SITE_COLUMNS = (
     "capacity_as_of",
     "timezone",
     "open_week_minutes",
+    "open_ranges",
     "card",
     *(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS),
 )

@@ -24,7 +24,7 @@ export async function findSite(ref) {
   const shown = pick(state.results, ref);
   if (shown) return shown;
   const local = await localSite(ref.site_key);
-  if (local) return { ...local, hours: hoursAt(local.week_intervals, local.timezone || 'America/Toronto') };
+  if (local) return { ...local, hours: hoursAt(local.week_intervals, local.timezone || 'America/Toronto', new Date(), local.open_ranges) };
   if (!state.online) return null;
   try {
     // The nearest services at the point itself hold the one tapped.

@@ -1,6 +1,7 @@
 // "Open now" on the phone, from a site's weekly hours (week_intervals: [start, end) minutes
-// since Monday 00:00 local time in the site's time zone), as service/directory/hours.py computes it
-// on the server. Used offline; online results carry the server's `hours`.
+// since Monday 00:00 local time in the site's time zone) or its dated open ranges
+// (open_ranges), as service/directory/hours.py computes it on the server. Used offline;
+// online results carry the server's `hours`.
 import { formatClock, formatHmText, t } from './i18n.js';
 
 const DAY_MIN = 24 * 60;
@@ -38,9 +39,60 @@ function todayHours(allRuns, dayStart) {
     .map(([s, e]) => `${clock(s)}–${e - s >= DAY_MIN && s === dayStart ? '24:00' : clock(e)}`);
 }
 
+// Local wall clock of a UTC epoch minute: the date ("2026-12-05") and the minute of the day.
+function wallOf(epochMin, timeZone) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' })
+      .formatToParts(new Date(epochMin * 60_000))
+      .map((p) => [p.type, p.value]),
+  );
+  return { day: `${parts.year}-${parts.month}-${parts.day}`, minute: (Number(parts.hour) % 24) * 60 + Number(parts.minute) };
+}
+
+// The epoch minute of the local midnight that starts the day holding `epochMin` (a day may
+// have 23 or 25 hours: the offset is read again at the first guess).
+function localMidnight(epochMin, timeZone) {
+  const wall = wallOf(epochMin, timeZone);
+  const guess = epochMin - wall.minute;
+  const there = wallOf(guess, timeZone);
+  if (there.minute === 0) return guess;
+  return there.day === wall.day ? guess - there.minute : guess + (DAY_MIN - there.minute);
+}
+
+// Dated openings (open_ranges: {from_min, until_min, ranges: [[start, end)]} in UTC epoch
+// minutes), for a site whose schedules are not plain weekly ones ("the first and third
+// Wednesday"): as service/directory/hours.py _range_status reads them; unknown past the horizon.
+function rangesAt(openRanges, timeZone, now, base) {
+  const nowMin = Math.floor(now.getTime() / 60_000);
+  if (nowMin < openRanges.from_min || nowMin >= openRanges.until_min) return { ...base, state: 'unknown' };
+  const ranges = openRanges.ranges;
+  const iso = (minute) => new Date(minute * 60_000).toISOString();
+  const clock = (minute) => {
+    const m = wallOf(minute, timeZone).minute;
+    return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  };
+  const dayStart = localMidnight(nowMin, timeZone);
+  const dayEnd = localMidnight(dayStart + DAY_MIN + 120, timeZone);
+  const today = [];
+  for (const [s, e] of ranges) {
+    if (e <= dayStart || s >= dayEnd) continue;
+    // The tail of yesterday's overnight opening was shown yesterday; runs of a day or more show every day.
+    if (s < dayStart && e - Math.max(s, dayStart - DAY_MIN) < DAY_MIN) continue;
+    const shownStart = Math.max(s, dayStart);
+    const end = e === dayEnd || (e > dayEnd && e - shownStart >= DAY_MIN) ? '24:00' : clock(e);
+    today.push(`${clock(shownStart)}–${end}`);
+  }
+  const current = ranges.find(([s, e]) => s <= nowMin && nowMin < e);
+  if (current) return { ...base, state: 'open', closes_at: iso(current[1]), today };
+  const next = ranges.find(([s]) => s > nowMin);
+  return { ...base, state: 'closed', opens_at: next && next[0] < openRanges.until_min ? iso(next[0]) : null, today };
+}
+
 // Same shape as the server's `hours` (state, always_open, opens_at, closes_at, today, timezone).
-export function hoursAt(weekIntervals, timeZone, now = new Date()) {
+// A site has weekly intervals or dated open ranges (or neither: hours unknown).
+export function hoursAt(weekIntervals, timeZone, now = new Date(), openRanges = null) {
   const base = { timezone: timeZone, opens_at: null, closes_at: null, always_open: false, today: [] };
+  if (weekIntervals == null && openRanges != null) return rangesAt(openRanges, timeZone, now, base);
   if (weekIntervals == null) return { ...base, state: 'unknown' };
   if (weekIntervals.length === 1 && weekIntervals[0][0] === 0 && weekIntervals[0][1] >= WEEK_MIN) {
     return { ...base, state: 'open', always_open: true, today: ['00:00–24:00'] };

@@ -276,7 +276,7 @@ export async function localNearest(origin, category, limit = 10, filters = {}, n
   const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.getAll()));
   const matching = sites
     .filter((site) => !category || (site.category_groups || []).includes(category))
-    .map((site) => ({ ...withFreshness(site, now.getTime()), hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now) }))
+    .map((site) => ({ ...withFreshness(site, now.getTime()), hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now, site.open_ranges) }))
     .filter((site) => matchesFilters(site, filters, site.hours, now));
   const placed = matching
     .filter((site) => site.lat != null && site.lon != null)
