@@ -6,11 +6,12 @@ service/directory/confidential.py there."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection, Engine
 
@@ -89,28 +90,69 @@ FullService = Annotated[bool, Query(description="Organizations' services fully n
 ObjectId = Annotated[UUID, Path(description="The object's id.", examples=["9c1d7e2a-3b4f-4c5d-8e6f-7a8b9c0d1e2f"])]
 
 
-def _list(
+def _search_text(search: str | None) -> str | None:
+    return (search or "").strip() or None
+
+
+@dataclass
+class Lister:
+    """What every HSDS list takes (the page asked for, the format, where to read) and how it
+    answers: a Page as JSON, or every result streamed as ndjson."""
+
+    request: Request
+    engine: Engine
+    read_engine: Engine
+    page: int
+    per_page: int
+    format: str
+
+    def answer(self, listing: queries.Listing, render: Render) -> Response:
+        engine, read_engine = self.engine, self.read_engine
+        if self.format == "ndjson":
+
+            def lines() -> Iterator[bytes]:
+                with read_connection(read_engine, engine) as connection:
+                    yield from ndjson_lines(connection, listing, render)
+
+            return StreamingResponse(lines(), media_type=NDJSON, headers={"Cache-Control": "private, no-store"})
+        with read_connection(read_engine, engine) as connection:
+            found = queries.page_of(connection, listing, self.page, self.per_page)
+            contents = render(connection, found.ids)
+        return cached_json(self.request, found.envelope(contents), cache_control=directory_cache(DIRECTORY_CACHE))
+
+
+def _lister(
     request: Request,
-    engine: Engine,
-    read_engine: Engine,
-    listing: queries.Listing,
-    render: Render,
-    *,
-    page: int,
-    per_page: int,
-    format: str,
-) -> Response:
-    if format == "ndjson":
+    engine: EngineDep,
+    read_engine: ReadEngineDep,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
+    format: Format = "json",
+) -> Lister:
+    return Lister(request, engine, read_engine, page, per_page, format)
 
-        def lines() -> Iterator[bytes]:
-            with read_connection(read_engine, engine) as connection:
-                yield from ndjson_lines(connection, listing, render)
 
-        return StreamingResponse(lines(), media_type=NDJSON, headers={"Cache-Control": "private, no-store"})
-    with read_connection(read_engine, engine) as connection:
-        found = queries.page_of(connection, listing, page, per_page)
-        contents = render(connection, found.ids)
-    return cached_json(request, found.envelope(contents), cache_control=directory_cache(DIRECTORY_CACHE))
+ListerDep = Annotated[Lister, Depends(_lister)]
+
+
+def _service_filter(
+    search: Search = None,
+    taxonomy_term_id: TaxonomyTermId = None,
+    taxonomy_id: TaxonomyId = None,
+    organization_id: OrganizationId = None,
+    modified_after: ModifiedAfter = None,
+) -> queries.ServiceFilter:
+    """The filters /services and /service_at_locations share, as the standard defines them."""
+    return queries.ServiceFilter(
+        search=_search_text(search),
+        taxonomy_term_id=taxonomy_term_id,
+        taxonomy_id=taxonomy_id,
+        organization_id=organization_id,
+        modified_after=in_default_timezone(modified_after) if modified_after else None,
+    )
+
+
+ServiceFilterDep = Annotated[queries.ServiceFilter, Depends(_service_filter)]
 
 
 def _one(request: Request, engine: Engine, read_engine: Engine, kind: str, object_id: UUID, render: Render) -> Response:
@@ -145,31 +187,14 @@ def about(request: Request) -> Response:
     responses={**_ok(_PAGE, stream=True), **_ERRORS},
 )
 def list_services(
-    request: Request,
-    engine: EngineDep,
-    read_engine: ReadEngineDep,
-    search: Search = None,
-    page: PageNumber = 1,
-    per_page: PerPage = 50,
-    format: Format = "json",
-    taxonomy_term_id: TaxonomyTermId = None,
-    taxonomy_id: TaxonomyId = None,
-    organization_id: OrganizationId = None,
-    modified_after: ModifiedAfter = None,
+    lister: ListerDep,
+    service_filter: ServiceFilterDep,
     minimal: Annotated[
         bool, Query(description="Just each service's id, name, status and `last_modified` (its last change).")
     ] = False,
     full: Full = False,
 ) -> Response:
-    listing = queries.services(
-        queries.ServiceFilter(
-            search=(search or "").strip() or None,
-            taxonomy_term_id=taxonomy_term_id,
-            taxonomy_id=taxonomy_id,
-            organization_id=organization_id,
-            modified_after=in_default_timezone(modified_after) if modified_after else None,
-        )
-    )
+    listing = queries.services(service_filter)
     serializer = _serializer()
 
     def render(connection: Connection, ids: list) -> list[dict]:
@@ -179,7 +204,7 @@ def list_services(
             return compiled.compiled_services(connection, ids, serializer)
         return summaries.service_summaries(connection, ids, serializer)
 
-    return _list(request, engine, read_engine, listing, render, page=page, per_page=per_page, format=format)
+    return lister.answer(listing, render)
 
 
 @router.get(
@@ -200,15 +225,7 @@ def service(request: Request, engine: EngineDep, read_engine: ReadEngineDep, id:
     responses={**_ok(_PAGE, stream=True), **_ERRORS},
 )
 def list_organizations(
-    request: Request,
-    engine: EngineDep,
-    read_engine: ReadEngineDep,
-    search: Search = None,
-    full_service: FullService = False,
-    full: Full = False,
-    page: PageNumber = 1,
-    per_page: PerPage = 50,
-    format: Format = "json",
+    lister: ListerDep, search: Search = None, full_service: FullService = False, full: Full = False
 ) -> Response:
     serializer = _serializer()
 
@@ -217,8 +234,7 @@ def list_organizations(
             return compiled.compiled_organizations(connection, ids, serializer, full_service=full_service)
         return summaries.organization_summaries(connection, ids, serializer)
 
-    listing = queries.organizations((search or "").strip() or None)
-    return _list(request, engine, read_engine, listing, render, page=page, per_page=per_page, format=format)
+    return lister.answer(queries.organizations(_search_text(search)), render)
 
 
 @router.get(
@@ -245,26 +261,10 @@ def organization(
     summary="Taxonomies (HSDS taxonomy), a Page or ndjson",
     responses={**_ok(_PAGE, stream=True), **_ERRORS},
 )
-def list_taxonomies(
-    request: Request,
-    engine: EngineDep,
-    read_engine: ReadEngineDep,
-    search: Search = None,
-    page: PageNumber = 1,
-    per_page: PerPage = 50,
-    format: Format = "json",
-) -> Response:
+def list_taxonomies(lister: ListerDep, search: Search = None) -> Response:
     serializer = _serializer()
-    listing = queries.taxonomies((search or "").strip() or None)
-    return _list(
-        request,
-        engine,
-        read_engine,
-        listing,
-        lambda c, ids: summaries.taxonomies(c, ids, serializer),
-        page=page,
-        per_page=per_page,
-        format=format,
+    return lister.answer(
+        queries.taxonomies(_search_text(search)), lambda c, ids: summaries.taxonomies(c, ids, serializer)
     )
 
 
@@ -284,29 +284,15 @@ def taxonomy(request: Request, engine: EngineDep, read_engine: ReadEngineDep, id
     responses={**_ok(_PAGE, stream=True), **_ERRORS},
 )
 def list_taxonomy_terms(
-    request: Request,
-    engine: EngineDep,
-    read_engine: ReadEngineDep,
+    lister: ListerDep,
     search: Search = None,
-    page: PageNumber = 1,
-    per_page: PerPage = 50,
-    format: Format = "json",
     taxonomy_id: Annotated[UUID | None, Query(description="Terms of this taxonomy.")] = None,
     top_only: Annotated[bool, Query(description="Only top-level terms: those without a parent.")] = False,
     parent_id: Annotated[UUID | None, Query(description="Terms whose parent is this term.")] = None,
 ) -> Response:
     serializer = _serializer()
-    listing = queries.taxonomy_terms((search or "").strip() or None, taxonomy_id, parent_id, top_only)
-    return _list(
-        request,
-        engine,
-        read_engine,
-        listing,
-        lambda c, ids: summaries.taxonomy_terms(c, ids, serializer),
-        page=page,
-        per_page=per_page,
-        format=format,
-    )
+    listing = queries.taxonomy_terms(_search_text(search), taxonomy_id, parent_id, top_only)
+    return lister.answer(listing, lambda c, ids: summaries.taxonomy_terms(c, ids, serializer))
 
 
 @router.get(
@@ -332,18 +318,9 @@ def taxonomy_term(request: Request, engine: EngineDep, read_engine: ReadEngineDe
     responses={**_ok(_PAGE, stream=True), **_ERRORS},
 )
 def list_service_at_locations(
-    request: Request,
-    engine: EngineDep,
-    read_engine: ReadEngineDep,
-    search: Search = None,
-    taxonomy_term_id: TaxonomyTermId = None,
-    taxonomy_id: TaxonomyId = None,
-    organization_id: OrganizationId = None,
-    modified_after: ModifiedAfter = None,
+    lister: ListerDep,
+    service_filter: ServiceFilterDep,
     full: Full = False,
-    page: PageNumber = 1,
-    per_page: PerPage = 50,
-    format: Format = "json",
     postcode: Annotated[
         str | None, Query(max_length=20, description="A postal or zip code, or its first characters.", examples=["M5V"])
     ] = None,
@@ -365,19 +342,10 @@ def list_service_at_locations(
         code = normal_postcode(postcode)
         centre = None
         if proximity is not None:
-            with read_connection(read_engine, engine) as connection:
+            with read_connection(lister.read_engine, lister.engine) as connection:
                 centre = postcode_centroid(connection, code)
         place = queries.Place(code, proximity, centre)
-    listing = queries.service_at_locations(
-        queries.ServiceFilter(
-            search=(search or "").strip() or None,
-            taxonomy_term_id=taxonomy_term_id,
-            taxonomy_id=taxonomy_id,
-            organization_id=organization_id,
-            modified_after=in_default_timezone(modified_after) if modified_after else None,
-        ),
-        place,
-    )
+    listing = queries.service_at_locations(service_filter, place)
     serializer = _serializer()
 
     def render(connection: Connection, ids: list) -> list[dict]:
@@ -385,7 +353,7 @@ def list_service_at_locations(
             return compiled.compiled_service_at_locations(connection, ids, serializer)
         return summaries.service_at_location_summaries(connection, ids, serializer)
 
-    return _list(request, engine, read_engine, listing, render, page=page, per_page=per_page, format=format)
+    return lister.answer(listing, render)
 
 
 @router.get(
