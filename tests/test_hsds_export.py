@@ -30,9 +30,11 @@ from service.hsds.compiled import compiled_services
 from service.hsds.export import exported_services
 from service.hsds.serialize import Serializer
 from tests.support.cli import fieldnav
+from tests.support.hsds_services import import_services, scheduled_service
 
 DATA = Path(__file__).resolve().parent / "data" / "hsds-3.0"  # tests/data/README.md
 SCHEMA_DIRS = (DATA / "schema", DATA / "schema-3.1-additions")
+SITE_ZONES_SQL = "SELECT s.name, site.timezone FROM service_site site JOIN service s ON s.id = site.service_id"
 PUBLISHED = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/"
 TABLE_FILES = {
     "organizations.csv": "organization",
@@ -108,12 +110,10 @@ def _export(database_url: str, fmt: str, path: Path) -> str:
 def _import(database_url: str, path: Path) -> None:
     done = fieldnav(database_url, "import", "--source", "copy", str(path))
     assert done.returncode == 0, done.stderr + done.stdout
-    # The one thing the importer drops: a schedule's `timezone`, a UTC offset in HSDS 3.0, not
-    # the IANA name it stores (it does not read fieldnav's `timezone_name`), so the default zone
-    # applies, which is the zone of every demo schedule. Nothing else may be refused.
-    listed = [line for line in done.stderr.splitlines() if line.startswith("  ") and "more problems" not in line]
-    others = [line for line in listed if not ("timezone: " in line and line.endswith("(value dropped)"))]
-    assert not others, others
+    # Nothing fieldnav exports may be refused or changed on the way back in (the schedule's
+    # zone comes back from `timezone_name`: service/importer/zones.py).
+    listed = [line for line in done.stderr.splitlines() if line.startswith("  ")]
+    assert not listed, listed
 
 
 def _umask() -> int:
@@ -187,6 +187,38 @@ def test_ndjson_round_trip_gives_the_same_services(demo_database_url, database_u
     _import(database_url, first)
     _export(database_url, "hsds-ndjson", second)
     assert _lines(second) == _lines(first)
+
+
+def test_schedules_in_other_zones_come_back_in_their_zone(pg_server, template_db, database_url, tmp_path):
+    """The demo data is all in the default zone: a site in Vancouver, Regina or St. John's
+    (a half-hour offset, no fixed zone) must come back in its own zone from both formats."""
+    monday = {"byday": "MO", "opens_at": "09:00", "closes_at": "17:00"}
+    zones = {"Vancouver": "America/Vancouver", "Regina": "America/Regina", "St. John's": "America/St_Johns"}
+    services = [scheduled_service(f"drop-in, {city}", [{**monday, "timezone": zone}]) for city, zone in zones.items()]
+    services.append(scheduled_service("drop-in, first Wednesday", [{**monday, "freq": "MONTHLY", "byday": "1WE"}]))
+    import_services(database_url, tmp_path, "zones", services)
+    for fmt, name in (("hsds-ndjson", "zones.ndjson"), ("hsds-datapackage", "zones.zip")):
+        copy_name = f"fieldnav_t_{uuid.uuid4().hex[:12]}"
+        copy_url = pg_server.create_database(copy_name, template=template_db)
+        try:
+            first, second = tmp_path / f"first-{name}", tmp_path / f"second-{name}"
+            _export(database_url, fmt, first)
+            _import(copy_url, first)
+            _export(copy_url, fmt, second)
+            copy = create_engine(copy_url)
+            with copy.connect() as connection:
+                stored = dict(connection.execute(text(SITE_ZONES_SQL)).all())
+            copy.dispose()
+        finally:
+            pg_server.drop_database(copy_name)
+        assert stored == {
+            **{f"drop-in, {city}": zone for city, zone in zones.items()},
+            "drop-in, first Wednesday": "America/Toronto",
+        }, fmt
+        if fmt == "hsds-ndjson":
+            assert _lines(second) == _lines(first)
+        else:
+            assert _tables(_package_files(second)) == _tables(_package_files(first))
 
 
 # --- hsds-datapackage --------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def import_data(
     are tombstoned). Pulls import chunk by chunk instead (service/importer/chunked.py)."""
     started = time.monotonic() if started is None else started
     started_at = started_at or datetime.now(UTC)
-    valid = validate(data, source)
+    valid = validate(data, source, import_settings().default_timezone)
     if strict and valid.problems:
         raise ImportRefused(f"{len(valid.problems)} bad rows and --strict is set; nothing was imported", valid.problems)
     derive.add_positions(valid)

@@ -84,7 +84,7 @@ def import_spool(
         for index, (first_line, lines) in enumerate(_chunks(path, leading_records, chunk_services)):
             chunk_path.write_bytes(b"".join(leading) + b"".join(lines))
             data = hsds_json.read(chunk_path)
-            valid = validate(data, source)
+            valid = validate(data, source, import_settings().default_timezone)
             problems.extend(_renumbered(valid.problems, leading_records, first_line, keep_leading=index == 0))
             derive.add_positions(valid)
             derive.add_categories_and_hashes(valid)

@@ -34,7 +34,8 @@ class RowProblem:
     row: int
     field: str
     reason: str
-    # What the importer did about it: "row skipped", "value dropped" or "import refused".
+    # What the importer did about it: "row skipped", "value dropped", "value kept" (read with a
+    # caveat the publisher should know) or "import refused".
     action: str = "row skipped"
 
     def __str__(self) -> str:

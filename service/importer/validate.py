@@ -3,7 +3,7 @@
 A row is skipped (and reported) when a value cannot be read, a required value is missing,
 or a required link points at a record that is not in the import. Some values are dropped
 rather than the row: coordinates that cannot be true (the place is still a service you can
-call), an unknown schedule time zone (the default zone applies) and optional links to a
+call), an unreadable schedule time zone (the default zone applies: service/importer/zones.py) and optional links to a
 record that is not in the import.
 """
 
@@ -14,11 +14,11 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.importer.fields import TABLES, UUID, Table
 from service.importer.records import RawRow, RowProblem, SourceData
 from service.importer.values import is_blank, parse, stable_id
+from service.importer.zones import schedule_zone
 
 # A clock a few minutes ahead of ours is not a count from the future.
 FUTURE_LEEWAY = timedelta(minutes=5)
@@ -53,8 +53,9 @@ def _content_key(values: dict) -> str:
 
 
 class _RowChecker:
-    def __init__(self, source: str, valid: ValidRows):
-        self.source, self.valid = source, valid
+    def __init__(self, source: str, valid: ValidRows, default_zone: str):
+        self.source, self.valid, self.default_zone = source, valid, default_zone
+        self.year = datetime.now(UTC).year
 
     def check(self, table: Table, raw: RawRow) -> dict | None:
         problems: list[RowProblem] = []
@@ -82,7 +83,7 @@ class _RowChecker:
                 row[column] = parse(kind, value)
             except ValueError as error:
                 problem(column, str(error))
-        self._table_rules(table, row, problem)
+        self._table_rules(table, row, raw, problem)
         for column in table.required:
             if row.get(column) is None and not any(p.field.endswith(column) for p in problems):
                 problem(column, "missing (required)")
@@ -114,8 +115,7 @@ class _RowChecker:
         target = (table.references or {}).get(column) or UNCHECKED_ID_TARGETS.get((table.name, column))
         return target or column.removesuffix("_id")
 
-    @staticmethod
-    def _table_rules(table: Table, row: dict, problem) -> None:
+    def _table_rules(self, table: Table, row: dict, raw: RawRow, problem) -> None:
         name = table.name
         if name == "location":
             _check_coordinates(row, problem)
@@ -129,14 +129,11 @@ class _RowChecker:
             for column in ("minimum_age", "maximum_age"):
                 if row.get(column) is not None and not 0 <= row[column] <= 130:
                     problem(column, f"{row[column]} is not an age in years")
-        elif name == "schedule" and row.get("timezone"):
-            try:
-                ZoneInfo(row["timezone"])
-            except (ZoneInfoNotFoundError, ValueError):
-                problem(
-                    "timezone", f"{row['timezone']!r} is not an IANA time zone; the default applies", "value dropped"
-                )
-                row["timezone"] = None
+        elif name == "schedule":
+            zone = schedule_zone(row.get("timezone"), raw.values.get("timezone_name"), self.default_zone, self.year)
+            if zone.problem:
+                problem("timezone", zone.problem, zone.action)
+            row["timezone"] = zone.zone_name
         elif name == "service_capacity":
             if row.get("available") is not None and row["available"] < 0:
                 problem("available", "cannot be negative")
@@ -165,9 +162,10 @@ def _check_coordinates(row: dict, problem) -> None:
         row["latitude"] = row["longitude"] = None
 
 
-def validate(data: SourceData, source: str) -> ValidRows:
+def validate(data: SourceData, source: str, default_zone: str) -> ValidRows:
+    """``default_zone``: the IANA zone of schedules that name none (service/importer/zones.py)."""
     valid = ValidRows(problems=list(data.problems))
-    checker = _RowChecker(source, valid)
+    checker = _RowChecker(source, valid, default_zone)
     for table in TABLES:
         accepted = valid.rows(table.name)
         first_seen: dict[uuid.UUID, RawRow] = {}
