@@ -24,7 +24,18 @@ from sqlalchemy import create_engine, text
 from service.auth.principal import Role
 from service.auth.tokens import create_token
 from tests.browser import phone_context, screenshot
-from tests.browser.app import TORONTO, WAIT_MS, ids, nearest, open_app, shown_sites, tap, wait_list, wait_map
+from tests.browser.app import (
+    TORONTO,
+    WAIT_MS,
+    ids,
+    nearest,
+    open_app,
+    save_default_area,
+    shown_sites,
+    tap,
+    wait_list,
+    wait_map,
+)
 
 TALL_PHONE = {"width": 390, "height": 844}
 SUBJECT = "medic-22"
@@ -88,16 +99,6 @@ def edit_outbox_phone(page, number: str):
     }""",
         number,
     )
-
-
-def save_default_area(page):
-    tap(page, '.tabbar [data-tab="offline"]')
-    with page.expect_response(
-        lambda r: "/v1/offline/packs" in r.url and r.request.method == "POST", timeout=WAIT_MS
-    ) as built:
-        tap(page, "#offline-save")
-    page.wait_for_selector('#offline-progress[data-state="saved"]', timeout=90_000)
-    return built.value.json()
 
 
 def fill_handoff(page, *, number: str, note: str = "Needs a bed tonight", label: str = "Queen St, 2 a.m."):

@@ -81,6 +81,17 @@ def tap(page, selector: str):
     page.locator(selector).first.tap()
 
 
+def save_default_area(page):
+    """Save the default offline area (the Offline tab) and wait until the pack is stored."""
+    tap(page, '.tabbar [data-tab="offline"]')
+    with page.expect_response(
+        lambda r: "/v1/offline/packs" in r.url and r.request.method == "POST", timeout=WAIT_MS
+    ) as built:
+        tap(page, "#offline-save")
+    page.wait_for_selector('#offline-progress[data-state="saved"]', timeout=90_000)
+    return built.value.json()
+
+
 def open_provider(context, server, token: str):
     """The provider view (a provider token's sign-in link): its services listed."""
     page = context.new_page()

@@ -781,13 +781,19 @@ function clockOf(date, timeZone) {
   return formatHm(Number(parts.hour) % 24, Number(parts.minute));
 }
 
-// "22:00" today, else "Tue 22:00", in the service's own time zone.
+// A weekday alone names a day of the coming week; further off ("the third Wednesday" of
+// a monthly schedule) "Wed" would be read as this Wednesday, so the date is added.
+const WEEKDAY_ALONE_MS = 6 * 24 * 3600 * 1000;
+
+// "22:00" today, "Tue 22:00" within the week, else "Wed, Dec 16 10:00", in the service's own time zone.
 export function formatClock(value, timeZone, now = new Date()) {
   const date = value instanceof Date ? value : new Date(value);
   const dayOf = (d) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
   const time = clockOf(date, timeZone);
   if (dayOf(date) === dayOf(now)) return time;
-  const day = new Intl.DateTimeFormat(locale(), { timeZone, weekday: 'short' }).format(date);
+  const withDate = Math.abs(date.getTime() - now.getTime()) >= WEEKDAY_ALONE_MS;
+  const parts = withDate ? { weekday: 'short', month: 'short', day: 'numeric' } : { weekday: 'short' };
+  const day = new Intl.DateTimeFormat(locale(), { timeZone, ...parts }).format(date);
   return `${day} ${time}`;
 }
 
