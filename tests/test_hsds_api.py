@@ -564,3 +564,106 @@ def test_an_unknown_id_is_404(demo_server, path):
         response = client.get(f"/hsds{path}/{uuid.uuid4()}")
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/not-found")
+
+
+# --- proximity against a brute-force distance filter -------------------------------------------
+
+
+def _busiest_prefix(url: str, length: int, not_starting: str = "") -> str:
+    """The most common ``length``-character postcode prefix of public sites (not starting with ``not_starting``)."""
+    (prefix,) = _query(
+        url,
+        "SELECT left(upper(replace(a.postal_code, ' ', '')), :n) FROM address a JOIN location l ON l.id = a.location_id "
+        "WHERE NOT l.address_private AND a.postal_code IS NOT NULL AND l.geom IS NOT NULL "
+        "AND left(upper(a.postal_code), 1) <> :other GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        n=length,
+        other=not_starting,
+    )[0]
+    return prefix
+
+
+def _sites_within_brute_force(url: str, postcode: str, proximity_m: float) -> list:
+    """(sal id, distance_m) of every site within ``proximity_m`` of the postcode's centre, by its
+    distance from every site (no box, no index): a confidential one by its cell rounded up to a km."""
+    return _query(
+        url,
+        """
+        WITH centre AS (
+            SELECT ST_Centroid(ST_Collect(l.geom))::geography AS g FROM location l JOIN address a ON a.location_id = l.id
+            WHERE NOT l.address_private AND l.geom IS NOT NULL
+              AND upper(translate(coalesce(a.postal_code, ''), ' -', '')) LIKE :p),
+        distances AS (
+            SELECT sal.id,
+                   CASE WHEN l.address_private THEN ceil(ST_Distance(ss.coarse_geom::geography, centre.g) / 1000) * 1000
+                        ELSE ST_Distance(l.geom::geography, centre.g) END AS distance_m
+            FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+            LEFT JOIN service_site ss ON ss.service_id = sal.service_id AND ss.location_id = sal.location_id, centre)
+        SELECT id, distance_m FROM distances WHERE distance_m <= :r ORDER BY distance_m, id
+        """,
+        p=postcode + "%",
+        r=proximity_m,
+    )
+
+
+@pytest.mark.parametrize(("which", "proximity_m"), [("full", 1_000), ("full", 5_000), ("fsa", 2_500), ("far", 50_000)])
+def test_proximity_equals_a_brute_force_distance_filter(demo_server, demo_database_url, which, proximity_m):
+    # The API finds candidates through the spatial indexes: none may be lost, none added, same order.
+    url = demo_database_url
+    postcode = {
+        "full": lambda: _postcode_of_public_sites(url),
+        "fsa": lambda: _postcode_of_public_sites(url)[:3],
+        "far": lambda: _busiest_prefix(url, 3, not_starting=_postcode_of_public_sites(url)[0]),
+    }[which]()
+    expected = _sites_within_brute_force(url, postcode, proximity_m)
+    with demo_server.client(timeout=60) as client:
+        sites = _all_pages(client, "/service_at_locations", postcode=postcode, proximity=proximity_m)
+    assert expected, (postcode, proximity_m, "no site that near: the case checks nothing")
+    assert _ids(sites) == [str(row.id) for row in expected]
+
+
+# --- open_reports of a batch of compiled services ---------------------------------------------
+
+
+def test_open_reports_of_a_batch_are_each_services_own(engine, tmp_path):
+    # Compiled services read a batch's reports in one query: each service must get exactly what
+    # the one-service query gives it (kinds, newest time, counts; resolved reports left out).
+    from service.directory import live_sites
+    from service.directory.demo_data import write_ndjson
+
+    write_ndjson(tmp_path / "demo.ndjson", 3, 5)
+    import_path(engine, tmp_path / "demo.ndjson", source="demo")
+    with engine.connect() as connection:
+        *with_reports, without = connection.execute(text("SELECT id FROM service ORDER BY id")).scalars()
+    now = datetime.now(UTC)
+    reports = [
+        (with_reports[0], "full", "a", now - timedelta(hours=2), "open"),
+        (with_reports[0], "full", "b", now - timedelta(hours=1), "open"),
+        (with_reports[0], "wrong_phone", "a", now - timedelta(hours=3), "open"),
+        (with_reports[1], "closed_today", "a", now - timedelta(minutes=5), "open"),
+        (with_reports[1], "moved", "b", now, "resolved"),
+        (without, "moved", "a", now, "resolved"),
+    ]
+    with engine.begin() as connection:
+        for service_id, kind, reporter, created_at, status in reports:
+            connection.execute(
+                text(
+                    "INSERT INTO field_report (id, service_id, kind, reporter_key, reporter_role, reporter_agency, "
+                    "created_at, status, resolved_at) VALUES (:id, :service_id, :kind, :reporter, 'navigator', 'x', "
+                    ":created_at, :status, CASE WHEN :status = 'resolved' THEN now() END)"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "service_id": service_id,
+                    "kind": kind,
+                    "reporter": reporter,
+                    "created_at": created_at,
+                    "status": status,
+                },
+            )
+    with engine.connect() as connection:
+        batch = live_sites.open_reports_by_service(connection, [*with_reports, without])
+        one_by_one = {i: live_sites.open_reports_of(connection, i) for i in [*with_reports, without]}
+    assert set(batch) == set(with_reports) and one_by_one[without] == []
+    assert all(batch[i] == one_by_one[i] for i in with_reports)
+    assert [(e["kind"], e["count"]) for e in batch[with_reports[0]]] == [("full", 2), ("wrong_phone", 1)]
+    assert [e["kind"] for e in batch[with_reports[1]]] == ["closed_today"]

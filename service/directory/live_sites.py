@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 import orjson
@@ -54,8 +55,16 @@ def open_reports(rows: list[dict]) -> list[dict]:
 
 def open_reports_of(connection: Connection, service_id: uuid.UUID) -> list[dict]:
     """One service's ``open_reports`` (the HSDS service detail carries them too)."""
-    rows = connection.execute(text(OPEN_REPORTS_SQL.format(where=BY_IDS)), {"ids": [service_id]})
-    return open_reports([dict(row._mapping) for row in rows])
+    return open_reports_by_service(connection, [service_id]).get(service_id, [])
+
+
+def open_reports_by_service(connection: Connection, service_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
+    """``open_reports`` of a batch of services in one query (a query per service costs 100k
+    round trips over the whole directory); a service without open reports is left out."""
+    rows_of: dict[uuid.UUID, list[dict]] = defaultdict(list)
+    for row in connection.execute(text(OPEN_REPORTS_SQL.format(where=BY_IDS)), {"ids": list(service_ids)}):
+        rows_of[row.service_id].append(dict(row._mapping))
+    return {service_id: open_reports(rows) for service_id, rows in rows_of.items()}
 
 
 def live_fields(file_rows: list[dict], live_rows: list[dict], report_rows: list[dict]) -> dict:

@@ -33,8 +33,9 @@ def _locations(connection: Connection, location_ids: list) -> dict:
     return locations
 
 
-def _raw_services(connection: Connection, service_ids: Sequence[uuid.UUID]) -> list[dict]:
-    """Compiled services before the confidentiality rule and HSDS's shape, in ``service_ids`` order."""
+def _raw_services(connection: Connection, service_ids: Sequence[uuid.UUID], *, with_open_reports: bool) -> list[dict]:
+    """Compiled services before the confidentiality rule and HSDS's shape, in ``service_ids`` order;
+    without ``open_reports`` unless ``with_open_reports``."""
     rows = {
         row.id: row
         for row in connection.execute(text("SELECT * FROM service WHERE id = ANY(:ids)"), {"ids": list(service_ids)})
@@ -82,6 +83,7 @@ def _raw_services(connection: Connection, service_ids: Sequence[uuid.UUID]) -> l
             schedules=sal_schedules.get(sal["id"], []),
         )
     sals_of = grouped(sals, "service_id")
+    reports_of = live_sites.open_reports_by_service(connection, ids) if with_open_reports else {}
     for service in services:
         service_id = service["id"]
         organization = organizations.get(service["organization_id"])
@@ -94,16 +96,25 @@ def _raw_services(connection: Connection, service_ids: Sequence[uuid.UUID]) -> l
             attributes=attributes_of.get(service_id, []),
             capacities=hsds_capacities(service_id, capacities_of.get(service_id, []), live.get(service_id, [])),
             service_at_locations=sals_of.get(service_id, []),
-            # fieldnav's own, as on result cards: unresolved field reports, so the detail warns too.
-            open_reports=live_sites.open_reports_of(connection, service_id),
         )
+        if with_open_reports:
+            # fieldnav's own, as on result cards: unresolved field reports, so the detail warns too.
+            service["open_reports"] = reports_of.get(service_id, [])
     return services
 
 
-def compiled_services(connection: Connection, service_ids: Sequence[uuid.UUID], serializer: Serializer) -> list[dict]:
+def compiled_services(
+    connection: Connection,
+    service_ids: Sequence[uuid.UUID],
+    serializer: Serializer,
+    *,
+    with_open_reports: bool = True,
+) -> list[dict]:
     """HSDS compiled services (schema compiled/service.json) plus HSDS 3.1 ``capacities`` and
-    fieldnav's ``category_groups`` and ``open_reports``, each as it may be shown."""
-    return [serializer.of("service", confidential.compiled_service(s)) for s in _raw_services(connection, service_ids)]
+    fieldnav's ``category_groups`` and ``open_reports``, each as it may be shown. The export
+    passes ``with_open_reports=False``: it drops the live-only field, so it need not read it."""
+    raw = _raw_services(connection, service_ids, with_open_reports=with_open_reports)
+    return [serializer.of("service", confidential.compiled_service(s)) for s in raw]
 
 
 def compiled_service_at_locations(

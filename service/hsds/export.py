@@ -64,7 +64,8 @@ def exported_services(
     connection: Connection, serializer: Serializer, *, batch_size: int = BATCH_SIZE
 ) -> Iterator[dict]:
     for ids in service_id_batches(connection, batch_size):
-        services = compiled_services(connection, ids, serializer)
+        # The live-only fields are dropped below, so they are not read at all.
+        services = compiled_services(connection, ids, serializer, with_open_reports=False)
         for service in _with_taxonomy_details(connection, services, serializer):
             for field in LIVE_ONLY_FIELDS:
                 service.pop(field, None)
