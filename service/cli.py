@@ -152,6 +152,17 @@ def db_rebuild_sites() -> None:
     migrate.rebuild_derived(migration_engine(), _echo_rebuilt)
 
 
+@db.command("roll-hours")
+def db_roll_hours() -> None:
+    """Rebuild the dated hours (open ranges) of the sites built before today, so they do not
+    run out between imports; `fieldnav worker` does it daily."""
+    from service.directory import hours_roll
+    from service.platform.db import migration_engine
+    from service.platform.settings import import_settings
+
+    click.echo(hours_roll.roll(migration_engine(), import_settings().default_timezone).summary_line())
+
+
 def _echo_rebuilt(source: str, count: int) -> None:
     click.echo(f"built {count} service sites for source {source}")
 
@@ -511,15 +522,21 @@ def purge_command(dry_run: bool) -> None:
 
 
 @main.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due now (and run the pulls that are due), then exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Deliver what is due now (and run the pulls that are due, and the hours roll), then exit.",
+)
 @click.option("--requeue-dead", is_flag=True, help="Put dead-lettered webhook events back in the queue, then exit.")
 def worker_command(once: bool, requeue_dead: bool) -> None:
-    """Deliver webhook events to the navigator centres (signed, retried with backoff), and
-    pull the HSDS APIs of FIELDNAV_SOURCES_FILE on their schedule."""
+    """Deliver webhook events to the navigator centres (signed, retried with backoff), pull
+    the HSDS APIs of FIELDNAV_SOURCES_FILE on their schedule, and roll the dated hours of the
+    sites forward once a day (`fieldnav db roll-hours`)."""
     import logging
     import signal
     import threading
 
+    from service.directory import hours_roll
     from service.handoffs import webhooks
     from service.importer import schedule, sources
     from service.platform.db import default_engine, migration_engine
@@ -546,6 +563,7 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
         if sources_file is not None:
             # Pulls write the directory, as imports do: the migration role's engine.
             schedule.run_due(migration_engine(), configured, pull_settings())
+        click.echo(hours_roll.roll(migration_engine(), import_settings().default_timezone).summary_line())
         return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -554,10 +572,14 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
         # A thread of its own: a pull may take minutes, deliveries must not wait for it.
         pulls = schedule.start_thread(migration_engine(), sources_file, pull_settings(), stop)
         click.echo(f"scheduled pulls: {len(configured)} sources from {sources_file}")
+    # The roll writes the directory too; a thread of its own, as pulls have.
+    rolls = hours_roll.start_thread(migration_engine(), import_settings().default_timezone, stop)
+    click.echo("hours roll: at start, then each time the date changes")
     click.echo(f"webhook worker running (poll every {settings.worker_poll_s:g} s); Ctrl-C to stop")
     webhooks.run_forever(engine, settings, stop)
     if sources_file is not None:
         pulls.join(timeout=5)  # a pull still running is rolled back when the process exits
+    rolls.join(timeout=5)  # as is a roll
     click.echo("webhook worker stopped")
 
 

@@ -217,6 +217,18 @@ def site_hours(rules: Iterable[ScheduleRule], tz: str, today: date, *, horizon_d
     return SiteHours(None, open_ranges(active, tz, first_day, horizon_days=horizon_days + 1))
 
 
+def depends_on_date(rules: Iterable[ScheduleRule], today: date) -> bool:
+    """True when the hours `site_hours` builds on `today` may differ when built on a later day:
+    open ranges (they cover a horizon from the day they are built), or a weekly rule that
+    starts or ends some day (it will move into, or out of, the horizon)."""
+    first_day = today - timedelta(days=1)
+    return not all(
+        _plain_weekly(rule, first_day, date.max)
+        for rule in rules
+        if rule.valid_to is None or rule.valid_to >= first_day  # over for good: never read again
+    )
+
+
 def _plain_weekly(rule: ScheduleRule, first_day: date, last_day: date) -> bool:
     """True when the rule is the same every week over [first_day, last_day]."""
     byday = _parse_rrule_byday(rule.byday)

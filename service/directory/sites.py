@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import h3
@@ -16,7 +18,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from service.directory import confidential, live_sites
-from service.directory.hours import ScheduleRule, site_hours
+from service.directory.hours import ScheduleRule, SiteHours, depends_on_date, site_hours
 from service.directory.languages import language_code
 from service.maps import tiles
 from service.platform import db
@@ -62,8 +64,8 @@ def _multirange(intervals: list[tuple[int, int]] | None) -> str | None:
     return "{" + ",".join(f"[{start},{end})" for start, end in intervals) + "}"
 
 
-def _rows(connection: Connection, query: str, source: str) -> list[dict]:
-    return [dict(row._mapping) for row in connection.execute(text(query), {"source": source})]
+def _rows(connection: Connection, query: str, params: dict) -> list[dict]:
+    return [dict(row._mapping) for row in connection.execute(text(query), params)]
 
 
 def _group(rows: list[dict], key: str) -> dict[uuid.UUID, list[dict]]:
@@ -81,10 +83,11 @@ SELECT sal.id, sal.service_id, sal.location_id, s.name, s.alternate_name, s.stat
        -- A confidential service (service/directory/confidential.py): one of its sites is confidential.
        bool_or(l.address_private) OVER (PARTITION BY sal.service_id) AS service_private,
        l.latitude, l.longitude, l.geom IS NOT NULL AS has_geom,
-       l.h3_r4, l.h3_r5, l.h3_r6, l.h3_r7, l.h3_r8
+       l.h3_r4, l.h3_r5, l.h3_r6, l.h3_r7, l.h3_r8, k.key AS site_key
 FROM service_at_location sal
 JOIN service s ON s.id = sal.service_id
 JOIN location l ON l.id = sal.location_id
+JOIN site_key k ON k.service_id = sal.service_id AND k.location_id = sal.location_id
 LEFT JOIN organization o ON o.id = s.organization_id
 WHERE s.source = :source
 -- Sites near each other are written next to each other, so a nearest-first walk reads a few
@@ -93,31 +96,58 @@ WHERE s.source = :source
 ORDER BY ST_GeoHash(l.geom), sal.id
 """
 
+# Each child table, and the owner columns it hangs on (the most specific first).
+_CHILD_KEYS = {
+    "phone": ("service_id", "location_id", "service_at_location_id"),
+    "schedule": ("service_id", "location_id", "service_at_location_id"),
+    "language": ("service_id", "location_id"),
+    "accessibility": ("location_id",),
+    "address": ("location_id",),
+}
+# {owned}: the rows of a batch of sites only (each owner column is indexed).
 _CHILD_SQL = {
-    "phone": "SELECT service_id, location_id, service_at_location_id, number, extension, type, description FROM phone WHERE source = :source ORDER BY id",
-    "schedule": "SELECT service_id, location_id, service_at_location_id, freq, byday, opens_at, closes_at, valid_from, valid_to, timezone, dtstart, until, count, interval, bymonthday, byweekno, byyearday, wkst FROM schedule WHERE source = :source",
-    "language": "SELECT service_id, location_id, name, code FROM language WHERE source = :source ORDER BY name",
-    "accessibility": "SELECT location_id, description, details FROM accessibility WHERE source = :source ORDER BY id",
-    "address": "SELECT location_id, address_1, address_2, city, state_province, postal_code, country, address_type FROM address WHERE source = :source ORDER BY address_type <> 'physical', id",
+    "phone": "SELECT service_id, location_id, service_at_location_id, number, extension, type, description FROM phone WHERE source = :source AND ({owned}) ORDER BY id",
+    "schedule": "SELECT service_id, location_id, service_at_location_id, freq, byday, opens_at, closes_at, valid_from, valid_to, timezone, dtstart, until, count, interval, bymonthday, byweekno, byyearday, wkst FROM schedule WHERE source = :source AND ({owned})",
+    "language": "SELECT service_id, location_id, name, code FROM language WHERE source = :source AND ({owned}) ORDER BY name",
+    "accessibility": "SELECT location_id, description, details FROM accessibility WHERE source = :source AND ({owned}) ORDER BY id",
+    "address": "SELECT location_id, address_1, address_2, city, state_province, postal_code, country, address_type FROM address WHERE source = :source AND ({owned}) ORDER BY address_type <> 'physical', id",
 }
 
 
+def _owner_ids(sites: list[dict]) -> dict[str, list]:
+    """The owner ids of these sites, one list per owner column (``id`` is the
+    service_at_location's)."""
+    return {
+        "service_id": sorted({site["service_id"] for site in sites}, key=str),
+        "location_id": sorted({site["location_id"] for site in sites}, key=str),
+        "service_at_location_id": [site["id"] for site in sites],
+    }
+
+
 class _Children:
-    def __init__(self, connection: Connection, source: str):
-        rows = {name: _rows(connection, sql, source) for name, sql in _CHILD_SQL.items()}
+    """The child rows (phones, schedules...) of a batch of one source's sites, by owner."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        source: str,
+        sites: list[dict],
+        names: tuple[str, ...] = tuple(_CHILD_SQL),
+        *,
+        live: bool = True,
+    ):
+        owners = _owner_ids(sites)
+        params = {"source": source, **{f"{key}s": ids for key, ids in owners.items()}}
+        self.by: dict[tuple[str, str], dict[uuid.UUID, list[dict]]] = {}
+        for name in names:
+            owned = " OR ".join(f"{key} = ANY(:{key}s)" for key in _CHILD_KEYS[name])
+            rows = _rows(connection, _CHILD_SQL[name].format(owned=owned), params)
+            for key in _CHILD_KEYS[name]:
+                self.by[(name, key)] = _group(rows, key)
         # Counts and open reports: the same rows a live change reads (service/directory/live_sites.py).
-        self.live = live_sites.rows_by_service(connection, live_sites.BY_SOURCE, {"source": source})
-        self.by = {
-            (name, key): _group(rows[name], key)
-            for name, keys in {
-                "phone": ("service_id", "location_id", "service_at_location_id"),
-                "schedule": ("service_id", "location_id", "service_at_location_id"),
-                "language": ("service_id", "location_id"),
-                "accessibility": ("location_id",),
-                "address": ("location_id",),
-            }.items()
-            for key in keys
-        }
+        self.live = (
+            live_sites.rows_by_service(connection, live_sites.BY_IDS, {"ids": owners["service_id"]}) if live else {}
+        )
 
     def of(self, name: str, key: str, owner_id) -> list[dict]:
         return self.by[(name, key)].get(owner_id, [])
@@ -190,6 +220,52 @@ def _tstz_multirange(open_ranges: dict | None) -> str | None:
     return "{" + ",".join(parts) + "}"
 
 
+@dataclass(frozen=True)
+class HoursFields:
+    """A site's hours as built on one day, and what holds them (card, service_site columns)."""
+
+    timezone: str
+    hours: SiteHours
+    built_on: date | None  # the day they were built on, when they depend on the date (else None)
+
+    def card_fields(self) -> dict:
+        return {
+            "timezone": self.timezone,
+            "week_intervals": self.hours.week_intervals,
+            "open_ranges": self.hours.open_ranges,
+        }
+
+    def columns(self) -> dict:
+        return {
+            "timezone": self.timezone,
+            "open_week_minutes": _multirange(self.hours.week_intervals),
+            "open_ranges": _tstz_multirange(self.hours.open_ranges),
+            "hours_built_on": self.built_on,
+        }
+
+
+def hours_fields(schedules: list[dict], default_timezone: str, today: date) -> HoursFields:
+    """The hours of a site with these schedule rows, built on `today`: the one place imports
+    and the daily roll (service/directory/hours_roll.py) compute them."""
+    rules = [_schedule_rule(row) for row in schedules]
+    timezone = next((row["timezone"] for row in schedules if row["timezone"]), None) or default_timezone
+    built_on = today if depends_on_date(rules, today) else None
+    return HoursFields(timezone, site_hours(rules, timezone, today), built_on)
+
+
+def site_hours_fields(children: _Children, site: dict, default_timezone: str, today: date) -> HoursFields:
+    return hours_fields(_schedules_for(children, site), default_timezone, today)
+
+
+def hours_of_sites(
+    connection: Connection, source: str, sites: list[dict], default_timezone: str, today: date
+) -> dict[uuid.UUID, HoursFields]:
+    """The hours of these sites of one source (rows with ``id``, ``service_id`` and
+    ``location_id``) built on `today`, by site id: what build_site writes for them."""
+    children = _Children(connection, source, sites, ("schedule",), live=False)
+    return {site["id"]: site_hours_fields(children, site, default_timezone, today) for site in sites}
+
+
 def build_site(site: dict, children: _Children, default_timezone: str, today: date) -> dict:
     languages = {}
     for row in children.of("language", "service_id", site["service_id"]) + children.of(
@@ -203,10 +279,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         for row in children.of("accessibility", "location_id", site["location_id"])
         if row["description"] or row["details"]
     ]
-    schedules = _schedules_for(children, site)
-    timezone = next((row["timezone"] for row in schedules if row["timezone"]), None) or default_timezone
-    hours = site_hours([_schedule_rule(r) for r in schedules], timezone, today)
-    intervals = hours.week_intervals
+    hours = site_hours_fields(children, site, default_timezone, today)
     is_private = bool(site["address_private"])
     addresses = children.of("address", "location_id", site["location_id"])
     address = (
@@ -244,9 +317,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         **live,
         "last_verified": site["assured_date"].isoformat() if site["assured_date"] else None,
         "access": access_mode(site["application_process"]),
-        "timezone": timezone,
-        "week_intervals": intervals,
-        "open_ranges": hours.open_ranges,
+        **hours.card_fields(),
     }
     card = confidential.site_card(card, site_private=is_private, service_private=bool(site["service_private"]))
     coarse = None
@@ -270,9 +341,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         # A confidential site's accessibility text is withheld; filtering on it would tell it.
         "accessible": False if is_private else is_accessible(accessibility),
         **live_sites.column_values(live),
-        "timezone": timezone,
-        "open_week_minutes": _multirange(intervals),
-        "open_ranges": _tstz_multirange(hours.open_ranges),
+        **hours.columns(),
         "card": orjson.dumps(card).decode(),
         # Confidential sites are never in tiles, so they need no cluster cells.
         **{f"h3_r{res}": None if is_private else site[f"h3_r{res}"] for res in CLUSTER_RESOLUTIONS},
@@ -301,62 +370,73 @@ SITE_COLUMNS = (
     "timezone",
     "open_week_minutes",
     "open_ranges",
+    "hours_built_on",
     "card",
     *(f"h3_r{res}" for res in CLUSTER_RESOLUTIONS),
 )
 
 
-def rebuild_sites(connection: Connection, source: str, default_timezone: str) -> int:
+# Sites built and written per batch: memory stays that of one batch (and its child rows),
+# whatever the size of the source.
+SITE_BATCH_SIZE = 5_000
+
+
+def rebuild_sites(connection: Connection, source: str, default_timezone: str, *, today: date | None = None) -> int:
     """Replace the source's service_site rows and their map points; returns how many sites
-    were written."""
+    were written. `today`: the day hours are built on (tests set it)."""
     # (The cascade from service_site would do this row by row.)
     connection.execute(
         text("DELETE FROM map_point p USING service_site s WHERE s.id = p.site_id AND s.source = :source"),
         {"source": source},
     )
     connection.execute(text("DELETE FROM service_site WHERE source = :source"), {"source": source})
-    children = _Children(connection, source)
-    today = date.today()
-    # Read everything before COPY starts: the connection can do nothing else during COPY.
-    site_rows = _rows(connection, _SITES_SQL, source)
-    keys = _site_keys(connection, [(site["service_id"], site["location_id"]) for site in site_rows])
-    for site in site_rows:
-        site["site_key"] = keys[(site["service_id"], site["location_id"])]
+    connection.execute(_ASSIGN_SITE_KEYS, {"source": source})
+    built_on = today or date.today()
+    written = 0
+    for batch in _site_batches(connection, source):
+        _write_sites(connection, source, batch, default_timezone, built_on)
+        _add_cell_centres(connection, batch)
+        written += len(batch)
+    connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
+    for statement in _REFRESH_PRIVATE_CELLS:
+        connection.execute(statement)
+    return written
+
+
+def _site_batches(connection: Connection, source: str) -> Iterator[list[dict]]:
+    """The source's site rows in _SITES_SQL order, SITE_BATCH_SIZE at a time, from a
+    server-side cursor: the connection runs other statements (COPY too) between fetches."""
+    # (Per statement: Connection.execution_options would stream every later statement too.)
+    result = connection.execute(text(_SITES_SQL), {"source": source}, execution_options={"stream_results": True})
+    for partition in result.mappings().partitions(SITE_BATCH_SIZE):
+        yield [dict(row) for row in partition]
+
+
+def _write_sites(connection: Connection, source: str, batch: list[dict], default_timezone: str, today: date) -> None:
+    """Build a batch of sites and COPY them in (read their children first: the connection can
+    do nothing else during COPY)."""
+    children = _Children(connection, source, batch)
     raw = db.driver_connection(connection)
     with raw.cursor() as cursor, cursor.copy(f"COPY service_site ({', '.join(SITE_COLUMNS)}) FROM STDIN") as copy:
-        for site in site_rows:
+        for site in batch:
             row = build_site(site, children, default_timezone, today)
             row["source"] = source
             copy.write_row([row[c] for c in SITE_COLUMNS])
-    connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
-    _add_cell_centres(connection, site_rows)
-    for statement in _REFRESH_PRIVATE_CELLS:
-        connection.execute(statement)
-    return len(site_rows)
 
 
 # Keys are handed out in (service_id, location_id) order, once: a pair keeps its key across
-# imports, and a key is never given to another pair (migration 0009).
-# One statement, the pairs sent once: the new keys come from RETURNING (the SELECT of the
-# same statement cannot see rows its INSERT adds), the existing ones from the table.
-_SITE_KEYS = text("""
-WITH pairs AS (
-    SELECT * FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[])) AS p(service_id, location_id)
-), added AS (
-    INSERT INTO site_key (service_id, location_id)
-    SELECT service_id, location_id FROM pairs ORDER BY 1, 2
-    ON CONFLICT DO NOTHING
-    RETURNING service_id, location_id, key
-)
-SELECT service_id, location_id, key FROM added
-UNION ALL
-SELECT k.service_id, k.location_id, k.key FROM pairs JOIN site_key k USING (service_id, location_id)
+# imports, and a key is never given to another pair (migration 0009). All of the source's
+# new pairs in one statement, before the batches, so the order is the source's, not a batch's.
+_ASSIGN_SITE_KEYS = text("""
+INSERT INTO site_key (service_id, location_id)
+SELECT sal.service_id, sal.location_id
+FROM service_at_location sal
+JOIN service s ON s.id = sal.service_id
+JOIN location l ON l.id = sal.location_id
+WHERE s.source = :source
+ORDER BY 1, 2
+ON CONFLICT DO NOTHING
 """)
-
-
-def _site_keys(connection: Connection, pairs: list[tuple]) -> dict[tuple, int]:
-    params = {"service_ids": [p[0] for p in pairs], "location_ids": [p[1] for p in pairs]}
-    return {(row.service_id, row.location_id): row.key for row in connection.execute(_SITE_KEYS, params)}
 
 
 # What nearest walks confidential sites by (migration 0007): one row per coarse point, with
