@@ -10,9 +10,11 @@ from typing import NoReturn
 
 import click
 
+from service.areas import cli as cli_areas
 from service.capacity import cli as cli_providers
 from service.hsds import cli as cli_export
 from service.maps import cli as cli_packs
+from service.places import cli as cli_places
 from service.platform.settings import api_settings, database_settings
 
 
@@ -697,6 +699,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 cli_packs.register(main)
 cli_export.register(main)
 cli_providers.register(main)
+cli_places.register(main)
+cli_areas.register(main)
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,9 @@ def test_health_ready_and_root(live_server, database_url):
             "version": __version__,
             "data_version": 0,
             "links": {"app": "/app/", "docs": "/docs", "openapi": "/openapi.json"},
+            # FIELDNAV_BASEMAP_STYLE_URL's default, and the test server's open directory reads.
+            "basemap_style_url": "https://tiles.openfreemap.org/styles/liberty",
+            "public_reads": True,
         }
         assert root.headers["vary"] == "Accept, Accept-Language"
 

@@ -144,9 +144,16 @@ def test_services_snapshot_has_the_nearest_fields_of_every_site_in_the_area(serv
 
     # The nearest fields minus distance and the hours of the moment (stale once stored), plus
     # the hours rule (weekly or dated) for "open now" offline; the site key finds a tapped tile point.
-    expected_keys = set(nearest["results"][0]) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {
+    expected_keys = set(nearest["results"][0]) - {
+        "distance_m",
+        "distance_is_approximate",
+        "bearing_deg",
+        "hours",
+        "serves_location",
+    } | {
         "week_intervals",
         "open_ranges",
+        "serves_area",  # the phone answers serves_location from it
     }
     assert all(set(site) == expected_keys for site in sites)
     assert "site_key" in expected_keys and len({site["site_key"] for site in sites}) == len(sites)

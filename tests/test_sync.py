@@ -136,9 +136,16 @@ def test_replaying_deltas_equals_a_fresh_snapshot(sync_setup, tmp_path):
         # Sites carry what /v1/services/nearest shows, minus the distance and the hours of the
         # moment, plus the hours rule (weekly or dated) so the app can tell "open now" offline.
         nearest = http.get("/v1/services/nearest", params={"lat": ORIGIN[0], "lon": ORIGIN[1]}).json()["results"][0]
-        assert set(refuge) == set(nearest) - {"distance_m", "distance_is_approximate", "bearing_deg", "hours"} | {
+        assert set(refuge) == set(nearest) - {
+            "distance_m",
+            "distance_is_approximate",
+            "bearing_deg",
+            "hours",
+            "serves_location",
+        } | {
             "week_intervals",
             "open_ranges",
+            "serves_area",  # the phone answers serves_location from it
         }
         assert refuge["week_intervals"] is None or all(0 <= a < b <= 10080 for a, b in refuge["week_intervals"])
 

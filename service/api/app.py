@@ -29,6 +29,7 @@ from service.api.routes import (
     meta,
     navigator,
     offline,
+    places,
     reports,
     services,
     sources,
@@ -81,6 +82,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(me.router)
     app.include_router(devices.router)  # device-bound refresh (service/auth/devices.py)
     app.include_router(services.router)
+    app.include_router(places.router)  # places by name, postal code or address (service/places/)
     app.include_router(hsds.router)  # the HSDS 3.0 API (service/hsds/)
     app.include_router(capacity.router)  # live counts (service/capacity/)
     app.include_router(reports.router)  # wrong data reported from the field (service/reports/)

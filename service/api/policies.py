@@ -78,6 +78,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("PUT", "/v1/admin/providers/{subject}/organizations/{organization_id}"): ADMIN,
     ("DELETE", "/v1/admin/providers/{subject}/organizations/{organization_id}"): ADMIN,
     ("GET", "/v1/categories"): DIRECTORY,
+    # Finding a place by name, postal code or address (service/places/): read like the directory.
+    ("GET", "/v1/places"): DIRECTORY,
     # The HSDS 3.0 API (service/api/routes/hsds.py): read like the directory, confidential rule included.
     ("GET", "/hsds/"): DIRECTORY,
     ("GET", "/hsds/services"): DIRECTORY,

@@ -3,15 +3,18 @@ everywhere) and the parsing FastAPI cannot do, with our own 422 problems."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import Path, Query, Request
+from pydantic import WithJsonSchema
 
 from service.api.schemas import CategoryCode
 from service.directory.categories import category_codes
+from service.directory.populations import GENDERS, population_codes
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
 from service.platform.settings import import_settings
@@ -22,6 +25,37 @@ CategoryParam = Annotated[
         description="Category group code (GET /v1/categories); repeat it for several (any of them matches). "
         "A comma-separated list in one value is read too.",
         examples=[["shelter"]],
+    ),
+]
+
+PopulationCode = Annotated[str, WithJsonSchema({"type": "string", "enum": list(population_codes())})]
+PopulationParam = Annotated[
+    list[PopulationCode] | None,
+    Query(
+        description="Who the person is: population group code(s) (women, men, gender_diverse, youth, seniors, "
+        "families, indigenous, newcomers, veterans, pets, fleeing_violence, 2slgbtq); repeat it or separate "
+        "with commas. Keeps the services for any of these groups and those that state no restriction "
+        "(`population_restricted: false` on the result; a group like `pets` only says who is welcome too).",
+        examples=[["women", "pets"]],
+    ),
+]
+GenderParam = Annotated[
+    str | None,
+    WithJsonSchema({"type": "string", "enum": list(GENDERS)}),
+    Query(
+        description="The person's gender: keeps the services with no gender restriction and those whose "
+        "gender groups include it (a men's shelter is left out for `woman`).",
+        examples=["woman"],
+    ),
+]
+
+ServesParam = Annotated[
+    str | None,
+    Query(
+        description="Who serves this address: `lat,lon`, or `here` for the point searched from (nearest's lat/lon, "
+        "search's near=). Keeps the services whose service area holds the point and those with no known area; "
+        "each result's `serves_location` says which (yes, unknown).",
+        examples=["45.8263,-77.1108"],
     ),
 ]
 
@@ -50,6 +84,88 @@ def parse_categories(values: list[str] | None) -> tuple[str, ...]:
             ],
         )
     return codes
+
+
+def parse_populations(values: list[str] | None) -> tuple[str, ...]:
+    """The population group codes of repeated and/or comma-separated ``population`` values,
+    each once, in order; 422 naming those that are not codes."""
+    codes = tuple(dict.fromkeys(c.strip() for v in values or [] for c in v.split(",") if c.strip()))
+    unknown = [c for c in codes if c not in population_codes()]
+    if unknown:
+        choices = ", ".join(population_codes())
+        raise Problem(
+            422,
+            "validation-error",
+            f"Unknown population group {', '.join(unknown)}; use one of: {choices}.",
+            title="Invalid request",
+            detail_fr=f"Groupe de population inconnu : {', '.join(unknown)}. Choisissez parmi : {choices}.",
+            errors=[
+                field_problem("query.population", "unknown_population", codes=[c], choices=choices) for c in unknown
+            ],
+        )
+    return codes
+
+
+def parse_gender(value: str | None) -> str | None:
+    """The gender group code (service/directory/populations.py) of a ``gender`` value, or
+    None; 422 naming the value when it is not one of GENDERS."""
+    if value is None or not value.strip():
+        return None
+    if value.strip() not in GENDERS:
+        choices = ", ".join(GENDERS)
+        raise Problem(
+            422,
+            "validation-error",
+            f"Unknown gender {value.strip()}; use one of: {choices}.",
+            title="Invalid request",
+            detail_fr=f"Genre inconnu : {value.strip()}. Utilisez l’une de ces valeurs : {choices}.",
+            errors=[field_problem("query.gender", "unknown_gender", codes=[value.strip()], choices=choices)],
+        )
+    return GENDERS[value.strip()]
+
+
+def parse_serves(value: str | None, here: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The (lat, lon) of a ``serves`` value: ``here`` (the read's own point, None when it has
+    none) or ``lat,lon``; 422 for anything else."""
+    if value is None or not value.strip():
+        return None
+    if value.strip().lower() == "here":
+        if here is None:
+            raise Problem(
+                422,
+                "validation-error",
+                "serves=here needs the point searched from: give near=lat,lon too, or serves=lat,lon.",
+                title="Invalid request",
+                detail_fr="serves=here désigne le point de la recherche : indiquez aussi near=lat,lon, ou "
+                "serves=lat,lon.",
+                errors=[field_problem("query.serves", "serves_here_without_point")],
+            )
+        return here
+    parts = value.split(",")
+    try:
+        numbers = [float(part) for part in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 2 or not all(math.isfinite(n) for n in numbers):
+        raise Problem(
+            422,
+            "validation-error",
+            "serves must be lat,lon in degrees, or here.",
+            title="Invalid request",
+            detail_fr="serves doit être lat,lon en degrés, ou here.",
+            errors=[field_problem("query.serves", "numbers_expected", count=2)],
+        )
+    lat, lon = numbers
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise Problem(
+            422,
+            "validation-error",
+            "serves must be lat,lon in degrees (latitude -90 to 90, longitude -180 to 180).",
+            title="Invalid request",
+            detail_fr="serves doit être lat,lon en degrés (latitude de -90 à 90, longitude de -180 à 180).",
+            errors=[field_problem("query.serves", "point_invalid")],
+        )
+    return lat, lon
 
 
 def parse_languages(values: list[str] | None) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -176,10 +176,33 @@ class SiteFields(BaseModel):
     )
     access: str = Field(description="walk_in, call_first, referral, call_to_connect or unknown.", examples=["walk_in"])
     timezone: str = Field(examples=["America/Toronto"])
+    populations: list[str] = Field(
+        default_factory=list,
+        examples=[["women", "fleeing_violence"]],
+        description=(
+            "Who the service is for: population group codes (service/data/population_groups.yaml), from AIRS "
+            "target-population terms, HSDS attributes and the eligibility text."
+        ),
+    )
+    population_restricted: bool = Field(
+        default=False,
+        description=(
+            "True when a group restricts who is served (women only, youth only...); false when the service states no "
+            "restriction (it serves anyone) or only groups that restrict nobody."
+        ),
+    )
 
 
 class ServiceSummary(SiteFields):
     hours: Hours
+    serves_location: Literal["yes", "no", "unknown"] | None = Field(
+        default=None,
+        description=(
+            "Does the service serve the `serves` point (else the point searched from)? yes: its service area holds "
+            "it; no: it does not; unknown: no known area. null on a search with neither serves= nor near=."
+        ),
+        examples=["yes"],
+    )
     distance_m: int | None = Field(
         examples=[640], default=None, description="Geodesic distance in metres (search with near=)."
     )
@@ -202,6 +225,14 @@ class OfflineSite(SiteFields):
         description=(
             "Open intervals as [start, end) minutes of the site's local week (Monday 00:00 = 0, 10080 = a week); "
             "[[0, 10080]] is 24/7, null is hours unknown or dated (open_ranges)."
+        ),
+    )
+    serves_area: list[list[list[list[float]]]] | None = Field(
+        default=None,
+        description=(
+            "Where the service serves people, for `serves` offline: GeoJSON MultiPolygon coordinates (lon, lat), "
+            "simplified to about 200 m; null when no area is known (then it serves anyone as far as we know). A "
+            "confidential site's area is made of named areas only (towns, postal prefixes), never an extent."
         ),
     )
     open_ranges: OpenRanges | None = Field(

@@ -854,6 +854,7 @@ class _Factory:
             "schedules": self._schedules(service_id, archetype),
             "service_at_locations": sites,
             "capacities": self._capacities(service_id, archetype) if archetype.capacity else [],
+            **_service_areas(service_id, place, sites[0]["location"]),
         }
 
     def _names(self, place: Place, archetype: Archetype) -> tuple[str, str, str | None, bool]:
@@ -1037,6 +1038,61 @@ class _Factory:
             "address_private": archetype.private_site,
         }
         return {"id": self.uuid(), "service_id": service_id, "location_id": location_id, "location": location}
+
+
+# --------------------------------------------------------------------------- service areas
+
+# Shares of services with a service area: a generated circle around their first site (an
+# HSDS GeoJSON extent), or the named area "Ontario" (matched to the default boundary:
+# service/areas/). Drawn from a stream of their own, seeded by the service id, so the rest
+# of a data set is the same as without them.
+AREA_EXTENT_SHARE = 0.20
+AREA_ONTARIO_SHARE = 0.05
+AREA_RADIUS_KM = (5.0, 30.0)
+_AREA_VERTICES = 16
+_KM_PER_DEG_LAT = 111.32
+# About 100 m: enough for a circle of 5 km or more, and a vertex never looks like a site's
+# position (5 decimals, which the confidentiality tests look for).
+_AREA_DECIMALS = 3
+
+
+def _service_areas(service_id: str, place: Place, location: dict) -> dict:
+    """``{"service_areas": [...]}`` for some services, else ``{}``. The shapes are made up
+    (DEMO data only, and said so in their name and description)."""
+    draw = random.Random(f"service-area/{service_id}")
+    choice = draw.random()
+    area_id = stable_uuid("service_area", service_id)
+    if choice < AREA_EXTENT_SHARE and not location["address_private"]:
+        # (A confidential site gets no circle: its centre would give the site away.)
+        radius_km = round(draw.uniform(*AREA_RADIUS_KM), 1)
+        lat, lon = location["latitude"], location["longitude"]
+        km_per_deg_lon = _KM_PER_DEG_LAT * math.cos(math.radians(lat))
+        ring = [
+            [
+                round(lon + radius_km / km_per_deg_lon * math.cos(2 * math.pi * i / _AREA_VERTICES), _AREA_DECIMALS),
+                round(lat + radius_km / _KM_PER_DEG_LAT * math.sin(2 * math.pi * i / _AREA_VERTICES), _AREA_DECIMALS),
+            ]
+            for i in range(_AREA_VERTICES)
+        ]
+        ring.append(ring[0])
+        area = {
+            "id": area_id,
+            "service_id": service_id,
+            "name": f"{place.label} and {radius_km:g} km around (demo area)",
+            "description": f"Demo data: a generated circle of {radius_km:g} km, not a real service area.",
+            "extent": json.dumps({"type": "Polygon", "coordinates": [ring]}, separators=(",", ":")),
+            "extent_type": "geojson",
+        }
+    elif choice < AREA_EXTENT_SHARE + AREA_ONTARIO_SHARE:
+        area = {
+            "id": area_id,
+            "service_id": service_id,
+            "name": "Ontario",
+            "description": "Demo data: a province-wide service (a generated example).",
+        }
+    else:
+        return {}
+    return {"service_areas": [area]}
 
 
 def _stays_on_land(place: Place, lat: float, lon: float) -> bool:

@@ -13,6 +13,8 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"):
    match in the box, and the answer.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
 rounded up to a whole km, and never expose a position; both passes go cell by cell.
+Every result says whether its service serves the ``serves`` point, or the query point
+(``serves_location``, service/areas/serves.py); ``serves`` also filters.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
+from service.areas import serves
+from service.directory import populations
 from service.platform import db
 from spatial.geodesy import (
     BOX_OVERSIZE,
@@ -48,6 +52,10 @@ class NearestQuery:
     categories: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     age: float | None = None
+    populations: tuple[str, ...] = ()  # population group codes: the person belongs to any of them
+    gender: str | None = None  # a gender group code (populations.GENDER_CODES)
+    # (lat, lon): only the sites whose service area holds it, or whose area is unknown.
+    serves: tuple[float, float] | None = None
     accessible: bool = False
     has_capacity: bool = False
     fresh_since: datetime | None = None  # with has_capacity: counts reported before this are stale
@@ -93,6 +101,14 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
             "(s.minimum_age IS NULL OR s.minimum_age <= :age) AND (s.maximum_age IS NULL OR s.maximum_age >= :age)"
         )
         params["age"] = query.age
+    where_who, cell_who, params_who = populations.filter_sql(query.populations, query.gender)
+    clauses.extend(where_who)
+    cell.extend(cell_who)
+    params.update(params_who)
+    if query.serves is not None:
+        # Row by row on the candidates the walk reaches: most sites state no area, so an
+        # index on the shapes would not narrow the walk (a cell's sites are checked one by one).
+        clauses.append(serves.filter_sql("s.serves_geom"))
     if query.accessible:
         clauses.append("s.accessible")
     if query.has_capacity:
@@ -162,7 +178,7 @@ def _public_sql(where: _Where) -> str:
     both parts fit in one statement."""
     return f"""
 WITH public_candidates AS (
-    SELECT s.card, s.service_id, s.location_id, s.geom,
+    SELECT s.card, s.service_id, s.location_id, s.geom, s.serves_geom,
            ST_Distance(s.geom::geography, {_POINT}::geography) AS distance_m,
            s.geom <-> {_POINT} AS walked_deg
     FROM service_site s
@@ -183,17 +199,18 @@ public_plan AS (
     FROM public_reach
 ),
 public_ranked AS (
-    SELECT c.card, c.service_id, c.location_id, c.geom, c.distance_m
+    SELECT c.card, c.service_id, c.location_id, c.geom, c.serves_geom, c.distance_m
     FROM public_candidates c
     WHERE NOT (SELECT second_pass FROM public_plan) AND c.distance_m <= :max_distance_m
     UNION ALL
-    SELECT s.card, s.service_id, s.location_id, s.geom, d.distance_m
+    SELECT s.card, s.service_id, s.location_id, s.geom, s.serves_geom, d.distance_m
     FROM public_plan p
     JOIN service_site s ON s.geom && {_box_around("p.radius_m")}
     CROSS JOIN LATERAL (SELECT ST_Distance(s.geom::geography, {_POINT}::geography) AS distance_m) d
     WHERE p.second_pass AND NOT s.is_private AND {where.per_row} AND d.distance_m <= p.radius_m
 )
-SELECT card, distance_m, degrees(ST_Azimuth({_POINT}::geography, geom::geography)) AS bearing_deg
+SELECT card, distance_m, degrees(ST_Azimuth({_POINT}::geography, geom::geography)) AS bearing_deg,
+       {serves.location_sql("serves_geom")} AS serves_location
 FROM public_ranked
 ORDER BY distance_m, service_id, location_id
 LIMIT :limit
@@ -235,10 +252,11 @@ private_cells AS (
     CROSS JOIN LATERAL (SELECT ST_Distance(c.centre::geography, {_POINT}::geography) AS distance_m) d
     WHERE {where.cell} AND d.distance_m <= r.radius_m
 )
-SELECT x.card, ceil(c.distance_m / 1000.0) * 1000.0 AS distance_m, NULL::float8 AS bearing_deg
+SELECT x.card, ceil(c.distance_m / 1000.0) * 1000.0 AS distance_m, NULL::float8 AS bearing_deg,
+       x.serves_location
 FROM private_cells c
 CROSS JOIN LATERAL (
-    SELECT s.card, s.service_id, s.location_id
+    SELECT s.card, s.service_id, s.location_id, {serves.location_sql("s.serves_geom")} AS serves_location
     FROM service_site s
     WHERE s.is_private AND s.coarse_geom = c.centre AND {where.per_row}
     ORDER BY s.service_id, s.location_id
@@ -254,6 +272,7 @@ class SiteHit:
     card: dict
     distance_m: float
     bearing_deg: float | None
+    serves_location: str  # 'yes', 'no' or 'unknown' (service/areas/serves.py)
 
 
 @contextmanager
@@ -294,11 +313,17 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
         max_distance_m=query.max_distance_m,
         dx_deg=dx_deg,
         dy_deg=dy_deg,
+        **serves.point_params(query.serves or (query.lat, query.lon)),
     )
     with _planning(connection, where):
         rows = connection.execute(_nearest_statement(where), params).all()
     hits = [
-        SiteHit(row.card, float(row.distance_m), None if row.bearing_deg is None else float(row.bearing_deg))
+        SiteHit(
+            row.card,
+            float(row.distance_m),
+            None if row.bearing_deg is None else float(row.bearing_deg),
+            row.serves_location,
+        )
         for row in rows
     ]
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))

@@ -34,12 +34,16 @@ def service_summary(card: dict, now: datetime) -> dict:
     summary["capacity"] = with_freshness(card.get("capacity"), now)
     summary["capacities"] = [with_freshness(entry, now) for entry in card.get("capacities") or []]
     summary.setdefault("open_reports", [])
+    # Who it is for (service/directory/populations.py); cards built before migration 0021 have
+    # neither until the rebuild, and state no restriction.
+    summary.setdefault("populations", [])
+    summary.setdefault("population_restricted", False)
     summary["label"] = CALL_TO_CONNECT if card["confidential"] else None
     summary["hours"] = hours_now(card, now)
     return summary
 
 
-def offline_summary(card: dict, now: datetime) -> dict:
+def offline_summary(card: dict, now: datetime, serves_area: list | None = None) -> dict:
     """A summary for phones working offline: with the weekly hours rule (local week minutes,
     Monday 00:00 = 0) so the app can tell "open now" without a signal, and without the hours
     of the moment it was made (stale once stored; 7% of a pack's snapshot)."""
@@ -47,11 +51,16 @@ def offline_summary(card: dict, now: datetime) -> dict:
     del summary["hours"]
     summary["week_intervals"] = card.get("week_intervals")
     summary["open_ranges"] = card.get("open_ranges")
+    # Where the service serves people, for serves= offline (service/areas/serves.py).
+    summary["serves_area"] = serves_area
     return summary
 
 
-def nearest_result(card: dict, distance_m: float, bearing_deg: float | None, now: datetime) -> dict:
+def nearest_result(
+    card: dict, distance_m: float, bearing_deg: float | None, serves_location: str, now: datetime
+) -> dict:
     result = service_summary(card, now)
+    result["serves_location"] = serves_location
     result["distance_m"] = round(distance_m)
     result["distance_is_approximate"] = bool(card["confidential"])
     result["bearing_deg"] = None if bearing_deg is None else round(bearing_deg) % 360

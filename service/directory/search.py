@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from service.directory import confidential
+from service.areas import serves
+from service.directory import confidential, populations
 from service.directory.categories import category_groups
 from service.directory.results import service_summary
 from service.hsds.compiled import compiled_services
@@ -27,8 +28,12 @@ MAX_BBOX_AREA_DEG2 = 100.0
 class SearchQuery:
     text: str | None = None
     categories: tuple[str, ...] = ()
+    populations: tuple[str, ...] = ()  # population group codes: the person belongs to any of them
+    gender: str | None = None  # a gender group code (populations.GENDER_CODES)
     bbox: tuple[float, float, float, float] | None = None
     near: tuple[float, float] | None = None  # (lat, lon)
+    # (lat, lon): only the sites whose service area holds it, or whose area is unknown.
+    serves: tuple[float, float] | None = None
     page: int = 1
     per_page: int = 20
 
@@ -107,9 +112,20 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
     if query.categories:
         clauses.append("s.category_groups && CAST(:categories AS text[])")
         params["categories"] = list(query.categories)
+    who, _, who_params = populations.filter_sql(query.populations, query.gender)
+    clauses.extend(who)
+    params.update(who_params)
     if query.bbox:
         clauses.append("NOT s.is_private AND s.geom && ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)")
         params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), query.bbox, strict=True))
+    # Whether each site serves the serves= point, else the near= point; no point, no answer.
+    serves_point = query.serves or query.near
+    serves_location = "NULL::text"
+    if serves_point is not None:
+        params.update(serves.point_params(serves_point))
+        serves_location = serves.location_sql("s.serves_geom")
+    if query.serves is not None:
+        clauses.append(serves.filter_sql("s.serves_geom"))
     distance = "NULL::float8"
     if query.near:
         params.update(near_lat=query.near[0], near_lon=query.near[1])
@@ -118,7 +134,8 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
         distance = f"CASE WHEN s.is_private THEN NULL ELSE ST_Distance(s.geom::geography, {point}::geography) END"
         order = ["distance_m NULLS LAST", *order]
     sql = f"""
-        SELECT s.card, {rank} AS rank, {distance} AS distance_m, count(*) OVER () AS total
+        SELECT s.card, {rank} AS rank, {distance} AS distance_m, {serves_location} AS serves_location,
+               count(*) OVER () AS total
         FROM service_site s JOIN service sv ON sv.id = s.service_id {joins}
         WHERE {" AND ".join(clauses)}
         ORDER BY {", ".join(order)}
@@ -147,6 +164,7 @@ def search(connection: Connection, query: SearchQuery, *, now: datetime) -> dict
         summary = service_summary(row.card, now)
         if row.distance_m is not None:
             summary["distance_m"] = round(row.distance_m)
+        summary["serves_location"] = row.serves_location
         contents.append(summary)
     total_pages = max(1, math.ceil(total / query.per_page)) if total else 0
     return {

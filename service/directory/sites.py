@@ -17,7 +17,8 @@ import h3
 import orjson
 from sqlalchemy import Connection, text
 
-from service.directory import confidential, live_sites
+from service.directory import confidential, live_sites, populations
+from service.directory.categories import TermRef
 from service.directory.hours import ScheduleRule, SiteHours, depends_on_date, site_hours
 from service.directory.languages import language_code
 from service.maps import tiles
@@ -103,6 +104,7 @@ _CHILD_KEYS = {
     "language": ("service_id", "location_id"),
     "accessibility": ("location_id",),
     "address": ("location_id",),
+    "term": ("service_id",),
 }
 # {owned}: the rows of a batch of sites only (each owner column is indexed).
 _CHILD_SQL = {
@@ -111,6 +113,8 @@ _CHILD_SQL = {
     "language": "SELECT service_id, location_id, name, code FROM language WHERE source = :source AND ({owned}) ORDER BY name",
     "accessibility": "SELECT location_id, description, details FROM accessibility WHERE source = :source AND ({owned}) ORDER BY id",
     "address": "SELECT location_id, address_1, address_2, city, state_province, postal_code, country, address_type FROM address WHERE source = :source AND ({owned}) ORDER BY address_type <> 'physical', id",
+    # The service's taxonomy terms (the population groups' AIRS target-population codes).
+    "term": "SELECT service_id, code, name FROM (SELECT a.link_id AS service_id, a.source, t.code, t.name FROM attribute a JOIN taxonomy_term t ON t.id = a.taxonomy_term_id) term WHERE source = :source AND ({owned}) ORDER BY code, name",
 }
 
 
@@ -320,6 +324,14 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         **hours.card_fields(),
     }
     card = confidential.site_card(card, site_private=is_private, service_private=bool(site["service_private"]))
+    # Who it is for: derived from the eligibility text and taxonomy terms only, both on the
+    # confidential allow-list, so every card carries it (the filters need it on the phone too).
+    groups = populations.groups_for(
+        [TermRef(row["code"], row["name"]) for row in children.of("term", "service_id", site["service_id"])],
+        site["eligibility_description"],
+    )
+    card["populations"] = groups
+    card["population_restricted"] = populations.is_restricted(groups)
     coarse = None
     if is_private and site["has_geom"]:
         cell = h3.latlng_to_cell(float(site["latitude"]), float(site["longitude"]), 5)
@@ -336,6 +348,7 @@ def build_site(site: dict, children: _Children, default_timezone: str, today: da
         "status": site["status"],
         "category_groups": list(site["category_groups"]),
         "language_codes": sorted(languages),
+        "population_groups": groups,
         "minimum_age": site["minimum_age"],
         "maximum_age": site["maximum_age"],
         # A confidential site's accessibility text is withheld; filtering on it would tell it.
@@ -362,6 +375,7 @@ SITE_COLUMNS = (
     "status",
     "category_groups",
     "language_codes",
+    "population_groups",
     "minimum_age",
     "maximum_age",
     "accessible",
@@ -398,8 +412,8 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str, *,
         _add_cell_centres(connection, batch)
         written += len(batch)
     connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
-    for statement in _REFRESH_PRIVATE_CELLS:
-        connection.execute(statement)
+    connection.execute(_REFRESH_PRIVATE_CELLS[0])
+    connection.execute(_REFRESH_PRIVATE_CELLS[1], _private_cell_params())
     return written
 
 
@@ -440,15 +454,18 @@ ON CONFLICT DO NOTHING
 
 
 # What nearest walks confidential sites by (migration 0007): one row per coarse point, with
-# the union of its confidential sites' category groups and languages. Rewritten whole, from
+# the union of its confidential sites' category groups and languages, and of their population
+# groups with two markers (migration 0021): "_any" when one of them restricts nobody and
+# "_any_gender" when one restricts no gender, so the "who" filters skip only cells that
+# cannot hold a match (service/directory/populations.py). Rewritten whole, from
 # every source: a few ms per 1,000 confidential sites, and a cell that lost a group must lose
 # it here too, or nearest would skip sites (a cell keeping a stale group only costs a probe).
 # Imports hold the import lock, so no two rewrites race; readers keep their snapshot.
 _REFRESH_PRIVATE_CELLS = (
     text("DELETE FROM private_cell"),
     text("""
-INSERT INTO private_cell (centre, category_groups, language_codes)
-SELECT c.centre, coalesce(g.category_groups, '{}'), coalesce(l.language_codes, '{}')
+INSERT INTO private_cell (centre, category_groups, language_codes, population_groups)
+SELECT c.centre, coalesce(g.category_groups, '{}'), coalesce(l.language_codes, '{}'), coalesce(p.population_groups, '{}')
 FROM (SELECT DISTINCT coarse_geom AS centre FROM service_site WHERE is_private AND coarse_geom IS NOT NULL) c
 LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT g.code ORDER BY g.code) AS category_groups
            FROM service_site s CROSS JOIN LATERAL unnest(s.category_groups) AS g(code)
@@ -456,8 +473,25 @@ LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT g.code ORDER BY g.code) AS c
 LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT l.code ORDER BY l.code) AS language_codes
            FROM service_site s CROSS JOIN LATERAL unnest(s.language_codes) AS l(code)
            WHERE s.is_private GROUP BY s.coarse_geom) l ON l.coarse_geom = c.centre
+LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT p.code ORDER BY p.code) AS population_groups
+           FROM service_site s
+           CROSS JOIN LATERAL unnest(s.population_groups
+               || CASE WHEN s.population_groups && CAST(:restricting AS text[]) THEN '{}'::text[]
+                       ELSE ARRAY[CAST(:unrestricted AS text)] END
+               || CASE WHEN s.population_groups && CAST(:genders AS text[]) THEN '{}'::text[]
+                       ELSE ARRAY[CAST(:any_gender AS text)] END) AS p(code)
+           WHERE s.is_private GROUP BY s.coarse_geom) p ON p.coarse_geom = c.centre
 """),
 )
+
+
+def _private_cell_params() -> dict:
+    return {
+        "restricting": list(populations.restricting_codes()),
+        "unrestricted": populations.CELL_UNRESTRICTED,
+        "genders": list(populations.GENDER_CODES),
+        "any_gender": populations.CELL_ANY_GENDER,
+    }
 
 
 def _add_cell_centres(connection: Connection, site_rows: list[dict]) -> None:

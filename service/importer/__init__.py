@@ -12,6 +12,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from service.areas import resolve as areas
 from service.directory import lock as directory_lock
 from service.directory import sites
 from service.importer import derive, writer
@@ -19,6 +20,7 @@ from service.importer.readers import hsds_json, tabular_legacy, tabular_v3
 from service.importer.readers.package_files import PackageFiles
 from service.importer.records import ImportRefused, RowProblem, SourceData
 from service.importer.validate import validate
+from service.places import gazetteer
 from service.platform.settings import import_settings
 
 __all__ = ["ImportRefused", "ImportReport", "import_data", "import_path", "read_source"]
@@ -126,7 +128,10 @@ def import_data(
             directory_lock.hold(connection)
             added = _count_new_services(connection, valid, source)
             changes = writer.replace_source(connection, valid, source)
+            # Service areas as shapes, before the sites that take their serves_geom from them (service/areas/).
+            valid.problems.extend(areas.resolve_source(connection, source, areas.origins_of(data)))
             counts["service_site"] = sites.rebuild_sites(connection, source, import_settings().default_timezone)
+            gazetteer.rebuild(connection, source)  # its public addresses as places (service/places/)
             writer.record_run(
                 connection,
                 source=source,

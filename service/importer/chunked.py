@@ -23,6 +23,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, Engine, text
 
+from service.areas import resolve as areas
 from service.directory import lock as directory_lock
 from service.directory import sites
 from service.importer import COUNT_PRESENT_SQL, ImportReport, derive, upsert, writer
@@ -30,6 +31,7 @@ from service.importer.fields import TABLES
 from service.importer.readers import hsds_json
 from service.importer.records import ImportRefused, RowProblem
 from service.importer.validate import validate
+from service.places import gazetteer
 from service.platform.settings import import_settings
 
 # Records shared by services: the first chunk to write one keeps it.
@@ -74,6 +76,7 @@ def import_spool(
     written: dict[str, set[uuid.UUID]] = {name: set() for name in SHARED_TABLES}
     upserts: list[uuid.UUID] = []
     added = 0
+    area_origins: dict = {}  # where each service area was read (service/areas/resolve.py)
     with tempfile.TemporaryDirectory(prefix="fieldnav-chunk-") as folder, engine.begin() as connection:
         directory_lock.hold(connection)
         if mode == "full":
@@ -86,6 +89,7 @@ def import_spool(
             data = hsds_json.read(chunk_path)
             valid = validate(data, source, import_settings().default_timezone)
             problems.extend(_renumbered(valid.problems, leading_records, first_line, keep_leading=index == 0))
+            area_origins.update(areas.origins_of(data, first_line - leading_records - 1))
             derive.add_positions(valid)
             derive.add_categories_and_hashes(valid)
             for name in SHARED_TABLES:
@@ -101,7 +105,9 @@ def import_spool(
         deletes = _remove_unseen(connection, source) if mode == "full" else []
         version = writer._record_changes(connection, source, sorted(upserts, key=str), sorted(deletes, key=str))
         counts = _counts(connection, source)
+        problems.extend(areas.resolve_source(connection, source, area_origins))  # before the sites (service/areas/)
         counts["service_site"] = sites.rebuild_sites(connection, source, import_settings().default_timezone)
+        gazetteer.rebuild(connection, source)  # its public addresses as places (service/places/)
         writer.record_run(
             connection,
             source=source,

@@ -54,6 +54,7 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Connection, Engine, text
 
+from service.areas import serves
 from service.capacity.merge import stale_after
 from service.directory import lock as directory_lock
 from service.directory.results import offline_summary
@@ -132,8 +133,8 @@ def _check_cursor(cursor: Cursor, min_seq: int | None, max_seq: int) -> None:
         )
 
 
-_SITES_OF = """
-SELECT service_id, card FROM service_site
+_SITES_OF = f"""
+SELECT service_id, card, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
 WHERE status = 'active' AND service_id = ANY(:ids)
 ORDER BY service_id, location_id
 """
@@ -143,7 +144,7 @@ def _sites_by_service(connection: Connection, ids: list[uuid.UUID], now: datetim
     sites: dict[uuid.UUID, list[dict]] = {}
     if ids:
         for row in connection.execute(text(_SITES_OF), {"ids": ids}):
-            sites.setdefault(row.service_id, []).append(offline_summary(row.card, now))
+            sites.setdefault(row.service_id, []).append(offline_summary(row.card, now, row.serves_area))
     return sites
 
 

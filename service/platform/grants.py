@@ -100,6 +100,11 @@ READ_ONLY = frozenset(
         # What each HSDS API pull did (service/importer/sources.py): pulls write it as
         # imports write the directory; GET /v1/admin/sources reads it.
         "hsds_source",
+        # Places (service/places/): imports, migrations and `fieldnav places load` write them.
+        "place",
+        # Named boundaries service areas are matched to (service/areas/): migrations and
+        # `fieldnav areas load` write them.
+        "area_boundary",
     }
 )
 

@@ -580,11 +580,28 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "Give a point as lat,lon in degrees (latitude -90 to 90, longitude -180 to 180).",
         "Indiquez un point sous la forme lat,lon en degrés (latitude de -90 à 90, longitude de -180 à 180).",
     ),
+    # serves= (service/api/request_params.py): "here" on a read that has no point of its own.
+    "serves_here_without_point": _fixed(
+        "serves=here means the point searched from: give near=lat,lon too, or serves=lat,lon.",
+        "serves=here désigne le point de la recherche : indiquez aussi near=lat,lon, ou serves=lat,lon.",
+    ),
     "unknown_category": _codes(
         "Unknown category: {codes}. Choose from: {choices}.",
         "Unknown categories: {codes}. Choose from: {choices}.",
         "Catégorie inconnue : {codes}. Choisissez parmi : {choices}.",
         "Catégories inconnues : {codes}. Choisissez parmi : {choices}.",
+    ),
+    "unknown_population": _codes(
+        "Unknown population group: {codes}. Choose from: {choices}.",
+        "Unknown population groups: {codes}. Choose from: {choices}.",
+        "Groupe de population inconnu : {codes}. Choisissez parmi : {choices}.",
+        "Groupes de population inconnus : {codes}. Choisissez parmi : {choices}.",
+    ),
+    "unknown_gender": _codes(
+        "Unknown gender: {codes}. Use one of: {choices}.",
+        "Unknown genders: {codes}. Use one of: {choices}.",
+        "Genre inconnu : {codes}. Utilisez l’une de ces valeurs : {choices}.",
+        "Genres inconnus : {codes}. Utilisez l’une de ces valeurs : {choices}.",
     ),
     "unknown_status": _codes(
         "Unknown status: {codes}. Use: {choices}.",
@@ -671,6 +688,11 @@ MESSAGES: dict[str, dict[str, Template]] = {
         "try its first three characters.",
         "Aucun lieu du répertoire n’a ce code postal : impossible d’y mesurer la proximité. "
         "Essayez ses trois premiers caractères.",
+    ),
+    # Places (service/api/routes/places.py): a query of spaces alone.
+    "text_blank": _fixed(
+        "Enter a place name, a postal code or a street address, not only spaces.",
+        "Entrez un nom de lieu, un code postal ou une adresse, pas seulement des espaces.",
     ),
     "proximity_needs_postcode": _fixed(
         "proximity is measured from the centre of a postcode: send postcode too.",

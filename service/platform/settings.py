@@ -174,6 +174,25 @@ class BasemapSettings(BaseSettings):
     # A PMTiles v3 archive (vector or raster) served at /v1/basemap/{z}/{x}/{y} and copied,
     # for the pack's area, into offline packs (service/maps/basemap.py). Unset: no basemap.
     basemap_pmtiles: Path | None = Field(default=None, validation_alias="FIELDNAV_BASEMAP_PMTILES")
+    # A MapLibre style (style JSON URL) the field client draws under the services while online:
+    # a street map. The default is OpenFreeMap's "Liberty" (free, no key; OpenStreetMap data,
+    # attribution shown by the map). Empty: no style (the PMTiles basemap, else a plain background).
+    style_url: str = Field(
+        default="https://tiles.openfreemap.org/styles/liberty", validation_alias="FIELDNAV_BASEMAP_STYLE_URL"
+    )
+
+    @field_validator("style_url")
+    @classmethod
+    def _style_url_is_http(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("FIELDNAV_BASEMAP_STYLE_URL must be an http(s) URL of a MapLibre style, or empty")
+        return value
+
+    @property
+    def style(self) -> str | None:
+        """The style URL, or None when it is turned off (an empty or blank value)."""
+        return self.style_url or None
 
 
 class AuthSettings(BaseSettings):
@@ -276,6 +295,28 @@ class ReportSettings(BaseSettings):
     retention_days: float = Field(default=365, ge=0)
 
 
+class GeocoderSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_GEOCODER_", extra="ignore")
+
+    # An external geocoder GET /v1/places asks first (service/places/geocoder.py): its base URL,
+    # e.g. https://nominatim.example.org. Unset: the embedded gazetteer alone answers.
+    url: str | None = None
+    # "nominatim": {url}/search?format=jsonv2; "pelias": {url}/v1/search?text=.
+    kind: Literal["nominatim", "pelias"] = "nominatim"
+    # The whole exchange, connect to last byte; past it the gazetteer answers instead.
+    timeout_s: float = Field(default=1.5, gt=0, le=10)
+    # ISO 3166-1 alpha-2 codes (comma-separated) the geocoder's answers are limited to; empty: none.
+    countries: str = "ca"
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("FIELDNAV_GEOCODER_URL must be an http(s) URL, or unset")
+        return value or None
+
+
 @lru_cache(maxsize=1)
 def capacity_settings() -> CapacitySettings:
     return CapacitySettings()
@@ -344,3 +385,8 @@ def handoff_settings() -> HandoffSettings:
 @lru_cache(maxsize=1)
 def basemap_settings() -> BasemapSettings:
     return BasemapSettings()
+
+
+@lru_cache(maxsize=1)
+def geocoder_settings() -> GeocoderSettings:
+    return GeocoderSettings()

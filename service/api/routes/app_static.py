@@ -6,7 +6,8 @@ for one (its sign-in screen) before it calls the API.
 Caching: hashed build assets (``/app/assets/*``) are immutable; the page, the service
 worker and the web manifest are revalidated on every load (``no-cache`` with an ETag), so
 a new build reaches phones at their next start. The app's own Content-Security-Policy
-allows only this origin (MapLibre's worker and tile images use ``blob:``).
+allows only this origin (MapLibre's worker and tile images use ``blob:``), and the origin of the
+basemap style (FIELDNAV_BASEMAP_STYLE_URL), which the map reads its street map from.
 
 Demo sign-in link: ``fieldnav token create ... | python -m service.api.routes.app_static``
 prints ``http://HOST:PORT/app/#token=<token>`` (``make run`` does, with a 12 h demo token).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 from fastapi import APIRouter, Request, Response
@@ -27,7 +29,7 @@ from starlette.responses import FileResponse
 
 from service.api.errors import problem_response
 from service.api.http_cache import IMMUTABLE
-from service.platform.settings import PROJECT_ROOT, api_settings
+from service.platform.settings import PROJECT_ROOT, api_settings, basemap_settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,14 +53,27 @@ MEDIA_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 
+
+def _style_origin() -> str:
+    """The origin of the basemap style (FIELDNAV_BASEMAP_STYLE_URL), which the map fetches the
+    style, its tiles, glyphs and sprites from; '' when there is none. A style must keep those
+    on its own origin (OpenFreeMap's do)."""
+    style = basemap_settings().style
+    if not style:
+        return ""
+    parts = urlsplit(style)
+    return f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+STYLE_ORIGIN = _style_origin()
 APP_CSP = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",  # MapLibre positions its controls and popups with style attributes
-        "img-src 'self' data: blob:",
+        f"img-src 'self' data: blob:{STYLE_ORIGIN}",
         "font-src 'self' data:",
-        "connect-src 'self' blob: data:",
+        f"connect-src 'self' blob: data:{STYLE_ORIGIN}",
         "worker-src 'self' blob:",
         "child-src 'self' blob:",
         "manifest-src 'self'",

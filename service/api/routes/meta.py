@@ -1,4 +1,5 @@
-"""Liveness, readiness and the API root."""
+"""Liveness, readiness and the API root (which also tells a client the basemap style to draw and
+whether directory reads need a token)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from service.api.dependencies import DataVersionDep, EngineDep
 from service.api.errors import Problem, negotiate_language, problem_responses
 from service.api.request_params import prefers_html
 from service.platform import migrate
+from service.platform.settings import auth_settings, basemap_settings
 
 router = APIRouter(tags=["meta"])
 
@@ -39,6 +41,18 @@ class ApiRoot(BaseModel):
     version: str = Field(description="fieldnav's software version.", examples=["0.1.0"])
     data_version: int = Field(description="Changes whenever the directory data changes.", examples=[12])
     links: RootLinks = Field(description="Where a newcomer goes next.")
+    basemap_style_url: str | None = Field(
+        default=None,
+        description="A MapLibre style (style JSON URL) clients may draw under the services while online "
+        "(`FIELDNAV_BASEMAP_STYLE_URL`); null when the server names none. Offline, or when the style cannot be "
+        "loaded, draw the offline pack's basemap, `/v1/basemap.json`, or a plain background instead.",
+        examples=["https://tiles.openfreemap.org/styles/liberty"],
+    )
+    public_reads: bool = Field(
+        default=False,
+        description="true when directory reads (services, tiles, packs, sync) need no token "
+        "(`FIELDNAV_AUTH_PUBLIC_READS`): a client may open on the map and the list before anyone signs in.",
+    )
 
 
 ROOT_LINKS = RootLinks(app="/app/", docs="/docs", openapi="/openapi.json")
@@ -119,7 +133,14 @@ def _root_page(root: ApiRoot, language: str) -> str:
     responses={200: {"content": {"text/html": {}}}, **problem_responses(503)},
 )
 def root(request: Request, response: Response, data_version: DataVersionDep) -> ApiRoot | Response:
-    answer = ApiRoot(name="fieldnav", version=__version__, data_version=data_version.current(), links=ROOT_LINKS)
+    answer = ApiRoot(
+        name="fieldnav",
+        version=__version__,
+        data_version=data_version.current(),
+        links=ROOT_LINKS,
+        basemap_style_url=basemap_settings().style,
+        public_reads=auth_settings().public_reads,
+    )
     if prefers_html(request):
         page = _root_page(answer, negotiate_language(request.headers.get("accept-language")))
         return HTMLResponse(page, headers={"Vary": "Accept, Accept-Language"})

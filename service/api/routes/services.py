@@ -12,7 +12,18 @@ from service.api.data_version import VersionUnknown
 from service.api.dependencies import DetailCacheDep, EngineDep, ReadEngineDep, VersionTrackerDep
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
-from service.api.request_params import CategoryParam, in_default_timezone, parse_categories, parse_languages
+from service.api.request_params import (
+    CategoryParam,
+    GenderParam,
+    PopulationParam,
+    ServesParam,
+    in_default_timezone,
+    parse_categories,
+    parse_gender,
+    parse_languages,
+    parse_populations,
+    parse_serves,
+)
 from service.api.schemas import CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.auth.principal import Role
 from service.capacity import grants
@@ -73,6 +84,9 @@ def nearest(
         int | None,
         Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.", examples=[17]),
     ] = None,
+    population: PopulationParam = None,
+    gender: GenderParam = None,
+    serves: ServesParam = None,
     accessible: Annotated[bool, Query(description="Only sites with a wheelchair-accessible entry.")] = False,
     has_capacity: Annotated[
         bool,
@@ -95,6 +109,9 @@ def nearest(
         categories=parse_categories(category),
         languages=parse_languages(language),
         age=age,
+        populations=parse_populations(population),
+        gender=parse_gender(gender),
+        serves=parse_serves(serves, here=(lat, lon)),
         accessible=accessible,
         has_capacity=has_capacity,
         open_at=when,
@@ -102,7 +119,9 @@ def nearest(
     )
     with read_connection(read_engine, engine) as connection:
         hits = find_nearest(connection, query)
-    results = [nearest_result(hit.card, hit.distance_m, hit.bearing_deg, when or now) for hit in hits]
+    results = [
+        nearest_result(hit.card, hit.distance_m, hit.bearing_deg, hit.serves_location, when or now) for hit in hits
+    ]
     meta = {
         "origin": {"lat": round(lat, 5), "lon": round(lon, 5)},
         "at": (when or now).isoformat(),
@@ -136,6 +155,9 @@ def search(
         Query(max_length=200, description="Keywords, e.g. `food bank` or `hébergement`.", examples=["food bank"]),
     ] = None,
     category: CategoryParam = None,
+    population: PopulationParam = None,
+    gender: GenderParam = None,
+    serves: ServesParam = None,
     bbox: Annotated[
         str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84).", examples=["-79.6,43.6,-79.2,43.8"])
     ] = None,
@@ -145,11 +167,15 @@ def search(
     page: Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
 ) -> Response:
+    near_point = directory.parse_near(near) if near else None
     search_query = directory.SearchQuery(
         text=(q or "").strip() or None,
         categories=parse_categories(category),
+        populations=parse_populations(population),
+        gender=parse_gender(gender),
         bbox=directory.parse_bbox(bbox) if bbox else None,
-        near=directory.parse_near(near) if near else None,
+        near=near_point,
+        serves=parse_serves(serves, here=near_point),
         page=page,
         per_page=per_page,
     )
