@@ -161,3 +161,14 @@ def grant_provider(api, admin_api, database_url: str, *, subject: str, agency: s
         "organization_id": organization_id,
         "services": listed.json()["services"],
     }
+
+
+def choose_place(page, query: str, expected_label_part: str) -> None:
+    """Type ``query`` in the place chooser and tap the first result whose label holds ``expected_label_part``."""
+    if page.locator("#place").is_hidden():
+        tap(page, "#place-open")
+    page.locator("#place .place-search").fill(query)
+    option = page.locator("#place .place-result").filter(has_text=expected_label_part).first
+    option.wait_for(timeout=WAIT_MS)
+    option.tap()
+    page.wait_for_selector("#place", state="hidden")

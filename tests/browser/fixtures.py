@@ -47,6 +47,8 @@ def server(field_database_url, web_dist, tmp_path_factory):
             "FIELDNAV_HANDOFF_KEYS": Fernet.generate_key().decode(),
             "FIELDNAV_PACKS_DIR": str(folder / "packs"),
             "FIELDNAV_BASEMAP_PMTILES": str(basemap),
+            # No street style from the internet in tests (tests/test_browser_basemap.py serves its own).
+            "FIELDNAV_BASEMAP_STYLE_URL": "",
             "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000",
             "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
         },

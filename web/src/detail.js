@@ -5,7 +5,7 @@ import { capacitiesOf, capacityBadge, reportWarning } from './capacity.js';
 import { directionsUrl, haversineM, webDirectionsUrl } from './geo.js';
 import { formatSpan, hoursAt, hoursLabel } from './hours.js';
 import { categoryLabel, formatDateTime, formatDistance, lang, languageName, t } from './i18n.js';
-import { agesText, primaryPhone } from './nearest.js';
+import { agesText, primaryPhone, servesLine } from './nearest.js';
 import { localSite } from './offline.js';
 import { correctReport, discardReport, mayReport, openReport, reportsWaitingFor } from './report.js';
 import { state, emit } from './state.js';
@@ -88,6 +88,7 @@ export function showSite(site, { focus = true } = {}) {
       counts.length > 0 && capacityBadge(counts[0], { only: counts.length === 1 }),
       site.access && site.access !== 'unknown' && h('span', { class: 'badge', text: t(`access.${site.access}`) }),
     ),
+    servesLine(site) && h('p', { class: 'detail-serves' }, servesLine(site)),
     h('div', { class: 'detail-actions' },
       phone && h('a', { class: 'btn btn-call btn-large', href: phone.tel, text: `${t('result.call')} ${phone.number || ''}` }),
       directionsLinks(site),

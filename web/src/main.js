@@ -8,10 +8,14 @@ import { done, getMeta, setMeta, transaction } from './db.js';
 import { findSite, hideSite, renderWaitingReports, rerenderSite, showSite } from './detail.js';
 import { flushOutbox, initHandoff, pollStatuses, prefill, renderForm, renderMine } from './handoff.js';
 import { applyStatic, formatDateTime, lang, onLanguageChange, roleLabel, setLanguage, t } from './i18n.js';
-import { centreOn, createMap, fitArea, fitResults, getMap, mapCentre, refreshMap, renderedServices, resize, sourceMode } from './map.js';
+import {
+  basemapShown, centreOn, createMap, fitArea, fitResults, getMap, mapCentre, refreshMap, renderedServices, resize, setStyleUrl, showStreetMap,
+  sourceMode,
+} from './map.js';
 import { refreshNearest, rerenderNearest } from './nearest.js';
 import { loadSavedArea, syncServices } from './offline.js';
 import { onSave, renderOffline } from './offline-view.js';
+import { createPlaceChooser } from './places.js';
 import { flushAll, pendingAll, startOutboxes } from './outbox.js';
 import { loadProvider, renderProvider, startProvider } from './provider.js';
 import { closeReport, flushReports, initReport, renderReport } from './report.js';
@@ -84,18 +88,32 @@ async function selectCategory(code) {
 function setOrigin(origin) {
   state.origin = origin;
   setMeta('origin', origin);
-  $('#place').hidden = true;
+  closePlace();
   refreshMap();
   centreOn(origin);
   refreshNearest();
 }
 
-async function choosePlace() {
-  const select = $('#place-select');
-  replace(select,
-    h('option', { value: '', text: t('place.choose') }),
-    PLACES.map((p, i) => h('option', { value: String(i), text: p.name })));
+// The place chooser (places.js): a town, a postal code or an address, from GET /v1/places;
+// offline, the fixed list above. Opened when the phone's position is refused, or on purpose
+// (the person is not where the worker stands).
+let placeChooser = null;
+
+function openPlace({ refused }) {
+  if (!placeChooser) placeChooser = createPlaceChooser({ container: $('#place-search'), onChoose: setOrigin, fallback: PLACES });
+  $('#place-refused').hidden = !refused;
   $('#place').hidden = false;
+  $('#place-open').setAttribute('aria-expanded', 'true');
+  placeChooser.focus();
+}
+
+function closePlace() {
+  $('#place').hidden = true;
+  $('#place-open').setAttribute('aria-expanded', 'false');
+}
+
+async function choosePlace() {
+  openPlace({ refused: true });
   const remembered = await getMeta('origin');
   if (!state.origin && remembered && remembered.source !== 'device') setOrigin(remembered);
   else if (!state.origin) refreshNearest();
@@ -108,7 +126,6 @@ function locate() {
   }
   navigator.geolocation.getCurrentPosition(
     (position) => {
-      $('#place').hidden = true;
       setOrigin({ lat: position.coords.latitude, lon: position.coords.longitude, source: 'device' });
     },
     () => choosePlace(),
@@ -164,7 +181,7 @@ async function onSignIn(event) {
   event.preventDefault();
   const outcome = await signInWith($('#signin-token').value.trim());
   if (outcome.error) {
-    showSignIn(outcome.error, { over: Boolean(state.token) });
+    showSignIn(outcome.error, { over: Boolean(state.token) || started });
     return;
   }
   $('#signin-token').value = '';
@@ -199,7 +216,25 @@ async function onHashChange() {
 
 // --- start ---------------------------------------------------------------------------------
 
+// What the server's API root (open to all) says of it: the street map it names (drawn while
+// online) and whether directory reads need a token. Remembered for a start offline.
+async function loadServerInfo() {
+  if (state.online) {
+    try {
+      const root = await api('/');
+      await setMeta('serverInfo', { basemapStyleUrl: root.basemap_style_url ?? null, publicReads: Boolean(root.public_reads) });
+    } catch (error) {
+      if (!(error instanceof ApiError || error instanceof NetworkError)) console.warn('server info', error);
+    }
+  }
+  const info = (await getMeta('serverInfo')) || {};
+  setStyleUrl(info.basemapStyleUrl || null);
+  state.publicReads = Boolean(info.publicReads);
+  return info;
+}
+
 async function loadBasemap() {
+  await loadServerInfo();
   if (!serverUsable()) return;
   try {
     state.basemap = await api('/v1/basemap.json');
@@ -244,6 +279,7 @@ async function reconnected() {
   }
   await loadBasemap();
   refreshMap();
+  showStreetMap({ retry: true });
   refreshNearest();
   if (!serverUsable()) return;
   flushAll();
@@ -259,10 +295,7 @@ function wire() {
   $('#signout').addEventListener('click', signOut);
   $('#offline-save').addEventListener('click', onSave);
   $('#detail-back').addEventListener('click', hideSite);
-  $('#place-select').addEventListener('change', (e) => {
-    const place = PLACES[Number(e.target.value)];
-    if (place) setOrigin({ ...place, source: 'place' });
-  });
+  $('#place-open').addEventListener('click', () => ($('#place').hidden ? openPlace({ refused: false }) : closePlace()));
   $('#place-centre').addEventListener('click', () => setOrigin({ ...mapCentre(), source: 'map' }));
   $('#place-locate').addEventListener('click', locate);
   $('#locate').addEventListener('click', locate);
@@ -333,7 +366,9 @@ function registerServiceWorker() {
 }
 
 // For tests and for curious partners: what the app shows, without reading pixels.
-window.fieldnavDebug = { state, renderedServices, sourceMode, syncServices, flushOutbox, flushReports, flushAll, getMap, emit };
+window.fieldnavDebug = {
+  state, renderedServices, sourceMode, basemapShown, syncServices, flushOutbox, flushReports, flushAll, getMap, emit,
+};
 
 // The language button is named in the language it switches to.
 function labelLanguageButton() {
@@ -349,6 +384,12 @@ async function boot() {
   const link = await takeLink();
   await loadToken();
   if (!state.token) {
+    // Directory reads open to all (FIELDNAV_AUTH_PUBLIC_READS): the map and the list at once;
+    // signing in (the banner's button) is for what needs a token.
+    if (!link?.error && (await loadServerInfo()).publicReads) {
+      await enterApp();
+      return;
+    }
     showSignIn(link?.error || '');
     return;
   }

@@ -1,6 +1,10 @@
 // The map: MapLibre GL JS over fieldnav's vector tiles (/v1/tiles.json), or, offline, over
 // the saved area's PMTiles archives read from the phone through the pmtiles protocol.
-// The basemap is the server's (/v1/basemap.json) when it has one, else a plain background.
+// The basemap, the first of these that works: online, the street map the server names (a
+// MapLibre style, FIELDNAV_BASEMAP_STYLE_URL, with fieldnav's layers added on top); the saved
+// area's basemap; the server's PMTiles basemap (/v1/basemap.json); else a plain background.
+// The map is drawn at once from what the phone has; the street map replaces it when (and
+// only if) its style loads within STYLE_TIMEOUT_MS.
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
@@ -53,13 +57,121 @@ const PALETTES = {
   },
 };
 
-export function mapPalette(theme = currentTheme()) {
+// The street map is light whatever the theme: fieldnav's marks in their light colours on it.
+function themePalette(theme, onStreetMap) {
   if (theme.contrast === 'high') return PALETTES.outdoor;
-  return theme.scheme === 'dark' ? PALETTES.dark : PALETTES.light;
+  return theme.scheme === 'dark' && !onStreetMap ? PALETTES.dark : PALETTES.light;
+}
+
+export function mapPalette(theme = currentTheme()) {
+  return themePalette(theme, streetMapShown());
 }
 
 let map = null;
 let wired = false;
+
+// --- the street map (a third-party MapLibre style) ------------------------------------------
+
+export const STYLE_TIMEOUT_MS = 4000;
+// The style's URL (from the server), its JSON once loaded (URLs made absolute), and why not.
+const street = { url: null, style: null, failed: false, loading: null };
+const OWN_SOURCES = new Set(['services', 'origin', 'area', 'basemap']);
+const OWN_LAYERS = new Set(['background', 'area', 'clusters', 'services', 'origin']);
+
+// The style the server names (null: none). A new URL is loaded afresh.
+export function setStyleUrl(url) {
+  const next = url || null;
+  if (next === street.url) return;
+  Object.assign(street, { url: next, style: null, failed: false, loading: null });
+}
+
+// Is the street map drawn right now (for tests and the legend's colours)?
+export function streetMapShown() {
+  return Boolean(map) && shownBasemap === 'style';
+}
+
+// What the map draws under the services: 'style' (the street map), 'pack', 'network' or 'none'.
+let shownBasemap = 'none';
+
+export function basemapShown() {
+  return map ? shownBasemap : null;
+}
+
+function absolute(url, base) {
+  if (typeof url !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(url)) return url;
+  // URL() percent-encodes the template's braces: put them back.
+  return new URL(url, base).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
+}
+
+// The style as loaded, with what it names made absolute (a style object has no base URL),
+// and its ids moved out of the way of fieldnav's own.
+function adoptStyle(json, base) {
+  if (!json || json.version !== 8 || typeof json.sources !== 'object' || !Array.isArray(json.layers)) {
+    throw new Error('not a MapLibre style');
+  }
+  const renamedSources = {};
+  const sources = {};
+  for (const [id, source] of Object.entries(json.sources)) {
+    const name = OWN_SOURCES.has(id) ? `street-${id}` : id;
+    renamedSources[id] = name;
+    const copy = { ...source };
+    if (copy.url) copy.url = absolute(copy.url, base);
+    if (Array.isArray(copy.tiles)) copy.tiles = copy.tiles.map((t) => absolute(t, base));
+    if (typeof copy.data === 'string') copy.data = absolute(copy.data, base);
+    sources[name] = copy;
+  }
+  const layers = json.layers.map((layer) => {
+    const copy = { ...layer };
+    if (OWN_LAYERS.has(copy.id)) copy.id = `street-${copy.id}`;
+    if (copy.source && renamedSources[copy.source]) copy.source = renamedSources[copy.source];
+    return copy;
+  });
+  const style = { sources, layers };
+  if (json.glyphs) style.glyphs = absolute(json.glyphs, base);
+  if (typeof json.sprite === 'string') style.sprite = absolute(json.sprite, base);
+  else if (Array.isArray(json.sprite)) style.sprite = json.sprite.map((s) => ({ ...s, url: absolute(s.url, base) }));
+  return style;
+}
+
+// Load the style once, within STYLE_TIMEOUT_MS; a failure (no network, a refusal, no answer,
+// not a style) leaves the map as it is, drawn from what the phone and the server have.
+export function loadStreetStyle() {
+  if (!street.url || street.style || street.failed || !navigator.onLine) return Promise.resolve(Boolean(street.style));
+  if (street.loading) return street.loading;
+  const url = street.url;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), STYLE_TIMEOUT_MS);
+  street.loading = (async () => {
+    try {
+      const response = await fetch(url, { signal: controller.signal, credentials: 'omit', headers: { Accept: 'application/json' } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const style = adoptStyle(await response.json(), response.url || url);
+      if (street.url !== url) return false;
+      street.style = style;
+      return true;
+    } catch (error) {
+      if (street.url === url) street.failed = true;
+      console.warn('street map: drawn without it', url, error.message || error);
+      return false;
+    } finally {
+      clearTimeout(timer);
+      if (street.url === url) street.loading = null;
+    }
+  })();
+  return street.loading;
+}
+
+// The street map failed after it was drawn (its tiles or sprite refused): draw without it.
+function dropStreetStyle(reason) {
+  if (street.failed) return;
+  street.failed = true;
+  console.warn('street map: drawn without it', reason);
+  refreshMap();
+}
+
+function useStreetStyle(mode) {
+  return mode === 'network' && Boolean(street.style) && !street.failed && state.online && navigator.onLine;
+}
 
 // A PMTiles archive kept on the phone (a Blob in IndexedDB), read by byte ranges.
 class BlobSource {
@@ -156,21 +268,27 @@ function packBasemap(pack) {
 
 export function buildStyle() {
   const mode = sourceMode();
-  const sources = {};
+  const streetStyle = useStreetStyle(mode) ? street.style : null;
+  const sources = streetStyle ? { ...streetStyle.sources } : {};
   let basemap = null;
+  let basemapKind = streetStyle ? 'style' : 'none';
   if (mode === 'pack') {
     const key = packKeys(state.pack).services;
     registerArchive(key, state.pack.archive);
     sources.services = { type: 'vector', url: `pmtiles://${key}` };
-    basemap = packBasemap(state.pack);
   } else {
     sources.services = { type: 'vector', url: `${location.origin}/v1/tiles.json` };
-    basemap = networkBasemap();
+  }
+  if (!streetStyle) {
+    // The saved area's basemap (on the phone), else the server's while it can be reached.
+    basemap = state.pack ? packBasemap(state.pack) : null;
+    if (basemap) basemapKind = 'pack';
+    else if (mode === 'network' && (basemap = networkBasemap())) basemapKind = 'network';
   }
   if (basemap) sources.basemap = basemap.source;
 
   const category = state.category;
-  const palette = mapPalette();
+  const palette = themePalette(currentTheme(), Boolean(streetStyle));
   const count = category ? ['coalesce', ['get', category], 0] : ['coalesce', ['get', 'count'], 0];
   const pointColour = ['case', ...palette.categories.flatMap(([code, colour]) => [groupsHave(code), colour]), palette.other];
   const origin = state.origin;
@@ -191,14 +309,19 @@ export function buildStyle() {
   };
 
   const servicesFilter = category ? { filter: groupsHave(category) } : {};
+  const under = streetStyle ? streetStyle.layers : [
+    { id: 'background', type: 'background', paint: { 'background-color': basemap ? palette.basemapBackground : palette.background } },
+    ...(basemap ? basemapLayers('basemap', basemap.info) : []),
+  ];
   return {
     version: 8,
     name: `fieldnav-${mode}`,
-    metadata: { 'fieldnav:mode': mode },
+    metadata: { 'fieldnav:mode': mode, 'fieldnav:basemap': basemapKind },
+    ...(streetStyle?.glyphs ? { glyphs: streetStyle.glyphs } : {}),
+    ...(streetStyle?.sprite ? { sprite: streetStyle.sprite } : {}),
     sources,
     layers: [
-      { id: 'background', type: 'background', paint: { 'background-color': basemap ? palette.basemapBackground : palette.background } },
-      ...(basemap ? basemapLayers('basemap', basemap.info) : []),
+      ...under,
       { id: 'area', type: 'line', source: 'area', paint: { 'line-color': palette.area, 'line-width': 2, 'line-dasharray': [2, 2] } },
       {
         id: 'clusters', type: 'circle', source: 'services', 'source-layer': 'clusters',
@@ -381,9 +504,11 @@ export function legendControl() {
 
 export function createMap(container) {
   const view = state.origin ? { center: [state.origin.lon, state.origin.lat], zoom: POINTS_MIN_ZOOM } : DEFAULT_VIEW;
+  const style = buildStyle();
+  shownBasemap = style.metadata['fieldnav:basemap'];
   map = new maplibregl.Map({
     container,
-    style: buildStyle(),
+    style,
     ...view,
     maxZoom: 18,
     transformRequest,
@@ -425,8 +550,19 @@ export function createMap(container) {
     attribution?.classList.remove('maplibregl-compact-show');
     attribution?.removeAttribute('open');
   });
+  // The street map's own failures (its tiles refused, its server gone after the style came):
+  // without a single tile of it drawn within STYLE_TIMEOUT_MS, the map goes on without it.
+  map.on('error', (e) => {
+    if (e.sourceId && street.style?.sources[e.sourceId] && streetMapShown()) streetHealth.errors += 1;
+    else console.error(e.error || e); // what MapLibre does with an error nobody listens to
+  });
+  map.on('sourcedata', (e) => {
+    if (e.tile && e.sourceId && street.style?.sources[e.sourceId]) streetHealth.tiles += 1;
+  });
+  showStreetMap();
   map.on('idle', () => {
     container.dataset.mode = sourceMode();
+    container.dataset.basemap = shownBasemap;
     container.dataset.renderedServices = String(renderedServices());
     container.dataset.idle = 'true';
   });
@@ -444,11 +580,30 @@ export function renderedServices() {
   return map.queryRenderedFeatures({ layers: ['services', 'clusters'] }).length;
 }
 
+const streetHealth = { errors: 0, tiles: 0, timer: null };
+
+// Load the street map (when the server names one and the phone is online) and draw it; then
+// keep an eye on it for STYLE_TIMEOUT_MS.
+export async function showStreetMap({ retry = false } = {}) {
+  if (retry && street.failed && navigator.onLine) Object.assign(street, { failed: false, style: null });
+  if (!(await loadStreetStyle()) || !map) return;
+  if (streetMapShown()) return;
+  refreshMap();
+  if (!streetMapShown()) return;
+  Object.assign(streetHealth, { errors: 0, tiles: 0 });
+  clearTimeout(streetHealth.timer);
+  streetHealth.timer = setTimeout(() => {
+    if (streetMapShown() && streetHealth.errors > 0 && streetHealth.tiles === 0) dropStreetStyle('its tiles did not load');
+  }, STYLE_TIMEOUT_MS);
+}
+
 export function refreshMap() {
   if (!map) return;
   const next = buildStyle();
   const current = map.getStyle();
-  const modeChanged = current?.metadata?.['fieldnav:mode'] !== next.metadata['fieldnav:mode'];
+  const modeChanged = current?.metadata?.['fieldnav:mode'] !== next.metadata['fieldnav:mode']
+    || shownBasemap !== next.metadata['fieldnav:basemap'];
+  shownBasemap = next.metadata['fieldnav:basemap'];
   map.getContainer().dataset.idle = 'false';
   // A new source (network <-> phone) is a new style; a new filter or point is a diff.
   map.setStyle(next, { diff: !modeChanged });

@@ -47,6 +47,27 @@ export function whoText(site) {
   return ages || t('result.whoUnknown');
 }
 
+// While a "who" filter is on, why a row is in the list: the groups it is for
+// (service/directory/populations.py), and whether it states no restriction. (Otherwise the
+// eligibility line says it, and a row keeps its height: three whole rows on a phone.)
+export function populationsText(site) {
+  const f = state.filters;
+  if (!f.gender && !(f.population || []).length) return null;
+  const parts = (site.populations || []).map((code) => t(`population.${code}`));
+  if (!site.population_restricted) parts.push(t('result.unrestricted'));
+  return parts.join(' · ');
+}
+
+// Does the service serve the address the list is for (`serves_location`, from the server or
+// computed on the phone offline: offline.js)? Yes: a short line; no: a warning in the amber
+// of notices (the worker may still call: areas are often loose); unknown: nothing, as most
+// services state no area. Also for the service's card.
+export function servesLine(site) {
+  if (site.serves_location === 'yes') return h('span', { class: 'result-serves serves-yes', text: t('result.servesYes') });
+  if (site.serves_location === 'no') return h('span', { class: 'result-serves serves-no', text: t('result.servesNo') });
+  return null;
+}
+
 export function primaryPhone(site) {
   return (site.phones || []).find((p) => p.tel) || null;
 }
@@ -62,7 +83,8 @@ function resultItem(site) {
     class: report ? 'result reported' : 'result',
     dataset: {
       serviceId: site.service_id, locationId: site.location_id, distance: site.distance_m ?? '', groups: (site.category_groups || []).join(','),
-      hours: hoursState, reported: report ? report.kind : '',
+      populations: (site.populations || []).join(','), restricted: String(Boolean(site.population_restricted)),
+      hours: hoursState, reported: report ? report.kind : '', serves: site.serves_location || '',
     },
   },
   h('button', { class: 'result-main', type: 'button', onclick: () => emit('show-site', site) },
@@ -73,7 +95,10 @@ function resultItem(site) {
       capacityBadge(site.capacity),
     ),
     report && reportWarning(report),
+    servesLine(site),
     h('span', { class: 'result-who' }, h('span', { class: 'sr-only', text: `${t('result.who')} ` }), whoText(site)),
+    populationsText(site) && h('span', { class: 'result-populations', dataset: { populations: (site.populations || []).join(',') } },
+      h('span', { class: 'sr-only', text: `${t('result.populations')} ` }), populationsText(site)),
     confidential && h('span', { class: 'result-org', text: t('result.callToConnect') }),
   ),
   phone && h('a', { class: 'btn btn-call', href: phone.tel, 'aria-label': t('result.callName', { name: site.name }), text: t('result.call') }),

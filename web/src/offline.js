@@ -7,6 +7,7 @@
 // in the area) to reach a delta cursor; later runs fetch only what changed since.
 import { ApiError, api, request } from './api.js';
 import { hasFreeCapacity, withFreshness } from './capacity.js';
+import { GENDER_GROUP, populationValues } from './chips.js';
 import { done, getMeta, transaction } from './db.js';
 import { haversineM, inBbox } from './geo.js';
 import { hoursAt } from './hours.js';
@@ -242,6 +243,7 @@ async function applyPage(page, area) {
       const had = await removeService(service.id);
       for (const site of service.sites) {
         // Public sites in the area; confidential sites (no position) of services known here.
+        // The whole summary is kept, `serves_area` with it (the list's "serves this address").
         const keep = site.lat != null && site.lon != null ? inBbox(site.lon, site.lat, area) : had > 0;
         if (keep) {
           await done(s.sites.put({ ...site, key: siteKey(site) }));
@@ -260,15 +262,63 @@ async function applyPage(page, area) {
 
 // --- the nearest list without a network -------------------------------------------------------
 
+// The gender groups (service/directory/populations.py GENDER_CODES).
+const GENDER_GROUPS = ['women', 'men', 'gender_diverse'];
+
+// Who the site is for, as the API's population= and gender= read it: a site for one of the
+// groups or restricting nobody (`population_restricted` false: sites saved before the server
+// knew groups have neither field, and restrict nobody); a site with no gender group or one
+// with that gender.
+export function matchesWho(site, population, genderGroup) {
+  const groups = site.populations || [];
+  if (population.length && site.population_restricted && !population.some((code) => groups.includes(code))) return false;
+  if (genderGroup && groups.some((code) => GENDER_GROUPS.includes(code)) && !groups.includes(genderGroup)) return false;
+  return true;
+}
+
+// Is (lon, lat) inside a GeoJSON MultiPolygon's coordinates? Even-odd ray casting: a ray from the point eastwards
+// crosses the rings' edges an odd number of times when it is inside; a hole's ring adds its
+// own crossings, so a point in a hole comes out outside. Plain lon/lat is enough: the areas
+// are a few km to a province, simplified to ~200 m by the server. (Twenty lines, not a
+// geometry library: the phone needs this one question, and a dependency would weigh more
+// than the whole list.)
+export function inMultiPolygon(lon, lat, multiPolygon) {
+  for (const polygon of multiPolygon) {
+    let inside = false;
+    for (const ring of polygon) {
+      // Each edge (j, i), the last point back to the first included: on a closed ring (as
+      // the server sends them) that one has no length and crosses nothing.
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [x1, y1] = ring[j];
+        const [x2, y2] = ring[i];
+        if ((y1 > lat) !== (y2 > lat) && lon < x1 + ((lat - y1) * (x2 - x1)) / (y2 - y1)) inside = !inside;
+      }
+    }
+    if (inside) return true;
+  }
+  return false;
+}
+
+// The API's `serves_location` for a saved site and the point the list is for: yes (its area
+// holds the point), no, or unknown (no known area: `serves_area` null, or a site saved
+// before the server sent areas).
+export function servesLocation(site, origin) {
+  const area = site.serves_area;
+  if (!Array.isArray(area) || !area.length || !origin) return 'unknown';
+  return inMultiPolygon(origin.lon, origin.lat, area) ? 'yes' : 'no';
+}
+
 // The filter chips, applied to a site of the snapshot as the API applies them (a stale count
-// is not a free bed: `has_capacity`'s rule).
+// is not a free bed: `has_capacity`'s rule; serves=here keeps "yes" and "unknown").
 function matchesFilters(site, filters, hours, now) {
+  if (filters.servesHere && site.serves_location === 'no') return false;
   if (filters.openNow && hours.state !== 'open') return false;
   if (filters.bedsFree && !hasFreeCapacity(site, now.getTime())) return false;
   if (filters.age != null) {
     const min = site.eligibility?.minimum_age, max = site.eligibility?.maximum_age;
     if ((min != null && filters.age < min) || (max != null && filters.age > max)) return false;
   }
+  if (!matchesWho(site, populationValues(filters), GENDER_GROUP[filters.gender] || null)) return false;
   return true;
 }
 
@@ -276,7 +326,11 @@ export async function localNearest(origin, category, limit = 10, filters = {}, n
   const sites = await transaction(['sites'], 'readonly', (s) => done(s.sites.getAll()));
   const matching = sites
     .filter((site) => !category || (site.category_groups || []).includes(category))
-    .map((site) => ({ ...withFreshness(site, now.getTime()), hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now, site.open_ranges) }))
+    .map((site) => ({
+      ...withFreshness(site, now.getTime()),
+      hours: hoursAt(site.week_intervals, site.timezone || 'America/Toronto', now, site.open_ranges),
+      serves_location: servesLocation(site, origin),
+    }))
     .filter((site) => matchesFilters(site, filters, site.hours, now));
   const placed = matching
     .filter((site) => site.lat != null && site.lon != null)

@@ -39,6 +39,10 @@ export function showSignIn(message = '', { over = false } = {}) {
   $('#app').hidden = true;
   $('#provider').hidden = true;
   $('#signin-close').hidden = !over;
+  // Signed out on an open server: back to the (live) map and list, not just the saved data.
+  const back = $('#signin-close');
+  back.dataset.i18n = !state.token && state.publicReads ? 'signin.continuePublic' : 'signin.continue';
+  back.textContent = t(back.dataset.i18n);
   const error = $('#signin-error');
   error.textContent = message;
   error.hidden = !message;
@@ -58,7 +62,15 @@ export function hideSignIn() {
 export async function renderBanner(pending = 0) {
   const banner = $('#session-banner');
   if (!state.token && !state.authLost) {
-    banner.hidden = true;
+    // Nobody signed in on an open server (public reads): say what a sign-in is for.
+    banner.hidden = !state.publicReads || state.mode !== 'field';
+    banner.dataset.kind = banner.hidden ? '' : 'anonymous';
+    if (!banner.hidden) {
+      replace(banner,
+        h('p', { id: 'session-text', text: t('session.anonymous') }),
+        h('button', { id: 'session-signin', class: 'btn', type: 'button', text: t('session.signIn'), onclick: () => showSignIn('', { over: true }) }),
+      );
+    }
     return;
   }
   const left = secondsLeft();

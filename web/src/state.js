@@ -7,7 +7,10 @@ export const state = {
   online: navigator.onLine,
   categories: [], // [{code, label_en, label_fr, service_count}]
   category: null, // the selected category code, or null for all
-  filters: { openNow: false, bedsFree: false, age: null }, // who and what the list and map must match
+  // who and what the list and map must match; gender: 'woman' | 'man' | 'gender_diverse' | null,
+  // population: group codes (chips.js POPULATIONS); servesHere: only the services whose area
+  // holds the origin, and those with no known area (serves=here)
+  filters: { openNow: false, bedsFree: false, age: null, gender: null, population: [], servesHere: false },
   origin: null, // {lat, lon, source: 'device' | 'place' | 'map', name}
   pack: null, // the saved offline area: {id, manifest, archive: Blob, basemap: Blob | null, savedAt, syncedAt}
   basemap: null, // the server's basemap TileJSON, or null when it has none
