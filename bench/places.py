@@ -206,7 +206,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.runs <= 20 or not 10 <= args.rounds <= 10_000:
         parser.error("--runs must be 1..20 and --rounds 10..10000")
-    args.command = "python bench/places.py " + " ".join(sys.argv[1:])
+    args.command = " ".join(["python bench/places.py", *sys.argv[1:]])
     started_at, started_s = datetime.now(UTC).astimezone(), time.monotonic()
     args.load_at_start = common.load_average()
     args.revision_at_start, args.code_at_start = common.git_revision(), common.code_snapshot()
