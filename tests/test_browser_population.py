@@ -9,22 +9,21 @@ Screenshots (tests/artifacts/browser): population-sheet-fr-dark, population-list
 
 from __future__ import annotations
 
-import math
-
 from tests.browser import phone_context, screenshot
-from tests.browser.app import TORONTO, WAIT_MS, ids, nearest, open_app, save_default_area, shown_sites, tap, wait_list
+from tests.browser.app import (
+    TORONTO,
+    WAIT_MS,
+    haversine_m,
+    ids,
+    nearest,
+    open_app,
+    save_default_area,
+    shown_sites,
+    tap,
+    wait_list,
+)
 
 GENDER_GROUPS = {"woman": "women", "man": "men", "gender_diverse": "gender_diverse"}
-EARTH_RADIUS_M = 6_371_008.8  # web/src/geo.js
-
-
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    d_lat, d_lon = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
-    a = (
-        math.sin(d_lat / 2) ** 2
-        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(d_lon / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _for_person(site: dict, population: list[str], gender: str | None) -> bool:
@@ -99,7 +98,7 @@ def test_the_who_filter_online_and_offline(server, phone, worker_token, api):
     ]
     placed = sorted(
         (s for s in matching if s["lat"] is not None),
-        key=lambda s: _haversine_m(TORONTO["latitude"], TORONTO["longitude"], s["lat"], s["lon"]),
+        key=lambda s: haversine_m(TORONTO["latitude"], TORONTO["longitude"], s["lat"], s["lon"]),
     )[:10]
     # Then up to three confidential sites ("call to connect": no position on the phone).
     private = ids(s for s in matching if s["confidential"])

@@ -10,13 +10,12 @@ Screenshots (tests/artifacts/browser): serves-fr-dark, serves-sheet-fr-dark, ser
 
 from __future__ import annotations
 
-import math
-
 from tests.browser import phone_context, screenshot
 from tests.browser.app import (
     OTTAWA,
     TORONTO,
     WAIT_MS,
+    haversine_m,
     ids,
     nearest,
     open_app,
@@ -42,18 +41,8 @@ POINTS = [
     (42.9849, -81.2453),  # London
     (44.2312, -76.4860),  # Kingston
 ]
-EARTH_RADIUS_M = 6_371_008.8  # web/src/geo.js
 LIMIT = 10  # web/src/nearest.js
 SMALL_PHONE = {"width": 320, "height": 640}
-
-
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    d_lat, d_lon = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
-    a = (
-        math.sin(d_lat / 2) ** 2
-        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(d_lon / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _in_ring(lon: float, lat: float, ring: list) -> bool:
@@ -264,7 +253,7 @@ def test_who_serves_this_address_online_and_offline(server, browser, worker_toke
             if category in s["category_groups"] and phone_says[(s["service_id"], s["location_id"])] != "no"
         ]
         placed = sorted(
-            (s for s in matching if s["lat"] is not None), key=lambda s: _haversine_m(lat, lon, s["lat"], s["lon"])
+            (s for s in matching if s["lat"] is not None), key=lambda s: haversine_m(lat, lon, s["lat"], s["lon"])
         )[:LIMIT]
         assert shown[: len(placed)] == ids(placed)
         assert no not in shown and yes in shown

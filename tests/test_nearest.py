@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from service.directory.hours import open_status
 from spatial.geodesy import round_up_km
+from tests.support.site_distances import site_distances_m
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -85,18 +86,7 @@ def brute_force(engine, sites: list[dict], lat: float, lon: float, params: dict)
     """Geodesic distance from the point to every site, by PostGIS, no index, no cleverness."""
     max_distance_m = params.get("max_distance_m", 200_000)
     limit = params.get("limit", 10)
-    with engine.connect() as connection:
-        distances = dict(
-            connection.execute(
-                text("""
-            SELECT s.service_id::text || '/' || s.location_id::text,
-                   ST_Distance(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END::geography,
-                               ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-            FROM service_site s WHERE s.geom IS NOT NULL
-        """),
-                {"lat": lat, "lon": lon},
-            ).all()
-        )
+    distances = site_distances_m(engine, lat, lon)
     ranked = []
     for site in sites:
         key = f"{site['service_id']}/{site['location_id']}"

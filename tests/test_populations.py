@@ -25,6 +25,7 @@ from service.directory.populations import (
     population_groups,
 )
 from spatial.geodesy import round_up_km
+from tests.support.site_distances import site_distances_m
 
 PROBLEM = "application/problem+json"
 
@@ -283,18 +284,7 @@ def _passes(site: dict, params: dict) -> bool:
 
 
 def _brute_force(engine, sites, lat: float, lon: float, params: dict, limit: int) -> list[tuple[str, str, int]]:
-    with engine.connect() as connection:
-        distances = dict(
-            connection.execute(
-                text("""
-            SELECT s.service_id::text || '/' || s.location_id::text,
-                   ST_Distance(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END::geography,
-                               ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-            FROM service_site s WHERE s.geom IS NOT NULL
-        """),
-                {"lat": lat, "lon": lon},
-            ).all()
-        )
+    distances = site_distances_m(engine, lat, lon)
     ranked = []
     for site in sites:
         key = f"{site['service_id']}/{site['location_id']}"

@@ -19,6 +19,7 @@ from spatial.geodesy import round_up_km
 from tests.support.areas import area, polygon_json, service_with_areas, square
 from tests.support.hsds_services import TORONTO, import_services, service_json
 from tests.support.servers import start_server, stop_server
+from tests.support.site_distances import site_distances_m
 
 PROBLEM = "application/problem+json"
 PROBES = 300
@@ -53,22 +54,11 @@ def _location(site: dict, lat: float, lon: float) -> str:
 def _brute_force(engine, sites: dict, lat: float, lon: float, serves: tuple[float, float] | None) -> list:
     """The nearest LIMIT sites that serve ``serves`` (or all, without it), ranked as nearest
     ranks them: exact metres, confidential ones by their cell rounded up to a km."""
-    with engine.connect() as connection:
-        distances = dict(
-            connection.execute(
-                text("""
-            SELECT s.service_id::text || '/' || s.location_id::text,
-                   ST_Distance(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END::geography,
-                               ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-            FROM service_site s WHERE s.geom IS NOT NULL AND s.status = 'active'
-        """),
-                {"lat": lat, "lon": lon},
-            ).all()
-        )
+    distances = site_distances_m(engine, lat, lon)
     ranked = []
     for (service_id, location_id), site in sites.items():
         distance_m = distances.get(f"{service_id}/{location_id}")
-        if distance_m is None or distance_m > 200_000:
+        if distance_m is None or distance_m > 200_000 or site["status"] != "active":
             continue
         if serves is not None and _location(site, *serves) == "no":
             continue

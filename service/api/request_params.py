@@ -3,7 +3,6 @@ everywhere) and the parsing FastAPI cannot do, with our own 422 problems."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -15,6 +14,7 @@ from pydantic import WithJsonSchema
 from service.api.schemas import CategoryCode
 from service.directory.categories import category_codes
 from service.directory.populations import GENDERS, population_codes
+from service.directory.search import parse_point
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
 from service.platform.settings import import_settings
@@ -141,31 +141,7 @@ def parse_serves(value: str | None, here: tuple[float, float] | None) -> tuple[f
                 errors=[field_problem("query.serves", "serves_here_without_point")],
             )
         return here
-    parts = value.split(",")
-    try:
-        numbers = [float(part) for part in parts]
-    except ValueError:
-        numbers = []
-    if len(numbers) != 2 or not all(math.isfinite(n) for n in numbers):
-        raise Problem(
-            422,
-            "validation-error",
-            "serves must be lat,lon in degrees, or here.",
-            title="Invalid request",
-            detail_fr="serves doit être lat,lon en degrés, ou here.",
-            errors=[field_problem("query.serves", "numbers_expected", count=2)],
-        )
-    lat, lon = numbers
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise Problem(
-            422,
-            "validation-error",
-            "serves must be lat,lon in degrees (latitude -90 to 90, longitude -180 to 180).",
-            title="Invalid request",
-            detail_fr="serves doit être lat,lon en degrés (latitude de -90 à 90, longitude de -180 à 180).",
-            errors=[field_problem("query.serves", "point_invalid")],
-        )
-    return lat, lon
+    return parse_point(value, "serves")
 
 
 def parse_languages(values: list[str] | None) -> tuple[str, ...]:

@@ -78,17 +78,22 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
-def parse_near(value: str) -> tuple[float, float]:
-    lat, lon = _numbers(value, 2, "near")
+def parse_point(value: str, field: str) -> tuple[float, float]:
+    """The (lat, lon) of a ``lat,lon`` query value named ``field``; 422 naming it otherwise."""
+    lat, lon = _numbers(value, 2, field)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise Problem(
             422,
             "validation-error",
-            "near must be lat,lon in degrees.",
-            detail_fr="near doit être lat,lon en degrés.",
-            errors=[field_problem("query.near", "point_invalid")],
+            f"{field} must be lat,lon in degrees.",
+            detail_fr=f"{field} doit être lat,lon en degrés.",
+            errors=[field_problem(f"query.{field}", "point_invalid")],
         )
     return lat, lon
+
+
+def parse_near(value: str) -> tuple[float, float]:
+    return parse_point(value, "near")
 
 
 def _search_sql(query: SearchQuery) -> tuple[str, dict]:

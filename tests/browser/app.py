@@ -3,6 +3,7 @@ the map, read what it shows, and ask the API the same question."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from sqlalchemy import create_engine, text
@@ -172,3 +173,16 @@ def choose_place(page, query: str, expected_label_part: str) -> None:
     option.wait_for(timeout=WAIT_MS)
     option.tap()
     page.wait_for_selector("#place", state="hidden")
+
+
+EARTH_RADIUS_M = 6_371_008.8  # web/src/geo.js
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The distance the field client computes (web/src/geo.js haversineM)."""
+    d_lat, d_lon = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = (
+        math.sin(d_lat / 2) ** 2
+        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(d_lon / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
