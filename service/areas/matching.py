@@ -23,12 +23,13 @@ same name) is ambiguous: it stays unknown and is reported, as an unmatched one i
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+
+from service.platform.accents import strip_accents
 
 _PUNCTUATION = re.compile(r"[\-\u2010-\u2015_/.,;:]+")
 _SPACES = re.compile(r"\s+")
@@ -54,8 +55,7 @@ def name_key(name: str | None) -> str:
     """The normal form names are matched in ("" for nothing)."""
     if not name:
         return ""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("\u2019", "'")
+    plain = strip_accents(name).replace("\u2019", "'")
     key = _SPACES.sub(" ", _PUNCTUATION.sub(" ", plain.lower())).strip()
     compact = key.replace(" ", "").upper()
     if _POSTAL.fullmatch(compact):

@@ -5,7 +5,8 @@ letters and digits separated by single spaces; a Canadian postal code (full or a
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from service.platform.accents import strip_accents
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 # A forward sortation area (FSA), then as much of the local delivery unit as was typed.
@@ -15,8 +16,7 @@ FSA_LENGTH = 3
 
 def normal(text: str) -> str:
     """``text`` in the normal form ("Trois-Rivières" -> "trois rivieres", "K8A1A1" -> "k8a 1a1")."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    plain = strip_accents(text.casefold())
     words = _NOT_WORD.sub(" ", plain).strip()
     postal = _POSTAL.fullmatch(words)
     if postal:
