@@ -503,11 +503,14 @@ def centres_list() -> None:
 def purge_command(dry_run: bool) -> None:
     """Remove handoff personal data FIELDNAV_HANDOFF_RETENTION_DAYS after the handoff closed
     (anonymous statistics stay), expired idempotency keys, old delivered webhook events, and
-    field reports resolved more than FIELDNAV_REPORTS_RETENTION_DAYS ago."""
+    field reports resolved more than FIELDNAV_REPORTS_RETENTION_DAYS ago, shares
+    FIELDNAV_SHARES_GONE_DAYS after they expired and share recipients kept past
+    FIELDNAV_SHARES_RECIPIENT_RETENTION_H."""
     from service.handoffs import purge
     from service.platform.db import default_engine
-    from service.platform.settings import handoff_settings, report_settings
+    from service.platform.settings import handoff_settings, report_settings, share_settings
     from service.reports import purge as reports_purge
+    from service.shares import purge as shares_purge
 
     retention_days = handoff_settings().retention_days
     reports_days = report_settings().retention_days
@@ -518,9 +521,11 @@ def purge_command(dry_run: bool) -> None:
                 reports_purge.count_due(default_engine(), reports_days), reports_days, dry_run=True
             )
         )
+        click.echo(shares_purge.count_due(default_engine(), share_settings()).summary_line(dry_run=True))
         return
     click.echo(purge.purge(default_engine(), retention_days).summary_line())
     click.echo(reports_purge.summary_line(reports_purge.purge(default_engine(), reports_days), reports_days))
+    click.echo(shares_purge.purge(default_engine(), share_settings()).summary_line())
 
 
 @main.command("worker")
@@ -529,9 +534,15 @@ def purge_command(dry_run: bool) -> None:
     is_flag=True,
     help="Deliver what is due now (and run the pulls that are due, and the hours roll), then exit.",
 )
-@click.option("--requeue-dead", is_flag=True, help="Put dead-lettered webhook events back in the queue, then exit.")
+@click.option(
+    "--requeue-dead",
+    is_flag=True,
+    help="Put dead-lettered webhook events and share messages (those still holding their recipient) back in the "
+    "queue, then exit.",
+)
 def worker_command(once: bool, requeue_dead: bool) -> None:
-    """Deliver webhook events to the navigator centres (signed, retried with backoff), pull
+    """Deliver webhook events to the navigator centres (signed, retried with backoff) and the
+    shares' SMS and emails (service/shares/delivery.py), pull
     the HSDS APIs of FIELDNAV_SOURCES_FILE on their schedule, and roll the dated hours of the
     sites forward once a day (`fieldnav db roll-hours`)."""
     import logging
@@ -544,6 +555,7 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     from service.platform.db import default_engine, migration_engine
     from service.platform.observability.logs import SafeFormatter
     from service.platform.settings import handoff_settings, import_settings, pull_settings
+    from service.shares import delivery as share_delivery
 
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))  # no database values
@@ -551,6 +563,7 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     engine = default_engine()
     if requeue_dead:
         click.echo(f"re-queued {webhooks.requeue_dead(engine)} dead webhook events")
+        click.echo(f"re-queued {share_delivery.requeue_dead(engine)} dead share messages")
         return
     settings = handoff_settings()
     sources_file = import_settings().sources_file
@@ -562,6 +575,7 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     if once:
         report = webhooks.run_once(engine, settings)
         click.echo(f"webhooks: {report.delivered} delivered, {report.retried} to retry, {report.dead} dead")
+        click.echo(share_delivery.run_once(engine).summary_line())
         if sources_file is not None:
             # Pulls write the directory, as imports do: the migration role's engine.
             schedule.run_due(migration_engine(), configured, pull_settings())
@@ -578,7 +592,7 @@ def worker_command(once: bool, requeue_dead: bool) -> None:
     rolls = hours_roll.start_thread(migration_engine(), import_settings().default_timezone, stop)
     click.echo("hours roll: at start, then each time the date changes")
     click.echo(f"webhook worker running (poll every {settings.worker_poll_s:g} s); Ctrl-C to stop")
-    webhooks.run_forever(engine, settings, stop)
+    webhooks.run_forever(engine, settings, stop, also=[lambda: share_delivery.run_once(engine)])
     if sources_file is not None:
         pulls.join(timeout=5)  # a pull still running is rolled back when the process exits
     rolls.join(timeout=5)  # as is a roll

@@ -32,6 +32,7 @@ from service.api.routes import (
     places,
     reports,
     services,
+    shares,
     sources,
     stats,
     sync,
@@ -86,6 +87,7 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(hsds.router)  # the HSDS 3.0 API (service/hsds/)
     app.include_router(capacity.router)  # live counts (service/capacity/)
     app.include_router(reports.router)  # wrong data reported from the field (service/reports/)
+    app.include_router(shares.router)  # lists of services left with the person (service/shares/)
     app.include_router(tiles.router)
     app.include_router(offline.router)
     app.include_router(sync.router)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from service.api.data_version import DataVersion, LastKnownVersion
 from service.api.response_cache import BodyCache
+from service.api.share_pages import SharePageCache
 from service.api.state import AppState, TileBoundsMemo, TileContext
 from service.maps.packs.queue import PackService
 
@@ -55,6 +56,11 @@ async def get_detail_cache(request: Request) -> BodyCache:
     return app_state(request).detail_cache
 
 
+async def get_share_pages(request: Request) -> SharePageCache:
+    """This worker's rendered share pages (service/api/share_pages.py)."""
+    return app_state(request).share_pages
+
+
 async def get_pack_service(request: Request) -> PackService:
     """This worker's packs: their own engine (not the requests' pool), stores and build queue."""
     return app_state(request).packs
@@ -67,4 +73,5 @@ VersionTrackerDep = Annotated[LastKnownVersion, Depends(get_version_tracker)]
 TileContextDep = Annotated[TileContext, Depends(get_tile_context)]
 TileBoundsDep = Annotated[TileBoundsMemo, Depends(get_tile_bounds)]
 DetailCacheDep = Annotated[BodyCache, Depends(get_detail_cache)]
+SharePagesDep = Annotated[SharePageCache, Depends(get_share_pages)]
 PackServiceDep = Annotated[PackService, Depends(get_pack_service)]

@@ -23,6 +23,8 @@ class Policy:
     directory_read: bool = False
     # Counts against the stricter per-minute limit for expensive operations.
     expensive: bool = False
+    # With no token needed: counted against the caller's address all the same.
+    limited_by_address: bool = False
 
 
 PUBLIC = Policy(roles=None)
@@ -42,6 +44,10 @@ PROVIDER = Policy(roles=frozenset({Role.PROVIDER}))
 # and admins (all) work the list.
 REPORTER = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR, Role.NAVIGATOR}))
 REPORT_DESK = Policy(roles=frozenset({Role.NAVIGATOR, Role.ADMIN}))
+# A list of services left with the person (service/shares/): made by whoever is with them;
+# its page is opened by anyone with the link, counted against their address.
+SHARER = Policy(roles=frozenset({Role.FIELD_WORKER, Role.SUPERVISOR, Role.NAVIGATOR}))
+SHARE_PAGE = Policy(roles=None, limited_by_address=True)
 # Renewing an access token through a registered device (service/auth/devices.py) needs no
 # bearer token, which may have expired: the refresh token and the device key's DPoP proof are
 # the credentials. The route counts it against the caller's address, as anonymous requests are.
@@ -70,6 +76,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/capacity"): CAPACITY,
     ("GET", "/v1/provider/services"): PROVIDER,
     ("POST", "/v1/services/{service_id}/reports"): REPORTER,
+    ("POST", "/v1/shares"): SHARER,
+    ("GET", "/s/{token}"): SHARE_PAGE,
+    ("GET", "/s/{token}/qr.svg"): SHARE_PAGE,
     ("GET", "/v1/admin/reports"): REPORT_DESK,
     ("GET", "/v1/admin/reports.csv"): REPORT_DESK,
     ("GET", "/v1/admin/reports/{report_id}"): REPORT_DESK,

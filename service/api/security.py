@@ -152,6 +152,8 @@ async def authorize(request: Request) -> Principal | None:
             detail_fr="Cette opération n’a pas de règle d’accès : elle est refusée.",
         )
     if policy.roles is None:
+        if policy.limited_by_address:
+            await rate_limit(request, None, policy)
         return None
     principal = await authenticate(request, policy)
     open_read = policy.directory_read and auth_settings().public_reads

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from service.api.data_version import DataVersion, LastKnownVersion
 from service.api.rate_limit import RateLimiter
 from service.api.response_cache import BodyCache
+from service.api.share_pages import SharePageCache
 from service.auth.revocation import RevocationCheck
 from service.maps import tiles
 from service.maps.packs import pack_dir
@@ -71,6 +72,7 @@ class AppState:
     tile_context: TileContext
     tile_bounds: TileBoundsMemo
     detail_cache: BodyCache
+    share_pages: SharePageCache
     revocations: RevocationCheck
     rate_limiter: RateLimiter
     # The packs' own engine (not the requests' pool), stores and build queue (service/maps/packs/queue.py).
@@ -97,6 +99,7 @@ class AppState:
             ),
             tile_bounds=TileBoundsMemo(),
             detail_cache=BodyCache("service_detail", DETAIL_CACHE_BYTES),
+            share_pages=SharePageCache(),
             revocations=RevocationCheck(engine, auth_settings().revocation_cache_s),
             rate_limiter=RateLimiter(engine, limit_settings().window_s),
             packs=PackService(make_pack_engine(engine.url), settings, pack_dir(settings)),

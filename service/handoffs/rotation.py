@@ -21,6 +21,8 @@ ENCRYPTED = {
     "handoff": ("id", "uuid", ("phone_enc", "name_enc", "note_enc", "contact_enc", "location_enc")),
     "handoff_event": ("id", "bigint", ("reason_enc",)),
     "handoff_note": ("id", "uuid", ("text_enc",)),
+    # A share's SMS or email recipient (service/shares/outbox.py), until it is delivered.
+    "share_outbox": ("id", "bigint", ("recipient_enc",)),
 }
 
 

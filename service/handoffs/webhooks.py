@@ -31,8 +31,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Engine, text
 
@@ -219,9 +221,12 @@ def _wait_for_events(listener, timeout_s: float, stop: threading.Event) -> None:
         waited_s += step_s
 
 
-def run_forever(engine: Engine, settings: HandoffSettings, stop: threading.Event) -> None:
+def run_forever(
+    engine: Engine, settings: HandoffSettings, stop: threading.Event, also: Sequence[Callable[[], object]] = ()
+) -> None:
     """Deliver what is due, then wait for a NOTIFY from a new event or the poll interval.
-    Survives database restarts: it reconnects after the poll interval."""
+    ``also``: other outboxes' rounds run each time (the shares' messages), woken by the same
+    channel. Survives database restarts: it reconnects after the poll interval."""
     while not stop.is_set():
         try:
             raw = engine.raw_connection()
@@ -236,10 +241,12 @@ def run_forever(engine: Engine, settings: HandoffSettings, stop: threading.Event
             listener.autocommit = True
             listener.execute(f"LISTEN {CHANNEL}")
             while not stop.is_set():
-                try:
-                    run_once(engine, settings)
-                except Exception:
-                    log.exception("webhook delivery round failed; retrying after the poll interval")
+                rounds: list[Callable[[], object]] = [partial(run_once, engine, settings), *also]
+                for round_once in rounds:
+                    try:
+                        round_once()
+                    except Exception:
+                        log.exception("delivery round failed; retrying after the poll interval")
                 _wait_for_events(listener, settings.worker_poll_s, stop)
         except Exception:  # noqa: BLE001 - the listening connection broke: start over
             log.warning("webhook worker: lost its database connection; reconnecting")

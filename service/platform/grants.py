@@ -69,6 +69,8 @@ APP_WRITES = frozenset(
         "provider_grant",
         "capacity_live",
         "field_report",
+        "share",
+        "share_outbox",
     }
 )
 

@@ -239,6 +239,14 @@ CATALOGUE_FR: dict[str, tuple[str, str]] = {
         "Trop de signalements",
         "Vous avez fait autant de signalements en une heure que permis. Réessayez plus tard.",
     ),
+    "too-many-shares": (
+        "Trop de partages",
+        "Vous avez fait autant de partages en une heure que permis. Réessayez plus tard.",
+    ),
+    "share-expired": (
+        "Partage expiré",
+        "Cette liste de services a expiré ; les listes ne sont gardées que quelques jours.",
+    ),
     "directory-busy": (
         "Répertoire occupé",
         (
@@ -522,6 +530,41 @@ MESSAGES: dict[str, dict[str, Template]] = {
     "url_scheme": _URL,
     "url_too_long": _URL,
     # --- ours: validators (service/handoffs/model.py, service/maps/packs/, service/api/schemas.py)
+    # --- shares (service/shares/model.py, service/shares/commands.py)
+    "share_item_one_of": _fixed(
+        "Give each service as a site_key or a service_id, one of the two.",
+        "Donnez chaque service par site_key ou par service_id, l’un des deux.",
+    ),
+    "share_service_unknown": _fixed(
+        "This service is not in the directory (any more). Remove it from the list, or search for it again.",
+        "Ce service n’est pas (ou plus) dans le répertoire. Retirez-le de la liste, ou cherchez-le de nouveau.",
+    ),
+    "share_recipient_missing_sms": _fixed(
+        "Enter the phone number the text message goes to.",
+        "Entrez le numéro de téléphone qui recevra le texto.",
+    ),
+    "share_recipient_missing_email": _fixed(
+        "Enter the email address the list goes to.",
+        "Entrez l’adresse courriel qui recevra la liste.",
+    ),
+    "share_recipient_not_allowed": _fixed(
+        "A link or a printout goes to nobody: leave the recipient out, or choose SMS or email.",
+        "Un lien ou une impression ne sont envoyés à personne : retirez le destinataire, ou choisissez texto ou "
+        "courriel.",
+    ),
+    "share_phone_invalid": _fixed(
+        "This is not a valid phone number. Check the digits and the area code.",
+        "Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres et l’indicatif régional.",
+    ),
+    "email_invalid": _fixed(
+        "This is not a valid email address. Check it, for example name@example.org.",
+        "Cette adresse courriel n’est pas valide. Vérifiez-la, par exemple nom@exemple.org.",
+    ),
+    "share_delivery_not_configured": _fixed(
+        "This server does not send this kind of message. Share the link, print it, or use the phone's own share.",
+        "Ce serveur n’envoie pas ce type de message. Partagez le lien, imprimez-le, ou utilisez le partage du "
+        "téléphone.",
+    ),
     "phone_invalid": _fixed(
         "This is not a valid phone number. Check the digits, or leave it empty for an anonymous handoff.",
         "Ce numéro de téléphone n’est pas valide. Vérifiez les chiffres, ou laissez le champ vide pour un transfert anonyme.",

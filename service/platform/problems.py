@@ -315,6 +315,22 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "`Retry-After` seconds.",
             "You made 20 reports in the last hour, the most allowed; try again in 25 min.",
         ),
+        # --- shares
+        ProblemType(
+            "too-many-shares",
+            429,
+            "Too many shares",
+            "More shares in the last hour than one person may make (FIELDNAV_SHARES_PER_HOUR); retry after "
+            "`Retry-After` seconds.",
+            "You made 30 shares in the last hour, the most allowed; try again in 12 min.",
+        ),
+        ProblemType(
+            "share-expired",
+            410,
+            "Share expired",
+            "The share's link has expired (FIELDNAV_SHARES_TTL_DAYS after it was made); the list is gone for good.",
+            "This list of services has expired; lists are kept a few days only.",
+        ),
         ProblemType("gone", 410, "Gone", "The resource existed and is gone for good.", "Gone"),
         # --- the server
         ProblemType(

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -286,6 +286,66 @@ class CapacitySettings(BaseSettings):
     max_bulk_items: int = Field(default=300, ge=1, le=5000)
 
 
+class ShareSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_SHARES_", extra="ignore")
+
+    # Days a share's link opens its page; after, 410 Gone.
+    ttl_days: float = Field(default=7, gt=0, le=90)
+    # Days after expiry before `fieldnav purge` deletes a share (its link then answers 404).
+    gone_days: float = Field(default=30, ge=0, le=365)
+    # Shares one person may make in an hour (beyond the per-minute request limit).
+    per_hour: int = Field(default=30, ge=1, le=1000)
+    # Hours an SMS or email recipient is kept when the message cannot be delivered; a
+    # delivered message's recipient is cleared at once.
+    recipient_retention_h: float = Field(default=72, gt=0, le=24 * 30)
+    # The base of share links (https://fieldnav.example.org); unset: the address the request
+    # came to (behind a proxy, FIELDNAV_TRUSTED_PROXIES makes that the public one).
+    public_url: str | None = None
+    # Where a service's "Map" link goes; {lat} and {lon} are filled in.
+    map_link: str = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+    # Delivery (`fieldnav worker`): attempts before a message is dead-lettered, backoff, timeout.
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    backoff_max_s: float = Field(default=1800.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("FIELDNAV_SHARES_PUBLIC_URL must be an http(s) URL, or unset")
+        return value or None
+
+
+class SmsSettings(BaseSettings):
+    """An SMS provider's HTTP API, in Twilio's format (service/shares/sms.py): a form POST of
+    To, From and Body with HTTP Basic auth (account, token). Unset URL: SMS shares are refused."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_SMS_", extra="ignore", populate_by_name=True)
+
+    # {account} is filled in: https://api.twilio.com/2010-04-01/Accounts/{account}/Messages.json
+    url: str | None = None
+    account: str | None = None
+    token: SecretStr | None = None
+    sender: str | None = Field(default=None, validation_alias=AliasChoices("FIELDNAV_SMS_FROM", "sender"))
+
+
+class SmtpSettings(BaseSettings):
+    """The mail server share emails go through. Unset host: email shares are refused."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELDNAV_SMTP_", extra="ignore", populate_by_name=True)
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a relay on the host).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str | None = Field(default=None, validation_alias=AliasChoices("FIELDNAV_SMTP_FROM", "sender"))
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
 class ReportSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDNAV_REPORTS_", extra="ignore")
 
@@ -325,6 +385,21 @@ def capacity_settings() -> CapacitySettings:
 @lru_cache(maxsize=1)
 def report_settings() -> ReportSettings:
     return ReportSettings()
+
+
+@lru_cache(maxsize=1)
+def share_settings() -> ShareSettings:
+    return ShareSettings()
+
+
+@lru_cache(maxsize=1)
+def sms_settings() -> SmsSettings:
+    return SmsSettings()
+
+
+@lru_cache(maxsize=1)
+def smtp_settings() -> SmtpSettings:
+    return SmtpSettings()
 
 
 @lru_cache(maxsize=1)
