@@ -439,6 +439,12 @@ def _sweep_bodies() -> dict[tuple[str, str], dict]:
             "location": {"lat": 43.65, "lon": -79.38},
         },
         ("POST", "/v1/admin/reports/{report_id}/resolve"): {"resolution_note": "called the shelter: open"},
+        ("POST", "/v1/shares"): {
+            "services": [{"service_id": KNOWN["service_id"][0]}],
+            "language": "fr",
+            "delivery": "sms",
+            "recipient": "+1 416 555 0123",
+        },
     }
 
 
@@ -457,6 +463,7 @@ def _path_parameters(path: str) -> dict[str, str]:
         "organization_id": KNOWN["organization_id"][0],
         "subject": KNOWN["subject"][0],
         "device_id": str(uuid.uuid4()),
+        "token": "Qm9vLXdob2VsbGl0dGxlZmlzaGJvbmVz",  # a share's token, of none made here: 404
         "id": KNOWN["service_id"][0],  # the HSDS API's {id} (a service; elsewhere an unknown id: 404)
         "z": "12",
         "x": "1144",
