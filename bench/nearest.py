@@ -11,11 +11,18 @@ For each data set size, in one run on one machine:
 * floor, 1 connection: the same, one process; latency per filter too;
 * HTTP: ``fieldnav serve --workers W`` with wrk on loopback, 16 connections, the same
   seeded query list as URLs; throughput, p50/p99, errors (any non-2xx);
+* plain-KNN floor (issue 21, bench/nearest_floor.py): for each query the simplest SQL that
+  could answer it (``ORDER BY geom <-> point LIMIT 10`` with the filters as plain WHERE
+  clauses), prepared, run by pgbench at 16 and 1 connections on the same points and filters;
+  the ratios of find_nearest and of HTTP to it;
 * no full walk: a filter that matches nothing, in an empty area and in Toronto, with
-  EXPLAIN (ANALYZE, BUFFERS).
+  EXPLAIN (ANALYZE, BUFFERS);
+* with ``--profile``, after the measured runs: pg_stat_statements around find_nearest, the
+  plain KNN and HTTP, EXPLAIN of both statements per filter, py-spy on the HTTP workers
+  (bench/nearest_profile.py).
 
 Every measurement is repeated ``--runs`` times (interleaved) and medians are reported. The
-"Nearest" section of bench/RESULTS.md is replaced with the results.
+"Nearest" section of bench/RESULTS.md (or ``--section``) is replaced with the results.
 """
 
 from __future__ import annotations
@@ -25,19 +32,23 @@ import contextlib
 import math
 import multiprocessing
 import random
+import subprocess
 import sys
 import time
 import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
+import nearest_floor
+import nearest_profile
 from common import FloorResult, log, median, percentile
-from sqlalchemy import event
+from nearest_floor import PgbenchResult
+from sqlalchemy import event, make_url
 
 from service.directory.demo_data import load_places
 from service.directory.nearest import NearestQuery, find_nearest
@@ -90,7 +101,18 @@ NEAREST_CODE = (
     "service/api/app.py",
 )
 
-GOALS = {"http_floor_qps_ratio_min": 0.30, "p99_ms_max": 25.0, "latency_growth_max": 1.5}
+GOALS = {
+    "http_floor_qps_ratio_min": 0.30,
+    "p99_ms_max": 25.0,
+    # Issue 21: against the plain-KNN floor (bench/nearest_floor.py), measured in the same run.
+    "nearest_knn_qps_ratio_min": 0.40,  # find_nearest q/s at 16 connections / plain KNN tps at 16
+    "nearest_knn_latency_ratio_max": 2.0,  # find_nearest p50, 1 connection / plain KNN average latency, 1 connection
+    "http_knn_qps_ratio_min": 0.15,  # HTTP req/s at 16 connections / plain KNN tps at 16
+    "http_p99_p50_ratio_max": 4.0,
+    "latency_growth_max": 1.3,  # 1M / 100k (1.5 before issue 21)
+}
+# The endpoint's default FIELDNAV_CAPACITY_STALE_AFTER_H: has_capacity needs a fresh count.
+STALE_AFTER = timedelta(hours=12)
 
 
 # --------------------------------------------------------------------------- queries
@@ -129,6 +151,7 @@ def nearest_query_from_params(params: dict[str, str], now: datetime) -> NearestQ
         accessible=params.get("accessible") == "true",
         has_capacity=params.get("has_capacity") == "true",
         open_at=now if params.get("open_now") == "true" else None,
+        fresh_since=now - STALE_AFTER,  # as the endpoint: without it has_capacity matches nothing
     )
 
 
@@ -211,6 +234,32 @@ def run_floor(
     merged.completed = len(merged.latencies_ms)
     merged.errors = dict(merged.errors)
     return merged
+
+
+# --------------------------------------------------------------------------- plain-KNN floor (pgbench)
+
+
+def prepare_knn_floor(url: str, queries: list[BenchQuery], size_label: str) -> dict[str, Path]:
+    """Load the query list's points (per filter, in list order) and write one pgbench script per filter."""
+    points = {name: [(q.lat, q.lon) for q in queries if q.filter_name == name] for name in FILTER_MIX}
+    nearest_floor.load_points(url, points)
+    return nearest_floor.write_scripts(
+        common.BENCH_OUT_DIR / f"pgbench-nearest-{size_label}",
+        FILTER_MIX,
+        {name: len(pts) for name, pts in points.items()},
+        LIMIT,
+    )
+
+
+def run_knn(url: str, scripts: dict[str, Path], *, clients: int, duration_s: float, label: str) -> PgbenchResult:
+    """pgbench over the plain-KNN scripts: a warm-up (as the other floors have), then ``duration_s``."""
+    threads = min(WRK_THREADS, clients)
+    nearest_floor.run_pgbench(url, scripts, clients=clients, threads=threads, duration_s=FLOOR_WARMUP_S, label=label)
+    return nearest_floor.run_pgbench(url, scripts, clients=clients, threads=threads, duration_s=duration_s, label=label)
+
+
+def _knn_line(result: PgbenchResult) -> str:
+    return f"{result.tps:.1f} tps, average {result.latency_ms:.2f} ms, failed {result.failed}, aborted {result.aborted}"
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -393,6 +442,156 @@ def _write_explain(size_label: str, where: str, plan_text: str) -> None:
     (common.BENCH_OUT_DIR / f"explain-nearest-{size_label}-{slug}.txt").write_text(plan_text + "\n")
 
 
+# --------------------------------------------------------------------------- profiles
+
+EXPLAIN_QUERIES = 3  # per filter, the first of the mix
+
+
+def explain_by_filter(url: str, queries: list[BenchQuery], out_dir: Path) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of find_nearest's statement and of the plain KNN on the first
+    queries of each filter: planning and execution time, buffers (medians); plans in ``out_dir``."""
+    engine = make_engine(url, pool_size=1)
+    lines = [
+        "| filter | find_nearest: plan ms | exec ms | buffers | plain KNN: plan ms | exec ms | buffers |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    try:
+        for name, params in FILTER_MIX.items():
+            ours, knn = nearest_profile.ExplainStats(), nearest_profile.ExplainStats()
+            plan_text = []
+            for query in [q for q in queries if q.filter_name == name][:EXPLAIN_QUERIES]:
+                statements = capture_statements(engine, query.nearest_query(datetime.now(UTC)))
+                nearest_profile.add_plan(ours, explain(engine, statements))
+                knn_statement = nearest_floor.knn_sql(params, nearest_floor.literal_point(query.lat, query.lon), LIMIT)
+                with engine.connect() as connection:
+                    cursor = connection.connection.driver_connection.cursor()
+                    nearest_profile.add_plan(knn, [nearest_profile.explain_json(cursor, knn_statement)])
+                    if not plan_text:
+                        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + knn_statement)
+                        knn_plan = "\n".join(row[0] for row in cursor.fetchall())
+                        plan_text = [
+                            f"-- find_nearest, {query.path()}",
+                            explain_text(engine, statements),
+                            "",
+                            "-- plain KNN",
+                            knn_statement,
+                            knn_plan,
+                        ]
+                    connection.rollback()
+            (out_dir / f"explain-{nearest_floor.slug(name)}.txt").write_text("\n".join(plan_text) + "\n")
+            lines.append(
+                f"| `{name}` | {median(ours.planning_ms):.2f} | {median(ours.execution_ms):.2f} | {median(ours.buffers):.0f} "
+                f"| {median(knn.planning_ms):.2f} | {median(knn.execution_ms):.2f} | {median(knn.buffers):.0f} |"
+            )
+    finally:
+        engine.dispose()
+    return "\n".join(lines)
+
+
+def run_profile(cluster, url: str, label: str, queries: list[BenchQuery], tokens: list[str], scripts, args) -> str:
+    """After the measured runs (not in the medians): pg_stat_statements around find_nearest at
+    16 connections, the plain KNN at 16, and HTTP; EXPLAIN per filter; py-spy on the HTTP
+    workers. Everything is written to bench/out/profile-nearest-<size>/ as well."""
+    out_dir = nearest_profile.profile_dir(label)
+    dbname = str(make_url(url).database)
+    duration_s = args.duration_s
+    pgss_missing = args.pgss_missing
+    chunks = [
+        f"Written to `{out_dir.relative_to(common.PROJECT_DIR)}/`: `summary.md` (this), `py-spy-http.txt` (collapsed "
+        f"stacks), `explain-<filter>.txt`. After the measured runs, {duration_s:.0f} s per phase (after its warm-up)."
+    ]
+    if pgss_missing is None:
+        nearest_profile.set_planning_tracking(cluster, dbname, on=True)
+    else:
+        chunks.append(f"**pg_stat_statements not used**: {pgss_missing}. EXPLAIN below only.")
+
+    def statements(title: str, action) -> str:
+        if pgss_missing is None:
+            nearest_profile.reset_statements(cluster, dbname)
+        started_s = time.monotonic()
+        outcome = action()
+        wall_s = time.monotonic() - started_s
+        text_ = f"#### {title}: {outcome}\n\n"
+        if pgss_missing is None:
+            top = nearest_profile.top_statements(cluster, dbname)
+            text_ += f"pg_stat_statements over {wall_s:.0f} s (warm-up included):\n\n"
+            text_ += nearest_profile.statements_table(top, wall_s)
+        return text_
+
+    try:
+        log(f"{label} profile: find_nearest, {CONNECTIONS} connections")
+        chunks.append(
+            statements(
+                f"find_nearest, {CONNECTIONS} processes",
+                lambda: _floor_line(run_floor(url, queries, connections=CONNECTIONS, duration_s=duration_s)),
+            )
+        )
+        log(f"{label} profile: plain KNN, {CONNECTIONS} connections")
+        chunks.append(
+            statements(
+                f"plain KNN (pgbench), {CONNECTIONS} connections",
+                lambda: _knn_line(
+                    run_knn(url, scripts, clients=CONNECTIONS, duration_s=duration_s, label=f"{label}-p")
+                ),
+            )
+        )
+        workers = args.workers[0]
+        spy_path = out_dir / "py-spy-http.txt"
+        log(f"{label} profile: HTTP, {workers} workers, under py-spy")
+        chunks.append(
+            statements(
+                f"HTTP, {workers} workers, {CONNECTIONS} connections, under py-spy",
+                lambda: _http_profiled(url, queries, tokens, workers, duration_s, spy_path, label),
+            )
+        )
+        chunks.append(
+            "#### py-spy, `fieldnav serve` workers under the HTTP load\n\n"
+            + nearest_profile.spy_text(nearest_profile.summarise_spy(spy_path))
+        )
+    finally:
+        if pgss_missing is None:
+            nearest_profile.set_planning_tracking(cluster, dbname, on=False)
+    log(f"{label} profile: EXPLAIN per filter")
+    chunks.append(
+        f"#### EXPLAIN (ANALYZE, BUFFERS), the first {EXPLAIN_QUERIES} queries of each filter (medians)\n\n"
+        "find_nearest's statement as it sends it (planned with its values; planning time included), the plain KNN "
+        "with the point inlined (pgbench runs it prepared, so its planning is mostly saved).\n\n"
+        + explain_by_filter(url, queries, out_dir)
+    )
+    text_ = "\n\n".join(chunks)
+    (out_dir / "summary.md").write_text(text_ + "\n")
+    return text_
+
+
+def _http_profiled(
+    url: str, queries: list[BenchQuery], tokens: list[str], workers: int, duration_s: float, spy_path: Path, label: str
+) -> str:
+    paths = [query.path() for query in queries]
+    extra_env = {"FIELDNAV_LIMIT_REQUESTS_PER_MIN": str(RATE_LIMIT_PER_MIN)}
+    with common.fieldnav_server(url, workers=workers, label=f"{label}-profile", extra_env=extra_env) as server:
+        check_endpoint(server, queries, tokens[0])
+        common.run_wrk(
+            server.base_url,
+            paths,
+            tokens,
+            connections=CONNECTIONS,
+            threads=WRK_THREADS,
+            duration_s=HTTP_WARMUP_S,
+            label=label,
+        )
+        with nearest_profile.spying(server.process.pid, spy_path, max(1.0, duration_s - 1)):
+            http = common.run_wrk(
+                server.base_url,
+                paths,
+                tokens,
+                connections=CONNECTIONS,
+                threads=WRK_THREADS,
+                duration_s=duration_s,
+                label=label,
+            )
+    return f"{_qps(http.qps)} req/s, p50 {http.p50_ms:.1f} ms, p99 {http.p99_ms:.1f} ms, errors {http.errors}"
+
+
 # --------------------------------------------------------------------------- one size
 
 
@@ -404,9 +603,12 @@ class SizeResults:
     floor16: list[FloorResult] = field(default_factory=list)
     floor1: list[FloorResult] = field(default_factory=list)
     http: dict[int, list[common.HttpResult]] = field(default_factory=lambda: defaultdict(list))
+    knn16: list[PgbenchResult] = field(default_factory=list)
+    knn1: list[PgbenchResult] = field(default_factory=list)
     no_walk: list[NoWalkResult] = field(default_factory=list)
     by_filter_ms: dict[str, list[float]] = field(default_factory=dict)
     schema: tuple[str, tuple[str, ...]] = ("", ())  # alembic revision, service_site indexes
+    profile: str = ""  # --profile's markdown
 
 
 def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str], args) -> SizeResults:
@@ -418,6 +620,7 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
     results.schema = common.schema_summary(engine)
     engine.dispose()
     duration_s = args.duration_s
+    scripts = prepare_knn_floor(url, queries, label)
     for run in range(1, args.runs + 1):
         log(f"{label} run {run}/{args.runs}: SQL floor, {CONNECTIONS} connections, {duration_s:.0f} s")
         results.floor16.append(run_floor(url, queries, connections=CONNECTIONS, duration_s=duration_s))
@@ -425,6 +628,16 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
         log(f"{label} run {run}/{args.runs}: SQL floor, 1 connection, {SINGLE_CONNECTION_DURATION_S:.0f} s")
         results.floor1.append(run_floor(url, queries, connections=1, duration_s=SINGLE_CONNECTION_DURATION_S))
         log(f"  {_floor_line(results.floor1[-1])}")
+        log(f"{label} run {run}/{args.runs}: plain-KNN floor (pgbench), {CONNECTIONS} connections, {duration_s:.0f} s")
+        results.knn16.append(run_knn(url, scripts, clients=CONNECTIONS, duration_s=duration_s, label=f"{label}-16"))
+        log(f"  {_knn_line(results.knn16[-1])}")
+        log(
+            f"{label} run {run}/{args.runs}: plain-KNN floor (pgbench), 1 connection, {SINGLE_CONNECTION_DURATION_S:.0f} s"
+        )
+        results.knn1.append(
+            run_knn(url, scripts, clients=1, duration_s=SINGLE_CONNECTION_DURATION_S, label=f"{label}-1")
+        )
+        log(f"  {_knn_line(results.knn1[-1])}")
         for workers in args.workers:
             log(
                 f"{label} run {run}/{args.runs}: HTTP, {workers} workers, {CONNECTIONS} connections, {duration_s:.0f} s"
@@ -436,6 +649,8 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
     results.by_filter_ms = run_filter_probe(url, queries)
     log(f"{label}: no-full-walk check")
     results.no_walk = run_no_walk(url, label)
+    if args.profile:
+        results.profile = run_profile(cluster, url, label, queries, tokens, scripts, args)
     return results
 
 
@@ -461,6 +676,10 @@ class Summary:
     http_p50_ms: dict[int, float]
     http_p99_ms: dict[int, float]
     http_errors: dict[int, int]
+    knn16_tps: float
+    knn1_latency_ms: float
+    knn_errors: int
+    floor_errors: int
 
 
 def summarise(results: SizeResults) -> Summary:
@@ -474,6 +693,10 @@ def summarise(results: SizeResults) -> Summary:
         http_p50_ms={w: med(r.p50_ms for r in runs) for w, runs in results.http.items()},
         http_p99_ms={w: med(r.p99_ms for r in runs) for w, runs in results.http.items()},
         http_errors={w: sum(r.errors for r in runs) for w, runs in results.http.items()},
+        knn16_tps=med(r.tps for r in results.knn16),
+        knn1_latency_ms=med(r.latency_ms for r in results.knn1),
+        knn_errors=sum(r.errors for r in results.knn16 + results.knn1),
+        floor_errors=sum(sum(r.errors.values()) for r in results.floor16 + results.floor1),
     )
 
 
@@ -509,6 +732,12 @@ def results_table(all_results: list[SizeResults], workers: list[int]) -> str:
             prefix + f"| SQL floor | {CONNECTIONS} | {_qps(s.floor16_qps)} | {s.floor16_p50_ms:.1f} | "
             f"{s.floor16_p99_ms:.1f} | {_errors_text(results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |"
         )
+        for connections, runs in ((1, results.knn1), (CONNECTIONS, results.knn16)):
+            lines.append(
+                prefix + f"| plain-KNN floor (pgbench) | {connections} | {_qps(med(r.tps for r in runs))} | "
+                f"avg {med(r.latency_ms for r in runs):.2f} | - | {sum(r.errors for r in runs)} | "
+                f"{_runs_text(r.tps for r in runs)} |"
+            )
         for w in workers:
             runs = results.http[w]
             lines.append(
@@ -527,6 +756,117 @@ def per_filter_table(all_results: list[SizeResults]) -> str:
             values = results.by_filter_ms.get(name, [])
             cells.append(f"{percentile(values, 0.5):.1f} / {max(values, default=float('nan')):.1f} ({len(values)})")
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def knn_filter_table(all_results: list[SizeResults]) -> str:
+    """Per filter: pgbench's tps and average latency of each plain-KNN script (medians over runs;
+    at 16 connections a filter's tps is its share of the mix, about 1/9), against find_nearest's
+    p50 on one connection (the latency-by-filter probe)."""
+    lines = [
+        "| size | filter | plain KNN, 1 conn: tps / avg ms | plain KNN, 16 conn: tps / avg ms | "
+        "find_nearest p50 ms (1 conn, probe) | find_nearest p50 / plain KNN avg (1 conn) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for results in all_results:
+        for name in FILTER_MIX:
+            cells = []
+            for runs in (results.knn1, results.knn16):
+                stats = [r.by_script[name] for r in runs if name in r.by_script]
+                cells.append(f"{med(x.tps for x in stats):.1f} / {med(x.latency_ms for x in stats):.2f}")
+            knn1_ms = med(r.by_script[name].latency_ms for r in results.knn1 if name in r.by_script)
+            ours_ms = percentile(results.by_filter_ms.get(name, []), 0.5)
+            lines.append(
+                f"| {results.label} | `{name}` | {cells[0]} | {cells[1]} | {ours_ms:.1f} | {ratio(ours_ms, knn1_ms):.1f} |"
+            )
+        s = summarise(results)
+        lines.append(
+            f"| {results.label} | **whole mix** | {med(r.tps for r in results.knn1):.1f} / {s.knn1_latency_ms:.2f} | "
+            f"{s.knn16_tps:.1f} / {med(r.latency_ms for r in results.knn16):.2f} | {s.floor1_p50_ms:.1f} (floor p50) | "
+            f"{ratio(s.floor1_p50_ms, s.knn1_latency_ms):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def knn_goals_table(all_results: list[SizeResults], workers: list[int]) -> str:
+    """Issue 21's ratios, each with its goal (GOALS) and whether it is met."""
+    lines = ["| ratio | size | value | goal | verdict |", "|---|---|---|---|---|"]
+
+    def row(name: str, size: str, numerator: float, denominator: float, limit: float, *, at_least: bool) -> None:
+        value = ratio(numerator, denominator)
+        goal = f">= {limit:.2f}" if at_least else f"<= {limit:.2f}"
+        lines.append(
+            f"| {name} | {size} | {numerator:.1f} / {denominator:.1f} = **{value:.2f}** | {goal} | "
+            f"{_verdict(within(value, limit, at_least=at_least))} |"
+        )
+
+    by_label = {r.label: summarise(r) for r in all_results}
+    for label, s in by_label.items():
+        row(
+            f"find_nearest q/s / plain-KNN tps, {CONNECTIONS} connections",
+            label,
+            s.floor16_qps,
+            s.knn16_tps,
+            GOALS["nearest_knn_qps_ratio_min"],
+            at_least=True,
+        )
+        row(
+            "find_nearest p50 / plain-KNN average latency, 1 connection (ms)",
+            label,
+            s.floor1_p50_ms,
+            s.knn1_latency_ms,
+            GOALS["nearest_knn_latency_ratio_max"],
+            at_least=False,
+        )
+        for w in workers:
+            row(
+                f"HTTP req/s ({w} workers) / plain-KNN tps, {CONNECTIONS} connections",
+                label,
+                s.http_qps[w],
+                s.knn16_tps,
+                GOALS["http_knn_qps_ratio_min"],
+                at_least=True,
+            )
+            row(
+                f"HTTP p99 / p50 ({w} workers, {CONNECTIONS} connections, ms)",
+                label,
+                s.http_p99_ms[w],
+                s.http_p50_ms[w],
+                GOALS["http_p99_p50_ratio_max"],
+                at_least=False,
+            )
+    small, large = by_label.get("100k"), by_label.get("1m")
+    if small and large:
+        for w in workers:
+            for what, big, little in (
+                ("p50", large.http_p50_ms[w], small.http_p50_ms[w]),
+                ("p99", large.http_p99_ms[w], small.http_p99_ms[w]),
+            ):
+                row(
+                    f"HTTP {what} 1M / 100k ({w} workers, ms)",
+                    "1m / 100k",
+                    big,
+                    little,
+                    GOALS["latency_growth_max"],
+                    at_least=False,
+                )
+        row(
+            "find_nearest p50 1M / 100k, 1 connection (ms)",
+            "1m / 100k",
+            large.floor1_p50_ms,
+            small.floor1_p50_ms,
+            GOALS["latency_growth_max"],
+            at_least=False,
+        )
+    else:
+        lines.append(
+            f"| latency 1M / 100k | - | not measured (`--sizes` lacks 1m) | <= {GOALS['latency_growth_max']} | n/a |"
+        )
+    errors = sum(s.knn_errors + s.floor_errors + sum(s.http_errors.values()) for s in by_label.values())
+    lines.append(
+        f"| errors (find_nearest floor, plain-KNN failed or aborted, HTTP non-2xx or socket) | all | **{errors}** | 0 | "
+        f"{_verdict(errors == 0)} |"
+    )
     return "\n".join(lines)
 
 
@@ -634,7 +974,7 @@ def _code_change_warning(args) -> str:
 def report(all_results: list[SizeResults], args, started_at: datetime, elapsed_s: float) -> str:
     sizes = ", ".join(f"{r.label} = {r.services:,} services ({r.sites:,} sites)" for r in all_results)
     return f"""
-Date: {started_at.strftime("%Y-%m-%d %H:%M %Z")} ({elapsed_s / 60:.0f} min) — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}{_code_change_warning(args)}
+Date: {started_at.strftime("%Y-%m-%d %H:%M %Z")} ({elapsed_s / 60:.0f} min) — code at {args.revision_at_start}, fingerprint {common.code_fingerprint(args.code_at_start)}; `service/directory/nearest.py` at {args.nearest_commit}{_code_change_warning(args)}
 
 Command: `{args.command}`
 
@@ -654,6 +994,13 @@ The same list, in the same order, for the SQL floor and for HTTP.
 - SQL floor: N processes, one connection each, calling `service.directory.nearest.find_nearest` back to back
   (its one statement in autocommit, as the endpoint sends it; no HTTP, no JSON, no pool check-out, no auth).
   Counted: queries completed inside the measured window; errors (e.g. the 10 s statement timeout) are timed too.
+- plain-KNN floor (issue 21, `bench/nearest_floor.py`): for each query the simplest SQL that could answer it,
+  `SELECT card, ST_Distance(geom::geography, pt::geography) FROM service_site WHERE NOT is_private AND status = 'active'
+  AND <filters as plain WHERE clauses> ORDER BY geom <-> pt LIMIT {LIMIT}` (no distance bound, no confidential sites),
+  one pgbench script per filter (weight 1 each, as the mix draws filters uniformly), `-M prepared`, the points of that
+  filter's queries in the list drawn with `\\set random` from a table loaded once (schema `{nearest_floor.SCHEMA}`), read in
+  the same statement. `pgbench -c 16 -j 2` and `-c 1`, {FLOOR_WARMUP_S:.0f} s warm-up, then the same durations as the SQL floor.
+  Scripts in `bench/out/pgbench-nearest-<size>/`. pgbench reports tps and the average latency (no percentiles).
 - HTTP: `fieldnav serve --workers W` (uvicorn, default pool of 10 connections per worker), wrk on loopback,
   {CONNECTIONS} connections, `GET /v1/services/nearest?...` with bearer tokens of {TOKEN_COUNT} field workers (round robin).
   Rate limit at its default ({RATE_LIMIT_PER_MIN}/min per principal, batched writes), token revocation checks as configured.
@@ -665,6 +1012,14 @@ The same list, in the same order, for the SQL floor and for HTTP.
 
 {goals_text(all_results, args.workers)}
 
+### Against the plain-KNN floor (issue 21)
+
+{knn_goals_table(all_results, args.workers)}
+
+Per filter (medians over runs; pgbench's tps and average latency per script):
+
+{knn_filter_table(all_results)}
+
 ### Latency by filter (SQL floor, 1 connection, the first {FILTER_PROBE_QUERIES} queries of each filter, at most {FILTER_PROBE_MAX_S:.0f} s per filter)
 
 {per_filter_table(all_results)}
@@ -675,7 +1030,12 @@ The same list, in the same order, for the SQL floor and for HTTP.
 rows from `EXPLAIN (ANALYZE, BUFFERS)` of the statement (plans in `bench/out/explain-nearest-*.txt`).
 
 {no_walk_table(all_results)}
-"""
+{_profile_text(all_results)}"""
+
+
+def _profile_text(all_results: list[SizeResults]) -> str:
+    chunks = [f"\n### Profile, {r.label} (`--profile`)\n\n{r.profile}\n" for r in all_results if r.profile]
+    return "".join(chunks)
 
 
 # --------------------------------------------------------------------------- main
@@ -689,6 +1049,18 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported")
     parser.add_argument("--reload", action="store_true", help="reload the demo data even if present")
     parser.add_argument("--no-results-file", action="store_true", help="print only, leave RESULTS.md alone")
+    parser.add_argument("--section", default="Nearest", help="the RESULTS.md section (## title) to replace")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the measured runs: pg_stat_statements, EXPLAIN per filter, py-spy on the HTTP workers",
+    )
+    parser.add_argument(
+        "--profile-wait-s",
+        type=float,
+        default=300.0,
+        help="how long to wait for the shared bench cluster to be idle before restarting it to preload pg_stat_statements",
+    )
     args = parser.parse_args(argv)
     args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in args.sizes if s not in common.SIZES]
@@ -699,8 +1071,33 @@ def parse_args(argv: list[str] | None = None):
         parser.error("--workers must list worker counts between 1 and 16")
     if not 1 <= args.runs <= 20 or not 1 <= args.duration_s <= 600:
         parser.error("--runs must be 1..20 and --duration-s 1..600")
-    args.command = "python bench/nearest.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    args.command = "python bench/nearest.py " + " ".join(
+        f"'{a}'" if " " in a else a for a in (sys.argv[1:] if argv is None else argv)
+    )
     return args
+
+
+def nearest_commit() -> str:
+    """The last commit of service/directory/nearest.py, and whether the file differs from it."""
+    path = "service/directory/nearest.py"
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", path],
+            cwd=common.PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", path],
+            cwd=common.PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"`{commit}`" + (" (with uncommitted changes)" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -709,7 +1106,18 @@ def main(argv: list[str] | None = None) -> None:
     started_at, started_s = datetime.now(UTC).astimezone(), time.monotonic()
     args.load_at_start = common.load_average()
     args.revision_at_start, args.code_at_start = common.git_revision(), common.code_snapshot()
+    args.nearest_commit = nearest_commit()
+    if not nearest_floor.PGBENCH.exists():
+        raise SystemExit(f"pgbench not found at {nearest_floor.PGBENCH}")
     cluster = common.start_bench_cluster()
+    args.pgss_missing = None
+    if args.profile:  # before any measurement: preloading it may restart the bench cluster
+        nearest_profile.ensure_py_spy()
+        args.pgss_missing = nearest_profile.enable_pg_stat_statements(
+            cluster, f"bench_{args.sizes[0]}", wait_s=args.profile_wait_s
+        )
+        if args.pgss_missing:
+            log(f"profile: {args.pgss_missing}; EXPLAIN only")
     queries = make_query_mix()
     tokens = common.make_tokens(TOKEN_COUNT)
     all_results: list[SizeResults] = []
@@ -717,8 +1125,10 @@ def main(argv: list[str] | None = None) -> None:
         all_results.append(bench_size(cluster, label, queries, tokens, args))
         text_ = report(all_results, args, started_at, time.monotonic() - started_s)
         if not args.no_results_file:
-            common.replace_results_section("Nearest", text_)
-            log(f"wrote the Nearest section of {common.RESULTS_FILE} ({', '.join(r.label for r in all_results)})")
+            common.replace_results_section(args.section, text_)
+            log(
+                f"wrote the {args.section} section of {common.RESULTS_FILE} ({', '.join(r.label for r in all_results)})"
+            )
     print(text_)
 
 

@@ -1,0 +1,237 @@
+"""The plain-KNN floor of bench/nearest.py (issue 21): for each query of the mix, the simplest
+SQL that could answer it, prepared, run by pgbench.
+
+    SELECT card, ST_Distance(geom::geography, <pt>::geography) FROM service_site
+    WHERE NOT is_private AND status = 'active' AND <the query's filters, as plain WHERE clauses>
+    ORDER BY geom <-> <pt> LIMIT 10
+
+No 200 km bound, no proof that the planar order holds the geodesic answer, no confidential
+sites, no second pass: what find_nearest adds to this is what the ratios of bench/nearest.py
+measure. The points are the query list's own (make_query_mix), loaded once per run into a
+small table (schema ``bench_floor``, never the application's); each filter's script draws one
+of its own queries' points with ``\\set random`` and reads it in the same statement through a
+scalar subquery (an InitPlan: the KNN walk still orders by a value known at scan time), so a
+transaction is one round trip. One pgbench run holds one script per filter, weight 1 each
+(FILTER_MIX is drawn uniformly), ``-M prepared``: pgbench reports the mix's tps and average
+latency and each script's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import make_url, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+
+from service.platform.db import make_engine
+
+PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
+SCHEMA = "bench_floor"
+POINT_TABLE = f"{SCHEMA}.knn_point"
+STALE_AFTER = "12 hours"  # FIELDNAV_CAPACITY_STALE_AFTER_H's default, as the endpoint applies it
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _text_array(values: str) -> str:
+    """'{a,b}' from the query string's comma-separated codes (codes are [a-z_|])."""
+    codes = [c for c in values.split(",") if c]
+    if not all(re.fullmatch(r"[a-z_]+", c) for c in codes):
+        raise ValueError(f"unexpected codes {values!r}")
+    return _quote_literal("{" + ",".join(codes) + "}")
+
+
+def knn_where(params: dict[str, str]) -> list[str]:
+    """The filters of a FILTER_MIX entry as plain WHERE clauses (values inlined: every filter is
+    a fixed string of the bench, and pgbench's prepared statement then plans per filter)."""
+    clauses = ["NOT is_private", "status = 'active'"]
+    for name, value in params.items():
+        if name == "category":
+            clauses.append(f"category_groups && {_text_array(value)}")
+        elif name == "language":
+            clauses.append(f"language_codes && {_text_array(value)}")
+        elif name == "age":
+            age = int(value)
+            clauses.append(
+                f"(minimum_age IS NULL OR minimum_age <= {age}) AND (maximum_age IS NULL OR maximum_age >= {age})"
+            )
+        elif name == "open_now" and value == "true":
+            clauses.append(
+                "coalesce(open_week_minutes @> fieldnav_week_minute(now(), timezone), open_ranges @> now(), false)"
+            )
+        elif name == "accessible" and value == "true":
+            clauses.append("accessible")
+        elif name == "has_capacity" and value == "true":
+            clauses.append(f"capacity_available > 0 AND capacity_as_of >= now() - interval '{STALE_AFTER}'")
+        else:
+            raise ValueError(f"no plain-KNN clause for {name}={value}")
+    return clauses
+
+
+def knn_sql(params: dict[str, str], point_sql: str, limit: int) -> str:
+    """The plain-KNN statement for one filter around ``point_sql`` (an SQL geometry expression)."""
+    return (
+        f"SELECT card, ST_Distance(geom::geography, ({point_sql})::geography) AS distance_m FROM service_site "
+        f"WHERE {' AND '.join(knn_where(params))} ORDER BY geom <-> ({point_sql}) LIMIT {limit}"
+    )
+
+
+def literal_point(lat: float, lon: float) -> str:
+    return f"ST_SetSRID(ST_MakePoint({lon!r}, {lat!r}), 4326)"
+
+
+def slug(filter_name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", filter_name.lower()).strip("-")
+
+
+def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]]) -> None:
+    """(Re)write the table of the query list's points, numbered 1.. per filter: ``points`` is
+    {filter name: [(lat, lon), ...]} in query-list order."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+            connection.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {POINT_TABLE} (filter text NOT NULL, n integer NOT NULL, "
+                    "geom geometry(Point, 4326) NOT NULL, PRIMARY KEY (filter, n))"
+                )
+            )
+            connection.execute(text(f"TRUNCATE {POINT_TABLE}"))
+            rows = [
+                {"filter": name, "n": n, "lat": lat, "lon": lon}
+                for name, pts in points.items()
+                for n, (lat, lon) in enumerate(pts, start=1)
+            ]
+            connection.execute(
+                text(
+                    f"INSERT INTO {POINT_TABLE} (filter, n, geom) "
+                    "VALUES (:filter, :n, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+                ),
+                rows,
+            )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"ANALYZE {POINT_TABLE}"))
+    finally:
+        engine.dispose()
+
+
+def write_scripts(
+    out_dir: Path, filters: dict[str, dict[str, str]], counts: dict[str, int], limit: int
+) -> dict[str, Path]:
+    """One pgbench script per filter: draw one of its points, run the plain KNN."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scripts = {}
+    for name, params in filters.items():
+        point = f"SELECT geom FROM {POINT_TABLE} WHERE filter = {_quote_literal(name)} AND n = :i"
+        path = out_dir / f"knn-{slug(name)}.sql"
+        path.write_text(f"\\set i random(1, {counts[name]})\n{knn_sql(params, point, limit)};\n")
+        scripts[name] = path
+    return scripts
+
+
+@dataclass
+class ScriptStats:
+    transactions: int
+    tps: float
+    latency_ms: float  # pgbench's average
+    failed: int
+
+
+@dataclass
+class PgbenchResult:
+    clients: int
+    duration_s: float
+    transactions: int
+    failed: int
+    aborted: int  # clients pgbench gave up on (an error it does not retry)
+    tps: float
+    latency_ms: float
+    by_script: dict[str, ScriptStats] = field(default_factory=dict)  # filter name -> stats
+
+    @property
+    def errors(self) -> int:
+        return self.failed + self.aborted
+
+
+_NUMBER = r"([0-9.]+)"
+
+
+def run_pgbench(
+    url: str, scripts: dict[str, Path], *, clients: int, threads: int, duration_s: float, label: str
+) -> PgbenchResult:
+    """One pgbench run over every script (weight 1 each), -M prepared, ``duration_s`` long."""
+    parsed = make_url(url)
+    command = [
+        str(PGBENCH),
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={clients}",
+        f"--jobs={threads}",
+        f"--time={max(1, round(duration_s))}",
+        f"--host={parsed.host}",
+        f"--port={parsed.port}",
+        f"--username={parsed.username}",
+    ]
+    for path in scripts.values():
+        command += ["--file", f"{path}@1"]
+    command.append(str(parsed.database))
+    env = {
+        **os.environ,
+        "PGPASSWORD": parsed.password or "",
+        "PGAPPNAME": f"bench-knn-{label}",
+        "PGCONNECT_TIMEOUT": "10",
+    }
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=duration_s + 120)
+    out = result.stdout
+    processed = re.search(r"number of transactions actually processed: (\d+)", out)
+    if processed is None:
+        raise RuntimeError(f"pgbench failed ({result.returncode}):\n{out}\n{result.stderr[-3000:]}")
+    failed = re.search(r"^number of failed transactions: (\d+)", out, re.MULTILINE)
+    latency = re.search(rf"^latency average = {_NUMBER} ms", out, re.MULTILINE)
+    tps = re.search(rf"^tps = {_NUMBER}", out, re.MULTILINE)
+    by_path = {str(path): name for name, path in scripts.items()}
+    by_script: dict[str, ScriptStats] = {}
+    for block in re.split(r"^SQL script \d+: ", out, flags=re.MULTILINE)[1:]:
+        path = block.splitlines()[0].strip()
+        transactions = re.search(rf"- (\d+) transactions \([0-9.]+% of total, tps = {_NUMBER}\)", block)
+        script_latency = re.search(rf"- latency average = {_NUMBER} ms", block)
+        script_failed = re.search(r"- number of failed transactions: (\d+)", block)
+        if path in by_path and transactions:
+            by_script[by_path[path]] = ScriptStats(
+                transactions=int(transactions.group(1)),
+                tps=float(transactions.group(2)),
+                latency_ms=float(script_latency.group(1)) if script_latency else float("nan"),
+                failed=int(script_failed.group(1)) if script_failed else 0,
+            )
+    aborted = len(re.findall(r"^pgbench: error: client \d+ .*aborted", result.stderr, re.MULTILINE))
+    if aborted:
+        common.log(f"  pgbench: {aborted} clients aborted: {result.stderr.strip().splitlines()[-1][:300]}")
+    return PgbenchResult(
+        clients=clients,
+        duration_s=duration_s,
+        transactions=int(processed.group(1)),
+        failed=int(failed.group(1)) if failed else 0,
+        aborted=aborted,
+        tps=float(tps.group(1)) if tps else float("nan"),
+        latency_ms=float(latency.group(1)) if latency else float("nan"),
+        by_script=by_script,
+    )
+
+
+def per_filter_counts(filter_names: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for name in filter_names:
+        counts[name] += 1
+    return dict(counts)
