@@ -675,8 +675,8 @@ def test_a_phone_with_the_previous_storage_upgrades_and_keeps_its_outbox(server,
                 db.close();
                 return {names, version};
             }""")
-            assert stores["version"] == 3
-            assert set(stores["names"]) == {"meta", "sites", "packs", "outbox", "handoffs", "reports"}
+            assert stores["version"] == 4
+            assert set(stores["names"]) == {"meta", "sites", "packs", "outbox", "handoffs", "reports", "shares"}
             with engine.connect() as connection:
                 assert connection.execute(text("SELECT count(*) FROM handoff")).scalar_one() == before + 1
         finally:

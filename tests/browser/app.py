@@ -186,3 +186,16 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(d_lon / 2) ** 2
     )
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def stored(page, store: str) -> list[dict]:
+    """Everything in one of the app's IndexedDB stores (web/src/db.js), as the phone keeps it."""
+    return page.evaluate(
+        """async (store) => {
+            const db = await new Promise((ok, no) => { const r = indexedDB.open('fieldnav'); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+            const items = await new Promise((ok, no) => { const q = db.transaction(store).objectStore(store).getAll(); q.onsuccess = () => ok(q.result); q.onerror = () => no(q.error); });
+            db.close();
+            return items;
+        }""",
+        store,
+    )

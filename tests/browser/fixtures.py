@@ -18,6 +18,8 @@ from tests.browser import ensure_web_build, launch, phone_context
 from tests.browser.app import ONTARIO_CENTRES, TORONTO, grant_provider, token_for
 from tests.browser.basemap import write_basemap
 from tests.support.servers import start_server, stop_server
+from tests.support.sms_receiver import SmsReceiver
+from tests.support.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,53 @@ def provider(server, api, admin_api, field_database_url) -> dict:
     """A provider account (its token, subject, organization and services) granted, through the
     admin API, the organization of a shelter with a bed count near the worker."""
     return grant_provider(api, admin_api, field_database_url, subject="front-desk-1")
+
+
+# --- shares by SMS and email (issue 20) -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sms_receiver():
+    """The SMS provider's API (Twilio's format) share texts reach: a stand-in on 127.0.0.1."""
+    with SmsReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that share emails reach."""
+    with SmtpServer() as smtp:
+        yield smtp
+
+
+@pytest.fixture(scope="module")
+def share_keys() -> str:
+    """FIELDNAV_HANDOFF_KEYS of `share_server`: a queued share's recipient is encrypted with
+    them, so the `fieldnav worker` that sends it needs the same."""
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="module")
+def share_server(field_database_url, web_dist, tmp_path_factory, sms_receiver, smtp_server, share_keys):
+    """`server`'s set-up (directory reads closed, real tokens, a generated basemap) on a server
+    that also takes shares by SMS and email (it queues them; `fieldnav worker` with
+    ``sms_receiver.env``, ``smtp_server.env`` and ``share_keys`` sends them)."""
+    folder = tmp_path_factory.mktemp("browser-shares")
+    basemap = folder / "basemap.pmtiles"
+    write_basemap(basemap)
+    live = start_server(
+        field_database_url,
+        env={
+            "FIELDNAV_AUTH_PUBLIC_READS": "false",
+            "FIELDNAV_HANDOFF_KEYS": share_keys,
+            "FIELDNAV_PACKS_DIR": str(folder / "packs"),
+            "FIELDNAV_BASEMAP_PMTILES": str(basemap),
+            "FIELDNAV_BASEMAP_STYLE_URL": "",
+            "FIELDNAV_LIMIT_REQUESTS_PER_MIN": "1000000",
+            "FIELDNAV_LIMIT_EXPENSIVE_PER_MIN": "1000",
+            **sms_receiver.env,
+            **smtp_server.env,
+        },
+    )
+    yield live
+    stop_server(live)

@@ -9,12 +9,15 @@
 //   handoffs  handoffs the server accepted, as last seen (status, centre, callback window)
 //   reports   field reports of wrong data tapped but not yet accepted by the server (the
 //             reports' outbox, outbox.js), key = their Idempotency-Key (version 3)
+//   shares    SMS and email shares of chosen services tapped but not yet accepted by the
+//             server (the shares' outbox, share.js), key = their Idempotency-Key; the
+//             recipient lives here only, and leaves with the item (version 4)
 //
 // Each version adds to the one before: a phone that skipped versions runs every step it
 // missed, in order, in the one upgrade transaction.
 
 const NAME = 'fieldnav';
-const VERSION = 3;
+const VERSION = 4;
 
 let opening = null;
 
@@ -34,6 +37,7 @@ export function openDb() {
         }
         if (event.oldVersion < 2) request.transaction.objectStore('sites').createIndex('site_key', 'site_key');
         if (event.oldVersion < 3) db.createObjectStore('reports', { keyPath: 'key' });
+        if (event.oldVersion < 4) db.createObjectStore('shares', { keyPath: 'key' });
       };
       request.onsuccess = () => {
         const db = request.result;

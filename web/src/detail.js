@@ -8,6 +8,7 @@ import { categoryLabel, formatDateTime, formatDistance, lang, languageName, t } 
 import { agesText, primaryPhone, servesLine } from './nearest.js';
 import { localSite } from './offline.js';
 import { correctReport, discardReport, mayReport, openReport, reportsWaitingFor } from './report.js';
+import { mayShare, openShare } from './share.js';
 import { state, emit } from './state.js';
 import { $, h, replace } from './ui.js';
 
@@ -93,6 +94,11 @@ export function showSite(site, { focus = true } = {}) {
       phone && h('a', { class: 'btn btn-call btn-large', href: phone.tel, text: `${t('result.call')} ${phone.number || ''}` }),
       directionsLinks(site),
       h('button', { class: 'btn btn-primary btn-large', type: 'button', onclick: () => emit('handoff-for', site), text: t('detail.handoff') }),
+      // The list of services for the person: this one chosen, more from the list (share.js).
+      mayShare() && h('button', {
+        id: 'detail-share', class: 'btn btn-large', type: 'button', text: t('share.open'),
+        onclick: (e) => openShare([site], { from: e.currentTarget }),
+      }),
     ),
     // The door is closed, the number dead: said from here, where the worker finds it out.
     mayReport() && h('div', { class: 'detail-report' },

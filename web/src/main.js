@@ -19,6 +19,7 @@ import { createPlaceChooser } from './places.js';
 import { flushAll, pendingAll, startOutboxes } from './outbox.js';
 import { loadProvider, renderProvider, startProvider } from './provider.js';
 import { closeReport, flushReports, initReport, renderReport } from './report.js';
+import { closeShare, flushShares, initShare, renderShare, renderShareBar, renderWaitingShares } from './share.js';
 import { hideSignIn, keepSessionAlive, renderBanner, resumeSession, showSignIn, signInWith, takeLink } from './session.js';
 import { emit, on, roleMode, serverUsable, setOnline, state } from './state.js';
 import { initTheme } from './theme.js';
@@ -144,6 +145,7 @@ function showView(name) {
     else button.removeAttribute('aria-current');
   }
   closeReport();
+  closeShare();
   hideSite();
   if (name === 'handoff') { renderMine(); pollStatuses(); }
   if (name === 'offline') renderOffline();
@@ -165,10 +167,11 @@ function renderAccount() {
 async function signOut() {
   const pending = await pendingAll();
   if (pending && !window.confirm(t('account.signoutPending', { n: pending }))) return;
-  await transaction(['outbox', 'handoffs', 'reports', 'meta'], 'readwrite', async (s) => {
+  await transaction(['outbox', 'handoffs', 'reports', 'shares', 'meta'], 'readwrite', async (s) => {
     await done(s.outbox.clear());
     await done(s.handoffs.clear());
     await done(s.reports.clear());
+    await done(s.shares.clear());
     await done(s.meta.delete('providerServices'));
   });
   await forgetSignIn();
@@ -250,6 +253,7 @@ async function startApp() {
   renderChips();
   initHandoff();
   initReport();
+  initShare();
   startOutboxes();
   updateNet();
   locate();
@@ -314,6 +318,7 @@ function wire() {
   window.addEventListener('hashchange', onHashChange);
   on('network', async (online) => {
     updateNet();
+    renderShare(); // print and QR need the server: enabled or not
     if (!started) return;
     if (online) await resumeSession();
     await reconnected();
@@ -341,6 +346,12 @@ function wire() {
   on('show-area', (bbox) => { showView('nearby'); fitArea(bbox); });
   on('handoff-for', (site) => { showView('handoff'); prefill(site); });
   on('reports-changed', () => { renderWaitingReports(); updateNet(); });
+  on('shares-changed', () => { renderWaitingShares(); updateNet(); });
+  // Choosing services to share happens on the list: the card gives way.
+  on('share-selecting', (selecting) => {
+    if (selecting) hideSite();
+    rerenderNearest();
+  });
   onLanguageChange(() => {
     labelLanguageButton();
     if (state.mode === 'provider') {
@@ -357,6 +368,8 @@ function wire() {
     updateNet();
     rerenderSite();
     renderReport();
+    renderShare();
+    renderShareBar();
   });
 }
 
@@ -367,7 +380,7 @@ function registerServiceWorker() {
 
 // For tests and for curious partners: what the app shows, without reading pixels.
 window.fieldnavDebug = {
-  state, renderedServices, sourceMode, basemapShown, syncServices, flushOutbox, flushReports, flushAll, getMap, emit,
+  state, renderedServices, sourceMode, basemapShown, syncServices, flushOutbox, flushReports, flushShares, flushAll, getMap, emit,
 };
 
 // The language button is named in the language it switches to.

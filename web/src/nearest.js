@@ -8,6 +8,7 @@ import { anyFilter, filterParams } from './chips.js';
 import { hoursLabel } from './hours.js';
 import { categoryLabel, formatDistance, formatShortDateTime, t } from './i18n.js';
 import { localNearest } from './offline.js';
+import { canChooseMore, isChosen, isSelecting, toggleChosen } from './share.js';
 import { emit, serverUsable, state } from './state.js';
 import { $, h, replace } from './ui.js';
 
@@ -79,15 +80,27 @@ function resultItem(site) {
     ? t('result.approx', { d: formatDistance(site.distance_m) }) : formatDistance(site.distance_m);
   const hoursState = site.hours?.state || 'unknown';
   const report = newestReport(site);
+  // Choosing services to share (share.js): a checkbox before the row, and a tap on the row
+  // ticks it rather than opening the card.
+  const picking = isSelecting();
+  const pick = picking && h('label', { class: 'pick' },
+    h('input', {
+      type: 'checkbox', class: 'pick-box', checked: isChosen(site), disabled: !isChosen(site) && !canChooseMore(),
+      'aria-label': t('share.pickName', { name: site.name }), onchange: (e) => toggleChosen(site, e.target.checked),
+    }));
+  const open = picking
+    ? (e) => { const box = e.currentTarget.closest('li').querySelector('.pick-box'); if (!box.disabled) box.click(); }
+    : () => emit('show-site', site);
   return h('li', {
-    class: report ? 'result reported' : 'result',
+    class: ['result', report && 'reported', picking && 'picking'].filter(Boolean).join(' '),
     dataset: {
       serviceId: site.service_id, locationId: site.location_id, distance: site.distance_m ?? '', groups: (site.category_groups || []).join(','),
       populations: (site.populations || []).join(','), restricted: String(Boolean(site.population_restricted)),
       hours: hoursState, reported: report ? report.kind : '', serves: site.serves_location || '',
     },
   },
-  h('button', { class: 'result-main', type: 'button', onclick: () => emit('show-site', site) },
+  pick,
+  h('button', { class: 'result-main', type: 'button', onclick: open, ...(picking ? { tabindex: '-1' } : {}) },
     h('span', { class: 'result-name', text: site.name }),
     h('span', { class: 'result-meta' },
       h('span', { class: 'distance', text: distance }),
