@@ -463,21 +463,23 @@ def explain_by_filter(url: str, queries: list[BenchQuery], out_dir: Path) -> str
                 statements = capture_statements(engine, query.nearest_query(datetime.now(UTC)))
                 nearest_profile.add_plan(ours, explain(engine, statements))
                 knn_statement = nearest_floor.knn_sql(params, nearest_floor.literal_point(query.lat, query.lon), LIMIT)
+                knn_plan = ""
                 with engine.connect() as connection:
                     cursor = connection.connection.driver_connection.cursor()
                     nearest_profile.add_plan(knn, [nearest_profile.explain_json(cursor, knn_statement)])
                     if not plan_text:
                         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + knn_statement)
                         knn_plan = "\n".join(row[0] for row in cursor.fetchall())
-                        plan_text = [
-                            f"-- find_nearest, {query.path()}",
-                            explain_text(engine, statements),
-                            "",
-                            "-- plain KNN",
-                            knn_statement,
-                            knn_plan,
-                        ]
                     connection.rollback()
+                if not plan_text:  # the first query's plans, in full (its own connection: the pool holds one)
+                    plan_text = [
+                        f"-- find_nearest, {query.path()}",
+                        explain_text(engine, statements),
+                        "",
+                        "-- plain KNN",
+                        knn_statement,
+                        knn_plan,
+                    ]
             (out_dir / f"explain-{nearest_floor.slug(name)}.txt").write_text("\n".join(plan_text) + "\n")
             lines.append(
                 f"| `{name}` | {median(ours.planning_ms):.2f} | {median(ours.execution_ms):.2f} | {median(ours.buffers):.0f} "

@@ -141,6 +141,7 @@ def top_statements(cluster, dbname: str, top: int = 12) -> list[Statement]:
                 "SELECT calls, plans, total_plan_time, total_exec_time, rows, shared_blks_hit + shared_blks_read, query "
                 "FROM {}.pg_stat_statements "
                 "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND calls > 0 "
+                "AND userid <> (SELECT oid FROM pg_roles WHERE rolname = current_user) "
                 "ORDER BY total_plan_time + total_exec_time DESC LIMIT %s"
             ).format(sql.Identifier(schema)),
             (top,),
@@ -160,17 +161,29 @@ def top_statements(cluster, dbname: str, top: int = 12) -> list[Statement]:
     ]
 
 
+# Which filters a statement tests, from the columns it names (pg_stat_statements replaces
+# constants with $n, so the values, e.g. which category, are not in its text).
+_FILTER_COLUMNS = {
+    "category_groups &&": "category",
+    "language_codes &&": "language",
+    "minimum_age": "age",
+    "open_week_minutes": "open now",
+    "capacity_available >": "capacity",
+    "accessible": "accessible",
+}
+
+
 def statement_label(query: str) -> str:
-    """A short name for a statement: what it is in this bench, then its first words."""
+    """A short name for a statement: what it is in this bench and the filters it tests, or its first words."""
     flat = " ".join(query.split())
     if "public_candidates" in flat:
         kind = "find_nearest"
     elif "bench_floor.knn_point" in flat:
         kind = "plain KNN"
     else:
-        kind = ""
-    snippet = flat[:110] + ("..." if len(flat) > 110 else "")
-    return f"{kind}: `{snippet}`" if kind else f"`{snippet}`"
+        return f"`{flat[:100]}{'...' if len(flat) > 100 else ''}`"
+    filters = [name for column, name in _FILTER_COLUMNS.items() if column in flat]
+    return f"{kind}, {' + '.join(filters) or 'no filter'}"
 
 
 def statements_table(statements: list[Statement], wall_s: float) -> str:
