@@ -12,6 +12,8 @@ chooses services on the nearest list (a selection mode with checkboxes) or on a 
   outbox: when the signal returns it reaches the server exactly once (the same
   Idempotency-Key when an answer is lost) and `fieldnav worker --once`, run twice, texts it
   once, with the share's link;
+- with no share sheet (Chromium on Linux has none), the text with the share's link is copied
+  and the worker told so;
 - in French, dark: the dialog's words, the server's message and the 211 line in French;
 - providers and admins never see Share.
 
@@ -396,6 +398,28 @@ def test_a_text_message_queued_offline_goes_out_exactly_once_when_the_signal_ret
         assert page_of_share.status_code == 200
         for name in names:
             assert name in page_of_share.text
+    finally:
+        context.close()
+
+
+def test_online_without_a_share_sheet_the_text_with_the_link_is_copied_and_said_so(share_server, browser, worker_token):
+    # Chromium on Linux has no navigator.share: the phone-without-a-share-sheet case as it is.
+    context = _phone(browser)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    try:
+        page = open_app(context, share_server, worker_token)
+        assert page.evaluate("() => typeof navigator.share") == "undefined"
+        names = _choose_on_list(page, 2)
+        _how(page, "native")
+        body, _, answer = _shares_posted(page, lambda: tap(page, "#share-send"))
+        assert body["delivery"] == "link" and "recipient" not in body
+        page.wait_for_selector("#share-text-view")
+        assert "the text is copied" in page.locator("#share-text-view [role=status]").inner_text()
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert copied == page.locator("#share-text").input_value()
+        assert all(name in copied for name in names)
+        assert f"Details and map: {answer['url']}" in copied
+        assert copied.rstrip().endswith(LINE_211["en"])
     finally:
         context.close()
 
