@@ -28,15 +28,19 @@ def longest_sites(field_database_url) -> list[int]:
     engine = create_engine(field_database_url)
     try:
         with engine.connect() as connection:
-            public = connection.execute(
-                text("""
+            public = (
+                connection.execute(
+                    text("""
                 SELECT site_key FROM service_site WHERE NOT is_private
                 ORDER BY length(card->>'name') + length(coalesce(card->>'organization_name', ''))
                        + length(coalesce(card->'address'->>'address_1', '')) + 20 * jsonb_array_length(card->'phones')
                        DESC, site_key
                 LIMIT 9
             """)
-            ).scalars().all()
+                )
+                .scalars()
+                .all()
+            )
             private = connection.execute(
                 text("SELECT site_key FROM service_site WHERE is_private ORDER BY site_key LIMIT 1")
             ).scalar_one()
@@ -85,10 +89,14 @@ def test_the_page_on_an_old_phone(server, browser, longest_sites, language, sche
         assert page.locator('a[href="tel:211"]').count() == 1
         # Readable: body text at least 16 px on the screen.
         assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 16
-        words = ("Services pour vous", "Appeler le 2-1-1", "Adresse confidentielle") if language == "fr" else (
-            "Services for you",
-            "Call 2-1-1",
-            "Address kept confidential",
+        words = (
+            ("Services pour vous", "Appeler le 2-1-1", "Adresse confidentielle")
+            if language == "fr"
+            else (
+                "Services for you",
+                "Call 2-1-1",
+                "Address kept confidential",
+            )
         )
         body = page.inner_text("body")
         for word in words:

@@ -379,8 +379,10 @@ def test_the_qr_code_is_the_link(http, public_sites):
 def test_the_share_page_is_small(http, public_sites):
     created = _share(http, _link(public_sites[:10])).json()
     page = http.get(created["url"], headers={**HTML, "Accept-Encoding": "gzip"})
-    assert page.headers["content-encoding"] == "gzip"
+    assert page.headers["content-encoding"] == "gzip" and page.headers["vary"] == "Accept-Encoding"
     assert int(page.headers["content-length"]) < 30 * 1024  # the goal, over the wire
+    plain = http.get(created["url"], headers={**HTML, "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == page.text  # httpx decoded the first
 
 
 @pytest.fixture(scope="module")

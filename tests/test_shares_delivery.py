@@ -246,3 +246,20 @@ def test_key_rotation_reencrypts_waiting_recipients(http, engine, demo_database_
     assert Fernet(new_key.encode()).decrypt(token) == b"+14165550166"
     with pytest.raises(KeyRingError):  # re-encrypted: the old key alone no longer reads it
         RING.decrypt(token)
+
+
+def test_a_recipient_that_cannot_be_decrypted_is_dead_and_the_others_go(
+    http, engine, demo_database_url, worker_env, sms, site_keys
+):
+    lost = _share(http, site_keys, "sms", "+1 416 555 0155")
+    kept = _share(http, site_keys, "sms", "+1 416 555 0144")
+    with engine.begin() as connection:  # as if its key had been removed before rotation finished
+        connection.execute(
+            text("UPDATE share_outbox SET recipient_enc = :token WHERE share_id = :id"),
+            {"token": Fernet(Fernet.generate_key()).encrypt(b"+14165550155"), "id": lost["id"]},
+        )
+    output = _worker(demo_database_url, worker_env, "--once")
+    assert "+14165550155" not in output
+    row = _message(engine, lost["id"])
+    assert row["state"] == "dead" and row["last_error"] == "recipient cannot be decrypted with the configured keys"
+    assert _message(engine, kept["id"])["state"] == "delivered"

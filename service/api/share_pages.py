@@ -22,6 +22,9 @@ SLOT_S = 1800  # the half hour
 @dataclass(frozen=True)
 class CachedPage:
     body: bytes
+    # The same, compressed once: the app's GZip middleware would compress it on every
+    # request (a quarter of the page's time from the cache, bench/RESULTS.md).
+    gzipped: bytes
     etag: str
     language: str
     expires_at_s: float  # Unix seconds
@@ -31,7 +34,7 @@ class SharePageCache:
     def __init__(self, max_bytes: int = PAGE_CACHE_BYTES):
         self._cache: ByteCache[tuple, CachedPage] = ByteCache(
             max_bytes,
-            lambda page: len(page.body) + ENTRY_OVERHEAD_BYTES,
+            lambda page: len(page.body) + len(page.gzipped) + ENTRY_OVERHEAD_BYTES,
             on_lookup=partial(record_cache, "share_page"),
         )
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from service.handoffs import audit
-from service.handoffs.crypto import key_ring
+from service.handoffs.crypto import KeyRingError, key_ring
 from service.handoffs.webhooks import backoff_s
 from service.platform.settings import ShareSettings, share_settings, sms_settings, smtp_settings
 from service.shares import mail, outbox, sms
@@ -70,7 +70,11 @@ class Report:
 
 
 def _send(message) -> Attempt:
-    recipient = key_ring().decrypt(message.recipient_enc)
+    try:
+        recipient = key_ring().decrypt(message.recipient_enc)
+    except KeyRingError:
+        # A key removed before rotation finished: this message can never go; the others can.
+        return Attempt("recipient cannot be decrypted with the configured keys", permanent=True)
     settings = share_settings()
     if message.channel == "sms":
         return sms.send(recipient, message.body, sms_settings(), settings.timeout_s)

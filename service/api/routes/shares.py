@@ -7,6 +7,7 @@ the delivery kind, never a recipient or a token.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import time
@@ -137,9 +138,13 @@ def _notice(request: Request, language: str | None, gone: bool) -> Response:
 
 
 def _page_response(request: Request, cached: CachedPage) -> Response:
-    headers = {**PAGE_HEADERS, "Cache-Control": PAGE_CACHE_CONTROL, "ETag": cached.etag}
+    headers = {**PAGE_HEADERS, "Cache-Control": PAGE_CACHE_CONTROL, "ETag": cached.etag, "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == cached.etag:
         return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        # Compressed once, when the page was made (the GZip middleware leaves it as it is).
+        headers["Content-Encoding"] = "gzip"
+        return Response(cached.gzipped, media_type=HTML_MEDIA_TYPE, headers=headers)
     return Response(cached.body, media_type=HTML_MEDIA_TYPE, headers=headers)
 
 
@@ -188,6 +193,7 @@ def share_page(
         body = render.page(shared, f"{_base_url(request)}/s/{token}", datetime.fromtimestamp(now_s, UTC))
         cached = CachedPage(
             body=body,
+            gzipped=gzip.compress(body, compresslevel=9, mtime=0),
             etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"',
             language=shared.language,
             expires_at_s=shared.expires_at.timestamp(),
