@@ -29,6 +29,9 @@ FILTER_CASES = [
     {"open_at": "2026-11-28T14:30:00-05:00", "category": "food"},
     {"category": "crisis", "open_at": "2026-11-25T02:00:00-05:00", "language": "en"},
     {"category": "senior_support", "max_distance_m": 25_000},
+    # Rare tests (the posting lists at any size), far enough to find something.
+    {"language": "oj", "max_distance_m": 500_000},
+    {"category": "legal", "language": "fr", "max_distance_m": 500_000},
 ]
 
 
@@ -209,16 +212,14 @@ def _assert_exact(connection, engine, sites, lat: float, lon: float, params: dic
     assert got == [e[:2] for e in brute_force(engine, sites, lat, lon, params)], (lat, lon, params)
 
 
-@pytest.mark.parametrize("over_fetch", [1, 2])
-def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(
-    demo_database_url, sites, monkeypatch, over_fetch
-):
-    """With 4k candidates the walk almost always proves its answer and skips the second pass;
-    with k or 2k it often cannot, so this runs the second pass (the box around the k-th
-    candidate's reach) and checks it against the brute force as well."""
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_database_url, sites, monkeypatch, extra):
+    """With k + 4 candidates the walk almost always proves its answer and skips the second
+    pass; with k or k + 1 it often cannot, so this runs the second pass (the box around the
+    k-th candidate's reach) and checks it against the brute force as well."""
     from service.directory import nearest
 
-    monkeypatch.setattr(nearest, "OVER_FETCH", over_fetch)
+    monkeypatch.setattr(nearest, "EXTRA_CANDIDATES", extra)
     engine = create_engine(demo_database_url)
     cases = [
         ({}, {}),
@@ -227,15 +228,16 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(
     ]
     with engine.connect() as connection:
         for params, query_fields in cases:
-            for lat, lon in _probe_points(sites, 10, seed=over_fetch):
+            for lat, lon in _probe_points(sites, 10, seed=extra):
                 _assert_exact(connection, engine, sites, lat, lon, params, **query_fields)
     engine.dispose()
 
 
-def test_only_statements_without_index_choices_are_prepared(demo_database_url, sites):
-    """A statement whose plan cannot depend on the values (no category or language test) is
-    prepared and, after a few runs, runs on PostgreSQL's generic plan; one whose plan does
-    (GIN posting lists or a KNN walk) is planned with its values every time. Both stay exact."""
+def test_statements_stay_prepared_but_a_bed_tonight(demo_database_url, sites):
+    """Every statement's plan is the same whatever the values (the walk, or the posting lists
+    of a rare test, chosen before it runs), so each is prepared and, after a few runs, runs
+    on PostgreSQL's generic plan; has_capacity alone is planned with its values (how many
+    counts are fresh changes by the hour). All stay exact."""
     engine = create_engine(demo_database_url)
     # (statements prepared, runs on a generic plan) of nearest statements on this connection
     prepared_sql = text(
@@ -246,12 +248,83 @@ def test_only_statements_without_index_choices_are_prepared(demo_database_url, s
     with engine.connect() as connection:
         for lat, lon in points:
             _assert_exact(connection, engine, sites, lat, lon, {"category": "shelter"}, categories=("shelter",))
-        assert connection.execute(prepared_sql).one()[0] == 0
+        prepared, generic_runs = connection.execute(prepared_sql).one()
+        assert prepared == 1 and generic_runs > 0
         for lat, lon in points:
             _assert_exact(connection, engine, sites, lat, lon, {"age": 15}, age=15)
         prepared, generic_runs = connection.execute(prepared_sql).one()
-        assert prepared == 1
-        assert generic_runs > 0
+        assert prepared == 2 and generic_runs > 0
+        fresh_since = datetime.now(UTC) - timedelta(hours=12)
+        for lat, lon in points:
+            _assert_exact(
+                connection,
+                engine,
+                sites,
+                lat,
+                lon,
+                {"has_capacity": "true"},
+                has_capacity=True,
+                fresh_since=fresh_since,
+            )
+        assert connection.execute(prepared_sql).one()[0] == 2
+    engine.dispose()
+
+
+@pytest.mark.parametrize("shape", ["walk", "posting lists"])
+@pytest.mark.parametrize(
+    "params", FILTER_CASES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "no-filter"
+)
+def test_both_shapes_are_exact(demo_database_url, sites, monkeypatch, shape, params):
+    """The KNN walk and the posting lists of a rare test give the same answer as the brute
+    force, whichever the statistics pick (at 1,500 services every test is rare)."""
+    from service.directory import nearest
+
+    monkeypatch.setattr(nearest, "RARE_MATCHES", 0 if shape == "walk" else 10**12)
+    query_fields = _query_fields(params)
+    engine = create_engine(demo_database_url)
+    with engine.connect() as connection:
+        for lat, lon in _probe_points(sites, 6, seed=11):
+            _assert_exact(connection, engine, sites, lat, lon, params, **query_fields)
+    engine.dispose()
+
+
+def _query_fields(params: dict) -> dict:
+    """The NearestQuery fields of a FILTER_CASES entry (what the endpoint builds)."""
+    fields: dict = {}
+    if "category" in params:
+        fields["categories"] = tuple(params["category"].split(","))
+    if "language" in params:
+        fields["languages"] = tuple(params["language"].split(","))
+    if "age" in params:
+        fields["age"] = params["age"]
+    if "accessible" in params:
+        fields["accessible"] = True
+    if "has_capacity" in params:
+        fields.update(has_capacity=True, fresh_since=datetime.now(UTC) - timedelta(hours=12))
+    if "open_at" in params:
+        fields["open_at"] = datetime.fromisoformat(params["open_at"])
+    if "max_distance_m" in params:
+        fields["max_distance_m"] = params["max_distance_m"]
+    return fields
+
+
+def test_a_confidential_site_nearer_than_the_public_kth_is_in_the_answer(demo_database_url, sites):
+    """The confidential part looks no farther than the public k-th: at a confidential cell's
+    centre (its sites 0 km away, rounded) they must still come first, and in a town the
+    public k-th bounds them exactly as the brute force ranks them."""
+    engine = create_engine(demo_database_url)
+    with engine.connect() as connection:
+        centre = connection.execute(
+            text(
+                "SELECT ST_Y(coarse_geom), ST_X(coarse_geom) FROM service_site WHERE is_private AND status = 'active' LIMIT 1"
+            )
+        ).one()
+        from service.directory.nearest import NearestQuery, find_nearest
+
+        hits = find_nearest(connection, NearestQuery(lat=centre[0], lon=centre[1]))
+        assert hits and hits[0].card["confidential"] and len(hits) == 10
+        for lat, lon in [(centre[0], centre[1]), (centre[0] + 0.03, centre[1] - 0.04)]:
+            _assert_exact(connection, engine, sites, lat, lon, {})
     engine.dispose()
 
 
