@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from service.platform.db import DATABASE_DOWN, read_data_version
+from service.platform.db import DATABASE_DOWN, read_connection, read_data_version
 
 
 class DataVersion:
@@ -34,7 +34,7 @@ class DataVersion:
             return self._value
         with self._lock:
             if self._value is None or time.monotonic() - self._read_at_s >= self._ttl_s:
-                with self._engine.connect() as connection:
+                with read_connection(self._engine, self._engine) as connection:  # autocommit: see read_connection
                     self._value = read_data_version(connection)
                 self._read_at_s = time.monotonic()
             return self._value

@@ -16,7 +16,7 @@ from service.auth.revocation import RevocationCheck
 from service.maps import tiles
 from service.maps.packs import pack_dir
 from service.maps.packs.queue import PackService, make_pack_engine
-from service.platform.db import read_data_version
+from service.platform.db import read_connection, read_data_version
 from service.platform.settings import api_settings, auth_settings, limit_settings, pack_settings, tile_settings
 
 # Rendered service details kept per worker (bytes), keyed by data version.
@@ -84,7 +84,7 @@ class AppState:
         data_version = DataVersion(engine, api_settings().data_version_ttl_s)
 
         def read_fresh() -> int:
-            with engine.connect() as connection:
+            with read_connection(engine, engine) as connection:  # autocommit: see read_connection
                 return read_data_version(connection)
 
         version_tracker = LastKnownVersion(data_version.current, read_fresh, cached=data_version.cached)

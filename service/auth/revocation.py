@@ -8,6 +8,8 @@ from datetime import datetime
 from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, text
 
+from service.platform.db import read_connection
+
 
 def revoke(
     connection: Connection, token_id: str, *, expires_at: datetime | None = None, reason: str | None = None
@@ -47,7 +49,7 @@ class RevocationCheck:
         known = self.known(token_id)
         if known is not None:
             return known
-        with self._engine.connect() as connection:
+        with read_connection(self._engine, self._engine) as connection:  # autocommit: see read_connection
             revoked = connection.execute(
                 text("SELECT EXISTS (SELECT 1 FROM revoked_token WHERE jti = :jti)"), {"jti": token_id}
             ).scalar_one()
