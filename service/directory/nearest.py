@@ -167,9 +167,9 @@ def _nearest_statement(where: _Where, rare: bool) -> TextClause:
     """Both rankings in one statement (one round trip); each keeps its own index scans and
     LIMIT, and the confidential one looks no farther than the public k-th. A handful of
     filter combinations exist, each statement is built once (text() parses its SQL every
-    time), and its plan does not depend on the values, so it stays prepared: psycopg
-    prepares it from its 6th run on a connection, PostgreSQL keeps a generic plan after 5
-    more, and a call costs no parsing or planning (1 ms of 1.5 at 100k services)."""
+    time), and its plan does not depend on the values, so it stays prepared (_preparation):
+    PostgreSQL keeps a generic plan after 5 runs on a connection, and a call then costs no
+    parsing or planning (1 ms of 1.5 at 100k services)."""
     return text(f"WITH {_public_sql(where, rare)}, {_confidential_sql(where)}")
 
 
