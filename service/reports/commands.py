@@ -26,7 +26,6 @@ Rules, as the field and the 211 centre see them:
 
 from __future__ import annotations
 
-import math
 import uuid
 
 from sqlalchemy import Connection, text
@@ -36,6 +35,7 @@ from service.capacity.grants import service_not_found
 from service.directory import live_sites
 from service.directory import lock as directory_lock
 from service.handoffs import audit, centres
+from service.platform.hourly_cap import HourlyCap
 from service.platform.problems import Problem
 from service.platform.settings import capacity_settings, report_settings
 from service.reports import events, queries
@@ -95,24 +95,7 @@ def _already_reported(connection: Connection, params: dict) -> Problem:
     )
 
 
-def _check_hourly_cap(connection: Connection, reporter_key: str) -> None:
-    """Counts the report being made; over the cap, the transaction is rolled back by the 429."""
-    per_hour = report_settings().per_hour
-    last_hour = connection.execute(_LAST_HOUR, {"reporter_key": reporter_key}).one()
-    if last_hour.made <= per_hour:
-        return
-    wait_s = max(1, int(last_hour.wait_s))
-    wait_min = math.ceil(wait_s / 60)
-    raise Problem(
-        429,
-        "too-many-reports",
-        f"You made {per_hour} reports in the last hour, the most allowed; try again in {wait_min} min.",
-        detail_fr=f"Vous avez fait {per_hour} signalements dans la dernière heure, le maximum permis ; "
-        f"réessayez dans {wait_min} min.",
-        title="Too many reports",
-        title_fr="Trop de signalements",
-        headers={"Retry-After": str(wait_s)},
-    )
+_CAP = HourlyCap("too-many-reports", "reports", "signalements", "Too many reports", "Trop de signalements")
 
 
 def create(connection: Connection, principal: Principal, service_id: uuid.UUID, request: ReportCreate) -> dict:
@@ -137,7 +120,7 @@ def create(connection: Connection, principal: Principal, service_id: uuid.UUID, 
     report = connection.execute(_INSERT, params).mappings().first()
     if report is None:
         raise _already_reported(connection, params)
-    _check_hourly_cap(connection, principal.key)
+    _CAP.check(connection, _LAST_HOUR, {"reporter_key": principal.key}, report_settings().per_hour)
     events.enqueue_created(connection, dict(report), service.name)
     live_sites.refresh(connection, [service_id])
     return {

@@ -16,7 +16,6 @@ Rules:
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from sqlalchemy import Connection, text
 
 from service.auth.principal import Principal
 from service.handoffs import audit
+from service.platform.hourly_cap import HourlyCap
 from service.platform.problem_texts import field_problem
 from service.platform.problems import Problem
 from service.platform.settings import import_settings, share_settings, sms_settings, smtp_settings
@@ -99,24 +99,7 @@ def _require_delivery_configured(delivery: str) -> None:
         )
 
 
-def _check_hourly_cap(connection: Connection, creator_key: str) -> None:
-    """Counts the share being made; over the cap, the 429 rolls the transaction back."""
-    per_hour = share_settings().per_hour
-    last_hour = connection.execute(_LAST_HOUR, {"creator_key": creator_key}).one()
-    if last_hour.made <= per_hour:
-        return
-    wait_s = max(1, int(last_hour.wait_s))
-    wait_min = math.ceil(wait_s / 60)
-    raise Problem(
-        429,
-        "too-many-shares",
-        f"You made {per_hour} shares in the last hour, the most allowed; try again in {wait_min} min.",
-        detail_fr=f"Vous avez fait {per_hour} partages dans la dernière heure, le maximum permis ; "
-        f"réessayez dans {wait_min} min.",
-        title="Too many shares",
-        title_fr="Trop de partages",
-        headers={"Retry-After": str(wait_s)},
-    )
+_CAP = HourlyCap("too-many-shares", "shares", "partages", "Too many shares", "Trop de partages")
 
 
 def share_url(base_url: str, token: str) -> str:
@@ -145,7 +128,7 @@ def create(connection: Connection, principal: Principal, request: ShareCreate, b
             "expires_at": expires_at,
         },
     )
-    _check_hourly_cap(connection, principal.key)
+    _CAP.check(connection, _LAST_HOUR, {"creator_key": principal.key}, share_settings().per_hour)
     url = share_url(base_url, token)
     until = expires_at.astimezone(ZoneInfo(import_settings().default_timezone)).date()
     message = texts.SMS[request.language].format(url=url, until=texts.short_date(until, request.language))
