@@ -9,24 +9,19 @@ have answered the plain ones itself, leaving only the odd ones to the router.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-import httpx
 import pytest
 
 from service.api.app import create_app
 from service.api.tile_fast_path import TileFastPath, plain_query
-from service.auth.principal import Role
-from service.auth.tokens import create_token
 from service.platform.db import make_engine
 from service.platform.settings import limit_settings
 from spatial.tiles import tile_for_lonlat
+from tests.support.fast_paths import bearer, comparable, record_routed, without_fast_path
 from tests.support.servers import serve_in_thread
 
 TORONTO = (-79.3832, 43.6532)
 HUDSON_BAY = (-85.0, 60.0)
-# What differs between any two responses, whoever answers.
-PER_RESPONSE_HEADERS = {"date", "server", "x-request-id"}
 
 
 @pytest.mark.parametrize(
@@ -51,58 +46,21 @@ def test_which_queries_the_fast_path_reads_itself(query, expected):
     assert plain_query(query) == expected
 
 
-def _without_fast_path(app):
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not TileFastPath]
-    return app
-
-
-def _record_routed(app) -> list[str]:
-    """Builds the app's middleware now, and returns the list of the tile requests that its
-    fast path hands on to FastAPI's router (path?query), filled as they come."""
-    app.middleware_stack = layer = app.build_middleware_stack()
-    while not isinstance(layer, TileFastPath):
-        layer = layer.app
-    routed, downstream = [], layer.app
-
-    async def recording(scope, receive, send):
-        if scope["path"].startswith("/v1/tiles/"):
-            routed.append(scope["path"] + ("?" + scope["query_string"].decode() if scope.get("query_string") else ""))
-        await downstream(scope, receive, send)
-
-    layer.app = recording
-    return routed
-
-
 @pytest.fixture
 def both_apps(demo_database_url):
     """(client of the app with its fast path, client of the app without, routed requests of the first)."""
     fast_app = create_app(make_engine(demo_database_url))
-    routed = _record_routed(fast_app)
+    routed = record_routed(fast_app, TileFastPath, "/v1/tiles/")
     with (
         serve_in_thread(fast_app) as fast,
-        serve_in_thread(_without_fast_path(create_app(make_engine(demo_database_url)))) as plain,
+        serve_in_thread(without_fast_path(create_app(make_engine(demo_database_url)), TileFastPath)) as plain,
     ):
         yield fast, plain, routed
 
 
-def _token(subject: str) -> dict:
-    token = create_token(agency="agency-a", role=Role.FIELD_WORKER, subject=subject, ttl=timedelta(hours=1))[0]
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _comparable(response: httpx.Response) -> tuple:
-    origin = str(response.request.url.copy_with(path="/", query=None)).rstrip("/")  # the servers' ports differ
-    headers = sorted(
-        (name, value.replace(origin, ""))
-        for name, value in response.headers.multi_items()
-        if name not in PER_RESPONSE_HEADERS
-    )
-    return response.status_code, headers, response.content
-
-
 def test_the_fast_path_answers_as_the_routed_operation(both_apps):
     fast, plain, routed = both_apps
-    auth = _token("fast-path-equivalence")
+    auth = bearer("fast-path-equivalence")
     z = 14
     x, y = tile_for_lonlat(*TORONTO, z)
     tile = f"/v1/tiles/{z}/{x}/{y}.mvt"
@@ -147,7 +105,7 @@ def test_the_fast_path_answers_as_the_routed_operation(both_apps):
     fast_path_statuses = set()
     for index, (path, headers) in enumerate(requests):
         from_fast, from_router = fast.get(path, headers=headers), plain.get(path, headers=headers)
-        assert _comparable(from_fast) == _comparable(from_router), path
+        assert comparable(from_fast) == comparable(from_router), path
         if index < len(answered_by_fast_path):
             fast_path_statuses.add(from_fast.status_code)
     assert fast_path_statuses == {200, 204, 304, 401, 404, 422}
@@ -157,10 +115,10 @@ def test_the_fast_path_answers_as_the_routed_operation(both_apps):
     for path in (tile, f"{tile}?v={version}"):
         from_fast, from_router = fast.head(path, headers=auth), plain.head(path, headers=auth)
         assert from_fast.status_code == 200 and from_fast.content == b""
-        assert _comparable(from_fast) == _comparable(from_router), path
+        assert comparable(from_fast) == comparable(from_router), path
     for method in ("POST", "DELETE"):  # not GET: the router's, with its 405 and Allow
         from_fast, from_router = fast.request(method, tile, headers=auth), plain.request(method, tile, headers=auth)
-        assert _comparable(from_fast) == _comparable(from_router), method
+        assert comparable(from_fast) == comparable(from_router), method
     assert routed[len(answered_by_router) :] == [tile] * 2
 
 
@@ -179,7 +137,7 @@ def test_the_fast_path_keeps_the_rate_limit(five_requests_a_minute, both_apps):
     x, y = tile_for_lonlat(*TORONTO, z)
     refused = []
     # The limit is counted in the database, shared by both apps: one caller each.
-    for client, auth in ((fast, _token("fast-path-limit-a")), (plain, _token("fast-path-limit-b"))):
+    for client, auth in ((fast, bearer("fast-path-limit-a")), (plain, bearer("fast-path-limit-b"))):
         statuses = [client.get(f"/v1/tiles/{z}/{x}/{y}.mvt", headers=auth) for _ in range(7)]
         assert [r.status_code for r in statuses] == [200] * 5 + [429] * 2
         refused.append(statuses[-1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
@@ -15,6 +15,8 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from service import __version__
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodySizeLimit, HeadAsGet, QueryStringCheck, SecurityHeaders
+from service.api.nearest_endpoint import NEAREST_PATH
+from service.api.nearest_fast_path import NearestFastPath
 from service.api.openapi_doc import custom_openapi
 from service.api.responses import CompactJSONResponse
 from service.api.routes import (
@@ -52,6 +54,10 @@ class FieldnavAPI(FastAPI):
         """The contract, with fieldnav's problem documents and security schemes
         (service/api/openapi_doc.py)."""
         return custom_openapi(self)
+
+
+def _operation(router: APIRouter, path: str) -> APIRoute:
+    return next(route for route in router.routes if isinstance(route, APIRoute) and route.path == path)
 
 
 def create_app(engine: Engine | None = None, read_engine: Engine | None = None) -> FastAPI:
@@ -98,11 +104,10 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.include_router(sources.router)  # HSDS API pulls (service/importer/sources.py)
     app.include_router(basemap.router)
     app.include_router(app_static.router)  # the field client (web/) at /app/
-    # Innermost: plain tile requests skip the router, with every middleware below still applied.
-    app.add_middleware(
-        TileFastPath,
-        route=next(route for route in tiles.router.routes if isinstance(route, APIRoute) and route.path == TILE_PATH),
-    )
+    # Innermost: plain tile and nearest requests skip the router, with every middleware below
+    # still applied (service/api/fast_path.py).
+    app.add_middleware(TileFastPath, route=_operation(tiles.router, TILE_PATH))
+    app.add_middleware(NearestFastPath, route=_operation(services.router, NEAREST_PATH))
     # NUL in the path or in a JSON body's strings (PostgreSQL cannot store it): refused for every route.
     app.add_middleware(RequestTextCheck)
     # Phones on a weak signal: compress anything worth compressing.

@@ -375,15 +375,20 @@ def _handler_for(request: Request, error: Exception):
     return None
 
 
-async def no_store_problem(request: Request, error: Exception) -> Response:
-    """The problem document for a failure of a map route (tiles, basemap), marked
-    ``Cache-Control: no-store``: a 404 or 503 must never stick in a phone's or a CDN's cache in
-    place of a tile. Errors are turned into problem documents by the app's own handlers
-    (above), as everywhere. Re-raises what no handler takes."""
+async def problem_for(request: Request, error: Exception) -> Response:
+    """The answer the app's own handlers (above) give for ``error``, for code that runs outside
+    FastAPI's routing (the fast paths, service/api/fast_path.py). Re-raises what no handler takes."""
     to_problem = _handler_for(request, error)
     if to_problem is None:
         raise error
-    response = await to_problem(request, error)
+    return await to_problem(request, error)
+
+
+async def no_store_problem(request: Request, error: Exception) -> Response:
+    """The problem document for a failure of a map route (tiles, basemap), marked
+    ``Cache-Control: no-store``: a 404 or 503 must never stick in a phone's or a CDN's cache in
+    place of a tile."""
+    response = await problem_for(request, error)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -12,42 +12,40 @@ from service.api.data_version import VersionUnknown
 from service.api.dependencies import DetailCacheDep, EngineDep, ReadEngineDep, VersionTrackerDep
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
+from service.api.nearest_endpoint import (
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_DISTANCE_M,
+    GEOJSON,
+    NEAREST_PATH,
+    NearestParams,
+    answer_nearest,
+    wants_geojson,
+)
 from service.api.request_params import (
     CategoryParam,
     GenderParam,
     PopulationParam,
     ServesParam,
-    in_default_timezone,
     parse_categories,
     parse_gender,
-    parse_languages,
     parse_populations,
     parse_serves,
 )
 from service.api.schemas import CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.auth.principal import Role
 from service.capacity import grants
-from service.capacity.merge import stale_after
 from service.directory import search as directory
-from service.directory.nearest import NearestQuery, find_nearest
-from service.directory.results import feature_collection, nearest_result
+from service.directory.results import feature_collection
 from service.platform.db import read_connection
 
 router = APIRouter(prefix="/v1", tags=["services"])
 
-GEOJSON = "application/geo+json"
 # Made "private" unless FIELDNAV_AUTH_PUBLIC_READS=true (directory_cache).
 DIRECTORY_CACHE = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
-# Nearest answers depend on the clock (open now) and reveal where the asker stands.
-NEAREST_CACHE = "private, max-age=15"
-
-
-def _wants_geojson(request: Request) -> bool:
-    return GEOJSON in request.headers.get("accept", "")
 
 
 @router.get(
-    "/services/nearest",
+    NEAREST_PATH.removeprefix("/v1"),
     response_model=NearestResponse,
     summary="Nearest services that fit the person",
     description=(
@@ -96,40 +94,28 @@ def nearest(
             "(older than FIELDNAV_CAPACITY_STALE_AFTER_H)."
         ),
     ] = False,
-    max_distance_m: Annotated[int, Query(ge=1, le=500_000, description="Search radius in metres.")] = 200_000,
-    limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = 10,
+    max_distance_m: Annotated[
+        int, Query(ge=1, le=500_000, description="Search radius in metres.")
+    ] = DEFAULT_MAX_DISTANCE_M,
+    limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = DEFAULT_LIMIT,
 ) -> Response:
-    now = datetime.now(UTC)
-    when = in_default_timezone(open_at) if open_at is not None else (now if open_now else None)
-    query = NearestQuery(
+    params = NearestParams(
         lat=lat,
         lon=lon,
-        limit=limit,
-        max_distance_m=max_distance_m,
-        categories=parse_categories(category),
-        languages=parse_languages(language),
+        category=category,
+        open_now=open_now,
+        open_at=open_at,
+        language=language,
         age=age,
-        populations=parse_populations(population),
-        gender=parse_gender(gender),
-        serves=parse_serves(serves, here=(lat, lon)),
+        population=population,
+        gender=gender,
+        serves=serves,
         accessible=accessible,
         has_capacity=has_capacity,
-        open_at=when,
-        fresh_since=now - stale_after(),
+        max_distance_m=max_distance_m,
+        limit=limit,
     )
-    with read_connection(read_engine, engine) as connection:
-        hits = find_nearest(connection, query)
-    results = [
-        nearest_result(hit.card, hit.distance_m, hit.bearing_deg, hit.serves_location, when or now) for hit in hits
-    ]
-    meta = {
-        "origin": {"lat": round(lat, 5), "lon": round(lon, 5)},
-        "at": (when or now).isoformat(),
-        "count": len(results),
-    }
-    if _wants_geojson(request):
-        return cached_json(request, feature_collection(results, meta), cache_control=NEAREST_CACHE, media_type=GEOJSON)
-    return cached_json(request, {**meta, "results": results}, cache_control=NEAREST_CACHE)
+    return answer_nearest(request, engine, read_engine, params)
 
 
 @router.get(
@@ -181,7 +167,7 @@ def search(
     )
     with read_connection(read_engine, engine) as connection:
         result = directory.search(connection, search_query, now=datetime.now(UTC))
-    if _wants_geojson(request):
+    if wants_geojson(request):
         return cached_json(
             request,
             feature_collection(result["contents"], {k: v for k, v in result.items() if k != "contents"}),
