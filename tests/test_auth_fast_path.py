@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -16,7 +16,8 @@ from service.api.rate_limit import RateLimiter
 from service.auth import keys
 from service.auth.principal import Role
 from service.auth.revocation import RevocationCheck, revoke
-from service.auth.tokens import InvalidToken, create_token, token_issuer
+from service.auth.tokens import InvalidToken, create_token, token_issuer, verify_token
+from service.auth.verified_tokens import VerifiedTokens
 from service.platform.settings import auth_settings
 
 
@@ -116,3 +117,38 @@ def test_only_tokens_whose_keys_come_from_a_url_are_verified_off_the_loop(issuer
     assert not token_issuer(by_file).jwks_url
     with pytest.raises(InvalidToken):  # refused before any key is looked for
         token_issuer("not.a.jwt")
+
+
+# --- verified tokens (service/auth/verified_tokens.py) ------------------------------------------
+
+
+def _signed(ttl: timedelta) -> tuple[str, object, object]:
+    token = create_token(agency="agency-a", role=Role.FIELD_WORKER, subject="memory", ttl=ttl)[0]
+    principal, expires_at = verify_token(token)
+    return token, principal, expires_at
+
+
+def test_a_verified_token_is_remembered_by_its_hash_until_the_memory_ends():
+    memory = VerifiedTokens(memory_s=0.3)
+    token, principal, expires_at = _signed(timedelta(hours=1))
+    assert memory.get(token) is None
+    memory.remember(token, principal, expires_at)
+    assert memory.get(token) == principal
+    assert memory.get(token + "x") is None  # another text is another token
+    assert [len(key) for key in memory._memory] == [32]  # a SHA-256, not the token: no usable secret is kept
+    time.sleep(0.4)
+    assert memory.get(token) is None
+
+
+def test_an_expired_token_is_never_given_from_memory():
+    memory = VerifiedTokens(memory_s=60)
+    token, principal, _ = _signed(timedelta(hours=1))
+    memory.remember(token, principal, datetime.now(UTC) - timedelta(seconds=1))
+    assert memory.get(token) is None
+
+
+def test_no_memory_when_the_revocation_cache_is_off():
+    memory = VerifiedTokens(memory_s=0)
+    token, principal, expires_at = _signed(timedelta(hours=1))
+    memory.remember(token, principal, expires_at)
+    assert memory.get(token) is None

@@ -9,6 +9,7 @@ that step go to a worker thread. A thread hop per request cost as much as a cach
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -47,13 +48,12 @@ def _refused(error: InvalidToken) -> Problem:
     return Problem(401, "unauthorized", "invalid token", detail_fr=INVALID_TOKEN_FR, headers=INVALID_TOKEN)
 
 
-def _verified(token: str, issuer: TrustedIssuer) -> Principal:
-    """The token's principal, or 401."""
+def _verified(token: str, issuer: TrustedIssuer) -> tuple[Principal, datetime]:
+    """The token's principal and expiry, or 401."""
     try:
-        principal, _ = verify_token(token, issuer)
+        return verify_token(token, issuer)
     except InvalidToken as error:
         raise _refused(error) from None
-    return principal
 
 
 def _too_busy_to_check() -> Problem:
@@ -91,16 +91,25 @@ def _is_revoked(request: Request, principal: Principal, policy: Policy) -> bool:
         return False
 
 
-async def authenticate(request: Request, policy: Policy) -> Principal | None:
-    token = _bearer(request)
-    if token is None:
-        return None
+async def _verify(request: Request, token: str) -> Principal:
+    """Checks the signature and claims, and remembers the token as verified."""
     try:
         issuer = token_issuer(token)
     except InvalidToken as error:
         raise _refused(error) from None
     # Keys named by URL may be fetched over the network: not in the event loop.
-    principal = await run_in_threadpool(_verified, token, issuer) if issuer.jwks_url else _verified(token, issuer)
+    principal, expires_at = (
+        await run_in_threadpool(_verified, token, issuer) if issuer.jwks_url else _verified(token, issuer)
+    )
+    app_state(request).verified_tokens.remember(token, principal, expires_at)
+    return principal
+
+
+async def authenticate(request: Request, policy: Policy) -> Principal | None:
+    token = _bearer(request)
+    if token is None:
+        return None
+    principal = app_state(request).verified_tokens.get(token) or await _verify(request, token)
     revoked = app_state(request).revocations.known(principal.token_id)
     if revoked is None:
         revoked = await run_in_threadpool(_is_revoked, request, principal, policy)

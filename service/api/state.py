@@ -13,6 +13,7 @@ from service.api.rate_limit import RateLimiter
 from service.api.response_cache import BodyCache
 from service.api.share_pages import SharePageCache
 from service.auth.revocation import RevocationCheck
+from service.auth.verified_tokens import VerifiedTokens
 from service.maps import tiles
 from service.maps.packs import pack_dir
 from service.maps.packs.queue import PackService, make_pack_engine
@@ -74,6 +75,7 @@ class AppState:
     detail_cache: BodyCache
     share_pages: SharePageCache
     revocations: RevocationCheck
+    verified_tokens: VerifiedTokens
     rate_limiter: RateLimiter
     # The packs' own engine (not the requests' pool), stores and build queue (service/maps/packs/queue.py).
     packs: PackService
@@ -101,6 +103,7 @@ class AppState:
             detail_cache=BodyCache("service_detail", DETAIL_CACHE_BYTES),
             share_pages=SharePageCache(),
             revocations=RevocationCheck(engine, auth_settings().revocation_cache_s),
+            verified_tokens=VerifiedTokens(auth_settings().revocation_cache_s),
             rate_limiter=RateLimiter(engine, limit_settings().window_s),
             packs=PackService(make_pack_engine(engine.url), settings, pack_dir(settings)),
         )

@@ -209,7 +209,8 @@ class AuthSettings(BaseSettings):
     issuers_file: Path | None = None
     # true: directory reads, tiles, packs and sync need no token (open deployments).
     public_reads: bool = False
-    # Seconds a "not revoked" answer is reused before asking the database again.
+    # Seconds a "not revoked" answer is reused before asking the database again, and a verified
+    # token's signature before checking it again (service/auth/verified_tokens.py).
     revocation_cache_s: float = Field(default=5.0, ge=0)
     # Longest lifetime `fieldnav token create` accepts, in hours.
     max_token_ttl_h: float = Field(default=24 * 30, gt=0)
