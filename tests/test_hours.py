@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import random
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,8 @@ from service.directory.hours import (
     ScheduleRule,
     is_always_open,
     open_status,
+    open_status_now,
+    site_hours,
     week_minute,
     weekly_intervals,
 )
@@ -342,3 +345,36 @@ def test_now_in_another_zone_is_converted_first():
     s = status(OVERNIGHT_MON, datetime(2026, 3, 3, 3, 0, tzinfo=UTC))
     assert s.label == "Open · closes Tue 08:00"
     assert s.today == ["20:00–08:00"]
+
+
+# --------------------------------------------------------------------------- open_status_now
+
+
+def test_the_remembered_status_is_the_status_at_every_second():
+    """open_status_now answers from a memory per minute: for any second of any minute, across
+    both DST Sundays, it must give what open_status gives for that exact instant."""
+    schedules = {
+        "weekdays 9-5": (weekly_intervals(WEEKDAYS_9_TO_5), None),
+        "overnight": (weekly_intervals(OVERNIGHT_MON), None),
+        "ambiguous close": (weekly_intervals([rule("SU", "00:00", "01:30")]), None),
+        "spring gap": (weekly_intervals([rule("SU", "02:30", "03:15"), rule("SA", "20:00", "02:10")]), None),
+        "24/7": (weekly_intervals([rule(None, "00:00", "00:00")]), None),
+        "unknown": (None, None),
+        "empty week": ([], None),
+        "dated": (
+            None,
+            site_hours(
+                [ScheduleRule("MONTHLY", "1SU,-1SA", time(1, 10), time(2, 40))], TORONTO, date(2026, 10, 20)
+            ).open_ranges,
+        ),
+    }
+    randomness = random.Random(20261206)
+    starts = [datetime(2026, 3, 7, 12, tzinfo=UTC), datetime(2026, 10, 31, 12, tzinfo=UTC)]
+    for name, (intervals, ranges) in schedules.items():
+        for start in starts:
+            for step in range(0, 48 * 60, 7):  # every 7 minutes over two days, at a random second
+                now = start + timedelta(
+                    minutes=step, seconds=randomness.randint(0, 59), microseconds=randomness.randint(0, 999_999)
+                )
+                expected = open_status(intervals, TORONTO, now, ranges)
+                assert open_status_now(intervals, TORONTO, now, ranges) == expected, (name, now)

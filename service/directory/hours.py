@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -481,6 +482,42 @@ def open_status(
     opens = _instant_at(next_start_min, local_now, zone)
     change = f"opens {_when(opens, local_now)}"
     return OpenStatus("closed", False, f"Closed · {change}", None, _iso(opens), change, today)
+
+
+# Sites share schedules, and a status reads the clock to the minute only: nearest shaped
+# ten statuses per answer, 14% of a worker's time under load (bench/README.md, issue 21).
+_STATUS_MEMORY = 8192  # (schedule, zone, minute) triples remembered per process
+
+
+def open_status_now(
+    intervals: Iterable[Iterable[int]] | None, tz: str, now: datetime, open_ranges: dict | None = None
+) -> OpenStatus:
+    """``open_status``, remembered per (schedule, time zone, minute). The same answer: every
+    test of ``now`` in it is to the minute (week minutes, epoch minutes, dates; offsets are
+    whole minutes), which tests/test_hours.py checks across the DST days."""
+    intervals_key = None if intervals is None else tuple((int(a), int(b)) for a, b in intervals)
+    ranges_key = (
+        None
+        if open_ranges is None
+        else (open_ranges["from_min"], open_ranges["until_min"], tuple((a, b) for a, b in open_ranges["ranges"]))
+    )
+    return _remembered_status(intervals_key, tz, now.replace(second=0, microsecond=0), ranges_key)
+
+
+@lru_cache(maxsize=_STATUS_MEMORY)
+def _remembered_status(
+    intervals: tuple[Interval, ...] | None,
+    tz: str,
+    minute: datetime,
+    ranges_key: tuple[int, int, tuple[tuple[int, int], ...]] | None,
+) -> OpenStatus:
+    open_ranges = (
+        None
+        if ranges_key is None
+        # Lists, as cards hold them: the status bisects them with lists.
+        else {"from_min": ranges_key[0], "until_min": ranges_key[1], "ranges": [list(r) for r in ranges_key[2]]}
+    )
+    return open_status(None if intervals is None else list(intervals), tz, minute, open_ranges)
 
 
 def _unrolled_runs(intervals: list[Interval]) -> list[Interval]:

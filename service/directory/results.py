@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from service.capacity.merge import with_freshness
-from service.directory.hours import open_status
+from service.directory.hours import open_status_now
 
 CALL_TO_CONNECT = "call to connect"
 
@@ -15,13 +15,13 @@ _INTERNAL = ("week_intervals", "open_ranges")
 
 
 def hours_now(card: dict, now: datetime) -> dict:
-    status = open_status(card.get("week_intervals"), card["timezone"], now, card.get("open_ranges"))
+    status = open_status_now(card.get("week_intervals"), card["timezone"], now, card.get("open_ranges"))
     return {
         "state": status.state,
         "always_open": status.always_open,
         "label": status.label,
         "next_change": status.next_change,
-        "today": status.today,
+        "today": list(status.today),  # a copy: the status is shared (open_status_now)
         "opens_at": status.opens_at,
         "closes_at": status.closes_at,
         "timezone": card["timezone"],
