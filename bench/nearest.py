@@ -15,11 +15,16 @@ For each data set size, in one run on one machine:
   could answer it (``ORDER BY geom <-> point LIMIT 10`` with the filters as plain WHERE
   clauses), prepared, run by pgbench at 16 and 1 connections on the same points and filters;
   the ratios of find_nearest and of HTTP to it;
+* find_nearest's SQL via pgbench (the decomposition of that gap): the exact statement find_nearest
+  sends for each filter, run by pgbench like the plain KNN (same points, ``-M prepared``, 16 and
+  1 connections), after a prepared lookup of the point and the filter's values, and that lookup
+  alone; "statement cost" (this against the plain KNN) and "client cost" (find_nearest's 16
+  Python processes against this), checked first to answer what find_nearest answers;
 * no full walk: a filter that matches nothing, in an empty area and in Toronto, with
   EXPLAIN (ANALYZE, BUFFERS);
 * with ``--profile``, after the measured runs: pg_stat_statements around find_nearest, the
-  plain KNN and HTTP, EXPLAIN of both statements per filter, py-spy on the HTTP workers
-  (bench/nearest_profile.py).
+  plain KNN, find_nearest's SQL via pgbench and HTTP, EXPLAIN of both statements per filter,
+  py-spy on the HTTP workers (bench/nearest_profile.py).
 
 Every measurement is repeated ``--runs`` times (interleaved) and medians are reported. The
 "Nearest" section of bench/RESULTS.md (or ``--section``) is replaced with the results.
@@ -29,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import inspect
 import math
 import multiprocessing
 import random
@@ -50,6 +57,7 @@ from common import FloorResult, log, median, percentile
 from nearest_floor import PgbenchResult
 from sqlalchemy import event, make_url
 
+from service.directory import nearest as nearest_module
 from service.directory.demo_data import load_places
 from service.directory.nearest import NearestQuery, find_nearest
 from service.platform.db import make_engine
@@ -267,6 +275,121 @@ def run_knn(url: str, scripts: dict[str, Path], *, clients: int, duration_s: flo
     """pgbench over the plain-KNN scripts: a warm-up (as the other floors have), then ``duration_s``."""
     threads = min(WRK_THREADS, clients)
     nearest_floor.run_pgbench(url, scripts, clients=clients, threads=threads, duration_s=FLOOR_WARMUP_S, label=label)
+    return nearest_floor.run_pgbench(url, scripts, clients=clients, threads=threads, duration_s=duration_s, label=label)
+
+
+# --------------------------------------------------------------------------- find_nearest's SQL via pgbench
+
+CHECK_POINTS = 3  # per filter: pgbench's answers compared with find_nearest's before the runs
+LOOKUP_WARMUP_S = 2.0
+
+
+@dataclass
+class NearestSqlFloor:
+    """find_nearest's statements as pgbench scripts (bench/nearest_floor.py), and the lookup alone."""
+
+    scripts: dict[str, Path]
+    lookups: dict[str, Path]
+    statements: dict[str, nearest_floor.NearestStatement]
+    check: str  # how pgbench's answers compared with find_nearest's
+
+
+def capture_nearest_sql(
+    url: str, queries: list[BenchQuery], now: datetime
+) -> dict[str, nearest_floor.NearestStatement]:
+    """For each filter, the statement and values find_nearest sends (its own _filters, _is_rare, _nearest_statement
+    and parameters, captured as it executes them) for the filter's first query; its second query checks that only
+    the point's values (nearest_floor.POINT_VALUES) change from one point to another."""
+    engine = make_engine(url, pool_size=1)
+    statements = {}
+    try:
+        for name in FILTER_MIX:
+            first, second = [q for q in queries if q.filter_name == name][:2]
+            seen = []
+            for query in (first, second):
+                captured: list[tuple[str, dict]] = []
+
+                def remember(conn, clauseelement, multiparams, params, execution_options, captured=captured):
+                    values = params or (multiparams[0] if multiparams else {})
+                    if hasattr(clauseelement, "text") and "lat" in values:
+                        captured.append((clauseelement.text, dict(values)))
+
+                event.listen(engine, "before_execute", remember)
+                try:
+                    with engine.connect() as connection:
+                        find_nearest(connection, query.nearest_query(now))
+                finally:
+                    event.remove(engine, "before_execute", remember)
+                if len(captured) != 1:
+                    raise RuntimeError(f"{name}: find_nearest sent {len(captured)} statements with a point, not one")
+                sql, params = captured[0]
+                point = {"lat": query.lat, "lon": query.lon, "serves_lat": query.lat, "serves_lon": query.lon}
+                wrong = {k: v for k, v in params.items() if k in point and v != point[k]}
+                if wrong:
+                    raise RuntimeError(f"{name}: point values {wrong} are not the query's ({query.lat}, {query.lon})")
+                seen.append((sql, params))
+            (sql, params), (sql2, params2) = seen
+            varying = {k for k in params.keys() | params2.keys() if params.get(k) != params2.get(k)}
+            if sql != sql2 or not varying <= set(nearest_floor.POINT_VALUES):
+                raise RuntimeError(f"{name}: find_nearest's statement depends on more than the point: {varying}")
+            statements[name] = nearest_floor.NearestStatement(sql, params)
+    finally:
+        engine.dispose()
+    return statements
+
+
+def check_nearest_sql(
+    url: str, queries: list[BenchQuery], statements: dict[str, nearest_floor.NearestStatement], now: datetime, out_dir
+) -> str:
+    """Run each filter's script (pgbench, -M prepared) for its first CHECK_POINTS points and compare the answer,
+    sorted and trimmed as find_nearest does, with find_nearest's; a sentence for the report."""
+    picks = {name: range(1, CHECK_POINTS + 1) for name in FILTER_MIX}
+    rows = nearest_floor.check_nearest_sql(url, statements, picks, out_dir)
+    engine = make_engine(url, pool_size=1)
+    differ, compared, hits = [], 0, 0
+    try:
+        with engine.connect() as connection:
+            for name in FILTER_MIX:
+                for n, query in enumerate([q for q in queries if q.filter_name == name][:CHECK_POINTS], start=1):
+                    ours = [
+                        (h.card["service_id"], h.card["location_id"], round(h.distance_m, 6), h.serves_location)
+                        for h in find_nearest(connection, query.nearest_query(now))
+                    ]
+                    connection.rollback()
+                    got = sorted(
+                        (card["service_id"], card["location_id"], round(float(d), 6), serves_location)
+                        for card, d, _bearing, serves_location in rows.get((name, n), [])
+                    )
+                    got = sorted(got, key=lambda r: (r[2], r[0], r[1]))[:LIMIT]
+                    compared += 1
+                    hits += len(ours)
+                    if got != ours:
+                        differ.append(f"`{name}` point {n} ({len(got)} rows against {len(ours)})")
+    finally:
+        engine.dispose()
+    if differ:
+        return f"**pgbench's answers differ from find_nearest's** for {', '.join(differ)} (of {compared} checked)"
+    return f"pgbench's answers equal find_nearest's for the {compared} points checked ({CHECK_POINTS} per filter, {hits} results)"
+
+
+def prepare_nearest_sql(url: str, queries: list[BenchQuery], size_label: str, now: datetime) -> NearestSqlFloor:
+    """find_nearest's statement per filter as pgbench scripts on the plain KNN's points (prepare_knn_floor loads
+    them), checked against find_nearest."""
+    statements = capture_nearest_sql(url, queries, now)
+    counts = nearest_floor.per_filter_counts([q.filter_name for q in queries])
+    out_dir = common.BENCH_OUT_DIR / f"pgbench-nearest-{size_label}"
+    scripts, lookups = nearest_floor.write_nearest_scripts(out_dir, statements, counts)
+    check = check_nearest_sql(url, queries, statements, now, out_dir)
+    log(f"  find_nearest SQL via pgbench: {check}")
+    return NearestSqlFloor(scripts, lookups, statements, check)
+
+
+def run_pgbench_mix(
+    url: str, scripts: dict[str, Path], *, clients: int, duration_s: float, label: str, warmup_s: float = FLOOR_WARMUP_S
+) -> PgbenchResult:
+    """pgbench over a mix of scripts, as run_knn runs the plain KNN: a warm-up, then ``duration_s``."""
+    threads = min(WRK_THREADS, clients)
+    nearest_floor.run_pgbench(url, scripts, clients=clients, threads=threads, duration_s=warmup_s, label=label)
     return nearest_floor.run_pgbench(url, scripts, clients=clients, threads=threads, duration_s=duration_s, label=label)
 
 
@@ -502,10 +625,35 @@ def explain_by_filter(url: str, queries: list[BenchQuery], out_dir: Path) -> str
     return "\n".join(lines)
 
 
-def run_profile(cluster, url: str, label: str, queries: list[BenchQuery], tokens: list[str], scripts, args) -> str:
+def _label_pgbench_statements(statements: list[nearest_profile.Statement]) -> list[nearest_profile.Statement]:
+    """pg_stat_statements' rows with find_nearest's statement run by pgbench, and its lookup, named as such
+    (nearest_profile.statement_label would call them "find_nearest" and "plain KNN"): their text carries
+    nearest_floor's marks."""
+    labelled = []
+    for s in statements:
+        if nearest_floor.LOOKUP_MARK in s.query:
+            s = dataclasses.replace(s, query="find_nearest SQL via pgbench: its point lookup")
+        elif nearest_floor.NEAREST_MARK in s.query:
+            kind = nearest_profile.statement_label(s.query).removeprefix("find_nearest, ")
+            s = dataclasses.replace(s, query=f"find_nearest SQL via pgbench, {kind}")
+        labelled.append(s)
+    return labelled
+
+
+def run_profile(
+    cluster,
+    url: str,
+    label: str,
+    queries: list[BenchQuery],
+    tokens: list[str],
+    scripts,
+    args,
+    sql: NearestSqlFloor | None = None,
+) -> str:
     """After the measured runs (not in the medians): pg_stat_statements around find_nearest at
-    16 connections, the plain KNN at 16, and HTTP; EXPLAIN per filter; py-spy on the HTTP
-    workers. Everything is written to bench/out/profile-nearest-<size>/ as well."""
+    16 connections, the plain KNN at 16, find_nearest's statement via pgbench at 16 (``sql``) and
+    HTTP; EXPLAIN per filter; py-spy on the HTTP workers. Everything is written to
+    bench/out/profile-nearest-<size>/ as well."""
     out_dir = nearest_profile.profile_dir(label)
     dbname = str(make_url(url).database)
     duration_s = args.duration_s
@@ -527,7 +675,7 @@ def run_profile(cluster, url: str, label: str, queries: list[BenchQuery], tokens
         wall_s = time.monotonic() - started_s
         text_ = f"#### {title}: {outcome}\n\n"
         if pgss_missing is None:
-            top = nearest_profile.top_statements(cluster, dbname)
+            top = _label_pgbench_statements(nearest_profile.top_statements(cluster, dbname))
             text_ += f"pg_stat_statements over {wall_s:.0f} s (warm-up included):\n\n"
             text_ += nearest_profile.statements_table(top, wall_s)
         return text_
@@ -549,6 +697,18 @@ def run_profile(cluster, url: str, label: str, queries: list[BenchQuery], tokens
                 ),
             )
         )
+        if sql is not None:
+            log(f"{label} profile: find_nearest SQL (pgbench), {CONNECTIONS} connections")
+            chunks.append(
+                statements(
+                    f"find_nearest SQL (pgbench), {CONNECTIONS} connections",
+                    lambda: _knn_line(
+                        run_pgbench_mix(
+                            url, sql.scripts, clients=CONNECTIONS, duration_s=duration_s, label=f"{label}-psql"
+                        )
+                    ),
+                )
+            )
         workers = args.workers[0]
         spy_path = out_dir / "py-spy-http.txt"
         log(f"{label} profile: HTTP, {workers} workers, under py-spy")
@@ -620,6 +780,12 @@ class SizeResults:
     floor1_by_filter_ms: list[dict[str, list[float]]] = field(default_factory=list)  # per run
     knn16: list[PgbenchResult] = field(default_factory=list)
     knn1: list[PgbenchResult] = field(default_factory=list)
+    floor16_by_filter_ms: list[dict[str, list[float]]] = field(default_factory=list)  # per run
+    sql16: list[PgbenchResult] = field(default_factory=list)  # find_nearest's statement via pgbench
+    sql1: list[PgbenchResult] = field(default_factory=list)
+    lookup16: list[PgbenchResult] = field(default_factory=list)  # its per-transaction lookup alone
+    lookup1: list[PgbenchResult] = field(default_factory=list)
+    sql_check: str = ""  # pgbench's answers against find_nearest's
     no_walk: list[NoWalkResult] = field(default_factory=list)
     by_filter_ms: dict[str, list[float]] = field(default_factory=dict)
     schema: tuple[str, tuple[str, ...]] = ("", ())  # alembic revision, service_site indexes
@@ -636,9 +802,20 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
     engine.dispose()
     duration_s = args.duration_s
     scripts = prepare_knn_floor(url, queries, label)
+    sql = prepare_nearest_sql(url, queries, label, datetime.now(UTC))
+    results.sql_check = sql.check
     for run in range(1, args.runs + 1):
         log(f"{label} run {run}/{args.runs}: SQL floor, {CONNECTIONS} connections, {duration_s:.0f} s")
-        results.floor16.append(run_floor(url, queries, connections=CONNECTIONS, duration_s=duration_s))
+        results.floor16_by_filter_ms.append({})
+        results.floor16.append(
+            run_floor(
+                url,
+                queries,
+                connections=CONNECTIONS,
+                duration_s=duration_s,
+                by_filter_ms=results.floor16_by_filter_ms[-1],
+            )
+        )
         log(f"  {_floor_line(results.floor16[-1])}")
         log(f"{label} run {run}/{args.runs}: SQL floor, 1 connection, {SINGLE_CONNECTION_DURATION_S:.0f} s")
         results.floor1_by_filter_ms.append({})
@@ -662,6 +839,7 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
             run_knn(url, scripts, clients=1, duration_s=SINGLE_CONNECTION_DURATION_S, label=f"{label}-1")
         )
         log(f"  {_knn_line(results.knn1[-1])}")
+        run_nearest_sql(url, sql, results, run, args)
         for workers in args.workers:
             log(
                 f"{label} run {run}/{args.runs}: HTTP, {workers} workers, {CONNECTIONS} connections, {duration_s:.0f} s"
@@ -674,8 +852,28 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
     log(f"{label}: no-full-walk check")
     results.no_walk = run_no_walk(url, label)
     if args.profile:
-        results.profile = run_profile(cluster, url, label, queries, tokens, scripts, args)
+        results.profile = run_profile(cluster, url, label, queries, tokens, scripts, args, sql)
     return results
+
+
+def run_nearest_sql(url: str, sql: NearestSqlFloor, results: SizeResults, run: int, args) -> None:
+    """find_nearest's statement via pgbench at 16 and 1 connections (the floors' durations), then the lookup alone."""
+    label, duration_s = results.label, args.duration_s
+    for what, scripts, warmup_s, at16, at1 in (
+        ("find_nearest SQL (pgbench)", sql.scripts, FLOOR_WARMUP_S, results.sql16, results.sql1),
+        ("its point lookup alone (pgbench)", sql.lookups, LOOKUP_WARMUP_S, results.lookup16, results.lookup1),
+    ):
+        for clients, seconds, into in (
+            (CONNECTIONS, duration_s, at16),
+            (1, SINGLE_CONNECTION_DURATION_S, at1),
+        ):
+            log(f"{label} run {run}/{args.runs}: {what}, {clients} connection{'s' * (clients > 1)}, {seconds:.0f} s")
+            into.append(
+                run_pgbench_mix(
+                    url, scripts, clients=clients, duration_s=seconds, label=f"{label}-sql{clients}", warmup_s=warmup_s
+                )
+            )
+            log(f"  {_knn_line(into[-1])}")
 
 
 def _floor_line(result: FloorResult) -> str:
@@ -756,12 +954,19 @@ def results_table(all_results: list[SizeResults], workers: list[int]) -> str:
             prefix + f"| SQL floor | {CONNECTIONS} | {_qps(s.floor16_qps)} | {s.floor16_p50_ms:.1f} | "
             f"{s.floor16_p99_ms:.1f} | {_errors_text(results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |"
         )
-        for connections, runs in ((1, results.knn1), (CONNECTIONS, results.knn16)):
-            lines.append(
-                prefix + f"| plain-KNN floor (pgbench) | {connections} | {_qps(med(r.tps for r in runs))} | "
-                f"avg {med(r.latency_ms for r in runs):.2f} | - | {sum(r.errors for r in runs)} | "
-                f"{_runs_text(r.tps for r in runs)} |"
-            )
+        for what, at1, at16 in (
+            ("plain-KNN floor (pgbench)", results.knn1, results.knn16),
+            ("find_nearest SQL (pgbench)", results.sql1, results.sql16),
+            ("its point lookup alone (pgbench)", results.lookup1, results.lookup16),
+        ):
+            for connections, runs in ((1, at1), (CONNECTIONS, at16)):
+                if not runs:
+                    continue
+                lines.append(
+                    prefix + f"| {what} | {connections} | {_qps(med(r.tps for r in runs))} | "
+                    f"avg {med(r.latency_ms for r in runs):.2f} | - | {sum(r.errors for r in runs)} | "
+                    f"{_runs_text(r.tps for r in runs)} |"
+                )
         for w in workers:
             runs = results.http[w]
             lines.append(
@@ -813,6 +1018,116 @@ def knn_filter_table(all_results: list[SizeResults]) -> str:
             f"**{ratio(s.floor1_p50_ms, s.knn1_latency_ms):.1f}** | {ratio(mean1_ms, s.knn1_latency_ms):.1f} |"
         )
     return "\n".join(lines)
+
+
+def _cost_cells(knn: float, sql: float, lookup: float, python: float, *, tps: bool) -> str:
+    """Cells of a decomposition row: plain KNN, find_nearest SQL, the lookup, the SQL less the lookup, find_nearest,
+    then the statement and client costs (time per query against time per query, so > 1 is dearer). Latencies
+    (ms) subtract; rates (tps) subtract as times per transaction, 1 / (1 / sql - 1 / lookup)."""
+    if tps:
+        net = 1 / (1 / sql - 1 / lookup) if sql and lookup and sql < lookup else float("nan")
+        statement, client = ratio(knn, net), ratio(net, python)
+        values = f"{_qps(knn)} | {_qps(sql)} | {_qps(lookup)} | ≈ {_qps(net)} | {_qps(python)}"
+    else:
+        net = sql - lookup
+        statement, client = ratio(net, knn), ratio(python, net)
+        values = f"{knn:.2f} | {sql:.2f} | {lookup:.2f} | ≈ {net:.2f} | {python:.2f}"
+    return f"{values} | **{statement:.2f}** | **{client:.2f}** |"
+
+
+def decomposition_table(all_results: list[SizeResults]) -> str:
+    """Per filter and for the whole mix, at 1 and 16 connections (medians over runs): the plain KNN (pgbench),
+    find_nearest's statement (pgbench), its per-transaction lookup alone (pgbench), and find_nearest itself (the
+    Python floor, split by filter); the statement cost and the client cost."""
+    lines = [
+        "| size | filter | connections | unit | plain KNN (pgbench) | find_nearest SQL (pgbench) | its lookup alone | "
+        "SQL less lookup | find_nearest (Python) | statement cost | client cost |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def script_ms(runs: list[PgbenchResult], name: str) -> float:
+        return med(r.by_script[name].latency_ms for r in runs if name in r.by_script)
+
+    def python_mean_ms(by_filter: list[dict[str, list[float]]], name: str) -> float:
+        return med(sum(v) / len(v) for run in by_filter if (v := run.get(name)))
+
+    for results in all_results:
+        if not results.sql1 or not results.sql16:
+            continue
+        for name in FILTER_MIX:
+            for connections, knn, sql, lookup, by_filter in (
+                (1, results.knn1, results.sql1, results.lookup1, results.floor1_by_filter_ms),
+                (CONNECTIONS, results.knn16, results.sql16, results.lookup16, results.floor16_by_filter_ms),
+            ):
+                lines.append(
+                    f"| {results.label} | `{name}` | {connections} | avg ms | "
+                    + _cost_cells(
+                        script_ms(knn, name),
+                        script_ms(sql, name),
+                        script_ms(lookup, name),
+                        python_mean_ms(by_filter, name),
+                        tps=False,
+                    )
+                )
+        mean1_ms = med(sum(r.latencies_ms) / len(r.latencies_ms) for r in results.floor1 if r.latencies_ms)
+        lines.append(
+            f"| {results.label} | **whole mix** | 1 | avg ms | "
+            + _cost_cells(
+                med(r.latency_ms for r in results.knn1),
+                med(r.latency_ms for r in results.sql1),
+                med(r.latency_ms for r in results.lookup1),
+                mean1_ms,
+                tps=False,
+            )
+        )
+        lines.append(
+            f"| {results.label} | **whole mix** | {CONNECTIONS} | tps | "
+            + _cost_cells(
+                med(r.tps for r in results.knn16),
+                med(r.tps for r in results.sql16),
+                med(r.tps for r in results.lookup16),
+                med(r.qps for r in results.floor16),
+                tps=True,
+            )
+        )
+    return "\n".join(lines)
+
+
+def _capacity_preparation_text() -> str:
+    """How find_nearest (the code measured) prepares "a bed tonight", against pgbench's -M prepared."""
+    if "with_values" in inspect.signature(nearest_module._preparation).parameters:
+        return (
+            "find_nearest plans `shelter+capacity` with its values on every call (`_preparation`), while pgbench runs "
+            "it `-M prepared` like the rest (a generic plan after 5 runs): its statement cost is the prepared one's"
+        )
+    return "find_nearest prepares every statement, `shelter+capacity` included (`_preparation`), as pgbench does"
+
+
+def decomposition_text(all_results: list[SizeResults]) -> str:
+    checks = "; ".join(f"{r.label}: {r.sql_check}" for r in all_results if r.sql_check)
+    return f"""On this machine the 16 Python processes of the find_nearest floor share the CPUs with PostgreSQL, while
+pgbench's C client costs almost nothing: part of the gap to the plain KNN is the client, not the SQL. A third
+measurement splits it: **find_nearest's own statement run by pgbench** (`bench/nearest_floor.py`), the exact SQL it
+sends for each filter (captured from `find_nearest` itself: `_filters`, `_is_rare`, `_nearest_statement` and the
+values it binds; `fresh_since` and `open_at` fixed at the start of the size's runs), `-M prepared`, one script per
+filter with weight 1, the same points and durations as the plain KNN, at 1 and {CONNECTIONS} connections. pgbench
+has no string values, so each transaction first reads the point and the filter's values with a prepared `\\gset`
+lookup (a round trip the plain KNN does not make); the lookup is also run alone, and "SQL less lookup" subtracts it
+(latencies directly; at {CONNECTIONS} connections as times per transaction, 1 / (1 / tps - 1 / lookup tps): an
+estimate). {_capacity_preparation_text()}. Checked before the runs: {checks or "not run"}.
+
+- **statement cost** = find_nearest SQL less lookup (pgbench) / plain KNN (pgbench), as time per query: what
+  find_nearest's statement costs over the simplest KNN, with a client that is not the bottleneck;
+- **client cost** = find_nearest (Python) / find_nearest SQL less lookup (pgbench), as time per query: SQLAlchemy,
+  psycopg and the 16 Python processes competing with PostgreSQL for the cores.
+
+Their product is find_nearest / plain KNN: at {CONNECTIONS} connections the inverse of the goal's throughput ratio
+(goal >= {GOALS["nearest_knn_qps_ratio_min"]:.2f}, so product <= {1 / GOALS["nearest_knn_qps_ratio_min"]:.1f}); at 1
+connection find_nearest's mean / the plain KNN's average (the goal itself takes the p50). Per filter both connection
+counts compare average latencies (pgbench's per-script average, the floor's mean for that filter); the whole mix at
+{CONNECTIONS} compares throughput. Medians over runs.
+
+{decomposition_table(all_results)}"""
 
 
 def knn_goals_table(all_results: list[SizeResults], workers: list[int]) -> str:
@@ -1028,6 +1343,8 @@ The same list, in the same order, for the SQL floor and for HTTP.
   filter's queries in the list drawn with `\\set random` from a table loaded once (schema `{nearest_floor.SCHEMA}`), read in
   the same statement. `pgbench -c 16 -j 2` and `-c 1`, {FLOOR_WARMUP_S:.0f} s warm-up, then the same durations as the SQL floor.
   Scripts in `bench/out/pgbench-nearest-<size>/`. pgbench reports tps and the average latency (no percentiles).
+- find_nearest SQL via pgbench (the decomposition below): find_nearest's own statement per filter, run by pgbench as
+  the plain KNN is, after a prepared lookup of the point and the filter's values; and that lookup alone.
 - HTTP: `fieldnav serve --workers W` (uvicorn, default pool of 10 connections per worker), wrk on loopback,
   {CONNECTIONS} connections, `GET /v1/services/nearest?...` with bearer tokens of {TOKEN_COUNT} field workers (round robin).
   Rate limit at its default ({RATE_LIMIT_PER_MIN}/min per principal, batched writes), token revocation checks as configured.
@@ -1047,6 +1364,10 @@ Per filter, the same runs (medians over runs). pgbench gives averages only; the 
 it, as the issue states it, and "mean / avg" compares like with like:
 
 {knn_filter_table(all_results)}
+
+### Decomposing the gap: statement cost and client cost (find_nearest's SQL via pgbench)
+
+{decomposition_text(all_results)}
 
 ### Latency by filter (SQL floor, 1 connection, the first {FILTER_PROBE_QUERIES} queries of each filter, at most {FILTER_PROBE_MAX_S:.0f} s per filter)
 

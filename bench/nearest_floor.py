@@ -235,3 +235,154 @@ def per_filter_counts(filter_names: Sequence[str]) -> dict[str, int]:
     for name in filter_names:
         counts[name] += 1
     return dict(counts)
+
+
+# --------------------------------------------------------------------------- find_nearest's SQL, run by pgbench
+#
+# The decomposition of the gap between find_nearest (16 Python processes on the machine's cores, beside PostgreSQL)
+# and the plain KNN (pgbench's C client, which costs almost nothing): the exact statement find_nearest sends, run by
+# pgbench on the same points. "Statement cost" is this against the plain KNN (both with a client that is not the
+# bottleneck), "client cost" find_nearest itself against this.
+#
+# The statement is find_nearest's text() SQL, captured as it executes it (bench/nearest.py capture_nearest_sql),
+# unchanged: its ``:name`` placeholders are pgbench variables too, and pgbench leaves ``::`` casts alone (a colon
+# not followed by a name is not a variable). Under ``-M prepared`` pgbench sends each occurrence as an untyped
+# parameter: the server infers each one's type from its place (psycopg sends typed ones); check_nearest_sql
+# compares the answers with find_nearest's. pgbench has no string values in ``\set``, so one prepared lookup per
+# transaction (``\gset``) reads the point from the floor's table and the filter's constant values (categories,
+# fresh_since, open_at, limit, ...) as text: a second round trip the plain KNN does not make, measured alone by
+# the lookup scripts so that the reader (and the report) can subtract it.
+
+NEAREST_MARK = "/* find_nearest SQL via pgbench */"
+LOOKUP_MARK = "/* find_nearest SQL via pgbench: point lookup */"
+# find_nearest's values that come from the query point; every other value is the filter's own constant.
+POINT_VALUES = {"lat": "ST_Y(geom)", "lon": "ST_X(geom)", "serves_lat": "ST_Y(geom)", "serves_lon": "ST_X(geom)"}
+CHECK_TABLE = f"{SCHEMA}.nearest_check"
+_VARIABLE = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class NearestStatement:
+    """find_nearest's statement for one filter, as it sends it: the text() SQL (``:name`` placeholders) and the
+    values of one query (the point's are replaced per transaction)."""
+
+    sql: str
+    params: dict
+
+
+def variables(sql: str) -> set[str]:
+    """The ``:name`` variables of a statement, as pgbench (and SQLAlchemy's text()) read them."""
+    return set(_VARIABLE.findall(sql))
+
+
+def _text_value(name: str, value) -> str:
+    """A bound value as the text pgbench will send (the server casts it to the parameter's inferred type)."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"no pgbench text for {name}={value!r}")
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(v, str) and re.fullmatch(r"[a-z_]+", v) for v in value):
+            raise ValueError(f"unexpected codes {name}={value!r}")
+        return "{" + ",".join(value) + "}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    raise ValueError(f"no pgbench text for {name}={value!r}")
+
+
+def lookup_sql(filter_name: str, statement: NearestStatement) -> str:
+    """One row: the point (n = :i of the filter's points) and the filter's constant values, one column per variable
+    of the statement, for ``\\gset``."""
+    names = sorted(variables(statement.sql))
+    missing = [n for n in names if n not in statement.params]
+    if missing:
+        raise ValueError(f"{filter_name}: no value for {missing}")
+    columns = [
+        f'{POINT_VALUES[n] if n in POINT_VALUES else _quote_literal(_text_value(n, statement.params[n]))} AS "{n}"'
+        for n in names
+    ]
+    return (
+        f"{LOOKUP_MARK} SELECT {', '.join(columns)} FROM {POINT_TABLE} "
+        f"WHERE filter = {_quote_literal(filter_name)} AND n = :i"
+    )
+
+
+def _nearest_script(filter_name: str, statement: NearestStatement, count: int) -> str:
+    return (
+        f"\\set i random(1, {count})\n{lookup_sql(filter_name, statement)} \\gset\n"
+        f"{NEAREST_MARK}\n{statement.sql.strip()};\n"
+    )
+
+
+def write_nearest_scripts(
+    out_dir: Path, statements: dict[str, NearestStatement], counts: dict[str, int]
+) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Per filter, a pgbench script running find_nearest's statement on one of the filter's points (after the
+    lookup of its values), and one running the lookup alone."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scripts, lookups = {}, {}
+    for name, statement in statements.items():
+        scripts[name] = out_dir / f"nearest-sql-{slug(name)}.sql"
+        scripts[name].write_text(_nearest_script(name, statement, counts[name]))
+        lookups[name] = out_dir / f"lookup-{slug(name)}.sql"
+        lookups[name].write_text(f"\\set i random(1, {counts[name]})\n{lookup_sql(name, statement)} \\gset\n")
+    return scripts, lookups
+
+
+def check_nearest_sql(
+    url: str, statements: dict[str, NearestStatement], picks: dict[str, Sequence[int]], out_dir: Path
+) -> dict[tuple[str, int], list[tuple]]:
+    """Run each filter's script once (pgbench, -M prepared, one client) for the points numbered ``picks[filter]``,
+    keeping the rows the statement returns; {(filter, n): [(card, distance_m, bearing_deg, serves_location)]}, in
+    the statement's order (find_nearest sorts and trims them)."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {CHECK_TABLE} (filter text NOT NULL, n integer NOT NULL, "
+                    "card jsonb, distance_m float8, bearing_deg float8, serves_location text)"
+                )
+            )
+            connection.execute(text(f"TRUNCATE {CHECK_TABLE}"))
+        lines = []
+        for name, statement in statements.items():
+            for n in picks[name]:
+                lines += [
+                    f"\\set i {int(n)}",
+                    f"{lookup_sql(name, statement)} \\gset",
+                    f"INSERT INTO {CHECK_TABLE} SELECT {_quote_literal(name)}, :i, x.card, x.distance_m, "
+                    f"x.bearing_deg, x.serves_location FROM ({NEAREST_MARK}\n{statement.sql.strip()}) x;",
+                ]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        script = out_dir / "check-nearest-sql.sql"
+        script.write_text("\n".join(lines) + "\n")
+        parsed = make_url(url)
+        command = [
+            str(PGBENCH),
+            "--no-vacuum",
+            "--protocol=prepared",
+            "--client=1",
+            "--transactions=1",
+            f"--host={parsed.host}",
+            f"--port={parsed.port}",
+            f"--username={parsed.username}",
+            "--file",
+            str(script),
+            str(parsed.database),
+        ]
+        env = {**os.environ, "PGPASSWORD": parsed.password or "", "PGAPPNAME": "bench-knn-check"}
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        if result.returncode != 0 or "number of failed transactions: 0" not in result.stdout:
+            raise RuntimeError(f"pgbench check failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-3000:]}")
+        rows: dict[tuple[str, int], list[tuple]] = defaultdict(list)
+        with engine.connect() as connection:
+            for row in connection.execute(
+                text(f"SELECT filter, n, card, distance_m, bearing_deg, serves_location FROM {CHECK_TABLE}")
+            ):
+                rows[(row.filter, row.n)].append((row.card, row.distance_m, row.bearing_deg, row.serves_location))
+        return dict(rows)
+    finally:
+        engine.dispose()
