@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.directory.hours import open_status
+from service.directory.nearest import NearestQuery
 from spatial.geodesy import round_up_km
 from tests.support.site_distances import site_distances_m
 
@@ -35,24 +36,22 @@ FILTER_CASES = [
 ]
 
 
+# What the brute force needs of every site, read straight from the tables.
+_SITES = text("""
+    SELECT s.service_id::text AS service_id, s.location_id::text AS location_id, s.is_private, s.status,
+           s.category_groups, s.language_codes, s.minimum_age, s.maximum_age, s.accessible,
+           s.capacity_available, s.capacity_as_of, s.timezone, s.card -> 'week_intervals' AS week_intervals,
+           ST_AsText(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END) AS wkt
+    FROM service_site s
+""")
+
+
 @pytest.fixture(scope="module")
 def sites(demo_database_url):
-    """Every site with what the brute force needs, read straight from the tables."""
+    """Every site with what the brute force needs."""
     engine = create_engine(demo_database_url)
     with engine.connect() as connection:
-        rows = (
-            connection.execute(
-                text("""
-            SELECT s.service_id::text AS service_id, s.location_id::text AS location_id, s.is_private, s.status,
-                   s.category_groups, s.language_codes, s.minimum_age, s.maximum_age, s.accessible,
-                   s.capacity_available, s.capacity_as_of, s.timezone, s.card -> 'week_intervals' AS week_intervals,
-                   ST_AsText(CASE WHEN s.is_private THEN s.coarse_geom ELSE s.geom END) AS wkt
-            FROM service_site s
-        """)
-            )
-            .mappings()
-            .all()
-        )
+        rows = connection.execute(_SITES).mappings().all()
     engine.dispose()
     return [dict(r) for r in rows]
 
@@ -221,10 +220,11 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
 
     monkeypatch.setattr(nearest, "EXTRA_CANDIDATES", extra)
     engine = create_engine(demo_database_url)
-    cases = [
+    cases: list[tuple[dict, dict]] = [
         ({}, {}),
         ({"category": "shelter"}, {"categories": ("shelter",)}),
         ({"language": "fr"}, {"languages": ("fr",)}),
+        ({"has_capacity": "true"}, {"has_capacity": True, "fresh_since": datetime.now(UTC) - timedelta(hours=12)}),
     ]
     with engine.connect() as connection:
         for params, query_fields in cases:
@@ -233,18 +233,18 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
     engine.dispose()
 
 
-def test_statements_stay_prepared_but_a_bed_tonight(demo_database_url, sites):
+def test_statements_stay_prepared(demo_database_url, sites):
     """Every statement's plan is the same whatever the values (the walk, or the posting lists
-    of a rare test, chosen before it runs), so each is prepared and, after a few runs, runs
-    on PostgreSQL's generic plan; has_capacity alone is planned with its values (how many
-    counts are fresh changes by the hour). All stay exact."""
+    of a rare test, chosen before it runs; "a bed tonight" too), so each is prepared and,
+    after a few runs, runs on PostgreSQL's generic plan. All stay exact."""
     engine = create_engine(demo_database_url)
     # (statements prepared, runs on a generic plan) of nearest statements on this connection
     prepared_sql = text(
         "SELECT count(*), coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
-        "WHERE statement LIKE '%public_candidates%'"
+        "WHERE statement LIKE '%public_candidates%' AND statement NOT LIKE '%pg_prepared%'"
     )
     points = _probe_points(sites, 14, seed=7)
+    fresh_since = datetime.now(UTC) - timedelta(hours=12)
     with engine.connect() as connection:
         for lat, lon in points:
             _assert_exact(connection, engine, sites, lat, lon, {"category": "shelter"}, categories=("shelter",))
@@ -254,7 +254,7 @@ def test_statements_stay_prepared_but_a_bed_tonight(demo_database_url, sites):
             _assert_exact(connection, engine, sites, lat, lon, {"age": 15}, age=15)
         prepared, generic_runs = connection.execute(prepared_sql).one()
         assert prepared == 2 and generic_runs > 0
-        fresh_since = datetime.now(UTC) - timedelta(hours=12)
+        # "A bed tonight" too: its scans skip stale counts inside the index, whatever the values.
         for lat, lon in points:
             _assert_exact(
                 connection,
@@ -266,7 +266,8 @@ def test_statements_stay_prepared_but_a_bed_tonight(demo_database_url, sites):
                 has_capacity=True,
                 fresh_since=fresh_since,
             )
-        assert connection.execute(prepared_sql).one()[0] == 2
+        prepared, generic_runs_after = connection.execute(prepared_sql).one()
+        assert prepared == 3 and generic_runs_after > generic_runs
     engine.dispose()
 
 
@@ -355,6 +356,84 @@ def test_confidential_sites_of_a_crowded_cell_come_in_key_order(demo_server, dem
                     lon,
                     params,
                 )
+    engine.dispose()
+
+
+# Fresh free counts for "a bed tonight", set in a transaction the test rolls back: every
+# count stale (the night after an outage), a few (a few dozen sites, confidential ones among
+# them, as on most nights) or many (half the sites).
+_ALL_STALE = text("UPDATE service_site SET capacity_as_of = now() - interval '30 days'")
+_FRESHEN = text("""
+    UPDATE service_site SET capacity_available = 2, capacity_as_of = now() - interval '1 hour'
+    WHERE id IN (SELECT id FROM service_site
+                 WHERE is_private = :private AND status = 'active' AND geom IS NOT NULL
+                 ORDER BY md5(id::text) LIMIT :count)
+""")
+FRESH_COUNTS = {"none": (0, 0), "few": (30, 12), "many": (100_000, 100_000)}  # (public, confidential)
+
+
+@pytest.mark.parametrize("fresh", list(FRESH_COUNTS))
+def test_a_bed_tonight_is_exact_however_many_counts_are_fresh(demo_database_url, fresh):
+    """has_capacity's scans skip stale counts inside the index (migration 0026): with none,
+    a few or many counts fresh, the answer is the brute force's, confidential sites ranked
+    by their cell."""
+    from service.directory import nearest
+
+    public, confidential = FRESH_COUNTS[fresh]
+    engine = create_engine(demo_database_url)
+    with engine.connect() as connection:
+        connection.execute(_ALL_STALE)
+        connection.execute(_FRESHEN, {"private": False, "count": public})
+        connection.execute(_FRESHEN, {"private": True, "count": confidential})
+        sites = [dict(r) for r in connection.execute(_SITES).mappings()]
+        points = _probe_points(sites, 10, seed=5)
+        # At the most crowded confidential cell, whose sites tie: the limit cuts them in key order.
+        per_cell = Counter(s["wkt"] for s in sites if s["is_private"] and s["status"] == "active")
+        lon, lat = map(float, per_cell.most_common(1)[0][0][6:-1].split())
+        points.append((lat, lon))
+        answered = 0
+        for params in (
+            {"has_capacity": "true"},
+            {"has_capacity": "true", "limit": 2},
+            {"has_capacity": "true", "category": "shelter", "limit": 3},
+        ):
+            fields = {**_query_fields(params), "limit": params.get("limit", 10)}
+            for lat, lon in points:
+                _assert_exact(connection, engine, sites, lat, lon, params, **fields)
+                answered += bool(brute_force(engine, sites, lat, lon, params))
+        assert (answered > 0) == (fresh != "none")
+        if fresh == "none":
+            hits = nearest.find_nearest(connection, NearestQuery(lat=points[0][0], lon=points[0][1], **fields))
+            assert hits == []
+        connection.rollback()
+    engine.dispose()
+
+
+def test_a_fresh_confidential_bed_nearer_than_the_public_kth_comes_first(demo_database_url):
+    """Standing at the cell of a confidential site with a fresh free count, a few public
+    fresh counts farther away: the confidential site comes first (0 km, rounded up), the
+    public ones after it, exactly as the brute force ranks them."""
+    from service.directory import nearest
+
+    engine = create_engine(demo_database_url)
+    with engine.connect() as connection:
+        connection.execute(_ALL_STALE)
+        connection.execute(_FRESHEN, {"private": False, "count": 60})
+        connection.execute(_FRESHEN, {"private": True, "count": 3})
+        sites = [dict(r) for r in connection.execute(_SITES).mappings()]
+        fresh_since = datetime.now(UTC) - timedelta(hours=12)
+        cells = [s["wkt"] for s in sites if s["is_private"] and s["capacity_as_of"] >= fresh_since]
+        assert cells
+        fields: dict = {"has_capacity": True, "fresh_since": fresh_since, "limit": 3}
+        mixed = 0
+        for wkt in cells:
+            lon, lat = map(float, wkt[6:-1].split())
+            hits = nearest.find_nearest(connection, NearestQuery(lat=lat, lon=lon, **fields))
+            assert hits[0].card["confidential"] and hits[0].bearing_deg is None
+            mixed += any(not hit.card["confidential"] for hit in hits)
+            _assert_exact(connection, engine, sites, lat, lon, {"has_capacity": "true", "limit": 3}, **fields)
+        assert mixed, "public fresh counts follow the confidential one somewhere"
+        connection.rollback()
     engine.dispose()
 
 

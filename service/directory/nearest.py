@@ -17,6 +17,11 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
 rounded up to a whole km, and never expose a position; both passes go cell by cell, and
 no farther than the public k-th (none farther can be in the answer).
+"A bed tonight" (``has_capacity``) walks the sites with a free count by an index that also
+holds their count times (migration 0026), so both parts skip stale counts inside the index:
+the night after an outage, when none is fresh, the answer costs a page, not a read of every
+shelter within 200 km; the confidential part walks the fresh confidential sites themselves,
+nearest first, instead of cells (_confidential_free_sql).
 Every result says whether its service serves the ``serves`` point, or the query point
 (``serves_location``, service/areas/serves.py); ``serves`` also filters.
 """
@@ -113,8 +118,11 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
     if query.accessible:
         clauses.append("s.accessible")
     if query.has_capacity:
-        # A stale count is not a free bed (service/capacity/merge.py).
-        clauses.append("s.capacity_available > 0 AND s.capacity_as_of >= :fresh_since")
+        # A stale count is not a free bed (service/capacity/merge.py). The bound is a
+        # sub-select so that the planner estimates it alike with and without its value
+        # (otherwise a custom plan can look cheaper and PostgreSQL plans every call); the
+        # indexes of migration 0026 still test it inside the index.
+        clauses.append("s.capacity_available > 0 AND s.capacity_as_of >= (SELECT CAST(:fresh_since AS timestamptz))")
         params["fresh_since"] = query.fresh_since
     if query.open_at is not None:
         # coalesce() hides the containment from the planner's selectivity estimate (0.5% for
@@ -163,14 +171,15 @@ def _is_rare(connection: Connection, query: NearestQuery) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _nearest_statement(where: _Where, rare: bool) -> TextClause:
+def _nearest_statement(where: _Where, rare: bool, has_capacity: bool) -> TextClause:
     """Both rankings in one statement (one round trip); each keeps its own index scans and
     LIMIT, and the confidential one looks no farther than the public k-th. A handful of
     filter combinations exist, each statement is built once (text() parses its SQL every
     time), and its plan does not depend on the values, so it stays prepared (_preparation):
     PostgreSQL keeps a generic plan after 5 runs on a connection, and a call then costs no
     parsing or planning (1 ms of 1.5 at 100k services)."""
-    return text(f"WITH {_public_sql(where, rare)}, {_confidential_sql(where)}")
+    confidential = _confidential_free_sql(where) if has_capacity else _confidential_sql(where)
+    return text(f"WITH {_public_sql(where, rare)}, {confidential}")
 
 
 # The point is written out in each place rather than taken from a CTE: only an ORDER BY
@@ -309,6 +318,57 @@ SELECT card, distance_m, NULL::float8, serves_location FROM private_top
 """
 
 
+def _confidential_free_sql(where: _Where) -> str:
+    """Confidential sites with a fresh free count ("a bed tonight"), ranked as
+    _confidential_sql ranks them, read site by site instead of cell by cell. Only a site
+    with a free count can match, and the index of those by cell centre and count time
+    (migration 0026) skips every part of the tree whose counts are all older than
+    ``fresh_since``: the night after an outage it reads nothing, where the cell walk probed
+    every cell within 200 km (1,700 buffers at 100k services). The first pass walks the
+    fresh sites nearest first (on the sphere) for k of them: the farthest of any k, rounded
+    up, bounds the answer, so the second pass reads the fresh sites within that, not every
+    one within the public k-th (8 ms at 100k services when every confidential count was
+    fresh and no public one). The public answer's cards are read here, by key, with the
+    confidential ones."""
+    reach = "(SELECT reach_m FROM public_bound)"
+    centre = "s.coarse_geom::geography"  # the expression migration 0026 indexes
+
+    def within(radius_m: str) -> str:
+        return f"{centre} && _ST_Expand({_POINT}::geography, {radius_m} / {_SPHEROID_MIN})"
+
+    return f"""
+private_candidates AS (
+    SELECT ST_Distance({centre}, {_POINT}::geography) AS distance_m
+    FROM service_site s
+    WHERE s.is_private AND {within(reach)} AND {where.per_row}
+    ORDER BY {centre} <-> {_POINT}::geography
+    LIMIT :limit
+),
+-- k candidates: none beyond the farthest of them, rounded up, can be in the answer (ties
+-- included); fewer: they are every match within reach.
+private_reach AS (
+    SELECT CASE WHEN count(*) = :limit THEN least(ceil(max(distance_m) / 1000.0) * 1000.0, {reach})
+                ELSE {reach} END AS radius_m
+    FROM private_candidates
+),
+private_top AS (
+    SELECT s.id, ceil(d.distance_m / 1000.0) * 1000.0 AS distance_m
+    FROM private_reach r
+    JOIN service_site s ON s.is_private AND {within("r.radius_m")}
+    CROSS JOIN LATERAL (SELECT ST_Distance({centre}, {_POINT}::geography) AS distance_m) d
+    WHERE {where.per_row} AND d.distance_m <= r.radius_m
+    ORDER BY 2, s.service_id, s.location_id
+    LIMIT :limit
+)
+SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geom::geography)) AS bearing_deg,
+       {serves.location_sql("s.serves_geom")} AS serves_location
+FROM public_top t JOIN service_site s ON s.id = t.id
+UNION ALL
+SELECT s.card, t.distance_m, NULL::float8, {serves.location_sql("s.serves_geom")}
+FROM private_top t JOIN service_site s ON s.id = t.id
+"""
+
+
 @dataclass(frozen=True)
 class SiteHit:
     card: dict
@@ -318,22 +378,22 @@ class SiteHit:
 
 
 @contextmanager
-def _preparation(connection: Connection, *, with_values: bool) -> Iterator[None]:
-    """Prepare the statement at its first run on this connection, or with ``with_values``
-    never, so that PostgreSQL plans it with the values every time.
+def _preparation(connection: Connection) -> Iterator[None]:
+    """Prepare the statement at its first run on this connection.
 
     psycopg prepares a statement from its 6th run on a connection; with a pool of
     connections per worker and a dozen filter combinations, most statements never got
     there and were planned on every call (1 ms of 1.5). Prepared at once, PostgreSQL moves
     each to its generic plan after 5 runs.
 
-    "A bed tonight" (has_capacity) is the one test whose matches change by the hour: how many
-    counts are fresh (``capacity_as_of >= fresh_since``) only the values and the statistics
-    tell. Planned with them, a night with no fresh count is a lookup in the index of count
-    times (0.01 ms); a generic plan walks every site with a count (15 ms at 100k services)."""
+    "A bed tonight" (has_capacity), whose matches change by the hour, is prepared too: its
+    scans test the count time inside the index (migration 0026), so the same plan reads one
+    page when no count is fresh and a few dozen when many are. It used to be planned with
+    its values (1.35 ms a call at 100k services), since a generic plan walked every site
+    with a count when none was fresh (15 ms)."""
     driver = db.driver_connection(connection)
     threshold = driver.prepare_threshold
-    driver.prepare_threshold = None if with_values else 0
+    driver.prepare_threshold = 0
     try:
         yield
     finally:
@@ -354,8 +414,8 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
         walk_m=query.max_distance_m / SPHEROID_OVER_SPHERE_MIN,
         **serves.point_params(query.serves or (query.lat, query.lon)),
     )
-    statement = _nearest_statement(where, _is_rare(connection, query))
-    with _preparation(connection, with_values=query.has_capacity):
+    statement = _nearest_statement(where, _is_rare(connection, query), query.has_capacity)
+    with _preparation(connection):
         rows = connection.execute(statement, params).all()
     hits = [
         SiteHit(
