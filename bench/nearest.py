@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import inspect
 import math
 import multiprocessing
 import random
@@ -55,11 +54,10 @@ import nearest_floor
 import nearest_profile
 from common import FloorResult, log, median, percentile
 from nearest_floor import PgbenchResult
-from sqlalchemy import event, make_url
+from sqlalchemy import make_url
 
-from service.directory import nearest as nearest_module
 from service.directory.demo_data import load_places
-from service.directory.nearest import NearestQuery, find_nearest
+from service.directory.nearest import NearestQuery, find_nearest, nearest_statement
 from service.platform.db import make_engine
 
 CONNECTIONS = 16
@@ -297,8 +295,8 @@ class NearestSqlFloor:
 def capture_nearest_sql(
     url: str, queries: list[BenchQuery], now: datetime
 ) -> dict[str, nearest_floor.NearestStatement]:
-    """For each filter, the statement and values find_nearest sends (its own _filters, _is_rare, _nearest_statement
-    and parameters, captured as it executes them) for the filter's first query; its second query checks that only
+    """For each filter, the statement and values find_nearest sends (``nearest_statement``: its own _filters,
+    _is_rare, _nearest_statement and parameters) for the filter's first query; its second query checks that only
     the point's values (nearest_floor.POINT_VALUES) change from one point to another."""
     engine = make_engine(url, pool_size=1)
     statements = {}
@@ -307,22 +305,9 @@ def capture_nearest_sql(
             first, second = [q for q in queries if q.filter_name == name][:2]
             seen = []
             for query in (first, second):
-                captured: list[tuple[str, dict]] = []
-
-                def remember(conn, clauseelement, multiparams, params, execution_options, captured=captured):
-                    values = params or (multiparams[0] if multiparams else {})
-                    if hasattr(clauseelement, "text") and "lat" in values:
-                        captured.append((clauseelement.text, dict(values)))
-
-                event.listen(engine, "before_execute", remember)
-                try:
-                    with engine.connect() as connection:
-                        find_nearest(connection, query.nearest_query(now))
-                finally:
-                    event.remove(engine, "before_execute", remember)
-                if len(captured) != 1:
-                    raise RuntimeError(f"{name}: find_nearest sent {len(captured)} statements with a point, not one")
-                sql, params = captured[0]
+                with engine.connect() as connection:
+                    statement, params = nearest_statement(connection, query.nearest_query(now))
+                sql = statement.text
                 point = {"lat": query.lat, "lon": query.lon, "serves_lat": query.lat, "serves_lon": query.lon}
                 wrong = {k: v for k, v in params.items() if k in point and v != point[k]}
                 if wrong:
@@ -490,19 +475,11 @@ class NoWalkResult:
 
 
 def capture_statements(engine, query: NearestQuery) -> list[tuple[str, dict]]:
-    """The statements and parameters find_nearest sends for ``query``, as sent."""
-    captured: list[tuple[str, dict]] = []
-
-    def remember(conn, cursor, statement, parameters, context, executemany):
-        captured.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
-        with engine.connect() as connection:
-            find_nearest(connection, query)
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    return captured
+    """The statement and parameters find_nearest sends for ``query`` (``nearest_statement``),
+    with psycopg's %(name)s placeholders, for a plain cursor's EXPLAIN."""
+    with engine.connect() as connection:
+        statement, params = nearest_statement(connection, query)
+    return [(statement.compile(dialect=engine.dialect).string, params)]
 
 
 def explain(engine, statements: list[tuple[str, dict]]) -> list[dict]:
@@ -1093,16 +1070,6 @@ def decomposition_table(all_results: list[SizeResults]) -> str:
     return "\n".join(lines)
 
 
-def _capacity_preparation_text() -> str:
-    """How find_nearest (the code measured) prepares "a bed tonight", against pgbench's -M prepared."""
-    if "with_values" in inspect.signature(nearest_module._preparation).parameters:
-        return (
-            "find_nearest plans `shelter+capacity` with its values on every call (`_preparation`), while pgbench runs "
-            "it `-M prepared` like the rest (a generic plan after 5 runs): its statement cost is the prepared one's"
-        )
-    return "find_nearest prepares every statement, `shelter+capacity` included (`_preparation`), as pgbench does"
-
-
 def decomposition_text(all_results: list[SizeResults]) -> str:
     checks = "; ".join(f"{r.label}: {r.sql_check}" for r in all_results if r.sql_check)
     return f"""On this machine the 16 Python processes of the find_nearest floor share the CPUs with PostgreSQL, while
@@ -1114,7 +1081,7 @@ filter with weight 1, the same points and durations as the plain KNN, at 1 and {
 has no string values, so each transaction first reads the point and the filter's values with a prepared `\\gset`
 lookup (a round trip the plain KNN does not make); the lookup is also run alone, and "SQL less lookup" subtracts it
 (latencies directly; at {CONNECTIONS} connections as times per transaction, 1 / (1 / tps - 1 / lookup tps): an
-estimate). {_capacity_preparation_text()}. Checked before the runs: {checks or "not run"}.
+estimate). find_nearest prepares every statement, `shelter+capacity` included, as pgbench does. Checked before the runs: {checks or "not run"}.
 
 - **statement cost** = find_nearest SQL less lookup (pgbench) / plain KNN (pgbench), as time per query: what
   find_nearest's statement costs over the simplest KNN, with a client that is not the bottleneck;

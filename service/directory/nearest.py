@@ -28,8 +28,6 @@ Every result says whether its service serves the ``serves`` point, or the query 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -39,7 +37,7 @@ from sqlalchemy import Connection, TextClause, text
 
 from service.areas import serves
 from service.directory import filter_stats, populations
-from service.platform import db
+from service.platform import numbered_sql
 from spatial.geodesy import (
     BOX_OVERSIZE,
     MAX_BOX_LAT_DEG,
@@ -175,7 +173,7 @@ def _nearest_statement(where: _Where, rare: bool, has_capacity: bool) -> TextCla
     """Both rankings in one statement (one round trip); each keeps its own index scans and
     LIMIT, and the confidential one looks no farther than the public k-th. A handful of
     filter combinations exist, each statement is built once (text() parses its SQL every
-    time), and its plan does not depend on the values, so it stays prepared (_preparation):
+    time), and its plan does not depend on the values, so it stays prepared (find_nearest):
     PostgreSQL keeps a generic plan after 5 runs on a connection, and a call then costs no
     parsing or planning (1 ms of 1.5 at 100k services)."""
     confidential = _confidential_free_sql(where) if has_capacity else _confidential_sql(where)
@@ -377,32 +375,8 @@ class SiteHit:
     serves_location: str  # 'yes', 'no' or 'unknown' (service/areas/serves.py)
 
 
-@contextmanager
-def _preparation(connection: Connection) -> Iterator[None]:
-    """Prepare the statement at its first run on this connection.
-
-    psycopg prepares a statement from its 6th run on a connection; with a pool of
-    connections per worker and a dozen filter combinations, most statements never got
-    there and were planned on every call (1 ms of 1.5). Prepared at once, PostgreSQL moves
-    each to its generic plan after 5 runs.
-
-    "A bed tonight" (has_capacity), whose matches change by the hour, is prepared too: its
-    scans test the count time inside the index (migration 0026), so the same plan reads one
-    page when no count is fresh and a few dozen when many are. It used to be planned with
-    its values (1.35 ms a call at 100k services), since a generic plan walked every site
-    with a count when none was fresh (15 ms)."""
-    driver = db.driver_connection(connection)
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = 0
-    try:
-        yield
-    finally:
-        driver.prepare_threshold = threshold
-
-
-def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
-    """Public sites by exact geodesic distance merged with confidential ones by coarse
-    distance; at most ``query.limit``."""
+def nearest_statement(connection: Connection, query: NearestQuery) -> tuple[TextClause, dict[str, Any]]:
+    """The statement find_nearest runs for ``query`` and its values (bench/ reads them too)."""
     where, params = _filters(query)
     params.update(
         lat=query.lat,
@@ -414,17 +388,26 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
         walk_m=query.max_distance_m / SPHEROID_OVER_SPHERE_MIN,
         **serves.point_params(query.serves or (query.lat, query.lon)),
     )
-    statement = _nearest_statement(where, _is_rare(connection, query), query.has_capacity)
-    with _preparation(connection):
-        rows = connection.execute(statement, params).all()
+    return _nearest_statement(where, _is_rare(connection, query), query.has_capacity), params
+
+
+def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
+    """Public sites by exact geodesic distance merged with confidential ones by coarse
+    distance; at most ``query.limit``.
+
+    The statement is prepared at its first run on a connection: psycopg prepares from the
+    6th, and with a pool of connections per worker and a dozen filter combinations most
+    statements never got there and were planned on every call (1 ms of 1.5). Prepared at
+    once, PostgreSQL moves each to its generic plan after 5 runs. "A bed tonight"
+    (has_capacity), whose matches change by the hour, is prepared too: its scans test the
+    count time inside the index (migration 0026), so the same plan reads one page when no
+    count is fresh and a few dozen when many are. It runs with $n placeholders on a raw
+    cursor (service/platform/numbered_sql.py): psycopg would parse its 5-9 KB on every call."""
+    statement, params = nearest_statement(connection, query)
+    rows = numbered_sql.fetch_all(connection, numbered_sql.numbered(statement), params, prepare=True)
     hits = [
-        SiteHit(
-            row.card,
-            float(row.distance_m),
-            None if row.bearing_deg is None else float(row.bearing_deg),
-            row.serves_location,
-        )
-        for row in rows
+        SiteHit(card, float(distance_m), None if bearing_deg is None else float(bearing_deg), serves_location)
+        for card, distance_m, bearing_deg, serves_location in rows
     ]
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]
