@@ -378,3 +378,13 @@ def test_the_remembered_status_is_the_status_at_every_second():
                 )
                 expected = open_status(intervals, TORONTO, now, ranges)
                 assert open_status_now(intervals, TORONTO, now, ranges) == expected, (name, now)
+
+
+def test_the_remembered_status_tells_the_two_half_past_ones_of_the_fall_back_night_apart():
+    intervals = weekly_intervals([rule("SU", "00:00", "01:45")])
+    first, second = toronto(2026, 11, 1, 1, 30, fold=0), toronto(2026, 11, 1, 1, 30, fold=1)
+    assert first == second  # Python compares local times of one zone without their fold
+    for moment in (first, second, first, second):
+        assert open_status_now(intervals, TORONTO, moment) == open_status(intervals, TORONTO, moment)
+    assert open_status_now(intervals, TORONTO, first).closes_at == "2026-11-01T01:45:00-04:00"
+    assert open_status_now(intervals, TORONTO, second).closes_at == "2026-11-01T01:45:00-05:00"

@@ -226,7 +226,8 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
         ({"language": "fr"}, {"languages": ("fr",)}),
         ({"has_capacity": "true"}, {"has_capacity": True, "fresh_since": datetime.now(UTC) - timedelta(hours=12)}),
     ]
-    with engine.connect() as connection:
+    # In autocommit, as the API reads: the raw cursor of service/platform/numbered_sql.py.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for params, query_fields in cases:
             for lat, lon in _probe_points(sites, 10, seed=extra):
                 _assert_exact(connection, engine, sites, lat, lon, params, **query_fields)
@@ -245,7 +246,8 @@ def test_statements_stay_prepared(demo_database_url, sites):
     )
     points = _probe_points(sites, 14, seed=7)
     fresh_since = datetime.now(UTC) - timedelta(hours=12)
-    with engine.connect() as connection:
+    # In autocommit, as the API reads: the raw cursor of service/platform/numbered_sql.py.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for lat, lon in points:
             _assert_exact(connection, engine, sites, lat, lon, {"category": "shelter"}, categories=("shelter",))
         prepared, generic_runs = connection.execute(prepared_sql).one()
@@ -283,7 +285,8 @@ def test_both_shapes_are_exact(demo_database_url, sites, monkeypatch, shape, par
     monkeypatch.setattr(nearest, "RARE_MATCHES", 0 if shape == "walk" else 10**12)
     query_fields = _query_fields(params)
     engine = create_engine(demo_database_url)
-    with engine.connect() as connection:
+    # In autocommit, as the API reads: the raw cursor of service/platform/numbered_sql.py.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for lat, lon in _probe_points(sites, 6, seed=11):
             _assert_exact(connection, engine, sites, lat, lon, params, **query_fields)
     engine.dispose()

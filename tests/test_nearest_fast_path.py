@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from service.api.app import create_app
 from service.api.nearest_endpoint import NearestParams
@@ -172,3 +174,18 @@ def test_the_fast_path_answers_as_the_routed_operation(both_apps):
         from_fast, from_router = fast.request(method, here, headers=auth), plain.request(method, here, headers=auth)
         assert comparable(from_fast) == comparable(from_router), method
     assert routed[len(answered_by_router) :] == [here] * 2
+
+
+def test_the_fast_path_refuses_to_start_when_the_route_has_a_parameter_it_does_not_read():
+    """A filter added to the route and not to the fast path would be dropped from answers."""
+    router = APIRouter()
+
+    @router.get("/nearest")
+    def operation(lat: float, lon: float, wheelchair_van: bool = False) -> dict:
+        return {}
+
+    route = next(r for r in router.routes if isinstance(r, APIRoute))
+    with pytest.raises(RuntimeError, match="wheelchair_van"):
+        NearestFastPath(None, route=route)
+    app = create_app(make_engine("postgresql+psycopg://unused@127.0.0.1:1/unused"))
+    app.build_middleware_stack()  # the real route: every parameter is read, it starts

@@ -70,14 +70,19 @@ def test_a_statement_timeout_is_sqlalchemys_error_with_the_cancel_inside(databas
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_lost_connection_is_invalidated(engine, mode):
+def test_a_lost_connection_replaces_the_pools_connections(engine, mode):
+    """As SQLAlchemy does on a disconnect: the lost connection is invalidated, and so is every
+    connection the pool handed out before (the server restarted), so none fails next."""
     statement = NumberedStatement.of(text("SELECT CAST(:x AS integer)"))
+    with engine.connect() as pooled:  # back in the pool, idle for less than the ping delay
+        pooled_pid = driver_connection(pooled).info.backend_pid
     with _connected(engine, mode) as connection, engine.connect() as other:
-        pid = driver_connection(connection).info.backend_pid
+        pid, other_pid = (driver_connection(c).info.backend_pid for c in (connection, other))
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         with pytest.raises(DBAPIError) as raised:
             fetch_all(connection, statement, {"x": 1}, prepare=True)
         assert isinstance(raised.value, DATABASE_DOWN) and raised.value.connection_invalidated
         assert connection.invalidated
-    with engine.connect() as connection:  # the pool hands out a working connection again
+    with engine.connect() as connection:  # a new connection, not one from before
+        assert driver_connection(connection).info.backend_pid not in (pid, pooled_pid, other_pid)
         assert fetch_all(connection, statement, {"x": 7}, prepare=True) == [(7,)]

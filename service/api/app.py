@@ -131,6 +131,6 @@ def create_app(engine: Engine | None = None, read_engine: Engine | None = None) 
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(QueryStringCheck)
     app.add_middleware(SecurityHeaders)  # even a 413 carries them
-    app.add_middleware(HeadAsGet)  # every layer below (and the tile fast path) answers a HEAD as its GET
+    app.add_middleware(HeadAsGet)  # every layer below (and the fast paths) answers a HEAD as its GET
     app.add_middleware(RequestObservation)  # outermost: every request is counted and logged
     return app

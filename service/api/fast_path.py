@@ -7,7 +7,9 @@ middleware (request ids, metrics, security headers, query check, gzip and CORS a
 apply) that answers one operation's plain requests itself: the same steps as the FastAPI
 operation, in the same order (``authorize``: token, role, rate limit, from the policy
 table; then the operation's shared code), and errors turned into the same problem documents
-by the app's own handlers.
+by the app's own handlers. One difference, on purpose: an unexpected error's 500 (logged by
+the app's handler) is answered here, inside the middleware, so it carries the request id and
+the security headers; the router's comes from Starlette's outermost error middleware, without them.
 
 Everything else goes on to the FastAPI operation, which stays the documented one and the
 reference behaviour: other methods, parameters FastAPI would have to parse or refuse, a path

@@ -12,12 +12,14 @@ from sqlalchemy import Engine
 
 from service.api.http_cache import cached_json
 from service.api.request_params import (
+    GEOJSON,
     in_default_timezone,
     parse_categories,
     parse_gender,
     parse_languages,
     parse_populations,
     parse_serves,
+    wants_geojson,
 )
 from service.capacity.merge import stale_after
 from service.directory.nearest import NearestQuery, find_nearest
@@ -25,11 +27,16 @@ from service.directory.results import feature_collection, nearest_result
 from service.platform.db import read_connection
 
 NEAREST_PATH = "/v1/services/nearest"
-GEOJSON = "application/geo+json"
 # Nearest answers depend on the clock (open now) and reveal where the asker stands.
 NEAREST_CACHE = "private, max-age=15"
 DEFAULT_MAX_DISTANCE_M = 200_000
 DEFAULT_LIMIT = 10
+# (lowest, highest) of each bounded parameter: the route declares them, the fast path reads them.
+LAT_BOUNDS = (-90, 90)
+LON_BOUNDS = (-180, 180)
+AGE_BOUNDS = (0, 130)
+MAX_DISTANCE_BOUNDS_M = (1, 500_000)
+LIMIT_BOUNDS = (1, 50)
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,6 @@ class NearestParams:
     has_capacity: bool = False
     max_distance_m: int = DEFAULT_MAX_DISTANCE_M
     limit: int = DEFAULT_LIMIT
-
-
-def wants_geojson(request: Request) -> bool:
-    return GEOJSON in request.headers.get("accept", "")
 
 
 def answer_nearest(request: Request, engine: Engine, read_engine: Engine, params: NearestParams) -> Response:

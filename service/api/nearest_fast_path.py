@@ -23,8 +23,13 @@ from starlette.responses import Response
 from service.api.dependencies import app_state
 from service.api.fast_path import FastPath
 from service.api.nearest_endpoint import (
+    AGE_BOUNDS,
     DEFAULT_LIMIT,
     DEFAULT_MAX_DISTANCE_M,
+    LAT_BOUNDS,
+    LIMIT_BOUNDS,
+    LON_BOUNDS,
+    MAX_DISTANCE_BOUNDS_M,
     NEAREST_PATH,
     NearestParams,
     answer_nearest,
@@ -40,15 +45,16 @@ _BOOLEANS = dict.fromkeys(("true", "1", "yes", "on", "t", "y"), True) | dict.fro
 _LISTS = ("category", "language", "population")
 # name: (reader of one value, lowest, highest); a value outside the bounds is FastAPI's to refuse.
 _SCALARS = {
-    "lat": (_DECIMAL, -90.0, 90.0),
-    "lon": (_DECIMAL, -180.0, 180.0),
-    "age": (_DIGITS, 0, 130),
-    "max_distance_m": (_DIGITS, 1, 500_000),
-    "limit": (_DIGITS, 1, 50),
+    "lat": (_DECIMAL, *LAT_BOUNDS),
+    "lon": (_DECIMAL, *LON_BOUNDS),
+    "age": (_DIGITS, *AGE_BOUNDS),
+    "max_distance_m": (_DIGITS, *MAX_DISTANCE_BOUNDS_M),
+    "limit": (_DIGITS, *LIMIT_BOUNDS),
 }
 _FLAGS = ("open_now", "accessible", "has_capacity")
 _TEXTS = ("gender", "serves")
 _ROUTED = ("open_at",)
+_READ = {*_LISTS, *_SCALARS, *_FLAGS, *_TEXTS, *_ROUTED}
 
 
 def _number(name: str, value: str) -> float | int | None:
@@ -106,6 +112,16 @@ def plain_nearest_query(query_string: bytes) -> NearestParams | None:
 
 
 class NearestFastPath(FastPath):
+    def __init__(self, app, *, route):
+        super().__init__(app, route=route)
+        # A parameter the route gains and this path does not read would be ignored here: the
+        # answer would drop a filter the person asked for. Refuse to start instead.
+        declared = {param.alias for param in route.dependant.query_params}
+        if declared != _READ:
+            raise RuntimeError(
+                f"the nearest fast path does not read the route's parameters as declared: {declared ^ _READ}"
+            )
+
     def read(self, path: str, query_string: bytes) -> tuple[dict[str, str], NearestParams] | None:
         if path != NEAREST_PATH:
             return None

@@ -202,6 +202,14 @@ def _media_quality(accept: str, media_type: str) -> float:
     return quality
 
 
+GEOJSON = "application/geo+json"
+
+
+def wants_geojson(request: Request) -> bool:
+    """An RFC 7946 FeatureCollection rather than the plain JSON list (nearest, search)."""
+    return GEOJSON in request.headers.get("accept", "")
+
+
 def prefers_html(request: Request) -> bool:
     """True when the client ranks HTML above JSON (a browser's address bar); API clients, curl
     (``*/*``) and requests with no ``Accept`` get JSON."""

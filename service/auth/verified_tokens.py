@@ -23,7 +23,9 @@ from cachetools import TTLCache
 
 from service.auth.principal import Principal
 
-MAX_TOKENS = 50_000  # distinct tokens one worker remembers (a few MB)
+# Distinct tokens one worker remembers: a few hundred phones send a burst each within the
+# memory time; the bound caps the worst case (four claims of up to tokens.MAX_CLAIM_CHARS each) at ~15 MB.
+MAX_TOKENS = 10_000
 
 
 @dataclass(frozen=True)

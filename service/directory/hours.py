@@ -501,7 +501,10 @@ def open_status_now(
         if open_ranges is None
         else (open_ranges["from_min"], open_ranges["until_min"], tuple((a, b) for a, b in open_ranges["ranges"]))
     )
-    return _remembered_status(intervals_key, tz, now.replace(second=0, microsecond=0), ranges_key)
+    # The minute in UTC: a local time of the fall-back night names two instants (fold), and
+    # equal local times compare equal whatever their fold.
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+    return _remembered_status(intervals_key, tz, minute, ranges_key)
 
 
 @lru_cache(maxsize=_STATUS_MEMORY)

@@ -7,7 +7,8 @@ services (cProfile, bench/README.md, issue 21), and SQLAlchemy's execution aroun
 another 0.17 ms. Compiled once to ``$n`` by SQLAlchemy and run by a ``psycopg.RawCursor`` on
 the connection's psycopg connection, it is sent as is. Its errors are raised as SQLAlchemy
 would raise them (``DBAPIError.instance``: a timeout or a lost connection is a 503 like any
-other statement's), and a connection the error broke is invalidated, as SQLAlchemy does.
+other statement's), and a lost connection invalidates the pool's connections, as SQLAlchemy's
+own handling does.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class NumberedStatement:
         return tuple(params[name] for name in self.names)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=512)  # as many as nearest keeps statements (_nearest_statement)
 def numbered(clause: TextClause) -> NumberedStatement:
     """``NumberedStatement.of``, once per statement object (build them once, e.g. with lru_cache)."""
     return NumberedStatement.of(clause)
@@ -86,6 +87,10 @@ def fetch_all(
     except psycopg.Error as error:
         lost = driver.broken or driver.closed  # what the psycopg dialect reads as a disconnect
         if lost:
+            # As SQLAlchemy does on a disconnect (Connection._handle_dbapi_exception): every
+            # connection the pool handed out before now is replaced too (the server restarted
+            # or failed over), not only this one.
+            connection.engine.pool._invalidate(connection.connection, error)
             connection.invalidate(error)
         raise DBAPIError.instance(
             statement.sql,

@@ -13,15 +13,19 @@ from service.api.dependencies import DetailCacheDep, EngineDep, ReadEngineDep, V
 from service.api.errors import Problem, problem_responses
 from service.api.http_cache import cached_body, cached_json, directory_cache, json_body
 from service.api.nearest_endpoint import (
+    AGE_BOUNDS,
     DEFAULT_LIMIT,
     DEFAULT_MAX_DISTANCE_M,
-    GEOJSON,
+    LAT_BOUNDS,
+    LIMIT_BOUNDS,
+    LON_BOUNDS,
+    MAX_DISTANCE_BOUNDS_M,
     NEAREST_PATH,
     NearestParams,
     answer_nearest,
-    wants_geojson,
 )
 from service.api.request_params import (
+    GEOJSON,
     CategoryParam,
     GenderParam,
     PopulationParam,
@@ -30,6 +34,7 @@ from service.api.request_params import (
     parse_gender,
     parse_populations,
     parse_serves,
+    wants_geojson,
 )
 from service.api.schemas import CategoryList, HsdsService, IsoDateTime, NearestResponse, ServicePage
 from service.auth.principal import Role
@@ -64,8 +69,12 @@ def nearest(
     request: Request,
     engine: EngineDep,
     read_engine: ReadEngineDep,
-    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, WGS84 degrees.", examples=[43.65107])],
-    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84 degrees.", examples=[-79.347015])],
+    lat: Annotated[
+        float, Query(ge=LAT_BOUNDS[0], le=LAT_BOUNDS[1], description="Latitude, WGS84 degrees.", examples=[43.65107])
+    ],
+    lon: Annotated[
+        float, Query(ge=LON_BOUNDS[0], le=LON_BOUNDS[1], description="Longitude, WGS84 degrees.", examples=[-79.347015])
+    ],
     category: CategoryParam = None,
     open_now: Annotated[bool, Query(description="Only services open at the time of the request.")] = False,
     open_at: Annotated[
@@ -80,7 +89,12 @@ def nearest(
     ] = None,
     age: Annotated[
         int | None,
-        Query(ge=0, le=130, description="The person's age in years, matched against eligibility ages.", examples=[17]),
+        Query(
+            ge=AGE_BOUNDS[0],
+            le=AGE_BOUNDS[1],
+            description="The person's age in years, matched against eligibility ages.",
+            examples=[17],
+        ),
     ] = None,
     population: PopulationParam = None,
     gender: GenderParam = None,
@@ -95,9 +109,11 @@ def nearest(
         ),
     ] = False,
     max_distance_m: Annotated[
-        int, Query(ge=1, le=500_000, description="Search radius in metres.")
+        int, Query(ge=MAX_DISTANCE_BOUNDS_M[0], le=MAX_DISTANCE_BOUNDS_M[1], description="Search radius in metres.")
     ] = DEFAULT_MAX_DISTANCE_M,
-    limit: Annotated[int, Query(ge=1, le=50, description="How many results.")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int, Query(ge=LIMIT_BOUNDS[0], le=LIMIT_BOUNDS[1], description="How many results.")
+    ] = DEFAULT_LIMIT,
 ) -> Response:
     params = NearestParams(
         lat=lat,
