@@ -1438,6 +1438,12 @@ def main(argv: list[str] | None = None) -> None:
     tokens = common.make_tokens(TOKEN_COUNT)
     all_results: list[SizeResults] = []
     for label in args.sizes:  # the report is rewritten after each size: a later failure keeps it
+        if args.profile and args.pgss_missing is None and label != args.sizes[0]:
+            # Preloaded by now (no restart): the extension itself is per database.
+            common.database_url(cluster, f"bench_{label}")  # created and migrated when missing
+            args.pgss_missing = nearest_profile.enable_pg_stat_statements(
+                cluster, f"bench_{label}", wait_s=args.profile_wait_s
+            )
         all_results.append(bench_size(cluster, label, queries, tokens, args))
         text_ = report(all_results, args, started_at, time.monotonic() - started_s)
         if not args.no_results_file:
