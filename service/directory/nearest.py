@@ -199,6 +199,13 @@ def _box_around(radius_m: str) -> str:
     )
 
 
+# The public part's answer: its final k with their cards, bearings and areas, read by key.
+# Each confidential part unions its own answer to it.
+_PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geom::geography)) AS bearing_deg,
+       {serves.location_sql("s.serves_geom")} AS serves_location
+FROM public_top t JOIN service_site s ON s.id = t.id"""
+
+
 def _public_sql(where: _Where, rare: bool) -> str:
     """Public sites by exact geodesic distance, ranked on narrow rows (no card, no area
     shape): the cards and shapes of the final k alone are read, by primary key. Each part's
@@ -308,9 +315,7 @@ private_top AS (
     ORDER BY 2, x.service_id, x.location_id
     LIMIT :limit
 )
-SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geom::geography)) AS bearing_deg,
-       {serves.location_sql("s.serves_geom")} AS serves_location
-FROM public_top t JOIN service_site s ON s.id = t.id
+{_PUBLIC_ANSWER}
 UNION ALL
 SELECT card, distance_m, NULL::float8, serves_location FROM private_top
 """
@@ -358,9 +363,7 @@ private_top AS (
     ORDER BY 2, s.service_id, s.location_id
     LIMIT :limit
 )
-SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geom::geography)) AS bearing_deg,
-       {serves.location_sql("s.serves_geom")} AS serves_location
-FROM public_top t JOIN service_site s ON s.id = t.id
+{_PUBLIC_ANSWER}
 UNION ALL
 SELECT s.card, t.distance_m, NULL::float8, {serves.location_sql("s.serves_geom")}
 FROM private_top t JOIN service_site s ON s.id = t.id
