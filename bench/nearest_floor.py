@@ -32,6 +32,7 @@ from sqlalchemy import make_url, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
+from service.directory.nearest import candidate_count
 from service.platform.db import make_engine
 
 PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
@@ -95,9 +96,11 @@ def slug(filter_name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", filter_name.lower()).strip("-")
 
 
-def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]]) -> None:
+def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]], limit: int) -> None:
     """(Re)write the table of the query list's points, numbered 1.. per filter: ``points`` is
-    {filter name: [(lat, lon), ...]} in query-list order."""
+    {filter name: [(lat, lon), ...]} in query-list order. Each point keeps the number of
+    candidates find_nearest's walk fetches there for ``limit`` results (it depends on the
+    latitude), which its statement reads like the point."""
     engine = make_engine(url, pool_size=1)
     try:
         with engine.begin() as connection:
@@ -105,19 +108,21 @@ def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]]) -> N
             connection.execute(
                 text(
                     f"CREATE TABLE IF NOT EXISTS {POINT_TABLE} (filter text NOT NULL, n integer NOT NULL, "
-                    "geom geometry(Point, 4326) NOT NULL, PRIMARY KEY (filter, n))"
+                    "geom geometry(Point, 4326) NOT NULL, over_fetch integer NOT NULL, PRIMARY KEY (filter, n))"
                 )
             )
+            # An older bench's table lacks over_fetch: the table only ever holds one run's points.
+            connection.execute(text(f"ALTER TABLE {POINT_TABLE} ADD COLUMN IF NOT EXISTS over_fetch integer"))
             connection.execute(text(f"TRUNCATE {POINT_TABLE}"))
             rows = [
-                {"filter": name, "n": n, "lat": lat, "lon": lon}
+                {"filter": name, "n": n, "lat": lat, "lon": lon, "over_fetch": candidate_count(limit, lat)}
                 for name, pts in points.items()
                 for n, (lat, lon) in enumerate(pts, start=1)
             ]
             connection.execute(
                 text(
-                    f"INSERT INTO {POINT_TABLE} (filter, n, geom) "
-                    "VALUES (:filter, :n, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+                    f"INSERT INTO {POINT_TABLE} (filter, n, geom, over_fetch) "
+                    "VALUES (:filter, :n, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :over_fetch)"
                 ),
                 rows,
             )
@@ -256,7 +261,13 @@ def per_filter_counts(filter_names: Sequence[str]) -> dict[str, int]:
 NEAREST_MARK = "/* find_nearest SQL via pgbench */"
 LOOKUP_MARK = "/* find_nearest SQL via pgbench: point lookup */"
 # find_nearest's values that come from the query point; every other value is the filter's own constant.
-POINT_VALUES = {"lat": "ST_Y(geom)", "lon": "ST_X(geom)", "serves_lat": "ST_Y(geom)", "serves_lon": "ST_X(geom)"}
+POINT_VALUES = {
+    "lat": "ST_Y(geom)",
+    "lon": "ST_X(geom)",
+    "serves_lat": "ST_Y(geom)",
+    "serves_lon": "ST_X(geom)",
+    "over_fetch": "over_fetch",
+}
 CHECK_TABLE = f"{SCHEMA}.nearest_check"
 _VARIABLE = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -213,12 +213,12 @@ def _assert_exact(connection, engine, sites, lat: float, lon: float, params: dic
 
 @pytest.mark.parametrize("extra", [0, 1])
 def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_database_url, sites, monkeypatch, extra):
-    """With k + 4 candidates the walk almost always proves its answer and skips the second
-    pass; with k or k + 1 it often cannot, so this runs the second pass (the box around the
-    k-th candidate's reach) and checks it against the brute force as well."""
+    """With candidate_count's candidates the walk almost always proves its answer and skips
+    the second pass; with k or k + 1 it often cannot, so this runs the second pass (the box
+    around the k-th candidate's reach) and checks it against the brute force as well."""
     from service.directory import nearest
 
-    monkeypatch.setattr(nearest, "EXTRA_CANDIDATES", extra)
+    monkeypatch.setattr(nearest, "candidate_count", lambda limit, lat_deg: limit + extra)
     engine = create_engine(demo_database_url)
     cases: list[tuple[dict, dict]] = [
         ({}, {}),

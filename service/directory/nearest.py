@@ -1,18 +1,21 @@
 """The k nearest services that fit a person, from service_site, in one SQL statement.
 
 How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/README.md):
-1. KNN on the geography GiST index of public sites (``geog <-> point``: distance on the
-   mean-radius sphere, migration 0024) with every filter in the same scan, bounded by
-   ``max_distance_m`` (ST_DWithin) so a filter that matches nothing cannot walk the whole
-   index; it fetches k + EXTRA_CANDIDATES candidates, nearest first on the sphere, ranked on
-   narrow rows (no card).
+1. KNN on the planar GiST index of public sites (``geom <-> point``: distance in degrees of
+   longitude and latitude, migration 0027) with every filter in the same scan, bounded by the
+   box around ``max_distance_m`` so a filter that matches nothing cannot walk the whole index;
+   it fetches ``candidate_count`` candidates, nearest first in degrees, ranked on narrow rows
+   (no card). It fetches more candidates than the geography walk of migration 0024 did (26
+   against 14 for k = 10 in Toronto), each cheaper: at 100k services the statement costs
+   what it did, at 1M find_nearest took 1.75 ms a query against 2.28 (bench/README.md).
 2. Among them, the k-th nearest by geodesic (ellipsoid) distance is ``kth_m`` away: the true
-   k nearest are all within ``kth_m``. Every site the walk did not reach is at least
-   ``walked_m`` away on the sphere, so at least SPHEROID_OVER_SPHERE_MIN times that on the
-   ellipsoid: when that exceeds ``kth_m``, the candidates hold the answer. Otherwise (rare:
-   the two distances differ by 0.56% at most) a second pass takes every match within
-   ``kth_m`` from the box around it and ranks them by exact geodesic distance. Fewer
-   candidates than asked for are every match within reach, and the answer.
+   k nearest are all within ``kth_m``. Every site within ``kth_m`` lies inside the ellipse
+   of half-axes (dx, dy) degrees of _box_around (spatial.geodesy.box_half_sizes_deg), so
+   within ``reach_deg`` = max(dx, dy) degrees; every site the walk did not reach is at least
+   ``walked_deg`` away: when ``walked_deg`` exceeds ``reach_deg``, the candidates hold the
+   answer. Otherwise a second pass takes every match within ``kth_m`` from the box around it
+   and ranks them by exact geodesic distance. Fewer candidates than asked for are every match
+   within reach, and the answer.
 3. The cards (and the area shapes ``serves_location`` reads) of the final k only, by key.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
 rounded up to a whole km, and never expose a position; both passes go cell by cell, and
@@ -28,6 +31,7 @@ Every result says whether its service serves the ``serves`` point, or the query 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -46,8 +50,21 @@ from spatial.geodesy import (
     SPHEROID_OVER_SPHERE_MIN,
 )
 
-# Candidates beyond k the walk fetches, so that it can prove its answer (bench/README.md).
-EXTRA_CANDIDATES = 4
+# Candidates beyond the disk's expected share, in standard deviations of a count of sites
+# spread at random, so that the walk can prove its answer against their uneven spread: of
+# the bench's first 600 queries at 100k services, 53 needed the second pass with 4 extra
+# candidates, 14 with these (bench/README.md, issue 21).
+CANDIDATE_SPREAD = 3.0
+
+
+def candidate_count(limit: int, lat_deg: float) -> int:
+    """How many candidates the walk fetches for ``limit`` results at ``lat_deg``. The walk's
+    disk in degrees must hold the ellipse of the k-th's reach, which is 1 / cos(lat) times
+    wider in longitude than in latitude: the disk holds that many times the sites of the
+    circle (plus the boxes' 1% margins each way), give or take their spread."""
+    stretch = 1.0 / max(math.cos(math.radians(min(abs(lat_deg), MAX_BOX_LAT_DEG))), 0.1)
+    expected = limit * stretch * BOX_OVERSIZE**2
+    return math.ceil(expected + CANDIDATE_SPREAD * math.sqrt(expected))
 
 
 @dataclass(frozen=True)
@@ -188,15 +205,31 @@ _LAT_M, _LON_M = repr(MIN_METRES_PER_DEG_LAT), repr(METRES_PER_DEG_LON_AT_EQUATO
 _OVERSIZE, _MAX_LAT, _SPHEROID_MIN = repr(BOX_OVERSIZE), repr(MAX_BOX_LAT_DEG), repr(SPHEROID_OVER_SPHERE_MIN)
 
 
-def _box_around(radius_m: str) -> str:
-    """A box holding the circle of ``radius_m`` (an SQL expression) around the point: the
-    same over-sizing rule as spatial.geodesy.box_half_sizes_deg."""
-    return (
-        f"ST_Expand({_POINT}, "
+def _half_sizes_deg(radius_m: str) -> tuple[str, str]:
+    """(dx, dy) in degrees around the point for ``radius_m`` (an SQL expression): the same
+    over-sizing rule as spatial.geodesy.box_half_sizes_deg. Every site within ``radius_m``
+    lies inside the ellipse of these half-axes: along any path no longer than ``radius_m``
+    a degree of latitude is at least _LAT_M metres and one of longitude at least _LON_M
+    times the cosine of the widest latitude the path can reach, so a site dlat, dlon
+    degrees away is at least sqrt((dlat * _LAT_M)^2 + (dlon * _LON_M * cos)^2) metres away
+    (a path is no shorter than the straight line in these scaled degrees)."""
+    dx = (
         f"{radius_m} / ({_LON_M} * cos(radians(least({_MAX_LAT}, "
-        f"abs(:lat) + {radius_m} / {_LAT_M} * {_OVERSIZE})))) * {_OVERSIZE}, "
-        f"{radius_m} / {_LAT_M} * {_OVERSIZE})"
+        f"abs(:lat) + {radius_m} / {_LAT_M} * {_OVERSIZE})))) * {_OVERSIZE}"
     )
+    return dx, f"{radius_m} / {_LAT_M} * {_OVERSIZE}"
+
+
+def _box_around(radius_m: str) -> str:
+    """A box holding the circle of ``radius_m`` (an SQL expression) around the point."""
+    dx, dy = _half_sizes_deg(radius_m)
+    return f"ST_Expand({_POINT}, {dx}, {dy})"
+
+
+def _reach_deg(radius_m: str) -> str:
+    """The planar distance in degrees within which every site within ``radius_m`` lies: the
+    longer half-axis of _half_sizes_deg's ellipse."""
+    return "greatest({}, {})".format(*_half_sizes_deg(radius_m))
 
 
 # The public part's answer: its final k with their cards, bearings and areas, read by key.
@@ -213,30 +246,30 @@ def _public_sql(where: _Where, rare: bool) -> str:
 
     The walk: the category and language tests are hidden from their GIN indexes ("IS TRUE"),
     so the only plan is the KNN walk, stopped at the candidates asked for. A rare test: the
-    sphere distance is written as a function no index orders by, so the only plan reads the
+    planar distance is written as a function no index orders by, so the only plan reads the
     test's matches in reach from the posting lists and sorts them. Both order by the same
-    sphere distance (PostGIS's geography ``<->`` is ST_Distance on the sphere)."""
-    sphere_m = f"ST_Distance(s.geog, {_POINT}::geography, false)" if rare else f"s.geog <-> {_POINT}::geography"
+    planar distance (PostGIS's geometry ``<->`` is ST_Distance in degrees)."""
+    planar_deg = f"ST_Distance(s.geom, {_POINT})" if rare else f"s.geom <-> {_POINT}"
     return f"""
 public_candidates AS (
     SELECT s.id, s.service_id, s.location_id,
            ST_Distance(s.geog, {_POINT}::geography) AS distance_m,
-           {sphere_m} AS walked_m
+           {planar_deg} AS walked_deg
     FROM service_site s
-    WHERE NOT s.is_private AND s.geog && _ST_Expand({_POINT}::geography, :walk_m)
+    WHERE NOT s.is_private AND s.geom && {_box_around("CAST(:max_distance_m AS float8)")}
       AND {where.indexed if rare else where.per_row}
-    ORDER BY {sphere_m}
+    ORDER BY {planar_deg}
     LIMIT :over_fetch
 ),
 public_reach AS (
-    SELECT count(*) AS found, max(walked_m) AS walked_m,
+    SELECT count(*) AS found, max(walked_deg) AS walked_deg,
            (array_agg(distance_m ORDER BY distance_m))[CAST(:limit AS integer)] AS kth_m
     FROM public_candidates
 ),
 -- A second pass only when the walk stopped short (every candidate fetched) and cannot prove
 -- that no site beyond it is nearer than the k-th candidate.
 public_plan AS (
-    SELECT found = :over_fetch AND walked_m * {_SPHEROID_MIN} <= kth_m AS second_pass,
+    SELECT found = :over_fetch AND walked_deg <= {_reach_deg("kth_m")} AS second_pass,
            least(kth_m, CAST(:max_distance_m AS float8)) AS radius_m
     FROM public_reach
 ),
@@ -385,10 +418,8 @@ def nearest_statement(connection: Connection, query: NearestQuery) -> tuple[Text
         lat=query.lat,
         lon=query.lon,
         limit=query.limit,
-        over_fetch=query.limit + EXTRA_CANDIDATES,
+        over_fetch=candidate_count(query.limit, query.lat),
         max_distance_m=query.max_distance_m,
-        # Every site within max_distance_m on the ellipsoid is within this on the sphere.
-        walk_m=query.max_distance_m / SPHEROID_OVER_SPHERE_MIN,
         **serves.point_params(query.serves or (query.lat, query.lon)),
     )
     return _nearest_statement(where, _is_rare(connection, query), query.has_capacity), params
