@@ -21,7 +21,7 @@ Confidential sites are ranked by the distance to the centre of their H3 r5 cell 
 rounded up to a whole km, and never expose a position; both passes go cell by cell, and
 no farther than the public k-th (none farther can be in the answer).
 "A bed tonight" (``has_capacity``) walks the sites with a free count by an index that also
-holds their count times (migration 0026), so both parts skip stale counts inside the index:
+holds their count times (migrations 0026 and 0027), so both parts skip stale counts inside the index:
 the night after an outage, when none is fresh, the answer costs a page, not a read of every
 shelter within 200 km; the confidential part walks the fresh confidential sites themselves,
 nearest first, instead of cells (_confidential_free_sql).
