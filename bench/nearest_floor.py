@@ -105,15 +105,14 @@ def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]], limi
     try:
         with engine.begin() as connection:
             connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+            # Made anew each run: it holds one run's points, and an older bench's lacks a column.
+            connection.execute(text(f"DROP TABLE IF EXISTS {POINT_TABLE}"))
             connection.execute(
                 text(
-                    f"CREATE TABLE IF NOT EXISTS {POINT_TABLE} (filter text NOT NULL, n integer NOT NULL, "
+                    f"CREATE TABLE {POINT_TABLE} (filter text NOT NULL, n integer NOT NULL, "
                     "geom geometry(Point, 4326) NOT NULL, over_fetch integer NOT NULL, PRIMARY KEY (filter, n))"
                 )
             )
-            # An older bench's table lacks over_fetch: the table only ever holds one run's points.
-            connection.execute(text(f"ALTER TABLE {POINT_TABLE} ADD COLUMN IF NOT EXISTS over_fetch integer"))
-            connection.execute(text(f"TRUNCATE {POINT_TABLE}"))
             rows = [
                 {"filter": name, "n": n, "lat": lat, "lon": lon, "over_fetch": candidate_count(limit, lat)}
                 for name, pts in points.items()

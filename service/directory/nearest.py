@@ -62,7 +62,7 @@ def candidate_count(limit: int, lat_deg: float) -> int:
     disk in degrees must hold the ellipse of the k-th's reach, which is 1 / cos(lat) times
     wider in longitude than in latitude: the disk holds that many times the sites of the
     circle (plus the boxes' 1% margins each way), give or take their spread."""
-    stretch = 1.0 / max(math.cos(math.radians(min(abs(lat_deg), MAX_BOX_LAT_DEG))), 0.1)
+    stretch = 1.0 / max(math.cos(math.radians(lat_deg)), 0.1)
     expected = limit * stretch * BOX_OVERSIZE**2
     return math.ceil(expected + CANDIDATE_SPREAD * math.sqrt(expected))
 
@@ -234,7 +234,7 @@ def _reach_deg(radius_m: str) -> str:
 
 # The public part's answer: its final k with their cards, bearings and areas, read by key.
 # Each confidential part unions its own answer to it.
-_PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geom::geography)) AS bearing_deg,
+_PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geog)) AS bearing_deg,
        {serves.location_sql("s.serves_geom")} AS serves_location
 FROM public_top t JOIN service_site s ON s.id = t.id"""
 
@@ -281,7 +281,7 @@ public_ranked AS (
     SELECT s.id, s.service_id, s.location_id, d.distance_m
     FROM public_plan p
     JOIN service_site s ON s.geom && {_box_around("p.radius_m")}
-    CROSS JOIN LATERAL (SELECT ST_Distance(s.geom::geography, {_POINT}::geography) AS distance_m) d
+    CROSS JOIN LATERAL (SELECT ST_Distance(s.geog, {_POINT}::geography) AS distance_m) d
     WHERE p.second_pass AND NOT s.is_private AND {where.per_row} AND d.distance_m <= p.radius_m
 ),
 public_top AS (
