@@ -19,6 +19,15 @@ BOX_OVERSIZE = 1.01
 SPHEROID_OVER_SPHERE_MIN = 0.994
 # Latitude at which a box stops widening: a degree of longitude is ~0 metres at the pole.
 MAX_BOX_LAT_DEG = 89.9
+# Web Mercator (EPSG:3857, "pseudo-Mercator"): the spherical formulas on the WGS84 equatorial
+# radius, applied to WGS84 latitude and longitude.
+WEB_MERCATOR_RADIUS_M = 6_378_137.0
+# At latitude phi, a metre on the ellipsoid is at most sec(phi) / (1 - e^2) metres of Web
+# Mercator, in any direction: the map stretches by a * sec(phi) per radian of latitude and
+# a per radian of longitude, and the ellipsoid's radii of curvature (rho along a meridian,
+# nu along a parallel) are both at least a * (1 - e^2).
+WGS84_E2 = 0.00669437999014
+MERCATOR_OVER_SECANT_MAX = 1.0 / (1.0 - WGS84_E2)
 
 
 def box_half_sizes_deg(lat_deg: float, radius_m: float) -> tuple[float, float]:
@@ -29,6 +38,16 @@ def box_half_sizes_deg(lat_deg: float, radius_m: float) -> tuple[float, float]:
     widest_lat = min(MAX_BOX_LAT_DEG, abs(lat_deg) + dy_deg)  # longitude degrees shrink poleward
     dx_deg = radius_m / (METRES_PER_DEG_LON_AT_EQUATOR * math.cos(math.radians(widest_lat))) * BOX_OVERSIZE
     return min(dx_deg, 180.0), min(dy_deg, 90.0)
+
+
+def web_mercator_m(lat_deg: float, lon_deg: float) -> tuple[float, float]:
+    """(x, y) in EPSG:3857 metres: what PostGIS's ST_Transform(point, 3857) gives for a
+    longitude within [-180, 180] (tests/test_geodesy.py compares them)."""
+    lat_rad = math.radians(max(-MAX_BOX_LAT_DEG, min(MAX_BOX_LAT_DEG, lat_deg)))
+    return (
+        WEB_MERCATOR_RADIUS_M * math.radians(lon_deg),
+        WEB_MERCATOR_RADIUS_M * math.log(math.tan(math.pi / 4 + lat_rad / 2)),
+    )
 
 
 def round_up_km(distance_m: float) -> int:

@@ -218,7 +218,7 @@ def test_the_second_pass_is_exact_when_the_walk_cannot_prove_the_answer(demo_dat
     around the k-th candidate's reach) and checks it against the brute force as well."""
     from service.directory import nearest
 
-    monkeypatch.setattr(nearest, "candidate_count", lambda limit, lat_deg: limit + extra)
+    monkeypatch.setattr(nearest, "candidate_count", lambda limit: limit + extra)
     engine = create_engine(demo_database_url)
     cases: list[tuple[dict, dict]] = [
         ({}, {}),

@@ -1,27 +1,28 @@
 """The k nearest services that fit a person, from service_site, in one SQL statement.
 
 How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/README.md):
-1. KNN on the planar GiST index of public sites (``geom <-> point``: distance in degrees of
-   longitude and latitude, migration 0027) with every filter in the same scan, bounded by the
-   box around ``max_distance_m`` so a filter that matches nothing cannot walk the whole index;
-   it fetches ``candidate_count`` candidates, nearest first in degrees, ranked on narrow rows
-   (no card). It fetches more candidates than the geography walk of migration 0024 did (26
-   against 14 for k = 10 in Toronto), each cheaper: at 100k services the statement costs
-   what it did, at 1M find_nearest took 1.75 ms a query against 2.28 (bench/README.md).
+1. KNN on the GiST index of public sites' Web Mercator points (``merc <-> point``, migration
+   0028) with every filter in the same scan, bounded by the square around ``max_distance_m``
+   so a filter that matches nothing cannot walk the whole index; it fetches
+   ``candidate_count`` candidates, nearest first on the map, ranked on narrow rows (no card).
+   The map is conformal (its scale is the same in every direction at a point), so its order
+   follows the geodesic order closely: 14 candidates prove the answer for k = 10 where the
+   walk in degrees of migration 0027 needed 26 (distances in degrees stretch east-west by
+   1 / cos(latitude)), and a filter's walk reads that many fewer sites (bench/README.md).
 2. Among them, the k-th nearest by geodesic (ellipsoid) distance is ``kth_m`` away: the true
-   k nearest are all within ``kth_m``. Every site within ``kth_m`` lies inside the ellipse
-   of half-axes (dx, dy) degrees of _box_around (spatial.geodesy.box_half_sizes_deg), so
-   within ``reach_deg`` = max(dx, dy) degrees; every site the walk did not reach is at least
-   ``walked_deg`` away: when ``walked_deg`` exceeds ``reach_deg``, the candidates hold the
-   answer. Otherwise a second pass takes every match within ``kth_m`` from the box around it
-   and ranks them by exact geodesic distance. Fewer candidates than asked for are every match
-   within reach, and the answer.
+   k nearest are all within ``kth_m``, so on the map within _reach_merc_m(``kth_m``); every
+   site the walk did not reach is at least ``walked_map_m`` away on the map: when that
+   exceeds the reach, the candidates hold the answer. Otherwise a second pass takes every
+   match within ``kth_m`` from the box around it (_box_around, degrees) and ranks them by
+   exact geodesic distance. Fewer candidates than asked for are every match within reach,
+   and the answer. Within 0.1° of a pole (spatial.geodesy.web_mercator_m) and across the
+   antimeridian the map's bound does not hold: fieldnav serves Canada.
 3. The cards (and the area shapes ``serves_location`` reads) of the final k only, by key.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
 rounded up to a whole km, and never expose a position; both passes go cell by cell, and
 no farther than the public k-th (none farther can be in the answer).
 "A bed tonight" (``has_capacity``) walks the sites with a free count by an index that also
-holds their count times (migrations 0026 and 0027), so both parts skip stale counts inside the index:
+holds their count times (migrations 0026 and 0028), so both parts skip stale counts inside the index:
 the night after an outage, when none is fresh, the answer costs a page, not a read of every
 shelter within 200 km; the confidential part walks the fresh confidential sites themselves,
 nearest first, instead of cells (_confidential_free_sql).
@@ -45,25 +46,25 @@ from service.platform import numbered_sql
 from spatial.geodesy import (
     BOX_OVERSIZE,
     MAX_BOX_LAT_DEG,
+    MERCATOR_OVER_SECANT_MAX,
     METRES_PER_DEG_LON_AT_EQUATOR,
     MIN_METRES_PER_DEG_LAT,
     SPHEROID_OVER_SPHERE_MIN,
+    web_mercator_m,
 )
 
 # Candidates beyond the disk's expected share, in standard deviations of a count of sites
-# spread at random, so that the walk can prove its answer against their uneven spread: of
-# the bench's first 600 queries at 100k services, 53 needed the second pass with 4 extra
-# candidates, 14 with these (bench/README.md, issue 21).
-CANDIDATE_SPREAD = 3.0
+# spread at random, so that the walk can prove its answer against their uneven spread (and
+# the services that share a location, at one distance).
+CANDIDATE_SPREAD = 1.2
 
 
-def candidate_count(limit: int, lat_deg: float) -> int:
-    """How many candidates the walk fetches for ``limit`` results at ``lat_deg``. The walk's
-    disk in degrees must hold the ellipse of the k-th's reach, which is 1 / cos(lat) times
-    wider in longitude than in latitude: the disk holds that many times the sites of the
-    circle (plus the boxes' 1% margins each way), give or take their spread."""
-    stretch = 1.0 / max(math.cos(math.radians(lat_deg)), 0.1)
-    expected = limit * stretch * BOX_OVERSIZE**2
+def candidate_count(limit: int) -> int:
+    """How many candidates the walk fetches for ``limit`` results. The walk's disk in Web
+    Mercator metres must hold the k-th's reach, at most 1 / (1 - e^2) wider than its circle
+    in any direction (plus the boxes' 1% margins), so it holds that many times its sites,
+    give or take their spread."""
+    expected = limit * (MERCATOR_OVER_SECANT_MAX * BOX_OVERSIZE) ** 2
     return math.ceil(expected + CANDIDATE_SPREAD * math.sqrt(expected))
 
 
@@ -203,6 +204,11 @@ _POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
 # spatial.geodesy's constants as SQL literals (code constants, never input).
 _LAT_M, _LON_M = repr(MIN_METRES_PER_DEG_LAT), repr(METRES_PER_DEG_LON_AT_EQUATOR)
 _OVERSIZE, _MAX_LAT, _SPHEROID_MIN = repr(BOX_OVERSIZE), repr(MAX_BOX_LAT_DEG), repr(SPHEROID_OVER_SPHERE_MIN)
+_MERC_OVER = repr(MERCATOR_OVER_SECANT_MAX)
+# The point in Web Mercator, computed by the caller (spatial.geodesy.web_mercator_m): written
+# as ST_Transform, its planner cost (10,000) made every generic plan look dearer than a custom
+# one, and PostgreSQL planned the statement on every call (0.9 ms).
+_MERC_POINT = "ST_SetSRID(ST_MakePoint(:merc_x, :merc_y), 3857)"
 
 
 def _half_sizes_deg(radius_m: str) -> tuple[str, str]:
@@ -226,10 +232,16 @@ def _box_around(radius_m: str) -> str:
     return f"ST_Expand({_POINT}, {dx}, {dy})"
 
 
-def _reach_deg(radius_m: str) -> str:
-    """The planar distance in degrees within which every site within ``radius_m`` lies: the
-    longer half-axis of _half_sizes_deg's ellipse."""
-    return "greatest({}, {})".format(*_half_sizes_deg(radius_m))
+def _reach_merc_m(radius_m: str) -> str:
+    """The Web Mercator distance within which every site within ``radius_m`` (an SQL
+    expression) of the point lies: along a path no longer than ``radius_m`` the latitude
+    stays within ``radius_m`` / _LAT_M degrees of the point's, where a metre is at most
+    sec(latitude) * _MERC_OVER metres of the map (spatial.geodesy), and the straight line on
+    the map is no longer than the path's image. With the boxes' margin."""
+    return (
+        f"{radius_m} / cos(radians(least({_MAX_LAT}, abs(:lat) + {radius_m} / {_LAT_M} * {_OVERSIZE})))"
+        f" * {_MERC_OVER} * {_OVERSIZE}"
+    )
 
 
 # The public part's answer: its final k with their cards, bearings and areas, read by key.
@@ -246,30 +258,31 @@ def _public_sql(where: _Where, rare: bool) -> str:
 
     The walk: the category and language tests are hidden from their GIN indexes ("IS TRUE"),
     so the only plan is the KNN walk, stopped at the candidates asked for. A rare test: the
-    planar distance is written as a function no index orders by, so the only plan reads the
+    map distance is written as a function no index orders by, so the only plan reads the
     test's matches in reach from the posting lists and sorts them. Both order by the same
-    planar distance (PostGIS's geometry ``<->`` is ST_Distance in degrees)."""
-    planar_deg = f"ST_Distance(s.geom, {_POINT})" if rare else f"s.geom <-> {_POINT}"
+    distance on the map (PostGIS's geometry ``<->`` is ST_Distance)."""
+    map_m = f"ST_Distance(s.merc, {_MERC_POINT})" if rare else f"s.merc <-> {_MERC_POINT}"
+    max_reach_m = _reach_merc_m("CAST(:max_distance_m AS float8)")
     return f"""
 public_candidates AS (
     SELECT s.id, s.service_id, s.location_id,
            ST_Distance(s.geog, {_POINT}::geography) AS distance_m,
-           {planar_deg} AS walked_deg
+           {map_m} AS walked_map_m
     FROM service_site s
-    WHERE NOT s.is_private AND s.geom && {_box_around("CAST(:max_distance_m AS float8)")}
+    WHERE NOT s.is_private AND s.merc && ST_Expand({_MERC_POINT}, {max_reach_m})
       AND {where.indexed if rare else where.per_row}
-    ORDER BY {planar_deg}
+    ORDER BY {map_m}
     LIMIT :over_fetch
 ),
 public_reach AS (
-    SELECT count(*) AS found, max(walked_deg) AS walked_deg,
+    SELECT count(*) AS found, max(walked_map_m) AS walked_map_m,
            (array_agg(distance_m ORDER BY distance_m))[CAST(:limit AS integer)] AS kth_m
     FROM public_candidates
 ),
 -- A second pass only when the walk stopped short (every candidate fetched) and cannot prove
 -- that no site beyond it is nearer than the k-th candidate.
 public_plan AS (
-    SELECT found = :over_fetch AND walked_deg <= {_reach_deg("kth_m")} AS second_pass,
+    SELECT found = :over_fetch AND walked_map_m <= {_reach_merc_m("kth_m")} AS second_pass,
            least(kth_m, CAST(:max_distance_m AS float8)) AS radius_m
     FROM public_reach
 ),
@@ -414,11 +427,14 @@ class SiteHit:
 def nearest_statement(connection: Connection, query: NearestQuery) -> tuple[TextClause, dict[str, Any]]:
     """The statement find_nearest runs for ``query`` and its values (bench/ reads them too)."""
     where, params = _filters(query)
+    merc_x, merc_y = web_mercator_m(query.lat, query.lon)
     params.update(
         lat=query.lat,
         lon=query.lon,
+        merc_x=merc_x,
+        merc_y=merc_y,
         limit=query.limit,
-        over_fetch=candidate_count(query.limit, query.lat),
+        over_fetch=candidate_count(query.limit),
         max_distance_m=query.max_distance_m,
         **serves.point_params(query.serves or (query.lat, query.lon)),
     )
