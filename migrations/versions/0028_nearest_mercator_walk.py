@@ -4,7 +4,7 @@ The walk of 0027 ordered by distance in degrees, which stretches east-west dista
 1 / cos(latitude): to prove its answer it fetched 26 candidates for 10 results in Toronto,
 and a filter's walk reads that many more sites. Web Mercator (EPSG:3857) is conformal: its
 scale is the same in every direction at a point, so the walk in its metres follows the
-geodesic order closely and the same proof needs 14 candidates (service/directory/nearest.py;
+geodesic order closely and the same proof needs 15 candidates (service/directory/nearest.py;
 bench/README.md, issue 21). ``merc`` is stored (PostGIS's own ST_Transform, once per write)
 so that the walk compares float boxes as 0027's did.
 ``service_site_geom_gist`` (every site) still serves the boxes of the second pass.
