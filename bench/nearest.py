@@ -260,7 +260,7 @@ def run_floor(
 def prepare_knn_floor(url: str, queries: list[BenchQuery], size_label: str) -> dict[str, Path]:
     """Load the query list's points (per filter, in list order) and write one pgbench script per filter."""
     points = {name: [(q.lat, q.lon) for q in queries if q.filter_name == name] for name in FILTER_MIX}
-    nearest_floor.load_points(url, points, LIMIT)
+    nearest_floor.load_points(url, points)
     return nearest_floor.write_scripts(
         common.BENCH_OUT_DIR / f"pgbench-nearest-{size_label}",
         FILTER_MIX,

@@ -32,7 +32,6 @@ from sqlalchemy import make_url, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
-from service.directory.nearest import candidate_count
 from service.platform.db import make_engine
 from spatial.geodesy import web_mercator_m
 
@@ -97,11 +96,10 @@ def slug(filter_name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", filter_name.lower()).strip("-")
 
 
-def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]], limit: int) -> None:
+def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]]) -> None:
     """(Re)write the table of the query list's points, numbered 1.. per filter: ``points`` is
-    {filter name: [(lat, lon), ...]} in query-list order. Each point keeps the number of
-    candidates find_nearest's walk fetches for ``limit`` results and its place on the map
-    (spatial.geodesy.web_mercator_m), which its statement reads like the point."""
+    {filter name: [(lat, lon), ...]} in query-list order. Each point keeps its place on the
+    map (spatial.geodesy.web_mercator_m), which find_nearest's statement reads like the point."""
     engine = make_engine(url, pool_size=1)
     try:
         with engine.begin() as connection:
@@ -111,20 +109,20 @@ def load_points(url: str, points: dict[str, Sequence[tuple[float, float]]], limi
             connection.execute(
                 text(
                     f"CREATE TABLE {POINT_TABLE} (filter text NOT NULL, n integer NOT NULL, "
-                    "geom geometry(Point, 4326) NOT NULL, over_fetch integer NOT NULL, "
+                    "geom geometry(Point, 4326) NOT NULL, "
                     "merc_x float8 NOT NULL, merc_y float8 NOT NULL, PRIMARY KEY (filter, n))"
                 )
             )
             rows = [
-                {"filter": name, "n": n, "lat": lat, "lon": lon, "over_fetch": candidate_count(limit)}
+                {"filter": name, "n": n, "lat": lat, "lon": lon}
                 | dict(zip(("merc_x", "merc_y"), web_mercator_m(lat, lon), strict=True))
                 for name, pts in points.items()
                 for n, (lat, lon) in enumerate(pts, start=1)
             ]
             connection.execute(
                 text(
-                    f"INSERT INTO {POINT_TABLE} (filter, n, geom, over_fetch, merc_x, merc_y) "
-                    "VALUES (:filter, :n, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :over_fetch, :merc_x, :merc_y)"
+                    f"INSERT INTO {POINT_TABLE} (filter, n, geom, merc_x, merc_y) "
+                    "VALUES (:filter, :n, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :merc_x, :merc_y)"
                 ),
                 rows,
             )
@@ -268,7 +266,6 @@ POINT_VALUES = {
     "lon": "ST_X(geom)",
     "serves_lat": "ST_Y(geom)",
     "serves_lon": "ST_X(geom)",
-    "over_fetch": "over_fetch",
     "merc_x": "merc_x",
     "merc_y": "merc_y",
 }

@@ -121,9 +121,10 @@ def _filters(query: NearestQuery) -> tuple[_Where, dict]:
         cell.append("c.language_codes && CAST(:languages AS text[])")
         params["languages"] = list(query.languages)
     if query.age is not None:
-        clauses.append(
-            "(s.minimum_age IS NULL OR s.minimum_age <= :age) AND (s.maximum_age IS NULL OR s.maximum_age >= :age)"
-        )
+        # coalesce() hides the bounds from the planner's estimate, so that it is the same with
+        # and without the age: knowing it, the custom plans looked cheaper than the generic
+        # one and PostgreSQL planned "age 17" on every call at 1M services (9 ms).
+        clauses.append("coalesce(s.minimum_age <= :age, true) AND coalesce(s.maximum_age >= :age, true)")
         params["age"] = query.age
     where_who, cell_who, params_who = populations.filter_sql(query.populations, query.gender)
     clauses.extend(where_who)
@@ -188,29 +189,46 @@ def _is_rare(connection: Connection, query: NearestQuery) -> bool:
     return expected < RARE_MATCHES
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """How many results, and candidates the walk fetches for them, written into the statement
+    as numbers: with $n placeholders a generic plan estimates a LIMIT at a tenth of its input,
+    the custom plans knew it was 10, and at 1M services PostgreSQL kept planning ``none`` on
+    every call (1.5 ms of 1.7). One statement per ``limit`` asked for: a handful in practice."""
+
+    limit: int
+    over_fetch: int
+
+
 @lru_cache(maxsize=512)
-def _nearest_statement(where: _Where, rare: bool, has_capacity: bool) -> TextClause:
+def _nearest_statement(where: _Where, rare: bool, has_capacity: bool, counts: _Counts) -> TextClause:
     """Both rankings in one statement (one round trip); each keeps its own index scans and
     LIMIT, and the confidential one looks no farther than the public k-th. A handful of
     filter combinations exist, each statement is built once (text() parses its SQL every
     time), and its plan does not depend on the values, so it stays prepared (find_nearest):
     PostgreSQL keeps a generic plan after 5 runs on a connection, and a call then costs no
     parsing or planning (1 ms of 1.5 at 100k services)."""
-    confidential = _confidential_free_sql(where) if has_capacity else _confidential_sql(where)
-    return text(f"WITH {_public_sql(where, rare)}, {confidential}")
+    confidential = _confidential_free_sql(where, counts) if has_capacity else _confidential_sql(where, counts)
+    return text(f"WITH {_public_sql(where, rare, counts)}, {confidential}")
 
 
 # The point is written out in each place rather than taken from a CTE: only an ORDER BY
-# against a value known at scan time lets the GiST index return rows nearest first.
+# against a value known at scan time lets the GiST index return rows nearest first. A
+# scalar sub-select is one (PostgreSQL runs it once, before the scan, as an InitPlan).
 _POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
 # spatial.geodesy's constants as SQL literals (code constants, never input).
 _LAT_M, _LON_M = repr(MIN_METRES_PER_DEG_LAT), repr(METRES_PER_DEG_LON_AT_EQUATOR)
 _OVERSIZE, _MAX_LAT, _SPHEROID_MIN = repr(BOX_OVERSIZE), repr(MAX_BOX_LAT_DEG), repr(SPHEROID_OVER_SPHERE_MIN)
 _MERC_OVER = repr(MERCATOR_OVER_SECANT_MAX)
-# The point in Web Mercator, computed by the caller (spatial.geodesy.web_mercator_m): written
-# as ST_Transform, its planner cost (10,000) made every generic plan look dearer than a custom
-# one, and PostgreSQL planned the statement on every call (0.9 ms).
-_MERC_POINT = "ST_SetSRID(ST_MakePoint(:merc_x, :merc_y), 3857)"
+# The point on the map and on the sphere, each built once per statement by a sub-select: in
+# a generic plan an expression of $n is evaluated for every row it meets (and costed so),
+# where a custom plan folds it to a constant; with the difference in cost, the generic plan
+# of "age 17" looked dearer than the custom ones and PostgreSQL planned it on every call at
+# 1M services (9 ms). As sub-selects both plans cost and run them alike. The map point is
+# computed by the caller (spatial.geodesy.web_mercator_m): ST_Transform's planner cost
+# (10,000) made every generic plan look dearer, and `none` was planned on every call.
+_MERC_POINT = "(SELECT ST_SetSRID(ST_MakePoint(:merc_x, :merc_y), 3857))"
+_POINT_GEOG = "(SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography))"
 
 
 def _half_sizes_deg(radius_m: str) -> tuple[str, str]:
@@ -248,12 +266,12 @@ def _reach_merc_m(radius_m: str) -> str:
 
 # The public part's answer: its final k with their cards, bearings and areas, read by key.
 # Each confidential part unions its own answer to it.
-_PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT}::geography, s.geog)) AS bearing_deg,
+_PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT_GEOG}, s.geog)) AS bearing_deg,
        {serves.location_sql("s.serves_geom")} AS serves_location
 FROM public_top t JOIN service_site s ON s.id = t.id"""
 
 
-def _public_sql(where: _Where, rare: bool) -> str:
+def _public_sql(where: _Where, rare: bool, counts: _Counts) -> str:
     """Public sites by exact geodesic distance, ranked on narrow rows (no card, no area
     shape): the cards and shapes of the final k alone are read, by primary key. Each part's
     CTEs have their own names, so both parts fit in one statement.
@@ -262,29 +280,31 @@ def _public_sql(where: _Where, rare: bool) -> str:
     so the only plan is the KNN walk, stopped at the candidates asked for. A rare test: the
     map distance is written as a function no index orders by, so the only plan reads the
     test's matches in reach from the posting lists and sorts them. Both order by the same
-    distance on the map (PostGIS's geometry ``<->`` is ST_Distance)."""
+    distance on the map (PostGIS's geometry ``<->`` is ST_Distance). The square around
+    ``max_distance_m`` is a sub-select, so that custom and generic plans estimate it alike
+    (see _MERC_POINT)."""
     map_m = f"ST_Distance(s.merc, {_MERC_POINT})" if rare else f"s.merc <-> {_MERC_POINT}"
     max_reach_m = _reach_merc_m("CAST(:max_distance_m AS float8)")
     return f"""
 public_candidates AS (
     SELECT s.id, s.service_id, s.location_id,
-           ST_Distance(s.geog, {_POINT}::geography) AS distance_m,
+           ST_Distance(s.geog, {_POINT_GEOG}) AS distance_m,
            {map_m} AS walked_map_m
     FROM service_site s
-    WHERE NOT s.is_private AND s.merc && ST_Expand({_MERC_POINT}, {max_reach_m})
+    WHERE NOT s.is_private AND s.merc && (SELECT ST_Expand({_MERC_POINT}, {max_reach_m}))
       AND {where.indexed if rare else where.per_row}
     ORDER BY {map_m}
-    LIMIT :over_fetch
+    LIMIT {counts.over_fetch}
 ),
 public_reach AS (
     SELECT count(*) AS found, max(walked_map_m) AS walked_map_m,
-           (array_agg(distance_m ORDER BY distance_m))[CAST(:limit AS integer)] AS kth_m
+           (array_agg(distance_m ORDER BY distance_m))[{counts.limit}] AS kth_m
     FROM public_candidates
 ),
 -- A second pass only when the walk stopped short (every candidate fetched) and cannot prove
 -- that no site beyond it is nearer than the k-th candidate.
 public_plan AS (
-    SELECT found = :over_fetch AND walked_map_m <= {_reach_merc_m("kth_m")} AS second_pass,
+    SELECT found = {counts.over_fetch} AND walked_map_m <= {_reach_merc_m("kth_m")} AS second_pass,
            least(kth_m, CAST(:max_distance_m AS float8)) AS radius_m
     FROM public_reach
 ),
@@ -296,21 +316,21 @@ public_ranked AS (
     SELECT s.id, s.service_id, s.location_id, d.distance_m
     FROM public_plan p
     JOIN service_site s ON s.geom && {_box_around("p.radius_m")}
-    CROSS JOIN LATERAL (SELECT ST_Distance(s.geog, {_POINT}::geography) AS distance_m) d
+    CROSS JOIN LATERAL (SELECT ST_Distance(s.geog, {_POINT_GEOG}) AS distance_m) d
     WHERE p.second_pass AND NOT s.is_private AND {where.per_row} AND d.distance_m <= p.radius_m
 ),
 public_top AS (
-    SELECT id, distance_m FROM public_ranked ORDER BY distance_m, service_id, location_id LIMIT :limit
+    SELECT id, distance_m FROM public_ranked ORDER BY distance_m, service_id, location_id LIMIT {counts.limit}
 ),
 -- No confidential site farther than the public k-th can be in the answer: the confidential
 -- part looks no farther (in a town, a few hundred metres instead of 200 km).
 public_bound AS (
-    SELECT CASE WHEN count(*) = :limit THEN max(distance_m) ELSE CAST(:max_distance_m AS float8) END AS reach_m
+    SELECT CASE WHEN count(*) = {counts.limit} THEN max(distance_m) ELSE CAST(:max_distance_m AS float8) END AS reach_m
     FROM public_top
 )"""
 
 
-def _confidential_sql(where: _Where) -> str:
+def _confidential_sql(where: _Where, counts: _Counts) -> str:
     """Confidential sites by the distance to their cell centre, whole km rounded up, ties by
     (service_id, location_id), within the public part's reach (a site rounded to exactly
     the public k-th may still win its tie). Every confidential site of a cell shares its
@@ -322,23 +342,23 @@ def _confidential_sql(where: _Where) -> str:
     return f"""
 private_candidates AS (
     SELECT c.distance_m
-    FROM (SELECT c.centre, ST_Distance(c.centre::geography, {_POINT}::geography) AS distance_m
+    FROM (SELECT c.centre, ST_Distance(c.centre::geography, {_POINT_GEOG}) AS distance_m
           FROM private_cell c
           WHERE c.centre && {_box_around(reach)} AND {where.cell}
           ORDER BY c.centre <-> {_POINT}) c
     CROSS JOIN LATERAL (
         SELECT 1 FROM service_site s
         WHERE s.is_private AND s.coarse_geom = c.centre AND {where.per_row}
-        LIMIT :over_fetch
+        LIMIT {counts.over_fetch}
     ) x
     WHERE c.distance_m <= {reach}
-    LIMIT :over_fetch
+    LIMIT {counts.over_fetch}
 ),
 -- The k-th candidate (or the farthest, when there are fewer) bounds the answer. Rounding up
 -- to whole km keeps the order, but ties must be broken the same way for everyone, so the
 -- second pass keeps every cell within the rounded reach (no candidate: radius 0).
 private_reach AS (
-    SELECT least(coalesce(ceil(coalesce((array_agg(distance_m ORDER BY distance_m))[CAST(:limit AS integer)],
+    SELECT least(coalesce(ceil(coalesce((array_agg(distance_m ORDER BY distance_m))[{counts.limit}],
                                         max(distance_m)) / 1000.0) * 1000.0, 0),
                  {reach}) AS radius_m
     FROM private_candidates
@@ -347,7 +367,7 @@ private_cells AS (
     SELECT c.centre, d.distance_m
     FROM private_reach r
     JOIN private_cell c ON c.centre && {_box_around("r.radius_m")}
-    CROSS JOIN LATERAL (SELECT ST_Distance(c.centre::geography, {_POINT}::geography) AS distance_m) d
+    CROSS JOIN LATERAL (SELECT ST_Distance(c.centre::geography, {_POINT_GEOG}) AS distance_m) d
     WHERE {where.cell} AND d.distance_m <= r.radius_m
 ),
 private_top AS (
@@ -358,10 +378,10 @@ private_top AS (
         FROM service_site s
         WHERE s.is_private AND s.coarse_geom = c.centre AND {where.per_row}
         ORDER BY s.service_id, s.location_id
-        LIMIT :limit
+        LIMIT {counts.limit}
     ) x
     ORDER BY 2, x.service_id, x.location_id
-    LIMIT :limit
+    LIMIT {counts.limit}
 )
 {_PUBLIC_ANSWER}
 UNION ALL
@@ -369,7 +389,7 @@ SELECT card, distance_m, NULL::float8, serves_location FROM private_top
 """
 
 
-def _confidential_free_sql(where: _Where) -> str:
+def _confidential_free_sql(where: _Where, counts: _Counts) -> str:
     """Confidential sites with a fresh free count ("a bed tonight"), ranked as
     _confidential_sql ranks them, read site by site instead of cell by cell. Only a site
     with a free count can match, and the index of those by cell centre and count time
@@ -385,20 +405,20 @@ def _confidential_free_sql(where: _Where) -> str:
     centre = "s.coarse_geom::geography"  # the expression migration 0026 indexes
 
     def within(radius_m: str) -> str:
-        return f"{centre} && _ST_Expand({_POINT}::geography, {radius_m} / {_SPHEROID_MIN})"
+        return f"{centre} && _ST_Expand({_POINT_GEOG}, {radius_m} / {_SPHEROID_MIN})"
 
     return f"""
 private_candidates AS (
-    SELECT ST_Distance({centre}, {_POINT}::geography) AS distance_m
+    SELECT ST_Distance({centre}, {_POINT_GEOG}) AS distance_m
     FROM service_site s
     WHERE s.is_private AND {within(reach)} AND {where.per_row}
-    ORDER BY {centre} <-> {_POINT}::geography
-    LIMIT :limit
+    ORDER BY {centre} <-> {_POINT_GEOG}
+    LIMIT {counts.limit}
 ),
 -- k candidates: none beyond the farthest of them, rounded up, can be in the answer (ties
 -- included); fewer: they are every match within reach.
 private_reach AS (
-    SELECT CASE WHEN count(*) = :limit THEN least(ceil(max(distance_m) / 1000.0) * 1000.0, {reach})
+    SELECT CASE WHEN count(*) = {counts.limit} THEN least(ceil(max(distance_m) / 1000.0) * 1000.0, {reach})
                 ELSE {reach} END AS radius_m
     FROM private_candidates
 ),
@@ -406,10 +426,10 @@ private_top AS (
     SELECT s.id, ceil(d.distance_m / 1000.0) * 1000.0 AS distance_m
     FROM private_reach r
     JOIN service_site s ON s.is_private AND {within("r.radius_m")}
-    CROSS JOIN LATERAL (SELECT ST_Distance({centre}, {_POINT}::geography) AS distance_m) d
+    CROSS JOIN LATERAL (SELECT ST_Distance({centre}, {_POINT_GEOG}) AS distance_m) d
     WHERE {where.per_row} AND d.distance_m <= r.radius_m
     ORDER BY 2, s.service_id, s.location_id
-    LIMIT :limit
+    LIMIT {counts.limit}
 )
 {_PUBLIC_ANSWER}
 UNION ALL
@@ -435,12 +455,11 @@ def nearest_statement(connection: Connection, query: NearestQuery) -> tuple[Text
         lon=query.lon,
         merc_x=merc_x,
         merc_y=merc_y,
-        limit=query.limit,
-        over_fetch=candidate_count(query.limit),
         max_distance_m=query.max_distance_m,
         **serves.point_params(query.serves or (query.lat, query.lon)),
     )
-    return _nearest_statement(where, _is_rare(connection, query), query.has_capacity), params
+    counts = _Counts(int(query.limit), candidate_count(query.limit))
+    return _nearest_statement(where, _is_rare(connection, query), query.has_capacity, counts), params
 
 
 def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
