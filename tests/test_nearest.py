@@ -273,16 +273,26 @@ def test_statements_stay_prepared(demo_database_url, sites):
     engine.dispose()
 
 
-@pytest.mark.parametrize("shape", ["walk", "posting lists"])
+def _every_posting_list(connection, query) -> tuple[str, ...]:
+    return tuple(
+        c for c, values in (("category_groups", query.categories), ("language_codes", query.languages)) if values
+    )
+
+
+@pytest.mark.parametrize("shape", ["walk", "posting lists", "every posting list"])
 @pytest.mark.parametrize(
     "params", FILTER_CASES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "no-filter"
 )
 def test_both_shapes_are_exact(demo_database_url, sites, monkeypatch, shape, params):
     """The KNN walk and the posting lists of a rare test give the same answer as the brute
-    force, whichever the statistics pick (at 1,500 services every test is rare)."""
+    force, whichever the statistics pick (at 1,500 services every test is rare, and the
+    rarer list alone is read; "every posting list" reads both, as a rare pair of common
+    tests does)."""
     from service.directory import nearest
 
     monkeypatch.setattr(nearest, "RARE_MATCHES", 0 if shape == "walk" else 10**12)
+    if shape == "every posting list":
+        monkeypatch.setattr(nearest, "_posting_lists", _every_posting_list)
     query_fields = _query_fields(params)
     engine = create_engine(demo_database_url)
     # In autocommit, as the API reads: the raw cursor of service/platform/numbered_sql.py.
@@ -507,3 +517,31 @@ def test_empty_areas_answer_with_no_results_not_an_error(demo_server):
     with demo_server.client() as client:
         body = client.get("/v1/services/nearest", params={"lat": 55.0, "lon": -85.0, "max_distance_m": 1000}).json()
     assert body["count"] == 0 and body["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("categories", "languages", "lists"),
+    [
+        ((), (), ()),
+        (("shelter",), (), ()),  # 20% of a million sites: the walk
+        (("legal",), ("cr",), ("language_codes",)),  # Cree alone is rare: its list only
+        (("legal",), ("fr",), ("category_groups", "language_codes")),  # rare together only
+        (("legal",), (), ()),  # 31,000 sites: the walk
+    ],
+)
+def test_the_rarest_posting_list_is_read_alone_when_it_is_rare(monkeypatch, categories, languages, lists):
+    """Which posting lists the statement reads, from PostgreSQL's element statistics (given
+    here as ANALYZE would give them for a million sites)."""
+    from service.directory import filter_stats, nearest
+
+    stats = filter_stats.ElementStats(
+        rows=1_000_000,
+        fractions={
+            "category_groups": {"shelter": 0.2, "legal": 0.031},
+            "language_codes": {"fr": 0.05, "cr": 0.0011},
+        },
+        floors={"category_groups": 0.001, "language_codes": 0.0005},
+    )
+    monkeypatch.setattr(filter_stats, "element_stats", lambda connection: stats)
+    query = nearest.NearestQuery(lat=43.65, lon=-79.38, categories=categories, languages=languages)
+    assert nearest._posting_lists(None, query) == lists
