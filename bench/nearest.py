@@ -296,7 +296,7 @@ def capture_nearest_sql(
     url: str, queries: list[BenchQuery], now: datetime
 ) -> dict[str, nearest_floor.NearestStatement]:
     """For each filter, the statement and values find_nearest sends (``nearest_statement``: its own _filters,
-    _is_rare, _nearest_statement and parameters) for the filter's first query; its second query checks that only
+    _posting_lists, _nearest_statement and parameters) for the filter's first query; its second query checks that only
     the point's values (nearest_floor.POINT_VALUES) change from one point to another."""
     engine = make_engine(url, pool_size=1)
     statements = {}
@@ -1075,7 +1075,7 @@ def decomposition_text(all_results: list[SizeResults]) -> str:
     return f"""On this machine the 16 Python processes of the find_nearest floor share the CPUs with PostgreSQL, while
 pgbench's C client costs almost nothing: part of the gap to the plain KNN is the client, not the SQL. A third
 measurement splits it: **find_nearest's own statement run by pgbench** (`bench/nearest_floor.py`), the exact SQL it
-sends for each filter (captured from `find_nearest` itself: `_filters`, `_is_rare`, `_nearest_statement` and the
+sends for each filter (captured from `find_nearest` itself: `_filters`, `_posting_lists`, `_nearest_statement` and the
 values it binds; `fresh_since` and `open_at` fixed at the start of the size's runs), `-M prepared`, one script per
 filter with weight 1, the same points and durations as the plain KNN, at 1 and {CONNECTIONS} connections. pgbench
 has no string values, so each transaction first reads the point and the filter's values with a prepared `\\gset`
