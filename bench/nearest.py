@@ -57,7 +57,7 @@ from nearest_floor import PgbenchResult
 from sqlalchemy import make_url
 
 from service.directory.demo_data import load_places
-from service.directory.nearest import NearestQuery, find_nearest, nearest_statement
+from service.directory.nearest import NearestQuery, find_nearest, nearest_statements, public_part
 from service.platform.db import make_engine
 
 CONNECTIONS = 16
@@ -295,9 +295,11 @@ class NearestSqlFloor:
 def capture_nearest_sql(
     url: str, queries: list[BenchQuery], now: datetime
 ) -> dict[str, nearest_floor.NearestStatement]:
-    """For each filter, the statement and values find_nearest sends (``nearest_statement``: its own _filters,
-    _posting_lists, _nearest_statement and parameters) for the filter's first query; its second query checks that only
-    the point's values (nearest_floor.POINT_VALUES) change from one point to another."""
+    """For each filter, the first statement and values find_nearest sends (``nearest_statements``: its own _filters,
+    _posting_lists, _public_statement or _free_statement and parameters) for the filter's first query; its second
+    query checks that only the point's values (nearest_floor.POINT_VALUES) change from one point to another. The
+    confidential statement, which find_nearest runs after the public one only when a confidential cell lies within the
+    public k-th, is left out (its share of the queries: confidential_share)."""
     engine = make_engine(url, pool_size=1)
     statements = {}
     try:
@@ -306,8 +308,8 @@ def capture_nearest_sql(
             seen = []
             for query in (first, second):
                 with engine.connect() as connection:
-                    statement, params = nearest_statement(connection, query.nearest_query(now))
-                sql = statement.text
+                    captured = nearest_statements(connection, query.nearest_query(now))
+                sql, params = captured.first.text, captured.params
                 point = {"lat": query.lat, "lon": query.lon, "serves_lat": query.lat, "serves_lon": query.lon}
                 wrong = {k: v for k, v in params.items() if k in point and v != point[k]}
                 if wrong:
@@ -327,7 +329,9 @@ def check_nearest_sql(
     url: str, queries: list[BenchQuery], statements: dict[str, nearest_floor.NearestStatement], now: datetime, out_dir
 ) -> str:
     """Run each filter's script (pgbench, -M prepared) for its first CHECK_POINTS points and compare the answer,
-    sorted and trimmed as find_nearest does, with find_nearest's; a sentence for the report."""
+    sorted and trimmed as find_nearest does, with find_nearest's: all of it for a statement that answers both parts,
+    else its public results, which are its first ones (a confidential result displaces the farthest); a sentence for
+    the report."""
     picks = {name: range(1, CHECK_POINTS + 1) for name in FILTER_MIX}
     rows = nearest_floor.check_nearest_sql(url, statements, picks, out_dir)
     engine = make_engine(url, pool_size=1)
@@ -336,16 +340,20 @@ def check_nearest_sql(
         with engine.connect() as connection:
             for name in FILTER_MIX:
                 for n, query in enumerate([q for q in queries if q.filter_name == name][:CHECK_POINTS], start=1):
+                    nearest_query = query.nearest_query(now)
+                    whole = nearest_statements(connection, nearest_query).confidential is None
                     ours = [
                         (h.card["service_id"], h.card["location_id"], round(h.distance_m, 6), h.serves_location)
-                        for h in find_nearest(connection, query.nearest_query(now))
+                        for h in find_nearest(connection, nearest_query)
+                        if whole or not h.card["confidential"]
                     ]
                     connection.rollback()
                     got = sorted(
                         (card["service_id"], card["location_id"], round(float(d), 6), serves_location)
                         for card, d, _bearing, serves_location in rows.get((name, n), [])
+                        if card is not None  # the row of NULLs of an empty answer
                     )
-                    got = sorted(got, key=lambda r: (r[2], r[0], r[1]))[:LIMIT]
+                    got = sorted(got, key=lambda r: (r[2], r[0], r[1]))[: len(ours)]
                     compared += 1
                     hits += len(ours)
                     if got != ours:
@@ -357,6 +365,35 @@ def check_nearest_sql(
     return f"pgbench's answers equal find_nearest's for the {compared} points checked ({CHECK_POINTS} per filter, {hits} results)"
 
 
+SHARE_QUERIES = 800  # the first of the mix: how many run find_nearest's confidential statement
+
+
+def confidential_share(url: str, queries: list[BenchQuery], now: datetime) -> str:
+    """How many of the mix's first SHARE_QUERIES queries run the confidential statement as well as the public one
+    (find_nearest runs it when a confidential cell lies within the public k-th), overall and per filter, of those
+    with a public statement of their own; a sentence for the report."""
+    engine = make_engine(url, pool_size=1)
+    runs: dict[str, list[bool]] = defaultdict(list)
+    try:
+        with engine.connect() as connection:
+            for query in queries[:SHARE_QUERIES]:
+                nearest_query = query.nearest_query(now)
+                statements = nearest_statements(connection, nearest_query)
+                if statements.confidential is not None:
+                    _, reach_m = public_part(connection, nearest_query, statements)
+                    runs[query.filter_name].append(reach_m is not None)
+            connection.rollback()
+    finally:
+        engine.dispose()
+    total = sum(sum(flags) for flags in runs.values())
+    per_filter = ", ".join(f"`{name}` {sum(runs[name])}/{len(runs[name])}" for name in FILTER_MIX if name in runs)
+    count = sum(len(flags) for flags in runs.values())
+    return (
+        f"the confidential statement runs for {total} of the {count} queries with a public statement of their own "
+        f"among the first {SHARE_QUERIES} ({per_filter})"
+    )
+
+
 def prepare_nearest_sql(url: str, queries: list[BenchQuery], size_label: str, now: datetime) -> NearestSqlFloor:
     """find_nearest's statement per filter as pgbench scripts on the plain KNN's points (prepare_knn_floor loads
     them), checked against find_nearest."""
@@ -364,7 +401,7 @@ def prepare_nearest_sql(url: str, queries: list[BenchQuery], size_label: str, no
     counts = nearest_floor.per_filter_counts([q.filter_name for q in queries])
     out_dir = common.BENCH_OUT_DIR / f"pgbench-nearest-{size_label}"
     scripts, lookups = nearest_floor.write_nearest_scripts(out_dir, statements, counts)
-    check = check_nearest_sql(url, queries, statements, now, out_dir)
+    check = f"{check_nearest_sql(url, queries, statements, now, out_dir)}; {confidential_share(url, queries, now)}"
     log(f"  find_nearest SQL via pgbench: {check}")
     return NearestSqlFloor(scripts, lookups, statements, check)
 
@@ -475,11 +512,16 @@ class NoWalkResult:
 
 
 def capture_statements(engine, query: NearestQuery) -> list[tuple[str, dict]]:
-    """The statement and parameters find_nearest sends for ``query`` (``nearest_statement``),
-    with psycopg's %(name)s placeholders, for a plain cursor's EXPLAIN."""
+    """The statements and parameters find_nearest sends for ``query`` (``nearest_statements``: the public one, and
+    the confidential one when it runs it), with psycopg's %(name)s placeholders, for a plain cursor's EXPLAIN."""
     with engine.connect() as connection:
-        statement, params = nearest_statement(connection, query)
-    return [(statement.compile(dialect=engine.dialect).string, params)]
+        statements = nearest_statements(connection, query)
+        reach_m = None if statements.confidential is None else public_part(connection, query, statements)[1]
+    captured = [(statements.first.compile(dialect=engine.dialect).string, statements.params)]
+    if statements.confidential is not None and reach_m is not None:
+        params = {**statements.params, "reach_m": reach_m}
+        captured.append((statements.confidential.compile(dialect=engine.dialect).string, params))
+    return captured
 
 
 def explain(engine, statements: list[tuple[str, dict]]) -> list[dict]:
@@ -1075,8 +1117,10 @@ def decomposition_text(all_results: list[SizeResults]) -> str:
     return f"""On this machine the 16 Python processes of the find_nearest floor share the CPUs with PostgreSQL, while
 pgbench's C client costs almost nothing: part of the gap to the plain KNN is the client, not the SQL. A third
 measurement splits it: **find_nearest's own statement run by pgbench** (`bench/nearest_floor.py`), the exact SQL it
-sends for each filter (captured from `find_nearest` itself: `_filters`, `_posting_lists`, `_nearest_statement` and the
-values it binds; `fresh_since` and `open_at` fixed at the start of the size's runs), `-M prepared`, one script per
+sends for each filter (captured from `find_nearest` itself: `_filters`, `_posting_lists`, `_public_statement` and the
+values it binds; the first statement alone: the public part, or both parts for `shelter+capacity`
+(`_free_statement`); after the public part find_nearest runs the confidential one only when a confidential cell lies
+within the public k-th, for the share of queries given below; `fresh_since` and `open_at` fixed at the start of the size's runs), `-M prepared`, one script per
 filter with weight 1, the same points and durations as the plain KNN, at 1 and {CONNECTIONS} connections. pgbench
 has no string values, so each transaction first reads the point and the filter's values with a prepared `\\gset`
 lookup (a round trip the plain KNN does not make); the lookup is also run alone, and "SQL less lookup" subtracts it

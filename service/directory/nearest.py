@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import Connection, TextClause, text
 
 from service.areas import serves
-from service.directory import filter_stats, populations
+from service.directory import filter_stats, populations, private_cells
 from service.platform import numbered_sql
 from spatial.geodesy import (
     BOX_OVERSIZE,
@@ -213,15 +213,38 @@ class _Counts:
 
 
 @lru_cache(maxsize=512)
-def _nearest_statement(where: _Where, rare: bool, has_capacity: bool, counts: _Counts) -> TextClause:
-    """Both rankings in one statement (one round trip); each keeps its own index scans and
-    LIMIT, and the confidential one looks no farther than the public k-th. A handful of
-    filter combinations exist, each statement is built once (text() parses its SQL every
+def _public_statement(where: _Where, rare: bool, counts: _Counts) -> TextClause:
+    """The public part, with the generation of the confidential cells it saw
+    (private_cells.py) on every row, and on one row of NULLs when no site matches. A handful
+    of filter combinations exist, each statement is built once (text() parses its SQL every
     time), and its plan does not depend on the values, so it stays prepared (find_nearest):
     PostgreSQL keeps a generic plan after 5 runs on a connection, and a call then costs no
     parsing or planning (1 ms of 1.5 at 100k services)."""
-    confidential = _confidential_free_sql(where, counts) if has_capacity else _confidential_sql(where, counts)
-    return text(f"WITH {_public_sql(where, rare, counts)}, {confidential}")
+    return text(f"""WITH {_public_sql(where, rare, counts)}
+SELECT g.generation, a.card, a.distance_m, a.bearing_deg, a.serves_location
+FROM (SELECT {private_cells.GENERATION_SQL} AS generation) g
+LEFT JOIN ({_PUBLIC_ANSWER}) a ON true""")
+
+
+@lru_cache(maxsize=512)
+def _confidential_statement(where: _Where, counts: _Counts) -> TextClause:
+    """The confidential part, within ``reach_m`` (the public k-th: none farther can be in the
+    answer), built and kept as _public_statement is."""
+    return text(f"WITH {_confidential_sql(where, counts, _REACH)}")
+
+
+@lru_cache(maxsize=512)
+def _free_statement(where: _Where, rare: bool, counts: _Counts) -> TextClause:
+    """ "A bed tonight": both parts in one statement, the confidential one within the public
+    k-th. Its public k-th is far (a few counts are fresh at a time, none after an outage), so
+    a confidential cell nearly always lies within it, and a second statement would cost a
+    round trip (0.25 -> 0.33 ms at 100k services). Built and kept as _public_statement is."""
+    return text(f"""WITH {_public_sql(where, rare, counts)},
+public_bound AS (
+    SELECT CASE WHEN count(*) = {counts.limit} THEN max(distance_m) ELSE CAST(:max_distance_m AS float8) END AS reach_m
+    FROM public_top
+),
+{_confidential_free_sql(where, counts, "(SELECT reach_m FROM public_bound)")}""")
 
 
 # The point is written out in each place rather than taken from a CTE: only an ORDER BY
@@ -241,6 +264,8 @@ _MERC_OVER = repr(MERCATOR_OVER_SECANT_MAX)
 # (10,000) made every generic plan look dearer, and `none` was planned on every call.
 _MERC_POINT = "(SELECT ST_SetSRID(ST_MakePoint(:merc_x, :merc_y), 3857))"
 _POINT_GEOG = "(SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography))"
+# How far the confidential part looks: the public k-th, or max_distance_m (find_nearest).
+_REACH = "(SELECT CAST(:reach_m AS float8))"
 
 
 def _widest_lat_deg(radius_m: str) -> str:
@@ -277,7 +302,6 @@ def _reach_merc_m(radius_m: str) -> str:
 
 
 # The public part's answer: its final k with their cards, bearings and areas, read by key.
-# Each confidential part unions its own answer to it.
 _PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT_GEOG}, s.geog)) AS bearing_deg,
        {serves.location_sql("s.serves_geom")} AS serves_location
 FROM public_top t JOIN service_site s ON s.id = t.id"""
@@ -337,24 +361,16 @@ public_ranked AS (
 ),
 public_top AS (
     SELECT id, distance_m FROM public_ranked ORDER BY distance_m, service_id, location_id LIMIT {counts.limit}
-),
--- No confidential site farther than the public k-th can be in the answer: the confidential
--- part looks no farther (in a town, a few hundred metres instead of 200 km).
-public_bound AS (
-    SELECT CASE WHEN count(*) = {counts.limit} THEN max(distance_m) ELSE CAST(:max_distance_m AS float8) END AS reach_m
-    FROM public_top
 )"""
 
 
-def _confidential_sql(where: _Where, counts: _Counts) -> str:
+def _confidential_sql(where: _Where, counts: _Counts, reach: str) -> str:
     """Confidential sites by the distance to their cell centre, whole km rounded up, ties by
-    (service_id, location_id), within the public part's reach (a site rounded to exactly
-    the public k-th may still win its tie). Every confidential site of a cell shares its
-    centre, so both passes go cell by cell (private_cell, migration 0007), nearest first,
-    and take at most so many matches from each, in key order from
-    service_site_private_by_cell. The public answer's cards are read here, by key, with
-    the confidential ones."""
-    reach = "(SELECT reach_m FROM public_bound)"
+    (service_id, location_id), within ``reach`` (an SQL expression: the public part's reach;
+    a site rounded to exactly the public k-th may still win its tie). Every confidential
+    site of a cell shares its centre, so both passes go cell by cell (private_cell,
+    migration 0007), nearest first, and take at most so many matches from each, in key
+    order from service_site_private_by_cell."""
     return f"""
 private_candidates AS (
     SELECT c.distance_m
@@ -399,13 +415,11 @@ private_top AS (
     ORDER BY 2, x.service_id, x.location_id
     LIMIT {counts.limit}
 )
-{_PUBLIC_ANSWER}
-UNION ALL
-SELECT card, distance_m, NULL::float8, serves_location FROM private_top
+SELECT card, distance_m, serves_location FROM private_top
 """
 
 
-def _confidential_free_sql(where: _Where, counts: _Counts) -> str:
+def _confidential_free_sql(where: _Where, counts: _Counts, reach: str) -> str:
     """Confidential sites with a fresh free count ("a bed tonight"), ranked as
     _confidential_sql ranks them, read site by site instead of cell by cell. Only a site
     with a free count can match, and the index of those by cell centre and count time
@@ -414,10 +428,9 @@ def _confidential_free_sql(where: _Where, counts: _Counts) -> str:
     every cell within 200 km (1,700 buffers at 100k services). The first pass walks the
     fresh sites nearest first (on the sphere) for k of them: the farthest of any k, rounded
     up, bounds the answer, so the second pass reads the fresh sites within that, not every
-    one within the public k-th (8 ms at 100k services when every confidential count was
-    fresh and no public one). The public answer's cards are read here, by key, with the
-    confidential ones."""
-    reach = "(SELECT reach_m FROM public_bound)"
+    one within ``reach`` (the public k-th; 8 ms at 100k services when every confidential
+    count was fresh and no public one). The public answer's cards are read here, by key,
+    with the confidential ones."""
     centre = "s.coarse_geom::geography"  # the expression migration 0026 indexes
 
     def within(radius_m: str) -> str:
@@ -462,8 +475,20 @@ class SiteHit:
     serves_location: str  # 'yes', 'no' or 'unknown' (service/areas/serves.py)
 
 
-def nearest_statement(connection: Connection, query: NearestQuery) -> tuple[TextClause, dict[str, Any]]:
-    """The statement find_nearest runs for ``query`` and its values (bench/ reads them too)."""
+@dataclass(frozen=True)
+class NearestStatements:
+    """The statements find_nearest runs for a query, and their values (bench/ reads them
+    too). ``first`` always: the public part (generation, card, distance_m, bearing_deg,
+    serves_location), or for "a bed tonight" both parts (card, distance_m, bearing_deg,
+    serves_location), when ``confidential`` is None. ``confidential``, the cell walk, when a
+    cell may lie within the public k-th, with the values and ``reach_m``."""
+
+    first: TextClause
+    confidential: TextClause | None
+    params: dict[str, Any]
+
+
+def nearest_statements(connection: Connection, query: NearestQuery) -> NearestStatements:
     posting_lists = _posting_lists(connection, query)
     where, params = _filters(query, posting_lists)
     merc_x, merc_y = web_mercator_m(query.lat, query.lon)
@@ -476,26 +501,68 @@ def nearest_statement(connection: Connection, query: NearestQuery) -> tuple[Text
         **serves.point_params(query.serves or (query.lat, query.lon)),
     )
     counts = _Counts(int(query.limit), candidate_count(query.limit))
-    return _nearest_statement(where, bool(posting_lists), query.has_capacity, counts), params
+    rare = bool(posting_lists)
+    if query.has_capacity:
+        return NearestStatements(_free_statement(where, rare, counts), None, params)
+    return NearestStatements(_public_statement(where, rare, counts), _confidential_statement(where, counts), params)
 
 
 def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     """Public sites by exact geodesic distance merged with confidential ones by coarse
     distance; at most ``query.limit``.
 
-    The statement is prepared at its first run on a connection: psycopg prepares from the
+    The public part runs first; the confidential part only when a confidential cell may lie
+    within the public k-th (or ``max_distance_m`` when fewer match): none farther can be in
+    the answer, and in a town the public k-th is a few hundred metres away
+    (service/directory/private_cells.py; at 100k services 0.51 -> 0.47 ms for no filter,
+    5-8% for most filters). It runs in a snapshot of its own, as a second request to the
+    same endpoint would. "A bed tonight" runs both parts in one statement (_free_statement).
+
+    The statements are prepared at their first run on a connection: psycopg prepares from the
     6th, and with a pool of connections per worker and a dozen filter combinations most
     statements never got there and were planned on every call (1 ms of 1.5). Prepared at
     once, PostgreSQL moves each to its generic plan after 5 runs. "A bed tonight"
     (has_capacity), whose matches change by the hour, is prepared too: its scans test the
     count time inside the index (migration 0026), so the same plan reads one page when no
-    count is fresh and a few dozen when many are. It runs with $n placeholders on a raw
-    cursor (service/platform/numbered_sql.py): psycopg would parse its 5-9 KB on every call."""
-    statement, params = nearest_statement(connection, query)
-    rows = numbered_sql.fetch_all(connection, numbered_sql.numbered(statement), params, prepare=True)
-    hits = [
-        SiteHit(card, float(distance_m), None if bearing_deg is None else float(bearing_deg), serves_location)
-        for card, distance_m, bearing_deg, serves_location in rows
-    ]
+    count is fresh and a few dozen when many are. They run with $n placeholders on a raw
+    cursor (service/platform/numbered_sql.py): psycopg would parse their 3-9 KB on every call."""
+    statements = nearest_statements(connection, query)
+    if statements.confidential is None:
+        rows = numbered_sql.fetch_all(
+            connection, numbered_sql.numbered(statements.first), statements.params, prepare=True
+        )
+        hits = _hits(rows)
+    else:
+        hits, reach_m = public_part(connection, query, statements)
+        if reach_m is not None:
+            confidential = numbered_sql.numbered(statements.confidential)
+            params = {**statements.params, "reach_m": reach_m}
+            rows = numbered_sql.fetch_all(connection, confidential, params, prepare=True)
+            hits.extend(SiteHit(card, float(distance_m), None, location) for card, distance_m, location in rows)
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]
+
+
+def _hits(rows: list[tuple[Any, ...]]) -> list[SiteHit]:
+    """Hits of (card, distance_m, bearing_deg, serves_location) rows; a row of NULLs is none."""
+    return [
+        SiteHit(card, float(distance_m), None if bearing_deg is None else float(bearing_deg), serves_location)
+        for card, distance_m, bearing_deg, serves_location in rows
+        if card is not None
+    ]
+
+
+def public_part(
+    connection: Connection, query: NearestQuery, statements: NearestStatements
+) -> tuple[list[SiteHit], float | None]:
+    """The public k nearest (``statements.first``, the public statement), and how far the
+    confidential part must look: the public k-th (or ``max_distance_m`` when fewer match),
+    or None when no confidential cell lies within that in the snapshot the public statement
+    read."""
+    rows = numbered_sql.fetch_all(connection, numbered_sql.numbered(statements.first), statements.params, prepare=True)
+    generation = rows[0][0]
+    hits = _hits([row[1:] for row in rows])
+    reach_m = max(hit.distance_m for hit in hits) if len(hits) == query.limit else float(query.max_distance_m)
+    if private_cells.may_be_within(connection, generation, query.lat, query.lon, reach_m):
+        return hits, reach_m
+    return hits, None

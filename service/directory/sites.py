@@ -412,8 +412,7 @@ def rebuild_sites(connection: Connection, source: str, default_timezone: str, *,
         _add_cell_centres(connection, batch)
         written += len(batch)
     connection.execute(text(tiles.MAP_POINTS_FROM_SITES_SQL), {"source": source})
-    connection.execute(_REFRESH_PRIVATE_CELLS[0])
-    connection.execute(_REFRESH_PRIVATE_CELLS[1], _private_cell_params())
+    refresh_private_cells(connection)
     return written
 
 
@@ -483,6 +482,13 @@ LEFT JOIN (SELECT s.coarse_geom, array_agg(DISTINCT p.code ORDER BY p.code) AS p
            WHERE s.is_private GROUP BY s.coarse_geom) p ON p.coarse_geom = c.centre
 """),
 )
+
+
+def refresh_private_cells(connection: Connection) -> None:
+    """Rewrite private_cell from the confidential sites (its trigger moves the generation
+    nearest's copies of it check, migration 0029)."""
+    connection.execute(_REFRESH_PRIVATE_CELLS[0])
+    connection.execute(_REFRESH_PRIVATE_CELLS[1], _private_cell_params())
 
 
 def _private_cell_params() -> dict:

@@ -96,6 +96,8 @@ READ_ONLY = frozenset(
         "unit",
         "service_capacity",
         "private_cell",
+        # Moved by a trigger on private_cell (migration 0029), in the writer's transaction.
+        "private_cell_state",
         "site_key",
         "h3_cell",
         "navigator_centre",

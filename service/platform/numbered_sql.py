@@ -43,7 +43,7 @@ class NumberedStatement:
         return tuple(params[name] for name in self.names)
 
 
-@lru_cache(maxsize=512)  # as many as nearest keeps statements (_nearest_statement)
+@lru_cache(maxsize=1024)  # as many as nearest keeps statements (its public and confidential ones)
 def numbered(clause: TextClause) -> NumberedStatement:
     """``NumberedStatement.of``, once per statement object (build them once, e.g. with lru_cache)."""
     return NumberedStatement.of(clause)
