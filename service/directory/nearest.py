@@ -1,4 +1,5 @@
-"""The k nearest services that fit a person, from service_site, in one SQL statement.
+"""The k nearest services that fit a person, from service_site: one SQL statement for the
+public sites, a second for the confidential ones only where a confidential cell is near.
 
 How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/README.md):
 1. KNN on the GiST index of public sites' Web Mercator points (``merc <-> point``, migration
@@ -20,7 +21,8 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
 3. The cards (and the area shapes ``serves_location`` reads) of the final k only, by key.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
 rounded up to a whole km, and never expose a position; both passes go cell by cell, and
-no farther than the public k-th (none farther can be in the answer).
+no farther than the public k-th (none farther can be in the answer): where no cell lies
+within it, the part does not run (service/directory/private_cells.py, find_nearest).
 "A bed tonight" (``has_capacity``) walks the sites with a free count by an index that also
 holds their count times (migrations 0026 and 0028), so both parts skip stale counts inside the index:
 the night after an outage, when none is fresh, the answer costs a page, not a read of every
