@@ -19,6 +19,12 @@ from spatial.geodesy import box_half_sizes_deg
 GENERATION = text("SELECT generation FROM private_cell_state WHERE id = 1")
 
 
+@pytest.fixture(autouse=True)
+def no_copies(monkeypatch):
+    """Each test starts with no copy of the cells in this process."""
+    monkeypatch.setattr(private_cells, "_copies", {})
+
+
 @pytest.fixture
 def demo_engine(demo_database_url):
     engine = create_engine(demo_database_url)
@@ -72,6 +78,18 @@ def test_a_copy_never_misses_a_cell_within_reach(engine):
     assert 300 < near < 1200, "the queries test both answers"
 
 
+def test_the_copy_looks_in_the_confidential_parts_own_box(engine):
+    """The copy's box (spatial.geodesy) is the box the confidential statement reads cells from
+    (nearest._half_sizes_deg, in SQL), from 1 m to 400 km, equator to the Arctic."""
+    dx_sql, dy_sql = nearest._half_sizes_deg("CAST(:radius_m AS float8)")
+    statement = text(f"SELECT {dx_sql}, {dy_sql}")
+    with engine.connect() as connection:
+        for lat in (-45.0, 0.0, 43.65, 49.0, 62.5, 74.7, 83.1):
+            for radius_m in (1.0, 350.0, 4_000.0, 61_000.0, 200_000.0, 400_000.0):
+                in_sql = connection.execute(statement, {"lat": lat, "radius_m": radius_m}).one()
+                assert box_half_sizes_deg(lat, radius_m) == pytest.approx(tuple(in_sql), rel=1e-12), (lat, radius_m)
+
+
 def test_no_cells_means_none_within_any_reach():
     empty = private_cells.CellCentres.of(uuid.uuid4(), [])
     assert not empty.any_within(43.65, -79.38, 200_000)
@@ -103,9 +121,11 @@ def test_the_generation_moves_with_every_write_in_the_writers_transaction(engine
         assert after not in (before, during)
 
 
-def test_a_copy_of_another_generation_is_read_again(demo_engine):
+def test_a_copy_of_another_generation_is_never_used(demo_engine):
     with demo_engine.connect() as connection:
         generation = connection.execute(GENERATION).scalar_one()
+        stale = private_cells.CellCentres.of(uuid.uuid4(), [])  # no cells, of some other generation
+        private_cells._copies[stale.generation] = stale
         copy = private_cells.of_generation(connection, generation)
         assert copy is not None and copy.generation == generation
         assert (
@@ -115,6 +135,7 @@ def test_a_copy_of_another_generation_is_read_again(demo_engine):
         # The cells moved on since the caller's statement: it cannot know what that one saw.
         assert private_cells.of_generation(connection, uuid.uuid4()) is None
         assert private_cells.may_be_within(connection, uuid.uuid4(), 10.0, 10.0, 1.0)
+        assert private_cells.may_be_within(connection, None, 10.0, 10.0, 1.0)  # no generation row seen
 
 
 @pytest.fixture
@@ -166,21 +187,70 @@ def test_a_confidential_site_moved_next_to_the_worker_is_found_at_once(demo_engi
     """The process's copy was read before the move: the public statement's generation shows it
     stale, and nearest finds the site where it now is (in a transaction, rolled back)."""
     with demo_engine.connect() as connection:
-        lat, lon = _far_from_cells(connection)
-        before = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon))
-        assert not any(hit.card["confidential"] for hit in before)
-        moved = connection.execute(
+        transaction = connection.begin()
+        try:
+            _move_a_confidential_site_next_to_a_worker(connection)
+        finally:
+            transaction.rollback()  # the demo database is the module's, for read-only tests
+
+
+def _move_a_confidential_site_next_to_a_worker(connection) -> None:
+    lat, lon = _far_from_cells(connection)
+    before = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon))
+    assert not any(hit.card["confidential"] for hit in before)
+    moved = connection.execute(
+        text("""
+        UPDATE service_site SET coarse_geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+        WHERE id = (SELECT id FROM service_site WHERE is_private AND status = 'active' ORDER BY id LIMIT 1)
+        RETURNING service_id::text
+        """),
+        {"lat": lat, "lon": lon},
+    ).scalar_one()
+    sites.refresh_private_cells(connection)
+    after = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon))
+    found = [hit for hit in after if hit.card["confidential"]]
+    assert [(hit.card["service_id"], hit.distance_m) for hit in found] == [(moved, 0.0)]
+    # It takes its place among the public ones (a public site stands on the point too).
+    assert [hit for hit in after if not hit.card["confidential"]] == before[:9]
+
+
+# Filters whose public k-th is near and far (a rare language, a category few sites have).
+SKIP_FILTERS = {
+    "none": {},
+    "shelter": {"categories": ("shelter",)},
+    "crisis": {"categories": ("crisis",)},
+    "fr": {"languages": ("fr",)},
+    "age 17": {"age": 17},
+}
+
+
+@pytest.mark.parametrize("filter_name", list(SKIP_FILTERS))
+def test_skipping_the_confidential_part_changes_no_answer(demo_engine, monkeypatch, filter_name):
+    """Over points at public sites and at confidential cell centres (ties at whole km
+    included), find_nearest answers as it does when the confidential part always runs."""
+    with demo_engine.connect() as connection:
+        points = connection.execute(
             text("""
-            UPDATE service_site SET coarse_geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
-            WHERE id = (SELECT id FROM service_site WHERE is_private AND status = 'active' ORDER BY id LIMIT 1)
-            RETURNING service_id::text
-            """),
-            {"lat": lat, "lon": lon},
-        ).scalar_one()
-        sites.refresh_private_cells(connection)
-        after = nearest.find_nearest(connection, nearest.NearestQuery(lat=lat, lon=lon))
-        found = [hit for hit in after if hit.card["confidential"]]
-        assert [(hit.card["service_id"], hit.distance_m) for hit in found] == [(moved, 0.0)]
-        # It takes its place among the public ones (a public site stands on the point too).
-        assert [hit for hit in after if not hit.card["confidential"]] == before[:9]
-        connection.rollback()
+            (SELECT ST_Y(geom), ST_X(geom) FROM service_site WHERE NOT is_private ORDER BY id LIMIT 40)
+            UNION ALL
+            (SELECT ST_Y(centre), ST_X(centre) FROM private_cell ORDER BY centre LIMIT 20)
+            UNION ALL
+            (SELECT ST_Y(centre) + 0.02, ST_X(centre) - 0.03 FROM private_cell ORDER BY centre LIMIT 20)
+            """)
+        ).all()
+        queries = [nearest.NearestQuery(lat=lat, lon=lon, **SKIP_FILTERS[filter_name]) for lat, lon in points]
+        decisions: list[bool] = []
+        may_be_within = private_cells.may_be_within
+
+        def deciding(*args):
+            decisions.append(may_be_within(*args))
+            return decisions[-1]
+
+        monkeypatch.setattr(private_cells, "may_be_within", deciding)
+        skipping = [nearest.find_nearest(connection, query) for query in queries]
+        if filter_name in ("none", "age 17"):  # the rarer ones' public k-th is far among 1,500 services
+            assert not all(decisions), "some points skip the confidential part"
+        monkeypatch.setattr(private_cells, "may_be_within", lambda *args: True)
+        always = [nearest.find_nearest(connection, query) for query in queries]
+    assert skipping == always
+    assert any(hit.card["confidential"] for hits in always for hit in hits), "the points test confidential answers"

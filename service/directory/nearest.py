@@ -1,5 +1,6 @@
 """The k nearest services that fit a person, from service_site: one SQL statement for the
-public sites, a second for the confidential ones only where a confidential cell is near.
+public sites, a second for the confidential ones only where a confidential cell is near ("a
+bed tonight": one statement for both).
 
 How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/README.md):
 1. KNN on the GiST index of public sites' Web Mercator points (``merc <-> point``, migration
@@ -479,11 +480,11 @@ class SiteHit:
 
 @dataclass(frozen=True)
 class NearestStatements:
-    """The statements find_nearest runs for a query, and their values (bench/ reads them
-    too). ``first`` always: the public part (generation, card, distance_m, bearing_deg,
-    serves_location), or for "a bed tonight" both parts (card, distance_m, bearing_deg,
-    serves_location), when ``confidential`` is None. ``confidential``, the cell walk, when a
-    cell may lie within the public k-th, with the values and ``reach_m``."""
+    """The statements find_nearest runs for a query, and their values. ``first`` always runs:
+    the public part (generation, card, distance_m, bearing_deg, serves_location), or for "a
+    bed tonight" both parts (card, distance_m, bearing_deg, serves_location), and then
+    ``confidential`` is None. ``confidential`` is the cell walk, with the values and
+    ``reach_m``; public_part says whether it must run."""
 
     first: TextClause
     confidential: TextClause | None
@@ -491,6 +492,7 @@ class NearestStatements:
 
 
 def nearest_statements(connection: Connection, query: NearestQuery) -> NearestStatements:
+    """The statements find_nearest runs for ``query`` and their values (bench/ reads them too)."""
     posting_lists = _posting_lists(connection, query)
     where, params = _filters(query, posting_lists)
     merc_x, merc_y = web_mercator_m(query.lat, query.lon)
@@ -517,8 +519,9 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     within the public k-th (or ``max_distance_m`` when fewer match): none farther can be in
     the answer, and in a town the public k-th is a few hundred metres away
     (service/directory/private_cells.py; p50 over the bench's first 1,000 queries on one
-    connection 0.71 -> 0.64 ms at 100k services, 1.00 -> 0.88 ms at 1M). It runs in a snapshot of its own, as a second request to the
-    same endpoint would. "A bed tonight" runs both parts in one statement (_free_statement).
+    connection 0.71 -> 0.64 ms at 100k services, 1.00 -> 0.88 ms at 1M). The confidential
+    statement runs in a snapshot of its own, as a second request to the same endpoint
+    would. "A bed tonight" runs both parts in one statement (_free_statement).
 
     The statements are prepared at their first run on a connection: psycopg prepares from the
     6th, and with a pool of connections per worker and a dozen filter combinations most

@@ -76,8 +76,12 @@ class CellCentres:
         )
 
 
+# Copies by generation, the newest last: a process whose reads move between servers that lag
+# one another (a replica behind its primary after an import) keeps both, rather than reading
+# the cells again on every request.
+_KEPT_COPIES = 4
 _lock = threading.Lock()
-_latest: CellCentres | None = None
+_copies: dict[uuid.UUID, CellCentres] = {}
 
 
 def read(connection: Connection) -> CellCentres:
@@ -86,22 +90,27 @@ def read(connection: Connection) -> CellCentres:
     return CellCentres.of(row.generation, list(zip(row.lats_deg, row.lons_deg, strict=True)))
 
 
-def of_generation(connection: Connection, generation: uuid.UUID) -> CellCentres | None:
-    """This process's copy of the cells, read again when ``generation`` (read by the
-    caller's statement) is not the copy's. None when the cells have moved on again since
-    that statement: the caller cannot tell what it saw, and runs its confidential part."""
-    global _latest
-    latest = _latest
-    if latest is not None and latest.generation == generation:
-        return latest
+def of_generation(connection: Connection, generation: uuid.UUID | None) -> CellCentres | None:
+    """This process's copy of the cells of ``generation`` (read by the caller's statement),
+    read when it has none. None when the cells have moved on since that statement (the
+    caller cannot tell what it saw) or it saw no generation at all: the caller runs its
+    confidential part."""
+    if generation is None:
+        return None
+    copy = _copies.get(generation)
+    if copy is not None:
+        return copy
+    copy = read(connection)  # outside the lock: a slow read holds no other request up
     with _lock:
-        if _latest is None or _latest.generation != generation:
-            _latest = read(connection)
-        latest = _latest
-    return latest if latest.generation == generation else None
+        _copies[copy.generation] = copy
+        while len(_copies) > _KEPT_COPIES:
+            del _copies[next(iter(_copies))]
+    return copy if copy.generation == generation else None
 
 
-def may_be_within(connection: Connection, generation: uuid.UUID, lat: float, lon: float, radius_m: float) -> bool:
+def may_be_within(
+    connection: Connection, generation: uuid.UUID | None, lat: float, lon: float, radius_m: float
+) -> bool:
     """Whether a confidential cell may lie within ``radius_m`` of (lat, lon), in the
     snapshot that read ``generation``."""
     if not math.isfinite(radius_m):

@@ -2,7 +2,7 @@
 
 psycopg turns ``%(name)s`` placeholders into ``$n`` on every execution, and remembers the
 result only for queries up to 4 KB (``psycopg._queries.MAX_CACHED_STATEMENT_LENGTH``). The
-nearest statement is 5 to 9 KB: that parsing took 0.4 ms of its 1.7 ms per call at 100k
+nearest statements are 3 to 9 KB: that parsing took 0.4 ms of a 1.7 ms call at 100k
 services (cProfile, bench/README.md, issue 21), and SQLAlchemy's execution around the cursor
 another 0.17 ms. Compiled once to ``$n`` by SQLAlchemy and run by a ``psycopg.RawCursor`` on
 the connection's psycopg connection, it is sent as is. Its errors are raised as SQLAlchemy
@@ -43,7 +43,7 @@ class NumberedStatement:
         return tuple(params[name] for name in self.names)
 
 
-@lru_cache(maxsize=1024)  # as many as nearest keeps statements (its public and confidential ones)
+@lru_cache(maxsize=1536)  # as many as nearest keeps statements (its three caches of 512)
 def numbered(clause: TextClause) -> NumberedStatement:
     """``NumberedStatement.of``, once per statement object (build them once, e.g. with lru_cache)."""
     return NumberedStatement.of(clause)
