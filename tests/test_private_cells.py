@@ -20,9 +20,11 @@ GENERATION = text("SELECT generation FROM private_cell_state WHERE id = 1")
 
 
 @pytest.fixture(autouse=True)
-def no_copies(monkeypatch):
-    """Each test starts with no copy of the cells in this process."""
-    monkeypatch.setattr(private_cells, "_copies", {})
+def no_copies():
+    """Each test starts with no copy of the cells in this process, and leaves none."""
+    private_cells._copies.clear()
+    yield
+    private_cells._copies.clear()
 
 
 @pytest.fixture

@@ -243,6 +243,7 @@ def _free_statement(where: _Where, rare: bool, counts: _Counts) -> TextClause:
     a confidential cell nearly always lies within it, and a second statement would cost a
     round trip (0.25 -> 0.33 ms at 100k services). Built and kept as _public_statement is."""
     return text(f"""WITH {_public_sql(where, rare, counts)},
+-- The rule public_part applies in Python where the parts are two statements.
 public_bound AS (
     SELECT CASE WHEN count(*) = {counts.limit} THEN max(distance_m) ELSE CAST(:max_distance_m AS float8) END AS reach_m
     FROM public_top
@@ -533,19 +534,19 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
     cursor (service/platform/numbered_sql.py): psycopg would parse their 3-9 KB on every call."""
     statements = nearest_statements(connection, query)
     if statements.confidential is None:
-        rows = numbered_sql.fetch_all(
-            connection, numbered_sql.numbered(statements.first), statements.params, prepare=True
-        )
-        hits = _hits(rows)
+        hits = _hits(_run(connection, statements.first, statements.params))
     else:
         hits, reach_m = public_part(connection, query, statements)
         if reach_m is not None:
-            confidential = numbered_sql.numbered(statements.confidential)
-            params = {**statements.params, "reach_m": reach_m}
-            rows = numbered_sql.fetch_all(connection, confidential, params, prepare=True)
+            rows = _run(connection, statements.confidential, {**statements.params, "reach_m": reach_m})
             hits.extend(SiteHit(card, float(distance_m), None, location) for card, distance_m, location in rows)
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]
+
+
+def _run(connection: Connection, statement: TextClause, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every row of one of nearest's statements, prepared (find_nearest says why)."""
+    return numbered_sql.fetch_all(connection, numbered_sql.numbered(statement), params, prepare=True)
 
 
 def _hits(rows: list[tuple[Any, ...]]) -> list[SiteHit]:
@@ -564,9 +565,10 @@ def public_part(
     confidential part must look: the public k-th (or ``max_distance_m`` when fewer match),
     or None when no confidential cell lies within that in the snapshot the public statement
     read."""
-    rows = numbered_sql.fetch_all(connection, numbered_sql.numbered(statements.first), statements.params, prepare=True)
+    rows = _run(connection, statements.first, statements.params)
     generation = rows[0][0]
     hits = _hits([row[1:] for row in rows])
+    # The rule of _free_statement's public_bound, which keeps both parts in one statement.
     full = hits and len(hits) == query.limit
     reach_m = max(hit.distance_m for hit in hits) if full else float(query.max_distance_m)
     if private_cells.may_be_within(connection, generation, query.lat, query.lon, reach_m):

@@ -16,6 +16,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+import cachetools
 from sqlalchemy import Connection, text
 
 from spatial.geodesy import box_half_sizes_deg
@@ -76,12 +77,13 @@ class CellCentres:
         )
 
 
-# Copies by generation, the newest last: a process whose reads move between servers that lag
-# one another (a replica behind its primary after an import) keeps both, rather than reading
-# the cells again on every request.
+# Copies by generation, the least recently used dropped first: a process whose reads move
+# between servers that lag one another (a replica behind its primary after an import) keeps
+# both, rather than reading the cells again on every request. cachetools' LRU is not safe
+# across threads by itself: _lock guards it.
 _KEPT_COPIES = 4
 _lock = threading.Lock()
-_copies: dict[uuid.UUID, CellCentres] = {}
+_copies: cachetools.LRUCache = cachetools.LRUCache(maxsize=_KEPT_COPIES)
 
 
 def read(connection: Connection) -> CellCentres:
@@ -97,14 +99,13 @@ def of_generation(connection: Connection, generation: uuid.UUID | None) -> CellC
     confidential part."""
     if generation is None:
         return None
-    copy = _copies.get(generation)
+    with _lock:
+        copy = _copies.get(generation)
     if copy is not None:
         return copy
     copy = read(connection)  # outside the lock: a slow read holds no other request up
     with _lock:
         _copies[copy.generation] = copy
-        while len(_copies) > _KEPT_COPIES:
-            del _copies[next(iter(_copies))]
     return copy if copy.generation == generation else None
 
 
