@@ -19,7 +19,8 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
    exact geodesic distance. Fewer candidates than asked for are every match within reach,
    and the answer. Within 0.1° of a pole (spatial.geodesy.web_mercator_m) and across the
    antimeridian the map's bound does not hold: fieldnav serves Canada.
-3. The cards (and the area shapes ``serves_location`` reads) of the final k only, by key.
+3. The cards (and the area shapes ``serves_location`` reads) of the final k only, by key; the
+   cards as JSON text rendered when written (``card_json``, migration 0030), sent as stored.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
 rounded up to a whole km, and never expose a position; both passes go cell by cell, and
 no farther than the public k-th (none farther can be in the answer): where no cell lies
@@ -320,7 +321,7 @@ def _reach_merc_m(radius_m: str) -> str:
 
 
 # The public part's answer: its final k with their cards, bearings and areas, read by key.
-_PUBLIC_ANSWER = f"""SELECT s.card, t.distance_m, degrees(ST_Azimuth({_POINT_GEOG}, s.geog)) AS bearing_deg,
+_PUBLIC_ANSWER = f"""SELECT s.card_json AS card, t.distance_m, degrees(ST_Azimuth({_POINT_GEOG}, s.geog)) AS bearing_deg,
        {serves.location_sql("s.serves_geom")} AS serves_location
 FROM public_top t JOIN service_site s ON s.id = t.id"""
 
@@ -424,7 +425,7 @@ private_top AS (
     SELECT x.card, ceil(c.distance_m / 1000.0) * 1000.0 AS distance_m, x.serves_location
     FROM private_cells c
     CROSS JOIN LATERAL (
-        SELECT s.card, s.service_id, s.location_id, {serves.location_sql("s.serves_geom")} AS serves_location
+        SELECT s.card_json AS card, s.service_id, s.location_id, {serves.location_sql("s.serves_geom")} AS serves_location
         FROM service_site s
         WHERE s.is_private AND s.coarse_geom = c.centre AND {where.per_row}
         ORDER BY s.service_id, s.location_id
@@ -480,7 +481,7 @@ private_top AS (
 )
 {_PUBLIC_ANSWER}
 UNION ALL
-SELECT s.card, t.distance_m, NULL::float8, {serves.location_sql("s.serves_geom")}
+SELECT s.card_json, t.distance_m, NULL::float8, {serves.location_sql("s.serves_geom")}
 FROM private_top t JOIN service_site s ON s.id = t.id
 """
 
