@@ -139,7 +139,7 @@ def _search_sql(query: SearchQuery) -> tuple[str, dict]:
         distance = f"CASE WHEN s.is_private THEN NULL ELSE ST_Distance(s.geom::geography, {point}::geography) END"
         order = ["distance_m NULLS LAST", *order]
     sql = f"""
-        SELECT s.card, {rank} AS rank, {distance} AS distance_m, {serves_location} AS serves_location,
+        SELECT s.card_json AS card, {rank} AS rank, {distance} AS distance_m, {serves_location} AS serves_location,
                count(*) OVER () AS total
         FROM service_site s JOIN service sv ON sv.id = s.service_id {joins}
         WHERE {" AND ".join(clauses)}

@@ -134,7 +134,7 @@ def _check_cursor(cursor: Cursor, min_seq: int | None, max_seq: int) -> None:
 
 
 _SITES_OF = f"""
-SELECT service_id, card, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
+SELECT service_id, card_json AS card, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
 WHERE status = 'active' AND service_id = ANY(:ids)
 ORDER BY service_id, location_id
 """

@@ -16,7 +16,7 @@ from service.shares import tokens
 
 _SHARE = text("SELECT id, language, sites, created_at, expires_at FROM share WHERE token_sha256 = :token_sha256")
 _CARDS = text("""
-    SELECT service_id::text AS service_id, location_id::text AS location_id, card::text AS card
+    SELECT service_id::text AS service_id, location_id::text AS location_id, card_json::text AS card
     FROM service_site
     WHERE (service_id, location_id) IN (
         SELECT * FROM unnest(CAST(:service_ids AS uuid[]), CAST(:location_ids AS uuid[]))

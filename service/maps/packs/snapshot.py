@@ -30,12 +30,12 @@ from service.maps.packs.plan import PackPlan
 from service.maps.packs.request import BBox
 
 _SNAPSHOT_SQL = f"""
-SELECT card, service_id, location_id, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
+SELECT card_json AS card, service_id, location_id, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
 WHERE status = 'active' AND NOT is_private
   AND geom && ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)
   AND (cardinality(CAST(:categories AS text[])) = 0 OR category_groups && CAST(:categories AS text[]))
 UNION ALL
-SELECT card, service_id, location_id, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
+SELECT card_json AS card, service_id, location_id, {serves.OFFLINE_AREA_SQL} AS serves_area FROM service_site
 WHERE status = 'active' AND is_private
   AND coarse_geom && ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)
   AND (cardinality(CAST(:categories AS text[])) = 0 OR category_groups && CAST(:categories AS text[]))
