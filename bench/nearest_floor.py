@@ -168,6 +168,7 @@ class PgbenchResult:
     # The median of every transaction's latency (pgbench's per-transaction log): the goals
     # compare medians, and a mix of cheap and dear filters has an average well above its median.
     latency_p50_ms: float
+    latency_p99_ms: float  # the same log's 99th percentile: the machine's own tail beside HTTP's
     by_script: dict[str, ScriptStats] = field(default_factory=dict)  # filter name -> stats
 
     @property
@@ -245,6 +246,7 @@ def run_pgbench(
         tps=float(tps.group(1)) if tps else float("nan"),
         latency_ms=float(latency.group(1)) if latency else float("nan"),
         latency_p50_ms=common.median(latencies_ms) if latencies_ms else float("nan"),
+        latency_p99_ms=common.percentile(latencies_ms, 0.99) if latencies_ms else float("nan"),
         by_script=by_script,
     )
 
