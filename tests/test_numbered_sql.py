@@ -54,6 +54,32 @@ def test_rows_and_preparation_as_asked(engine, mode, prepare):
         assert _prepared_here(connection) - before == (1 if prepare else 0)
 
 
+# The types nearest's statements return, and a NULL of each.
+TYPED = text(
+    "SELECT CAST(:id AS uuid) AS id, CAST(:card AS json) AS card, CAST(:card AS jsonb) AS card_b,"
+    " CAST(:x AS float8) AS x, CAST(:word AS text) AS word, CAST(:words AS text[]) AS words"
+    " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL"
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_binary_rows_equal_text_rows(engine, mode):
+    statement = NumberedStatement.of(TYPED)
+    params = {
+        "id": "6f1c7b9e-2d4a-4c1e-9a51-0d3f6b2e8c47",
+        "card": '{"name": "Maison d\u2019accueil", "phones": [{"tel": "tel:+14165550100"}], "n": 1.5, "x": null}',
+        "x": 1234.5678901234,
+        "word": "unknown",
+        "words": ["fr", "en"],
+    }
+    with _connected(engine, mode) as connection:
+        as_text = fetch_all(connection, statement, params, prepare=True)
+        as_binary = fetch_all(connection, statement, params, prepare=True, binary=True)
+    assert as_binary == as_text
+    assert as_text[0][1] == {"name": "Maison d’accueil", "phones": [{"tel": "tel:+14165550100"}], "n": 1.5, "x": None}
+    assert str(as_text[0][0]) == params["id"] and as_text[0][3] == params["x"] and as_text[1] == (None,) * 6
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_statement_timeout_is_sqlalchemys_error_with_the_cancel_inside(database_url, mode):
     engine = make_engine(database_url, statement_timeout_ms=50)

@@ -147,9 +147,9 @@ def statements_run(monkeypatch):
     calls: list[str] = []
     fetch_all = numbered_sql.fetch_all
 
-    def counting(connection, statement, params, *, prepare):
+    def counting(connection, statement, params, **options):
         calls.append(statement.sql)
-        return fetch_all(connection, statement, params, prepare=prepare)
+        return fetch_all(connection, statement, params, **options)
 
     monkeypatch.setattr(numbered_sql, "fetch_all", counting)
     return calls

@@ -561,8 +561,8 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
 
 
 def _run(connection: Connection, statement: TextClause, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Every row of one of nearest's statements, prepared (find_nearest says why)."""
-    return numbered_sql.fetch_all(connection, numbered_sql.numbered(statement), params, prepare=True)
+    """Every row of one of nearest's statements, prepared (find_nearest says why), in binary."""
+    return numbered_sql.fetch_all(connection, numbered_sql.numbered(statement), params, prepare=True, binary=True)
 
 
 def _hits(rows: list[tuple[Any, ...]], first_column: int) -> list[SiteHit]:
