@@ -116,6 +116,21 @@ def test_stop_then_start_keeps_data_and_url(cluster: EmbeddedCluster) -> None:
         assert conn.execute("SELECT id FROM kept").fetchall() == [(42,)]
 
 
+def test_settings_take_effect_at_the_next_start(cluster: EmbeddedCluster) -> None:
+    def shown(url: str) -> tuple[str, str]:
+        with psycopg.connect(conninfo(url)) as conn:
+            return conn.execute("SELECT current_setting('shared_buffers'), current_setting('work_mem')").fetchone()
+
+    url = cluster.start()
+    default = shown(url)
+    sized = EmbeddedCluster(cluster.base_dir, durable=False, settings={"shared_buffers": "48MB", "work_mem": "7MB"})
+    assert shown(sized.start()) == default  # running: kept until a restart
+    sized.stop()
+    assert shown(sized.start()) == ("48MB", "7MB")
+    cluster.stop()
+    assert shown(cluster.start()) == default  # without them, the defaults again
+
+
 def test_stale_pid_file_from_before_a_reboot_is_ignored(cluster: EmbeddedCluster) -> None:
     url = cluster.start()
     cluster.stop()

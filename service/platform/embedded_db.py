@@ -34,7 +34,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -131,7 +131,17 @@ def _version_key(name: str) -> tuple[int, ...]:
 class EmbeddedCluster:
     """One private cluster in ``base_dir``. Safe to use from several processes at once."""
 
-    def __init__(self, base_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        port: int | None = None,
+        durable: bool = True,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        """``settings``: server settings (name: value) written with the others on every start;
+        they take effect when the server starts, so a running cluster keeps its own until it
+        is stopped (the benchmarks size ``shared_buffers`` this way, bench/common.py)."""
         self.base_dir = Path(base_dir).absolute()
         self.data_dir = self.base_dir / "data"
         self.log_file = self.base_dir / "postgresql.log"
@@ -141,6 +151,7 @@ class EmbeddedCluster:
         self._lock_file = self.base_dir / ".lock"
         self._requested_port = port
         self._durable = durable
+        self._settings = dict(settings or {})
         self.start_timeout_s = 60.0
         self.stop_timeout_s = 60.0
         self.lock_timeout_s = 180.0
@@ -448,6 +459,7 @@ class EmbeddedCluster:
             f"fsync = {durability}",
             f"synchronous_commit = {durability}",
             f"full_page_writes = {durability}",
+            *(f"{name} = '{_conf_quote(value)}'" for name, value in self._settings.items()),
         ]
         conf = self.data_dir / "fieldnav.conf"
         header = "# written on every start by service/platform/embedded_db.py\n"
