@@ -123,6 +123,11 @@ def bench_shared_buffers_mb() -> int:
     return max(128, min(total_mb // 4, 8192))
 
 
+def bench_cluster_memory_text() -> str:
+    """The cluster's memory setting, for the reports."""
+    return f"shared_buffers {bench_shared_buffers_mb()} MB, a quarter of the machine's memory at most 8 GB"
+
+
 def start_bench_cluster() -> EmbeddedCluster:
     """The bench's own cluster in .fieldnav/bench-db (never the dev or test cluster), with its
     shared buffers sized to the machine (restarted once when it runs with another size)."""

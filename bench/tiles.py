@@ -938,8 +938,8 @@ Date: {started_at.strftime("%Y-%m-%d %H:%M %Z")} ({elapsed_s / 60:.0f} min) — 
 Command: `{args.command}`
 
 Data set: {SIZE_LABEL} = 100,000 demo services ({sites:,} sites; {view_rows:,} public active located sites, which tipg's
-view `tipg_peer.service_points` publishes), database `{DATABASE}` in `.fieldnav/bench-db` (PostgreSQL defaults:
-shared_buffers 128 MB, `jit` off for the database (all clients), non-durable).{(" Before this run: " + reload_note + ".") if reload_note else ""} Peer: tipg {tipg_version} in `.fieldnav/bench-tipg-venv` (uvicorn[standard],
+view `tipg_peer.service_points` publishes), database `{DATABASE}` in `.fieldnav/bench-db`
+({common.bench_cluster_memory_text()}, `jit` off for the database (all clients), non-durable).{(" Before this run: " + reload_note + ".") if reload_note else ""} Peer: tipg {tipg_version} in `.fieldnav/bench-tipg-venv` (uvicorn[standard],
 `--workers {args.workers}`, no access log, `TIPG_TILE_BUFFER={tiles_peer.BUFFER}`, `TIPG_MAX_FEATURES_PER_TILE={tile_settings().max_features}`).
 
 Machine: {common.machine_summary()}. Everything shares these CPUs: PostgreSQL, the uvicorn workers of the server

@@ -275,11 +275,11 @@ _WGS84 = "CAST('SPHEROID[\"WGS 84\",6378137,298.257223563]' AS spheroid)"
 
 def _geodesic_m(lonlat: str) -> str:
     """The geodesic distance on WGS 84 from ``lonlat`` (an SQL lon/lat point) to the query
-    point: PostGIS's own geodesic, as geography's ST_Distance computes it, within a few
-    nanometres, for a third of its cost (1.5 against 3.6-10 us a call, on the geography's
-    caches and boxes; 15-25 calls a query: the statement went from 0.74 to 0.59 ms at 100k
-    services, bench/README.md). Every distance nearest ranks by comes from here, so the
-    walk, its second pass and both confidential passes compare like with like."""
+    point: PostGIS's own geodesic, as geography's ST_Distance computes it, to within 5 nm,
+    for less than half its cost a call (1.5 against 3.6 us over 20,000 sites, without the
+    geography's caches and boxes); in the whole statement the difference was within the
+    noise (bench/README.md). Every distance nearest ranks by comes from here, so the walk,
+    its second pass and both confidential passes compare like with like."""
     return f"ST_DistanceSpheroid({lonlat}, {_POINT_LONLAT}, {_WGS84})"
 
 
