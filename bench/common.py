@@ -61,8 +61,18 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- machine
 
 
+def memory_bytes() -> int:
+    """The memory this process may use: the machine's, or its cgroup's limit when lower."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return physical
+    return min(physical, int(limit)) if limit.isdigit() else physical
+
+
 def machine_summary() -> str:
-    total_ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    total_ram_gb = memory_bytes() / 1024**3
     return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {total_ram_gb:.0f} GB RAM, {platform.platform()}"
 
 
@@ -119,8 +129,7 @@ def bench_shared_buffers_mb() -> int:
     for shared buffers, here capped at 8 GB (the 1M-service database is about 6 GB). With the
     default 128 MB, a nearest query at 1M spent a third of the backend's time copying pages
     from the kernel (perf, bench/README.md), measuring the cluster's size and not the code."""
-    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    return max(128, min(total_mb // 4, 8192))
+    return max(128, min(memory_bytes() // 2**20 // 4, 8192))
 
 
 def bench_cluster_memory_text() -> str:

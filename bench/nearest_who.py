@@ -315,18 +315,28 @@ class ToastCheck:
     """Is a filter column stored out of line (TOAST) for many sites? Reading it then costs
     buffers the plain query never touches."""
 
-    wide_private: int  # confidential sites over the 2 kB TOAST threshold
+    wide_private: int  # confidential sites over the table's TOAST threshold
     private: int
     wide_public: int
     public: int
     buffers: dict[str, int]  # column -> shared buffers to read it on every confidential site
+    threshold_bytes: int  # the table's toast_tuple_target (8160 since migration 0030)
 
 
-TOAST_THRESHOLD_BYTES = 2032
+# PostgreSQL's default toast_tuple_target, for a table that does not set its own.
+DEFAULT_TOAST_THRESHOLD_BYTES = 2032
+_TOAST_THRESHOLD = text("""
+SELECT coalesce((SELECT CAST(option_value AS integer) FROM pg_options_to_table(c.reloptions)
+                 WHERE option_name = 'toast_tuple_target'), :default_bytes)
+FROM pg_class c WHERE c.oid = CAST('service_site' AS regclass)
+""")
 
 
 def check_toast(engine) -> ToastCheck:
     with engine.connect() as connection:
+        threshold_bytes = connection.execute(
+            _TOAST_THRESHOLD, {"default_bytes": DEFAULT_TOAST_THRESHOLD_BYTES}
+        ).scalar_one()
         row = connection.execute(
             text(
                 "SELECT count(*) FILTER (WHERE is_private AND pg_column_size(s.*) > :t) AS wide_private,"
@@ -334,7 +344,7 @@ def check_toast(engine) -> ToastCheck:
                 " count(*) FILTER (WHERE NOT is_private AND pg_column_size(s.*) > :t) AS wide_public,"
                 " count(*) FILTER (WHERE NOT is_private) AS public FROM service_site s"
             ),
-            {"t": TOAST_THRESHOLD_BYTES},
+            {"t": threshold_bytes},
         ).one()
         buffers = {}
         cursor = connection.connection.driver_connection.cursor()
@@ -345,7 +355,7 @@ def check_toast(engine) -> ToastCheck:
             )
             buffers[column] = _buffers(cursor.fetchone()[0][0])
         connection.rollback()
-    return ToastCheck(buffers=buffers, **row._asdict())
+    return ToastCheck(buffers=buffers, threshold_bytes=threshold_bytes, **row._asdict())
 
 
 # --------------------------------------------------------------------------- report
@@ -405,7 +415,7 @@ def toast_text(toast: ToastCheck) -> str:
     b = toast.buffers
     return (
         f"Row width: {toast.wide_private:,} of {toast.private:,} confidential sites and {toast.wide_public:,} of "
-        f"{toast.public:,} public ones are over the {TOAST_THRESHOLD_BYTES:,}-byte TOAST threshold. Reading a column "
+        f"{toast.public:,} public ones are over the table's {toast.threshold_bytes:,}-byte TOAST threshold. Reading a column "
         f"of every confidential site costs {b['status']:,} shared buffers for `status` (what plain reads), "
         f"{b['population_groups']:,} for `population_groups` and {b['serves_geom']:,} for `serves_geom`: the extra "
         "buffers are out-of-line (TOAST) values fetched row by row."

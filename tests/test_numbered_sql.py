@@ -81,6 +81,19 @@ def test_binary_rows_equal_text_rows(engine, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_binary_is_asked_for_in_autocommit_only(engine, mode):
+    # psycopg has no loader for PostGIS's geometry: its text form comes as a str, its binary
+    # form as bytes, so the type of the value says which format the server sent.
+    statement = NumberedStatement.of(text("SELECT ST_MakePoint(:x, 2)"))
+    with _connected(engine, mode) as connection:
+        [(as_text,)] = fetch_all(connection, statement, {"x": 1.0}, prepare=True)
+        [(as_binary,)] = fetch_all(connection, statement, {"x": 1.0}, prepare=True, binary=True)
+    assert isinstance(as_text, str)
+    assert isinstance(as_binary, bytes if mode == "autocommit" else str)
+    assert as_text.lower() == (as_binary.hex() if isinstance(as_binary, bytes) else as_binary).lower()
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_statement_timeout_is_sqlalchemys_error_with_the_cancel_inside(database_url, mode):
     engine = make_engine(database_url, statement_timeout_ms=50)
     try:

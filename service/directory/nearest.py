@@ -54,6 +54,8 @@ from spatial.geodesy import (
     METRES_PER_DEG_LON_AT_EQUATOR,
     MIN_METRES_PER_DEG_LAT,
     SPHEROID_OVER_SPHERE_MIN,
+    WGS84_A_M,
+    WGS84_INVERSE_FLATTENING,
     web_mercator_m,
 )
 
@@ -268,9 +270,9 @@ _MERC_OVER = repr(MERCATOR_OVER_SECANT_MAX)
 # computed by the caller (spatial.geodesy.web_mercator_m): ST_Transform's planner cost
 # (10,000) made every generic plan look dearer, and `none` was planned on every call.
 _MERC_POINT = "(SELECT ST_SetSRID(ST_MakePoint(:merc_x, :merc_y), 3857))"
-_POINT_GEOG = "(SELECT CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography))"
-_POINT_LONLAT = "(SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
-_WGS84 = "CAST('SPHEROID[\"WGS 84\",6378137,298.257223563]' AS spheroid)"
+_POINT_GEOG = f"(SELECT CAST({_POINT} AS geography))"
+_POINT_LONLAT = f"(SELECT {_POINT})"
+_WGS84 = f"CAST('SPHEROID[\"WGS 84\",{WGS84_A_M!r},{WGS84_INVERSE_FLATTENING!r}]' AS spheroid)"
 
 
 def _geodesic_m(lonlat: str) -> str:
@@ -422,7 +424,7 @@ private_cells AS (
     WHERE {where.cell} AND d.distance_m <= r.radius_m
 ),
 private_top AS (
-    SELECT x.card, ceil(c.distance_m / 1000.0) * 1000.0 AS distance_m, x.serves_location
+    SELECT x.card, ceil(c.distance_m / 1000.0) * 1000.0 AS distance_m, NULL::float8 AS bearing_deg, x.serves_location
     FROM private_cells c
     CROSS JOIN LATERAL (
         SELECT s.card_json AS card, s.service_id, s.location_id, {serves.location_sql("s.serves_geom")} AS serves_location
@@ -434,7 +436,7 @@ private_top AS (
     ORDER BY 2, x.service_id, x.location_id
     LIMIT {counts.limit}
 )
-SELECT card, distance_m, serves_location FROM private_top
+SELECT card, distance_m, bearing_deg, serves_location FROM private_top
 """
 
 
@@ -555,7 +557,7 @@ def find_nearest(connection: Connection, query: NearestQuery) -> list[SiteHit]:
         hits, reach_m = public_part(connection, query, statements)
         if reach_m is not None:
             rows = _run(connection, statements.confidential, {**statements.params, "reach_m": reach_m})
-            hits.extend(SiteHit(card, float(distance_m), None, location) for card, distance_m, location in rows)
+            hits.extend(_hits(rows, first_column=0))
     hits.sort(key=lambda hit: (hit.distance_m, hit.card["service_id"], hit.card["location_id"]))
     return hits[: query.limit]
 
