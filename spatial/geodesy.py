@@ -19,12 +19,12 @@ BOX_OVERSIZE = 1.01
 SPHEROID_OVER_SPHERE_MIN = 0.994
 # Latitude at which a box stops widening: a degree of longitude is ~0 metres at the pole.
 MAX_BOX_LAT_DEG = 89.9
-# Web Mercator (EPSG:3857, "pseudo-Mercator"): the spherical formulas on the WGS84 equatorial
-# radius, applied to WGS84 latitude and longitude.
-WEB_MERCATOR_RADIUS_M = 6_378_137.0
 # The WGS84 ellipsoid's equatorial radius and inverse flattening (EPSG:7030).
 WGS84_A_M = 6_378_137.0
 WGS84_INVERSE_FLATTENING = 298.257223563
+# Web Mercator (EPSG:3857, "pseudo-Mercator"): the spherical formulas on the WGS84 equatorial
+# radius, applied to WGS84 latitude and longitude.
+WEB_MERCATOR_RADIUS_M = WGS84_A_M
 # At latitude phi, a metre on the ellipsoid is at most sec(phi) / (1 - e^2) metres of Web
 # Mercator, in any direction: the map stretches by a * sec(phi) per radian of latitude and
 # a per radian of longitude, and the ellipsoid's radii of curvature (rho along a meridian,
