@@ -9,8 +9,9 @@ for each of the three loads it runs (the plain KNN by pgbench, find_nearest's ow
 pgbench, find_nearest by 16 Python processes), with the same data, points and scripts:
 
 * the CPU time of the client (pgbench, or the 16 processes: this process's children) and of
-  the bench cluster's backends (the postmaster's children), from ``/proc/<pid>/stat``,
-  sampled inside the measured window, per query at the load's own rate;
+  the bench cluster's backends (the postmaster's children, living or reaped), from
+  ``/proc/<pid>/stat``, sampled inside the measured window, per query at the load's own rate
+  (a load with an error stops the bench);
 * how busy the machine was (``/proc/stat``), and each one's share of that.
 
 If the server's CPU per query is the same under both clients of find_nearest's statement,
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,113 +48,142 @@ class CpuSample:
 
     postgres_s: float
     client_s: float
+    machine_busy_s: float
     machine_total_s: float
-    machine_idle_s: float
 
 
 @dataclass(frozen=True)
 class CpuUse:
-    """One load's CPU per query, and its shares of the busy machine."""
+    """One load's rate, its CPU per query, and its shares of the busy machine."""
 
-    queries: int
-    duration_s: float
-    client_us: float
-    postgres_us: float
-    busy: float  # of the machine's capacity
+    queries_per_s: float
+    client_us_per_query: float
+    postgres_us_per_query: float
+    machine_busy_fraction: float  # of the machine's capacity
     client_share: float  # of the busy time
     postgres_share: float
 
     @property
-    def queries_per_s(self) -> float:
-        return self.queries / self.duration_s
-
-    @property
-    def cores_to_postgres_alone(self) -> float:
-        """Queries a second if PostgreSQL had every core to itself at this CPU per query."""
-        return (os.cpu_count() or 1) * 1e6 / self.postgres_us
+    def queries_per_s_if_postgres_alone(self) -> float:
+        """An extrapolation: PostgreSQL with every core to itself, at this CPU per query (which
+        contention may inflate, so it errs low)."""
+        return len(os.sched_getaffinity(0)) * 1e6 / self.postgres_us_per_query
 
 
 @dataclass(frozen=True)
 class Load:
-    """A measured run (returns the queries completed in its ``duration_s`` window) and how
-    long after its start that window opens (a warm-up, connecting, forking)."""
+    """A run that returns its rate (queries/s, after checking it had no errors), how long
+    its measured window lasts, and how long after its start that window opens."""
 
-    run: Callable[[], int]
+    run: Callable[[], float]
     duration_s: float
     window_opens_after_s: float
+    warm_up: Callable[[], object] | None = None  # run before, outside the measure
 
 
-def _proc_stat_fields(pid: int | str) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_s(fields: list[str], *, with_reaped_children: bool) -> float:
+    """utime + stime (fields 11, 12 after the name), and cutime + cstime (13, 14): the CPU of
+    the children it has waited for, which left /proc when they exited."""
+    used = int(fields[11]) + int(fields[12])
+    if with_reaped_children:
+        used += int(fields[13]) + int(fields[14])
+    return used / _TICKS_PER_S
 
 
-def _children_cpu_s(parent_pid: int) -> float:
-    """The CPU of ``parent_pid``'s living children (fields: ppid 1, utime 11, stime 12)."""
-    total_s = 0.0
+def _families_cpu_s(parent_pids: tuple[int, ...]) -> list[float]:
+    """For each parent, its own reaped children's CPU and its living children's, in one pass
+    over /proc (field 1 is the parent's pid)."""
+    totals = [0.0] * len(parent_pids)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            fields = _proc_stat_fields(entry)
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):  # ended between listing and reading
             continue
-        if int(fields[1]) == parent_pid:
-            total_s += (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
-    return total_s
+        for index, parent_pid in enumerate(parent_pids):
+            if int(entry) == parent_pid:
+                totals[index] += _cpu_s(fields, with_reaped_children=True) - _cpu_s(fields, with_reaped_children=False)
+            elif int(fields[1]) == parent_pid:
+                totals[index] += _cpu_s(fields, with_reaped_children=False)
+    return totals
 
 
 def _sample(postmaster_pid: int) -> CpuSample:
-    cpu = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    # The backends are the postmaster's children; the clients (pgbench, or the find_nearest
+    # processes) this process's.
+    postgres_s, client_s = _families_cpu_s((postmaster_pid, os.getpid()))
+    ticks = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks[:8]  # guest time is inside user
+    busy = user + nice + system + irq + softirq
     return CpuSample(
-        postgres_s=_children_cpu_s(postmaster_pid),  # the backends: the postmaster itself only forks
-        client_s=_children_cpu_s(os.getpid()),  # pgbench, or the find_nearest processes
-        machine_total_s=sum(cpu) / _TICKS_PER_S,
-        machine_idle_s=(cpu[3] + cpu[4]) / _TICKS_PER_S,  # idle, iowait
+        postgres_s=postgres_s,
+        client_s=client_s,
+        machine_busy_s=busy / _TICKS_PER_S,
+        machine_total_s=(busy + idle + iowait + steal) / _TICKS_PER_S,
     )
 
 
 def measure(postmaster_pid: int, load: Load) -> CpuUse:
-    """The CPU used while ``load`` runs steadily: sampled inside its measured window, while
-    every process still lives (an exited backend's time is gone from /proc), and divided by
-    the load's own rate of queries."""
-    queries: list[int] = []
-    runner = threading.Thread(target=lambda: queries.append(load.run()))
-    started_s = time.monotonic()
-    runner.start()
-    time.sleep(load.window_opens_after_s + _MARGIN_S)
-    before, before_s = _sample(postmaster_pid), time.monotonic()
-    time.sleep(max(1.0, started_s + load.window_opens_after_s + load.duration_s - _MARGIN_S - time.monotonic()))
-    after, after_s = _sample(postmaster_pid), time.monotonic()
-    runner.join()
-    queries_sampled = queries[0] / load.duration_s * (after_s - before_s)
-    busy_s = (after.machine_total_s - before.machine_total_s) - (after.machine_idle_s - before.machine_idle_s)
+    """The CPU used while ``load`` runs steadily: sampled inside its measured window (clear of
+    its ends by _MARGIN_S), while every process lives, and divided by the load's own rate."""
+    if load.warm_up is not None:
+        load.warm_up()
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        started_s = time.monotonic()
+        running = executor.submit(load.run)
+        time.sleep(load.window_opens_after_s + _MARGIN_S)
+        before, before_s = _sample(postmaster_pid), time.monotonic()
+        time.sleep(started_s + load.window_opens_after_s + load.duration_s - _MARGIN_S - time.monotonic())
+        after, after_s = _sample(postmaster_pid), time.monotonic()
+        queries_per_s = running.result()  # its errors, raised here
+    queries_sampled = queries_per_s * (after_s - before_s)
+    busy_s = after.machine_busy_s - before.machine_busy_s
     client_s, postgres_s = after.client_s - before.client_s, after.postgres_s - before.postgres_s
     return CpuUse(
-        queries=queries[0],
-        duration_s=load.duration_s,
-        client_us=client_s / queries_sampled * 1e6,
-        postgres_us=postgres_s / queries_sampled * 1e6,
-        busy=busy_s / (after.machine_total_s - before.machine_total_s),
+        queries_per_s=queries_per_s,
+        client_us_per_query=client_s / queries_sampled * 1e6,
+        postgres_us_per_query=postgres_s / queries_sampled * 1e6,
+        machine_busy_fraction=busy_s / (after.machine_total_s - before.machine_total_s),
         client_share=client_s / busy_s,
         postgres_share=postgres_s / busy_s,
     )
 
 
 def _pgbench_load(url: str, scripts: dict[str, Path], duration_s: float, label: str) -> Load:
-    def run() -> int:
-        result = nearest_floor.run_pgbench(
-            url, scripts, clients=CONNECTIONS, threads=nearest.WRK_THREADS, duration_s=duration_s, label=label
-        )
-        return round(result.tps * duration_s)
+    whole_s = max(1, round(duration_s))  # what pgbench runs (--time takes whole seconds)
 
-    return Load(run, duration_s, window_opens_after_s=0.0)
+    def run_for(seconds: float) -> float:
+        result = nearest_floor.run_pgbench(
+            url, scripts, clients=CONNECTIONS, threads=nearest.WRK_THREADS, duration_s=seconds, label=label
+        )
+        if result.errors or not result.transactions:
+            raise RuntimeError(
+                f"pgbench {label}: {result.transactions} done, {result.failed} failed, {result.aborted} aborted"
+            )
+        return result.tps
+
+    return Load(
+        lambda: run_for(whole_s), whole_s, window_opens_after_s=0.0, warm_up=lambda: run_for(nearest.FLOOR_WARMUP_S)
+    )
 
 
 def _floor_load(url: str, queries: list[nearest.BenchQuery], duration_s: float) -> Load:
-    def run() -> int:
-        return nearest.run_floor(url, queries, connections=CONNECTIONS, duration_s=duration_s).completed
+    def run() -> float:
+        # Its processes warm up inside the run, for FLOOR_WARMUP_S, before the measured window.
+        result = nearest.run_floor(url, queries, connections=CONNECTIONS, duration_s=duration_s)
+        if result.errors or not result.completed:
+            raise RuntimeError(f"find_nearest: {result.completed} done, errors {result.errors}")
+        return result.qps
 
     return Load(run, duration_s, window_opens_after_s=nearest.FLOOR_WARMUP_S)
+
+
+KNN, NEAREST_SQL, NEAREST = (
+    "plain KNN (pgbench)",
+    "find_nearest's statement (pgbench)",
+    "find_nearest (16 Python processes)",
+)
 
 
 def bench_size(cluster, label: str, queries: list[nearest.BenchQuery], args) -> dict[str, list[CpuUse]]:
@@ -164,26 +194,19 @@ def bench_size(cluster, label: str, queries: list[nearest.BenchQuery], args) -> 
     postmaster_pid = cluster.status().pid
     assert postmaster_pid is not None, "the bench cluster is running"
     loads = {
-        "plain KNN (pgbench)": _pgbench_load(url, knn_scripts, args.duration_s, "cpu-knn"),
-        "find_nearest's statement (pgbench)": _pgbench_load(url, nearest_sql.scripts, args.duration_s, "cpu-sql"),
-        "find_nearest (16 Python processes)": _floor_load(url, queries, args.duration_s),
-    }
-    warmups = {
-        "plain KNN (pgbench)": _pgbench_load(url, knn_scripts, nearest.FLOOR_WARMUP_S, "cpu-knn"),
-        "find_nearest's statement (pgbench)": _pgbench_load(
-            url, nearest_sql.scripts, nearest.FLOOR_WARMUP_S, "cpu-sql"
-        ),
+        KNN: _pgbench_load(url, knn_scripts, args.duration_s, "cpu-knn"),
+        NEAREST_SQL: _pgbench_load(url, nearest_sql.scripts, args.duration_s, "cpu-sql"),
+        NEAREST: _floor_load(url, queries, args.duration_s),
     }
     uses: dict[str, list[CpuUse]] = {name: [] for name in loads}
     for run_index in range(args.runs):
         for name, load in loads.items():
-            if name in warmups:  # the find_nearest processes warm up inside their run
-                warmups[name].run()
             use = measure(postmaster_pid, load)
             uses[name].append(use)
             log(
                 f"{label} run {run_index + 1}/{args.runs}: {name}: {use.queries_per_s:.0f} q/s, client "
-                f"{use.client_us:.0f} us/q, PostgreSQL {use.postgres_us:.0f} us/q, busy {use.busy:.2f}"
+                f"{use.client_us_per_query:.0f} us/q, PostgreSQL {use.postgres_us_per_query:.0f} us/q, "
+                f"busy {use.machine_busy_fraction:.2f}"
             )
     return uses
 
@@ -196,26 +219,29 @@ def report(results: dict[str, dict[str, list[CpuUse]]], args, started_at: dateti
         f"--duration-s {args.duration_s:g}`",
         "",
         f"Data: the bench databases of bench/nearest.py (`bench_<size>`), its query mix and pgbench scripts; "
-        f"{CONNECTIONS} connections, {args.duration_s:g} s measured after a {nearest.FLOOR_WARMUP_S:g} s warm-up, "
+        f"{CONNECTIONS} connections, {args.duration_s:g} s runs after a {nearest.FLOOR_WARMUP_S:g} s warm-up, the CPU "
+        f"sampled inside each run's window, {_MARGIN_S:g} s clear of its ends, "
         f"medians of {args.runs} runs. Machine: {common.machine_summary()}; bench cluster: "
         f"{common.bench_cluster_memory_text()}.",
         "",
         "Client CPU: pgbench, or the 16 find_nearest processes (children of this process). PostgreSQL "
-        "CPU: the bench cluster's backends (the postmaster's children). Shares are of the machine's busy time. \"If "
-        "PostgreSQL had the cores\": the machine's cores divided by PostgreSQL's CPU per query.",
+        "CPU: the bench cluster's backends (the postmaster's children, living or reaped). Shares are of the "
+        'machine\'s busy time (user, nice, system, irq, softirq). "If PostgreSQL had the cores" is an '
+        "extrapolation: the machine's cores divided by PostgreSQL's CPU per query under this load.",
         "",
         "| size | load | queries/s | client CPU us/q | PostgreSQL CPU us/q | machine busy | client share "
         "| PostgreSQL share | q/s if PostgreSQL had the cores | of the plain KNN's |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, uses in results.items():
-        knn_alone = median([use.cores_to_postgres_alone for use in uses["plain KNN (pgbench)"]])
+        knn_alone = median([use.queries_per_s_if_postgres_alone for use in uses[KNN]])
         for name, runs in uses.items():
-            alone = median([use.cores_to_postgres_alone for use in runs])
+            alone = median([use.queries_per_s_if_postgres_alone for use in runs])
             lines.append(
                 f"| {label} | {name} | {median([u.queries_per_s for u in runs]):.0f} "
-                f"| {median([u.client_us for u in runs]):.0f} | {median([u.postgres_us for u in runs]):.0f} "
-                f"| {median([u.busy for u in runs]):.2f} | {median([u.client_share for u in runs]):.2f} "
+                f"| {median([u.client_us_per_query for u in runs]):.0f} "
+                f"| {median([u.postgres_us_per_query for u in runs]):.0f} "
+                f"| {median([u.machine_busy_fraction for u in runs]):.2f} | {median([u.client_share for u in runs]):.2f} "
                 f"| {median([u.postgres_share for u in runs]):.2f} | {alone:.0f} | {alone / knn_alone:.2f} |"
             )
     return "\n".join(lines) + "\n"
@@ -228,6 +254,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration-s", type=float, default=12.0)
     parser.add_argument("--no-results-file", action="store_true")
     args = parser.parse_args(argv)
+    if args.duration_s < 2 * _MARGIN_S + 2:
+        parser.error(
+            f"--duration-s must be at least {2 * _MARGIN_S + 2:g}: the CPU is sampled {_MARGIN_S:g} s clear of each end"
+        )
     args.sizes = [size.strip().lower() for size in args.sizes.split(",") if size.strip()]
     unknown = [size for size in args.sizes if size not in common.SIZES]
     if unknown:

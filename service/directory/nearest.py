@@ -16,8 +16,8 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
    k nearest are all within ``kth_m``, so on the map within _reach_merc_m(``kth_m``); every
    site the walk did not reach is at least ``walked_map_m`` away on the map: when that
    exceeds the reach, the candidates hold the answer. Otherwise a second pass takes every
-   match within ``kth_m`` from the box around it (_box_around, degrees) and ranks them by
-   exact geodesic distance. Fewer candidates than asked for are every match within reach,
+   match within ``kth_m`` from the box around it (_box_around, degrees), or for a rare test
+   from its posting lists within that box, and ranks them by exact geodesic distance. Fewer candidates than asked for are every match within reach,
    and the answer. Within 0.1° of a pole (spatial.geodesy.web_mercator_m) and across the
    antimeridian the map's bound does not hold: fieldnav serves Canada.
 3. The cards as JSON text rendered when written (``card_json``, migration 0030), sent as
@@ -111,8 +111,9 @@ def _filters(query: NearestQuery, posting_lists: tuple[str, ...]) -> tuple[_Wher
     Constant SQL fragments with bound values are the only way filters reach the statement.
     The category and language overlap tests can be answered by their GIN indexes: the walk
     of a rare test reads the posting lists of ``posting_lists`` (``indexed``, see
-    _posting_lists); the other test is checked row by row there too. The KNN walk of a
-    common one and the second pass read a few sites nearest first or in a small box, where a
+    _posting_lists), in the walk and in the second pass; the other test is checked row by
+    row there too. The KNN walk of a common one and its second pass read a few sites nearest
+    first or in a small box, where a
     per-row check is cheap and a bitmap of every site in a common group is not (228,000 rows
     for "shelter" at 1M services: 30 ms), so there "IS TRUE" hides the indexes from the
     planner (``per_row``).
@@ -329,24 +330,27 @@ _PUBLIC_ANSWER = f"""SELECT t.card_json AS card, t.distance_m, degrees(ST_Azimut
 FROM public_top t"""
 # What the public part carries from each site it reads to its answer: the card (inline in the
 # row since migration 0030, so the walk has it in hand) and what the bearing and
-# serves_location need. Reading the final k again by primary key cost 40 more buffer visits
-# and 8% of the statement's time at 100k services (p50 0.646 -> 0.599 ms; 4% at 1M).
-_CARRIED = "card_json, geog, serves_geom"
+# serves_location need. Reading the final k again by primary key cost 40 more buffer visits a
+# query: the public statement's p50 0.723 -> 0.656 ms at 100k services, 0.679 -> 0.654 at 1M
+# (A/B, bench/README.md).
+_CARRIED_COLUMNS = ("card_json", "geog", "serves_geom")
 
 
-def _carried(alias: str) -> str:
-    return ", ".join(f"{alias}.{column}" for column in _CARRIED.split(", "))
+def _carried(alias: str | None = None) -> str:
+    """The carried columns, of ``alias`` when given, for a select list."""
+    return ", ".join(f"{alias}.{column}" if alias else column for column in _CARRIED_COLUMNS)
 
 
 def _public_sql(where: _Where, rare: bool, counts: _Counts) -> str:
     """Public sites by exact geodesic distance, with what the answer needs of them
-    (_CARRIED). Each part's CTEs have their own names, so both parts fit in one statement.
+    (_CARRIED_COLUMNS). Each part's CTEs have their own names, so both parts fit in one statement.
 
     The walk: the category and language tests are hidden from their GIN indexes ("IS TRUE"),
     so the only plan is the KNN walk, stopped at the candidates asked for. A rare test: the
     map distance is written as a function no index orders by, so the only plan reads the
     test's matches in reach from the posting lists and sorts them. Both order by the same
-    distance on the map (PostGIS's geometry ``<->`` is ST_Distance)."""
+    distance on the map (PostGIS's geometry ``<->`` is ST_Distance). The second pass reads
+    the box around the k-th, or a rare test's posting lists within it (``in_box``)."""
     map_m = f"ST_Distance(s.merc, {_MERC_POINT})" if rare else f"s.merc <-> {_MERC_POINT}"
     max_reach_m = _reach_merc_m("CAST(:max_distance_m AS float8)")
     # The square is a sub-select (see _MERC_POINT), and for a rare test hidden from its index:
@@ -395,7 +399,7 @@ public_ranked AS (
     WHERE p.second_pass AND NOT s.is_private AND {where_matches} AND d.distance_m <= p.radius_m
 ),
 public_top AS (
-    SELECT {_CARRIED}, distance_m FROM public_ranked ORDER BY distance_m, service_id, location_id LIMIT {counts.limit}
+    SELECT {_carried()}, distance_m FROM public_ranked ORDER BY distance_m, service_id, location_id LIMIT {counts.limit}
 )"""
 
 
