@@ -17,8 +17,8 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
    site the walk did not reach is at least ``walked_map_m`` away on the map: when that
    exceeds the reach, the candidates hold the answer. Otherwise a second pass takes every
    match within ``kth_m`` from the box around it (_box_around, degrees), or for a rare test
-   from its posting lists within that box, and ranks them by exact geodesic distance. Fewer candidates than asked for are every match within reach,
-   and the answer. Within 0.1° of a pole (spatial.geodesy.web_mercator_m) and across the
+   from its posting lists within that box, and ranks them by exact geodesic distance. Fewer
+   candidates than asked for are every match within reach, and the answer. Within 0.1° of a pole (spatial.geodesy.web_mercator_m) and across the
    antimeridian the map's bound does not hold: fieldnav serves Canada.
 3. The cards as JSON text rendered when written (``card_json``, migration 0030), sent as
    stored; the bearings and ``serves_location`` of the final k only.
@@ -113,10 +113,9 @@ def _filters(query: NearestQuery, posting_lists: tuple[str, ...]) -> tuple[_Wher
     of a rare test reads the posting lists of ``posting_lists`` (``indexed``, see
     _posting_lists), in the walk and in the second pass; the other test is checked row by
     row there too. The KNN walk of a common one and its second pass read a few sites nearest
-    first or in a small box, where a
-    per-row check is cheap and a bitmap of every site in a common group is not (228,000 rows
-    for "shelter" at 1M services: 30 ms), so there "IS TRUE" hides the indexes from the
-    planner (``per_row``).
+    first or in a small box, where a per-row check is cheap and a bitmap of every site in a
+    common group is not (228,000 rows for "shelter" at 1M services: 30 ms), so there
+    "IS TRUE" hides the indexes from the planner (``per_row``).
     Confidential sites are read cell by cell; a cell whose sites offer none of the groups or
     languages asked for is skipped."""
     clauses, cell = ["s.status = 'active'"], ["true"]
@@ -343,7 +342,8 @@ def _carried(alias: str | None = None) -> str:
 
 def _public_sql(where: _Where, rare: bool, counts: _Counts) -> str:
     """Public sites by exact geodesic distance, with what the answer needs of them
-    (_CARRIED_COLUMNS). Each part's CTEs have their own names, so both parts fit in one statement.
+    (_CARRIED_COLUMNS). Each part's CTEs have their own names, so both parts fit in one
+    statement.
 
     The walk: the category and language tests are hidden from their GIN indexes ("IS TRUE"),
     so the only plan is the KNN walk, stopped at the candidates asked for. A rare test: the
