@@ -7,6 +7,7 @@ Nothing here talks to anything but 127.0.0.1. Every loop is bounded (a count or 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -398,6 +399,25 @@ def _stop(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
             process.wait(timeout_s)
 
 
+def proc_stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces), from
+    ``state`` on: ppid is [1], utime [11], stime [12], cutime [13], cstime [14]. None when
+    the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def parse_sizes(parser: argparse.ArgumentParser, sizes_text: str) -> list[str]:
+    """``--sizes`` (comma-separated labels of SIZES), or the parser's usage error."""
+    sizes = [size.strip().lower() for size in sizes_text.split(",") if size.strip()]
+    unknown = [size for size in sizes if size not in SIZES]
+    if unknown or not sizes:
+        parser.error(f"unknown sizes {unknown}; use {', '.join(SIZES)}")
+    return sizes
+
+
 def worker_pids(master_pid: int) -> list[int]:
     """The uvicorn worker processes of a `fieldnav serve` master: its children started by
     multiprocessing's ``spawn_main`` (not the resource tracker). With one worker uvicorn serves
@@ -406,13 +426,14 @@ def worker_pids(master_pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:  # gone meanwhile
+        fields = proc_stat_fields(entry.name)
+        if fields is None or int(fields[1]) != master_pid:  # gone meanwhile, or another's
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the name in parentheses may hold spaces
-        if parent == master_pid and b"spawn_main" in cmdline:
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
             workers.append(int(entry.name))
     return sorted(workers) or [master_pid]
 

@@ -483,9 +483,8 @@ async def prime_caches(workload: Workload, workers: int) -> Priming:
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = common.proc_stat_fields(pid)
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

@@ -1442,10 +1442,7 @@ def parse_args(argv: list[str] | None = None):
         help="how long to wait for the shared bench cluster to be idle before restarting it to preload pg_stat_statements",
     )
     args = parser.parse_args(argv)
-    args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
-    unknown = [s for s in args.sizes if s not in common.SIZES]
-    if unknown or not args.sizes:
-        parser.error(f"unknown sizes {unknown}; use {', '.join(common.SIZES)}")
+    args.sizes = common.parse_sizes(parser, args.sizes)
     args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if not args.workers or not all(1 <= w <= 16 for w in args.workers):
         parser.error("--workers must list worker counts between 1 and 16")

@@ -81,32 +81,22 @@ class Load:
     warm_up: Callable[[], object] | None = None  # run before, outside the measure
 
 
-def _cpu_s(fields: list[str], *, with_reaped_children: bool) -> float:
-    """utime + stime (fields 11, 12 after the name), and cutime + cstime (13, 14): the CPU of
-    the children it has waited for, which left /proc when they exited."""
-    used = int(fields[11]) + int(fields[12])
-    if with_reaped_children:
-        used += int(fields[13]) + int(fields[14])
-    return used / _TICKS_PER_S
-
-
 def _families_cpu_s(parent_pids: tuple[int, ...]) -> list[float]:
-    """For each parent, its own reaped children's CPU and its living children's, in one pass
-    over /proc (field 1 is the parent's pid)."""
-    totals = [0.0] * len(parent_pids)
+    """For each parent, the CPU of its children: those it has waited for (its cutime and
+    cstime: they left /proc when they exited) and those alive; one pass over /proc."""
+    totals_ticks = [0] * len(parent_pids)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):  # ended between listing and reading
+        fields = common.proc_stat_fields(entry)
+        if fields is None:  # ended between listing and reading
             continue
         for index, parent_pid in enumerate(parent_pids):
             if int(entry) == parent_pid:
-                totals[index] += _cpu_s(fields, with_reaped_children=True) - _cpu_s(fields, with_reaped_children=False)
+                totals_ticks[index] += int(fields[13]) + int(fields[14])  # cutime, cstime
             elif int(fields[1]) == parent_pid:
-                totals[index] += _cpu_s(fields, with_reaped_children=False)
-    return totals
+                totals_ticks[index] += int(fields[11]) + int(fields[12])  # utime, stime
+    return [ticks / _TICKS_PER_S for ticks in totals_ticks]
 
 
 def _sample(postmaster_pid: int) -> CpuSample:
@@ -258,10 +248,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(
             f"--duration-s must be at least {2 * _MARGIN_S + 2:g}: the CPU is sampled {_MARGIN_S:g} s clear of each end"
         )
-    args.sizes = [size.strip().lower() for size in args.sizes.split(",") if size.strip()]
-    unknown = [size for size in args.sizes if size not in common.SIZES]
-    if unknown:
-        parser.error(f"unknown sizes {unknown}; known: {sorted(common.SIZES)}")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    args.sizes = common.parse_sizes(parser, args.sizes)
     return args
 
 

@@ -424,9 +424,8 @@ class Measure:
 
 
 def _ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = common.proc_stat_fields(pid)
+    if fields is None:
         return 0
     return int(fields[11]) + int(fields[12])  # utime + stime
 
