@@ -365,6 +365,46 @@ def _query_fields(params: dict) -> dict:
     return fields
 
 
+# Half the sites (confidential ones among them) moved to Winnipeg's time, an hour behind the
+# directory's default, in a transaction the test rolls back.
+_TO_WINNIPEG = text("""
+    UPDATE service_site SET timezone = 'America/Winnipeg'
+    WHERE id IN (SELECT id FROM service_site ORDER BY md5(id::text) LIMIT (SELECT count(*) / 2 FROM service_site))
+""")
+# Weekday mornings and evenings, when the demo's sites open and close (Wednesday 09:00,
+# Thursday 17:30, Friday 08:45 in Toronto): there a site in Winnipeg's time, an hour behind,
+# answers otherwise than it would by the default zone's clock.
+_TIMEZONE_MOMENTS = ("2026-11-25T09:00:00-05:00", "2026-11-26T17:30:00-05:00", "2026-11-27T08:45:00-05:00")
+
+
+def test_open_now_reads_each_site_in_its_own_timezone(demo_database_url):
+    """The default timezone's week minute is computed once per statement: a site in another
+    zone must still be open or closed by its own clock, in both parts, as the brute force
+    reads it."""
+    engine = create_engine(demo_database_url)
+    with engine.connect() as connection:
+        connection.execute(_TO_WINNIPEG)
+        sites = [dict(r) for r in connection.execute(_SITES).mappings()]
+        moved = [s for s in sites if s["timezone"] == "America/Winnipeg" and s["week_intervals"] is not None]
+        assert any(s["is_private"] for s in moved), "confidential sites moved too"
+
+        def is_open(site: dict, zone: str, moment: str) -> bool:
+            intervals = [tuple(i) for i in site["week_intervals"]]
+            return open_status(intervals, zone, datetime.fromisoformat(moment)).state == "open"
+
+        for moment in _TIMEZONE_MOMENTS:
+            # The case has teeth: read by the default zone's clock, some moved sites would flip.
+            assert any(
+                is_open(s, "America/Winnipeg", moment) != is_open(s, "America/Toronto", moment) for s in moved
+            ), moment
+            for params in ({"open_at": moment}, {"open_at": moment, "category": "shelter", "limit": 3}):
+                fields = {**_query_fields(params), "limit": params.get("limit", 10)}
+                for lat, lon in _probe_points(sites, 6, seed=len(moment)):
+                    _assert_exact(connection, engine, sites, lat, lon, params, **fields)
+        connection.rollback()
+    engine.dispose()
+
+
 def test_a_confidential_site_nearer_than_the_public_kth_is_in_the_answer(demo_database_url, sites):
     """The confidential part looks no farther than the public k-th: at a confidential cell's
     centre (its sites 0 km away, rounded) they must still come first, and in a town the

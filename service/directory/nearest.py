@@ -9,9 +9,10 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
    ``candidate_count`` candidates, nearest first on the map, with their cards: the walk has
    read each candidate's row already, and the card is stored in it (3.).
    The map is conformal (its scale is the same in every direction at a point), so its order
-   follows the geodesic order closely: 15 candidates prove the answer for k = 10 where the
-   walk in degrees of migration 0027 needed 26 (distances in degrees stretch east-west by
-   1 / cos(latitude)), and a filter's walk reads that many fewer sites (bench/README.md).
+   follows the geodesic order closely: 12 candidates prove the answer for k = 10 in more
+   than nine queries of ten, where the walk in degrees of migration 0027 needed 26 (distances
+   in degrees stretch east-west by 1 / cos(latitude)), and a filter's walk reads that many
+   fewer sites (bench/README.md).
 2. Among them, the k-th nearest by geodesic (ellipsoid) distance is ``kth_m`` away: the true
    k nearest are all within ``kth_m``, so on the map within _reach_merc_m(``kth_m``); every
    site the walk did not reach is at least ``walked_map_m`` away on the map: when that
@@ -48,6 +49,7 @@ from sqlalchemy import Connection, TextClause, text
 from service.areas import serves
 from service.directory import filter_stats, populations, private_cells
 from service.platform import numbered_sql
+from service.platform.settings import import_settings
 from spatial.geodesy import (
     BOX_OVERSIZE,
     MAX_BOX_LAT_DEG,
@@ -62,10 +64,13 @@ from spatial.geodesy import (
 
 # Candidates beyond the disk's expected share, in standard deviations of a count of sites
 # spread at random, so that the walk can prove its answer against their uneven spread (and
-# the services that share a location, at one distance): 15 for k = 10. Of the bench's first
-# 600 queries at 100k services, 7 needed the second pass with 14 candidates, 5 with 16, 3
-# with 20; the statement was fastest with 14-15 (bench/README.md, issue 21).
-CANDIDATE_SPREAD = 1.2
+# the services that share a location, at one distance): 12 for k = 10. Each candidate costs
+# the walk a row and a filter's walk the rows between two matches, so fewer candidates and a
+# few more second passes win: of the bench's first 803 queries with a public walk, 47 at
+# 100k services and 74 at 1M needed the second pass with 12 candidates, 5 and 12 with 15, and
+# find_nearest's p50 on one connection went 0.673 -> 0.615 ms at 100k, 0.785 -> 0.763 at 1M
+# (alternating, same answers; bench/README.md, issue 21).
+CANDIDATE_SPREAD = 0.5
 
 
 def candidate_count(limit: int) -> int:
@@ -159,11 +164,17 @@ def _filters(query: NearestQuery, posting_lists: tuple[str, ...]) -> tuple[_Wher
         # sites in the box and planned as a full scan and sort.
         # A site has weekly minutes or dated open ranges (service/directory/hours.py), never
         # both: coalesce() stops at the weekly answer, so the weekly case costs what it did.
+        # The week minute in the directory's default timezone, where nearly every site is, is
+        # a sub-select, computed once: per site walked it cost three time zone conversions
+        # ("open now" 0.93 -> 0.82 ms, "crisis, open now" 2.26 -> 2.12 at 1M services).
         clauses.append(
-            "coalesce(s.open_week_minutes @> fieldnav_week_minute(:open_at, s.timezone),"
+            "coalesce(s.open_week_minutes @> (CASE WHEN s.timezone = CAST(:default_timezone AS text)"
+            " THEN (SELECT fieldnav_week_minute(CAST(:open_at AS timestamptz), CAST(:default_timezone AS text)))"
+            " ELSE fieldnav_week_minute(:open_at, s.timezone) END),"
             " s.open_ranges @> CAST(:open_at AS timestamptz), false)"
         )
         params["open_at"] = query.open_at
+        params["default_timezone"] = import_settings().default_timezone
     hidden = [f"({test}) IS TRUE" for _, test in indexed]
     where = _Where(
         indexed=" AND ".join(
