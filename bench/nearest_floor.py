@@ -332,6 +332,8 @@ def _text_value(name: str, value) -> str:
         return "{" + ",".join(value) + "}"
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_/+-]+", value):  # a time zone name
+        return value
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, int):
