@@ -45,6 +45,7 @@ import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -54,10 +55,11 @@ import nearest_floor
 import nearest_profile
 from common import FloorResult, log, median, percentile
 from nearest_floor import PgbenchResult
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
 from service.directory.demo_data import load_places
 from service.directory.nearest import NearestQuery, find_nearest, nearest_statements, public_part
+from service.platform import numbered_sql
 from service.platform.db import make_engine
 
 CONNECTIONS = 16
@@ -181,10 +183,40 @@ def make_query_mix(count: int = QUERY_COUNT, seed: int = QUERY_SEED) -> list[Ben
 # --------------------------------------------------------------------------- SQL floor
 
 
+# The plain KNN's point as values, for the Python client (pgbench reads it from a table).
+PYTHON_KNN_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+
+
+@cache
+def _plain_knn_statement(filter_name: str) -> numbered_sql.NumberedStatement:
+    return numbered_sql.NumberedStatement.of(
+        text(nearest_floor.knn_sql(FILTER_MIX[filter_name], PYTHON_KNN_POINT, LIMIT))
+    )
+
+
+def plain_knn(connection, query: BenchQuery) -> list[tuple]:
+    """The plain KNN of ``query`` (the statement pgbench runs), sent as find_nearest sends its
+    statements (service/platform/numbered_sql.py: a raw psycopg cursor, prepared at once, rows
+    in binary, the cards parsed by the same json loader): the Python client's share of a
+    query, which pgbench in C does not pay, is then on both sides of the ratio."""
+    params = {"lat": query.lat, "lon": query.lon}
+    return numbered_sql.fetch_all(
+        connection, _plain_knn_statement(query.filter_name), params, prepare=True, binary=True
+    )
+
+
 def _floor_worker(
-    url: str, queries: list[BenchQuery], worker_index: int, warmup_s: float, duration_s: float, barrier, results
+    url: str,
+    queries: list[BenchQuery],
+    worker_index: int,
+    warmup_s: float,
+    duration_s: float,
+    barrier,
+    results,
+    knn_only: bool,
 ) -> None:
-    """One connection calling find_nearest back to back: warm-up, then ``duration_s`` measured."""
+    """One connection calling find_nearest (``knn_only``: plain_knn) back to back: warm-up, then
+    ``duration_s`` measured."""
     try:
         engine = make_engine(url, pool_size=1)
         latencies_ms: list[float] = []
@@ -205,7 +237,10 @@ def _floor_worker(
                 nearest_query = query.nearest_query(datetime.now(UTC))
                 now_s = time.monotonic()
                 try:
-                    find_nearest(connection, nearest_query)
+                    if knn_only:
+                        plain_knn(connection, query)
+                    else:
+                        find_nearest(connection, nearest_query)
                 except Exception as error:  # noqa: BLE001 - counted (and timed, as wrk does), the run goes on
                     errors[type(error).__name__] += 1
                 done_s = time.monotonic()
@@ -226,14 +261,16 @@ def run_floor(
     duration_s: float,
     warmup_s: float = FLOOR_WARMUP_S,
     by_filter_ms: dict[str, list[float]] | None = None,
+    knn_only: bool = False,
 ) -> FloorResult:
     """``connections`` processes (not threads: the GIL would cap the floor), one connection each;
-    ``by_filter_ms`` (when given) receives the latencies by filter."""
+    ``by_filter_ms`` (when given) receives the latencies by filter. ``knn_only``: the plain KNN
+    from Python (plain_knn) instead of find_nearest."""
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(connections)
     results = context.Queue()
     workers = [
-        context.Process(target=_floor_worker, args=(url, queries, i, warmup_s, duration_s, barrier, results))
+        context.Process(target=_floor_worker, args=(url, queries, i, warmup_s, duration_s, barrier, results, knn_only))
         for i in range(connections)
     ]
     for worker in workers:
@@ -802,6 +839,7 @@ class SizeResults:
     floor1_by_filter_ms: list[dict[str, list[float]]] = field(default_factory=list)  # per run
     knn16: list[PgbenchResult] = field(default_factory=list)
     knn1: list[PgbenchResult] = field(default_factory=list)
+    python_knn1: list[FloorResult] = field(default_factory=list)  # the plain KNN from Python, 1 connection
     floor16_by_filter_ms: list[dict[str, list[float]]] = field(default_factory=list)  # per run
     sql16: list[PgbenchResult] = field(default_factory=list)  # find_nearest's statement via pgbench
     sql1: list[PgbenchResult] = field(default_factory=list)
@@ -851,6 +889,11 @@ def bench_size(cluster, label: str, queries: list[BenchQuery], tokens: list[str]
             )
         )
         log(f"  {_floor_line(results.floor1[-1])}")
+        log(f"{label} run {run}/{args.runs}: plain KNN from Python, 1 connection, {SINGLE_CONNECTION_DURATION_S:.0f} s")
+        results.python_knn1.append(
+            run_floor(url, queries, connections=1, duration_s=SINGLE_CONNECTION_DURATION_S, knn_only=True)
+        )
+        log(f"  {_floor_line(results.python_knn1[-1])}")
         log(f"{label} run {run}/{args.runs}: plain-KNN floor (pgbench), {CONNECTIONS} connections, {duration_s:.0f} s")
         results.knn16.append(run_knn(url, scripts, clients=CONNECTIONS, duration_s=duration_s, label=f"{label}-16"))
         log(f"  {_knn_line(results.knn16[-1])}")
@@ -923,6 +966,7 @@ class Summary:
     knn16_tps: float
     knn1_avg_ms: float  # pgbench's average
     knn1_p50_ms: float  # the median of its transactions
+    python_knn1_p50_ms: float  # the plain KNN from Python (plain_knn); NaN when not measured
     knn16_p50_ms: float
     knn16_p99_ms: float
     knn_errors: int
@@ -943,11 +987,17 @@ def summarise(results: SizeResults) -> Summary:
         knn16_tps=med(r.tps for r in results.knn16),
         knn1_avg_ms=med(r.latency_avg_ms for r in results.knn1),
         knn1_p50_ms=med(r.latency_p50_ms for r in results.knn1),
+        python_knn1_p50_ms=med(r.p50_ms for r in results.python_knn1) if results.python_knn1 else math.nan,
         knn16_p50_ms=med(r.latency_p50_ms for r in results.knn16),
         knn16_p99_ms=med(r.latency_p99_ms for r in results.knn16),
         knn_errors=sum(r.errors for r in results.knn16 + results.knn1),
         floor_errors=sum(sum(r.errors.values()) for r in results.floor16 + results.floor1),
     )
+
+
+def _amount(value: float) -> str:
+    """A ratio's term: two decimals below 10 (latencies in ms), one above (rates)."""
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
 def _qps(value: float) -> str:
@@ -978,6 +1028,13 @@ def results_table(all_results: list[SizeResults], workers: list[int]) -> str:
             prefix + f"| SQL floor | 1 | {_qps(med(r.qps for r in results.floor1))} | {s.floor1_p50_ms:.1f} | "
             f"{s.floor1_p99_ms:.1f} | {_errors_text(results.floor1)} | {_runs_text(r.qps for r in results.floor1)} |"
         )
+        if results.python_knn1:
+            runs = results.python_knn1
+            lines.append(
+                prefix + f"| plain KNN from Python (psycopg) | 1 | {_qps(med(r.qps for r in runs))} | "
+                f"{s.python_knn1_p50_ms:.2f} | {med(r.p99_ms for r in runs):.2f} | {_errors_text(runs)} | "
+                f"{_runs_text(r.qps for r in runs)} |"
+            )
         lines.append(
             prefix + f"| SQL floor | {CONNECTIONS} | {_qps(s.floor16_qps)} | {s.floor16_p50_ms:.1f} | "
             f"{s.floor16_p99_ms:.1f} | {_errors_text(results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |"
@@ -1160,7 +1217,7 @@ def knn_goals_table(all_results: list[SizeResults], workers: list[int]) -> str:
         value = ratio(numerator, denominator)
         goal = f">= {limit:.2f}" if at_least else f"<= {limit:.2f}"
         lines.append(
-            f"| {name} | {size} | {numerator:.1f} / {denominator:.1f} = **{value:.2f}** | {goal} | "
+            f"| {name} | {size} | {_amount(numerator)} / {_amount(denominator)} = **{value:.2f}** | {goal} | "
             f"{_verdict(within(value, limit, at_least=at_least))} |"
         )
 
@@ -1182,6 +1239,15 @@ def knn_goals_table(all_results: list[SizeResults], workers: list[int]) -> str:
             GOALS["nearest_knn_latency_ratio_max"],
             at_least=False,
         )
+        if not math.isnan(s.python_knn1_p50_ms):
+            # Not the goal: both through the same Python client (psycopg), so the ratio holds what
+            # find_nearest's statement and code add, and not the client pgbench does not pay.
+            numerator, denominator = s.floor1_p50_ms, s.python_knn1_p50_ms
+            lines.append(
+                "| find_nearest p50 / plain-KNN p50, both from Python (psycopg, as find_nearest sends its statements), "
+                f"1 connection (ms; like for like, for reference) | {label} | {numerator:.2f} / {denominator:.2f} = "
+                f"**{ratio(numerator, denominator):.2f}** | - | reference |"
+            )
         for w in workers:
             row(
                 f"HTTP req/s ({w} workers) / plain-KNN tps, {CONNECTIONS} connections",
