@@ -1439,6 +1439,9 @@ The same list, in the same order, for the SQL floor and for HTTP.
   the same statement. `pgbench -c 16 -j 2` and `-c 1`, {FLOOR_WARMUP_S:.0f} s warm-up, then the same durations as the SQL floor.
   Scripts in `bench/out/pgbench-nearest-<size>/`. pgbench reports tps and the average latency; the p50 is the median
   of its per-transaction log (`--log`).
+- plain KNN from Python (1 connection): the plain KNN's statement per filter, the point as values, sent from one
+  process as find_nearest sends its statements (a raw psycopg cursor, prepared at once, rows in binary, the cards
+  parsed by the same json loader); find_nearest's p50 against it is the like-for-like reference row below.
 - find_nearest SQL via pgbench (the decomposition below): find_nearest's own statement per filter, run by pgbench as
   the plain KNN is, after a prepared lookup of the point and the filter's values; and that lookup alone.
 - HTTP: `fieldnav serve --workers W` (uvicorn, default pool of 10 connections per worker), wrk on loopback,
