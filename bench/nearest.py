@@ -966,7 +966,7 @@ class Summary:
     knn16_tps: float
     knn1_avg_ms: float  # pgbench's average
     knn1_p50_ms: float  # the median of its transactions
-    python_knn1_p50_ms: float  # the plain KNN from Python (plain_knn); NaN when not measured
+    python_knn1_p50_ms: float  # the plain KNN from Python (plain_knn)
     knn16_p50_ms: float
     knn16_p99_ms: float
     knn_errors: int
@@ -987,7 +987,7 @@ def summarise(results: SizeResults) -> Summary:
         knn16_tps=med(r.tps for r in results.knn16),
         knn1_avg_ms=med(r.latency_avg_ms for r in results.knn1),
         knn1_p50_ms=med(r.latency_p50_ms for r in results.knn1),
-        python_knn1_p50_ms=med(r.p50_ms for r in results.python_knn1) if results.python_knn1 else math.nan,
+        python_knn1_p50_ms=med(r.p50_ms for r in results.python_knn1),
         knn16_p50_ms=med(r.latency_p50_ms for r in results.knn16),
         knn16_p99_ms=med(r.latency_p99_ms for r in results.knn16),
         knn_errors=sum(r.errors for r in results.knn16 + results.knn1),
@@ -1028,13 +1028,12 @@ def results_table(all_results: list[SizeResults], workers: list[int]) -> str:
             prefix + f"| SQL floor | 1 | {_qps(med(r.qps for r in results.floor1))} | {s.floor1_p50_ms:.1f} | "
             f"{s.floor1_p99_ms:.1f} | {_errors_text(results.floor1)} | {_runs_text(r.qps for r in results.floor1)} |"
         )
-        if results.python_knn1:
-            runs = results.python_knn1
-            lines.append(
-                prefix + f"| plain KNN from Python (psycopg) | 1 | {_qps(med(r.qps for r in runs))} | "
-                f"{s.python_knn1_p50_ms:.2f} | {med(r.p99_ms for r in runs):.2f} | {_errors_text(runs)} | "
-                f"{_runs_text(r.qps for r in runs)} |"
-            )
+        runs = results.python_knn1
+        lines.append(
+            prefix + f"| plain KNN from Python (psycopg) | 1 | {_qps(med(r.qps for r in runs))} | "
+            f"{s.python_knn1_p50_ms:.2f} | {med(r.p99_ms for r in runs):.2f} | {_errors_text(runs)} | "
+            f"{_runs_text(r.qps for r in runs)} |"
+        )
         lines.append(
             prefix + f"| SQL floor | {CONNECTIONS} | {_qps(s.floor16_qps)} | {s.floor16_p50_ms:.1f} | "
             f"{s.floor16_p99_ms:.1f} | {_errors_text(results.floor16)} | {_runs_text(r.qps for r in results.floor16)} |"
@@ -1239,15 +1238,14 @@ def knn_goals_table(all_results: list[SizeResults], workers: list[int]) -> str:
             GOALS["nearest_knn_latency_ratio_max"],
             at_least=False,
         )
-        if not math.isnan(s.python_knn1_p50_ms):
-            # Not the goal: both through the same Python client (psycopg), so the ratio holds what
-            # find_nearest's statement and code add, and not the client pgbench does not pay.
-            numerator, denominator = s.floor1_p50_ms, s.python_knn1_p50_ms
-            lines.append(
-                "| find_nearest p50 / plain-KNN p50, both from Python (psycopg, as find_nearest sends its statements), "
-                f"1 connection (ms; like for like, for reference) | {label} | {numerator:.2f} / {denominator:.2f} = "
-                f"**{ratio(numerator, denominator):.2f}** | - | reference |"
-            )
+        # Not the goal: both through the same Python client (psycopg), so the ratio holds what
+        # find_nearest's statement and code add, and not the client pgbench does not pay.
+        numerator, denominator = s.floor1_p50_ms, s.python_knn1_p50_ms
+        lines.append(
+            "| find_nearest p50 / plain-KNN p50, both from Python (psycopg, as find_nearest sends its statements), "
+            f"1 connection (ms; like for like, for reference) | {label} | {numerator:.2f} / {denominator:.2f} = "
+            f"**{ratio(numerator, denominator):.2f}** | - | reference |"
+        )
         for w in workers:
             row(
                 f"HTTP req/s ({w} workers) / plain-KNN tps, {CONNECTIONS} connections",

@@ -19,8 +19,9 @@ How it stays exact and fast (docs/design.md, "Queries that must be fast"; bench/
    exceeds the reach, the candidates hold the answer. Otherwise a second pass takes every
    match within ``kth_m`` from the box around it (_box_around, degrees), or for a rare test
    from its posting lists within that box, and ranks them by exact geodesic distance. Fewer
-   candidates than asked for are every match within reach, and the answer. Within 0.1° of a pole (spatial.geodesy.web_mercator_m) and across the
-   antimeridian the map's bound does not hold: fieldnav serves Canada.
+   candidates than asked for are every match within reach, and the answer. Within 0.1° of a
+   pole (spatial.geodesy.web_mercator_m) and across the antimeridian the map's bound does not
+   hold: fieldnav serves Canada.
 3. The cards as JSON text rendered when written (``card_json``, migration 0030), sent as
    stored; the bearings and ``serves_location`` of the final k only.
 Confidential sites are ranked by the distance to the centre of their H3 r5 cell (~250 km²),
